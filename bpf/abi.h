@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The kernel/user ABI of bulwark: every struct and enum that crosses the
+ * boundary between bpf/ and user space lives here, and nowhere else.
+ *
+ * Rules (see STYLE.md): only fixed-width __u* types, explicit padding,
+ * enums numbered explicitly and never reused, and static asserts on layout
+ * so that a change on one side cannot silently skew the other.
+ */
+#ifndef BULWARK_ABI_H
+#define BULWARK_ABI_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* Pin layout: everything lives under one bpffs directory. */
+#define BW_PIN_ROOT "/sys/fs/bpf/bulwark"
+
+/*
+ * Operations are the categories of the decision path. They are data: one
+ * decision path serves every hook, keyed by the operation code.
+ */
+enum bw_op {
+	BW_OP_NONE = 0,
+	BW_OP_EXEC = 1,        /* C1/C4: execve of an image */
+	BW_OP_FORK = 2,        /* C1: new process */
+	BW_OP_THREAD = 3,      /* C1: new thread */
+	BW_OP_READ = 4,        /* C1: read another process */
+	BW_OP_WRITE = 5,       /* C1: write/attach another process */
+	BW_OP_SIGNAL = 6,      /* C1: signal another process */
+	BW_OP_CONTROL = 7,     /* C1: nice, sched, prlimit, ioprio */
+	BW_OP_WX = 8,          /* C3: writable+executable memory */
+	BW_OP_ANON_EXEC = 9,   /* C3: executable anonymous memory */
+	BW_OP_MEMFD_EXEC = 10, /* C3: executable memfd/shm/deleted file */
+	BW_OP_LOAD = 11,       /* C4: executable mmap of a file */
+	BW_OP_PROTECT = 12,    /* C2: protected processes and files */
+	BW_OP_MODULE = 13,     /* C5: kernel module load */
+	BW_OP_KEXEC = 14,      /* C5: kexec */
+	BW_OP_LOCKDOWN = 15,   /* C5: lockdown reasons */
+	BW_OP_BPF = 16,        /* C5: BPF loads */
+	BW_OP_MAX = 16,
+};
+#define BW_OP_COUNT (BW_OP_MAX + 1)
+
+/* What a rule decides. */
+enum bw_verdict {
+	BW_VERDICT_NONE = 0,  /* no rule matched */
+	BW_VERDICT_ALLOW = 1,
+	BW_VERDICT_DENY = 2,
+	BW_VERDICT_AUDIT = 3, /* allow, and always report */
+	BW_VERDICT_MAX = 3,
+};
+
+/* What the kernel actually did with the operation. */
+enum bw_action {
+	BW_ACTION_ALLOWED = 0,
+	BW_ACTION_BLOCKED = 1,
+	BW_ACTION_WOULD_BLOCK = 2, /* deny verdict under audit mode */
+	BW_ACTION_MAX = 2,
+};
+
+/* How a rule key names its object. */
+enum bw_obj_kind {
+	BW_OBJ_META = 0,    /* per-policy settings (op = BW_OP_NONE) */
+	BW_OBJ_FILE = 1,    /* exact file: (dev, ino) */
+	BW_OBJ_TREE = 2,    /* directory tree: (dev, ino) of an ancestor */
+	BW_OBJ_DEFAULT = 3, /* the op's default when nothing else matched */
+	BW_OBJ_MAX = 3,
+};
+
+/* Rule flags (bw_rule_val.flags). */
+enum bw_rule_flag {
+	BW_RULE_LOG = 1u << 0,   /* report allows too */
+	BW_RULE_QUIET = 1u << 1, /* do not report (still counted) */
+	BW_RULE_AUDIT = 1u << 2, /* per-rule audit mode: deny never blocks */
+};
+
+/* Policy flags, carried in the META entry's flags. */
+enum bw_policy_flag {
+	BW_POLICY_AUDIT = 1u << 0, /* global audit mode */
+};
+
+/* Subject class 0 means "any subject". */
+#define BW_SUBJECT_ANY 0
+
+/*
+ * Hash key of the rule map. The compiler emits one entry per (op, kind,
+ * subject, object); the kernel does at most one lookup per candidate.
+ */
+struct bw_rule_key {
+	__u32 op;      /* enum bw_op */
+	__u32 kind;    /* enum bw_obj_kind */
+	__u32 subject; /* subject class, BW_SUBJECT_ANY for all */
+	__u32 pad;
+	__u64 dev;     /* kernel dev_t (MAJOR << 20 | MINOR) */
+	__u64 ino;
+};
+
+struct bw_rule_val {
+	__u32 verdict; /* enum bw_verdict */
+	__u32 flags;   /* enum bw_rule_flag, or enum bw_policy_flag for META */
+	__u32 rule_id; /* index into the policy's rule table, 0 = none */
+	__u32 pad;
+};
+
+/* Per-CPU counters: index = op * BW_CNT_COUNT + counter. */
+enum bw_counter {
+	BW_CNT_DECISIONS = 0,   /* every decision taken */
+	BW_CNT_ALLOWED = 1,
+	BW_CNT_DENIED = 2,      /* actually blocked */
+	BW_CNT_WOULD_DENY = 3,  /* deny verdicts let through by audit mode */
+	BW_CNT_AUDITED = 4,     /* audit-verdict rule hits */
+	BW_CNT_EVENTS = 5,      /* events written to the ring buffer */
+	BW_CNT_RB_DROPS = 6,    /* events lost: ring buffer full */
+	BW_CNT_HELPER_ERR = 7,  /* helper failures (d_path, storage, ...) */
+	BW_CNT_NO_POLICY = 8,   /* decisions taken with no policy installed */
+	BW_CNT_MAX = 8,
+};
+#define BW_CNT_COUNT (BW_CNT_MAX + 1)
+#define BW_COUNTERS_LEN (BW_OP_COUNT * BW_CNT_COUNT)
+
+/* Identity of the active policy, written by the daemon after a swap. */
+struct bw_policy_info {
+	__u8 sha256[32];
+	__u64 loaded_at_ns; /* CLOCK_REALTIME */
+	__u32 rules;
+	__u32 flags;        /* enum bw_policy_flag */
+	__u64 generation;   /* +1 at every successful load */
+};
+
+#define BW_COMM_LEN 16
+#define BW_PATH_LEN 512
+
+enum bw_event_type {
+	BW_EV_DECISION = 1,
+	BW_EV_MAX = 1,
+};
+
+/* Event flags (bw_event.flags). */
+enum bw_event_flag {
+	BW_EVF_PATH_TRUNC = 1u << 0, /* path did not fit: shown truncated */
+	BW_EVF_PATH_ERR = 1u << 1,   /* path could not be resolved */
+	BW_EVF_EXE_UNKNOWN = 1u << 2, /* subject started before bulwark */
+	BW_EVF_EXE_TRUNC = 1u << 3,
+	BW_EVF_WALK_LIMIT = 1u << 4, /* path deeper than the walk bound: denied */
+};
+
+/* One record in the ring buffer. Fixed layout. */
+struct bw_event {
+	__u64 ts_ns;   /* bpf_ktime_get_boot_ns(): CLOCK_BOOTTIME */
+	__u32 type;    /* enum bw_event_type */
+	__u32 op;      /* enum bw_op */
+	__u32 verdict; /* enum bw_verdict */
+	__u32 action;  /* enum bw_action */
+	__u32 rule_id;
+	__u32 flags;   /* enum bw_event_flag */
+	__u32 pid;     /* thread id */
+	__u32 tgid;    /* process id */
+	__u32 ppid;
+	__u32 uid;
+	__u32 gid;
+	__u32 subject;
+	__u64 policy_gen;
+	__u64 target_dev;
+	__u64 target_ino;
+	char comm[BW_COMM_LEN];
+	char exe[BW_PATH_LEN];
+	char path[BW_PATH_LEN];
+};
+
+/* Per-task state, kept in BPF task storage and inherited across fork. */
+struct bw_task_state {
+	__u32 subject; /* subject class */
+	__u32 flags;   /* enum bw_event_flag subset for exe */
+	char exe[BW_PATH_LEN];
+};
+
+#define BW_ABI_ASSERT(cond) _Static_assert(cond, #cond)
+BW_ABI_ASSERT(sizeof(struct bw_rule_key) == 32);
+BW_ABI_ASSERT(__builtin_offsetof(struct bw_rule_key, dev) == 16);
+BW_ABI_ASSERT(sizeof(struct bw_rule_val) == 16);
+BW_ABI_ASSERT(sizeof(struct bw_policy_info) == 56);
+BW_ABI_ASSERT(__builtin_offsetof(struct bw_event, target_dev) == 64);
+BW_ABI_ASSERT(__builtin_offsetof(struct bw_event, comm) == 80);
+BW_ABI_ASSERT(sizeof(struct bw_event) == 80 + BW_COMM_LEN + 2 * BW_PATH_LEN);
+BW_ABI_ASSERT(sizeof(struct bw_task_state) == 8 + BW_PATH_LEN);
+
+#endif /* BULWARK_ABI_H */

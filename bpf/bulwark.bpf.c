@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * bulwark's LSM programs. Each hook only names its operation and object and
+ * hands over to the shared decision path in decide.bpf.h.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+#include "decide.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/*
+ * Called for the binary and again for every interpreter it names (shebang,
+ * binfmt_misc), so a denied interpreter cannot be reached through a script.
+ */
+SEC("lsm/bprm_check_security")
+int BPF_PROG(bw_bprm_check, struct linux_binprm *bprm, int ret)
+{
+	struct bw_decision d = {};
+	struct bw_event *e;
+	int rc;
+
+	if (ret)
+		return ret;
+	bw_decide_file(&d, BW_OP_EXEC, bprm->file);
+	rc = bw_enforce(&d);
+	e = bw_event_begin(&d);
+	if (e) {
+		bw_event_path(e, &bprm->file->f_path);
+		bw_event_submit(e);
+	}
+	return rc;
+}
+
+/*
+ * After a successful exec the task's identity is its new image: remember
+ * its path so later events name the subject without asking /proc.
+ */
+SEC("lsm/bprm_committed_creds")
+int BPF_PROG(bw_bprm_committed, struct linux_binprm *bprm)
+{
+	struct bw_task_state *ts;
+	long n;
+
+	ts = bpf_task_storage_get(&bw_task_state, bpf_get_current_task_btf(), 0,
+				  BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!ts) {
+		bw_count(BW_OP_EXEC, BW_CNT_HELPER_ERR);
+		return 0;
+	}
+	ts->flags = 0;
+	n = bpf_d_path(&bprm->file->f_path, ts->exe, sizeof(ts->exe));
+	if (n < 0) {
+		ts->exe[0] = 0;
+		ts->flags = n == -36 ? BW_EVF_EXE_TRUNC : BW_EVF_EXE_UNKNOWN;
+		bw_count(BW_OP_EXEC, BW_CNT_HELPER_ERR);
+	}
+	return 0;
+}
+
+/* Children and threads start with their creator's state. */
+SEC("lsm/task_alloc")
+int BPF_PROG(bw_task_alloc, struct task_struct *task, unsigned long clone_flags, int ret)
+{
+	struct bw_task_state *parent, *child;
+
+	if (ret)
+		return ret;
+	parent = bw_current_state();
+	if (!parent)
+		return 0;
+	child = bpf_task_storage_get(&bw_task_state, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!child) {
+		bw_count(BW_OP_FORK, BW_CNT_HELPER_ERR);
+		return 0;
+	}
+	bpf_probe_read_kernel(child, sizeof(*child), parent);
+	return 0;
+}

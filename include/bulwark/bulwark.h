@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libbulwark: the stable C API of bulwark.
+ *
+ * Administrators' tools and security vendors use it to talk to bulwarkd
+ * (status, policy loading, event streams) and to check policies offline.
+ * Conventions (see docs/api.md):
+ *   - int functions return 0 or a negative errno, and leave ret_
+ *     out-parameters untouched on failure;
+ *   - opts structs start with `size_t sz`: set it to sizeof(the struct);
+ *     unknown non-zero trailing bytes are rejected with -EINVAL;
+ *   - the library never prints: it reports through the log callback;
+ *   - strings handed out are malloc()ed and owned by the caller.
+ */
+#ifndef BULWARK_BULWARK_H
+#define BULWARK_BULWARK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define BULWARK_VERSION_MAJOR 0
+#define BULWARK_VERSION_MINOR 1
+#define BULWARK_VERSION_PATCH 0
+
+/* Where bulwarkd listens unless told otherwise. */
+#define BULWARK_SOCKET_PATH "/run/bulwark/bulwarkd.sock"
+
+enum bw_log_level {
+	BW_LOG_ERROR = 3,
+	BW_LOG_WARNING = 4,
+	BW_LOG_INFO = 6,
+	BW_LOG_DEBUG = 7,
+	_BW_LOG_LEVEL_FORCE_64BIT = UINT64_MAX,
+};
+
+typedef void (*bw_log_fn)(void *userdata, enum bw_log_level level, const char *msg);
+
+struct bw_client_opts {
+	size_t sz;               /* sizeof(struct bw_client_opts) */
+	const char *socket_path; /* NULL: BULWARK_SOCKET_PATH */
+	bw_log_fn log;           /* NULL: no logging */
+	void *log_userdata;
+	int timeout_ms;          /* per request; 0: 30000 */
+};
+
+struct bw_client;
+
+/* Connects to bulwarkd. -ENOENT/-ECONNREFUSED: the daemon is not running. */
+int bw_client_new(struct bw_client **ret, const struct bw_client_opts *opts);
+/* NULL is a no-op. */
+void bw_client_free(struct bw_client *client);
+
+/*
+ * The daemon's status as one JSON object (schema: docs/api.md):
+ * active policy identity, mode, rule count, per-operation counters.
+ */
+int bw_client_status(struct bw_client *client, char **ret_json);
+
+/*
+ * Ask the daemon to compile and atomically install the policy at `path`
+ * (a file or a directory of *.rules). On failure the previous policy stays
+ * in force and *ret_diagnostics (if given) holds the compiler's messages,
+ * file:line:col first. On success it holds warnings (maybe empty).
+ * Returns -EINVAL for a rejected policy.
+ */
+int bw_client_policy_load(struct bw_client *client, const char *path, char **ret_diagnostics);
+
+enum bw_events_flags {
+	BW_EVENTS_BACKLOG = 1u << 0, /* first replay the daemon's recent events */
+	BW_EVENTS_FOLLOW = 1u << 1,  /* then stream new ones until cb returns != 0 */
+	_BW_EVENTS_FLAGS_FORCE_64BIT = UINT64_MAX,
+};
+
+/* One event as a JSON object on one line (schema: docs/events.md). */
+typedef int (*bw_event_fn)(void *userdata, const char *json);
+
+/* Returns 0 at the end of the stream, or the first non-zero cb result. */
+int bw_client_events(struct bw_client *client, uint64_t flags, bw_event_fn cb, void *userdata);
+
+/* Detach every program, remove every pin, and stop the daemon. */
+int bw_client_unload(struct bw_client *client);
+
+/*
+ * Remove bulwark's pinned kernel objects without a daemon (e.g. after the
+ * daemon was killed). Needs root. -ENOENT if nothing was pinned.
+ */
+int bw_unload_pins(void);
+
+/*
+ * Parse and compile a policy offline, resolving paths on this host.
+ * Returns 0 if it would load, -EINVAL if it has errors; *ret_diagnostics
+ * gets the messages (file:line:col: severity: message, caret, hint).
+ * *ret_warnings counts warnings when non-NULL.
+ */
+int bw_policy_check(const char *path, char **ret_diagnostics, unsigned *ret_warnings);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* BULWARK_BULWARK_H */

@@ -1,0 +1,410 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * bulwark: the administrator's command line. It talks to bulwarkd only
+ * through libbulwark, never to the kernel objects directly.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bulwark/bulwark.h>
+
+/* Exit codes, documented in --help and docs/cli.md. */
+enum {
+	EXIT_OK = 0,
+	EXIT_FAIL = 1,        /* the operation failed or the policy has errors */
+	EXIT_WARNINGS = 2,    /* policy check --strict: warnings only */
+	EXIT_USAGE = 64,      /* bad command line */
+	EXIT_NO_DAEMON = 69,  /* bulwarkd is not running */
+};
+
+static const char *socket_path;
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: bulwark [--socket PATH] COMMAND [ARGS]\n"
+		"\n"
+		"Commands:\n"
+		"  status [--json]               daemon, active policy and counters\n"
+		"  policy check [--strict] PATH  lint a policy offline (no daemon needed)\n"
+		"  policy load PATH              compile and atomically install a policy\n"
+		"  events [--follow] [--json]    recent events; --follow streams new ones\n"
+		"  unload                        detach all programs and remove all pins\n"
+		"  help                          show this help\n"
+		"\n"
+		"Run `bulwark COMMAND --help` for a command's details.\n"
+		"\n"
+		"Exit status:\n"
+		"   0  success\n"
+		"   1  failure: policy errors, rejected load, daemon error\n"
+		"   2  policy check --strict found warnings only\n"
+		"  64  usage error\n"
+		"  69  bulwarkd is not running (or the socket is not reachable)\n");
+}
+
+static void log_to_stderr(void *userdata, enum bw_log_level level, const char *msg)
+{
+	(void)userdata;
+	if (level <= BW_LOG_WARNING)
+		fprintf(stderr, "bulwark: %s\n", msg);
+}
+
+static int connect_daemon(struct bw_client **ret)
+{
+	struct bw_client_opts opts = {
+		.sz = sizeof(opts),
+		.socket_path = socket_path,
+		.log = log_to_stderr,
+	};
+	int r = bw_client_new(ret, &opts);
+
+	if (r == -ENOENT || r == -ECONNREFUSED) {
+		fprintf(stderr, "bulwark: bulwarkd is not running (no socket at %s); start it with `bulwarkd --policy FILE`\n",
+			socket_path ? socket_path : BULWARK_SOCKET_PATH);
+		return EXIT_NO_DAEMON;
+	}
+	if (r == -EACCES || r == -EPERM) {
+		fprintf(stderr, "bulwark: permission denied on the control socket: run as root\n");
+		return EXIT_NO_DAEMON;
+	}
+	if (r < 0) {
+		fprintf(stderr, "bulwark: cannot reach bulwarkd: %s\n", strerror(-r));
+		return EXIT_NO_DAEMON;
+	}
+	return EXIT_OK;
+}
+
+/* Commands take only --help and their own flags; getopt per command. */
+static bool want_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return true;
+	return false;
+}
+
+static const char *jstr(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && !json_object_is_type(v, json_type_null) ?
+		       json_object_get_string(v) : NULL;
+}
+
+static int64_t jint(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : 0;
+}
+
+static void print_status(struct json_object *s)
+{
+	struct json_object *pol, *counters, *files;
+
+	printf("bulwarkd:  running, pid %lld%s\n", (long long)jint(s, "daemon_pid"),
+	       json_object_get_boolean(json_object_object_get(s, "adopted")) ?
+		       " (adopted pinned programs)" : "");
+	pol = json_object_object_get(s, "policy");
+	if (pol && !json_object_is_type(pol, json_type_null)) {
+		printf("policy:    %.16s  generation %lld, %lld rules, mode %s\n", jstr(pol, "sha256"),
+		       (long long)jint(pol, "generation"), (long long)jint(pol, "rules"), jstr(pol, "mode"));
+		printf("loaded:    %s", jstr(pol, "loaded_at"));
+		files = json_object_object_get(pol, "files");
+		if (files && json_object_array_length(files))
+			printf(" from %s%s", json_object_get_string(json_object_array_get_idx(files, 0)),
+			       json_object_array_length(files) > 1 ? " (+includes)" : "");
+		printf("\n");
+	} else {
+		printf("policy:    none (every operation is allowed)\n");
+	}
+	counters = json_object_object_get(s, "counters");
+	json_object_object_foreach(counters, op, per)
+	{
+		printf("%-10s decisions %lld  allowed %lld  denied %lld  would-deny %lld  audited %lld  events %lld  helper-errors %lld\n",
+		       op, (long long)jint(per, "decisions"), (long long)jint(per, "allowed"),
+		       (long long)jint(per, "denied"), (long long)jint(per, "would_deny"),
+		       (long long)jint(per, "audited"), (long long)jint(per, "events"),
+		       (long long)jint(per, "helper_errors"));
+	}
+	printf("dropped:   %lld in the kernel ring buffer, %lld to slow subscribers\n",
+	       (long long)jint(s, "ringbuf_drops"), (long long)jint(s, "subscriber_drops"));
+	if (jstr(s, "last_load_error"))
+		printf("last failed load:\n%s", jstr(s, "last_load_error"));
+}
+
+static int cmd_status(int argc, char **argv)
+{
+	struct bw_client *c = NULL;
+	struct json_object *s;
+	bool json = argc > 1 && strcmp(argv[1], "--json") == 0;
+	char *text = NULL;
+	int r;
+
+	if (want_help(argc, argv)) {
+		printf("Usage: bulwark status [--json]\n\nShow whether bulwarkd runs, the active policy (sha256 of its text, generation,\nrules, mode, load time) and per-operation counters, including dropped events.\n");
+		return EXIT_OK;
+	}
+	if (argc > 1 + json) {
+		fprintf(stderr, "bulwark status: unexpected argument '%s'\n", argv[1 + json]);
+		return EXIT_USAGE;
+	}
+	r = connect_daemon(&c);
+	if (r != EXIT_OK) {
+		if (access("/sys/fs/bpf/bulwark", F_OK) == 0)
+			fprintf(stderr, "bulwark: pinned programs are still enforcing the last policy (see `bulwark unload`)\n");
+		return r;
+	}
+	r = bw_client_status(c, &text);
+	bw_client_free(c);
+	if (r < 0) {
+		fprintf(stderr, "bulwark: status failed: %s\n", strerror(-r));
+		return EXIT_FAIL;
+	}
+	if (json) {
+		printf("%s\n", text);
+	} else {
+		s = json_tokener_parse(text);
+		print_status(s);
+		json_object_put(s);
+	}
+	free(text);
+	return EXIT_OK;
+}
+
+static int cmd_policy_check(int argc, char **argv)
+{
+	bool strict = false;
+	const char *path = NULL;
+	char *diag = NULL;
+	unsigned warnings = 0;
+	int r;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--strict") == 0)
+			strict = true;
+		else if (!path && argv[i][0] != '-')
+			path = argv[i];
+		else {
+			fprintf(stderr, "bulwark policy check: unexpected argument '%s'\n", argv[i]);
+			return EXIT_USAGE;
+		}
+	}
+	if (!path) {
+		fprintf(stderr, "Usage: bulwark policy check [--strict] PATH\n");
+		return EXIT_USAGE;
+	}
+	r = bw_policy_check(path, &diag, &warnings);
+	if (diag)
+		fputs(diag, stderr);
+	free(diag);
+	if (r == -EINVAL)
+		return EXIT_FAIL;
+	if (r < 0) {
+		fprintf(stderr, "bulwark: %s: %s\n", path, strerror(-r));
+		return EXIT_FAIL;
+	}
+	printf("%s: ok%s\n", path, warnings ? " (with warnings)" : "");
+	return strict && warnings ? EXIT_WARNINGS : EXIT_OK;
+}
+
+static int cmd_policy_load(int argc, char **argv)
+{
+	struct bw_client *c = NULL;
+	char *diag = NULL;
+	int r;
+
+	if (argc != 2 || argv[1][0] == '-') {
+		fprintf(stderr, "Usage: bulwark policy load PATH\n");
+		return EXIT_USAGE;
+	}
+	r = connect_daemon(&c);
+	if (r != EXIT_OK)
+		return r;
+	r = bw_client_policy_load(c, argv[1], &diag);
+	bw_client_free(c);
+	if (diag)
+		fputs(diag, stderr);
+	free(diag);
+	if (r < 0) {
+		fprintf(stderr, "bulwark: %s: %s\n", argv[1],
+			r == -EINVAL ? "rejected; the previous policy stays in force" : strerror(-r));
+		return EXIT_FAIL;
+	}
+	printf("%s: loaded\n", argv[1]);
+	return EXIT_OK;
+}
+
+static int cmd_policy(int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		printf("Usage: bulwark policy check [--strict] PATH\n"
+		       "       bulwark policy load PATH\n\n"
+		       "check  parse and compile offline; prints file:line:col: error: ... with a hint.\n"
+		       "       Exit 0 clean, 1 errors, 2 warnings with --strict.\n"
+		       "load   send to bulwarkd, which compiles it and swaps it in atomically.\n"
+		       "       A rejected policy changes nothing: the previous one stays in force.\n"
+		       "PATH is a policy file or a directory of *.rules files (natural sort order).\n"
+		       "The language is documented in docs/policy.md.\n");
+		return argc < 2 ? EXIT_USAGE : EXIT_OK;
+	}
+	if (strcmp(argv[1], "check") == 0)
+		return cmd_policy_check(argc - 1, argv + 1);
+	if (strcmp(argv[1], "load") == 0)
+		return cmd_policy_load(argc - 1, argv + 1);
+	fprintf(stderr, "bulwark policy: unknown subcommand '%s' (check, load)\n", argv[1]);
+	return EXIT_USAGE;
+}
+
+static int print_event(void *userdata, const char *json)
+{
+	bool as_json = *(bool *)userdata;
+	struct json_object *e, *proc, *target, *rule;
+	char where[64] = "-";
+
+	if (as_json) {
+		printf("%s\n", json);
+		fflush(stdout);
+		return 0;
+	}
+	e = json_tokener_parse(json);
+	if (!e)
+		return 0;
+	proc = json_object_object_get(e, "process");
+	target = json_object_object_get(e, "target");
+	rule = json_object_object_get(e, "rule");
+	if (rule && jstr(rule, "file")) {
+		const char *f = jstr(rule, "file"), *base = strrchr(f, '/');
+
+		snprintf(where, sizeof(where), "%s:%lld", base ? base + 1 : f, (long long)jint(rule, "line"));
+	}
+	printf("%-23.23s %-11s %-6s %7lld %-15s %-40s %s\n", jstr(e, "time") ? jstr(e, "time") : "-",
+	       jstr(e, "action"), jstr(e, "op"), (long long)jint(proc, "pid"),
+	       jstr(proc, "comm") ? jstr(proc, "comm") : "-",
+	       jstr(target, "path") ? jstr(target, "path") : "?", where);
+	fflush(stdout);
+	json_object_put(e);
+	return 0;
+}
+
+static int cmd_events(int argc, char **argv)
+{
+	struct bw_client *c = NULL;
+	bool follow = false, json = false;
+	int r;
+
+	if (want_help(argc, argv)) {
+		printf("Usage: bulwark events [--follow] [--json]\n\n"
+		       "Print the daemon's recent events (up to 1024), one per line, as a table.\n"
+		       "--follow  keep streaming new events until interrupted\n"
+		       "--json    print each event as its JSON object (schema: docs/events.md)\n");
+		return EXIT_OK;
+	}
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--follow") == 0 || strcmp(argv[i], "-f") == 0)
+			follow = true;
+		else if (strcmp(argv[i], "--json") == 0)
+			json = true;
+		else {
+			fprintf(stderr, "bulwark events: unexpected argument '%s'\n", argv[i]);
+			return EXIT_USAGE;
+		}
+	}
+	r = connect_daemon(&c);
+	if (r != EXIT_OK)
+		return r;
+	if (!json)
+		printf("%-23s %-11s %-6s %7s %-15s %-40s %s\n", "TIME", "ACTION", "OP", "PID", "COMM",
+		       "TARGET", "RULE");
+	r = bw_client_events(c, BW_EVENTS_BACKLOG | (follow ? BW_EVENTS_FOLLOW : 0), print_event, &json);
+	bw_client_free(c);
+	if (r < 0) {
+		fprintf(stderr, "bulwark: events: %s\n", strerror(-r));
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+static int cmd_unload(int argc, char **argv)
+{
+	struct bw_client *c = NULL;
+	int r;
+
+	if (want_help(argc, argv) || argc > 1) {
+		printf("Usage: bulwark unload\n\nDetach every bulwark program and remove every pin under /sys/fs/bpf/bulwark;\nstops bulwarkd. Without a running daemon, removes the pins directly.\n");
+		return argc > 1 && !want_help(argc, argv) ? EXIT_USAGE : EXIT_OK;
+	}
+	r = connect_daemon(&c);
+	if (r == EXIT_NO_DAEMON) {
+		r = bw_unload_pins();
+		if (r == -ENOENT) {
+			printf("nothing to unload\n");
+			return EXIT_OK;
+		}
+		if (r < 0) {
+			fprintf(stderr, "bulwark: cannot remove pins: %s\n", strerror(-r));
+			return EXIT_FAIL;
+		}
+		printf("unloaded (pins removed; no daemon was running)\n");
+		return EXIT_OK;
+	}
+	if (r != EXIT_OK)
+		return r;
+	r = bw_client_unload(c);
+	bw_client_free(c);
+	if (r < 0) {
+		fprintf(stderr, "bulwark: unload: %s\n", strerror(-r));
+		return EXIT_FAIL;
+	}
+	printf("unloaded\n");
+	return EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	int i = 1;
+
+	while (i < argc && argv[i][0] == '-') {
+		if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc) {
+			socket_path = argv[i + 1];
+			i += 2;
+		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return EXIT_OK;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			printf("bulwark %d.%d.%d\n", BULWARK_VERSION_MAJOR, BULWARK_VERSION_MINOR,
+			       BULWARK_VERSION_PATCH);
+			return EXIT_OK;
+		} else {
+			fprintf(stderr, "bulwark: unknown option '%s'\n", argv[i]);
+			return EXIT_USAGE;
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	argc -= i;
+	argv += i;
+	if (strcmp(argv[0], "status") == 0)
+		return cmd_status(argc, argv);
+	if (strcmp(argv[0], "policy") == 0)
+		return cmd_policy(argc, argv);
+	if (strcmp(argv[0], "events") == 0)
+		return cmd_events(argc, argv);
+	if (strcmp(argv[0], "unload") == 0)
+		return cmd_unload(argc, argv);
+	if (strcmp(argv[0], "help") == 0) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	fprintf(stderr, "bulwark: unknown command '%s'; see `bulwark --help`\n", argv[0]);
+	return EXIT_USAGE;
+}

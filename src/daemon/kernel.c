@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#define _GNU_SOURCE
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bulwark.skel.h"
+#include "kernel.h"
+#include "log.h"
+
+static bool libbpf_verbose;
+
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char msg[1024];
+	size_t n;
+
+	if (level == LIBBPF_DEBUG && !libbpf_verbose)
+		return 0;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n && msg[n - 1] == '\n')
+		msg[--n] = 0;
+	if (n)
+		bw_log(level == LIBBPF_WARN ? LOG_WARNING : LOG_DEBUG, "libbpf: %s", msg);
+	return 0;
+}
+
+static void link_pin_path(const struct bpf_program *prog, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/link_%s", BW_PIN_ROOT, bpf_program__name(prog));
+}
+
+/* One line, said once, when the kernel cannot run BPF LSM programs. */
+static void explain_lsm_failure(int err, char *why, size_t len)
+{
+	char lsm[512] = "";
+	FILE *f = fopen("/sys/kernel/security/lsm", "re");
+
+	if (f) {
+		if (!fgets(lsm, sizeof(lsm), f))
+			lsm[0] = 0;
+		fclose(f);
+		lsm[strcspn(lsm, "\n")] = 0;
+	}
+	if (access("/sys/kernel/btf/vmlinux", R_OK) < 0)
+		snprintf(why, len,
+			 "this kernel has no BTF (/sys/kernel/btf/vmlinux): bulwark needs CONFIG_DEBUG_INFO_BTF=y");
+	else if (!f)
+		snprintf(why, len,
+			 "cannot read /sys/kernel/security/lsm: mount securityfs, and boot a kernel with CONFIG_BPF_LSM=y");
+	else if (!strstr(lsm, "bpf"))
+		snprintf(why, len,
+			 "BPF LSM is not active (lsm=%s): add bpf to the kernel command line, e.g. lsm=%s,bpf, and reboot",
+			 lsm, lsm);
+	else
+		snprintf(why, len,
+			 "the kernel refused BPF LSM programs (%s) although bpf is in lsm=%s: BPF trampolines are unavailable here; run bulwark on a stock distribution kernel (see vm/run)",
+			 strerror(err), lsm);
+}
+
+int bw_kernel_open(struct bw_kernel *k, bool verbose, char *why, size_t why_len)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oopts, .pin_root_path = BW_PIN_ROOT);
+	struct bpf_program *prog;
+	char path[256];
+	int r, adopted = 0, fresh = 0;
+
+	memset(k, 0, sizeof(*k));
+	k->events_fd = -1;
+	libbpf_verbose = verbose;
+	libbpf_set_print(libbpf_log);
+
+	if (mkdir(BW_PIN_ROOT, 0700) < 0 && errno != EEXIST) {
+		r = -errno;
+		snprintf(why, why_len, "cannot create %s: %s (is bpffs mounted at /sys/fs/bpf?)",
+			 BW_PIN_ROOT, strerror(errno));
+		return r;
+	}
+	k->skel = bulwark_bpf__open_opts(&oopts);
+	if (!k->skel) {
+		r = -errno;
+		snprintf(why, why_len, "cannot open the BPF object: %s", strerror(errno));
+		return r;
+	}
+	/*
+	 * A program whose link is already pinned is running: adopt it instead
+	 * of attaching twice. Only programs without a pinned link are loaded.
+	 */
+	bpf_object__for_each_program(prog, k->skel->obj) {
+		link_pin_path(prog, path, sizeof(path));
+		if (access(path, F_OK) == 0) {
+			bpf_program__set_autoload(prog, false);
+			adopted++;
+		} else {
+			fresh++;
+		}
+	}
+	r = bulwark_bpf__load(k->skel);
+	if (r < 0) {
+		explain_lsm_failure(-r, why, why_len);
+		goto fail;
+	}
+	bpf_object__for_each_program(prog, k->skel->obj) {
+		struct bpf_link *link;
+
+		if (!bpf_program__autoload(prog))
+			continue;
+		link = bpf_program__attach(prog);
+		if (!link) {
+			r = -errno;
+			explain_lsm_failure(-r, why, why_len);
+			goto fail;
+		}
+		link_pin_path(prog, path, sizeof(path));
+		r = bpf_link__pin(link, path);
+		/* The pin holds the link now; our handle can go. */
+		bpf_link__disconnect(link);
+		bpf_link__destroy(link);
+		if (r < 0) {
+			snprintf(why, why_len, "cannot pin %s: %s", path, strerror(-r));
+			goto fail;
+		}
+	}
+	k->adopted = adopted > 0;
+	k->events_fd = bpf_map__fd(k->skel->maps.bw_events);
+	if (adopted && fresh)
+		bw_log(LOG_NOTICE, "adopted %d pinned programs, attached %d new ones", adopted, fresh);
+	return 0;
+fail:
+	bulwark_bpf__destroy(k->skel);
+	k->skel = NULL;
+	return r;
+}
+
+void bw_kernel_close(struct bw_kernel *k)
+{
+	/* Links and maps stay pinned: enforcement outlives the daemon. */
+	bulwark_bpf__destroy(k->skel);
+	k->skel = NULL;
+}
+
+int bw_kernel_install(struct bw_kernel *k, const struct bw_compiled *c, const uint8_t sha256[32],
+		      uint32_t rules, uint32_t flags, char *why, size_t why_len)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, mopts);
+	struct bw_policy_info info = { 0 };
+	__u32 zero = 0;
+	struct timespec now;
+	int inner = -1, r;
+
+	/* Sized exactly: a preallocated map of n entries cannot fill up. */
+	inner = bpf_map_create(BPF_MAP_TYPE_HASH, "bw_rules", sizeof(struct bw_rule_key),
+			       sizeof(struct bw_rule_val), c->n ? c->n : 1, &mopts);
+	if (inner < 0) {
+		r = -errno;
+		snprintf(why, why_len,
+			 "cannot create a rule map of %zu entries: %s (kernel memory or memlock limit)",
+			 c->n, strerror(errno));
+		goto out;
+	}
+	for (size_t i = 0; i < c->n; i++) {
+		if (bpf_map_update_elem(inner, &c->entries[i].key, &c->entries[i].val, BPF_NOEXIST) < 0) {
+			r = -errno;
+			snprintf(why, why_len, "cannot fill the rule map (entry %zu of %zu): %s", i + 1,
+				 c->n, strerror(errno));
+			goto out;
+		}
+	}
+	if (bw_kernel_policy_info(k, &info) < 0)
+		memset(&info, 0, sizeof(info));
+	/* The switch: one update of one slot. */
+	if (bpf_map_update_elem(bpf_map__fd(k->skel->maps.bw_policy), &zero, &inner, BPF_ANY) < 0) {
+		r = -errno;
+		snprintf(why, why_len, "cannot swap in the new policy: %s", strerror(errno));
+		goto out;
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	memcpy(info.sha256, sha256, sizeof(info.sha256));
+	info.loaded_at_ns = (uint64_t)now.tv_sec * 1000000000ull + now.tv_nsec;
+	info.rules = rules;
+	info.flags = flags;
+	info.generation++;
+	if (bpf_map_update_elem(bpf_map__fd(k->skel->maps.bw_policy_info), &zero, &info, BPF_ANY) < 0) {
+		/* The policy is in force; only its description failed. */
+		bw_log(LOG_WARNING, "policy installed but its identity was not recorded: %s",
+		       strerror(errno));
+	}
+	r = 0;
+out:
+	if (inner >= 0)
+		close(inner);
+	return r;
+}
+
+int bw_kernel_policy_info(struct bw_kernel *k, struct bw_policy_info *info)
+{
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(k->skel->maps.bw_policy_info), &zero, info) < 0)
+		return -errno;
+	return 0;
+}
+
+bool bw_kernel_has_policy(struct bw_kernel *k)
+{
+	__u32 zero = 0, id;
+
+	/* Looking up an array-of-maps slot from user space yields the map id. */
+	return bpf_map_lookup_elem(bpf_map__fd(k->skel->maps.bw_policy), &zero, &id) == 0;
+}
+
+int bw_kernel_counters(struct bw_kernel *k, uint64_t *out)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *vals;
+	int fd = bpf_map__fd(k->skel->maps.bw_counters);
+
+	if (ncpu < 0)
+		return ncpu;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (__u32 i = 0; i < BW_COUNTERS_LEN; i++) {
+		out[i] = 0;
+		if (bpf_map_lookup_elem(fd, &i, vals) < 0)
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			out[i] += vals[c];
+	}
+	free(vals);
+	return 0;
+}
+
+int bw_kernel_unload(struct bw_kernel *k)
+{
+	struct bpf_program *prog;
+	char path[256];
+	int r = 0;
+
+	bpf_object__for_each_program(prog, k->skel->obj) {
+		link_pin_path(prog, path, sizeof(path));
+		if (unlink(path) < 0 && errno != ENOENT)
+			r = -errno;
+	}
+	if (bpf_object__unpin_maps(k->skel->obj, NULL) < 0 && r == 0)
+		r = -errno;
+	if (rmdir(BW_PIN_ROOT) < 0 && errno != ENOENT && r == 0)
+		r = -errno;
+	return r;
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* bulwarkd's kernel objects: programs, links, maps, all pinned. */
+#ifndef BULWARKD_KERNEL_H
+#define BULWARKD_KERNEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../../bpf/abi.h"
+#include "../lib/compile.h"
+
+struct bulwark_bpf;
+
+struct bw_kernel {
+	struct bulwark_bpf *skel;
+	bool adopted; /* found pinned links from an earlier daemon */
+	int events_fd;
+};
+
+/*
+ * Load and attach, or adopt what an earlier daemon pinned. On failure,
+ * `why` holds one line telling the user what to do.
+ */
+int bw_kernel_open(struct bw_kernel *k, bool verbose, char *why, size_t why_len);
+void bw_kernel_close(struct bw_kernel *k);
+
+/* Build a rule map beside the active one and swap it in atomically. */
+int bw_kernel_install(struct bw_kernel *k, const struct bw_compiled *c, const uint8_t sha256[32],
+		      uint32_t rules, uint32_t flags, char *why, size_t why_len);
+int bw_kernel_policy_info(struct bw_kernel *k, struct bw_policy_info *info);
+bool bw_kernel_has_policy(struct bw_kernel *k);
+/* Sum of the per-CPU counters, BW_COUNTERS_LEN entries. */
+int bw_kernel_counters(struct bw_kernel *k, uint64_t *out);
+/* Detach everything and remove every pin. */
+int bw_kernel_unload(struct bw_kernel *k);
+
+#endif

@@ -1,0 +1,703 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * bulwarkd: owns bulwark's kernel objects, installs policies, and turns
+ * ring-buffer records into JSON events. Enforcement lives in pinned kernel
+ * objects, so this process may die or restart without a gap.
+ */
+#define _GNU_SOURCE
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <limits.h>
+#include <getopt.h>
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bulwark/bulwark.h>
+
+#include "../lib/compile.h"
+#include "../lib/internal.h"
+#include "kernel.h"
+#include "log.h"
+
+#define BACKLOG_MAX 1024
+#define CLIENTS_MAX 64
+#define REQUEST_MAX 65536
+
+static const char *const counter_names[BW_CNT_COUNT] = {
+	[BW_CNT_DECISIONS] = "decisions",   [BW_CNT_ALLOWED] = "allowed",
+	[BW_CNT_DENIED] = "denied",         [BW_CNT_WOULD_DENY] = "would_deny",
+	[BW_CNT_AUDITED] = "audited",       [BW_CNT_EVENTS] = "events",
+	[BW_CNT_RB_DROPS] = "ringbuf_drops", [BW_CNT_HELPER_ERR] = "helper_errors",
+	[BW_CNT_NO_POLICY] = "no_policy",
+};
+
+struct client {
+	int fd;
+	bool follower;
+	size_t len;
+	char buf[REQUEST_MAX];
+};
+
+struct daemon {
+	struct bw_kernel kernel;
+	struct bw_rule_table rules;
+	struct json_object *policy_files; /* array of paths of the active policy */
+	char *last_load_error;
+	const char *socket_path;
+	const char *state_dir;
+	FILE *events_out;
+	int epfd, listen_fd, sig_fd;
+	struct ring_buffer *rb;
+	struct client *clients[CLIENTS_MAX];
+	char *backlog[BACKLOG_MAX]; /* recent event lines, a ring */
+	size_t backlog_head, backlog_n;
+	uint64_t subscriber_drops;
+	bool quit, unloaded;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: bulwarkd [OPTIONS]\n"
+		"\n"
+		"Enforce a bulwark policy with BPF LSM programs and report events.\n"
+		"\n"
+		"  -p, --policy PATH     policy file or directory of *.rules to load at start\n"
+		"  -e, --events FILE     append JSON events to FILE (default: stdout)\n"
+		"  -s, --socket PATH     control socket (default: %s)\n"
+		"      --state-dir DIR   runtime state (default: /run/bulwark)\n"
+		"  -v, --verbose         debug logging, including libbpf's\n"
+		"  -h, --help            show this help\n"
+		"      --version         show the version\n"
+		"\n"
+		"Programs and maps are pinned under %s and keep enforcing when the\n"
+		"daemon stops; a restarted daemon adopts them. `bulwark unload` removes them.\n"
+		"\n"
+		"Exit status: 0 after `bulwark unload` or SIGTERM, 1 on a startup error\n"
+		"(bad policy, BPF LSM unavailable), 2 on bad usage.\n",
+		BULWARK_SOCKET_PATH, BW_PIN_ROOT);
+}
+
+static int64_t boot_to_real_ns(void)
+{
+	struct timespec rt, bt;
+
+	clock_gettime(CLOCK_REALTIME, &rt);
+	clock_gettime(CLOCK_BOOTTIME, &bt);
+	return ((int64_t)rt.tv_sec - bt.tv_sec) * 1000000000ll + (rt.tv_nsec - bt.tv_nsec);
+}
+
+/* Best effort, never blocking: a slow subscriber loses events, counted. */
+static void send_line(struct daemon *d, struct client *c, const char *prefix, const char *body,
+		      const char *suffix, bool may_drop)
+{
+	char *line = NULL;
+	int n = asprintf(&line, "%s%s%s\n", prefix, body, suffix);
+
+	if (n < 0)
+		return;
+	if (send(c->fd, line, n, MSG_NOSIGNAL | (may_drop ? MSG_DONTWAIT : 0)) != n && may_drop)
+		d->subscriber_drops++;
+	free(line);
+}
+
+static void send_json(struct daemon *d, struct client *c, struct json_object *o)
+{
+	send_line(d, c, "", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE), "", false);
+}
+
+/*
+ * A process that started before bulwark has no exe in task storage. Ask
+ * /proc while it likely still lives, and say where the answer came from.
+ */
+static void fill_exe_from_proc(struct json_object *o, const struct bw_event *e)
+{
+	struct json_object *proc, *flags;
+	char link[64], exe[PATH_MAX];
+	ssize_t n;
+
+	if (!(e->flags & BW_EVF_EXE_UNKNOWN) || !json_object_object_get_ex(o, "process", &proc))
+		return;
+	snprintf(link, sizeof(link), "/proc/%u/exe", e->tgid);
+	n = readlink(link, exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return;
+	exe[n] = 0;
+	json_object_object_add(proc, "exe", json_object_new_string(exe));
+	if (json_object_object_get_ex(o, "flags", &flags))
+		json_object_array_add(flags, json_object_new_string("exe-from-proc"));
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct daemon *d = ctx;
+	struct json_object *o;
+	const char *text;
+	char *copy;
+
+	if (size < sizeof(struct bw_event)) {
+		bw_log(LOG_WARNING, "short event record (%zu bytes)", size);
+		return 0;
+	}
+	o = bw_event_to_json(data, &d->rules, boot_to_real_ns());
+	fill_exe_from_proc(o, data);
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	fprintf(d->events_out, "%s\n", text);
+	fflush(d->events_out);
+
+	copy = strdup(text);
+	if (copy) {
+		size_t slot = (d->backlog_head + d->backlog_n) % BACKLOG_MAX;
+
+		if (d->backlog_n == BACKLOG_MAX) {
+			free(d->backlog[d->backlog_head]);
+			d->backlog_head = (d->backlog_head + 1) % BACKLOG_MAX;
+			slot = (d->backlog_head + d->backlog_n - 1) % BACKLOG_MAX;
+		} else {
+			d->backlog_n++;
+		}
+		d->backlog[slot] = copy;
+	}
+	for (int i = 0; i < CLIENTS_MAX; i++)
+		if (d->clients[i] && d->clients[i]->follower)
+			send_line(d, d->clients[i], "{\"event\":", text, "}", true);
+	json_object_put(o);
+	return 0;
+}
+
+static char *state_path(struct daemon *d)
+{
+	char *p = NULL;
+
+	if (asprintf(&p, "%s/policy.json", d->state_dir) < 0)
+		return NULL;
+	return p;
+}
+
+/* The rule table survives restarts so events keep naming file:line. */
+static void save_state(struct daemon *d)
+{
+	struct json_object *o = bw_rule_table_to_json(&d->rules);
+	char *path = state_path(d), *tmp = NULL;
+
+	json_object_object_add(o, "files", json_object_get(d->policy_files));
+	if (path && asprintf(&tmp, "%s.tmp", path) >= 0 &&
+	    json_object_to_file_ext(tmp, o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE) == 0 && rename(tmp, path) == 0) {
+		/* saved */
+	} else {
+		bw_log(LOG_WARNING, "cannot save %s: events after a restart will lack rule text",
+		       path ? path : "state");
+	}
+	free(tmp);
+	free(path);
+	json_object_put(o);
+}
+
+static void restore_state(struct daemon *d)
+{
+	struct bw_policy_info info;
+	struct json_object *o = NULL, *files;
+	char *path = state_path(d), hex[65];
+
+	if (bw_kernel_policy_info(&d->kernel, &info) < 0 || !info.generation)
+		goto out;
+	bw_hex(info.sha256, sizeof(info.sha256), hex);
+	o = path ? json_object_from_file(path) : NULL;
+	if (!o || bw_rule_table_from_json(o, &d->rules) < 0 || strcmp(d->rules.sha256, hex) != 0) {
+		bw_rule_table_free(&d->rules);
+		bw_log(LOG_WARNING, "active policy %.12s has no matching %s: events will show rule ids only",
+		       hex, path ? path : "state");
+		snprintf(d->rules.sha256, sizeof(d->rules.sha256), "%s", hex);
+		goto out;
+	}
+	if (json_object_object_get_ex(o, "files", &files)) {
+		json_object_put(d->policy_files);
+		d->policy_files = json_object_get(files);
+	}
+	bw_log(LOG_INFO, "adopted policy %.12s (%u rules, generation %llu)", hex, info.rules,
+	       (unsigned long long)info.generation);
+out:
+	json_object_put(o);
+	free(path);
+}
+
+/*
+ * Parse, compile, and install. Anything failing leaves the active policy
+ * untouched: the kernel only ever sees a complete map swapped in.
+ */
+static int load_policy(struct daemon *d, const char *path, char **ret_diag)
+{
+	struct bw_compiled c = { 0 };
+	struct bw_rule_table table = { 0 };
+	struct bw_policy *p = bw_policy_new();
+	char why[512] = "", *diag = NULL;
+	size_t diag_len = 0;
+	FILE *f;
+	int r;
+
+	if (!p)
+		return -ENOMEM;
+	bw_policy_load_path(p, path);
+	bw_policy_finish(p);
+	r = bw_compile(p, &c);
+	if (r == 0)
+		r = bw_rule_table_from_policy(p, &table);
+	if (r == 0)
+		r = bw_kernel_install(&d->kernel, &c, p->sha256, p->n_rules, p->flags, why, sizeof(why));
+	f = open_memstream(&diag, &diag_len);
+	if (f) {
+		bw_policy_print_diags(p, f);
+		if (why[0])
+			fprintf(f, "%s: error: %s\n", path, why);
+		fclose(f);
+	}
+	if (r == 0) {
+		bw_rule_table_free(&d->rules);
+		d->rules = table;
+		memset(&table, 0, sizeof(table));
+		json_object_put(d->policy_files);
+		d->policy_files = json_object_new_array();
+		for (size_t i = 0; i < p->n_files; i++)
+			json_object_array_add(d->policy_files, json_object_new_string(p->files[i]));
+		save_state(d);
+		free(d->last_load_error);
+		d->last_load_error = NULL;
+		bw_log(LOG_INFO, "policy %.12s loaded from %s: %zu rules, %zu map entries, mode %s",
+		       d->rules.sha256, path, p->n_rules, c.n,
+		       p->flags & BW_POLICY_AUDIT ? "audit" : "enforce");
+	} else {
+		free(d->last_load_error);
+		d->last_load_error = strdup(diag ? diag : why);
+		bw_log(LOG_ERR, "policy %s rejected; the previous policy stays in force", path);
+	}
+	if (ret_diag)
+		*ret_diag = diag;
+	else
+		free(diag);
+	bw_rule_table_free(&table);
+	bw_compiled_free(&c);
+	bw_policy_free(p);
+	return r;
+}
+
+static struct json_object *status_json(struct daemon *d)
+{
+	struct json_object *o = json_object_new_object(), *counters = json_object_new_object();
+	struct bw_policy_info info;
+	uint64_t vals[BW_COUNTERS_LEN], drops = 0;
+
+	json_object_object_add(o, "ok", json_object_new_boolean(1));
+	json_object_object_add(o, "daemon_pid", json_object_new_int(getpid()));
+	json_object_object_add(o, "adopted", json_object_new_boolean(d->kernel.adopted));
+	if (bw_kernel_has_policy(&d->kernel) && bw_kernel_policy_info(&d->kernel, &info) == 0) {
+		struct json_object *pol = json_object_new_object();
+		time_t secs = info.loaded_at_ns / 1000000000ull;
+		char hex[65], when[64];
+		struct tm tm;
+
+		bw_hex(info.sha256, sizeof(info.sha256), hex);
+		gmtime_r(&secs, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		json_object_object_add(pol, "sha256", json_object_new_string(hex));
+		json_object_object_add(pol, "loaded_at", json_object_new_string(when));
+		json_object_object_add(pol, "rules", json_object_new_int64(info.rules));
+		json_object_object_add(pol, "mode", json_object_new_string(
+					info.flags & BW_POLICY_AUDIT ? "audit" : "enforce"));
+		json_object_object_add(pol, "generation", json_object_new_uint64(info.generation));
+		json_object_object_add(pol, "files", json_object_get(d->policy_files));
+		json_object_object_add(o, "policy", pol);
+	} else {
+		json_object_object_add(o, "policy", NULL);
+	}
+	if (bw_kernel_counters(&d->kernel, vals) == 0) {
+		for (int op = 0; op < BW_OP_COUNT; op++) {
+			struct json_object *per = json_object_new_object();
+			bool any = op == BW_OP_EXEC;
+
+			for (int c = 0; c < BW_CNT_COUNT; c++) {
+				uint64_t v = vals[op * BW_CNT_COUNT + c];
+
+				any |= v != 0;
+				if (c == BW_CNT_RB_DROPS)
+					drops += v;
+				json_object_object_add(per, counter_names[c], json_object_new_uint64(v));
+			}
+			if (any)
+				json_object_object_add(counters, op ? bw_op_name(op) : "none", per);
+			else
+				json_object_put(per);
+		}
+	}
+	json_object_object_add(o, "counters", counters);
+	json_object_object_add(o, "ringbuf_drops", json_object_new_uint64(drops));
+	json_object_object_add(o, "subscriber_drops", json_object_new_uint64(d->subscriber_drops));
+	json_object_object_add(o, "last_load_error",
+			       d->last_load_error ? json_object_new_string(d->last_load_error) : NULL);
+	return o;
+}
+
+static void reply_error(struct daemon *d, struct client *c, int err, const char *msg)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "ok", json_object_new_boolean(0));
+	json_object_object_add(o, "errno", json_object_new_int(err));
+	json_object_object_add(o, "error", json_object_new_string(msg));
+	send_json(d, c, o);
+	json_object_put(o);
+}
+
+static void handle_request(struct daemon *d, struct client *c, const char *line)
+{
+	struct json_object *req = json_tokener_parse(line), *cmd_o, *v;
+	const char *cmd;
+
+	if (!req || !json_object_object_get_ex(req, "cmd", &cmd_o)) {
+		reply_error(d, c, EINVAL, "malformed request");
+		goto out;
+	}
+	cmd = json_object_get_string(cmd_o);
+	if (strcmp(cmd, "status") == 0) {
+		struct json_object *o = status_json(d);
+
+		send_json(d, c, o);
+		json_object_put(o);
+	} else if (strcmp(cmd, "policy-load") == 0) {
+		struct json_object *o;
+		char *diag = NULL;
+		int r;
+
+		if (!json_object_object_get_ex(req, "path", &v) || json_object_get_string(v)[0] != '/') {
+			reply_error(d, c, EINVAL, "policy-load needs an absolute path");
+			goto out;
+		}
+		r = load_policy(d, json_object_get_string(v), &diag);
+		o = status_json(d);
+		json_object_object_add(o, "ok", json_object_new_boolean(r == 0));
+		if (r < 0) {
+			json_object_object_add(o, "errno", json_object_new_int(-r));
+			json_object_object_add(o, "error", json_object_new_string("policy rejected; the previous policy stays in force"));
+		}
+		json_object_object_add(o, "diagnostics", json_object_new_string(diag ? diag : ""));
+		send_json(d, c, o);
+		json_object_put(o);
+		free(diag);
+	} else if (strcmp(cmd, "events") == 0) {
+		bool backlog = json_object_object_get_ex(req, "backlog", &v) && json_object_get_boolean(v);
+		bool follow = json_object_object_get_ex(req, "follow", &v) && json_object_get_boolean(v);
+
+		for (size_t i = 0; backlog && i < d->backlog_n; i++)
+			send_line(d, c, "{\"event\":", d->backlog[(d->backlog_head + i) % BACKLOG_MAX], "}",
+				  false);
+		if (follow)
+			c->follower = true;
+		else
+			send_line(d, c, "", "{\"end\":true,\"ok\":true}", "", false);
+	} else if (strcmp(cmd, "unload") == 0) {
+		int r = bw_kernel_unload(&d->kernel);
+		char *path = state_path(d);
+
+		if (path)
+			unlink(path);
+		free(path);
+		if (r < 0) {
+			reply_error(d, c, -r, "unload incomplete: some pins could not be removed");
+		} else {
+			send_line(d, c, "", "{\"ok\":true}", "", false);
+			bw_log(LOG_NOTICE, "unloaded: programs detached, pins removed");
+		}
+		d->unloaded = true;
+		d->quit = true;
+	} else {
+		reply_error(d, c, EOPNOTSUPP, "unknown command");
+	}
+out:
+	json_object_put(req);
+}
+
+static void drop_client(struct daemon *d, int slot)
+{
+	struct client *c = d->clients[slot];
+
+	epoll_ctl(d->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	free(c);
+	d->clients[slot] = NULL;
+}
+
+static void on_client(struct daemon *d, int slot)
+{
+	struct client *c = d->clients[slot];
+	ssize_t n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len - 1, 0);
+	char *nl;
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		drop_client(d, slot);
+		return;
+	}
+	c->len += n;
+	c->buf[c->len] = 0;
+	while ((nl = strchr(c->buf, '\n'))) {
+		*nl = 0;
+		handle_request(d, c, c->buf);
+		memmove(c->buf, nl + 1, c->len - (nl + 1 - c->buf) + 1);
+		c->len -= nl + 1 - c->buf;
+		if (d->quit)
+			return;
+	}
+	if (c->len == sizeof(c->buf) - 1) {
+		reply_error(d, c, EMSGSIZE, "request too long");
+		drop_client(d, slot);
+	}
+}
+
+static void on_accept(struct daemon *d)
+{
+	struct timeval tv = { .tv_sec = 2 };
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct client *c;
+	int fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK), slot;
+
+	if (fd < 0)
+		return;
+	/* Only root may steer enforcement; the kernel vouches for the peer. */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.uid != 0) {
+		bw_log(LOG_WARNING, "refused control connection from uid %d pid %d",
+		       (int)cred.uid, (int)cred.pid);
+		close(fd);
+		return;
+	}
+	for (slot = 0; slot < CLIENTS_MAX && d->clients[slot]; slot++)
+		;
+	c = slot < CLIENTS_MAX ? calloc(1, sizeof(*c)) : NULL;
+	if (!c) {
+		bw_log(LOG_WARNING, "too many control connections; refusing pid %d", (int)cred.pid);
+		close(fd);
+		return;
+	}
+	/* Replies are sent blocking, but a stuck client cannot stall us long. */
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	c->fd = fd;
+	d->clients[slot] = c;
+	ev.data.u64 = 100 + slot;
+	epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static int open_socket(struct daemon *d)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char *dir = strdup(d->socket_path), *slash;
+	mode_t old;
+	int fd;
+
+	if (!dir)
+		return -ENOMEM;
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = 0;
+		mkdir(dir, 0700);
+	}
+	free(dir);
+	if (strlen(d->socket_path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, d->socket_path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	unlink(d->socket_path);
+	old = umask(0077);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0) {
+		int r = -errno;
+
+		umask(old);
+		close(fd);
+		return r;
+	}
+	umask(old);
+	return fd;
+}
+
+static int run(struct daemon *d)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	d->sig_fd = signalfd(-1, &mask, SFD_CLOEXEC);
+	d->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (d->sig_fd < 0 || d->epfd < 0)
+		return -errno;
+	ev.data.u64 = 1;
+	epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->sig_fd, &ev);
+	ev.data.u64 = 2;
+	epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->listen_fd, &ev);
+	ev.data.u64 = 3;
+	epoll_ctl(d->epfd, EPOLL_CTL_ADD, ring_buffer__epoll_fd(d->rb), &ev);
+
+	while (!d->quit) {
+		struct epoll_event evs[16];
+		int n = epoll_wait(d->epfd, evs, 16, -1);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		for (int i = 0; i < n && !d->quit; i++) {
+			uint64_t tag = evs[i].data.u64;
+
+			if (tag == 1) {
+				struct signalfd_siginfo si;
+
+				if (read(d->sig_fd, &si, sizeof(si)) == sizeof(si)) {
+					bw_log(LOG_NOTICE, "signal %u: exiting; enforcement stays pinned",
+					       si.ssi_signo);
+					d->quit = true;
+				}
+			} else if (tag == 2) {
+				on_accept(d);
+			} else if (tag == 3) {
+				ring_buffer__consume(d->rb);
+			} else if (tag >= 100 && tag < 100 + CLIENTS_MAX && d->clients[tag - 100]) {
+				on_client(d, tag - 100);
+			}
+		}
+	}
+	/* Drain what the kernel already reported before leaving. */
+	if (!d->unloaded)
+		ring_buffer__consume(d->rb);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "policy", required_argument, NULL, 'p' },
+		{ "events", required_argument, NULL, 'e' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "state-dir", required_argument, NULL, 'S' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{}
+	};
+	struct daemon d = {
+		.socket_path = BULWARK_SOCKET_PATH,
+		.state_dir = "/run/bulwark",
+		.events_out = stdout,
+		.listen_fd = -1,
+		.sig_fd = -1,
+		.epfd = -1,
+	};
+	const char *policy = NULL, *events = NULL;
+	bool verbose = false;
+	char why[1024] = "";
+	int opt, r, ret = 1;
+
+	while ((opt = getopt_long(argc, argv, "p:e:s:vh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'p': policy = optarg; break;
+		case 'e': events = optarg; break;
+		case 's': d.socket_path = optarg; break;
+		case 'S': d.state_dir = optarg; break;
+		case 'v': verbose = true; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("bulwarkd %d.%d.%d\n", BULWARK_VERSION_MAJOR, BULWARK_VERSION_MINOR,
+				 BULWARK_VERSION_PATCH); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "bulwarkd: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	bw_log_init(verbose ? LOG_DEBUG : LOG_INFO);
+	if (geteuid() != 0) {
+		bw_log(LOG_ERR, "must run as root: it loads BPF LSM programs");
+		return 1;
+	}
+	d.policy_files = json_object_new_array();
+	if (events) {
+		d.events_out = fopen(events, "ae");
+		if (!d.events_out) {
+			bw_log(LOG_ERR, "cannot open %s: %s", events, strerror(errno));
+			return 1;
+		}
+	}
+	mkdir(d.state_dir, 0700);
+
+	r = bw_kernel_open(&d.kernel, verbose, why, sizeof(why));
+	if (r < 0) {
+		bw_log(LOG_ERR, "%s", why);
+		goto out;
+	}
+	if (d.kernel.adopted)
+		restore_state(&d);
+	if (policy) {
+		char *diag = NULL;
+
+		r = load_policy(&d, policy, &diag);
+		if (diag && diag[0])
+			fputs(diag, stderr);
+		free(diag);
+		/*
+		 * A bad policy at first start is fatal; after a restart the one
+		 * already pinned keeps enforcing, so keep serving with it.
+		 */
+		if (r < 0 && !bw_kernel_has_policy(&d.kernel))
+			goto out;
+	}
+	if (!bw_kernel_has_policy(&d.kernel))
+		bw_log(LOG_WARNING, "no policy loaded: every operation is allowed until `bulwark policy load`");
+
+	d.rb = ring_buffer__new(d.kernel.events_fd, on_event, &d, NULL);
+	if (!d.rb) {
+		bw_log(LOG_ERR, "cannot open the event ring buffer: %s", strerror(errno));
+		goto out;
+	}
+	d.listen_fd = open_socket(&d);
+	if (d.listen_fd < 0) {
+		bw_log(LOG_ERR, "cannot listen on %s: %s", d.socket_path, strerror(-d.listen_fd));
+		goto out;
+	}
+	bw_log(LOG_INFO, "%s; control socket %s", d.kernel.adopted ? "adopted pinned programs" : "attached",
+	       d.socket_path);
+	ret = run(&d) < 0 ? 1 : 0;
+out:
+	for (int i = 0; i < CLIENTS_MAX; i++)
+		if (d.clients[i])
+			drop_client(&d, i);
+	for (size_t i = 0; i < d.backlog_n; i++)
+		free(d.backlog[(d.backlog_head + i) % BACKLOG_MAX]);
+	if (d.listen_fd >= 0) {
+		close(d.listen_fd);
+		unlink(d.socket_path);
+	}
+	ring_buffer__free(d.rb);
+	if (d.kernel.skel)
+		bw_kernel_close(&d.kernel);
+	bw_rule_table_free(&d.rules);
+	json_object_put(d.policy_files);
+	free(d.last_load_error);
+	if (d.events_out && d.events_out != stdout)
+		fclose(d.events_out);
+	return ret;
+}

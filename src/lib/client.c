@@ -1,0 +1,358 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Client side of the control protocol: one JSON object per line over a
+ * Unix stream socket. A request is one line; the reply is one line, except
+ * for event streams, which are lines ending with {"end":true}.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <ftw.h>
+#include <json-c/json.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <bulwark/bulwark.h>
+
+#include "../../bpf/abi.h"
+#include "internal.h"
+
+struct bw_client {
+	int fd;
+	int timeout_ms;
+	bw_log_fn log;
+	void *log_userdata;
+	char *buf; /* received bytes not yet consumed */
+	size_t len, cap;
+};
+
+static void client_log(struct bw_client *c, enum bw_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void client_log(struct bw_client *c, enum bw_log_level level, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (!c->log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	c->log(c->log_userdata, level, msg);
+}
+
+int bw_opts_valid(const void *opts, size_t known, size_t given)
+{
+	const unsigned char *p = opts;
+
+	if (given < sizeof(size_t))
+		return 0;
+	for (size_t i = known; i < given; i++)
+		if (p[i])
+			return 0;
+	return 1;
+}
+
+int bw_client_new(struct bw_client **ret, const struct bw_client_opts *opts)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	const char *path = BULWARK_SOCKET_PATH;
+	struct bw_client *c = NULL;
+	int r;
+
+	if (!ret)
+		return -EINVAL;
+	if (opts && !bw_opts_valid(opts, sizeof(*opts), opts->sz))
+		return -EINVAL;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->fd = -1;
+	c->timeout_ms = 30000;
+	if (opts) {
+		if (opts->socket_path)
+			path = opts->socket_path;
+		if (opts->timeout_ms > 0)
+			c->timeout_ms = opts->timeout_ms;
+		c->log = opts->log;
+		c->log_userdata = opts->log_userdata;
+	}
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		r = -ENAMETOOLONG;
+		goto fail;
+	}
+	strcpy(sa.sun_path, path);
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c->fd < 0) {
+		r = -errno;
+		goto fail;
+	}
+	if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		r = -errno;
+		client_log(c, BW_LOG_DEBUG, "connect %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	*ret = c;
+	return 0;
+fail:
+	bw_client_free(c);
+	return r;
+}
+
+void bw_client_free(struct bw_client *c)
+{
+	if (!c)
+		return;
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->buf);
+	free(c);
+}
+
+static int send_request(struct bw_client *c, struct json_object *req)
+{
+	const char *s = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	size_t len = strlen(s), off = 0;
+
+	while (off <= len) {
+		/* Send the text, then the terminating newline. */
+		const char *p = off < len ? s + off : "\n";
+		size_t n = off < len ? len - off : 1;
+		ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		off += w;
+	}
+	return 0;
+}
+
+/* Next line from the daemon, as a parsed object. timeout < 0: wait forever. */
+static int read_reply(struct bw_client *c, int timeout_ms, struct json_object **ret)
+{
+	for (;;) {
+		char *nl = c->len ? memchr(c->buf, '\n', c->len) : NULL;
+		struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+		ssize_t n;
+
+		if (nl) {
+			size_t l = nl - c->buf;
+			struct json_object *o;
+
+			*nl = 0;
+			o = json_tokener_parse(c->buf);
+			memmove(c->buf, nl + 1, c->len - l - 1);
+			c->len -= l + 1;
+			if (!o || !json_object_is_type(o, json_type_object)) {
+				json_object_put(o);
+				client_log(c, BW_LOG_ERROR, "malformed reply from bulwarkd");
+				return -EBADMSG;
+			}
+			*ret = o;
+			return 0;
+		}
+		if (c->len == c->cap) {
+			size_t cap = c->cap ? c->cap * 2 : 65536;
+			char *grown;
+
+			if (cap > (64u << 20))
+				return -EMSGSIZE;
+			grown = realloc(c->buf, cap);
+			if (!grown)
+				return -ENOMEM;
+			c->buf = grown;
+			c->cap = cap;
+		}
+		n = poll(&pfd, 1, timeout_ms);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -ETIMEDOUT;
+		n = recv(c->fd, c->buf + c->len, c->cap - c->len, 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -ECONNRESET;
+		c->len += n;
+	}
+}
+
+/* Send {"cmd": cmd, ...extra} and read one reply. */
+static int call(struct bw_client *c, struct json_object *req, struct json_object **ret)
+{
+	int r = send_request(c, req);
+
+	if (r < 0)
+		return r;
+	return read_reply(c, c->timeout_ms, ret);
+}
+
+static struct json_object *request(const char *cmd)
+{
+	struct json_object *req = json_object_new_object();
+
+	if (req)
+		json_object_object_add(req, "cmd", json_object_new_string(cmd));
+	return req;
+}
+
+/* A reply's "ok" and "error": daemon-side failures become -errno. */
+static int reply_status(struct bw_client *c, struct json_object *reply)
+{
+	struct json_object *ok, *err, *code;
+
+	if (json_object_object_get_ex(reply, "ok", &ok) && json_object_get_boolean(ok))
+		return 0;
+	if (json_object_object_get_ex(reply, "error", &err))
+		client_log(c, BW_LOG_ERROR, "%s", json_object_get_string(err));
+	if (json_object_object_get_ex(reply, "errno", &code) && json_object_get_int(code) > 0)
+		return -json_object_get_int(code);
+	return -EIO;
+}
+
+int bw_client_status(struct bw_client *c, char **ret_json)
+{
+	struct json_object *req = request("status"), *reply = NULL;
+	char *s;
+	int r;
+
+	if (!c || !ret_json)
+		return -EINVAL;
+	if (!req)
+		return -ENOMEM;
+	r = call(c, req, &reply);
+	if (r < 0)
+		goto out;
+	r = reply_status(c, reply);
+	if (r < 0)
+		goto out;
+	s = strdup(json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	if (!s) {
+		r = -ENOMEM;
+		goto out;
+	}
+	*ret_json = s;
+out:
+	json_object_put(req);
+	json_object_put(reply);
+	return r;
+}
+
+int bw_client_policy_load(struct bw_client *c, const char *path, char **ret_diagnostics)
+{
+	struct json_object *req = request("policy-load"), *reply = NULL, *diag;
+	char *abs = NULL;
+	int r;
+
+	if (!c || !path)
+		return -EINVAL;
+	if (!req)
+		return -ENOMEM;
+	/* The daemon may run with another working directory. */
+	abs = realpath(path, NULL);
+	if (!abs) {
+		r = -errno;
+		goto out;
+	}
+	json_object_object_add(req, "path", json_object_new_string(abs));
+	r = call(c, req, &reply);
+	if (r < 0)
+		goto out;
+	r = reply_status(c, reply);
+	if (ret_diagnostics && json_object_object_get_ex(reply, "diagnostics", &diag)) {
+		char *d = strdup(json_object_get_string(diag));
+
+		if (!d) {
+			r = -ENOMEM;
+			goto out;
+		}
+		*ret_diagnostics = d;
+	}
+out:
+	free(abs);
+	json_object_put(req);
+	json_object_put(reply);
+	return r;
+}
+
+int bw_client_events(struct bw_client *c, uint64_t flags, bw_event_fn cb, void *userdata)
+{
+	struct json_object *req = request("events"), *line = NULL;
+	int r;
+
+	if (!c || !cb || (flags & ~(uint64_t)(BW_EVENTS_BACKLOG | BW_EVENTS_FOLLOW)))
+		return -EINVAL;
+	if (!req)
+		return -ENOMEM;
+	json_object_object_add(req, "backlog", json_object_new_boolean(!!(flags & BW_EVENTS_BACKLOG)));
+	json_object_object_add(req, "follow", json_object_new_boolean(!!(flags & BW_EVENTS_FOLLOW)));
+	r = send_request(c, req);
+	while (r == 0) {
+		struct json_object *end, *ev;
+
+		r = read_reply(c, (flags & BW_EVENTS_FOLLOW) ? -1 : c->timeout_ms, &line);
+		if (r < 0)
+			break;
+		if (json_object_object_get_ex(line, "end", &end)) {
+			r = reply_status(c, line);
+			break;
+		}
+		if (json_object_object_get_ex(line, "event", &ev))
+			r = cb(userdata, json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(line);
+		line = NULL;
+	}
+	json_object_put(line);
+	json_object_put(req);
+	return r;
+}
+
+int bw_client_unload(struct bw_client *c)
+{
+	struct json_object *req = request("unload"), *reply = NULL;
+	int r;
+
+	if (!c)
+		return -EINVAL;
+	if (!req)
+		return -ENOMEM;
+	r = call(c, req, &reply);
+	if (r == 0)
+		r = reply_status(c, reply);
+	json_object_put(req);
+	json_object_put(reply);
+	return r;
+}
+
+static int unlink_pin(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)type;
+	(void)ftw;
+	return remove(path) < 0 ? -1 : 0;
+}
+
+int bw_unload_pins(void)
+{
+	if (access(BW_PIN_ROOT, F_OK) < 0)
+		return -errno;
+	/* Unpinning drops the last reference: links detach, maps go away. */
+	if (nftw(BW_PIN_ROOT, unlink_pin, 16, FTW_DEPTH | FTW_PHYS) < 0)
+		return -errno;
+	return 0;
+}

@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* Events and rule tables as JSON. json-c does all quoting and escaping. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+
+void bw_hex(const uint8_t *in, size_t len, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < len; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[2 * len] = 0;
+}
+
+void bw_dev_string(uint64_t kdev, char *buf, size_t len)
+{
+	snprintf(buf, len, "%llu:%llu", (unsigned long long)(kdev >> 20),
+		 (unsigned long long)(kdev & 0xfffff));
+}
+
+int bw_rule_table_from_policy(const struct bw_policy *p, struct bw_rule_table *t)
+{
+	memset(t, 0, sizeof(*t));
+	bw_hex(p->sha256, sizeof(p->sha256), t->sha256);
+	if (!p->n_rules)
+		return 0;
+	t->rules = calloc(p->n_rules, sizeof(*t->rules));
+	if (!t->rules)
+		return -ENOMEM;
+	t->n = p->n_rules;
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct bw_rule *r = &p->rules[i];
+
+		t->rules[i].file = strdup(r->loc.file ? r->loc.file : "");
+		t->rules[i].text = strdup(r->text ? r->text : "");
+		t->rules[i].line = r->loc.line;
+		t->rules[i].col = r->loc.col;
+		if (!t->rules[i].file || !t->rules[i].text) {
+			bw_rule_table_free(t);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+struct json_object *bw_rule_table_to_json(const struct bw_rule_table *t)
+{
+	struct json_object *o = json_object_new_object(), *rules = json_object_new_array();
+
+	json_object_object_add(o, "sha256", json_object_new_string(t->sha256));
+	for (size_t i = 0; i < t->n; i++) {
+		struct json_object *r = json_object_new_object();
+
+		json_object_object_add(r, "file", json_object_new_string(t->rules[i].file));
+		json_object_object_add(r, "line", json_object_new_int(t->rules[i].line));
+		json_object_object_add(r, "col", json_object_new_int(t->rules[i].col));
+		json_object_object_add(r, "text", json_object_new_string(t->rules[i].text));
+		json_object_array_add(rules, r);
+	}
+	json_object_object_add(o, "rules", rules);
+	return o;
+}
+
+int bw_rule_table_from_json(struct json_object *o, struct bw_rule_table *t)
+{
+	struct json_object *sha, *rules;
+	size_t n;
+
+	memset(t, 0, sizeof(*t));
+	if (!json_object_object_get_ex(o, "sha256", &sha) ||
+	    !json_object_object_get_ex(o, "rules", &rules) ||
+	    !json_object_is_type(rules, json_type_array))
+		return -EBADMSG;
+	snprintf(t->sha256, sizeof(t->sha256), "%s", json_object_get_string(sha));
+	n = json_object_array_length(rules);
+	if (!n)
+		return 0;
+	t->rules = calloc(n, sizeof(*t->rules));
+	if (!t->rules)
+		return -ENOMEM;
+	t->n = n;
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *r = json_object_array_get_idx(rules, i), *v;
+
+		t->rules[i].file = strdup(json_object_object_get_ex(r, "file", &v) ?
+						  json_object_get_string(v) : "");
+		t->rules[i].text = strdup(json_object_object_get_ex(r, "text", &v) ?
+						  json_object_get_string(v) : "");
+		t->rules[i].line = json_object_object_get_ex(r, "line", &v) ? json_object_get_int(v) : 0;
+		t->rules[i].col = json_object_object_get_ex(r, "col", &v) ? json_object_get_int(v) : 0;
+		if (!t->rules[i].file || !t->rules[i].text) {
+			bw_rule_table_free(t);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+void bw_rule_table_free(struct bw_rule_table *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->n; i++) {
+		free(t->rules[i].file);
+		free(t->rules[i].text);
+	}
+	free(t->rules);
+	t->rules = NULL;
+	t->n = 0;
+}
+
+const struct bw_rule_ref *bw_rule_table_get(const struct bw_rule_table *t, uint32_t id)
+{
+	return t && id >= 1 && id <= t->n ? &t->rules[id - 1] : NULL;
+}
+
+static void add_str(struct json_object *o, const char *k, const char *v)
+{
+	json_object_object_add(o, k, json_object_new_string(v));
+}
+
+/* Kernel strings are fixed arrays: never trust them to be terminated. */
+static void add_fixed(struct json_object *o, const char *k, const char *v, size_t cap)
+{
+	json_object_object_add(o, k, json_object_new_string_len(v, strnlen(v, cap)));
+}
+
+static void add_u64(struct json_object *o, const char *k, uint64_t v)
+{
+	json_object_object_add(o, k, json_object_new_uint64(v));
+}
+
+struct json_object *bw_event_to_json(const struct bw_event *e, const struct bw_rule_table *rt,
+				     int64_t boot_to_real_ns)
+{
+	struct json_object *o = json_object_new_object(), *proc, *target, *flags;
+	const struct bw_rule_ref *ref = bw_rule_table_get(rt, e->rule_id);
+	int64_t real = (int64_t)e->ts_ns + boot_to_real_ns;
+	time_t secs = real / 1000000000;
+	char when[64], dev[32];
+	struct tm tm;
+
+	gmtime_r(&secs, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(when + strlen(when), sizeof(when) - strlen(when), ".%09lldZ",
+		 (long long)(real % 1000000000));
+	add_str(o, "time", when);
+	add_str(o, "type", "decision");
+	add_str(o, "op", bw_op_name(e->op));
+	add_str(o, "decision", bw_verdict_name(e->verdict));
+	add_str(o, "action", bw_action_name(e->action));
+	add_str(o, "mode", e->action == BW_ACTION_WOULD_BLOCK ? "audit" : "enforce");
+
+	proc = json_object_new_object();
+	add_u64(proc, "pid", e->tgid);
+	add_u64(proc, "tid", e->pid);
+	add_u64(proc, "ppid", e->ppid);
+	add_u64(proc, "uid", e->uid);
+	add_u64(proc, "gid", e->gid);
+	add_fixed(proc, "comm", e->comm, sizeof(e->comm));
+	if (e->flags & BW_EVF_EXE_UNKNOWN)
+		json_object_object_add(proc, "exe", NULL);
+	else
+		add_fixed(proc, "exe", e->exe, sizeof(e->exe));
+	json_object_object_add(o, "process", proc);
+
+	target = json_object_new_object();
+	if (e->flags & (BW_EVF_PATH_ERR | BW_EVF_PATH_TRUNC))
+		json_object_object_add(target, "path", NULL);
+	else
+		add_fixed(target, "path", e->path, sizeof(e->path));
+	bw_dev_string(e->target_dev, dev, sizeof(dev));
+	add_str(target, "dev", dev);
+	add_u64(target, "ino", e->target_ino);
+	json_object_object_add(o, "target", target);
+
+	if (e->rule_id) {
+		struct json_object *rule = json_object_new_object();
+
+		add_u64(rule, "id", e->rule_id);
+		if (ref) {
+			add_str(rule, "file", ref->file);
+			add_u64(rule, "line", ref->line);
+			add_str(rule, "text", ref->text);
+		}
+		json_object_object_add(o, "rule", rule);
+	} else {
+		json_object_object_add(o, "rule", NULL);
+	}
+	add_u64(o, "policy_generation", e->policy_gen);
+
+	flags = json_object_new_array();
+	if (e->flags & BW_EVF_PATH_TRUNC)
+		json_object_array_add(flags, json_object_new_string("path-too-long"));
+	if (e->flags & BW_EVF_PATH_ERR)
+		json_object_array_add(flags, json_object_new_string("path-unresolved"));
+	if (e->flags & BW_EVF_EXE_UNKNOWN)
+		json_object_array_add(flags, json_object_new_string("exe-unknown"));
+	if (e->flags & BW_EVF_EXE_TRUNC)
+		json_object_array_add(flags, json_object_new_string("exe-too-long"));
+	if (e->flags & BW_EVF_WALK_LIMIT)
+		json_object_array_add(flags, json_object_new_string("walk-limit"));
+	json_object_object_add(o, "flags", flags);
+	return o;
+}

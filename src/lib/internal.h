@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libbulwark internals shared with bulwarkd and the CLI. Not installed,
+ * not part of the stable API.
+ */
+#ifndef BULWARK_LIB_INTERNAL_H
+#define BULWARK_LIB_INTERNAL_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../../bpf/abi.h"
+#include "../policy/policy.h"
+
+/* libbpf-style OPTS_VALID: known prefix, and no unknown non-zero tail. */
+int bw_opts_valid(const void *opts, size_t known, size_t given);
+
+/* Where each rule id came from: what events and explain quote. */
+struct bw_rule_ref {
+	char *file;
+	unsigned line, col;
+	char *text;
+};
+
+struct bw_rule_table {
+	struct bw_rule_ref *rules; /* rules[id - 1] */
+	size_t n;
+	char sha256[65];           /* hex */
+};
+
+int bw_rule_table_from_policy(const struct bw_policy *p, struct bw_rule_table *t);
+struct json_object *bw_rule_table_to_json(const struct bw_rule_table *t);
+int bw_rule_table_from_json(struct json_object *o, struct bw_rule_table *t);
+void bw_rule_table_free(struct bw_rule_table *t);
+const struct bw_rule_ref *bw_rule_table_get(const struct bw_rule_table *t, uint32_t id);
+
+void bw_hex(const uint8_t *in, size_t len, char *out);
+
+/* "major:minor" of a kernel-encoded dev_t. */
+void bw_dev_string(uint64_t kdev, char *buf, size_t len);
+
+/*
+ * One ring-buffer record as the JSON object documented in docs/events.md.
+ * boot_to_real_ns converts CLOCK_BOOTTIME stamps to wall-clock time.
+ */
+struct json_object *bw_event_to_json(const struct bw_event *e, const struct bw_rule_table *rt,
+				     int64_t boot_to_real_ns);
+
+#endif

@@ -1,0 +1,926 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Policy parser: a line-oriented language, one statement per line.
+ *
+ *   mode enforce|audit
+ *   include "other.rules"
+ *   <allow|deny|audit> <op> <object> [from <selector>...] [with <option>...]
+ *
+ * The parser only reads and validates text. Resolving paths to inodes is
+ * the compiler's job (src/lib/compile.c), so this file stays fuzzable.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "policy.h"
+
+#define TOKENS_MAX 64
+
+struct token {
+	char *text; /* unescaped */
+	unsigned col;
+	bool quoted;
+};
+
+struct line_ctx {
+	struct bw_policy *p;
+	const char *file;
+	unsigned line;
+	const char *raw; /* NUL-terminated copy of the line */
+	struct token tok[TOKENS_MAX];
+	size_t n;
+};
+
+static const char *const op_names[BW_OP_COUNT] = {
+	[BW_OP_NONE] = NULL,
+	[BW_OP_EXEC] = "exec",
+	[BW_OP_FORK] = "fork",
+	[BW_OP_THREAD] = "thread",
+	[BW_OP_READ] = "read",
+	[BW_OP_WRITE] = "write",
+	[BW_OP_SIGNAL] = "signal",
+	[BW_OP_CONTROL] = "control",
+	[BW_OP_WX] = "wx",
+	[BW_OP_ANON_EXEC] = "anon-exec",
+	[BW_OP_MEMFD_EXEC] = "memfd-exec",
+	[BW_OP_LOAD] = "load",
+	[BW_OP_PROTECT] = "protect",
+	[BW_OP_MODULE] = "module",
+	[BW_OP_KEXEC] = "kexec",
+	[BW_OP_LOCKDOWN] = "lockdown",
+	[BW_OP_BPF] = "bpf",
+};
+
+static const char *const verdict_names[] = {
+	[BW_VERDICT_NONE] = "none",
+	[BW_VERDICT_ALLOW] = "allow",
+	[BW_VERDICT_DENY] = "deny",
+	[BW_VERDICT_AUDIT] = "audit",
+};
+
+static const char *const action_names[] = {
+	[BW_ACTION_ALLOWED] = "allowed",
+	[BW_ACTION_BLOCKED] = "blocked",
+	[BW_ACTION_WOULD_BLOCK] = "would-deny",
+};
+
+static const char *const statement_words[] = { "allow", "deny", "audit", "mode", "include" };
+
+static const struct {
+	const char *name;
+	enum bw_sel_type type;
+	bool has_value;
+} selector_names[] = {
+	{ "exe", BW_SEL_EXE, true },       { "uid", BW_SEL_UID, true },
+	{ "gid", BW_SEL_GID, true },       { "cgroup", BW_SEL_CGROUP, true },
+	{ "parent", BW_SEL_PARENT, true }, { "level", BW_SEL_LEVEL, true },
+	{ "trusted", BW_SEL_TRUSTED, false },
+};
+
+static const char *const option_names[] = { "log", "quiet", "audit", "enforce", "tag" };
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+const char *bw_op_name(enum bw_op op)
+{
+	return (unsigned)op < BW_OP_COUNT && op_names[op] ? op_names[op] : "unknown";
+}
+
+const char *bw_verdict_name(enum bw_verdict v)
+{
+	return (unsigned)v <= BW_VERDICT_MAX ? verdict_names[v] : "unknown";
+}
+
+const char *bw_action_name(enum bw_action a)
+{
+	return (unsigned)a <= BW_ACTION_MAX ? action_names[a] : "unknown";
+}
+
+int bw_op_from_name(const char *name)
+{
+	for (int i = 1; i < BW_OP_COUNT; i++)
+		if (op_names[i] && strcmp(op_names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+/* Edit distance, for "did you mean" hints. Words are short. */
+static unsigned edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	unsigned row[64];
+
+	if (la >= ARRAY_SIZE(row) || lb >= ARRAY_SIZE(row))
+		return UINT_MAX;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		unsigned diag = row[0];
+
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			unsigned up = row[j];
+			unsigned best = diag + (a[i - 1] != b[j - 1]);
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+static const char *closest(const char *word, const char *const *cands, size_t n)
+{
+	const char *best = NULL;
+	unsigned best_d = 3; /* suggest only close misspellings */
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned d;
+
+		if (!cands[i])
+			continue;
+		d = edit_distance(word, cands[i]);
+		if (d < best_d) {
+			best_d = d;
+			best = cands[i];
+		}
+	}
+	return best;
+}
+
+struct bw_policy *bw_policy_new(void)
+{
+	struct bw_policy *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->hash_state = malloc(sizeof(crypto_hash_sha256_state));
+	if (!p->hash_state || sodium_init() < 0) {
+		free(p->hash_state);
+		free(p);
+		return NULL;
+	}
+	crypto_hash_sha256_init(p->hash_state);
+	return p;
+}
+
+void bw_policy_free(struct bw_policy *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n_rules; i++) {
+		struct bw_rule *r = &p->rules[i];
+
+		for (size_t j = 0; j < r->n_subjects; j++)
+			free(r->subjects[j].value);
+		free(r->subjects);
+		free(r->path);
+		free(r->tag);
+		free(r->text);
+	}
+	free(p->rules);
+	for (size_t i = 0; i < p->n_files; i++)
+		free(p->files[i]);
+	free(p->files);
+	for (size_t i = 0; i < p->n_diags; i++) {
+		free(p->diags[i].msg);
+		free(p->diags[i].hint);
+		free(p->diags[i].line_text);
+	}
+	free(p->diags);
+	free(p->hash_state);
+	free(p);
+}
+
+void bw_policy_diag(struct bw_policy *p, enum bw_severity sev, const struct bw_loc *loc,
+		    const char *line_text, const char *hint, const char *fmt, ...)
+{
+	struct bw_diag *d, *grown;
+	va_list ap;
+
+	grown = realloc(p->diags, (p->n_diags + 1) * sizeof(*p->diags));
+	if (!grown)
+		abort(); /* out of memory while reporting: nothing sane remains */
+	p->diags = grown;
+	d = &p->diags[p->n_diags++];
+	memset(d, 0, sizeof(*d));
+	d->sev = sev;
+	if (loc)
+		d->loc = *loc;
+	va_start(ap, fmt);
+	if (vasprintf(&d->msg, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	d->hint = hint ? strdup(hint) : NULL;
+	d->line_text = line_text ? strdup(line_text) : NULL;
+	if (sev == BW_SEV_ERROR)
+		p->n_errors++;
+	else
+		p->n_warnings++;
+}
+
+void bw_policy_print_diags(const struct bw_policy *p, FILE *out)
+{
+	for (size_t i = 0; i < p->n_diags; i++) {
+		const struct bw_diag *d = &p->diags[i];
+		const char *sev = d->sev == BW_SEV_ERROR ? "error" : "warning";
+
+		if (d->loc.file && d->loc.line)
+			fprintf(out, "%s:%u:%u: %s: %s\n", d->loc.file, d->loc.line, d->loc.col, sev,
+				d->msg);
+		else if (d->loc.file)
+			fprintf(out, "%s: %s: %s\n", d->loc.file, sev, d->msg);
+		else
+			fprintf(out, "%s: %s\n", sev, d->msg);
+		if (d->line_text && d->loc.col) {
+			fprintf(out, "%5u | %s\n      | ", d->loc.line, d->line_text);
+			for (unsigned c = 1; c < d->loc.col; c++)
+				fputc(d->line_text[c - 1] == '\t' ? '\t' : ' ', out);
+			fputs("^\n", out);
+		}
+		if (d->hint)
+			fprintf(out, "hint: %s\n", d->hint);
+	}
+}
+
+static void line_error(struct line_ctx *lc, unsigned col, const char *hint, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void line_error(struct line_ctx *lc, unsigned col, const char *hint, const char *fmt, ...)
+{
+	struct bw_loc loc = { lc->file, lc->line, col };
+	char *msg = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	bw_policy_diag(lc->p, BW_SEV_ERROR, &loc, lc->raw, hint, "%s", msg);
+	free(msg);
+}
+
+static void free_tokens(struct line_ctx *lc)
+{
+	for (size_t i = 0; i < lc->n; i++)
+		free(lc->tok[i].text);
+	lc->n = 0;
+}
+
+/*
+ * Split a line into words. '#' starts a comment where a word could start.
+ * Double quotes allow spaces and '#'; inside them \" and \\ are escapes.
+ */
+static int tokenize(struct line_ctx *lc)
+{
+	const char *s = lc->raw;
+	size_t i = 0, len = strlen(s);
+
+	while (i < len) {
+		struct token *t;
+		char *out;
+		size_t o = 0;
+
+		while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r'))
+			i++;
+		if (i >= len || s[i] == '#')
+			break;
+		if (lc->n == TOKENS_MAX) {
+			line_error(lc, i + 1, "split the statement or remove words", "too many words (at most %d)",
+				   TOKENS_MAX);
+			return -1;
+		}
+		t = &lc->tok[lc->n];
+		t->col = i + 1;
+		t->quoted = s[i] == '"';
+		out = malloc(len - i + 1);
+		if (!out)
+			abort();
+		if (t->quoted) {
+			bool closed = false;
+
+			for (i++; i < len; i++) {
+				if (s[i] == '\\' && i + 1 < len && (s[i + 1] == '"' || s[i + 1] == '\\')) {
+					out[o++] = s[++i];
+				} else if (s[i] == '"') {
+					closed = true;
+					i++;
+					break;
+				} else {
+					out[o++] = s[i];
+				}
+			}
+			if (!closed) {
+				free(out);
+				line_error(lc, t->col, "add the closing '\"'", "unterminated string");
+				return -1;
+			}
+			if (i < len && s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '#') {
+				free(out);
+				line_error(lc, i + 1, "put a space after the closing quote",
+					   "unexpected character after string");
+				return -1;
+			}
+		} else {
+			while (i < len && s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+				out[o++] = s[i++];
+		}
+		out[o] = 0;
+		t->text = out;
+		lc->n++;
+	}
+	return 0;
+}
+
+static struct bw_rule *new_rule(struct bw_policy *p)
+{
+	struct bw_rule *r;
+
+	if (p->n_rules == p->cap_rules) {
+		size_t cap = p->cap_rules ? p->cap_rules * 2 : 64;
+		struct bw_rule *grown = realloc(p->rules, cap * sizeof(*grown));
+
+		if (!grown)
+			abort();
+		p->rules = grown;
+		p->cap_rules = cap;
+	}
+	r = &p->rules[p->n_rules++];
+	memset(r, 0, sizeof(*r));
+	r->id = p->n_rules;
+	return r;
+}
+
+/* Paths are compared by identity later, but their text must be canonical. */
+static int check_path(struct line_ctx *lc, const struct token *t, const char *path)
+{
+	const char *wild = strpbrk(path, "*?[");
+	size_t len = strlen(path);
+
+	if (path[0] != '/') {
+		line_error(lc, t->col, "paths are absolute, e.g. /usr/bin/curl or /opt/app/**",
+			   "expected an absolute path, a tree `/dir/**` or `any`, got '%s'", path);
+		return -1;
+	}
+	if (wild) {
+		line_error(lc, t->col + (t->quoted ? 1 : 0) + (unsigned)(wild - path),
+			   "only a trailing /** is supported: write /dir/** for a whole tree",
+			   "wildcard in path");
+		return -1;
+	}
+	if (len >= PATH_MAX) {
+		line_error(lc, t->col, NULL, "path is longer than %d bytes", PATH_MAX - 1);
+		return -1;
+	}
+	if (strstr(path, "//") || strstr(path, "/./") || strstr(path, "/../") ||
+	    (len >= 2 && strcmp(path + len - 2, "/.") == 0) ||
+	    (len >= 3 && strcmp(path + len - 3, "/..") == 0)) {
+		line_error(lc, t->col, "write the path without '//', '.' or '..' components",
+			   "path is not canonical");
+		return -1;
+	}
+	if (len > 1 && path[len - 1] == '/') {
+		line_error(lc, t->col + (unsigned)len - 1,
+			   "a rule names one file; for a whole directory write /dir/**",
+			   "trailing '/' in path");
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_object(struct line_ctx *lc, struct bw_rule *r, const struct token *t)
+{
+	char *path = t->text;
+	size_t len = strlen(path);
+
+	r->obj_loc = (struct bw_loc){ lc->file, lc->line, t->col };
+	if (!t->quoted && strcmp(path, "any") == 0) {
+		r->obj = BW_OBJ_TYPE_ANY;
+		return 0;
+	}
+	if (len >= 3 && strcmp(path + len - 3, "/**") == 0) {
+		char *dir = strndup(path, len == 3 ? 1 : len - 3);
+
+		if (!dir)
+			abort();
+		if (check_path(lc, t, dir) < 0) {
+			free(dir);
+			return -1;
+		}
+		r->obj = BW_OBJ_TYPE_TREE;
+		r->path = dir;
+		return 0;
+	}
+	if (check_path(lc, t, path) < 0)
+		return -1;
+	r->obj = BW_OBJ_TYPE_PATH;
+	r->path = strdup(path);
+	if (!r->path)
+		abort();
+	return 0;
+}
+
+static int parse_selector(struct line_ctx *lc, struct bw_rule *r, const struct token *t)
+{
+	const char *eq = strchr(t->text, '=');
+	size_t klen = eq ? (size_t)(eq - t->text) : strlen(t->text);
+	struct bw_selector *grown, *s;
+
+	for (size_t i = 0; i < ARRAY_SIZE(selector_names); i++) {
+		if (strlen(selector_names[i].name) != klen ||
+		    strncmp(selector_names[i].name, t->text, klen) != 0)
+			continue;
+		if (selector_names[i].has_value && (!eq || !eq[1])) {
+			line_error(lc, t->col, "write it as key=value, e.g. exe=/usr/sbin/nginx",
+				   "selector '%.*s' needs a value", (int)klen, t->text);
+			return -1;
+		}
+		if (!selector_names[i].has_value && eq) {
+			line_error(lc, t->col, NULL, "selector '%.*s' takes no value", (int)klen, t->text);
+			return -1;
+		}
+		grown = realloc(r->subjects, (r->n_subjects + 1) * sizeof(*grown));
+		if (!grown)
+			abort();
+		r->subjects = grown;
+		s = &r->subjects[r->n_subjects++];
+		s->type = selector_names[i].type;
+		s->value = eq ? strdup(eq + 1) : NULL;
+		if (eq && !s->value)
+			abort();
+		s->loc = (struct bw_loc){ lc->file, lc->line, t->col };
+		return 0;
+	}
+	{
+		const char *names[ARRAY_SIZE(selector_names)];
+		char key[64] = "", hint[128];
+		const char *best;
+
+		for (size_t i = 0; i < ARRAY_SIZE(selector_names); i++)
+			names[i] = selector_names[i].name;
+		snprintf(key, sizeof(key), "%.*s", (int)klen, t->text);
+		best = closest(key, names, ARRAY_SIZE(names));
+		if (best)
+			snprintf(hint, sizeof(hint), "did you mean '%s'?", best);
+		else
+			snprintf(hint, sizeof(hint),
+				 "selectors are exe=, uid=, gid=, cgroup=, parent=, level= and trusted");
+		line_error(lc, t->col, hint, "unknown selector '%s'", key);
+	}
+	return -1;
+}
+
+static int parse_option(struct line_ctx *lc, struct bw_rule *r, const struct token *t)
+{
+	const char *w = t->text;
+
+	if (strcmp(w, "log") == 0 || strcmp(w, "quiet") == 0) {
+		unsigned flag = w[0] == 'l' ? BW_RULE_LOG : BW_RULE_QUIET;
+		unsigned other = flag == BW_RULE_LOG ? BW_RULE_QUIET : BW_RULE_LOG;
+
+		if (r->flags & other) {
+			line_error(lc, t->col, "keep one of them", "'log' and 'quiet' contradict each other");
+			return -1;
+		}
+		r->flags |= flag;
+		return 0;
+	}
+	if (strcmp(w, "audit") == 0) {
+		r->flags |= BW_RULE_AUDIT;
+		return 0;
+	}
+	if (strcmp(w, "enforce") == 0) {
+		/* The default; accepted so a rule can say so explicitly. */
+		if (r->flags & BW_RULE_AUDIT) {
+			line_error(lc, t->col, "keep one of them", "'audit' and 'enforce' contradict each other");
+			return -1;
+		}
+		return 0;
+	}
+	if (strncmp(w, "tag=", 4) == 0) {
+		if (!w[4]) {
+			line_error(lc, t->col, "e.g. tag=webserver", "tag needs a name");
+			return -1;
+		}
+		free(r->tag);
+		r->tag = strdup(w + 4);
+		if (!r->tag)
+			abort();
+		return 0;
+	}
+	{
+		const char *best = closest(w, option_names, ARRAY_SIZE(option_names));
+		char hint[96];
+
+		if (best)
+			snprintf(hint, sizeof(hint), "did you mean '%s'?", best);
+		else
+			snprintf(hint, sizeof(hint), "options are log, quiet, audit, enforce and tag=NAME");
+		line_error(lc, t->col, hint, "unknown option '%s'", w);
+	}
+	return -1;
+}
+
+/* Trim the comment and surrounding blanks: what events quote as the rule. */
+static char *statement_text(const struct line_ctx *lc)
+{
+	const struct token *last = &lc->tok[lc->n - 1];
+	const char *start = lc->raw + lc->tok[0].col - 1;
+	const char *end = lc->raw + last->col - 1;
+
+	/* Advance over the last token as written (quotes included). */
+	if (last->quoted) {
+		end++;
+		while (*end && *end != '"')
+			end += (*end == '\\' && end[1]) ? 2 : 1;
+		if (*end)
+			end++;
+	} else {
+		while (*end && *end != ' ' && *end != '\t' && *end != '\r')
+			end++;
+	}
+	return strndup(start, end - start);
+}
+
+static void parse_rule(struct line_ctx *lc, enum bw_verdict decision)
+{
+	struct bw_policy *p = lc->p;
+	struct bw_rule *r;
+	size_t i = 1;
+	int op;
+
+	if (lc->n < 2) {
+		line_error(lc, lc->tok[0].col + strlen(lc->tok[0].text), "e.g. `deny exec /usr/bin/nc`",
+			   "expected an operation after '%s'", lc->tok[0].text);
+		return;
+	}
+	op = lc->tok[1].quoted ? -1 : bw_op_from_name(lc->tok[1].text);
+	if (op < 0) {
+		const char *best = closest(lc->tok[1].text, op_names, BW_OP_COUNT);
+		char hint[96];
+
+		if (best)
+			snprintf(hint, sizeof(hint), "did you mean '%s'?", best);
+		else
+			snprintf(hint, sizeof(hint), "see docs/policy.md for the list of operations");
+		line_error(lc, lc->tok[1].col, hint, "unknown operation '%s'", lc->tok[1].text);
+		return;
+	}
+	if (lc->n < 3) {
+		line_error(lc, lc->tok[1].col + strlen(lc->tok[1].text),
+			   "name a file, a tree `/dir/**`, or `any`", "expected an object after '%s'",
+			   lc->tok[1].text);
+		return;
+	}
+	if (p->n_rules >= BW_RULES_MAX) {
+		line_error(lc, lc->tok[0].col, "split the policy or use tree rules",
+			   "too many rules (the limit is %u)", BW_RULES_MAX);
+		return;
+	}
+	r = new_rule(p);
+	r->decision = decision;
+	r->op = op;
+	r->loc = (struct bw_loc){ lc->file, lc->line, lc->tok[0].col };
+	r->text = statement_text(lc);
+	if (!r->text)
+		abort();
+	if (parse_object(lc, r, &lc->tok[2]) < 0)
+		goto bad;
+
+	i = 3;
+	if (i < lc->n && !lc->tok[i].quoted && strcmp(lc->tok[i].text, "from") == 0) {
+		size_t first = ++i;
+
+		while (i < lc->n && !(strcmp(lc->tok[i].text, "with") == 0 && !lc->tok[i].quoted)) {
+			if (parse_selector(lc, r, &lc->tok[i]) < 0)
+				goto bad;
+			i++;
+		}
+		if (i == first) {
+			line_error(lc, lc->tok[i - 1].col, "e.g. `from exe=/usr/sbin/nginx`",
+				   "'from' needs at least one selector");
+			goto bad;
+		}
+	}
+	if (i < lc->n && !lc->tok[i].quoted && strcmp(lc->tok[i].text, "with") == 0) {
+		size_t first = ++i;
+
+		for (; i < lc->n; i++)
+			if (parse_option(lc, r, &lc->tok[i]) < 0)
+				goto bad;
+		if (i == first) {
+			line_error(lc, lc->tok[i - 1].col, "e.g. `with log` or `with audit`",
+				   "'with' needs at least one option");
+			goto bad;
+		}
+	}
+	if (i < lc->n) {
+		line_error(lc, lc->tok[i].col,
+			   "subject selectors follow `from`, options follow `with`; quote paths with spaces",
+			   "unexpected '%s'", lc->tok[i].text);
+		goto bad;
+	}
+	return;
+bad:
+	/* Drop the half-built rule: an invalid policy is never compiled anyway. */
+	for (size_t j = 0; j < r->n_subjects; j++)
+		free(r->subjects[j].value);
+	free(r->subjects);
+	free(r->path);
+	free(r->tag);
+	free(r->text);
+	p->n_rules--;
+}
+
+static void parse_mode(struct line_ctx *lc)
+{
+	struct bw_loc loc = { lc->file, lc->line, lc->tok[0].col };
+	struct bw_rule *r;
+
+	if (lc->n != 2 || lc->tok[1].quoted ||
+	    (strcmp(lc->tok[1].text, "enforce") != 0 && strcmp(lc->tok[1].text, "audit") != 0)) {
+		line_error(lc, lc->n >= 2 ? lc->tok[1].col : lc->tok[0].col + 4,
+			   "write `mode enforce` or `mode audit`", "mode must be 'enforce' or 'audit'");
+		return;
+	}
+	if (lc->p->mode_loc.file) {
+		char hint[PATH_MAX + 64];
+
+		snprintf(hint, sizeof(hint), "the first is at %s:%u", lc->p->mode_loc.file,
+			 lc->p->mode_loc.line);
+		line_error(lc, lc->tok[0].col, hint, "mode is set twice");
+		return;
+	}
+	lc->p->mode_loc = loc;
+	if (strcmp(lc->tok[1].text, "audit") == 0)
+		lc->p->flags |= BW_POLICY_AUDIT;
+	/* The mode gets a rule-table entry so events can point at it. */
+	r = new_rule(lc->p);
+	r->op = BW_OP_NONE;
+	r->loc = loc;
+	r->text = statement_text(lc);
+	if (!r->text)
+		abort();
+	lc->p->mode_rule = r->id;
+}
+
+static int load_path_at(struct bw_policy *p, const char *path, const struct bw_loc *from,
+			const char *from_line);
+
+static void parse_include(struct line_ctx *lc)
+{
+	struct bw_loc loc = { lc->file, lc->line, lc->tok[0].col };
+	char *target = NULL;
+
+	if (lc->n != 2) {
+		line_error(lc, lc->n > 2 ? lc->tok[2].col : lc->tok[0].col + 7,
+			   "write `include \"file.rules\"` or `include /etc/bulwark/policy.d`",
+			   "include takes exactly one path");
+		return;
+	}
+	if (lc->tok[1].text[0] == '/') {
+		target = strdup(lc->tok[1].text);
+	} else {
+		const char *slash = strrchr(lc->file, '/');
+
+		if (asprintf(&target, "%.*s%s", slash ? (int)(slash - lc->file + 1) : 0, lc->file,
+			     lc->tok[1].text) < 0)
+			target = NULL;
+	}
+	if (!target)
+		abort();
+	if (lc->p->depth >= BW_INCLUDE_DEPTH_MAX) {
+		line_error(lc, lc->tok[1].col, "is there an include cycle?",
+			   "includes nested deeper than %d", BW_INCLUDE_DEPTH_MAX);
+	} else {
+		loc.col = lc->tok[1].col;
+		load_path_at(lc->p, target, &loc, lc->raw);
+	}
+	free(target);
+}
+
+static void parse_line(struct line_ctx *lc)
+{
+	const char *w;
+
+	if (tokenize(lc) < 0 || lc->n == 0)
+		return;
+	w = lc->tok[0].text;
+	if (lc->tok[0].quoted)
+		w = "";
+	if (strcmp(w, "allow") == 0)
+		parse_rule(lc, BW_VERDICT_ALLOW);
+	else if (strcmp(w, "deny") == 0)
+		parse_rule(lc, BW_VERDICT_DENY);
+	else if (strcmp(w, "audit") == 0)
+		parse_rule(lc, BW_VERDICT_AUDIT);
+	else if (strcmp(w, "mode") == 0)
+		parse_mode(lc);
+	else if (strcmp(w, "include") == 0)
+		parse_include(lc);
+	else {
+		const char *best = closest(lc->tok[0].text, statement_words, ARRAY_SIZE(statement_words));
+		char hint[96];
+
+		if (best)
+			snprintf(hint, sizeof(hint), "did you mean '%s'?", best);
+		else
+			snprintf(hint, sizeof(hint),
+				 "statements start with allow, deny, audit, mode or include");
+		line_error(lc, lc->tok[0].col, hint, "unknown statement '%s'", lc->tok[0].text);
+	}
+}
+
+static const char *intern_file(struct bw_policy *p, const char *name)
+{
+	char **grown = realloc(p->files, (p->n_files + 1) * sizeof(*grown));
+
+	if (!grown)
+		abort();
+	p->files = grown;
+	p->files[p->n_files] = strdup(name);
+	if (!p->files[p->n_files])
+		abort();
+	return p->files[p->n_files++];
+}
+
+int bw_policy_load_buffer(struct bw_policy *p, const char *name, const char *buf, size_t len)
+{
+	struct line_ctx lc = { .p = p };
+	size_t pos = 0;
+	char *line;
+
+	lc.file = intern_file(p, name);
+	crypto_hash_sha256_update(p->hash_state, (const unsigned char *)buf, len);
+	line = malloc(BW_LINE_MAX + 1);
+	if (!line)
+		abort();
+	while (pos < len) {
+		const char *nl = memchr(buf + pos, '\n', len - pos);
+		size_t l = nl ? (size_t)(nl - (buf + pos)) : len - pos;
+
+		lc.line++;
+		if (l > BW_LINE_MAX) {
+			struct bw_loc loc = { lc.file, lc.line, BW_LINE_MAX + 1 };
+
+			bw_policy_diag(p, BW_SEV_ERROR, &loc, NULL, "split the statement",
+				       "line is longer than %d bytes", BW_LINE_MAX);
+		} else if (memchr(buf + pos, '\0', l)) {
+			struct bw_loc loc = { lc.file, lc.line,
+					      (unsigned)((const char *)memchr(buf + pos, '\0', l) - (buf + pos)) + 1 };
+
+			bw_policy_diag(p, BW_SEV_ERROR, &loc, NULL, "policies are text files",
+				       "NUL byte in policy");
+		} else {
+			memcpy(line, buf + pos, l);
+			line[l] = 0;
+			lc.raw = line;
+			parse_line(&lc);
+			free_tokens(&lc);
+		}
+		pos += l + (nl ? 1 : 0);
+	}
+	free(line);
+	return 0;
+}
+
+static int rules_filter(const struct dirent *de)
+{
+	size_t l = strlen(de->d_name);
+
+	return de->d_name[0] != '.' && l > 6 && strcmp(de->d_name + l - 6, ".rules") == 0;
+}
+
+static int load_dir(struct bw_policy *p, const char *dir)
+{
+	struct dirent **names = NULL;
+	int n = scandir(dir, &names, rules_filter, versionsort);
+
+	if (n < 0)
+		return -errno;
+	if (n == 0) {
+		struct bw_loc loc = { intern_file(p, dir), 0, 0 };
+
+		bw_policy_diag(p, BW_SEV_WARNING, &loc, NULL, "drop-in files must end in .rules",
+			       "no *.rules files in directory");
+	}
+	for (int i = 0; i < n; i++) {
+		char *path = NULL;
+
+		if (asprintf(&path, "%s/%s", dir, names[i]->d_name) < 0)
+			abort();
+		p->depth++;
+		load_path_at(p, path, NULL, NULL);
+		p->depth--;
+		free(path);
+		free(names[i]);
+	}
+	free(names);
+	return 0;
+}
+
+static int read_file(const char *path, char **ret, size_t *ret_len)
+{
+	size_t cap = 0, len = 0;
+	char *buf = NULL;
+	int fd, r = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		ssize_t n;
+
+		if (len == cap) {
+			char *grown;
+
+			cap = cap ? cap * 2 : 65536;
+			grown = realloc(buf, cap);
+			if (!grown) {
+				r = -ENOMEM;
+				goto out;
+			}
+			buf = grown;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += n;
+	}
+	*ret = buf;
+	*ret_len = len;
+	buf = NULL;
+out:
+	free(buf);
+	close(fd);
+	return r;
+}
+
+static int load_path_at(struct bw_policy *p, const char *path, const struct bw_loc *from,
+			const char *from_line)
+{
+	struct stat st;
+	size_t len = 0;
+	char *buf = NULL;
+	int r;
+
+	if (stat(path, &st) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		p->depth++;
+		r = p->depth > BW_INCLUDE_DEPTH_MAX ? -ELOOP : load_dir(p, path);
+		p->depth--;
+		if (r < 0)
+			goto fail;
+		return 0;
+	}
+	r = read_file(path, &buf, &len);
+	if (r < 0)
+		goto fail;
+	p->depth++;
+	r = bw_policy_load_buffer(p, path, buf, len);
+	p->depth--;
+	free(buf);
+	return r;
+fail:
+	if (from) {
+		bw_policy_diag(p, BW_SEV_ERROR, from, from_line, NULL, "cannot read '%s': %s", path,
+			       strerror(-r));
+	} else {
+		struct bw_loc loc = { intern_file(p, path), 0, 0 };
+
+		bw_policy_diag(p, BW_SEV_ERROR, &loc, NULL, NULL, "cannot read policy: %s", strerror(-r));
+	}
+	return r;
+}
+
+int bw_policy_load_path(struct bw_policy *p, const char *path)
+{
+	return load_path_at(p, path, NULL, NULL);
+}
+
+void bw_policy_finish(struct bw_policy *p)
+{
+	crypto_hash_sha256_final(p->hash_state, p->sha256);
+}

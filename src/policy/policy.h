@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The policy model and parser. Pure C: no BPF, no syscalls beyond reading
+ * files, so it can be unit-tested and fuzzed on any host.
+ */
+#ifndef BULWARK_POLICY_H
+#define BULWARK_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../../bpf/abi.h"
+
+struct bw_loc {
+	const char *file; /* owned by the policy's file list */
+	unsigned line, col;
+};
+
+enum bw_obj_type {
+	BW_OBJ_TYPE_PATH = 1, /* one file, by identity */
+	BW_OBJ_TYPE_TREE = 2, /* everything below a directory */
+	BW_OBJ_TYPE_ANY = 3,  /* the operation's default */
+};
+
+enum bw_sel_type {
+	BW_SEL_EXE = 1,
+	BW_SEL_UID = 2,
+	BW_SEL_GID = 3,
+	BW_SEL_CGROUP = 4,
+	BW_SEL_PARENT = 5,
+	BW_SEL_LEVEL = 6,
+	BW_SEL_TRUSTED = 7,
+};
+
+struct bw_selector {
+	enum bw_sel_type type;
+	char *value; /* NULL for flag selectors */
+	struct bw_loc loc;
+};
+
+struct bw_rule {
+	unsigned id; /* 1-based index in the policy's rule table */
+	enum bw_verdict decision;
+	enum bw_op op;
+	enum bw_obj_type obj;
+	char *path; /* PATH: the file; TREE: the directory (no trailing slash) */
+	struct bw_loc loc, obj_loc;
+	struct bw_selector *subjects;
+	size_t n_subjects;
+	unsigned flags; /* enum bw_rule_flag */
+	char *tag;
+	char *text; /* the statement as written, for events and explain */
+	/* Filled by the compiler: what the path resolved to. */
+	uint64_t dev, ino;
+};
+
+enum bw_severity { BW_SEV_ERROR = 1, BW_SEV_WARNING = 2 };
+
+struct bw_diag {
+	enum bw_severity sev;
+	struct bw_loc loc;
+	char *msg;
+	char *hint;      /* may be NULL */
+	char *line_text; /* the offending source line, for the caret */
+};
+
+struct bw_policy {
+	struct bw_rule *rules;
+	size_t n_rules, cap_rules;
+	unsigned flags;          /* enum bw_policy_flag */
+	struct bw_loc mode_loc;  /* where `mode` was set, if it was */
+	unsigned mode_rule;      /* rule-table id of the mode statement */
+	char **files;            /* every file read, in order */
+	size_t n_files;
+	struct bw_diag *diags;
+	size_t n_diags, n_errors, n_warnings;
+	uint8_t sha256[32];      /* of the concatenated text, in read order */
+	void *hash_state;        /* internal: running SHA-256 */
+	unsigned depth;          /* internal: include depth */
+};
+
+/* Limits: a policy that exceeds them is an error, never truncated. */
+#define BW_INCLUDE_DEPTH_MAX 16
+#define BW_LINE_MAX 4096
+#define BW_RULES_MAX 1000000u
+
+struct bw_policy *bw_policy_new(void);
+void bw_policy_free(struct bw_policy *p);
+
+/*
+ * Read a policy file or a directory of *.rules files (natural sort order).
+ * Returns 0 when the text was read; syntax problems are diagnostics, and
+ * p->n_errors says whether the policy is usable. -errno only for I/O
+ * failures of the top-level path (also recorded as a diagnostic).
+ */
+int bw_policy_load_path(struct bw_policy *p, const char *path);
+/* Parse text held in memory, named `name` in diagnostics. */
+int bw_policy_load_buffer(struct bw_policy *p, const char *name, const char *buf, size_t len);
+/* Finish hashing; call once after the last load. */
+void bw_policy_finish(struct bw_policy *p);
+
+void bw_policy_diag(struct bw_policy *p, enum bw_severity sev, const struct bw_loc *loc,
+		    const char *line_text, const char *hint, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+/* Render every diagnostic, gcc style, with a caret line and hint. */
+void bw_policy_print_diags(const struct bw_policy *p, FILE *out);
+
+const char *bw_op_name(enum bw_op op);
+const char *bw_verdict_name(enum bw_verdict v);
+const char *bw_action_name(enum bw_action a);
+int bw_op_from_name(const char *name);
+
+#endif /* BULWARK_POLICY_H */
