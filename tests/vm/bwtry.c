@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: MIT
+/*
+ * bwtry: perform one operation the way an attacker or a user would, and
+ * print exactly what the caller saw, so tests assert on the real errno:
+ *
+ *   bwtry exec PATH [ARG...]   fork, then execve in the child
+ *
+ * Output: one line "pid=<acting process> parent=<bwtry> rc=<n> errno=<NAME>".
+ * Exit: 0 if the operation succeeded, 1 if it failed, 2 on usage errors.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static const char *errno_name(int e)
+{
+	switch (e) {
+	case 0: return "0";
+	case EPERM: return "EPERM";
+	case EACCES: return "EACCES";
+	case ENOENT: return "ENOENT";
+	case ENOEXEC: return "ENOEXEC";
+	case EINVAL: return "EINVAL";
+	case ESRCH: return "ESRCH";
+	case EAGAIN: return "EAGAIN";
+	default: return strerrorname_np(e) ? strerrorname_np(e) : "E?";
+	}
+}
+
+/* The child reports execve's errno through a close-on-exec pipe. */
+static int try_exec(char **argv)
+{
+	int pfd[2], status, err = 0;
+	pid_t pid;
+	ssize_t n;
+
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return perror("pipe2"), 2;
+	pid = fork();
+	if (pid < 0)
+		return perror("fork"), 2;
+	if (pid == 0) {
+		close(pfd[0]);
+		execve(argv[0], argv, environ);
+		err = errno;
+		if (write(pfd[1], &err, sizeof(err)) != sizeof(err))
+			_exit(126);
+		_exit(127);
+	}
+	close(pfd[1]);
+	do
+		n = read(pfd[0], &err, sizeof(err));
+	while (n < 0 && errno == EINTR);
+	close(pfd[0]);
+	if (waitpid(pid, &status, 0) < 0)
+		return perror("waitpid"), 2;
+	if (n == sizeof(err)) {
+		printf("pid=%d parent=%d rc=-1 errno=%s\n", pid, getpid(), errno_name(err));
+		return 1;
+	}
+	printf("pid=%d parent=%d rc=0 errno=0 exit=%d\n", pid, getpid(), WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 3 && strcmp(argv[1], "exec") == 0)
+		return try_exec(argv + 2);
+	fprintf(stderr, "usage: bwtry exec PATH [ARG...]\n");
+	return 2;
+}

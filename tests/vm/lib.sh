@@ -1,0 +1,134 @@
+# SPDX-License-Identifier: MIT
+# Helpers for the privileged suite. Sourced by tests/vm/t_*.sh, which run
+# as root on a kernel that runs BPF LSM (inside vm/run on this host).
+#
+# Every check records one pass or fail line in $BW_RESULTS; the runner
+# counts them. A check never passes by default: it passes only when what
+# it asserts was observed.
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BULWARKD=$REPO/build/bulwarkd
+BULWARK=$REPO/build/bulwark
+BWTRY=$REPO/build/tests/bwtry
+: "${BW_RESULTS:=/tmp/bw-results}"
+WORK=${WORK:-/tmp/bwtest}
+EV=$WORK/events.json
+DAEMON_LOG=$WORK/daemon.log
+DAEMON_PID=
+
+pass() { echo "ok   - $*"; echo "pass $*" >>"$BW_RESULTS"; }
+fail() { echo "FAIL - $*"; echo "fail $*" >>"$BW_RESULTS"; }
+
+# check NAME COMMAND...: pass if the command exits 0.
+check() {
+	local name=$1
+	shift
+	if "$@"; then pass "$name"; else fail "$name"; fi
+}
+
+# try_exec PATH...: run bwtry, leaving its output in $TRY_OUT, pid in $TRY_PID.
+try_exec() {
+	TRY_OUT=$("$BWTRY" exec "$@" 2>&1)
+	TRY_RC=$?
+	TRY_PID=$(sed -n 's/^pid=\([0-9]*\).*/\1/p' <<<"$TRY_OUT")
+	TRY_PARENT=$(sed -n 's/.* parent=\([0-9]*\).*/\1/p' <<<"$TRY_OUT")
+}
+
+# expect_exec_errno NAME ERRNO PATH: the caller must see exactly ERRNO.
+expect_exec_errno() {
+	local name=$1 want=$2
+	shift 2
+	try_exec "$@"
+	if [[ $TRY_RC -eq 1 && $TRY_OUT == *"errno=$want"* ]]; then
+		pass "$name: exec $1 fails with $want"
+	else
+		fail "$name: exec $1: wanted errno=$want, got: $TRY_OUT"
+	fi
+}
+
+expect_exec_ok() {
+	local name=$1
+	shift
+	try_exec "$@"
+	if [[ $TRY_RC -eq 0 && $TRY_OUT == *"exit=0"* ]]; then
+		pass "$name: exec $1 succeeds"
+	else
+		fail "$name: exec $1: wanted success, got: $TRY_OUT"
+	fi
+}
+
+# wait_event NAME JQ_FILTER [SECONDS]: an event matching the filter must
+# appear in the daemon's JSON stream. Leaves the match in $EVENT.
+wait_event() {
+	local name=$1 filter=$2 secs=${3:-20} i
+	for ((i = 0; i < secs * 5; i++)); do
+		EVENT=$(jq -c "select($filter)" "$EV" 2>/dev/null | head -n 1)
+		if [[ -n $EVENT ]]; then
+			pass "$name: event seen"
+			return 0
+		fi
+		sleep 0.2
+	done
+	fail "$name: no event matching $filter"
+	echo "  events so far:" && tail -n 5 "$EV" 2>/dev/null | sed 's/^/    /'
+	return 1
+}
+
+# no_event NAME JQ_FILTER: after giving the daemon time, nothing matches.
+no_event() {
+	local name=$1 filter=$2
+	sleep 1
+	if [[ -z $(jq -c "select($filter)" "$EV" 2>/dev/null) ]]; then
+		pass "$name: no event"
+	else
+		fail "$name: unexpected event matching $filter"
+	fi
+}
+
+# event_field JQ_EXPR: read a field of the last matched $EVENT.
+event_field() { jq -r "$1" <<<"$EVENT"; }
+
+# expect_eq NAME WANT GOT
+expect_eq() {
+	if [[ "$2" == "$3" ]]; then pass "$1"; else fail "$1: wanted '$2', got '$3'"; fi
+}
+
+counter() { # counter OP NAME
+	"$BULWARK" status --json | jq -r ".counters.\"$1\".$2"
+}
+
+start_daemon() {
+	local i
+	"$BULWARKD" "$@" --events "$EV" 2>>"$DAEMON_LOG" &
+	DAEMON_PID=$!
+	for ((i = 0; i < 300; i++)); do
+		[[ -S /run/bulwark/bulwarkd.sock ]] && "$BULWARK" status >/dev/null 2>&1 && return 0
+		kill -0 "$DAEMON_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "bulwarkd did not come up; its log:" && cat "$DAEMON_LOG"
+	return 1
+}
+
+stop_daemon() {
+	[[ -n $DAEMON_PID ]] || return 0
+	kill -TERM "$DAEMON_PID" 2>/dev/null
+	wait "$DAEMON_PID" 2>/dev/null
+	DAEMON_PID=
+}
+
+# A clean slate for each test file: no daemon, no pins, fresh work dir.
+setup() {
+	stop_daemon
+	pkill -x bulwarkd 2>/dev/null
+	"$BULWARK" unload >/dev/null 2>&1
+	rm -rf "$WORK" /run/bulwark
+	mkdir -p "$WORK"
+	: >"$EV"
+	: >"$DAEMON_LOG"
+}
+
+teardown() {
+	stop_daemon
+	"$BULWARK" unload >/dev/null 2>&1
+}

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Exec control end to end: tree and exact-file rules, identity by inode
+# (symlinks, hardlinks, mounts), audit mode, defaults, events.
+source "$(dirname "$0")/lib.sh"
+setup
+
+T=$WORK/t
+mkdir -p "$T/tree/sub" "$T/outside" "$T/tree/mnt"
+cp /usr/bin/true "$T/tree/sub/prog"
+cp /usr/bin/true "$T/outside/prog"
+cp /usr/bin/true "$T/exact"
+cp /usr/bin/true "$T/exact-copy"          # same bytes, another inode
+ln "$T/exact" "$T/outside/hardlink"       # same inode, another path
+ln -s "$T/tree/sub/prog" "$T/outside/symlink"
+printf '#!%s\n' "$T/tree/sub/prog" >"$T/outside/script"
+chmod +x "$T/outside/script"
+mount -t tmpfs bwmnt "$T/tree/mnt"
+cp /usr/bin/true "$T/tree/mnt/prog"
+
+cat >"$WORK/enforce.policy" <<POL
+# deny a tree and one exact file
+deny exec $T/tree/**
+deny exec $T/exact
+POL
+start_daemon --policy "$WORK/enforce.policy" || { fail "daemon start"; exit 1; }
+
+# --- deny paths, each with the caller's errno and the daemon's event
+expect_exec_errno "tree" EPERM "$T/tree/sub/prog"
+if wait_event "tree" ".target.path == \"$T/tree/sub/prog\" and .process.pid == $TRY_PID"; then
+	expect_eq "tree event action" blocked "$(event_field .action)"
+	expect_eq "tree event decision" deny "$(event_field .decision)"
+	expect_eq "tree event op" exec "$(event_field .op)"
+	expect_eq "tree event rule file:line" "$WORK/enforce.policy:2" "$(event_field '.rule.file + ":" + (.rule.line|tostring)')"
+	ino=$(stat -c %i "$T/tree/sub/prog")
+	expect_eq "tree event inode" "$ino" "$(event_field .target.ino)"
+	dev=$(stat -c '%Hd:%Ld' "$T/tree/sub/prog")
+	expect_eq "tree event dev" "$dev" "$(event_field .target.dev)"
+	expect_eq "tree event uid" 0 "$(event_field .process.uid)"
+	expect_eq "tree event ppid" "$TRY_PARENT" "$(event_field .process.ppid)"
+	check "tree event exe is bwtry" test "$(event_field .process.exe)" = "$BWTRY"
+	check "tree event comm" test "$(event_field .process.comm)" = bwtry
+	check "tree event time is ISO-8601" grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{9}Z$' <<<"$(event_field .time)"
+fi
+
+expect_exec_errno "symlink into tree" EPERM "$T/outside/symlink"
+wait_event "symlink into tree" ".process.pid == $TRY_PID and .target.path == \"$T/tree/sub/prog\" and .action == \"blocked\""
+
+expect_exec_errno "exact file" EPERM "$T/exact"
+wait_event "exact file" ".process.pid == $TRY_PID and .rule.line == 3"
+
+expect_exec_errno "hardlink of exact file" EPERM "$T/outside/hardlink"
+wait_event "hardlink of exact file" ".process.pid == $TRY_PID and .target.path == \"$T/outside/hardlink\" and .rule.line == 3 and .action == \"blocked\""
+
+expect_exec_errno "interpreter in tree via shebang" EPERM "$T/outside/script"
+wait_event "interpreter in tree via shebang" ".process.pid == $TRY_PID and .target.path == \"$T/tree/sub/prog\""
+
+expect_exec_errno "mount below the tree" EPERM "$T/tree/mnt/prog"
+wait_event "mount below the tree" ".process.pid == $TRY_PID and .target.path == \"$T/tree/mnt/prog\""
+
+# --- allow paths next to them
+expect_exec_ok "outside the tree" "$T/outside/prog"
+no_event "outside the tree" ".process.pid == $TRY_PID"
+expect_exec_ok "same bytes, other inode" "$T/exact-copy"
+no_event "same bytes, other inode" ".process.pid == $TRY_PID"
+
+# --- counters agree with what happened
+check "denied counter" test "$(counter exec denied)" -ge 6
+check "events counter" test "$(counter exec events)" -ge 6
+expect_eq "no ring buffer drops" 0 "$("$BULWARK" status --json | jq -r .ringbuf_drops)"
+
+# --- audit mode: same rules, nothing blocked, events say would-deny
+{ echo "mode audit"; cat "$WORK/enforce.policy"; } >"$WORK/audit.policy"
+check "load audit policy" "$BULWARK" policy load "$WORK/audit.policy"
+expect_eq "status shows audit mode" audit "$("$BULWARK" status --json | jq -r .policy.mode)"
+before=$(counter exec would_deny)
+expect_exec_ok "audit mode tree" "$T/tree/sub/prog"
+if wait_event "audit mode tree" ".process.pid == $TRY_PID"; then
+	expect_eq "audit event action" would-deny "$(event_field .action)"
+	expect_eq "audit event mode" audit "$(event_field .mode)"
+	expect_eq "audit event decision" deny "$(event_field .decision)"
+fi
+expect_exec_ok "audit mode hardlink" "$T/outside/hardlink"
+wait_event "audit mode hardlink" ".process.pid == $TRY_PID and .action == \"would-deny\""
+check "would_deny counter grew" test "$(counter exec would_deny)" -ge $((before + 2))
+
+# --- per-rule audit and the audit decision
+cat >"$WORK/mixed.policy" <<POL
+deny exec $T/tree/** with audit
+audit exec $T/exact
+deny exec $T/outside/prog with quiet
+POL
+check "load mixed policy" "$BULWARK" policy load "$WORK/mixed.policy"
+expect_exec_ok "per-rule audit" "$T/tree/sub/prog"
+wait_event "per-rule audit" ".process.pid == $TRY_PID and .action == \"would-deny\""
+expect_exec_ok "audit decision" "$T/exact"
+wait_event "audit decision" ".process.pid == $TRY_PID and .decision == \"audit\" and .action == \"allowed\""
+before=$(counter exec denied)
+expect_exec_errno "quiet deny" EPERM "$T/outside/prog"
+no_event "quiet deny" ".process.pid == $TRY_PID"
+check "quiet deny still counted" test "$(counter exec denied)" -eq $((before + 1))
+
+# --- allowlisting: deny by default, allow what is listed
+cat >"$WORK/allowlist.policy" <<POL
+allow exec /usr/**
+allow exec $REPO/build/**
+allow exec $T/outside/**
+deny exec any
+POL
+check "load allowlist policy" "$BULWARK" policy load "$WORK/allowlist.policy"
+expect_exec_ok "allowlist: listed tree" "$T/outside/prog"
+expect_exec_ok "allowlist: system binary" /usr/bin/true
+expect_exec_errno "allowlist: unlisted" EPERM "$T/exact-copy"
+wait_event "allowlist: unlisted" ".process.pid == $TRY_PID and .rule.line == 4"
+# The whole tree is allowed, but an exact deny is more specific.
+printf 'deny exec %s\n' "$T/outside/hardlink" >>"$WORK/allowlist.policy"
+check "load allowlist + exact deny" "$BULWARK" policy load "$WORK/allowlist.policy"
+expect_exec_errno "exact deny beats allowed tree" EPERM "$T/outside/hardlink"
+expect_exec_ok "rest of allowed tree" "$T/outside/prog"
+
+teardown
+umount "$T/tree/mnt"
