@@ -231,62 +231,108 @@ out:
 	free(path);
 }
 
-/*
- * Parse, compile, and install. Anything failing leaves the active policy
- * untouched: the kernel only ever sees a complete map swapped in.
- */
-static int load_policy(struct daemon *d, const char *path, char **ret_diag)
+/* A policy compiled in user space, not yet in the kernel. */
+struct prepared {
+	struct bw_policy *policy;
+	struct bw_compiled compiled;
+	struct bw_rule_table table;
+};
+
+static void prepared_free(struct prepared *pp)
 {
-	struct bw_compiled c = { 0 };
-	struct bw_rule_table table = { 0 };
-	struct bw_policy *p = bw_policy_new();
-	char why[512] = "", *diag = NULL;
-	size_t diag_len = 0;
-	FILE *f;
+	bw_rule_table_free(&pp->table);
+	bw_compiled_free(&pp->compiled);
+	bw_policy_free(pp->policy);
+	memset(pp, 0, sizeof(*pp));
+}
+
+static char *render_diags(const struct bw_policy *p, const char *path, const char *why)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (!f)
+		return NULL;
+	if (p)
+		bw_policy_print_diags(p, f);
+	if (why && why[0])
+		fprintf(f, "%s: error: %s\n", path, why);
+	fclose(f);
+	return text;
+}
+
+/* Parse and compile: everything that can fail before the kernel is asked. */
+static int prepare_policy(const char *path, struct prepared *pp, char **ret_diag)
+{
 	int r;
 
-	if (!p)
+	memset(pp, 0, sizeof(*pp));
+	pp->policy = bw_policy_new();
+	if (!pp->policy)
 		return -ENOMEM;
-	bw_policy_load_path(p, path);
-	bw_policy_finish(p);
-	r = bw_compile(p, &c);
+	bw_policy_load_path(pp->policy, path);
+	bw_policy_finish(pp->policy);
+	r = bw_compile(pp->policy, &pp->compiled);
 	if (r == 0)
-		r = bw_rule_table_from_policy(p, &table);
-	if (r == 0)
-		r = bw_kernel_install(&d->kernel, &c, p->sha256, p->n_rules, p->flags, why, sizeof(why));
-	f = open_memstream(&diag, &diag_len);
-	if (f) {
-		bw_policy_print_diags(p, f);
-		if (why[0])
-			fprintf(f, "%s: error: %s\n", path, why);
-		fclose(f);
+		r = bw_rule_table_from_policy(pp->policy, &pp->table);
+	*ret_diag = render_diags(pp->policy, path, NULL);
+	if (r < 0)
+		prepared_free(pp);
+	return r;
+}
+
+/*
+ * Swap a prepared policy in. Anything failing leaves the active policy
+ * untouched: the kernel only ever sees a complete map swapped in.
+ */
+static int commit_policy(struct daemon *d, const char *path, struct prepared *pp, char **ret_diag)
+{
+	struct bw_policy *p = pp->policy;
+	char why[512] = "";
+	int r;
+
+	r = bw_kernel_install(&d->kernel, &pp->compiled, p->sha256, p->n_rules, p->flags, why,
+			      sizeof(why));
+	if (r < 0) {
+		*ret_diag = render_diags(p, path, why);
+		return r;
 	}
+	bw_rule_table_free(&d->rules);
+	d->rules = pp->table;
+	memset(&pp->table, 0, sizeof(pp->table));
+	json_object_put(d->policy_files);
+	d->policy_files = json_object_new_array();
+	for (size_t i = 0; i < p->n_files; i++)
+		json_object_array_add(d->policy_files, json_object_new_string(p->files[i]));
+	save_state(d);
+	bw_log(LOG_INFO, "policy %.12s loaded from %s: %zu rules, %zu map entries, mode %s",
+	       d->rules.sha256, path, p->n_rules, pp->compiled.n,
+	       p->flags & BW_POLICY_AUDIT ? "audit" : "enforce");
+	return 0;
+}
+
+static int load_policy(struct daemon *d, const char *path, char **ret_diag)
+{
+	struct prepared pp;
+	char *diag = NULL;
+	int r = prepare_policy(path, &pp, &diag);
+
 	if (r == 0) {
-		bw_rule_table_free(&d->rules);
-		d->rules = table;
-		memset(&table, 0, sizeof(table));
-		json_object_put(d->policy_files);
-		d->policy_files = json_object_new_array();
-		for (size_t i = 0; i < p->n_files; i++)
-			json_object_array_add(d->policy_files, json_object_new_string(p->files[i]));
-		save_state(d);
-		free(d->last_load_error);
-		d->last_load_error = NULL;
-		bw_log(LOG_INFO, "policy %.12s loaded from %s: %zu rules, %zu map entries, mode %s",
-		       d->rules.sha256, path, p->n_rules, c.n,
-		       p->flags & BW_POLICY_AUDIT ? "audit" : "enforce");
-	} else {
-		free(d->last_load_error);
-		d->last_load_error = strdup(diag ? diag : why);
-		bw_log(LOG_ERR, "policy %s rejected; the previous policy stays in force", path);
+		char *why = NULL;
+
+		r = commit_policy(d, path, &pp, &why);
+		if (why) {
+			free(diag);
+			diag = why;
+		}
+		prepared_free(&pp);
 	}
-	if (ret_diag)
-		*ret_diag = diag;
-	else
-		free(diag);
-	bw_rule_table_free(&table);
-	bw_compiled_free(&c);
-	bw_policy_free(p);
+	free(d->last_load_error);
+	d->last_load_error = r < 0 ? strdup(diag ? diag : "policy rejected") : NULL;
+	if (r < 0)
+		bw_log(LOG_ERR, "policy %s rejected; the previous policy stays in force", path);
+	*ret_diag = diag;
 	return r;
 }
 
@@ -608,7 +654,8 @@ int main(int argc, char **argv)
 		.epfd = -1,
 	};
 	const char *policy = NULL, *events = NULL;
-	bool verbose = false;
+	struct prepared pending = { 0 };
+	bool verbose = false, have_pending = false;
 	char why[1024] = "";
 	int opt, r, ret = 1;
 
@@ -644,6 +691,29 @@ int main(int argc, char **argv)
 	}
 	mkdir(d.state_dir, 0700);
 
+	/*
+	 * Compile before touching the kernel: a bad policy at first start must
+	 * leave nothing attached. With pins present, the policy they hold keeps
+	 * enforcing, so a bad file only costs the update.
+	 */
+	if (policy) {
+		char *diag = NULL;
+
+		r = prepare_policy(policy, &pending, &diag);
+		if (diag && diag[0])
+			fputs(diag, stderr);
+		free(diag);
+		if (r < 0) {
+			if (access(BW_PIN_ROOT "/bw_policy", F_OK) < 0) {
+				bw_log(LOG_ERR, "policy %s rejected; nothing was loaded", policy);
+				goto out;
+			}
+			bw_log(LOG_ERR, "policy %s rejected; the pinned policy stays in force", policy);
+			have_pending = false;
+		} else {
+			have_pending = true;
+		}
+	}
 	r = bw_kernel_open(&d.kernel, verbose, why, sizeof(why));
 	if (r < 0) {
 		bw_log(LOG_ERR, "%s", why);
@@ -651,19 +721,20 @@ int main(int argc, char **argv)
 	}
 	if (d.kernel.adopted)
 		restore_state(&d);
-	if (policy) {
+	if (have_pending) {
 		char *diag = NULL;
 
-		r = load_policy(&d, policy, &diag);
-		if (diag && diag[0])
-			fputs(diag, stderr);
+		r = commit_policy(&d, policy, &pending, &diag);
+		if (r < 0) {
+			fputs(diag ? diag : "", stderr);
+			free(diag);
+			diag = NULL;
+			if (!d.kernel.adopted) {
+				bw_kernel_unload(&d.kernel);
+				goto out;
+			}
+		}
 		free(diag);
-		/*
-		 * A bad policy at first start is fatal; after a restart the one
-		 * already pinned keeps enforcing, so keep serving with it.
-		 */
-		if (r < 0 && !bw_kernel_has_policy(&d.kernel))
-			goto out;
 	}
 	if (!bw_kernel_has_policy(&d.kernel))
 		bw_log(LOG_WARNING, "no policy loaded: every operation is allowed until `bulwark policy load`");
@@ -692,6 +763,7 @@ out:
 		unlink(d.socket_path);
 	}
 	ring_buffer__free(d.rb);
+	prepared_free(&pending);
 	if (d.kernel.skel)
 		bw_kernel_close(&d.kernel);
 	bw_rule_table_free(&d.rules);
