@@ -82,7 +82,7 @@ vm-test: all $(VM_HELPERS)
 test: all $(UNIT_BINS) $(VM_HELPERS)
 	@tests/run $(UNIT_BINS)
 
-demo: all
+demo: all $(VM_HELPERS)
 	@examples/demo.sh
 
 deps:

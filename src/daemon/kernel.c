@@ -22,14 +22,18 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap
 	char msg[1024];
 	size_t n;
 
-	if (level == LIBBPF_DEBUG && !libbpf_verbose)
+	if (!libbpf_verbose)
 		return 0;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	n = strlen(msg);
 	while (n && msg[n - 1] == '\n')
 		msg[--n] = 0;
+	/*
+	 * libbpf's warnings on a failed load are many lines of detail; the user
+	 * gets our one-line explanation, and the detail with --verbose.
+	 */
 	if (n)
-		bw_log(level == LIBBPF_WARN ? LOG_WARNING : LOG_DEBUG, "libbpf: %s", msg);
+		bw_log(LOG_DEBUG, "%s%s", strncmp(msg, "libbpf: ", 8) ? "libbpf: " : "", msg);
 	return 0;
 }
 
@@ -53,17 +57,15 @@ static void explain_lsm_failure(int err, char *why, size_t len)
 	if (access("/sys/kernel/btf/vmlinux", R_OK) < 0)
 		snprintf(why, len,
 			 "this kernel has no BTF (/sys/kernel/btf/vmlinux): bulwark needs CONFIG_DEBUG_INFO_BTF=y");
-	else if (!f)
-		snprintf(why, len,
-			 "cannot read /sys/kernel/security/lsm: mount securityfs, and boot a kernel with CONFIG_BPF_LSM=y");
-	else if (!strstr(lsm, "bpf"))
+	else if (f && !strstr(lsm, "bpf"))
 		snprintf(why, len,
 			 "BPF LSM is not active (lsm=%s): add bpf to the kernel command line, e.g. lsm=%s,bpf, and reboot",
 			 lsm, lsm);
 	else
 		snprintf(why, len,
-			 "the kernel refused BPF LSM programs (%s) although bpf is in lsm=%s: BPF trampolines are unavailable here; run bulwark on a stock distribution kernel (see vm/run)",
-			 strerror(err), lsm);
+			 "the kernel refused bulwark's BPF LSM programs (%s)%s%s: this kernel cannot run BPF LSM (no BPF trampolines?); use a stock distribution kernel with CONFIG_BPF_LSM=y, or vm/run on this host",
+			 strerror(err), f ? " although lsm=" : "; securityfs is not mounted, so lsm= is unknown",
+			 f ? lsm : "");
 }
 
 int bw_kernel_open(struct bw_kernel *k, bool verbose, char *why, size_t why_len)
@@ -137,6 +139,29 @@ int bw_kernel_open(struct bw_kernel *k, bool verbose, char *why, size_t why_len)
 fail:
 	bulwark_bpf__destroy(k->skel);
 	k->skel = NULL;
+	return r;
+}
+
+int bw_kernel_probe(char *why, size_t why_len)
+{
+	struct bulwark_bpf *skel;
+	struct bpf_map *map;
+	int r;
+
+	libbpf_set_print(libbpf_log);
+	skel = bulwark_bpf__open();
+	if (!skel) {
+		r = -errno;
+		snprintf(why, why_len, "cannot open the BPF object: %s", strerror(errno));
+		return r;
+	}
+	/* A probe must leave no trace: nothing pinned, nothing attached. */
+	bpf_object__for_each_map(map, skel->obj)
+		bpf_map__set_pin_path(map, NULL);
+	r = bulwark_bpf__load(skel);
+	if (r < 0)
+		explain_lsm_failure(-r, why, why_len);
+	bulwark_bpf__destroy(skel);
 	return r;
 }
 

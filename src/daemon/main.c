@@ -77,6 +77,8 @@ static void usage(FILE *out)
 		"  -s, --socket PATH     control socket (default: %s)\n"
 		"      --state-dir DIR   runtime state (default: /run/bulwark)\n"
 		"  -v, --verbose         debug logging, including libbpf's\n"
+		"      --probe           check that this kernel runs bulwark's BPF LSM programs,\n"
+		"                        then exit (0: yes, 1: no, with the reason)\n"
 		"  -h, --help            show this help\n"
 		"      --version         show the version\n"
 		"\n"
@@ -643,6 +645,7 @@ int main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "probe", no_argument, NULL, 'P' },
 		{}
 	};
 	struct daemon d = {
@@ -654,8 +657,9 @@ int main(int argc, char **argv)
 		.epfd = -1,
 	};
 	const char *policy = NULL, *events = NULL;
+	char *policy_abs = NULL;
 	struct prepared pending = { 0 };
-	bool verbose = false, have_pending = false;
+	bool verbose = false, have_pending = false, probe = false;
 	char why[1024] = "";
 	int opt, r, ret = 1;
 
@@ -666,6 +670,7 @@ int main(int argc, char **argv)
 		case 's': d.socket_path = optarg; break;
 		case 'S': d.state_dir = optarg; break;
 		case 'v': verbose = true; break;
+		case 'P': probe = true; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("bulwarkd %d.%d.%d\n", BULWARK_VERSION_MAJOR, BULWARK_VERSION_MINOR,
 				 BULWARK_VERSION_PATCH); return 0;
@@ -680,6 +685,14 @@ int main(int argc, char **argv)
 	if (geteuid() != 0) {
 		bw_log(LOG_ERR, "must run as root: it loads BPF LSM programs");
 		return 1;
+	}
+	if (probe) {
+		if (bw_kernel_probe(why, sizeof(why)) < 0) {
+			bw_log(LOG_ERR, "%s", why);
+			return 1;
+		}
+		bw_log(LOG_INFO, "this kernel runs bulwark's BPF LSM programs");
+		return 0;
 	}
 	d.policy_files = json_object_new_array();
 	if (events) {
@@ -699,6 +712,10 @@ int main(int argc, char **argv)
 	if (policy) {
 		char *diag = NULL;
 
+		/* Events and status name rule files absolutely, whatever our cwd. */
+		policy_abs = realpath(policy, NULL);
+		if (policy_abs)
+			policy = policy_abs;
 		r = prepare_policy(policy, &pending, &diag);
 		if (diag && diag[0])
 			fputs(diag, stderr);
@@ -764,6 +781,7 @@ out:
 	}
 	ring_buffer__free(d.rb);
 	prepared_free(&pending);
+	free(policy_abs);
 	if (d.kernel.skel)
 		bw_kernel_close(&d.kernel);
 	bw_rule_table_free(&d.rules);

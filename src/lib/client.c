@@ -218,8 +218,9 @@ static int reply_status(struct bw_client *c, struct json_object *reply)
 
 	if (json_object_object_get_ex(reply, "ok", &ok) && json_object_get_boolean(ok))
 		return 0;
+	/* The caller gets the errno and decides what to tell its user. */
 	if (json_object_object_get_ex(reply, "error", &err))
-		client_log(c, BW_LOG_ERROR, "%s", json_object_get_string(err));
+		client_log(c, BW_LOG_DEBUG, "bulwarkd: %s", json_object_get_string(err));
 	if (json_object_object_get_ex(reply, "errno", &code) && json_object_get_int(code) > 0)
 		return -json_object_get_int(code);
 	return -EIO;

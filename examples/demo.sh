@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# `make demo`: start bulwarkd with examples/demo.policy, run commands that
+# are allowed and denied, and show what the caller saw and what bulwark
+# reported. Runs itself inside the test VM when this kernel cannot run
+# BPF LSM programs. Exits non-zero if any step does not behave as shown.
+set -u
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo" || exit 1
+BULWARKD=$repo/build/bulwarkd
+BULWARK=$repo/build/bulwark
+BWTRY=$repo/build/tests/bwtry
+D=/tmp/bulwark-demo
+
+if [[ ${1:-} != --here ]]; then
+	if [[ $(id -u) -eq 0 && ! -e /sys/fs/bpf/bulwark ]] && "$BULWARKD" --probe 2>/dev/null; then
+		exec "$0" --here
+	fi
+	echo ">>> this kernel cannot run BPF LSM programs: running the demo in the test VM (vm/run)"
+	exec vm/run -- "$0" --here
+fi
+
+bold=$(tput bold 2>/dev/null || true) plain=$(tput sgr0 2>/dev/null || true)
+step() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
+ok=1
+expect() { # expect WANT_ERRNO PATH: run it and show what the caller saw
+	local out
+	printf '$ %s\n' "$2"
+	out=$("$BWTRY" exec "$2")
+	printf '  %s\n' "$out"
+	[[ $out == *"errno=$1"* ]] || { echo "  !! expected errno=$1"; ok=0; }
+}
+
+step "Setting up $D"
+rm -rf "$D" && mkdir -p "$D/downloads" "$D/tools" "$D/bin"
+cp /usr/bin/true "$D/downloads/invoice.pdf.exe"
+cp /usr/bin/true "$D/tools/netcat"
+cp /usr/bin/true "$D/tools/updater"
+cp /usr/bin/true "$D/bin/hello"
+ln "$D/tools/netcat" "$D/bin/innocent-name"       # a hardlink: same inode
+ln -s "$D/downloads/invoice.pdf.exe" "$D/bin/open-me"  # a symlink into the tree
+sed 's/^/  /' examples/demo.policy
+
+step "Starting bulwarkd"
+"$BULWARKD" --policy examples/demo.policy --events "$D/events.json" 2>"$D/daemon.log" &
+pid=$!
+for _ in $(seq 100); do "$BULWARK" status >/dev/null 2>&1 && break; sleep 0.1; done
+sed 's/^/  /' "$D/daemon.log"
+"$BULWARK" status | sed 's/^/  /'
+
+step "Allowed: an ordinary program"
+expect 0 "$D/bin/hello"
+step "Denied: anything in downloads/ (EPERM comes from the kernel)"
+expect EPERM "$D/downloads/invoice.pdf.exe"
+step "Denied: a symlink pointing into downloads/"
+expect EPERM "$D/bin/open-me"
+step "Denied: netcat under another name (a hardlink is the same inode)"
+expect EPERM "$D/bin/innocent-name"
+step "Allowed but audited: the updater"
+expect 0 "$D/tools/updater"
+
+sleep 1
+step "What bulwark reported (bulwark events)"
+"$BULWARK" events | sed 's/^/  /'
+step "The same events as JSON (one object per line)"
+head -n 2 "$D/events.json" | jq . 2>/dev/null | sed 's/^/  /' || head -n 2 "$D/events.json"
+[[ $(grep -c '"action":"blocked"' "$D/events.json") -ge 3 ]] || { echo "  !! expected 3 blocked events"; ok=0; }
+
+step "A policy with a typo is rejected, and the old one stays in force"
+printf 'deny exec %s/bin/hello\ndney exec %s/tools/updater\n' "$D" "$D" >"$D/typo.policy"
+"$BULWARK" policy load "$D/typo.policy" 2>&1 | sed 's/^/  /'
+expect EPERM "$D/downloads/invoice.pdf.exe"
+expect 0 "$D/bin/hello"
+
+step "Kill the daemon with SIGKILL: enforcement stays in the kernel"
+kill -KILL $pid; wait $pid 2>/dev/null
+expect EPERM "$D/downloads/invoice.pdf.exe"
+
+step "Counters (a restarted daemon adopts the pinned programs)"
+"$BULWARKD" --events "$D/events.json" 2>>"$D/daemon.log" &
+pid=$!
+for _ in $(seq 100); do "$BULWARK" status >/dev/null 2>&1 && break; sleep 0.1; done
+"$BULWARK" status | sed 's/^/  /'
+
+step "Unload: detach everything"
+"$BULWARK" unload | sed 's/^/  /'
+wait $pid 2>/dev/null
+expect 0 "$D/downloads/invoice.pdf.exe"
+
+if [[ $ok -eq 1 ]]; then
+	step "Demo finished: every step behaved as shown"
+	exit 0
+fi
+step "Demo FAILED: a step did not behave as expected"
+exit 1
