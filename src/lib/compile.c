@@ -69,10 +69,21 @@ static int key_cmp(const void *a, const void *b)
 	return x->val.rule_id < y->val.rule_id ? -1 : x->val.rule_id > y->val.rule_id;
 }
 
-/* Deny beats audit beats allow for the same object and subject. */
-static int verdict_rank(__u32 v)
+/*
+ * For the same object and subject the stronger rule decides: an enforced
+ * deny, then an audit-only deny, then audit, then allow. Never file order.
+ */
+static int verdict_rank(const struct bw_rule_val *v)
 {
-	return v == BW_VERDICT_DENY ? 3 : v == BW_VERDICT_AUDIT ? 2 : v == BW_VERDICT_ALLOW ? 1 : 0;
+	switch (v->verdict) {
+	case BW_VERDICT_DENY:
+		return v->flags & BW_RULE_AUDIT ? 3 : 4;
+	case BW_VERDICT_AUDIT:
+		return 2;
+	case BW_VERDICT_ALLOW:
+		return 1;
+	}
+	return 0;
 }
 
 int bw_compile(struct bw_policy *p, struct bw_compiled *out)
@@ -150,7 +161,7 @@ int bw_compile(struct bw_policy *p, struct bw_compiled *out)
 				const struct bw_rule *kr, *dr;
 				char where[PATH_MAX + 64];
 
-				if (verdict_rank(drop->val.verdict) > verdict_rank(keep->val.verdict)) {
+				if (verdict_rank(&drop->val) > verdict_rank(&keep->val)) {
 					struct bw_rule_entry tmp = *keep;
 
 					*keep = *drop;
