@@ -132,6 +132,15 @@ struct bw_policy_info {
 #define BW_COMM_LEN 16
 #define BW_PATH_LEN 512
 
+/* Which kernel path asked: the same op can be reached several ways. */
+enum bw_hook {
+	BW_HOOK_NONE = 0,
+	BW_HOOK_EXEC = 1,     /* bprm_check_security: execve and interpreters */
+	BW_HOOK_MMAP = 2,     /* mmap_file with PROT_EXEC (ld.so, dlopen) */
+	BW_HOOK_MPROTECT = 3, /* file_mprotect adding PROT_EXEC */
+	BW_HOOK_MAX = 3,
+};
+
 enum bw_event_type {
 	BW_EV_DECISION = 1,
 	BW_EV_MAX = 1,
@@ -161,6 +170,8 @@ struct bw_event {
 	__u32 uid;
 	__u32 gid;
 	__u32 subject;
+	__u32 hook;    /* enum bw_hook */
+	__u32 pad;
 	__u64 policy_gen;
 	__u64 target_dev;
 	__u64 target_ino;
@@ -181,9 +192,9 @@ BW_ABI_ASSERT(sizeof(struct bw_rule_key) == 32);
 BW_ABI_ASSERT(__builtin_offsetof(struct bw_rule_key, dev) == 16);
 BW_ABI_ASSERT(sizeof(struct bw_rule_val) == 16);
 BW_ABI_ASSERT(sizeof(struct bw_policy_info) == 56);
-BW_ABI_ASSERT(__builtin_offsetof(struct bw_event, target_dev) == 64);
-BW_ABI_ASSERT(__builtin_offsetof(struct bw_event, comm) == 80);
-BW_ABI_ASSERT(sizeof(struct bw_event) == 80 + BW_COMM_LEN + 2 * BW_PATH_LEN);
+BW_ABI_ASSERT(__builtin_offsetof(struct bw_event, target_dev) == 72);
+BW_ABI_ASSERT(__builtin_offsetof(struct bw_event, comm) == 88);
+BW_ABI_ASSERT(sizeof(struct bw_event) == 88 + BW_COMM_LEN + 2 * BW_PATH_LEN);
 BW_ABI_ASSERT(sizeof(struct bw_task_state) == 8 + BW_PATH_LEN);
 
 #endif /* BULWARK_ABI_H */

@@ -25,11 +25,69 @@ int BPF_PROG(bw_bprm_check, struct linux_binprm *bprm, int ret)
 
 	if (ret)
 		return ret;
-	bw_decide_file(&d, BW_OP_EXEC, bprm->file);
+	bw_decide_file(&d, BW_OP_EXEC, BW_HOOK_EXEC, bprm->file);
 	rc = bw_enforce(&d);
 	e = bw_event_begin(&d);
 	if (e) {
 		bw_event_path(e, &bprm->file->f_path);
+		bw_event_submit(e);
+	}
+	return rc;
+}
+
+#define PROT_EXEC 0x4
+#define VM_EXEC 0x4
+
+/*
+ * Running a file's code without execve: ld.so given the program as an
+ * argument, dlopen, or any executable mapping. `exec` rules cover these
+ * too, or `ld.so /denied/prog` would walk around every exec rule.
+ */
+SEC("lsm/mmap_file")
+int BPF_PROG(bw_mmap_file, struct file *file, unsigned long reqprot, unsigned long prot,
+	     unsigned long flags, int ret)
+{
+	struct bw_decision d = {};
+	struct bw_event *e;
+	int rc;
+
+	if (ret)
+		return ret;
+	if (!file || !(prot & PROT_EXEC))
+		return 0;
+	bw_decide_file(&d, BW_OP_EXEC, BW_HOOK_MMAP, file);
+	rc = bw_enforce(&d);
+	e = bw_event_begin(&d);
+	if (e) {
+		bw_event_path(e, &file->f_path);
+		bw_event_submit(e);
+	}
+	return rc;
+}
+
+/* Map it readable first, then make it executable: the same decision. */
+SEC("lsm/file_mprotect")
+int BPF_PROG(bw_file_mprotect, struct vm_area_struct *vma, unsigned long reqprot,
+	     unsigned long prot, int ret)
+{
+	struct bw_decision d = {};
+	struct bw_event *e;
+	struct file *file;
+	int rc;
+
+	if (ret)
+		return ret;
+	if (!(prot & PROT_EXEC) || (BPF_CORE_READ(vma, vm_flags) & VM_EXEC))
+		return 0;
+	file = BPF_CORE_READ(vma, vm_file);
+	if (!file)
+		return 0; /* anonymous memory: the memory controls' business */
+	bw_decide_file(&d, BW_OP_EXEC, BW_HOOK_MPROTECT, file);
+	rc = bw_enforce(&d);
+	e = bw_event_begin(&d);
+	if (e) {
+		/* bpf_d_path is not allowed in this hook: dev and ino still name it. */
+		e->flags |= BW_EVF_PATH_ERR;
 		bw_event_submit(e);
 	}
 	return rc;

@@ -81,6 +81,7 @@ struct {
 
 struct bw_decision {
 	__u32 op;
+	__u32 hook;         /* enum bw_hook */
 	__u32 verdict;      /* enum bw_verdict */
 	__u32 action;       /* enum bw_action */
 	__u32 rule_id;
@@ -180,7 +181,8 @@ static __always_inline bool bw_match_tree(void *policy, struct bw_decision *d,
 }
 
 /* Steps 1-3 for an operation on a file. */
-static __always_inline void bw_decide_file(struct bw_decision *d, __u32 op, struct file *file)
+static __always_inline void bw_decide_file(struct bw_decision *d, __u32 op, __u32 hook,
+					   struct file *file)
 {
 	struct bw_task_state *ts = bw_current_state();
 	struct bw_rule_key meta = { .op = BW_OP_NONE, .kind = BW_OBJ_META };
@@ -190,6 +192,7 @@ static __always_inline void bw_decide_file(struct bw_decision *d, __u32 op, stru
 	void *policy;
 
 	d->op = op;
+	d->hook = hook;
 	d->verdict = BW_VERDICT_NONE;
 	d->subject = ts ? ts->subject : BW_SUBJECT_ANY;
 	dentry = BPF_CORE_READ(file, f_path.dentry);
@@ -278,6 +281,7 @@ static __always_inline struct bw_event *bw_event_begin(const struct bw_decision 
 	e->uid = (__u32)id;
 	e->gid = id >> 32;
 	e->subject = d->subject;
+	e->hook = d->hook;
 	info = bpf_map_lookup_elem(&bw_policy_info, &zero);
 	e->policy_gen = info ? info->generation : 0;
 	e->target_dev = d->dev;

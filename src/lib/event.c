@@ -155,6 +155,8 @@ struct json_object *bw_event_to_json(const struct bw_event *e, const struct bw_r
 	add_str(o, "time", when);
 	add_str(o, "type", "decision");
 	add_str(o, "op", bw_op_name(e->op));
+	add_str(o, "via", e->hook == BW_HOOK_MMAP ? "mmap" :
+			  e->hook == BW_HOOK_MPROTECT ? "mprotect" : "execve");
 	add_str(o, "decision", bw_verdict_name(e->verdict));
 	add_str(o, "action", bw_action_name(e->action));
 	add_str(o, "mode", e->action == BW_ACTION_WOULD_BLOCK ? "audit" : "enforce");

@@ -4,16 +4,20 @@
  * print exactly what the caller saw, so tests assert on the real errno:
  *
  *   bwtry exec PATH [ARG...]   fork, then execve in the child
+ *   bwtry mmap PATH            map the file PROT_READ|PROT_EXEC
+ *   bwtry mprotect PATH        map it PROT_READ, then mprotect to add PROT_EXEC
  *
  * Output: one line "pid=<acting process> parent=<bwtry> rc=<n> errno=<NAME>".
  * Exit: 0 if the operation succeeded, 1 if it failed, 2 on usage errors.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -69,10 +73,38 @@ static int try_exec(char **argv)
 	return 0;
 }
 
+static int report(long rc, int err)
+{
+	printf("pid=%d parent=%d rc=%ld errno=%s\n", getpid(), getppid(), rc, errno_name(rc < 0 ? err : 0));
+	return rc < 0;
+}
+
+static int try_map(const char *path, bool via_mprotect)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	void *p;
+
+	if (fd < 0)
+		return perror(path), 2;
+	p = mmap(NULL, 4096, PROT_READ | (via_mprotect ? 0 : PROT_EXEC), MAP_PRIVATE, fd, 0);
+	if (p == MAP_FAILED)
+		return report(-1, errno);
+	if (via_mprotect) {
+		int rc = mprotect(p, 4096, PROT_READ | PROT_EXEC);
+
+		return report(rc, errno);
+	}
+	return report(0, 0);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 3 && strcmp(argv[1], "exec") == 0)
 		return try_exec(argv + 2);
-	fprintf(stderr, "usage: bwtry exec PATH [ARG...]\n");
+	if (argc == 3 && strcmp(argv[1], "mmap") == 0)
+		return try_map(argv[2], false);
+	if (argc == 3 && strcmp(argv[1], "mprotect") == 0)
+		return try_map(argv[2], true);
+	fprintf(stderr, "usage: bwtry exec PATH [ARG...] | mmap PATH | mprotect PATH\n");
 	return 2;
 }

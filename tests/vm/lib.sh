@@ -34,6 +34,24 @@ try_exec() {
 	TRY_PARENT=$(sed -n 's/.* parent=\([0-9]*\).*/\1/p' <<<"$TRY_OUT")
 }
 
+# expect_try NAME OP ERRNO ARGS...: run `bwtry OP ARGS`; the caller must
+# see exactly ERRNO (0 for success). Sets TRY_PID to the acting process.
+expect_try() {
+	local name=$1 op=$2 want=$3
+	shift 3
+	TRY_OUT=$("$BWTRY" "$op" "$@" 2>&1)
+	TRY_RC=$?
+	TRY_PID=$(sed -n 's/^pid=\([0-9]*\).*/\1/p' <<<"$TRY_OUT")
+	local want_ok=no got_ok=no
+	[[ $want == 0 ]] && want_ok=yes
+	[[ $TRY_RC -eq 0 ]] && got_ok=yes
+	if [[ $TRY_OUT == *" errno=$want"* && $want_ok == "$got_ok" ]]; then
+		pass "$name: $op $1 gives errno=$want"
+	else
+		fail "$name: $op $1: wanted errno=$want, got: $TRY_OUT"
+	fi
+}
+
 # expect_exec_errno NAME ERRNO PATH: the caller must see exactly ERRNO.
 expect_exec_errno() {
 	local name=$1 want=$2

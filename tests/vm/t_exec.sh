@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # Exec control end to end: tree and exact-file rules, identity by inode
 # (symlinks, hardlinks, mounts), audit mode, defaults, events.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.sh" || exit 1
 setup
 
 T=$WORK/t
@@ -57,6 +57,23 @@ wait_event "interpreter in tree via shebang" ".process.pid == $TRY_PID and .targ
 
 expect_exec_errno "mount below the tree" EPERM "$T/tree/mnt/prog"
 wait_event "mount below the tree" ".process.pid == $TRY_PID and .target.path == \"$T/tree/mnt/prog\""
+
+# --- running the code without execve: ld.so, mmap, mprotect
+ldso=$(readlink -f /lib64/ld-linux-x86-64.so.2)
+out=$("$ldso" "$T/tree/sub/prog" 2>&1)
+rc=$?
+# ld.so does not print the errno; the event below proves the kernel refused.
+expect_eq "ld.so cannot run a denied program" 127 "$rc"
+check "ld.so could not map it" grep -q "failed to map segment" <<<"$out"
+wait_event "ld.so cannot run a denied program" ".via == \"mmap\" and .target.path == \"$T/tree/sub/prog\" and .action == \"blocked\""
+out=$("$ldso" "$T/outside/prog" 2>&1)
+expect_eq "ld.so runs an allowed program" 0 "$?"
+expect_try "mmap exec of a denied file" mmap EPERM "$T/exact"
+wait_event "mmap exec of a denied file" ".process.pid == $TRY_PID and .via == \"mmap\" and .rule.line == 3"
+expect_try "mmap exec of an allowed file" mmap 0 "$T/outside/prog"
+expect_try "mprotect +exec of a denied file" mprotect EPERM "$T/tree/sub/prog"
+wait_event "mprotect +exec of a denied file" ".process.pid == $TRY_PID and .via == \"mprotect\" and .target.ino == $(stat -c %i "$T/tree/sub/prog")"
+expect_try "mprotect +exec of an allowed file" mprotect 0 "$T/outside/prog"
 
 # --- allow paths next to them
 expect_exec_ok "outside the tree" "$T/outside/prog"

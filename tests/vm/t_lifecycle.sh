@@ -3,7 +3,7 @@
 # Policy loading and the daemon's life: bad input changes nothing, the
 # kernel keeps enforcing when the daemon dies, a restarted daemon adopts
 # the pins, and unload really removes everything.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.sh" || exit 1
 setup
 
 T=$WORK/t
