@@ -42,30 +42,64 @@ static void link_pin_path(const struct bpf_program *prog, char *buf, size_t len)
 	snprintf(buf, len, "%s/link_%s", BW_PIN_ROOT, bpf_program__name(prog));
 }
 
-/* One line, said once, when the kernel cannot run BPF LSM programs. */
+/*
+ * Is bpf in the active LSM list? 1 yes, 0 no, -errno when the list cannot
+ * be read. This matters beyond diagnostics: without bpf in lsm=, LSM
+ * programs still load and attach, but the kernel never runs them.
+ */
+static int bpf_lsm_active(char *lsm, size_t len)
+{
+	FILE *f = fopen("/sys/kernel/security/lsm", "re");
+	char *tok, *save = NULL, copy[512];
+
+	lsm[0] = 0;
+	if (!f)
+		return -errno;
+	if (!fgets(lsm, len, f))
+		lsm[0] = 0;
+	fclose(f);
+	lsm[strcspn(lsm, "\n")] = 0;
+	snprintf(copy, sizeof(copy), "%s", lsm);
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+		if (strcmp(tok, "bpf") == 0)
+			return 1;
+	return 0;
+}
+
+/* One line telling the user why bulwark cannot enforce here, and what to do. */
 static void explain_lsm_failure(int err, char *why, size_t len)
 {
-	char lsm[512] = "";
-	FILE *f = fopen("/sys/kernel/security/lsm", "re");
+	char lsm[512];
+	int active = bpf_lsm_active(lsm, sizeof(lsm));
 
-	if (f) {
-		if (!fgets(lsm, sizeof(lsm), f))
-			lsm[0] = 0;
-		fclose(f);
-		lsm[strcspn(lsm, "\n")] = 0;
-	}
 	if (access("/sys/kernel/btf/vmlinux", R_OK) < 0)
 		snprintf(why, len,
 			 "this kernel has no BTF (/sys/kernel/btf/vmlinux): bulwark needs CONFIG_DEBUG_INFO_BTF=y");
-	else if (f && !strstr(lsm, "bpf"))
+	else if (active == 0)
 		snprintf(why, len,
 			 "BPF LSM is not active (lsm=%s): add bpf to the kernel command line, e.g. lsm=%s,bpf, and reboot",
 			 lsm, lsm);
-	else
+	else if (err)
 		snprintf(why, len,
 			 "the kernel refused bulwark's BPF LSM programs (%s)%s%s: this kernel cannot run BPF LSM (no BPF trampolines?); use a stock distribution kernel with CONFIG_BPF_LSM=y, or vm/run on this host",
-			 strerror(err), f ? " although lsm=" : "; securityfs is not mounted, so lsm= is unknown",
-			 f ? lsm : "");
+			 strerror(err), active > 0 ? " although lsm=" : "; securityfs is not mounted, so lsm= is unknown",
+			 active > 0 ? lsm : "");
+	else
+		snprintf(why, len,
+			 "cannot read /sys/kernel/security/lsm (%s), so cannot verify that BPF LSM is active: mount securityfs (mount -t securityfs securityfs /sys/kernel/security)",
+			 strerror(-active));
+}
+
+/* Programs that load but would never run must not pass for enforcement. */
+static int require_bpf_lsm(char *why, size_t len)
+{
+	char lsm[512];
+	int active = bpf_lsm_active(lsm, sizeof(lsm));
+
+	if (active > 0)
+		return 0;
+	explain_lsm_failure(0, why, len);
+	return active == 0 ? -EOPNOTSUPP : active;
 }
 
 int bw_kernel_open(struct bw_kernel *k, bool verbose, char *why, size_t why_len)
@@ -80,6 +114,9 @@ int bw_kernel_open(struct bw_kernel *k, bool verbose, char *why, size_t why_len)
 	libbpf_verbose = verbose;
 	libbpf_set_print(libbpf_log);
 
+	r = require_bpf_lsm(why, why_len);
+	if (r < 0)
+		return r;
 	if (mkdir(BW_PIN_ROOT, 0700) < 0 && errno != EEXIST) {
 		r = -errno;
 		snprintf(why, why_len, "cannot create %s: %s (is bpffs mounted at /sys/fs/bpf?)",
@@ -110,6 +147,7 @@ int bw_kernel_open(struct bw_kernel *k, bool verbose, char *why, size_t why_len)
 		explain_lsm_failure(-r, why, why_len);
 		goto fail;
 	}
+
 	bpf_object__for_each_program(prog, k->skel->obj) {
 		struct bpf_link *link;
 
@@ -137,6 +175,11 @@ int bw_kernel_open(struct bw_kernel *k, bool verbose, char *why, size_t why_len)
 		bw_log(LOG_NOTICE, "adopted %d pinned programs, attached %d new ones", adopted, fresh);
 	return 0;
 fail:
+	/* A first start that failed leaves nothing behind for the next one. */
+	if (!adopted) {
+		bpf_object__unpin_maps(k->skel->obj, NULL);
+		rmdir(BW_PIN_ROOT);
+	}
 	bulwark_bpf__destroy(k->skel);
 	k->skel = NULL;
 	return r;
@@ -149,6 +192,9 @@ int bw_kernel_probe(char *why, size_t why_len)
 	int r;
 
 	libbpf_set_print(libbpf_log);
+	r = require_bpf_lsm(why, why_len);
+	if (r < 0)
+		return r;
 	skel = bulwark_bpf__open();
 	if (!skel) {
 		r = -errno;
