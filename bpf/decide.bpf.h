@@ -139,9 +139,13 @@ static __always_inline void bw_inode_id(struct dentry *dentry, __u64 *dev, __u64
 }
 
 /*
- * Nearest ancestor directory with a tree rule wins. The walk follows
- * dentries up to the root of each mount, then hops to the mountpoint in
- * the parent mount, so a tree rule on /usr also covers a filesystem mounted below /usr.
+ * Nearest ancestor directory with a tree rule wins. Ancestry is the
+ * directory's real place in its filesystem, not the path used to reach it:
+ * the walk follows d_parent up to the filesystem's root, even past the root
+ * of a bind mount, so bind-mounting a denied directory elsewhere does not
+ * escape its rule. From a filesystem's root it continues at the mountpoint
+ * in the parent mount, so a tree rule on /usr also covers a filesystem
+ * mounted below /usr.
  */
 static __always_inline bool bw_match_tree(void *policy, struct bw_decision *d,
 					  struct dentry *dentry, struct vfsmount *vfsmnt)
@@ -151,25 +155,22 @@ static __always_inline bool bw_match_tree(void *policy, struct bw_decision *d,
 	int i;
 
 	for (i = 0; i < BW_WALK_MAX; i++) {
-		struct dentry *mnt_root = BPF_CORE_READ(mnt, mnt.mnt_root);
 		struct dentry *parent;
+		struct mount *up;
 
 		bw_inode_id(dentry, &dev, &ino);
 		if (bw_lookup(policy, d, BW_OBJ_TREE, dev, ino))
 			return true;
-		if (dentry == mnt_root) {
-			struct mount *up = BPF_CORE_READ(mnt, mnt_parent);
-
-			if (up == mnt)
-				return false; /* the namespace root: walk done */
-			dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
-			mnt = up;
+		parent = BPF_CORE_READ(dentry, d_parent);
+		if (parent != dentry) {
+			dentry = parent;
 			continue;
 		}
-		parent = BPF_CORE_READ(dentry, d_parent);
-		if (parent == dentry)
-			return false;
-		dentry = parent;
+		up = BPF_CORE_READ(mnt, mnt_parent);
+		if (up == mnt)
+			return false; /* the namespace's root mount: walk done */
+		dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+		mnt = up;
 	}
 	/* Too deep to prove that no tree rule applies: fail closed. */
 	d->verdict = BW_VERDICT_DENY;

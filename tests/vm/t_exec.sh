@@ -17,6 +17,10 @@ printf '#!%s\n' "$T/tree/sub/prog" >"$T/outside/script"
 chmod +x "$T/outside/script"
 mount -t tmpfs bwmnt "$T/tree/mnt"
 cp /usr/bin/true "$T/tree/mnt/prog"
+# Bind mounts show a denied directory or file at an innocent path.
+mkdir -p "$T/outside/bind-dir" && touch "$T/outside/bind-file"
+mount --bind "$T/tree/sub" "$T/outside/bind-dir"
+mount --bind "$T/tree/sub/prog" "$T/outside/bind-file"
 
 cat >"$WORK/enforce.policy" <<POL
 # deny a tree and one exact file
@@ -57,6 +61,19 @@ wait_event "interpreter in tree via shebang" ".process.pid == $TRY_PID and .targ
 
 expect_exec_errno "mount below the tree" EPERM "$T/tree/mnt/prog"
 wait_event "mount below the tree" ".process.pid == $TRY_PID and .target.path == \"$T/tree/mnt/prog\""
+
+expect_exec_errno "bind mount of a denied directory" EPERM "$T/outside/bind-dir/prog"
+wait_event "bind mount of a denied directory" ".process.pid == $TRY_PID and .action == \"blocked\" and .rule.line == 2"
+expect_exec_errno "bind mount of a denied file" EPERM "$T/outside/bind-file"
+wait_event "bind mount of a denied file" ".process.pid == $TRY_PID and .action == \"blocked\" and .rule.line == 2"
+
+# Nesting a binary deeper than the walk bound must not escape tree rules.
+deep=$T/outside
+for i in $(seq 100); do deep=$deep/d; done
+mkdir -p "$deep" && cp /usr/bin/true "$deep/prog"
+expect_exec_errno "deeper than the walk bound" EPERM "$deep/prog"
+wait_event "deeper than the walk bound" ".process.pid == $TRY_PID and (.flags | index(\"walk-limit\")) != null"
+expect_exec_ok "shallow sibling still allowed" "$T/outside/prog"
 
 # --- running the code without execve: ld.so, mmap, mprotect
 ldso=$(readlink -f /lib64/ld-linux-x86-64.so.2)
@@ -136,4 +153,4 @@ expect_exec_errno "exact deny beats allowed tree" EPERM "$T/outside/hardlink"
 expect_exec_ok "rest of allowed tree" "$T/outside/prog"
 
 teardown
-umount "$T/tree/mnt"
+umount "$T/outside/bind-file" "$T/outside/bind-dir" "$T/tree/mnt"
