@@ -187,6 +187,14 @@ static int cmd_policy_check(int argc, char **argv)
 	unsigned warnings = 0;
 	int r;
 
+	if (want_help(argc, argv)) {
+		printf("Usage: bulwark policy check [--strict] PATH\n\n"
+		       "Parse and compile PATH (a file, or a directory of *.rules) on this host,\n"
+		       "without a daemon. Problems print as file:line:col: error: ... with the\n"
+		       "line, a caret and a hint. Exit 0 clean, 1 errors, 2 warnings with --strict.\n");
+		return EXIT_OK;
+	}
+
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--strict") == 0)
 			strict = true;
@@ -221,6 +229,13 @@ static int cmd_policy_load(int argc, char **argv)
 	char *diag = NULL;
 	int r;
 
+	if (want_help(argc, argv)) {
+		printf("Usage: bulwark policy load PATH\n\n"
+		       "Ask bulwarkd to compile PATH and swap it in atomically. A rejected policy\n"
+		       "changes nothing: the previous one stays in force, and the diagnostics are\n"
+		       "printed. Exit 0 loaded, 1 rejected, 69 no daemon.\n");
+		return EXIT_OK;
+	}
 	if (argc != 2 || argv[1][0] == '-') {
 		fprintf(stderr, "Usage: bulwark policy load PATH\n");
 		return EXIT_USAGE;
