@@ -34,7 +34,7 @@ UNIT_TESTS := test_parse test_compile test_event
 UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 VM_HELPERS := $(BUILD)/tests/bwtry
 
-.PHONY: all test unit-test vm-test demo deps clean fuzz bench
+.PHONY: all test unit-test vm-test demo deps clean fuzz fuzz-smoke bench
 all: $(BUILD)/bulwarkd $(BUILD)/bulwark $(BUILD)/libbulwark.a $(BUILD)/libbulwark.so
 
 $(BUILD)/bulwark.bpf.o: bpf/bulwark.bpf.c bpf/decide.bpf.h bpf/abi.h bpf/vmlinux.h | $(BUILD)
@@ -92,3 +92,26 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# The fuzzer: clang, libFuzzer, ASan and UBSan, over parser and compiler.
+FUZZ_SECONDS ?= 600
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	-Iinclude $(PKG_CFLAGS)
+$(BUILD)/fuzz/fuzz_policy: tests/fuzz/fuzz_policy.c $(LIB_SRCS) $(wildcard src/policy/*.h src/lib/*.h bpf/abi.h)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_policy.c $(LIB_SRCS) $(PKG_LIBS)
+
+# make fuzz: FUZZ_SECONDS of fuzzing from the seed corpus; new inputs are
+# kept in build/fuzz/corpus, crashes in build/fuzz/ (and fail the run).
+fuzz: $(BUILD)/fuzz/fuzz_policy
+	@mkdir -p $(BUILD)/fuzz/corpus
+	$(BUILD)/fuzz/fuzz_policy -max_total_time=$(FUZZ_SECONDS) -timeout=10 -max_len=8192 \
+		-artifact_prefix=$(BUILD)/fuzz/ -print_final_stats=1 $(BUILD)/fuzz/corpus tests/fuzz/corpus
+
+# A short fuzz run for CI: fails on any crash, leak or UB.
+fuzz-smoke: $(BUILD)/fuzz/fuzz_policy
+	@mkdir -p $(BUILD)/fuzz/smoke
+	@$(BUILD)/fuzz/fuzz_policy -max_total_time=$${FUZZ_SMOKE_SECONDS:-30} -timeout=10 -max_len=8192 \
+		-artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/smoke tests/fuzz/corpus >$(BUILD)/fuzz/smoke.log 2>&1 \
+		&& echo "fuzz: 1 passed, 0 failed ($$(grep -o 'Done [0-9]* runs' $(BUILD)/fuzz/smoke.log))" \
+		|| { tail -n 30 $(BUILD)/fuzz/smoke.log; echo "fuzz: 0 passed, 1 failed"; exit 1; }

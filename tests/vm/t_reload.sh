@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Atomic replacement: a process keeps exec'ing a denied binary while the
+# policy is swapped 200 times between two policies that both deny it (one
+# by tree, one by inode). If any decision ever saw half a policy or no
+# policy, the binary would run once and leave a mark. A corrupt policy
+# loaded in the middle is rejected and changes nothing.
+source "$(dirname "$0")/lib.sh" || exit 1
+setup
+
+T=$WORK/t
+mkdir -p "$T/bad" "$T/other"
+cp /usr/bin/touch "$T/bad/mark"   # if it ever runs, it creates $WORK/RAN
+cp /usr/bin/true "$T/other/prog"
+printf 'deny exec %s/bad/**\nallow exec %s/other/prog with log\n' "$T" "$T" >"$WORK/a.policy"
+printf 'deny exec %s/bad/mark\ndeny exec %s/other/**\nmode enforce\n' "$T" "$T" >"$WORK/b.policy"
+printf 'deny exec %s/bad/**\nthis is not a policy\n' "$T" >"$WORK/corrupt.policy"
+
+start_daemon --policy "$WORK/a.policy" || { fail "daemon start"; exit 1; }
+
+# The hammer: exec the denied binary until told to stop, tallying errnos.
+(
+	n=0 eperm=0
+	while [[ ! -e $WORK/stop ]]; do
+		out=$("$BWTRY" exec "$T/bad/mark" "$WORK/RAN")
+		n=$((n + 1))
+		[[ $out == *"errno=EPERM"* ]] && eperm=$((eperm + 1))
+	done
+	echo "$n $eperm" >"$WORK/tally"
+) &
+hammer=$!
+
+loads=0 load_failures=0
+for i in $(seq 1 200); do
+	if ((i % 2)); then p=b; else p=a; fi
+	"$BULWARK" policy load "$WORK/$p.policy" >/dev/null 2>&1 && loads=$((loads + 1)) || load_failures=$((load_failures + 1))
+	if ((i == 100)); then
+		sha=$("$BULWARK" status --json | jq -r .policy.sha256)
+		"$BULWARK" policy load "$WORK/corrupt.policy" >/dev/null 2>&1
+		expect_eq "corrupt policy mid-loop is rejected" 1 "$?"
+		expect_eq "corrupt policy changed nothing" "$sha" "$("$BULWARK" status --json | jq -r .policy.sha256)"
+	fi
+done
+touch "$WORK/stop"
+wait "$hammer"
+read -r n eperm <"$WORK/tally"
+
+expect_eq "200 reloads succeeded" "200 0" "$loads $load_failures"
+expect_eq "generation counts every load" 201 "$("$BULWARK" status --json | jq -r .policy.generation)"
+check "the binary never ran" test ! -e "$WORK/RAN"
+check "the hammer really ran during the reloads ($n execs)" test "$n" -ge 20
+expect_eq "every exec attempt saw EPERM" "$n" "$eperm"
+# The last load was a.policy: its allow rule with `log` reports allows.
+expect_exec_ok "allowed program after the loop" "$T/other/prog"
+wait_event "allow with log is reported" ".process.pid == $TRY_PID and .action == \"allowed\" and .decision == \"allow\""
+teardown
