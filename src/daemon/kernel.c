@@ -161,9 +161,13 @@ int bw_kernel_open(struct bw_kernel *k, bool verbose, char *why, size_t why_len)
 		}
 		link_pin_path(prog, path, sizeof(path));
 		r = bpf_link__pin(link, path);
-		/* The pin holds the link now; our handle can go. */
-		bpf_link__disconnect(link);
+		/*
+		 * The pin holds the link, and the link holds the program: drop
+		 * our fds, so unpinning alone releases them (a held fd would keep
+		 * the program running after unload).
+		 */
 		bpf_link__destroy(link);
+		bpf_program__unload(prog);
 		if (r < 0) {
 			snprintf(why, why_len, "cannot pin %s: %s", path, strerror(-r));
 			goto fail;
@@ -310,17 +314,65 @@ int bw_kernel_counters(struct bw_kernel *k, uint64_t *out)
 	return 0;
 }
 
+/*
+ * Unpin one program's link and wait until the kernel has really released
+ * it: the last put is deferred to a workqueue, so without waiting, an
+ * "unloaded" reply could precede the detach.
+ */
+static int unpin_link_and_wait(const char *path)
+{
+	struct bpf_link_info info = { 0 };
+	__u32 len = sizeof(info);
+	int fd = bpf_obj_get(path), r = 0;
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+		info.prog_id = 0;
+	close(fd);
+	if (unlink(path) < 0)
+		return -errno;
+	/*
+	 * The link's id can vanish before its detach completes (6.12), but
+	 * the program is only freed once it is detached: wait for that.
+	 */
+	for (int i = 0; info.prog_id && i < 500; i++) {
+		fd = bpf_prog_get_fd_by_id(info.prog_id);
+		if (fd < 0)
+			return 0;
+		close(fd);
+		usleep(10000);
+	}
+	if (info.prog_id) {
+		bw_log(LOG_WARNING, "program %u (%s) still loaded 5 s after unpinning", info.prog_id, path);
+		r = -EBUSY;
+	}
+	return r;
+}
+
 int bw_kernel_unload(struct bw_kernel *k)
 {
 	struct bpf_program *prog;
 	char path[256];
-	int r = 0;
+	int r = 0, q;
 
+	/*
+	 * Exec checks go last: while only they remain, an exec is refused
+	 * cleanly. The reverse order could let an exec past bprm_check and
+	 * then deny its mappings after the point of no return (SIGSEGV).
+	 */
 	bpf_object__for_each_program(prog, k->skel->obj) {
+		if (prog == k->skel->progs.bw_bprm_check)
+			continue;
 		link_pin_path(prog, path, sizeof(path));
-		if (unlink(path) < 0 && errno != ENOENT)
-			r = -errno;
+		q = unpin_link_and_wait(path);
+		if (q < 0 && r == 0)
+			r = q;
 	}
+	link_pin_path(k->skel->progs.bw_bprm_check, path, sizeof(path));
+	q = unpin_link_and_wait(path);
+	if (q < 0 && r == 0)
+		r = q;
 	if (bpf_object__unpin_maps(k->skel->obj, NULL) < 0 && r == 0)
 		r = -errno;
 	if (rmdir(BW_PIN_ROOT) < 0 && errno != ENOENT && r == 0)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/sysmacros.h>
 
 #include "compile.h"
@@ -17,6 +18,8 @@
 static const unsigned char op_enforced[BW_OP_COUNT] = {
 	[BW_OP_EXEC] = 1,
 };
+
+#define OVERLAYFS_MAGIC 0x794c7630ul
 
 unsigned long long bw_kernel_dev(unsigned long long st_dev)
 {
@@ -52,6 +55,22 @@ static int resolve(struct bw_policy *p, struct bw_rule *r)
 		rule_error(p, &r->obj_loc, "write /dir/** to cover everything below it",
 			   "%s is a directory", r->path);
 		return -1;
+	}
+	if (r->obj == BW_OBJ_TYPE_PATH) {
+		struct statfs sf;
+
+		/*
+		 * stat() on an overlayfs file reports the backing file's inode,
+		 * but the LSM hooks see the overlay inode: an exact rule there
+		 * would never match. Directories report the overlay identity,
+		 * so tree rules work.
+		 */
+		if (statfs(r->path, &sf) == 0 && (unsigned long)sf.f_type == OVERLAYFS_MAGIC) {
+			rule_error(p, &r->obj_loc,
+				   "use a tree rule on its directory (/dir/**); exact rules need the file's own filesystem",
+				   "%s is on overlayfs, where exact-file rules cannot match yet", r->path);
+			return -1;
+		}
 	}
 	r->dev = bw_kernel_dev(st.st_dev);
 	r->ino = st.st_ino;

@@ -75,6 +75,22 @@ expect_exec_errno "deeper than the walk bound" EPERM "$deep/prog"
 wait_event "deeper than the walk bound" ".process.pid == $TRY_PID and (.flags | index(\"walk-limit\")) != null"
 expect_exec_ok "shallow sibling still allowed" "$T/outside/prog"
 
+# Overlayfs (containers): tree rules match, exact rules are refused up front.
+mkdir -p "$T/ovl/lower/dir" "$T/ovl/upper" "$T/ovl/work" "$T/ovl/merged"
+cp /usr/bin/true "$T/ovl/lower/dir/prog"
+cp /usr/bin/true "$T/ovl/lower/ok"
+mount -t overlay overlay -o "lowerdir=$T/ovl/lower,upperdir=$T/ovl/upper,workdir=$T/ovl/work" "$T/ovl/merged"
+printf 'deny exec %s/ovl/merged/dir/**\n' "$T" >"$WORK/ovl-tree.policy"
+check "load a tree rule on overlayfs" "$BULWARK" policy load "$WORK/ovl-tree.policy"
+expect_exec_errno "overlayfs tree rule" EPERM "$T/ovl/merged/dir/prog"
+wait_event "overlayfs tree rule" ".process.pid == $TRY_PID and .action == \"blocked\""
+expect_exec_ok "overlayfs outside the tree" "$T/ovl/merged/ok"
+printf 'deny exec %s/ovl/merged/ok\n' "$T" >"$WORK/ovl-exact.policy"
+out=$("$BULWARK" policy load "$WORK/ovl-exact.policy" 2>&1)
+expect_eq "exact rule on overlayfs is rejected" 1 "$?"
+check "overlayfs rejection says why" grep -qF "is on overlayfs, where exact-file rules cannot match yet" <<<"$out"
+check "reload the main policy" "$BULWARK" policy load "$WORK/enforce.policy"
+
 # --- running the code without execve: ld.so, mmap, mprotect
 ldso=$(readlink -f /lib64/ld-linux-x86-64.so.2)
 out=$("$ldso" "$T/tree/sub/prog" 2>&1)
@@ -152,5 +168,12 @@ check "load allowlist + exact deny" "$BULWARK" policy load "$WORK/allowlist.poli
 expect_exec_errno "exact deny beats allowed tree" EPERM "$T/outside/hardlink"
 expect_exec_ok "rest of allowed tree" "$T/outside/prog"
 
+# Unload from the daemon that attached the programs: enforcement is gone
+# by the time the command returns, on every hook.
+check "unload from the attaching daemon" "$BULWARK" unload
+wait "$DAEMON_PID" 2>/dev/null
+DAEMON_PID=
+expect_exec_ok "nothing enforced right after unload" "$T/exact-copy"
+expect_try "no mapping denied right after unload" mmap 0 "$T/exact"
 teardown
-umount "$T/outside/bind-file" "$T/outside/bind-dir" "$T/tree/mnt"
+umount "$T/ovl/merged" "$T/outside/bind-file" "$T/outside/bind-dir" "$T/tree/mnt"
