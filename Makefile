@@ -115,3 +115,12 @@ fuzz-smoke: $(BUILD)/fuzz/fuzz_policy
 		-artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/smoke tests/fuzz/corpus >$(BUILD)/fuzz/smoke.log 2>&1 \
 		&& echo "fuzz: 1 passed, 0 failed ($$(grep -o 'Done [0-9]* runs' $(BUILD)/fuzz/smoke.log))" \
 		|| { tail -n 30 $(BUILD)/fuzz/smoke.log; echo "fuzz: 0 passed, 1 failed"; exit 1; }
+
+$(BUILD)/bench/execloop: bench/execloop.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) -o $@ $<
+
+# Benchmarks: ratios against the bare kernel, taken in one VM run.
+bench: all $(BUILD)/bench/execloop
+	bench/compile-rules.sh
+	vm/run -- bench/exec-rules.sh
