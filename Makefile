@@ -124,3 +124,4 @@ $(BUILD)/bench/execloop: bench/execloop.c
 bench: all $(BUILD)/bench/execloop
 	bench/compile-rules.sh
 	vm/run -- bench/exec-rules.sh
+.SECONDARY:

@@ -138,10 +138,9 @@ int bw_compile(struct bw_policy *p, struct bw_compiled *out)
 			continue;
 		}
 		if (rule->n_subjects) {
-			rule_error(p, &rule->subjects[0].loc,
-				   "drop the `from` clause; subject classes are not compiled by this build yet",
-				   "subject selector '%s' is not enforced by this build yet",
-				   rule->subjects[0].value ? rule->subjects[0].value : "trusted");
+			bw_policy_diag(p, BW_SEV_ERROR, &rule->subjects[0].loc, NULL,
+				       "drop the `from` clause; subject classes are not compiled by this build yet",
+				       "subject selectors (`from ...`) are not enforced by this build yet");
 			continue;
 		}
 		if (rule->obj != BW_OBJ_TYPE_ANY && resolve(p, rule) < 0)

@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: MIT
+/* Compiler: paths to inodes, map entries, precedence, errors. */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "../../src/lib/compile.h"
+
+static char dir[64];
+
+static int make_tree(void **state)
+{
+	char p[128];
+	FILE *f;
+
+	(void)state;
+	strcpy(dir, "/tmp/bw-compile-XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(p, sizeof(p), "%s/tree", dir);
+	mkdir(p, 0700);
+	snprintf(p, sizeof(p), "%s/file", dir);
+	f = fopen(p, "w");
+	if (!f)
+		return -1;
+	fclose(f);
+	snprintf(p, sizeof(p), "%s/hard", dir);
+	{
+		char src[128];
+
+		snprintf(src, sizeof(src), "%s/file", dir);
+		if (link(src, p) < 0)
+			return -1;
+		snprintf(p, sizeof(p), "%s/sym", dir);
+		if (symlink(src, p) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int remove_tree(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd);
+}
+
+/* Compile text where "@" stands for the temporary directory. */
+static struct bw_policy *compile(const char *tmpl, struct bw_compiled *c, int *ret)
+{
+	char text[2048] = "";
+	struct bw_policy *p = bw_policy_new();
+
+	for (const char *s = tmpl; *s; s++) {
+		if (*s == '@')
+			strcat(text, dir);
+		else
+			strncat(text, s, 1);
+	}
+	bw_policy_load_buffer(p, "c.rules", text, strlen(text));
+	bw_policy_finish(p);
+	*ret = bw_compile(p, c);
+	return p;
+}
+
+static const struct bw_rule_entry *find(const struct bw_compiled *c, unsigned kind)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (c->entries[i].key.kind == kind)
+			return &c->entries[i];
+	return NULL;
+}
+
+static void stat_id(const char *rel, uint64_t *dev, uint64_t *ino)
+{
+	char p[128];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, rel);
+	assert_int_equal(stat(p, &st), 0);
+	*dev = bw_kernel_dev(st.st_dev);
+	*ino = st.st_ino;
+}
+
+static void test_entries(void **state)
+{
+	struct bw_compiled c;
+	const struct bw_rule_entry *e;
+	uint64_t dev, ino;
+	int r;
+	struct bw_policy *p = compile("mode audit\ndeny exec @/file\nallow exec @/tree/** with log\n"
+				      "deny exec any with quiet\n", &c, &r);
+
+	(void)state;
+	assert_int_equal(r, 0);
+	assert_int_equal(c.n, 4);
+	e = find(&c, BW_OBJ_META);
+	assert_non_null(e);
+	assert_int_equal(e->key.op, BW_OP_NONE);
+	assert_int_equal(e->val.flags, BW_POLICY_AUDIT);
+	assert_int_equal(e->val.rule_id, 1);
+
+	e = find(&c, BW_OBJ_FILE);
+	stat_id("file", &dev, &ino);
+	assert_int_equal(e->key.op, BW_OP_EXEC);
+	assert_int_equal(e->key.dev, dev);
+	assert_int_equal(e->key.ino, ino);
+	assert_int_equal(e->key.subject, BW_SUBJECT_ANY);
+	assert_int_equal(e->val.verdict, BW_VERDICT_DENY);
+	assert_int_equal(e->val.rule_id, 2);
+	assert_int_equal(strncmp(p->rules[e->val.rule_id - 1].text, "deny exec /tmp/", 15), 0);
+	bw_compiled_free(&c);
+	bw_policy_free(p);
+}
+
+static void test_tree_and_default(void **state)
+{
+	struct bw_compiled c;
+	const struct bw_rule_entry *e;
+	uint64_t dev, ino;
+	int r;
+	struct bw_policy *p = compile("allow exec @/tree/** with log\ndeny exec any with quiet\n", &c, &r);
+
+	(void)state;
+	assert_int_equal(r, 0);
+	e = find(&c, BW_OBJ_TREE);
+	stat_id("tree", &dev, &ino);
+	assert_int_equal(e->key.dev, dev);
+	assert_int_equal(e->key.ino, ino);
+	assert_int_equal(e->val.verdict, BW_VERDICT_ALLOW);
+	assert_int_equal(e->val.flags, BW_RULE_LOG);
+	e = find(&c, BW_OBJ_DEFAULT);
+	assert_int_equal(e->key.dev, 0);
+	assert_int_equal(e->key.ino, 0);
+	assert_int_equal(e->val.verdict, BW_VERDICT_DENY);
+	assert_int_equal(e->val.flags, BW_RULE_QUIET);
+	assert_int_equal(p->rules[e->val.rule_id - 1].loc.line, 2);
+	bw_compiled_free(&c);
+	bw_policy_free(p);
+}
+
+/* Identity is the inode: a symlink and a hardlink resolve to the file. */
+static void test_links_resolve_to_inode(void **state)
+{
+	struct bw_compiled c;
+	int r;
+	struct bw_policy *p = compile("deny exec @/sym\n", &c, &r);
+	uint64_t dev, ino;
+
+	(void)state;
+	stat_id("file", &dev, &ino);
+	assert_int_equal(r, 0);
+	assert_int_equal(find(&c, BW_OBJ_FILE)->key.ino, ino);
+	bw_compiled_free(&c);
+	bw_policy_free(p);
+	p = compile("deny exec @/hard\n", &c, &r);
+	assert_int_equal(find(&c, BW_OBJ_FILE)->key.ino, ino);
+	bw_compiled_free(&c);
+	bw_policy_free(p);
+}
+
+/* Same object twice: one entry, the stronger rule, a warning with both places. */
+static void test_shadowing(void **state)
+{
+	static const char *const orders[] = {
+		"allow exec @/file\ndeny exec @/hard\n",
+		"deny exec @/hard\nallow exec @/file\n",
+	};
+
+	(void)state;
+	for (int i = 0; i < 2; i++) {
+		struct bw_compiled c;
+		int r;
+		struct bw_policy *p = compile(orders[i], &c, &r);
+		const struct bw_rule_entry *e;
+		const struct bw_diag *d;
+
+		assert_int_equal(r, 0);
+		assert_int_equal(c.n, 2);
+		e = find(&c, BW_OBJ_FILE);
+		assert_int_equal(e->val.verdict, BW_VERDICT_DENY);
+		assert_int_equal(p->n_warnings, 1);
+		d = &p->diags[0];
+		assert_string_equal(d->msg, "rule is shadowed: same operation, object and subject as another rule");
+		assert_int_equal(d->loc.line, i == 0 ? 1 : 2); /* the allow loses */
+		assert_non_null(strstr(d->hint, i == 0 ? "c.rules:2: deny exec" : "c.rules:1: deny exec"));
+		bw_compiled_free(&c);
+		bw_policy_free(p);
+	}
+}
+
+/* An enforced deny beats an audit-only deny, whatever the order. */
+static void test_enforced_deny_beats_audit_deny(void **state)
+{
+	struct bw_compiled c;
+	int r;
+	struct bw_policy *p = compile("deny exec @/file with audit\ndeny exec @/file\n", &c, &r);
+
+	(void)state;
+	assert_int_equal(find(&c, BW_OBJ_FILE)->val.flags & BW_RULE_AUDIT, 0);
+	assert_int_equal(find(&c, BW_OBJ_FILE)->val.rule_id, 2);
+	bw_compiled_free(&c);
+	bw_policy_free(p);
+}
+
+struct bad {
+	const char *text;
+	unsigned line, col;
+	const char *msg_fragment;
+};
+
+static void test_errors(void **state)
+{
+	static const struct bad cases[] = {
+		{ "deny exec @/missing", 1, 11, "/missing: No such file or directory" },
+		{ "deny exec @/file/**", 1, 11, "/file/** is not a directory" },
+		{ "deny exec @/tree", 1, 11, "/tree is a directory" },
+		{ "deny fork any", 1, 1, "operation 'fork' is not enforced by this build yet" },
+		{ "deny exec any from exe=/usr/sbin/nginx", 1, 20,
+		  "subject selectors (`from ...`) are not enforced by this build yet" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct bw_compiled c;
+		int r;
+		struct bw_policy *p = compile(cases[i].text, &c, &r);
+
+		print_message("case %zu\n", i);
+		assert_int_equal(r, -22);
+		assert_int_equal(c.n, 0);
+		assert_int_equal(p->n_errors, 1);
+		assert_non_null(strstr(p->diags[0].msg, cases[i].msg_fragment));
+		assert_int_equal(p->diags[0].loc.line, cases[i].line);
+		assert_int_equal(p->diags[0].loc.col, cases[i].col);
+		assert_non_null(p->diags[0].hint);
+		bw_policy_free(p);
+	}
+}
+
+static void test_kernel_dev(void **state)
+{
+	(void)state;
+	assert_int_equal(bw_kernel_dev(makedev(8, 1)), (8ull << 20) | 1);
+	assert_int_equal(bw_kernel_dev(makedev(259, 70000)), (259ull << 20) | 70000);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_entries),
+		cmocka_unit_test(test_tree_and_default),
+		cmocka_unit_test(test_links_resolve_to_inode),
+		cmocka_unit_test(test_shadowing),
+		cmocka_unit_test(test_enforced_deny_beats_audit_deny),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_kernel_dev),
+	};
+
+	return cmocka_run_group_tests(tests, make_tree, remove_tree);
+}

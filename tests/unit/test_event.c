@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: MIT
+/* Event records to JSON: every field, escaping, bounds, rule tables. */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../../src/lib/internal.h"
+
+static struct bw_rule_table table(void)
+{
+	static struct bw_rule_ref refs[2] = {
+		{ "/etc/bulwark/a.rules", 3, 1, "mode audit" },
+		{ "/etc/bulwark/a.rules", 7, 1, "deny exec /opt/**" },
+	};
+	struct bw_rule_table t = { .rules = refs, .n = 2 };
+
+	strcpy(t.sha256, "ab");
+	return t;
+}
+
+static struct bw_event sample(void)
+{
+	struct bw_event e;
+
+	memset(&e, 0, sizeof(e));
+	e.ts_ns = 1500000000ull; /* 1.5 s after boot */
+	e.type = BW_EV_DECISION;
+	e.op = BW_OP_EXEC;
+	e.verdict = BW_VERDICT_DENY;
+	e.action = BW_ACTION_BLOCKED;
+	e.rule_id = 2;
+	e.pid = 101;
+	e.tgid = 100;
+	e.ppid = 1;
+	e.uid = 1000;
+	e.gid = 1001;
+	e.hook = BW_HOOK_EXEC;
+	e.policy_gen = 4;
+	e.target_dev = (8ull << 20) | 1;
+	e.target_ino = 4242;
+	strcpy(e.comm, "bash");
+	strcpy(e.exe, "/usr/bin/bash");
+	strcpy(e.path, "/opt/x/tool");
+	return e;
+}
+
+static const char *get(struct json_object *o, const char *path)
+{
+	char buf[128], *save = NULL, *k;
+	struct json_object *v = o;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (k = strtok_r(buf, ".", &save); k; k = strtok_r(NULL, ".", &save))
+		if (!json_object_object_get_ex(v, k, &v))
+			return NULL;
+	return json_object_is_type(v, json_type_null) ? "null" : json_object_get_string(v);
+}
+
+static void test_fields(void **state)
+{
+	struct bw_rule_table t = table();
+	struct bw_event e = sample();
+	/* boot + 1.5 s = 2026-11-24T00:00:01.5Z */
+	struct json_object *o = bw_event_to_json(&e, &t, 1795478400ll * 1000000000ll);
+
+	(void)state;
+	assert_string_equal(get(o, "time"), "2026-11-24T00:00:01.500000000Z");
+	assert_string_equal(get(o, "type"), "decision");
+	assert_string_equal(get(o, "op"), "exec");
+	assert_string_equal(get(o, "via"), "execve");
+	assert_string_equal(get(o, "decision"), "deny");
+	assert_string_equal(get(o, "action"), "blocked");
+	assert_string_equal(get(o, "mode"), "enforce");
+	assert_string_equal(get(o, "process.pid"), "100");
+	assert_string_equal(get(o, "process.tid"), "101");
+	assert_string_equal(get(o, "process.ppid"), "1");
+	assert_string_equal(get(o, "process.uid"), "1000");
+	assert_string_equal(get(o, "process.gid"), "1001");
+	assert_string_equal(get(o, "process.comm"), "bash");
+	assert_string_equal(get(o, "process.exe"), "/usr/bin/bash");
+	assert_string_equal(get(o, "target.path"), "/opt/x/tool");
+	assert_string_equal(get(o, "target.dev"), "8:1");
+	assert_string_equal(get(o, "target.ino"), "4242");
+	assert_string_equal(get(o, "rule.id"), "2");
+	assert_string_equal(get(o, "rule.file"), "/etc/bulwark/a.rules");
+	assert_string_equal(get(o, "rule.line"), "7");
+	assert_string_equal(get(o, "rule.text"), "deny exec /opt/**");
+	assert_string_equal(get(o, "policy_generation"), "4");
+	assert_int_equal(json_object_array_length(json_object_object_get(o, "flags")), 0);
+	json_object_put(o);
+}
+
+static void test_audit_and_flags(void **state)
+{
+	struct bw_rule_table t = table();
+	struct bw_event e = sample();
+	struct json_object *o, *flags;
+
+	(void)state;
+	e.action = BW_ACTION_WOULD_BLOCK;
+	e.hook = BW_HOOK_MPROTECT;
+	e.rule_id = 0;
+	e.flags = BW_EVF_PATH_ERR | BW_EVF_EXE_UNKNOWN | BW_EVF_WALK_LIMIT;
+	o = bw_event_to_json(&e, &t, 0);
+	assert_string_equal(get(o, "action"), "would-deny");
+	assert_string_equal(get(o, "mode"), "audit");
+	assert_string_equal(get(o, "via"), "mprotect");
+	assert_string_equal(get(o, "rule"), "null");
+	assert_string_equal(get(o, "target.path"), "null");
+	assert_string_equal(get(o, "process.exe"), "null");
+	flags = json_object_object_get(o, "flags");
+	assert_int_equal(json_object_array_length(flags), 3);
+	assert_string_equal(json_object_get_string(json_object_array_get_idx(flags, 0)), "path-unresolved");
+	assert_string_equal(json_object_get_string(json_object_array_get_idx(flags, 1)), "exe-unknown");
+	assert_string_equal(json_object_get_string(json_object_array_get_idx(flags, 2)), "walk-limit");
+	json_object_put(o);
+
+	/* A rule id the table does not know: the id, nothing invented. */
+	e = sample();
+	e.rule_id = 99;
+	o = bw_event_to_json(&e, &t, 0);
+	assert_string_equal(get(o, "rule.id"), "99");
+	assert_null(get(o, "rule.file"));
+	json_object_put(o);
+}
+
+/* Hostile strings survive a round trip; fixed arrays are never overrun. */
+static void test_escaping_and_bounds(void **state)
+{
+	struct bw_event e = sample();
+	struct json_object *o, *back;
+	const char *text;
+
+	(void)state;
+	memset(e.comm, 'C', sizeof(e.comm)); /* no terminator */
+	strcpy(e.path, "/tmp/\"quoted\"\n\\back\x01\xc3\xa9");
+	memset(e.exe, 'x', sizeof(e.exe)); /* no terminator */
+	o = bw_event_to_json(&e, NULL, 0);
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	back = json_tokener_parse(text);
+	assert_non_null(back);
+	assert_string_equal(get(back, "target.path"), "/tmp/\"quoted\"\n\\back\x01\xc3\xa9");
+	assert_int_equal(strlen(get(back, "process.comm")), BW_COMM_LEN);
+	assert_int_equal(strlen(get(back, "process.exe")), BW_PATH_LEN);
+	json_object_put(back);
+	json_object_put(o);
+}
+
+static void test_rule_table_round_trip(void **state)
+{
+	struct bw_rule_table t = table(), u;
+	struct json_object *o = bw_rule_table_to_json(&t);
+
+	(void)state;
+	assert_int_equal(bw_rule_table_from_json(o, &u), 0);
+	assert_int_equal(u.n, 2);
+	assert_string_equal(u.sha256, "ab");
+	assert_string_equal(u.rules[1].text, "deny exec /opt/**");
+	assert_int_equal(u.rules[1].line, 7);
+	assert_ptr_equal(bw_rule_table_get(&u, 0), NULL);
+	assert_ptr_equal(bw_rule_table_get(&u, 3), NULL);
+	assert_string_equal(bw_rule_table_get(&u, 2)->file, "/etc/bulwark/a.rules");
+	bw_rule_table_free(&u);
+	json_object_put(o);
+	o = json_tokener_parse("{\"rules\":[]}");
+	assert_int_equal(bw_rule_table_from_json(o, &u), -74); /* -EBADMSG: no sha256 */
+	json_object_put(o);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fields),
+		cmocka_unit_test(test_audit_and_flags),
+		cmocka_unit_test(test_escaping_and_bounds),
+		cmocka_unit_test(test_rule_table_round_trip),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

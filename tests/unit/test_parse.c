@@ -1,0 +1,405 @@
+// SPDX-License-Identifier: MIT
+/* Parser: valid fixtures, and bad inputs with their exact diagnostics. */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "../../src/policy/policy.h"
+
+static struct bw_policy *parse(const char *text, size_t len)
+{
+	struct bw_policy *p = bw_policy_new();
+
+	assert_non_null(p);
+	bw_policy_load_buffer(p, "t.rules", text, len);
+	bw_policy_finish(p);
+	return p;
+}
+
+static void test_valid_fixture(void **state)
+{
+	static const char text[] =
+		"# a comment line\n"
+		"\n"
+		"mode audit   # trailing comment\n"
+		"allow exec /usr/** with log tag=sys\n"
+		"deny exec \"/opt/my app/tool\" with audit\n"
+		"  audit exec any with quiet\n"
+		"deny exec /bin/sh from exe=/usr/sbin/nginx uid=33\n"
+		"deny exec /**\n"
+		"deny exec \"/q\\\"uote\\\\\"\n";
+	struct bw_policy *p = parse(text, sizeof(text) - 1);
+	struct bw_rule *r;
+
+	(void)state;
+	assert_int_equal(p->n_errors, 0);
+	assert_int_equal(p->n_warnings, 0);
+	assert_int_equal(p->flags, BW_POLICY_AUDIT);
+	assert_int_equal(p->n_rules, 7); /* the mode statement has an entry too */
+	assert_int_equal(p->mode_rule, 1);
+	assert_int_equal(p->mode_loc.line, 3);
+
+	r = &p->rules[1];
+	assert_int_equal(r->id, 2);
+	assert_int_equal(r->decision, BW_VERDICT_ALLOW);
+	assert_int_equal(r->op, BW_OP_EXEC);
+	assert_int_equal(r->obj, BW_OBJ_TYPE_TREE);
+	assert_string_equal(r->path, "/usr");
+	assert_int_equal(r->flags, BW_RULE_LOG);
+	assert_string_equal(r->tag, "sys");
+	assert_int_equal(r->loc.line, 4);
+	assert_int_equal(r->loc.col, 1);
+	assert_string_equal(r->text, "allow exec /usr/** with log tag=sys");
+
+	r = &p->rules[2];
+	assert_int_equal(r->obj, BW_OBJ_TYPE_PATH);
+	assert_string_equal(r->path, "/opt/my app/tool");
+	assert_int_equal(r->flags, BW_RULE_AUDIT);
+	assert_int_equal(r->obj_loc.col, 11);
+	assert_string_equal(r->text, "deny exec \"/opt/my app/tool\" with audit");
+
+	r = &p->rules[3];
+	assert_int_equal(r->decision, BW_VERDICT_AUDIT);
+	assert_int_equal(r->obj, BW_OBJ_TYPE_ANY);
+	assert_int_equal(r->flags, BW_RULE_QUIET);
+	assert_int_equal(r->loc.col, 3);
+
+	r = &p->rules[4];
+	assert_int_equal(r->n_subjects, 2);
+	assert_int_equal(r->subjects[0].type, BW_SEL_EXE);
+	assert_string_equal(r->subjects[0].value, "/usr/sbin/nginx");
+	assert_int_equal(r->subjects[0].loc.col, 24);
+	assert_int_equal(r->subjects[1].type, BW_SEL_UID);
+	assert_string_equal(r->subjects[1].value, "33");
+
+	r = &p->rules[5];
+	assert_int_equal(r->obj, BW_OBJ_TYPE_TREE);
+	assert_string_equal(r->path, "/");
+
+	r = &p->rules[6];
+	assert_string_equal(r->path, "/q\"uote\\");
+	bw_policy_free(p);
+}
+
+struct bad {
+	const char *text;
+	unsigned line, col;
+	const char *msg;
+	const char *hint; /* NULL: the diagnostic must have no hint */
+};
+
+static const struct bad bad_inputs[] = {
+	{ "dney exec /x", 1, 1, "unknown statement 'dney'", "did you mean 'deny'?" },
+	{ "alow exec /x", 1, 1, "unknown statement 'alow'", "did you mean 'allow'?" },
+	{ "mdoe audit", 1, 1, "unknown statement 'mdoe'", "did you mean 'mode'?" },
+	{ "frobnicate", 1, 1, "unknown statement 'frobnicate'",
+	  "statements start with allow, deny, audit, mode or include" },
+	{ "   dney exec /x", 1, 4, "unknown statement 'dney'", "did you mean 'deny'?" },
+	{ "\tdney exec /x", 1, 2, "unknown statement 'dney'", "did you mean 'deny'?" },
+	{ "\"deny\" exec /x", 1, 1, "unknown statement 'deny'", "did you mean 'deny'?" },
+	{ "deny", 1, 5, "expected an operation after 'deny'", "e.g. `deny exec /usr/bin/nc`" },
+	{ "deny exce /x", 1, 6, "unknown operation 'exce'", "did you mean 'exec'?" },
+	{ "allow frk /x", 1, 7, "unknown operation 'frk'", "did you mean 'fork'?" },
+	{ "deny zzzzzz /x", 1, 6, "unknown operation 'zzzzzz'",
+	  "see docs/policy.md for the list of operations" },
+	{ "deny \"exec\" /x", 1, 6, "unknown operation 'exec'", "did you mean 'exec'?" },
+	{ "deny exec", 1, 10, "expected an object after 'exec'",
+	  "name a file, a tree `/dir/**`, or `any`" },
+	{ "deny exec usr/bin/x", 1, 11,
+	  "expected an absolute path, a tree `/dir/**` or `any`, got 'usr/bin/x'",
+	  "paths are absolute, e.g. /usr/bin/curl or /opt/app/**" },
+	{ "deny exec \"any\"", 1, 11, "expected an absolute path, a tree `/dir/**` or `any`, got 'any'",
+	  "paths are absolute, e.g. /usr/bin/curl or /opt/app/**" },
+	{ "deny exec /usr/*/x", 1, 16, "wildcard in path",
+	  "only a trailing /** is supported: write /dir/** for a whole tree" },
+	{ "deny exec \"/a/b?\"", 1, 16, "wildcard in path",
+	  "only a trailing /** is supported: write /dir/** for a whole tree" },
+	{ "deny exec /a/**/b", 1, 14, "wildcard in path",
+	  "only a trailing /** is supported: write /dir/** for a whole tree" },
+	{ "deny exec /a/b/**/", 1, 16, "wildcard in path",
+	  "only a trailing /** is supported: write /dir/** for a whole tree" },
+	{ "deny exec /a/[bc]", 1, 14, "wildcard in path",
+	  "only a trailing /** is supported: write /dir/** for a whole tree" },
+	{ "deny exec /usr/bin/", 1, 19, "trailing '/' in path",
+	  "a rule names one file; for a whole directory write /dir/**" },
+	{ "deny exec /usr//bin", 1, 11, "path is not canonical",
+	  "write the path without '//', '.' or '..' components" },
+	{ "deny exec /usr/./bin", 1, 11, "path is not canonical",
+	  "write the path without '//', '.' or '..' components" },
+	{ "deny exec /usr/../bin", 1, 11, "path is not canonical",
+	  "write the path without '//', '.' or '..' components" },
+	{ "deny exec /usr/bin/..", 1, 11, "path is not canonical",
+	  "write the path without '//', '.' or '..' components" },
+	{ "deny exec /usr/.", 1, 11, "path is not canonical",
+	  "write the path without '//', '.' or '..' components" },
+	{ "deny exec /a//**", 1, 13, "trailing '/' in path",
+	  "a rule names one file; for a whole directory write /dir/**" },
+	{ "deny exec \"/unterminated", 1, 11, "unterminated string", "add the closing '\"'" },
+	{ "deny exec \"/a\"b", 1, 15, "unexpected character after string",
+	  "put a space after the closing quote" },
+	{ "deny exec /x from", 1, 14, "'from' needs at least one selector",
+	  "e.g. `from exe=/usr/sbin/nginx`" },
+	{ "deny exec /x from with log", 1, 14, "'from' needs at least one selector",
+	  "e.g. `from exe=/usr/sbin/nginx`" },
+	{ "deny exec /x from ex=/a", 1, 19, "unknown selector 'ex'", "did you mean 'exe'?" },
+	{ "deny exec /x from zzzzzz=1", 1, 19, "unknown selector 'zzzzzz'",
+	  "selectors are exe=, uid=, gid=, cgroup=, parent=, level= and trusted" },
+	{ "deny exec /x from exe", 1, 19, "selector 'exe' needs a value",
+	  "write it as key=value, e.g. exe=/usr/sbin/nginx" },
+	{ "deny exec /x from uid=", 1, 19, "selector 'uid' needs a value",
+	  "write it as key=value, e.g. exe=/usr/sbin/nginx" },
+	{ "deny exec /x from trusted=yes", 1, 19, "selector 'trusted' takes no value", NULL },
+	{ "deny exec /x with", 1, 14, "'with' needs at least one option",
+	  "e.g. `with log` or `with audit`" },
+	{ "deny exec /x with lg", 1, 19, "unknown option 'lg'", "did you mean 'log'?" },
+	{ "deny exec /x with qiet", 1, 19, "unknown option 'qiet'", "did you mean 'quiet'?" },
+	{ "deny exec /x with zzzzzz", 1, 19, "unknown option 'zzzzzz'",
+	  "options are log, quiet, audit, enforce and tag=NAME" },
+	{ "deny exec /x with log quiet", 1, 23, "'log' and 'quiet' contradict each other",
+	  "keep one of them" },
+	{ "deny exec /x with quiet log", 1, 25, "'log' and 'quiet' contradict each other",
+	  "keep one of them" },
+	{ "deny exec /x with audit enforce", 1, 25, "'audit' and 'enforce' contradict each other",
+	  "keep one of them" },
+	{ "deny exec /x with tag=", 1, 19, "tag needs a name", "e.g. tag=webserver" },
+	{ "deny exec /x extra", 1, 14, "unexpected 'extra'",
+	  "subject selectors follow `from`, options follow `with`; quote paths with spaces" },
+	{ "deny exec /my file", 1, 15, "unexpected 'file'",
+	  "subject selectors follow `from`, options follow `with`; quote paths with spaces" },
+	{ "deny exec /x with log from uid=0", 1, 23, "unknown option 'from'",
+	  "options are log, quiet, audit, enforce and tag=NAME" },
+	{ "mode loud", 1, 6, "mode must be 'enforce' or 'audit'", "write `mode enforce` or `mode audit`" },
+	{ "mode", 1, 5, "mode must be 'enforce' or 'audit'", "write `mode enforce` or `mode audit`" },
+	{ "mode audit extra", 1, 6, "mode must be 'enforce' or 'audit'",
+	  "write `mode enforce` or `mode audit`" },
+	{ "mode audit\nmode enforce", 2, 1, "mode is set twice", "the first is at t.rules:1" },
+	{ "include", 1, 8, "include takes exactly one path",
+	  "write `include \"file.rules\"` or `include /etc/bulwark/policy.d`" },
+	{ "include a b", 1, 11, "include takes exactly one path",
+	  "write `include \"file.rules\"` or `include /etc/bulwark/policy.d`" },
+	{ "include \"/nonexistent/x.rules\"", 1, 9,
+	  "cannot read '/nonexistent/x.rules': No such file or directory", NULL },
+	{ "# fine\n\ndeny exec /x\ndney exec /y", 4, 1, "unknown statement 'dney'",
+	  "did you mean 'deny'?" },
+};
+
+static void test_bad_inputs(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad_inputs) / sizeof(bad_inputs[0]); i++) {
+		const struct bad *b = &bad_inputs[i];
+		struct bw_policy *p = parse(b->text, strlen(b->text));
+		const struct bw_diag *d;
+
+		print_message("case %zu: %s\n", i, b->text);
+		assert_int_equal(p->n_errors, 1);
+		assert_int_equal(p->n_diags, 1);
+		d = &p->diags[0];
+		assert_int_equal(d->sev, BW_SEV_ERROR);
+		assert_string_equal(d->msg, b->msg);
+		assert_string_equal(d->loc.file, "t.rules");
+		assert_int_equal(d->loc.line, b->line);
+		assert_int_equal(d->loc.col, b->col);
+		if (b->hint)
+			assert_string_equal(d->hint, b->hint);
+		else
+			assert_null(d->hint);
+		bw_policy_free(p);
+	}
+}
+
+/* Limits are errors with a position, never truncation. */
+static void test_limits(void **state)
+{
+	char *line = malloc(5000), words[200] = "";
+	struct bw_policy *p;
+	static const char nul[] = "deny\0exec /x";
+
+	(void)state;
+	memset(line, 'a', 4097);
+	line[4097] = 0;
+	p = parse(line, 4097);
+	assert_int_equal(p->n_errors, 1);
+	assert_string_equal(p->diags[0].msg, "line is longer than 4096 bytes");
+	assert_int_equal(p->diags[0].loc.col, 4097);
+	assert_string_equal(p->diags[0].hint, "split the statement");
+	bw_policy_free(p);
+	free(line);
+
+	p = parse(nul, sizeof(nul) - 1);
+	assert_int_equal(p->n_errors, 1);
+	assert_string_equal(p->diags[0].msg, "NUL byte in policy");
+	assert_int_equal(p->diags[0].loc.col, 5);
+	bw_policy_free(p);
+
+	for (int i = 0; i < 65; i++)
+		strcat(words, "a ");
+	p = parse(words, strlen(words));
+	assert_int_equal(p->n_errors, 1);
+	assert_string_equal(p->diags[0].msg, "too many words (at most 64)");
+	assert_int_equal(p->diags[0].loc.col, 129);
+	bw_policy_free(p);
+}
+
+/* Each bad line is reported on its own line; good lines still parse. */
+static void test_multiple_errors(void **state)
+{
+	static const char text[] = "dney exec /x\ndeny exec /y\nmode loud\n";
+	struct bw_policy *p = parse(text, sizeof(text) - 1);
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(p->n_errors, 2);
+	assert_int_equal(p->diags[0].loc.line, 1);
+	assert_int_equal(p->diags[1].loc.line, 3);
+	assert_int_equal(p->diags[1].loc.col, 6);
+	assert_int_equal(p->n_rules, 1);
+	assert_string_equal(p->rules[0].path, "/y");
+
+	f = open_memstream(&out, &len);
+	bw_policy_print_diags(p, f);
+	fclose(f);
+	assert_non_null(strstr(out, "t.rules:1:1: error: unknown statement 'dney'\n"
+				    "    1 | dney exec /x\n"
+				    "      | ^\n"
+				    "hint: did you mean 'deny'?\n"));
+	assert_non_null(strstr(out, "t.rules:3:6: error: mode must be 'enforce' or 'audit'\n"
+				    "    3 | mode loud\n"
+				    "      |      ^\n"));
+	free(out);
+	bw_policy_free(p);
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void test_includes_and_dirs(void **state)
+{
+	char dir[] = "/tmp/bw-unit-XXXXXX", path[256], sub[256];
+	struct bw_policy *p;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(sub, sizeof(sub), "%s/d", dir);
+	mkdir(sub, 0700);
+	/* Relative includes resolve against the including file's directory. */
+	snprintf(path, sizeof(path), "%s/main.rules", dir);
+	write_file(path, "include \"d/inc.rules\"\ndeny exec /main\n");
+	snprintf(path, sizeof(path), "%s/d/inc.rules", dir);
+	write_file(path, "deny exec /included\n");
+	/* Natural order: 2 before 10; other files ignored. */
+	snprintf(path, sizeof(path), "%s/d/10-b.rules", dir);
+	write_file(path, "deny exec /ten\n");
+	snprintf(path, sizeof(path), "%s/d/2-a.rules", dir);
+	write_file(path, "deny exec /two\n");
+	snprintf(path, sizeof(path), "%s/d/notes.txt", dir);
+	write_file(path, "this is not a policy\n");
+
+	p = bw_policy_new();
+	snprintf(path, sizeof(path), "%s/main.rules", dir);
+	bw_policy_load_path(p, path);
+	bw_policy_finish(p);
+	assert_int_equal(p->n_errors, 0);
+	assert_int_equal(p->n_rules, 2);
+	assert_string_equal(p->rules[0].path, "/included");
+	assert_string_equal(p->rules[1].path, "/main");
+	bw_policy_free(p);
+
+	p = bw_policy_new();
+	bw_policy_load_path(p, sub);
+	bw_policy_finish(p);
+	assert_int_equal(p->n_errors, 0);
+	assert_int_equal(p->n_rules, 3);
+	assert_string_equal(p->rules[0].path, "/two"); /* 2-a.rules */
+	assert_string_equal(p->rules[1].path, "/ten"); /* 10-b.rules */
+	assert_string_equal(p->rules[2].path, "/included");
+	bw_policy_free(p);
+
+	/* A cycle ends at the depth limit with a hint. */
+	snprintf(path, sizeof(path), "%s/loop.rules", dir);
+	write_file(path, "include \"loop.rules\"\n");
+	p = bw_policy_new();
+	bw_policy_load_path(p, path);
+	bw_policy_finish(p);
+	assert_int_equal(p->n_errors, 1);
+	assert_string_equal(p->diags[0].msg, "includes nested deeper than 16");
+	assert_string_equal(p->diags[0].hint, "is there an include cycle?");
+	bw_policy_free(p);
+
+	/* An empty drop-in directory is a warning, not silence. */
+	snprintf(path, sizeof(path), "%s/empty", dir);
+	mkdir(path, 0700);
+	p = bw_policy_new();
+	bw_policy_load_path(p, path);
+	bw_policy_finish(p);
+	assert_int_equal(p->n_errors, 0);
+	assert_int_equal(p->n_warnings, 1);
+	assert_string_equal(p->diags[0].msg, "no *.rules files in directory");
+	bw_policy_free(p);
+
+	/* A missing top-level policy is an error naming it. */
+	snprintf(path, sizeof(path), "%s/missing.rules", dir);
+	p = bw_policy_new();
+	assert_int_equal(bw_policy_load_path(p, path), -2);
+	assert_int_equal(p->n_errors, 1);
+	assert_string_equal(p->diags[0].msg, "cannot read policy: No such file or directory");
+	bw_policy_free(p);
+	{
+		char cmd[300];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+		assert_int_equal(system(cmd), 0);
+	}
+}
+
+static void test_hash(void **state)
+{
+	struct bw_policy *a = parse("deny exec /x\n", 13), *b = parse("deny exec /x\n", 13);
+	struct bw_policy *c = parse("deny exec /y\n", 13);
+
+	(void)state;
+	assert_memory_equal(a->sha256, b->sha256, 32);
+	assert_memory_not_equal(a->sha256, c->sha256, 32);
+	bw_policy_free(a);
+	bw_policy_free(b);
+	bw_policy_free(c);
+}
+
+static void test_names(void **state)
+{
+	(void)state;
+	for (int op = 1; op < BW_OP_COUNT; op++)
+		assert_int_equal(bw_op_from_name(bw_op_name(op)), op);
+	assert_int_equal(bw_op_from_name("nope"), -1);
+	assert_string_equal(bw_action_name(BW_ACTION_WOULD_BLOCK), "would-deny");
+	assert_string_equal(bw_verdict_name(BW_VERDICT_AUDIT), "audit");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_valid_fixture),   cmocka_unit_test(test_bad_inputs),
+		cmocka_unit_test(test_limits),          cmocka_unit_test(test_multiple_errors),
+		cmocka_unit_test(test_includes_and_dirs), cmocka_unit_test(test_hash),
+		cmocka_unit_test(test_names),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
