@@ -62,11 +62,14 @@ enum bw_action {
 
 /* How a rule key names its object. */
 enum bw_obj_kind {
-	BW_OBJ_META = 0,    /* per-policy settings (op = BW_OP_NONE) */
-	BW_OBJ_FILE = 1,    /* exact file: (dev, ino) */
-	BW_OBJ_TREE = 2,    /* directory tree: (dev, ino) of an ancestor */
-	BW_OBJ_DEFAULT = 3, /* the op's default when nothing else matched */
-	BW_OBJ_MAX = 3,
+	BW_OBJ_META = 0,       /* per-policy settings (op = BW_OP_NONE) */
+	BW_OBJ_FILE = 1,       /* exact file: (dev, ino) */
+	BW_OBJ_TREE = 2,       /* directory tree: (dev, ino) of an ancestor */
+	BW_OBJ_DEFAULT = 3,    /* the op's default when nothing else matched */
+	BW_OBJ_EXE_FILE = 4,   /* subject class of an exact program file */
+	BW_OBJ_EXE_TREE = 5,   /* subject class of the programs below a directory */
+	BW_OBJ_CGROUP = 6,     /* subject class of a cgroup and its descendants: ino = cgroup id */
+	BW_OBJ_MAX = 6,
 };
 
 /* Rule flags (bw_rule_val.flags). */
@@ -81,27 +84,55 @@ enum bw_policy_flag {
 	BW_POLICY_AUDIT = 1u << 0, /* global audit mode */
 };
 
-/* Subject class 0 means "any subject". */
-#define BW_SUBJECT_ANY 0
+/*
+ * Subject dimensions. A rule's subject is a conjunction of at most one
+ * selector per dimension; bw_rule_key.subj is the bitmask of the dimensions
+ * it names. The numeric value of that mask is also its precedence: the
+ * kernel tries the masks a policy uses from the highest down, so a rule
+ * naming the exe beats every rule that does not, and so on down the list.
+ */
+enum bw_dim {
+	BW_DIM_GID = 0,    /* effective gid */
+	BW_DIM_UID = 1,    /* effective uid */
+	BW_DIM_CGROUP = 2, /* cgroup v2 class (the cgroup or an ancestor) */
+	BW_DIM_PARENT = 3, /* program class of the parent process */
+	BW_DIM_EXE = 4,    /* program class of the process itself */
+	BW_DIM_COUNT = 5,
+};
+#define BW_SUBJ_ANY 0u
+#define BW_SUBJ_COMBOS (1u << BW_DIM_COUNT) /* 32 possible masks */
+
+/* Deepest cgroup a selector may name (levels below the root). */
+#define BW_CGROUP_LEVEL_MAX 32
 
 /*
  * Hash key of the rule map. The compiler emits one entry per (op, kind,
  * subject, object); the kernel does at most one lookup per candidate.
  */
 struct bw_rule_key {
-	__u32 op;      /* enum bw_op */
-	__u32 kind;    /* enum bw_obj_kind */
-	__u32 subject; /* subject class, BW_SUBJECT_ANY for all */
+	__u32 op;                /* enum bw_op */
+	__u16 kind;              /* enum bw_obj_kind */
+	__u16 subj;              /* mask of enum bw_dim named by the rule */
+	__u32 ids[BW_DIM_COUNT]; /* per dimension in subj: class id, uid or gid; else 0 */
 	__u32 pad;
-	__u64 dev;     /* kernel dev_t (MAJOR << 20 | MINOR) */
+	__u64 dev;               /* kernel dev_t (MAJOR << 20 | MINOR) */
 	__u64 ino;
 };
 
+/*
+ * Value of every entry. Which fields mean something depends on the key:
+ * rules use verdict/flags/rule_id, subject-class entries use class_id, and
+ * the one META entry describes the policy as a whole.
+ */
 struct bw_rule_val {
-	__u32 verdict; /* enum bw_verdict */
-	__u32 flags;   /* enum bw_rule_flag, or enum bw_policy_flag for META */
-	__u32 rule_id; /* index into the policy's rule table, 0 = none */
-	__u32 pad;
+	__u32 verdict;       /* enum bw_verdict */
+	__u32 flags;         /* enum bw_rule_flag, or enum bw_policy_flag for META */
+	__u32 rule_id;       /* index into the policy's rule table, 0 = none */
+	__u32 class_id;      /* EXE_FILE/EXE_TREE/CGROUP: the class, from 1 */
+	__u32 combos;        /* META: bit m set = some rule uses subject mask m */
+	__u32 serial;        /* META: policy serial; task-cached classes carry it */
+	__u32 cgroup_levels; /* META: deepest cgroup class level + 1, 0 = none */
+	__u32 dims;          /* META: mask of the dimensions any rule names */
 };
 
 /* Per-CPU counters: index = op * BW_CNT_COUNT + counter. */
@@ -169,7 +200,7 @@ struct bw_event {
 	__u32 ppid;
 	__u32 uid;
 	__u32 gid;
-	__u32 subject;
+	__u32 subj;    /* subject mask of the deciding rule */
 	__u32 hook;    /* enum bw_hook */
 	__u32 pad;
 	__u64 policy_gen;
@@ -182,19 +213,21 @@ struct bw_event {
 
 /* Per-task state, kept in BPF task storage and inherited across fork. */
 struct bw_task_state {
-	__u32 subject; /* subject class */
-	__u32 flags;   /* enum bw_event_flag subset for exe */
+	__u32 serial;    /* policy serial exe_class was computed under */
+	__u32 exe_class; /* program class of the task's exe, 0 = none */
+	__u32 flags;     /* enum bw_event_flag subset for exe */
+	__u32 pad;
 	char exe[BW_PATH_LEN];
 };
 
 #define BW_ABI_ASSERT(cond) _Static_assert(cond, #cond)
-BW_ABI_ASSERT(sizeof(struct bw_rule_key) == 32);
-BW_ABI_ASSERT(__builtin_offsetof(struct bw_rule_key, dev) == 16);
-BW_ABI_ASSERT(sizeof(struct bw_rule_val) == 16);
+BW_ABI_ASSERT(sizeof(struct bw_rule_key) == 48);
+BW_ABI_ASSERT(__builtin_offsetof(struct bw_rule_key, dev) == 32);
+BW_ABI_ASSERT(sizeof(struct bw_rule_val) == 32);
 BW_ABI_ASSERT(sizeof(struct bw_policy_info) == 56);
 BW_ABI_ASSERT(__builtin_offsetof(struct bw_event, target_dev) == 72);
 BW_ABI_ASSERT(__builtin_offsetof(struct bw_event, comm) == 88);
 BW_ABI_ASSERT(sizeof(struct bw_event) == 88 + BW_COMM_LEN + 2 * BW_PATH_LEN);
-BW_ABI_ASSERT(sizeof(struct bw_task_state) == 8 + BW_PATH_LEN);
+BW_ABI_ASSERT(sizeof(struct bw_task_state) == 16 + BW_PATH_LEN);
 
 #endif /* BULWARK_ABI_H */

@@ -39,6 +39,18 @@ int BPF_PROG(bw_bprm_check, struct linux_binprm *bprm, int ret)
 #define VM_EXEC 0x4
 
 /*
+ * The task's own program was judged when it was exec'd; mapping its
+ * segments again is not a new decision. Without this, a rule such as
+ * `deny exec any from exe=/usr/sbin/nginx` would stop nginx mapping itself.
+ */
+static __always_inline bool bw_is_own_exe(struct file *file)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	return BPF_CORE_READ(task, mm, exe_file) == file;
+}
+
+/*
  * Running a file's code without execve: ld.so given the program as an
  * argument, dlopen, or any executable mapping. `exec` rules cover these
  * too, or `ld.so /denied/prog` would walk around every exec rule.
@@ -53,7 +65,7 @@ int BPF_PROG(bw_mmap_file, struct file *file, unsigned long reqprot, unsigned lo
 
 	if (ret)
 		return ret;
-	if (!file || !(prot & PROT_EXEC))
+	if (!file || !(prot & PROT_EXEC) || bw_is_own_exe(file))
 		return 0;
 	bw_decide_file(&d, BW_OP_EXEC, BW_HOOK_MMAP, file);
 	rc = bw_enforce(&d);
@@ -82,6 +94,8 @@ int BPF_PROG(bw_file_mprotect, struct vm_area_struct *vma, unsigned long reqprot
 	file = BPF_CORE_READ(vma, vm_file);
 	if (!file)
 		return 0; /* anonymous memory: the memory controls' business */
+	if (bw_is_own_exe(file))
+		return 0;
 	bw_decide_file(&d, BW_OP_EXEC, BW_HOOK_MPROTECT, file);
 	rc = bw_enforce(&d);
 	e = bw_event_begin(&d);
@@ -95,12 +109,17 @@ int BPF_PROG(bw_file_mprotect, struct vm_area_struct *vma, unsigned long reqprot
 
 /*
  * After a successful exec the task's identity is its new image: remember
- * its path so later events name the subject without asking /proc.
+ * its path so later events name the subject without asking /proc, and its
+ * program class under the active policy.
  */
 SEC("lsm/bprm_committed_creds")
 int BPF_PROG(bw_bprm_committed, struct linux_binprm *bprm)
 {
+	struct bw_rule_key mkey = { .op = BW_OP_NONE, .kind = BW_OBJ_META };
+	struct bw_rule_val *meta = NULL;
 	struct bw_task_state *ts;
+	__u32 zero = 0;
+	void *policy;
 	long n;
 
 	ts = bpf_task_storage_get(&bw_task_state, bpf_get_current_task_btf(), 0,
@@ -110,6 +129,15 @@ int BPF_PROG(bw_bprm_committed, struct linux_binprm *bprm)
 		return 0;
 	}
 	ts->flags = 0;
+	ts->serial = 0;
+	ts->exe_class = 0;
+	policy = bpf_map_lookup_elem(&bw_policy, &zero);
+	if (policy)
+		meta = bpf_map_lookup_elem(policy, &mkey);
+	if (meta && (meta->combos & ~1u)) {
+		ts->exe_class = bw_exe_class(policy, bprm->file);
+		ts->serial = meta->serial;
+	}
 	n = bpf_d_path(&bprm->file->f_path, ts->exe, sizeof(ts->exe));
 	if (n < 0) {
 		ts->exe[0] = 0;

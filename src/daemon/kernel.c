@@ -19,12 +19,14 @@ static bool libbpf_verbose;
 
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	char msg[1024];
+	char *msg;
 	size_t n;
 
 	if (!libbpf_verbose)
 		return 0;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* Whole: a verifier log is one message, and its end is the reason. */
+	if (vasprintf(&msg, fmt, ap) < 0)
+		return 0;
 	n = strlen(msg);
 	while (n && msg[n - 1] == '\n')
 		msg[--n] = 0;
@@ -34,6 +36,7 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap
 	 */
 	if (n)
 		bw_log(LOG_DEBUG, "%s%s", strncmp(msg, "libbpf: ", 8) ? "libbpf: " : "", msg);
+	free(msg);
 	return 0;
 }
 
@@ -189,12 +192,13 @@ fail:
 	return r;
 }
 
-int bw_kernel_probe(char *why, size_t why_len)
+int bw_kernel_probe(bool verbose, char *why, size_t why_len)
 {
 	struct bulwark_bpf *skel;
 	struct bpf_map *map;
 	int r;
 
+	libbpf_verbose = verbose;
 	libbpf_set_print(libbpf_log);
 	r = require_bpf_lsm(why, why_len);
 	if (r < 0)
@@ -241,16 +245,24 @@ int bw_kernel_install(struct bw_kernel *k, const struct bw_compiled *c, const ui
 			 c->n, strerror(errno));
 		goto out;
 	}
+	if (bw_kernel_policy_info(k, &info) < 0)
+		memset(&info, 0, sizeof(info));
 	for (size_t i = 0; i < c->n; i++) {
-		if (bpf_map_update_elem(inner, &c->entries[i].key, &c->entries[i].val, BPF_NOEXIST) < 0) {
+		struct bw_rule_val val = c->entries[i].val;
+
+		/*
+		 * Tasks cache their program class under this serial; a new one
+		 * per load makes every cached class from the old policy stale.
+		 */
+		if (c->entries[i].key.kind == BW_OBJ_META)
+			val.serial = (uint32_t)(info.generation + 1) ? (uint32_t)(info.generation + 1) : 1;
+		if (bpf_map_update_elem(inner, &c->entries[i].key, &val, BPF_NOEXIST) < 0) {
 			r = -errno;
 			snprintf(why, why_len, "cannot fill the rule map (entry %zu of %zu): %s", i + 1,
 				 c->n, strerror(errno));
 			goto out;
 		}
 	}
-	if (bw_kernel_policy_info(k, &info) < 0)
-		memset(&info, 0, sizeof(info));
 	/* The switch: one update of one slot. */
 	if (bpf_map_update_elem(bpf_map__fd(k->skel->maps.bw_policy), &zero, &inner, BPF_ANY) < 0) {
 		r = -errno;

@@ -25,7 +25,7 @@ struct bw_kernel {
 int bw_kernel_open(struct bw_kernel *k, bool verbose, char *why, size_t why_len);
 void bw_kernel_close(struct bw_kernel *k);
 /* Can this kernel load our LSM programs? Loads them, then unloads. */
-int bw_kernel_probe(char *why, size_t why_len);
+int bw_kernel_probe(bool verbose, char *why, size_t why_len);
 
 /* Build a rule map beside the active one and swap it in atomically. */
 int bw_kernel_install(struct bw_kernel *k, const struct bw_compiled *c, const uint8_t sha256[32],

@@ -687,7 +687,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (probe) {
-		if (bw_kernel_probe(why, sizeof(why)) < 0) {
+		if (bw_kernel_probe(verbose, why, sizeof(why)) < 0) {
 			bw_log(LOG_ERR, "%s", why);
 			return 1;
 		}

@@ -147,7 +147,7 @@ int bw_compile(struct bw_policy *p, struct bw_compiled *out)
 			continue;
 		x = &e[n++];
 		x->key.op = rule->op;
-		x->key.subject = BW_SUBJECT_ANY;
+		x->key.subj = BW_SUBJ_ANY;
 		switch (rule->obj) {
 		case BW_OBJ_TYPE_PATH:
 			x->key.kind = BW_OBJ_FILE;
