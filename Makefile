@@ -24,7 +24,7 @@ SOVERSION := 0
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror -Ibpf -I$(BUILD)
 
-LIB_SRCS  := src/policy/parse.c src/lib/compile.c src/lib/client.c src/lib/event.c src/lib/check.c
+LIB_SRCS  := src/policy/parse.c src/lib/compile.c src/lib/client.c src/lib/event.c src/lib/check.c src/lib/explain.c
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 D_SRCS    := src/daemon/main.c src/daemon/kernel.c src/daemon/log.c
 D_OBJS    := $(D_SRCS:%.c=$(BUILD)/%.o)

@@ -23,7 +23,7 @@ extern "C" {
 #endif
 
 #define BULWARK_VERSION_MAJOR 0
-#define BULWARK_VERSION_MINOR 1
+#define BULWARK_VERSION_MINOR 2
 #define BULWARK_VERSION_PATCH 0
 
 /* Where bulwarkd listens unless told otherwise. */
@@ -97,6 +97,23 @@ int bw_unload_pins(void);
  * *ret_warnings counts warnings when non-NULL.
  */
 int bw_policy_check(const char *path, char **ret_diagnostics, unsigned *ret_warnings);
+
+/*
+ * What would the kernel decide? `query` is `<op> <file> [as <selector>...]`,
+ * e.g. "exec /usr/bin/curl as exe=/usr/sbin/nginx uid=33" (selectors as in
+ * docs/policy.md; exe= and parent= name one program). *ret_json gets the
+ * deciding rule, the decision and the rules it beat (schema: docs/policy.md).
+ *
+ * bw_policy_explain answers offline from a policy file, resolving paths on
+ * this host; bw_client_explain answers from the entries the kernel holds
+ * now. Both return -EINVAL for a bad query or policy, with
+ * *ret_diagnostics (if given) saying why, file:line:col first.
+ * Since LIBBULWARK_0.2.
+ */
+int bw_policy_explain(const char *policy_path, const char *query, char **ret_json,
+		      char **ret_diagnostics);
+int bw_client_explain(struct bw_client *client, const char *query, char **ret_json,
+		      char **ret_diagnostics);
 
 #ifdef __cplusplus
 }

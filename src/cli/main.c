@@ -35,6 +35,8 @@ static void usage(FILE *out)
 		"  status [--json]               daemon, active policy and counters\n"
 		"  policy check [--strict] PATH  lint a policy offline (no daemon needed)\n"
 		"  policy load PATH              compile and atomically install a policy\n"
+		"  policy explain [--policy PATH] OP FILE [as SEL...]\n"
+		"                                which rule decides, and which it beats\n"
 		"  events [--follow] [--json]    recent events; --follow streams new ones\n"
 		"  unload                        detach all programs and remove all pins\n"
 		"  help                          show this help\n"
@@ -257,15 +259,134 @@ static int cmd_policy_load(int argc, char **argv)
 	return EXIT_OK;
 }
 
+static void print_rule_ref(const char *label, struct json_object *rule, const char *why)
+{
+	printf("%-9s %s:%lld: %s%s%s%s\n", label, jstr(rule, "file") ? jstr(rule, "file") : "?",
+	       (long long)jint(rule, "line"), jstr(rule, "text") ? jstr(rule, "text") : "(rule text unknown)",
+	       why ? " (" : "", why ? why : "", why ? ")" : "");
+}
+
+static void print_explain(const char *json)
+{
+	struct json_object *o = json_tokener_parse(json), *rule, *beaten;
+
+	if (!o) {
+		printf("%s\n", json);
+		return;
+	}
+	printf("%s %s\n", jstr(o, "op"), jstr(json_object_object_get(o, "object"), "path"));
+	printf("%-9s %s -> %s (mode %s)\n", "decision:", jstr(o, "decision"), jstr(o, "action"),
+	       jstr(o, "mode"));
+	rule = json_object_object_get(o, "rule");
+	if (rule) {
+		print_rule_ref("rule:", rule, NULL);
+		printf("%-9s %s\n", "matched:", jstr(o, "matched"));
+	} else {
+		printf("%-9s no rule matches: allowed, not reported\n", "rule:");
+	}
+	beaten = json_object_object_get(o, "beaten");
+	for (size_t i = 0; beaten && i < json_object_array_length(beaten); i++) {
+		struct json_object *b = json_object_array_get_idx(beaten, i);
+
+		print_rule_ref(i ? "" : "beat:", b, jstr(b, "why"));
+	}
+	json_object_put(o);
+}
+
+static int cmd_policy_explain(int argc, char **argv)
+{
+	const char *policy = NULL;
+	bool as_json = false;
+	char *query = NULL, *json = NULL, *diag = NULL;
+	size_t len = 0;
+	FILE *q;
+	int i, r;
+
+	if (want_help(argc, argv)) {
+		printf("Usage: bulwark policy explain [--policy PATH] [--json] OP FILE [as SELECTOR...]\n\n"
+		       "What would happen if a process did OP on FILE? Prints the decision, the\n"
+		       "deciding rule (file:line), and the rules it beat. SELECTORs describe the\n"
+		       "process: exe=PATH parent=PATH cgroup=PATH uid=USER gid=GROUP.\n"
+		       "  bulwark policy explain exec /usr/bin/curl as exe=/usr/sbin/nginx uid=33\n"
+		       "With --policy, answers offline from PATH; otherwise asks bulwarkd, which\n"
+		       "answers from the entries the kernel holds now.\n"
+		       "Exit 0 answered, 1 bad query or policy, 69 no daemon.\n");
+		return EXIT_OK;
+	}
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--policy") == 0 && i + 1 < argc)
+			policy = argv[++i];
+		else if (strcmp(argv[i], "--json") == 0)
+			as_json = true;
+		else
+			break;
+	}
+	if (i >= argc) {
+		fprintf(stderr, "Usage: bulwark policy explain [--policy PATH] [--json] OP FILE [as SELECTOR...]\n");
+		return EXIT_USAGE;
+	}
+	/* The words are the query, in the policy language's own quoting. */
+	q = open_memstream(&query, &len);
+	if (!q)
+		return EXIT_FAIL;
+	for (int k = i; k < argc; k++) {
+		bool quote = strpbrk(argv[k], " \t#\"") != NULL;
+
+		fputs(k > i ? " " : "", q);
+		if (!quote) {
+			fputs(argv[k], q);
+			continue;
+		}
+		fputc('"', q);
+		for (const char *c = argv[k]; *c; c++) {
+			if (*c == '"' || *c == '\\')
+				fputc('\\', q);
+			fputc(*c, q);
+		}
+		fputc('"', q);
+	}
+	fclose(q);
+	if (policy) {
+		r = bw_policy_explain(policy, query, &json, &diag);
+	} else {
+		struct bw_client *c = NULL;
+
+		r = connect_daemon(&c);
+		if (r != EXIT_OK) {
+			free(query);
+			return r;
+		}
+		r = bw_client_explain(c, query, &json, &diag);
+		bw_client_free(c);
+	}
+	if (diag)
+		fputs(diag, stderr);
+	if (r < 0 && !diag)
+		fprintf(stderr, "bulwark: explain: %s\n", r == -ENOENT ? "no policy is loaded" : strerror(-r));
+	if (r == 0) {
+		if (as_json)
+			printf("%s\n", json);
+		else
+			print_explain(json);
+	}
+	free(query);
+	free(json);
+	free(diag);
+	return r < 0 ? EXIT_FAIL : EXIT_OK;
+}
+
 static int cmd_policy(int argc, char **argv)
 {
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		printf("Usage: bulwark policy check [--strict] PATH\n"
-		       "       bulwark policy load PATH\n\n"
+		       "       bulwark policy load PATH\n"
+		       "       bulwark policy explain [--policy PATH] [--json] OP FILE [as SELECTOR...]\n\n"
 		       "check  parse and compile offline; prints file:line:col: error: ... with a hint.\n"
 		       "       Exit 0 clean, 1 errors, 2 warnings with --strict.\n"
 		       "load   send to bulwarkd, which compiles it and swaps it in atomically.\n"
 		       "       A rejected policy changes nothing: the previous one stays in force.\n"
+		       "explain  what would happen, which rule decides and which rules it beats;\n"
+		       "       offline with --policy, else live from the kernel's entries.\n"
 		       "PATH is a policy file or a directory of *.rules files (natural sort order).\n"
 		       "The language is documented in docs/policy.md.\n");
 		return argc < 2 ? EXIT_USAGE : EXIT_OK;
@@ -274,7 +395,9 @@ static int cmd_policy(int argc, char **argv)
 		return cmd_policy_check(argc - 1, argv + 1);
 	if (strcmp(argv[1], "load") == 0)
 		return cmd_policy_load(argc - 1, argv + 1);
-	fprintf(stderr, "bulwark policy: unknown subcommand '%s' (check, load)\n", argv[1]);
+	if (strcmp(argv[1], "explain") == 0)
+		return cmd_policy_explain(argc - 1, argv + 1);
+	fprintf(stderr, "bulwark policy: unknown subcommand '%s' (check, load, explain)\n", argv[1]);
 	return EXIT_USAGE;
 }
 

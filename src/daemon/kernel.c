@@ -296,6 +296,51 @@ int bw_kernel_policy_info(struct bw_kernel *k, struct bw_policy_info *info)
 	return 0;
 }
 
+static int entry_key_cmp(const void *a, const void *b)
+{
+	return memcmp(&((const struct bw_rule_entry *)a)->key, &((const struct bw_rule_entry *)b)->key,
+		      sizeof(struct bw_rule_key));
+}
+
+int bw_kernel_read_entries(struct bw_kernel *k, struct bw_rule_entry **ret, size_t *ret_n)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info), zero = 0, id;
+	struct bw_rule_entry *v = NULL;
+	struct bw_rule_key key, *prev = NULL;
+	size_t n = 0;
+	int fd, r = 0;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(k->skel->maps.bw_policy), &zero, &id) < 0)
+		return -ENOENT;
+	fd = bpf_map_get_fd_by_id(id);
+	if (fd < 0)
+		return -errno;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0) {
+		r = -errno;
+		goto out;
+	}
+	v = calloc(info.max_entries ? info.max_entries : 1, sizeof(*v));
+	if (!v) {
+		r = -ENOMEM;
+		goto out;
+	}
+	while (n < info.max_entries && bpf_map_get_next_key(fd, prev, &key) == 0) {
+		v[n].key = key;
+		if (bpf_map_lookup_elem(fd, &key, &v[n].val) == 0)
+			n++;
+		prev = &v[n ? n - 1 : 0].key;
+	}
+	qsort(v, n, sizeof(*v), entry_key_cmp);
+	*ret = v;
+	*ret_n = n;
+	v = NULL;
+out:
+	free(v);
+	close(fd);
+	return r;
+}
+
 bool bw_kernel_has_policy(struct bw_kernel *k)
 {
 	__u32 zero = 0, id;

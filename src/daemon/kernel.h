@@ -25,6 +25,11 @@ struct bw_kernel {
 int bw_kernel_open(struct bw_kernel *k, bool verbose, char *why, size_t why_len);
 void bw_kernel_close(struct bw_kernel *k);
 /* Can this kernel load our LSM programs? Loads them, then unloads. */
+/*
+ * Every entry of the active policy's map, sorted by key (malloc()ed).
+ * -ENOENT when no policy is installed.
+ */
+int bw_kernel_read_entries(struct bw_kernel *k, struct bw_rule_entry **ret, size_t *ret_n);
 int bw_kernel_probe(bool verbose, char *why, size_t why_len);
 
 /* Build a rule map beside the active one and swap it in atomically. */

@@ -277,7 +277,7 @@ static int prepare_policy(const char *path, struct prepared *pp, char **ret_diag
 	bw_policy_finish(pp->policy);
 	r = bw_compile(pp->policy, &pp->compiled);
 	if (r == 0)
-		r = bw_rule_table_from_policy(pp->policy, &pp->table);
+		r = bw_rule_table_from_policy(pp->policy, &pp->compiled, &pp->table);
 	*ret_diag = render_diags(pp->policy, path, NULL);
 	if (r < 0)
 		prepared_free(pp);
@@ -451,6 +451,38 @@ static void handle_request(struct daemon *d, struct client *c, const char *line)
 			c->follower = true;
 		else
 			send_line(d, c, "", "{\"end\":true,\"ok\":true}", "", false);
+	} else if (strcmp(cmd, "explain") == 0) {
+		struct bw_rule_entry *entries = NULL;
+		struct json_object *o = NULL, *reply;
+		char *diag = NULL;
+		size_t n = 0;
+		int r;
+
+		if (!json_object_object_get_ex(req, "query", &v)) {
+			reply_error(d, c, EINVAL, "explain needs a query");
+			goto out;
+		}
+		/* The kernel's own entries: explain sees what decides, not a copy. */
+		r = bw_kernel_read_entries(&d->kernel, &entries, &n);
+		if (r < 0) {
+			reply_error(d, c, -r, r == -ENOENT ? "no policy is loaded" :
+							     "cannot read the active policy from the kernel");
+			goto out;
+		}
+		r = bw_explain(entries, n, &d->rules, json_object_get_string(v), &o, &diag);
+		reply = json_object_new_object();
+		json_object_object_add(reply, "ok", json_object_new_boolean(r == 0));
+		if (r < 0) {
+			json_object_object_add(reply, "errno", json_object_new_int(-r));
+			json_object_object_add(reply, "error", json_object_new_string("bad query"));
+			json_object_object_add(reply, "diagnostics", json_object_new_string(diag ? diag : ""));
+		} else {
+			json_object_object_add(reply, "explain", o);
+		}
+		send_json(d, c, reply);
+		json_object_put(reply);
+		free(diag);
+		free(entries);
 	} else if (strcmp(cmd, "unload") == 0) {
 		int r = bw_kernel_unload(&d->kernel);
 		char *path = state_path(d);

@@ -2,12 +2,13 @@
 /* Offline policy check: the same parser and compiler the daemon uses. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include <bulwark/bulwark.h>
 
-#include "compile.h"
+#include "internal.h"
 
 int bw_policy_check(const char *path, char **ret_diagnostics, unsigned *ret_warnings)
 {
@@ -41,6 +42,56 @@ int bw_policy_check(const char *path, char **ret_diagnostics, unsigned *ret_warn
 	if (ret_warnings)
 		*ret_warnings = p->n_warnings;
 out:
+	bw_compiled_free(&c);
+	bw_policy_free(p);
+	return r;
+}
+
+int bw_policy_explain(const char *path, const char *query, char **ret_json, char **ret_diagnostics)
+{
+	struct bw_compiled c = { 0 };
+	struct bw_rule_table t = { 0 };
+	struct json_object *o = NULL;
+	struct bw_policy *p;
+	char *diag = NULL;
+	int r;
+
+	if (!path || !query || !ret_json)
+		return -EINVAL;
+	p = bw_policy_new();
+	if (!p)
+		return -ENOMEM;
+	bw_policy_load_path(p, path);
+	bw_policy_finish(p);
+	r = bw_compile(p, &c);
+	if (r < 0 || p->n_errors) {
+		size_t len = 0;
+		FILE *f = open_memstream(&diag, &len);
+
+		if (f) {
+			bw_policy_print_diags(p, f);
+			fclose(f);
+		}
+		r = -EINVAL;
+		goto out;
+	}
+	r = bw_rule_table_from_policy(p, &c, &t);
+	if (r < 0)
+		goto out;
+	r = bw_explain(c.entries, c.n, &t, query, &o, &diag);
+	if (r < 0)
+		goto out;
+	*ret_json = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+								    JSON_C_TO_STRING_NOSLASHESCAPE));
+	if (!*ret_json)
+		r = -ENOMEM;
+out:
+	if (ret_diagnostics)
+		*ret_diagnostics = diag;
+	else
+		free(diag);
+	json_object_put(o);
+	bw_rule_table_free(&t);
 	bw_compiled_free(&c);
 	bw_policy_free(p);
 	return r;

@@ -291,6 +291,46 @@ out:
 	return r;
 }
 
+/* A string field of a reply, copied for the caller; absent is not an error. */
+static int take_string(struct json_object *reply, const char *field, char **ret)
+{
+	struct json_object *v;
+
+	if (!ret || !json_object_object_get_ex(reply, field, &v) || json_object_is_type(v, json_type_null))
+		return 0;
+	*ret = strdup(json_object_is_type(v, json_type_string) ?
+			      json_object_get_string(v) :
+			      json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
+									 JSON_C_TO_STRING_NOSLASHESCAPE));
+	return *ret ? 0 : -ENOMEM;
+}
+
+int bw_client_explain(struct bw_client *c, const char *query, char **ret_json, char **ret_diagnostics)
+{
+	struct json_object *req = request("explain"), *reply = NULL;
+	int r;
+
+	if (!c || !query || !ret_json) {
+		json_object_put(req);
+		return -EINVAL;
+	}
+	if (!req)
+		return -ENOMEM;
+	json_object_object_add(req, "query", json_object_new_string(query));
+	r = call(c, req, &reply);
+	if (r < 0)
+		goto out;
+	r = reply_status(c, reply);
+	if (r == 0)
+		r = take_string(reply, "explain", ret_json);
+	else if (take_string(reply, "diagnostics", ret_diagnostics) < 0)
+		r = -ENOMEM;
+out:
+	json_object_put(req);
+	json_object_put(reply);
+	return r;
+}
+
 int bw_client_events(struct bw_client *c, uint64_t flags, bw_event_fn cb, void *userdata)
 {
 	struct json_object *req = request("events"), *line = NULL;

@@ -1,12 +1,31 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The policy compiler. Rules become hash-map entries; nothing is left for
+ * the kernel to scan. Subjects work like this:
+ *
+ *  - Every distinct program location named by exe= or parent= becomes a
+ *    program class (one map entry: the file's inode, or the directory's
+ *    for a tree). The kernel resolves a task to the most specific class
+ *    its exe belongs to: the exact file's, else the nearest directory's.
+ *    Every distinct cgroup= path likewise becomes a cgroup class.
+ *  - A rule naming a class applies to every class nested in it, so the
+ *    compiler copies it into each nested class ("expansion"). Where several
+ *    rules land on one key, precedence picks one, here, once.
+ *
+ * The result is sorted by key: explain looks entries up the same way.
+ */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
 #include <sys/sysmacros.h>
+#include <sys/vfs.h>
 
 #include "compile.h"
 
@@ -20,6 +39,10 @@ static const unsigned char op_enforced[BW_OP_COUNT] = {
 };
 
 #define OVERLAYFS_MAGIC 0x794c7630ul
+#define CGROUP2_MAGIC 0x63677270ul
+
+/* Expansion is bounded: past this the policy is an error, never truncated. */
+#define BW_ENTRIES_MAX 8000000u
 
 unsigned long long bw_kernel_dev(unsigned long long st_dev)
 {
@@ -33,30 +56,34 @@ static void rule_error(struct bw_policy *p, const struct bw_loc *loc, const char
 	bw_policy_diag(p, BW_SEV_ERROR, loc, NULL, hint, fmt, arg);
 }
 
-static int resolve(struct bw_policy *p, struct bw_rule *r)
+/*
+ * A path in a rule to its identity. `tree` says the rule meant the
+ * directory itself (written /dir/ and two stars). 
+ */
+static int resolve_path(struct bw_policy *p, const struct bw_loc *loc, const char *path, bool tree,
+			uint64_t *dev, uint64_t *ino)
 {
 	struct stat st;
 
-	if (stat(r->path, &st) < 0) {
+	if (stat(path, &st) < 0) {
 		char msg[64];
 
 		snprintf(msg, sizeof(msg), "%%s: %s", strerror(errno));
-		rule_error(p, &r->obj_loc,
+		rule_error(p, loc,
 			   "rules name existing files: identity is the inode, resolved when the policy loads",
-			   msg, r->path);
+			   msg, path);
 		return -1;
 	}
-	if (r->obj == BW_OBJ_TYPE_TREE && !S_ISDIR(st.st_mode)) {
-		rule_error(p, &r->obj_loc, "drop the /** to name a single file",
-			   "%s/** is not a directory", r->path);
+	if (tree && !S_ISDIR(st.st_mode)) {
+		rule_error(p, loc, "drop the /** to name a single file", "%s/** is not a directory", path);
 		return -1;
 	}
-	if (r->obj == BW_OBJ_TYPE_PATH && S_ISDIR(st.st_mode)) {
-		rule_error(p, &r->obj_loc, "write /dir/** to cover everything below it",
-			   "%s is a directory", r->path);
+	if (!tree && S_ISDIR(st.st_mode)) {
+		rule_error(p, loc, "write /dir/** to cover everything below it", "%s is a directory",
+			   path);
 		return -1;
 	}
-	if (r->obj == BW_OBJ_TYPE_PATH) {
+	if (!tree) {
 		struct statfs sf;
 
 		/*
@@ -65,70 +92,523 @@ static int resolve(struct bw_policy *p, struct bw_rule *r)
 		 * would never match. Directories report the overlay identity,
 		 * so tree rules work.
 		 */
-		if (statfs(r->path, &sf) == 0 && (unsigned long)sf.f_type == OVERLAYFS_MAGIC) {
-			rule_error(p, &r->obj_loc,
+		if (statfs(path, &sf) == 0 && (unsigned long)sf.f_type == OVERLAYFS_MAGIC) {
+			rule_error(p, loc,
 				   "use a tree rule on its directory (/dir/**); exact rules need the file's own filesystem",
-				   "%s is on overlayfs, where exact-file rules cannot match yet", r->path);
+				   "%s is on overlayfs, where exact-file rules cannot match yet", path);
 			return -1;
 		}
 	}
-	r->dev = bw_kernel_dev(st.st_dev);
-	r->ino = st.st_ino;
+	*dev = bw_kernel_dev(st.st_dev);
+	*ino = st.st_ino;
 	return 0;
 }
 
-static int key_cmp(const void *a, const void *b)
-{
-	const struct bw_rule_entry *x = a, *y = b;
-	int c = memcmp(&x->key, &y->key, sizeof(x->key));
+/* ---- subject classes ---------------------------------------------------- */
 
-	if (c)
-		return c;
-	/* Same key: keep source order so the outcome is deterministic. */
-	return x->val.rule_id < y->val.rule_id ? -1 : x->val.rule_id > y->val.rule_id;
+enum class_space { SPACE_PROGRAM, SPACE_CGROUP };
+
+struct class {
+	enum class_space space;
+	bool tree;          /* programs: a directory; cgroups: always a subtree */
+	uint64_t dev, ino;  /* programs: the inode; cgroups: ino = cgroup id */
+	char *path;         /* canonical: realpath for programs, as written for cgroups */
+	unsigned depth;     /* path components: the deeper, the more specific */
+	uint32_t id;        /* class id, from 1, per space */
+	/* Identities of the directories above (programs) for nesting. */
+	uint64_t (*anc)[2];
+	size_t n_anc;
+};
+
+struct classes {
+	struct class *v;
+	size_t n;
+	char *cgroup_root; /* the cgroup2 mount, found on first use */
+	uint32_t next_id[2];
+};
+
+static unsigned path_depth(const char *path)
+{
+	unsigned d = 0;
+
+	for (const char *c = path; *c; c++)
+		if (*c == '/' && c[1])
+			d++;
+	return d;
+}
+
+/* The identities of every directory above `real` (a realpath), root first. */
+int bw_path_ancestors(const char *real, bool include_self, uint64_t (**out)[2], size_t *n)
+{
+	char buf[PATH_MAX];
+	size_t len = strlen(real);
+	uint64_t(*v)[2] = calloc(path_depth(real) + 2, sizeof(*v));
+	size_t k = 0;
+
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i <= len; i++) {
+		struct stat st;
+		bool end = i == len;
+
+		if (!end && real[i] != '/')
+			continue;
+		if (end && !include_self)
+			break;
+		memcpy(buf, real, i ? i : 1);
+		buf[i ? i : 1] = 0;
+		if (stat(buf, &st) == 0) {
+			v[k][0] = bw_kernel_dev(st.st_dev);
+			v[k][1] = st.st_ino;
+			k++;
+		}
+		if (i == 0 && len == 1)
+			break;
+	}
+	*out = v;
+	*n = k;
+	return 0;
+}
+
+/* Where the cgroup v2 hierarchy is mounted, or NULL. */
+static char *cgroup2_mount(void)
+{
+	char *line = NULL, *root = NULL;
+	size_t cap = 0;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	while (f && getline(&line, &cap, f) > 0) {
+		char mnt[PATH_MAX], fstype[64];
+		const char *sep = strstr(line, " - ");
+
+		if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 ||
+		    sscanf(sep + 3, "%63s", fstype) != 1)
+			continue;
+		if (strcmp(fstype, "cgroup2") == 0) {
+			root = strdup(mnt);
+			break;
+		}
+	}
+	free(line);
+	if (f)
+		fclose(f);
+	return root;
+}
+
+static int find_cgroup_root(struct bw_policy *p, struct classes *cs, const struct bw_loc *loc)
+{
+	if (!cs->cgroup_root)
+		cs->cgroup_root = cgroup2_mount();
+	if (!cs->cgroup_root) {
+		rule_error(p, loc, "mount it, e.g. mount -t cgroup2 none /sys/fs/cgroup",
+			   "cgroup selectors need the cgroup v2 filesystem, and %s", "none is mounted");
+		return -1;
+	}
+	return 0;
+}
+
+/* A cgroup's id is its kernfs node id, which is what its file handle holds. */
+static int cgroup_id(const char *path, uint64_t *id)
+{
+	struct {
+		struct file_handle fh;
+		uint64_t id;
+	} h = { .fh.handle_bytes = sizeof(uint64_t) };
+	struct statfs sf;
+	int mount_id;
+
+	if (statfs(path, &sf) < 0)
+		return -errno;
+	if ((unsigned long)sf.f_type != CGROUP2_MAGIC)
+		return -ENOTDIR;
+	if (name_to_handle_at(AT_FDCWD, path, &h.fh, &mount_id, 0) < 0)
+		return -errno;
+	memcpy(id, h.fh.f_handle, sizeof(*id));
+	return 0;
+}
+
+int bw_cgroup_path_id(const char *cgroup_path, uint64_t *id)
+{
+	char *root = cgroup2_mount(), *full = NULL;
+	int r;
+
+	if (!root)
+		return -ENOENT;
+	if (asprintf(&full, "%s%s", root, strcmp(cgroup_path, "/") ? cgroup_path : "") < 0)
+		abort();
+	r = cgroup_id(full, id);
+	free(full);
+	free(root);
+	return r;
+}
+
+/* The index of the class a selector names, created on first use; -1 on error. */
+static ssize_t class_for(struct bw_policy *p, struct classes *cs, struct bw_selector *s)
+{
+	enum class_space space = s->type == BW_SEL_CGROUP ? SPACE_CGROUP : SPACE_PROGRAM;
+	struct class c = { .space = space, .tree = s->tree || space == SPACE_CGROUP };
+	struct bw_loc vloc = { s->loc.file, s->loc.line, s->value_col };
+	struct class *grown;
+	char real[PATH_MAX];
+
+	if (space == SPACE_PROGRAM) {
+		if (resolve_path(p, &vloc, s->value, c.tree, &c.dev, &c.ino) < 0)
+			return -1;
+		if (!realpath(s->value, real))
+			snprintf(real, sizeof(real), "%s", s->value);
+	} else {
+		char full[PATH_MAX * 2];
+		int r;
+
+		if (find_cgroup_root(p, cs, &vloc) < 0)
+			return -1;
+		snprintf(full, sizeof(full), "%s%s", cs->cgroup_root,
+			 strcmp(s->value, "/") ? s->value : "");
+		r = cgroup_id(full, &c.ino);
+		if (r < 0) {
+			char msg[80];
+
+			snprintf(msg, sizeof(msg), "cgroup %%s: %s", strerror(-r));
+			rule_error(p, &vloc,
+				   "a cgroup must exist when the policy loads; its descendants may come later",
+				   msg, s->value);
+			return -1;
+		}
+		if (path_depth(s->value) >= BW_CGROUP_LEVEL_MAX) {
+			rule_error(p, &vloc, "name a shallower ancestor cgroup",
+				   "cgroup %s is deeper than 31 levels", s->value);
+			return -1;
+		}
+		snprintf(real, sizeof(real), "%s", s->value);
+	}
+	for (size_t i = 0; i < cs->n; i++) {
+		struct class *x = &cs->v[i];
+
+		if (x->space == space && x->tree == c.tree && x->dev == c.dev && x->ino == c.ino)
+			return (ssize_t)i;
+	}
+	c.path = strdup(real);
+	if (!c.path)
+		abort();
+	c.depth = path_depth(real) + (c.tree ? 0 : 1);
+	if (space == SPACE_PROGRAM && bw_path_ancestors(real, false, &c.anc, &c.n_anc) < 0)
+		abort();
+	c.id = ++cs->next_id[space];
+	grown = realloc(cs->v, (cs->n + 1) * sizeof(*grown));
+	if (!grown)
+		abort();
+	cs->v = grown;
+	cs->v[cs->n] = c;
+	return (ssize_t)cs->n++;
+}
+
+/* Is class `outer` (a tree) `inner` or above it? */
+static bool class_covers(const struct class *outer, const struct class *inner)
+{
+	if (outer == inner)
+		return true;
+	if (!outer->tree || outer->space != inner->space)
+		return false;
+	if (outer->space == SPACE_CGROUP) {
+		size_t n = strlen(outer->path);
+
+		if (strcmp(outer->path, "/") == 0)
+			return true;
+		return strncmp(outer->path, inner->path, n) == 0 && inner->path[n] == '/';
+	}
+	for (size_t i = 0; i < inner->n_anc; i++)
+		if (inner->anc[i][0] == outer->dev && inner->anc[i][1] == outer->ino)
+			return true;
+	return false;
+}
+
+static void classes_free(struct classes *cs)
+{
+	for (size_t i = 0; i < cs->n; i++) {
+		free(cs->v[i].path);
+		free(cs->v[i].anc);
+	}
+	free(cs->v);
+	free(cs->cgroup_root);
+}
+
+/* ---- rules to entries --------------------------------------------------- */
+
+/* An entry before precedence: the rule it came from, and how it ranks. */
+struct candidate {
+	struct bw_rule_entry e;
+	unsigned depth[3]; /* specificity of the exe, parent and cgroup selectors */
+	unsigned rank;     /* verdict strength */
+};
+
+struct builder {
+	struct candidate *v;
+	size_t n, cap;
+	bool overflow;
+};
+
+static void push(struct builder *b, const struct candidate *c)
+{
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 256;
+		struct candidate *grown;
+
+		if (b->n >= BW_ENTRIES_MAX) {
+			b->overflow = true;
+			return;
+		}
+		grown = realloc(b->v, cap * sizeof(*grown));
+		if (!grown)
+			abort();
+		b->v = grown;
+		b->cap = cap;
+	}
+	b->v[b->n++] = *c;
 }
 
 /*
  * For the same object and subject the stronger rule decides: an enforced
  * deny, then an audit-only deny, then audit, then allow. Never file order.
  */
-static int verdict_rank(const struct bw_rule_val *v)
+static unsigned verdict_rank(const struct bw_rule *r)
 {
-	switch (v->verdict) {
+	switch (r->decision) {
 	case BW_VERDICT_DENY:
-		return v->flags & BW_RULE_AUDIT ? 3 : 4;
+		return r->flags & BW_RULE_AUDIT ? 3 : 4;
 	case BW_VERDICT_AUDIT:
 		return 2;
 	case BW_VERDICT_ALLOW:
 		return 1;
+	default:
+		return 0;
+	}
+}
+
+int bw_selector_resolve_id(struct bw_policy *p, struct bw_selector *s)
+{
+	struct bw_loc vloc = { s->loc.file, s->loc.line, s->value_col };
+	char *end;
+	unsigned long long n = strtoull(s->value, &end, 10);
+
+	if (!*end) {
+		s->id = (uint32_t)n;
+		return 0;
+	}
+	if (s->type == BW_SEL_UID) {
+		struct passwd *pw = getpwnam(s->value);
+
+		if (pw) {
+			s->id = pw->pw_uid;
+			return 0;
+		}
+		rule_error(p, &vloc, "names are looked up on this host when the policy loads; or give the number",
+			   "unknown user '%s'", s->value);
+	} else {
+		struct group *gr = getgrnam(s->value);
+
+		if (gr) {
+			s->id = gr->gr_gid;
+			return 0;
+		}
+		rule_error(p, &vloc, "names are looked up on this host when the policy loads; or give the number",
+			   "unknown group '%s'", s->value);
+	}
+	return -1;
+}
+
+static const enum bw_dim class_dim[3] = { BW_DIM_EXE, BW_DIM_PARENT, BW_DIM_CGROUP };
+
+/* Which class each slot (exe, parent, cgroup) of a rule names, or -1. */
+struct rule_classes {
+	ssize_t slot[3];
+};
+
+/*
+ * Resolve a rule's subject: ids for uid/gid into the selectors, classes
+ * for the rest. All classes must exist before any rule is expanded, or a
+ * rule would miss the classes nested in it that later rules create.
+ */
+static int resolve_subject(struct bw_policy *p, struct classes *cs, struct bw_rule *rule,
+			   struct rule_classes *rc)
+{
+	rc->slot[0] = rc->slot[1] = rc->slot[2] = -1;
+	for (size_t i = 0; i < rule->n_subjects; i++) {
+		struct bw_selector *s = &rule->subjects[i];
+		int slot;
+
+		switch (s->type) {
+		case BW_SEL_EXE:
+			slot = 0;
+			break;
+		case BW_SEL_PARENT:
+			slot = 1;
+			break;
+		case BW_SEL_CGROUP:
+			slot = 2;
+			break;
+		case BW_SEL_UID:
+		case BW_SEL_GID:
+			if (bw_selector_resolve_id(p, s) < 0)
+				return -1;
+			continue;
+		case BW_SEL_LEVEL:
+		case BW_SEL_TRUSTED:
+		default:
+			bw_policy_diag(p, BW_SEV_ERROR, &s->loc, NULL,
+				       "protection levels and trust come with self-protection and image-load control",
+				       "selector '%s' is not enforced by this build yet",
+				       s->type == BW_SEL_LEVEL ? "level" : "trusted");
+			return -1;
+		}
+		rc->slot[slot] = class_for(p, cs, s);
+		if (rc->slot[slot] < 0)
+			return -1;
 	}
 	return 0;
 }
 
+/* Emit one rule's candidates: its object times every class its subject covers. */
+static void expand_rule(struct classes *cs, struct builder *b, const struct bw_rule *rule,
+			const struct rule_classes *rc)
+{
+	struct candidate c = { 0 };
+	size_t idx[3] = { 0, 0, 0 }, *lists[3] = { NULL, NULL, NULL }, lens[3] = { 1, 1, 1 };
+
+	c.e.key.op = rule->op;
+	switch (rule->obj) {
+	case BW_OBJ_TYPE_PATH:
+		c.e.key.kind = BW_OBJ_FILE;
+		break;
+	case BW_OBJ_TYPE_TREE:
+		c.e.key.kind = BW_OBJ_TREE;
+		break;
+	case BW_OBJ_TYPE_ANY:
+		c.e.key.kind = BW_OBJ_DEFAULT;
+		break;
+	}
+	c.e.key.dev = rule->dev;
+	c.e.key.ino = rule->ino;
+	c.e.val.verdict = rule->decision;
+	c.e.val.flags = rule->flags;
+	c.e.val.rule_id = rule->id;
+	c.rank = verdict_rank(rule);
+	for (size_t i = 0; i < rule->n_subjects; i++) {
+		const struct bw_selector *s = &rule->subjects[i];
+		enum bw_dim dim = s->type == BW_SEL_UID ? BW_DIM_UID : BW_DIM_GID;
+
+		if (s->type != BW_SEL_UID && s->type != BW_SEL_GID)
+			continue;
+		c.e.key.subj |= 1u << dim;
+		c.e.key.ids[dim] = s->id;
+	}
+	/* Every class nested in a named one gets the rule too. */
+	for (int k = 0; k < 3; k++) {
+		const struct class *named;
+
+		if (rc->slot[k] < 0)
+			continue;
+		named = &cs->v[rc->slot[k]];
+		c.e.key.subj |= 1u << class_dim[k];
+		c.depth[k] = named->depth;
+		lists[k] = calloc(cs->n, sizeof(size_t));
+		if (!lists[k])
+			abort();
+		lens[k] = 0;
+		for (size_t i = 0; i < cs->n; i++)
+			if (class_covers(named, &cs->v[i]))
+				lists[k][lens[k]++] = i;
+	}
+	for (idx[0] = 0; idx[0] < lens[0]; idx[0]++)
+		for (idx[1] = 0; idx[1] < lens[1]; idx[1]++)
+			for (idx[2] = 0; idx[2] < lens[2]; idx[2]++) {
+				for (int k = 0; k < 3; k++)
+					if (lists[k])
+						c.e.key.ids[class_dim[k]] = cs->v[lists[k][idx[k]]].id;
+				push(b, &c);
+			}
+	for (int k = 0; k < 3; k++)
+		free(lists[k]);
+}
+
+/*
+ * Precedence on one key (the object and the subject classes already
+ * agree): the more specific exe selector, then parent, then cgroup; then
+ * the stronger verdict; then the earlier rule.
+ */
+static int cand_cmp(const void *a, const void *b)
+{
+	const struct candidate *x = a, *y = b;
+	int c = memcmp(&x->e.key, &y->e.key, sizeof(x->e.key));
+
+	if (c)
+		return c;
+	for (int k = 0; k < 3; k++)
+		if (x->depth[k] != y->depth[k])
+			return x->depth[k] > y->depth[k] ? -1 : 1;
+	if (x->rank != y->rank)
+		return x->rank > y->rank ? -1 : 1;
+	return x->e.val.rule_id < y->e.val.rule_id ? -1 : x->e.val.rule_id > y->e.val.rule_id;
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+	const struct bw_rule_entry *x = a, *y = b;
+
+	return memcmp(&x->key, &y->key, sizeof(x->key));
+}
+
+static void add_class_entries(struct builder *b, const struct classes *cs)
+{
+	for (size_t i = 0; i < cs->n; i++) {
+		const struct class *x = &cs->v[i];
+		struct candidate c = { 0 };
+
+		c.e.key.op = BW_OP_NONE;
+		c.e.key.kind = x->space == SPACE_CGROUP ? BW_OBJ_CGROUP :
+			       x->tree			? BW_OBJ_EXE_TREE :
+							  BW_OBJ_EXE_FILE;
+		c.e.key.dev = x->space == SPACE_CGROUP ? 0 : x->dev;
+		c.e.key.ino = x->ino;
+		c.e.val.class_id = x->id;
+		push(b, &c);
+	}
+}
+
+static void warn_unreachable(struct bw_policy *p, const unsigned *beaten_by)
+{
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct bw_rule *dr = &p->rules[i], *kr;
+		char where[PATH_MAX + 64];
+
+		if (!beaten_by[i])
+			continue;
+		kr = &p->rules[beaten_by[i] - 1];
+		snprintf(where, sizeof(where), "it is decided by %s:%u: %s", kr->loc.file, kr->loc.line,
+			 kr->text);
+		bw_policy_diag(p, BW_SEV_WARNING, &dr->loc, NULL, where,
+			       "rule is shadowed: another rule decides everywhere this one applies");
+	}
+}
+
 int bw_compile(struct bw_policy *p, struct bw_compiled *out)
 {
-	struct bw_rule_entry *e = NULL;
-	size_t n = 0;
+	struct classes cs = { 0 };
+	struct builder b = { 0 };
+	struct candidate meta = { 0 };
+	unsigned *won = NULL, *beaten_by = NULL;
+	unsigned cgroup_levels = 0;
+	struct rule_classes *rcs = NULL;
 	int r = -EINVAL;
 
 	memset(out, 0, sizeof(*out));
 	if (p->n_errors)
 		goto out;
-	/* One entry per rule, plus the META entry. */
-	e = calloc(p->n_rules + 1, sizeof(*e));
-	if (!e) {
-		r = -ENOMEM;
-		goto out;
-	}
-	e[n].key.op = BW_OP_NONE;
-	e[n].key.kind = BW_OBJ_META;
-	e[n].val.flags = p->flags;
-	e[n].val.rule_id = p->mode_rule;
-	n++;
+	rcs = calloc(p->n_rules + 1, sizeof(*rcs));
+	if (!rcs)
+		abort();
 
 	for (size_t i = 0; i < p->n_rules; i++) {
 		struct bw_rule *rule = &p->rules[i];
-		struct bw_rule_entry *x;
 
 		if (rule->op == BW_OP_NONE)
 			continue; /* the mode statement: only in the rule table */
@@ -137,73 +617,114 @@ int bw_compile(struct bw_policy *p, struct bw_compiled *out)
 				   "operation '%s' is not enforced by this build yet", bw_op_name(rule->op));
 			continue;
 		}
-		if (rule->n_subjects) {
-			bw_policy_diag(p, BW_SEV_ERROR, &rule->subjects[0].loc, NULL,
-				       "drop the `from` clause; subject classes are not compiled by this build yet",
-				       "subject selectors (`from ...`) are not enforced by this build yet");
+		if (rule->obj != BW_OBJ_TYPE_ANY &&
+		    resolve_path(p, &rule->obj_loc, rule->path, rule->obj == BW_OBJ_TYPE_TREE,
+				 &rule->dev, &rule->ino) < 0)
 			continue;
-		}
-		if (rule->obj != BW_OBJ_TYPE_ANY && resolve(p, rule) < 0)
-			continue;
-		x = &e[n++];
-		x->key.op = rule->op;
-		x->key.subj = BW_SUBJ_ANY;
-		switch (rule->obj) {
-		case BW_OBJ_TYPE_PATH:
-			x->key.kind = BW_OBJ_FILE;
-			break;
-		case BW_OBJ_TYPE_TREE:
-			x->key.kind = BW_OBJ_TREE;
-			break;
-		case BW_OBJ_TYPE_ANY:
-			x->key.kind = BW_OBJ_DEFAULT;
-			break;
-		}
-		x->key.dev = rule->dev;
-		x->key.ino = rule->ino;
-		x->val.verdict = rule->decision;
-		x->val.flags = rule->flags;
-		x->val.rule_id = rule->id;
+		resolve_subject(p, &cs, rule, &rcs[i]);
+	}
+	if (p->n_errors)
+		goto out;
+	for (size_t i = 0; i < p->n_rules; i++)
+		if (p->rules[i].op != BW_OP_NONE)
+			expand_rule(&cs, &b, &p->rules[i], &rcs[i]);
+	if (b.overflow) {
+		bw_policy_diag(p, BW_SEV_ERROR, &p->rules[0].loc, NULL,
+			       "rules on a /dir/** subject are copied into every program class below it; name fewer nested programs",
+			       "the policy expands to more than %u map entries", BW_ENTRIES_MAX);
 	}
 	if (p->n_errors)
 		goto out;
 
-	/* Collapse entries with the same key: exactly one rule decides. */
-	qsort(e, n, sizeof(*e), key_cmp);
+	/* Resolve precedence: per key, the first after sorting decides. */
+	qsort(b.v, b.n, sizeof(*b.v), cand_cmp);
+	won = calloc(p->n_rules + 1, sizeof(*won));
+	beaten_by = calloc(p->n_rules + 1, sizeof(*beaten_by));
+	if (!won || !beaten_by)
+		abort();
 	{
 		size_t w = 0;
 
-		for (size_t i = 0; i < n; i++) {
-			if (w && memcmp(&e[w - 1].key, &e[i].key, sizeof(e[i].key)) == 0) {
-				struct bw_rule_entry *keep = &e[w - 1], *drop = &e[i];
-				const struct bw_rule *kr, *dr;
-				char where[PATH_MAX + 64];
+		for (size_t i = 0; i < b.n; i++) {
+			unsigned id = b.v[i].e.val.rule_id;
 
-				if (verdict_rank(&drop->val) > verdict_rank(&keep->val)) {
-					struct bw_rule_entry tmp = *keep;
+			if (w && memcmp(&b.v[w - 1].e.key, &b.v[i].e.key, sizeof(b.v[i].e.key)) == 0) {
+				struct bw_shadow *grown;
 
-					*keep = *drop;
-					*drop = tmp;
-				}
-				kr = &p->rules[keep->val.rule_id - 1];
-				dr = &p->rules[drop->val.rule_id - 1];
-				snprintf(where, sizeof(where), "it is decided by %s:%u: %s", kr->loc.file,
-					 kr->loc.line, kr->text);
-				bw_policy_diag(p, BW_SEV_WARNING, &dr->loc, NULL, where,
-					       "rule is shadowed: same operation, object and subject as another rule");
+				const struct candidate *win = &b.v[w - 1], *lose = &b.v[i];
+				unsigned why = BW_SHADOW_ORDER;
+
+				if (memcmp(win->depth, lose->depth, sizeof(win->depth)))
+					why = BW_SHADOW_SELECTOR;
+				else if (win->rank != lose->rank)
+					why = BW_SHADOW_VERDICT;
+				if (!beaten_by[id - 1])
+					beaten_by[id - 1] = b.v[w - 1].e.val.rule_id;
+				grown = realloc(out->shadows, (out->n_shadows + 1) * sizeof(*grown));
+				if (!grown)
+					abort();
+				out->shadows = grown;
+				out->shadows[out->n_shadows++] = (struct bw_shadow){
+					.key = b.v[i].e.key,
+					.rule_id = id,
+					.by_rule_id = b.v[w - 1].e.val.rule_id,
+					.why = why,
+				};
 				continue;
 			}
-			e[w++] = e[i];
+			won[id - 1] = 1;
+			meta.e.val.combos |= 1u << b.v[i].e.key.subj;
+			meta.e.val.dims |= b.v[i].e.key.subj;
+			b.v[w++] = b.v[i];
 		}
-		n = w;
+		b.n = w;
 	}
-	out->entries = e;
-	out->n = n;
-	e = NULL;
+	for (size_t i = 0; i < p->n_rules; i++)
+		if (won[i])
+			beaten_by[i] = 0;
+	warn_unreachable(p, beaten_by);
+
+	for (size_t i = 0; i < cs.n; i++)
+		if (cs.v[i].space == SPACE_CGROUP && path_depth(cs.v[i].path) + 1 > cgroup_levels)
+			cgroup_levels = path_depth(cs.v[i].path) + 1;
+	add_class_entries(&b, &cs);
+
+	meta.e.key.op = BW_OP_NONE;
+	meta.e.key.kind = BW_OBJ_META;
+	meta.e.val.flags = p->flags;
+	meta.e.val.rule_id = p->mode_rule;
+	meta.e.val.cgroup_levels = cgroup_levels;
+	push(&b, &meta);
+
+	out->entries = calloc(b.n, sizeof(*out->entries));
+	if (!out->entries)
+		abort();
+	for (size_t i = 0; i < b.n; i++)
+		out->entries[i] = b.v[i].e;
+	out->n = b.n;
+	qsort(out->entries, out->n, sizeof(*out->entries), entry_cmp);
 	r = 0;
 out:
-	free(e);
+	if (r < 0) {
+		free(out->shadows);
+		out->shadows = NULL;
+		out->n_shadows = 0;
+	}
+	free(rcs);
+	free(won);
+	free(beaten_by);
+	free(b.v);
+	classes_free(&cs);
 	return r;
+}
+
+const struct bw_rule_val *bw_compiled_lookup(const struct bw_rule_entry *entries, size_t n,
+					     const struct bw_rule_key *key)
+{
+	struct bw_rule_entry probe = { .key = *key };
+	const struct bw_rule_entry *e = bsearch(&probe, entries, n, sizeof(*entries), entry_cmp);
+
+	return e ? &e->val : NULL;
 }
 
 void bw_compiled_free(struct bw_compiled *c)
@@ -211,6 +732,6 @@ void bw_compiled_free(struct bw_compiled *c)
 	if (!c)
 		return;
 	free(c->entries);
-	c->entries = NULL;
-	c->n = 0;
+	free(c->shadows);
+	memset(c, 0, sizeof(*c));
 }

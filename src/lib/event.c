@@ -26,10 +26,18 @@ void bw_dev_string(uint64_t kdev, char *buf, size_t len)
 		 (unsigned long long)(kdev & 0xfffff));
 }
 
-int bw_rule_table_from_policy(const struct bw_policy *p, struct bw_rule_table *t)
+int bw_rule_table_from_policy(const struct bw_policy *p, const struct bw_compiled *c,
+			      struct bw_rule_table *t)
 {
 	memset(t, 0, sizeof(*t));
 	bw_hex(p->sha256, sizeof(p->sha256), t->sha256);
+	if (c && c->n_shadows) {
+		t->shadows = malloc(c->n_shadows * sizeof(*t->shadows));
+		if (!t->shadows)
+			return -ENOMEM;
+		memcpy(t->shadows, c->shadows, c->n_shadows * sizeof(*t->shadows));
+		t->n_shadows = c->n_shadows;
+	}
 	if (!p->n_rules)
 		return 0;
 	t->rules = calloc(p->n_rules, sizeof(*t->rules));
@@ -66,7 +74,62 @@ struct json_object *bw_rule_table_to_json(const struct bw_rule_table *t)
 		json_object_array_add(rules, r);
 	}
 	json_object_object_add(o, "rules", rules);
+	rules = json_object_new_array();
+	for (size_t i = 0; i < t->n_shadows; i++) {
+		const struct bw_shadow *sh = &t->shadows[i];
+		struct json_object *a = json_object_new_array();
+		char key[2 * sizeof(sh->key) + 1];
+
+		bw_hex((const uint8_t *)&sh->key, sizeof(sh->key), key);
+		json_object_array_add(a, json_object_new_string(key));
+		json_object_array_add(a, json_object_new_int64(sh->rule_id));
+		json_object_array_add(a, json_object_new_int64(sh->by_rule_id));
+		json_object_array_add(a, json_object_new_int(sh->why));
+		json_object_array_add(rules, a);
+	}
+	json_object_object_add(o, "shadows", rules);
 	return o;
+}
+
+static int unhex(const char *in, uint8_t *out, size_t len)
+{
+	if (strlen(in) != 2 * len)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		unsigned v;
+
+		if (sscanf(in + 2 * i, "%2x", &v) != 1)
+			return -1;
+		out[i] = (uint8_t)v;
+	}
+	return 0;
+}
+
+/* Shadows are optional: a table without them explains with less detail. */
+static void shadows_from_json(struct json_object *o, struct bw_rule_table *t)
+{
+	struct json_object *a;
+	size_t n;
+
+	if (!json_object_object_get_ex(o, "shadows", &a) || !json_object_is_type(a, json_type_array))
+		return;
+	n = json_object_array_length(a);
+	t->shadows = n ? calloc(n, sizeof(*t->shadows)) : NULL;
+	if (!t->shadows)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *x = json_object_array_get_idx(a, i);
+		struct bw_shadow *sh = &t->shadows[t->n_shadows];
+
+		if (!json_object_is_type(x, json_type_array) || json_object_array_length(x) != 4 ||
+		    unhex(json_object_get_string(json_object_array_get_idx(x, 0)),
+			  (uint8_t *)&sh->key, sizeof(sh->key)) < 0)
+			continue;
+		sh->rule_id = json_object_get_int64(json_object_array_get_idx(x, 1));
+		sh->by_rule_id = json_object_get_int64(json_object_array_get_idx(x, 2));
+		sh->why = json_object_get_int(json_object_array_get_idx(x, 3));
+		t->n_shadows++;
+	}
 }
 
 int bw_rule_table_from_json(struct json_object *o, struct bw_rule_table *t)
@@ -101,6 +164,7 @@ int bw_rule_table_from_json(struct json_object *o, struct bw_rule_table *t)
 			return -ENOMEM;
 		}
 	}
+	shadows_from_json(o, t);
 	return 0;
 }
 
@@ -115,6 +179,9 @@ void bw_rule_table_free(struct bw_rule_table *t)
 	free(t->rules);
 	t->rules = NULL;
 	t->n = 0;
+	free(t->shadows);
+	t->shadows = NULL;
+	t->n_shadows = 0;
 }
 
 const struct bw_rule_ref *bw_rule_table_get(const struct bw_rule_table *t, uint32_t id)

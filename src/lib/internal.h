@@ -13,6 +13,7 @@
 
 #include "../../bpf/abi.h"
 #include "../policy/policy.h"
+#include "compile.h"
 
 /* libbpf-style OPTS_VALID: known prefix, and no unknown non-zero tail. */
 int bw_opts_valid(const void *opts, size_t known, size_t given);
@@ -28,9 +29,14 @@ struct bw_rule_table {
 	struct bw_rule_ref *rules; /* rules[id - 1] */
 	size_t n;
 	char sha256[65];           /* hex */
+	/* Rules that lost on some key: explain reports them, live too. */
+	struct bw_shadow *shadows;
+	size_t n_shadows;
 };
 
-int bw_rule_table_from_policy(const struct bw_policy *p, struct bw_rule_table *t);
+/* The table of p's rules, with c's shadows (c may be NULL). */
+int bw_rule_table_from_policy(const struct bw_policy *p, const struct bw_compiled *c,
+			      struct bw_rule_table *t);
 struct json_object *bw_rule_table_to_json(const struct bw_rule_table *t);
 int bw_rule_table_from_json(struct json_object *o, struct bw_rule_table *t);
 void bw_rule_table_free(struct bw_rule_table *t);
@@ -47,5 +53,14 @@ void bw_dev_string(uint64_t kdev, char *buf, size_t len);
  */
 struct json_object *bw_event_to_json(const struct bw_event *e, const struct bw_rule_table *rt,
 				     int64_t boot_to_real_ns);
+
+/*
+ * Answer an explain query (`<op> <file> [as <selector>...]`) against map
+ * entries sorted by key: what the kernel would decide, by which rule, and
+ * which rules it beat. *ret is the JSON documented in docs/policy.md.
+ * -EINVAL for a bad query, with *ret_diag (if given) saying why.
+ */
+int bw_explain(const struct bw_rule_entry *entries, size_t n, const struct bw_rule_table *rules,
+	       const char *query, struct json_object **ret, char **ret_diag);
 
 #endif

@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -38,6 +39,7 @@ struct line_ctx {
 	const char *raw; /* NUL-terminated copy of the line */
 	struct token tok[TOKENS_MAX];
 	size_t n;
+	bool query; /* an explain query: `<op> <file> [as <selector>...]` */
 };
 
 static const char *const op_names[BW_OP_COUNT] = {
@@ -433,6 +435,74 @@ static int parse_object(struct line_ctx *lc, struct bw_rule *r, const struct tok
 	return 0;
 }
 
+/* A user or group: a number, or a name resolved when the policy compiles. */
+static bool valid_id_text(const char *v)
+{
+	if (isdigit((unsigned char)v[0])) {
+		char *end;
+		unsigned long long n;
+
+		errno = 0;
+		n = strtoull(v, &end, 10);
+		return !*end && !errno && n < 4294967295ull;
+	}
+	if (!(isalpha((unsigned char)v[0]) || v[0] == '_'))
+		return false;
+	for (const char *c = v + 1; *c; c++)
+		if (!(isalnum((unsigned char)*c) || *c == '_' || *c == '-' || *c == '.' ||
+		      (*c == '$' && !c[1])))
+			return false;
+	return true;
+}
+
+/* Check a selector's value; trees are stored as their directory. */
+static int check_selector_value(struct line_ctx *lc, struct bw_selector *s)
+{
+	struct token vt = { .text = s->value, .col = s->value_col };
+	size_t len = strlen(s->value);
+
+	switch (s->type) {
+	case BW_SEL_EXE:
+	case BW_SEL_PARENT:
+		if (len >= 3 && strcmp(s->value + len - 3, "/**") == 0) {
+			s->value[len == 3 ? 1 : len - 3] = 0;
+			s->tree = true;
+		}
+		if (s->value[0] != '/') {
+			line_error(lc, vt.col, "name the program by its absolute path, e.g. exe=/usr/sbin/nginx",
+				   "program path must be absolute");
+			return -1;
+		}
+		return check_path(lc, &vt, s->value);
+	case BW_SEL_CGROUP:
+		if (len >= 3 && strcmp(s->value + len - 3, "/**") == 0) {
+			line_error(lc, vt.col + (unsigned)len - 3,
+				   "cgroup=PATH already covers every cgroup below PATH",
+				   "'/**' is implied for cgroups");
+			return -1;
+		}
+		if (s->value[0] != '/') {
+			line_error(lc, vt.col,
+				   "write the path below the cgroup2 mount, e.g. cgroup=/system.slice/nginx.service",
+				   "cgroup path must start with '/'");
+			return -1;
+		}
+		return check_path(lc, &vt, s->value);
+	case BW_SEL_UID:
+	case BW_SEL_GID:
+		if (!valid_id_text(s->value)) {
+			line_error(lc, vt.col, "write a number or a name, e.g. uid=33 or uid=www-data",
+				   "invalid %s '%s'", s->type == BW_SEL_UID ? "user" : "group", s->value);
+			return -1;
+		}
+		return 0;
+	case BW_SEL_LEVEL:
+	case BW_SEL_TRUSTED:
+		return 0;
+	}
+	return 0;
+}
+
 static int parse_selector(struct line_ctx *lc, struct bw_rule *r, const struct token *t)
 {
 	const char *eq = strchr(t->text, '=');
@@ -452,17 +522,27 @@ static int parse_selector(struct line_ctx *lc, struct bw_rule *r, const struct t
 			line_error(lc, t->col, NULL, "selector '%.*s' takes no value", (int)klen, t->text);
 			return -1;
 		}
+		for (size_t j = 0; j < r->n_subjects; j++) {
+			if (r->subjects[j].type != selector_names[i].type)
+				continue;
+			line_error(lc, t->col,
+				   "a rule's subject names each selector once, and all must match; write one rule per alternative",
+				   "selector '%s' given twice", selector_names[i].name);
+			return -1;
+		}
 		grown = realloc(r->subjects, (r->n_subjects + 1) * sizeof(*grown));
 		if (!grown)
 			abort();
 		r->subjects = grown;
 		s = &r->subjects[r->n_subjects++];
+		memset(s, 0, sizeof(*s));
 		s->type = selector_names[i].type;
 		s->value = eq ? strdup(eq + 1) : NULL;
 		if (eq && !s->value)
 			abort();
 		s->loc = (struct bw_loc){ lc->file, lc->line, t->col };
-		return 0;
+		s->value_col = t->col + (unsigned)klen + 1;
+		return s->value ? check_selector_value(lc, s) : 0;
 	}
 	{
 		const char *names[ARRAY_SIZE(selector_names)];
@@ -601,7 +681,8 @@ static void parse_rule(struct line_ctx *lc, enum bw_verdict decision)
 		goto bad;
 
 	i = 3;
-	if (i < lc->n && !lc->tok[i].quoted && strcmp(lc->tok[i].text, "from") == 0) {
+	if (i < lc->n && !lc->tok[i].quoted &&
+	    strcmp(lc->tok[i].text, lc->query ? "as" : "from") == 0) {
 		size_t first = ++i;
 
 		while (i < lc->n && !(strcmp(lc->tok[i].text, "with") == 0 && !lc->tok[i].quoted)) {
@@ -615,7 +696,7 @@ static void parse_rule(struct line_ctx *lc, enum bw_verdict decision)
 			goto bad;
 		}
 	}
-	if (i < lc->n && !lc->tok[i].quoted && strcmp(lc->tok[i].text, "with") == 0) {
+	if (i < lc->n && !lc->query && !lc->tok[i].quoted && strcmp(lc->tok[i].text, "with") == 0) {
 		size_t first = ++i;
 
 		for (; i < lc->n; i++)
@@ -629,7 +710,8 @@ static void parse_rule(struct line_ctx *lc, enum bw_verdict decision)
 	}
 	if (i < lc->n) {
 		line_error(lc, lc->tok[i].col,
-			   "subject selectors follow `from`, options follow `with`; quote paths with spaces",
+			   lc->query ? "e.g. exec /usr/bin/curl as exe=/usr/sbin/nginx uid=33" :
+				       "subject selectors follow `from`, options follow `with`; quote paths with spaces",
 			   "unexpected '%s'", lc->tok[i].text);
 		goto bad;
 	}
@@ -794,6 +876,43 @@ int bw_policy_load_buffer(struct bw_policy *p, const char *name, const char *buf
 		pos += l + (nl ? 1 : 0);
 	}
 	free(line);
+	return 0;
+}
+
+int bw_policy_parse_query(struct bw_policy *p, const char *text)
+{
+	struct line_ctx lc = { .p = p, .line = 1, .query = true };
+	size_t before = p->n_rules;
+
+	lc.file = intern_file(p, "query");
+	if (strlen(text) > BW_LINE_MAX || strchr(text, '\n')) {
+		struct bw_loc loc = { lc.file, 1, 1 };
+
+		bw_policy_diag(p, BW_SEV_ERROR, &loc, NULL, NULL, "a query is one line of at most %d bytes",
+			       BW_LINE_MAX);
+		return -EINVAL;
+	}
+	lc.raw = text;
+	if (tokenize(&lc) < 0)
+		return -EINVAL;
+	if (lc.n == 0 || lc.n >= TOKENS_MAX) {
+		struct bw_loc loc = { lc.file, 1, 1 };
+
+		free_tokens(&lc);
+		bw_policy_diag(p, BW_SEV_ERROR, &loc, text, "e.g. exec /usr/bin/curl as exe=/usr/sbin/nginx",
+			       "a query is `<operation> <file> [as <selector>...]`");
+		return -EINVAL;
+	}
+	/* The same grammar as a rule, with an implied decision in front. */
+	memmove(&lc.tok[1], &lc.tok[0], lc.n * sizeof(lc.tok[0]));
+	lc.tok[0] = (struct token){ .text = strdup("explain"), .col = 1 };
+	if (!lc.tok[0].text)
+		abort();
+	lc.n++;
+	parse_rule(&lc, BW_VERDICT_NONE);
+	free_tokens(&lc);
+	if (p->n_errors || p->n_rules != before + 1)
+		return -EINVAL;
 	return 0;
 }
 

@@ -36,8 +36,12 @@ enum bw_sel_type {
 
 struct bw_selector {
 	enum bw_sel_type type;
-	char *value; /* NULL for flag selectors */
+	char *value;  /* NULL for flag selectors; exe/parent trees: the directory */
+	bool tree;    /* exe= or parent= a whole directory (written /dir/ and two stars) */
 	struct bw_loc loc;
+	unsigned value_col; /* column of the value, for diagnostics */
+	/* Filled by the compiler. */
+	uint32_t id;  /* uid, gid, or the subject class */
 };
 
 struct bw_rule {
@@ -98,6 +102,12 @@ void bw_policy_free(struct bw_policy *p);
 int bw_policy_load_path(struct bw_policy *p, const char *path);
 /* Parse text held in memory, named `name` in diagnostics. */
 int bw_policy_load_buffer(struct bw_policy *p, const char *name, const char *buf, size_t len);
+/*
+ * Parse an explain query, `<op> <file> [as <selector>...]`, into one rule
+ * (decision BW_VERDICT_NONE) appended to p. Errors are diagnostics in
+ * file "query"; returns -EINVAL then.
+ */
+int bw_policy_parse_query(struct bw_policy *p, const char *text);
 /* Finish hashing; call once after the last load. */
 void bw_policy_finish(struct bw_policy *p);
 

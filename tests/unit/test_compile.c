@@ -117,7 +117,7 @@ static void test_entries(void **state)
 	assert_int_equal(e->key.op, BW_OP_EXEC);
 	assert_int_equal(e->key.dev, dev);
 	assert_int_equal(e->key.ino, ino);
-	assert_int_equal(e->key.subject, BW_SUBJECT_ANY);
+	assert_int_equal(e->key.subj, BW_SUBJ_ANY);
 	assert_int_equal(e->val.verdict, BW_VERDICT_DENY);
 	assert_int_equal(e->val.rule_id, 2);
 	assert_int_equal(strncmp(p->rules[e->val.rule_id - 1].text, "deny exec /tmp/", 15), 0);
@@ -193,7 +193,7 @@ static void test_shadowing(void **state)
 		assert_int_equal(e->val.verdict, BW_VERDICT_DENY);
 		assert_int_equal(p->n_warnings, 1);
 		d = &p->diags[0];
-		assert_string_equal(d->msg, "rule is shadowed: same operation, object and subject as another rule");
+		assert_string_equal(d->msg, "rule is shadowed: another rule decides everywhere this one applies");
 		assert_int_equal(d->loc.line, i == 0 ? 1 : 2); /* the allow loses */
 		assert_non_null(strstr(d->hint, i == 0 ? "c.rules:2: deny exec" : "c.rules:1: deny exec"));
 		bw_compiled_free(&c);
@@ -228,8 +228,13 @@ static void test_errors(void **state)
 		{ "deny exec @/file/**", 1, 11, "/file/** is not a directory" },
 		{ "deny exec @/tree", 1, 11, "/tree is a directory" },
 		{ "deny fork any", 1, 1, "operation 'fork' is not enforced by this build yet" },
-		{ "deny exec any from exe=/usr/sbin/nginx", 1, 20,
-		  "subject selectors (`from ...`) are not enforced by this build yet" },
+		{ "deny exec any from level=1", 1, 20, "selector 'level' is not enforced by this build yet" },
+		{ "deny exec any from trusted", 1, 20, "selector 'trusted' is not enforced by this build yet" },
+		{ "deny exec any from exe=@/missing", 1, 24, "/missing: No such file or directory" },
+		{ "deny exec any from exe=@/file/**", 1, 24, "/file/** is not a directory" },
+		{ "deny exec any from parent=@/tree", 1, 27, "/tree is a directory" },
+		{ "deny exec any from uid=no-such-user-here", 1, 24, "unknown user 'no-such-user-here'" },
+		{ "deny exec any from gid=no-such-group-here", 1, 24, "unknown group 'no-such-group-here'" },
 	};
 
 	(void)state;

@@ -4,6 +4,8 @@
  * print exactly what the caller saw, so tests assert on the real errno:
  *
  *   bwtry exec PATH [ARG...]   fork, then execve in the child
+ *   bwtry run PATH [ARG...]    execve in this process (no fork), so the
+ *                              subject is bwtry's copy and its parent
  *   bwtry mmap PATH            map the file PROT_READ|PROT_EXEC
  *   bwtry mprotect PATH        map it PROT_READ, then mprotect to add PROT_EXEC
  *
@@ -73,6 +75,14 @@ static int try_exec(char **argv)
 	return 0;
 }
 
+/* In place: on success PATH replaces us and reports nothing itself. */
+static int run_in_place(char **argv)
+{
+	execve(argv[0], argv, environ);
+	printf("pid=%d parent=%d rc=-1 errno=%s\n", getpid(), getppid(), errno_name(errno));
+	return 1;
+}
+
 static int report(long rc, int err)
 {
 	printf("pid=%d parent=%d rc=%ld errno=%s\n", getpid(), getppid(), rc, errno_name(rc < 0 ? err : 0));
@@ -101,10 +111,12 @@ int main(int argc, char **argv)
 {
 	if (argc >= 3 && strcmp(argv[1], "exec") == 0)
 		return try_exec(argv + 2);
+	if (argc >= 3 && strcmp(argv[1], "run") == 0)
+		return run_in_place(argv + 2);
 	if (argc == 3 && strcmp(argv[1], "mmap") == 0)
 		return try_map(argv[2], false);
 	if (argc == 3 && strcmp(argv[1], "mprotect") == 0)
 		return try_map(argv[2], true);
-	fprintf(stderr, "usage: bwtry exec PATH [ARG...] | mmap PATH | mprotect PATH\n");
+	fprintf(stderr, "usage: bwtry exec|run PATH [ARG...] | mmap PATH | mprotect PATH\n");
 	return 2;
 }

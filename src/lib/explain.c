@@ -1,0 +1,355 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * explain: what would the kernel decide, and why.
+ *
+ * This walks the same candidates in the same order as bpf/decide.bpf.h,
+ * over the same map entries: the compiler's output offline, or the entries
+ * read back from the kernel's map when the daemon answers live. It does
+ * not re-derive precedence from the rules, so it cannot disagree with the
+ * kernel about which entry decides.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "internal.h"
+
+/* Each candidate object, most specific first, as the kernel walks them. */
+struct candidate_obj {
+	uint32_t kind;
+	uint64_t dev, ino;
+	char *label; /* what it is, for the output */
+};
+
+struct explain {
+	const struct bw_rule_entry *entries;
+	size_t n;
+	const struct bw_rule_table *rules;
+	const struct bw_rule_val *meta;
+	struct bw_rule_key key;
+};
+
+static const struct bw_rule_val *lookup(struct explain *x, uint32_t op, uint32_t kind, uint32_t subj,
+					const uint32_t ids[BW_DIM_COUNT], uint64_t dev, uint64_t ino)
+{
+	memset(&x->key, 0, sizeof(x->key));
+	x->key.op = op;
+	x->key.kind = kind;
+	x->key.subj = subj;
+	for (int d = 0; d < BW_DIM_COUNT; d++)
+		if (subj & (1u << d))
+			x->key.ids[d] = ids[d];
+	x->key.dev = dev;
+	x->key.ino = ino;
+	return bw_compiled_lookup(x->entries, x->n, &x->key);
+}
+
+/* A program's class: its exact entry, else its nearest directory's. */
+static uint32_t program_class(struct explain *x, const char *path)
+{
+	static const uint32_t none[BW_DIM_COUNT];
+	const struct bw_rule_val *v;
+	char real[PATH_MAX];
+	uint64_t(*anc)[2] = NULL;
+	size_t n = 0;
+	struct stat st;
+	uint32_t cls = 0;
+
+	if (stat(path, &st) < 0 || !realpath(path, real))
+		return 0;
+	v = lookup(x, BW_OP_NONE, BW_OBJ_EXE_FILE, 0, none, bw_kernel_dev(st.st_dev), st.st_ino);
+	if (v)
+		return v->class_id;
+	if (bw_path_ancestors(real, false, &anc, &n) < 0)
+		return 0;
+	for (size_t i = n; i-- > 0 && !cls;) {
+		v = lookup(x, BW_OP_NONE, BW_OBJ_EXE_TREE, 0, none, anc[i][0], anc[i][1]);
+		if (v)
+			cls = v->class_id;
+	}
+	free(anc);
+	return cls;
+}
+
+/* A cgroup's class: its own or its nearest ancestor's. */
+static uint32_t cgroup_class(struct explain *x, const char *path)
+{
+	static const uint32_t none[BW_DIM_COUNT];
+	char *p = strdup(path);
+	uint32_t cls = 0;
+
+	if (!p)
+		abort();
+	for (;;) {
+		const struct bw_rule_val *v;
+		uint64_t id;
+		char *slash;
+
+		if (bw_cgroup_path_id(p, &id) == 0) {
+			v = lookup(x, BW_OP_NONE, BW_OBJ_CGROUP, 0, none, 0, id);
+			if (v) {
+				cls = v->class_id;
+				break;
+			}
+		}
+		if (strcmp(p, "/") == 0)
+			break;
+		slash = strrchr(p, '/');
+		if (slash == p)
+			p[1] = 0;
+		else
+			*slash = 0;
+	}
+	free(p);
+	return cls;
+}
+
+static const char *shadow_why(unsigned why)
+{
+	switch (why) {
+	case BW_SHADOW_SELECTOR:
+		return "same object and subject class; the winner names a more specific program or cgroup";
+	case BW_SHADOW_VERDICT:
+		return "same object and subject; the stronger decision wins";
+	default:
+		return "same object, subject and decision; the earlier rule wins";
+	}
+}
+
+static struct json_object *rule_json(const struct bw_rule_table *t, uint32_t id)
+{
+	const struct bw_rule_ref *r = bw_rule_table_get(t, id);
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "id", json_object_new_int64(id));
+	if (r) {
+		json_object_object_add(o, "file", json_object_new_string(r->file));
+		json_object_object_add(o, "line", json_object_new_int(r->line));
+		json_object_object_add(o, "text", json_object_new_string(r->text));
+	}
+	return o;
+}
+
+static void add_beaten(struct json_object *arr, const struct bw_rule_table *t, uint32_t id,
+		       const char *why)
+{
+	struct json_object *o = rule_json(t, id);
+
+	json_object_object_add(o, "why", json_object_new_string(why));
+	json_object_array_add(arr, o);
+}
+
+static void add_shadows(struct explain *x, struct json_object *arr, const struct bw_rule_key *key)
+{
+	for (size_t i = 0; x->rules && i < x->rules->n_shadows; i++)
+		if (memcmp(&x->rules->shadows[i].key, key, sizeof(*key)) == 0)
+			add_beaten(arr, x->rules, x->rules->shadows[i].rule_id,
+				   shadow_why(x->rules->shadows[i].why));
+}
+
+static const char *dim_names[BW_DIM_COUNT] = { "gid", "uid", "cgroup", "parent", "exe" };
+
+int bw_explain(const struct bw_rule_entry *entries, size_t n, const struct bw_rule_table *rules,
+	       const char *query, struct json_object **ret, char **ret_diag)
+{
+	static const uint32_t none[BW_DIM_COUNT];
+	struct explain x = { .entries = entries, .n = n, .rules = rules };
+	struct bw_policy *q = bw_policy_new();
+	struct candidate_obj *cands = NULL;
+	size_t n_cands = 0;
+	uint64_t(*anc)[2] = NULL;
+	size_t n_anc = 0;
+	struct json_object *o = NULL, *subject, *beaten;
+	const struct bw_rule_val *meta;
+	uint32_t ids[BW_DIM_COUNT] = { 0 }, known = 0, todo;
+	const struct bw_rule *qr;
+	char real[PATH_MAX];
+	bool decided = false;
+	size_t won_at = 0;
+	struct stat st;
+	int r = -EINVAL;
+
+	*ret = NULL;
+	if (!q)
+		return -ENOMEM;
+	if (bw_policy_parse_query(q, query) < 0)
+		goto diag;
+	qr = &q->rules[q->n_rules - 1];
+	if (qr->obj != BW_OBJ_TYPE_PATH) {
+		bw_policy_diag(q, BW_SEV_ERROR, &qr->obj_loc, NULL,
+			       "explain asks about one file, e.g. /usr/bin/curl",
+			       "a query names one existing file, not a tree or `any`");
+		goto diag;
+	}
+	if (stat(qr->path, &st) < 0 || !realpath(qr->path, real)) {
+		bw_policy_diag(q, BW_SEV_ERROR, &qr->obj_loc, NULL, NULL, "%s: %s", qr->path,
+			       strerror(errno));
+		goto diag;
+	}
+
+	meta = lookup(&x, BW_OP_NONE, BW_OBJ_META, 0, none, 0, 0);
+	subject = json_object_new_object();
+	for (size_t i = 0; i < qr->n_subjects; i++) {
+		struct bw_selector *s = &qr->subjects[i];
+		int dim = -1;
+
+		switch (s->type) {
+		case BW_SEL_EXE:
+		case BW_SEL_PARENT:
+			dim = s->type == BW_SEL_EXE ? BW_DIM_EXE : BW_DIM_PARENT;
+			if (s->tree) {
+				bw_policy_diag(q, BW_SEV_ERROR, &s->loc, NULL,
+					       "name the program itself, e.g. exe=/usr/sbin/nginx",
+					       "a query's %s is one program", dim_names[dim]);
+				goto diag_subject;
+			}
+			ids[dim] = program_class(&x, s->value);
+			break;
+		case BW_SEL_CGROUP:
+			dim = BW_DIM_CGROUP;
+			ids[dim] = cgroup_class(&x, s->value);
+			break;
+		case BW_SEL_UID:
+		case BW_SEL_GID:
+			dim = s->type == BW_SEL_UID ? BW_DIM_UID : BW_DIM_GID;
+			if (bw_selector_resolve_id(q, s) < 0)
+				goto diag_subject;
+			ids[dim] = s->id;
+			break;
+		case BW_SEL_LEVEL:
+		case BW_SEL_TRUSTED:
+			bw_policy_diag(q, BW_SEV_ERROR, &s->loc, NULL, NULL,
+				       "this build does not enforce '%s'", s->type == BW_SEL_LEVEL ? "level" : "trusted");
+			goto diag_subject;
+		}
+		known |= 1u << dim;
+		json_object_object_add(subject, dim_names[dim], json_object_new_string(s->value));
+		if (dim >= BW_DIM_CGROUP)
+			json_object_object_add(subject, dim == BW_DIM_EXE ? "exe_class" :
+							dim == BW_DIM_PARENT ? "parent_class" : "cgroup_class",
+					       json_object_new_int64(ids[dim]));
+	}
+
+	/* The masks the kernel would try for this subject, as bw_classify does. */
+	todo = (meta ? meta->combos : 0) | 1u << BW_SUBJ_ANY;
+	for (int d = 0; d < BW_DIM_COUNT; d++) {
+		bool has = (known & (1u << d)) && (d < BW_DIM_CGROUP || ids[d]);
+
+		if (!has)
+			for (uint32_t m = 0; m < BW_SUBJ_COMBOS; m++)
+				if (m & (1u << d))
+					todo &= ~(1u << m);
+	}
+
+	/* The object's candidates: exact, each ancestor directory, default. */
+	if (bw_path_ancestors(real, false, &anc, &n_anc) < 0)
+		abort();
+	cands = calloc(n_anc + 2, sizeof(*cands));
+	if (!cands)
+		abort();
+	cands[n_cands++] = (struct candidate_obj){ BW_OBJ_FILE, bw_kernel_dev(st.st_dev), st.st_ino,
+						   strdup(real) };
+	{
+		char *dir = strdup(real);
+
+		for (size_t i = n_anc; i-- > 0;) {
+			char *slash = strrchr(dir, '/');
+
+			if (slash == dir)
+				dir[1] = 0;
+			else if (slash)
+				*slash = 0;
+			cands[n_cands++] = (struct candidate_obj){ BW_OBJ_TREE, anc[i][0], anc[i][1],
+								   NULL };
+			if (asprintf(&cands[n_cands - 1].label, "%s%s**", dir,
+				     strcmp(dir, "/") ? "/" : "") < 0)
+				abort();
+		}
+		free(dir);
+	}
+	cands[n_cands++] = (struct candidate_obj){ BW_OBJ_DEFAULT, 0, 0, strdup("any") };
+
+	o = json_object_new_object();
+	json_object_object_add(o, "query", json_object_new_string(query));
+	json_object_object_add(o, "op", json_object_new_string(bw_op_name(qr->op)));
+	{
+		struct json_object *obj = json_object_new_object();
+		char dev[32];
+
+		bw_dev_string(bw_kernel_dev(st.st_dev), dev, sizeof(dev));
+		json_object_object_add(obj, "path", json_object_new_string(real));
+		json_object_object_add(obj, "dev", json_object_new_string(dev));
+		json_object_object_add(obj, "ino", json_object_new_uint64(st.st_ino));
+		json_object_object_add(o, "object", obj);
+	}
+	json_object_object_add(o, "subject", subject);
+	beaten = json_object_new_array();
+	for (size_t c = 0; c < n_cands; c++) {
+		for (int m = BW_SUBJ_COMBOS - 1; m >= 0; m--) {
+			const struct bw_rule_val *v;
+
+			if (!(todo & (1u << m)))
+				continue;
+			v = lookup(&x, qr->op, cands[c].kind, (uint32_t)m, ids, cands[c].dev, cands[c].ino);
+			if (!v)
+				continue;
+			if (!decided) {
+				bool audit_mode = (meta && (meta->flags & BW_POLICY_AUDIT)) ||
+						  (v->flags & BW_RULE_AUDIT);
+				const char *action = v->verdict == BW_VERDICT_DENY ?
+							     (audit_mode ? "would-deny" : "blocked") :
+							     "allowed";
+
+				decided = true;
+				won_at = c;
+				json_object_object_add(o, "decision",
+						       json_object_new_string(bw_verdict_name(v->verdict)));
+				json_object_object_add(o, "action", json_object_new_string(action));
+				json_object_object_add(o, "rule", rule_json(rules, v->rule_id));
+				json_object_object_add(o, "matched", json_object_new_string(cands[c].label));
+				add_shadows(&x, beaten, &x.key);
+				continue;
+			}
+			add_beaten(beaten, rules, v->rule_id,
+				   c == won_at ? "same object, less specific subject" :
+						 "less specific object");
+			add_shadows(&x, beaten, &x.key);
+		}
+	}
+	if (!decided) {
+		json_object_object_add(o, "decision", json_object_new_string("none"));
+		json_object_object_add(o, "action", json_object_new_string("allowed"));
+		json_object_object_add(o, "rule", NULL);
+		json_object_object_add(o, "matched", NULL);
+	}
+	json_object_object_add(o, "beaten", beaten);
+	json_object_object_add(o, "mode", json_object_new_string(
+						  meta && (meta->flags & BW_POLICY_AUDIT) ? "audit" : "enforce"));
+	*ret = o;
+	r = 0;
+	goto out;
+
+diag_subject:
+	json_object_put(subject);
+diag:
+	if (ret_diag) {
+		size_t len = 0;
+		FILE *f = open_memstream(ret_diag, &len);
+
+		if (f) {
+			bw_policy_print_diags(q, f);
+			fclose(f);
+		}
+	}
+out:
+	for (size_t i = 0; i < n_cands; i++)
+		free(cands[i].label);
+	free(cands);
+	free(anc);
+	bw_policy_free(q);
+	return r;
+}
