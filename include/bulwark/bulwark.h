@@ -99,6 +99,15 @@ int bw_unload_pins(void);
 int bw_policy_check(const char *path, char **ret_diagnostics, unsigned *ret_warnings);
 
 /*
+ * bw_policy_check for another system: every path a rule names is resolved
+ * below `root` (a mounted image or container root) instead of "/".
+ * Symlinks inside the image that point to absolute paths resolve on this
+ * host, as with any tool that does not chroot. Since LIBBULWARK_0.2.
+ */
+int bw_policy_check_root(const char *path, const char *root, char **ret_diagnostics,
+			 unsigned *ret_warnings);
+
+/*
  * What would the kernel decide? `query` is `<op> <file> [as <selector>...]`,
  * e.g. "exec /usr/bin/curl as exe=/usr/sbin/nginx uid=33" (selectors as in
  * docs/policy.md; exe= and parent= name one program). *ret_json gets the

@@ -33,7 +33,8 @@ static void usage(FILE *out)
 		"\n"
 		"Commands:\n"
 		"  status [--json]               daemon, active policy and counters\n"
-		"  policy check [--strict] PATH  lint a policy offline (no daemon needed)\n"
+		"  policy check [--strict] [--root DIR] PATH\n"
+		"                                lint a policy offline (no daemon needed)\n"
 		"  policy load PATH              compile and atomically install a policy\n"
 		"  policy explain [--policy PATH] OP FILE [as SEL...]\n"
 		"                                which rule decides, and which it beats\n"
@@ -184,22 +185,26 @@ static int cmd_status(int argc, char **argv)
 static int cmd_policy_check(int argc, char **argv)
 {
 	bool strict = false;
-	const char *path = NULL;
+	const char *path = NULL, *root = NULL;
 	char *diag = NULL;
 	unsigned warnings = 0;
 	int r;
 
 	if (want_help(argc, argv)) {
-		printf("Usage: bulwark policy check [--strict] PATH\n\n"
+		printf("Usage: bulwark policy check [--strict] [--root DIR] PATH\n\n"
 		       "Parse and compile PATH (a file, or a directory of *.rules) on this host,\n"
 		       "without a daemon. Problems print as file:line:col: error: ... with the\n"
-		       "line, a caret and a hint. Exit 0 clean, 1 errors, 2 warnings with --strict.\n");
+		       "line, a caret and a hint. Exit 0 clean, 1 errors, 2 warnings with --strict.\n"
+		       "--root DIR resolves the files the rules name below DIR, to check a policy\n"
+		       "for a system image or container root before it ships.\n");
 		return EXIT_OK;
 	}
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--strict") == 0)
 			strict = true;
+		else if (strcmp(argv[i], "--root") == 0 && i + 1 < argc)
+			root = argv[++i];
 		else if (!path && argv[i][0] != '-')
 			path = argv[i];
 		else {
@@ -208,10 +213,10 @@ static int cmd_policy_check(int argc, char **argv)
 		}
 	}
 	if (!path) {
-		fprintf(stderr, "Usage: bulwark policy check [--strict] PATH\n");
+		fprintf(stderr, "Usage: bulwark policy check [--strict] [--root DIR] PATH\n");
 		return EXIT_USAGE;
 	}
-	r = bw_policy_check(path, &diag, &warnings);
+	r = bw_policy_check_root(path, root, &diag, &warnings);
 	if (diag)
 		fputs(diag, stderr);
 	free(diag);
@@ -378,7 +383,7 @@ static int cmd_policy_explain(int argc, char **argv)
 static int cmd_policy(int argc, char **argv)
 {
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		printf("Usage: bulwark policy check [--strict] PATH\n"
+		printf("Usage: bulwark policy check [--strict] [--root DIR] PATH\n"
 		       "       bulwark policy load PATH\n"
 		       "       bulwark policy explain [--policy PATH] [--json] OP FILE [as SELECTOR...]\n\n"
 		       "check  parse and compile offline; prints file:line:col: error: ... with a hint.\n"

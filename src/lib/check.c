@@ -2,6 +2,7 @@
 /* Offline policy check: the same parser and compiler the daemon uses. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,13 @@
 
 int bw_policy_check(const char *path, char **ret_diagnostics, unsigned *ret_warnings)
 {
+	return bw_policy_check_root(path, NULL, ret_diagnostics, ret_warnings);
+}
+
+int bw_policy_check_root(const char *path, const char *root, char **ret_diagnostics,
+			 unsigned *ret_warnings)
+{
+	char real_root[PATH_MAX];
 	struct bw_compiled c = { 0 };
 	struct bw_policy *p;
 	char *text = NULL;
@@ -21,9 +29,13 @@ int bw_policy_check(const char *path, char **ret_diagnostics, unsigned *ret_warn
 
 	if (!path)
 		return -EINVAL;
+	if (root && !realpath(root, real_root))
+		return -errno;
 	p = bw_policy_new();
 	if (!p)
 		return -ENOMEM;
+	/* "/" as a root is the host itself. */
+	p->root = root && strcmp(real_root, "/") ? real_root : NULL;
 	bw_policy_load_path(p, path);
 	bw_policy_finish(p);
 	r = bw_compile(p, &c);

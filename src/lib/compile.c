@@ -57,15 +57,30 @@ static void rule_error(struct bw_policy *p, const struct bw_loc *loc, const char
 }
 
 /*
+ * Where a rule's path really is: below p->root when checking a policy
+ * for another system image, else the path itself.
+ */
+static const char *on_root(const struct bw_policy *p, const char *path, char buf[PATH_MAX])
+{
+	if (!p->root)
+		return path;
+	if ((size_t)snprintf(buf, PATH_MAX, "%s%s", p->root, path) >= PATH_MAX)
+		return path;
+	return buf;
+}
+
+/*
  * A path in a rule to its identity. `tree` says the rule meant the
  * directory itself (written /dir/ and two stars). 
  */
 static int resolve_path(struct bw_policy *p, const struct bw_loc *loc, const char *path, bool tree,
 			uint64_t *dev, uint64_t *ino)
 {
+	char buf[PATH_MAX];
+	const char *real = on_root(p, path, buf);
 	struct stat st;
 
-	if (stat(path, &st) < 0) {
+	if (stat(real, &st) < 0) {
 		char msg[64];
 
 		snprintf(msg, sizeof(msg), "%%s: %s", strerror(errno));
@@ -92,7 +107,7 @@ static int resolve_path(struct bw_policy *p, const struct bw_loc *loc, const cha
 		 * would never match. Directories report the overlay identity,
 		 * so tree rules work.
 		 */
-		if (statfs(path, &sf) == 0 && (unsigned long)sf.f_type == OVERLAYFS_MAGIC) {
+		if (statfs(real, &sf) == 0 && (unsigned long)sf.f_type == OVERLAYFS_MAGIC) {
 			rule_error(p, loc,
 				   "use a tree rule on its directory (/dir/**); exact rules need the file's own filesystem",
 				   "%s is on overlayfs, where exact-file rules cannot match yet", path);
@@ -247,14 +262,16 @@ static ssize_t class_for(struct bw_policy *p, struct classes *cs, struct bw_sele
 {
 	enum class_space space = s->type == BW_SEL_CGROUP ? SPACE_CGROUP : SPACE_PROGRAM;
 	struct class c = { .space = space, .tree = s->tree || space == SPACE_CGROUP };
-	struct bw_loc vloc = { s->loc.file, s->loc.line, s->value_col };
+	struct bw_loc vloc = { .file = s->loc.file, .line = s->loc.line, .col = s->value_col, .text = s->loc.text };
 	struct class *grown;
 	char real[PATH_MAX];
 
 	if (space == SPACE_PROGRAM) {
 		if (resolve_path(p, &vloc, s->value, c.tree, &c.dev, &c.ino) < 0)
 			return -1;
-		if (!realpath(s->value, real))
+		char buf[PATH_MAX];
+
+		if (!realpath(on_root(p, s->value, buf), real))
 			snprintf(real, sizeof(real), "%s", s->value);
 	} else {
 		char full[PATH_MAX * 2];
@@ -386,7 +403,7 @@ static unsigned verdict_rank(const struct bw_rule *r)
 
 int bw_selector_resolve_id(struct bw_policy *p, struct bw_selector *s)
 {
-	struct bw_loc vloc = { s->loc.file, s->loc.line, s->value_col };
+	struct bw_loc vloc = { .file = s->loc.file, .line = s->loc.line, .col = s->value_col, .text = s->loc.text };
 	char *end;
 	unsigned long long n = strtoull(s->value, &end, 10);
 
@@ -637,20 +654,19 @@ int bw_compile(struct bw_policy *p, struct bw_compiled *out)
 		goto out;
 
 	/* Resolve precedence: per key, the first after sorting decides. */
-	qsort(b.v, b.n, sizeof(*b.v), cand_cmp);
+	if (b.n)
+		qsort(b.v, b.n, sizeof(*b.v), cand_cmp);
 	won = calloc(p->n_rules + 1, sizeof(*won));
 	beaten_by = calloc(p->n_rules + 1, sizeof(*beaten_by));
 	if (!won || !beaten_by)
 		abort();
 	{
-		size_t w = 0;
+		size_t w = 0, cap = 0;
 
 		for (size_t i = 0; i < b.n; i++) {
 			unsigned id = b.v[i].e.val.rule_id;
 
 			if (w && memcmp(&b.v[w - 1].e.key, &b.v[i].e.key, sizeof(b.v[i].e.key)) == 0) {
-				struct bw_shadow *grown;
-
 				const struct candidate *win = &b.v[w - 1], *lose = &b.v[i];
 				unsigned why = BW_SHADOW_ORDER;
 
@@ -660,10 +676,12 @@ int bw_compile(struct bw_policy *p, struct bw_compiled *out)
 					why = BW_SHADOW_VERDICT;
 				if (!beaten_by[id - 1])
 					beaten_by[id - 1] = b.v[w - 1].e.val.rule_id;
-				grown = realloc(out->shadows, (out->n_shadows + 1) * sizeof(*grown));
-				if (!grown)
-					abort();
-				out->shadows = grown;
+				if (out->n_shadows == cap) {
+					cap = cap ? 2 * cap : 64;
+					out->shadows = realloc(out->shadows, cap * sizeof(*out->shadows));
+					if (!out->shadows)
+						abort();
+				}
 				out->shadows[out->n_shadows++] = (struct bw_shadow){
 					.key = b.v[i].e.key,
 					.rule_id = id,

@@ -192,6 +192,7 @@ void bw_policy_free(struct bw_policy *p)
 		free(r->path);
 		free(r->tag);
 		free(r->text);
+		free(r->line);
 	}
 	free(p->rules);
 	for (size_t i = 0; i < p->n_files; i++)
@@ -227,6 +228,8 @@ void bw_policy_diag(struct bw_policy *p, enum bw_severity sev, const struct bw_l
 		abort();
 	va_end(ap);
 	d->hint = hint ? strdup(hint) : NULL;
+	if (!line_text && loc)
+		line_text = loc->text;
 	d->line_text = line_text ? strdup(line_text) : NULL;
 	if (sev == BW_SEV_ERROR)
 		p->n_errors++;
@@ -263,7 +266,7 @@ static void line_error(struct line_ctx *lc, unsigned col, const char *hint, cons
 
 static void line_error(struct line_ctx *lc, unsigned col, const char *hint, const char *fmt, ...)
 {
-	struct bw_loc loc = { lc->file, lc->line, col };
+	struct bw_loc loc = { .file = lc->file, .line = lc->line, .col = col };
 	char *msg = NULL;
 	va_list ap;
 
@@ -408,7 +411,7 @@ static int parse_object(struct line_ctx *lc, struct bw_rule *r, const struct tok
 	char *path = t->text;
 	size_t len = strlen(path);
 
-	r->obj_loc = (struct bw_loc){ lc->file, lc->line, t->col };
+	r->obj_loc = (struct bw_loc){ .file = lc->file, .line = lc->line, .col = t->col };
 	if (!t->quoted && strcmp(path, "any") == 0) {
 		r->obj = BW_OBJ_TYPE_ANY;
 		return 0;
@@ -540,7 +543,7 @@ static int parse_selector(struct line_ctx *lc, struct bw_rule *r, const struct t
 		s->value = eq ? strdup(eq + 1) : NULL;
 		if (eq && !s->value)
 			abort();
-		s->loc = (struct bw_loc){ lc->file, lc->line, t->col };
+		s->loc = (struct bw_loc){ .file = lc->file, .line = lc->line, .col = t->col, .text = r->line };
 		s->value_col = t->col + (unsigned)klen + 1;
 		return s->value ? check_selector_value(lc, s) : 0;
 	}
@@ -673,12 +676,15 @@ static void parse_rule(struct line_ctx *lc, enum bw_verdict decision)
 	r = new_rule(p);
 	r->decision = decision;
 	r->op = op;
-	r->loc = (struct bw_loc){ lc->file, lc->line, lc->tok[0].col };
+	r->loc = (struct bw_loc){ .file = lc->file, .line = lc->line, .col = lc->tok[0].col };
 	r->text = statement_text(lc);
-	if (!r->text)
+	r->line = strdup(lc->raw);
+	if (!r->text || !r->line)
 		abort();
+	r->loc.text = r->line;
 	if (parse_object(lc, r, &lc->tok[2]) < 0)
 		goto bad;
+	r->obj_loc.text = r->line;
 
 	i = 3;
 	if (i < lc->n && !lc->tok[i].quoted &&
@@ -724,12 +730,13 @@ bad:
 	free(r->path);
 	free(r->tag);
 	free(r->text);
+	free(r->line);
 	p->n_rules--;
 }
 
 static void parse_mode(struct line_ctx *lc)
 {
-	struct bw_loc loc = { lc->file, lc->line, lc->tok[0].col };
+	struct bw_loc loc = { .file = lc->file, .line = lc->line, .col = lc->tok[0].col };
 	struct bw_rule *r;
 
 	if (lc->n != 2 || lc->tok[1].quoted ||
@@ -764,7 +771,7 @@ static int load_path_at(struct bw_policy *p, const char *path, const struct bw_l
 
 static void parse_include(struct line_ctx *lc)
 {
-	struct bw_loc loc = { lc->file, lc->line, lc->tok[0].col };
+	struct bw_loc loc = { .file = lc->file, .line = lc->line, .col = lc->tok[0].col };
 	char *target = NULL;
 
 	if (lc->n != 2) {
@@ -856,13 +863,16 @@ int bw_policy_load_buffer(struct bw_policy *p, const char *name, const char *buf
 
 		lc.line++;
 		if (l > BW_LINE_MAX) {
-			struct bw_loc loc = { lc.file, lc.line, BW_LINE_MAX + 1 };
+			struct bw_loc loc = { .file = lc.file, .line = lc.line, .col = BW_LINE_MAX + 1 };
 
 			bw_policy_diag(p, BW_SEV_ERROR, &loc, NULL, "split the statement",
 				       "line is longer than %d bytes", BW_LINE_MAX);
 		} else if (memchr(buf + pos, '\0', l)) {
-			struct bw_loc loc = { lc.file, lc.line,
-					      (unsigned)((const char *)memchr(buf + pos, '\0', l) - (buf + pos)) + 1 };
+			struct bw_loc loc = {
+				.file = lc.file,
+				.line = lc.line,
+				.col = (unsigned)((const char *)memchr(buf + pos, '\0', l) - (buf + pos)) + 1,
+			};
 
 			bw_policy_diag(p, BW_SEV_ERROR, &loc, NULL, "policies are text files",
 				       "NUL byte in policy");
@@ -886,7 +896,7 @@ int bw_policy_parse_query(struct bw_policy *p, const char *text)
 
 	lc.file = intern_file(p, "query");
 	if (strlen(text) > BW_LINE_MAX || strchr(text, '\n')) {
-		struct bw_loc loc = { lc.file, 1, 1 };
+		struct bw_loc loc = { .file = lc.file, .line = 1, .col = 1 };
 
 		bw_policy_diag(p, BW_SEV_ERROR, &loc, NULL, NULL, "a query is one line of at most %d bytes",
 			       BW_LINE_MAX);
@@ -896,7 +906,7 @@ int bw_policy_parse_query(struct bw_policy *p, const char *text)
 	if (tokenize(&lc) < 0)
 		return -EINVAL;
 	if (lc.n == 0 || lc.n >= TOKENS_MAX) {
-		struct bw_loc loc = { lc.file, 1, 1 };
+		struct bw_loc loc = { .file = lc.file, .line = 1, .col = 1 };
 
 		free_tokens(&lc);
 		bw_policy_diag(p, BW_SEV_ERROR, &loc, text, "e.g. exec /usr/bin/curl as exe=/usr/sbin/nginx",
@@ -931,7 +941,7 @@ static int load_dir(struct bw_policy *p, const char *dir)
 	if (n < 0)
 		return -errno;
 	if (n == 0) {
-		struct bw_loc loc = { intern_file(p, dir), 0, 0 };
+		struct bw_loc loc = { .file = intern_file(p, dir) };
 
 		bw_policy_diag(p, BW_SEV_WARNING, &loc, NULL, "drop-in files must end in .rules",
 			       "no *.rules files in directory");
@@ -1027,7 +1037,7 @@ fail:
 		bw_policy_diag(p, BW_SEV_ERROR, from, from_line, NULL, "cannot read '%s': %s", path,
 			       strerror(-r));
 	} else {
-		struct bw_loc loc = { intern_file(p, path), 0, 0 };
+		struct bw_loc loc = { .file = intern_file(p, path) };
 
 		bw_policy_diag(p, BW_SEV_ERROR, &loc, NULL, NULL, "cannot read policy: %s", strerror(-r));
 	}

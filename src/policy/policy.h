@@ -16,6 +16,7 @@
 struct bw_loc {
 	const char *file; /* owned by the policy's file list */
 	unsigned line, col;
+	const char *text; /* the source line, for the caret; NULL if unknown */
 };
 
 enum bw_obj_type {
@@ -56,6 +57,7 @@ struct bw_rule {
 	unsigned flags; /* enum bw_rule_flag */
 	char *tag;
 	char *text; /* the statement as written, for events and explain */
+	char *line; /* the whole source line: diagnostics quote it */
 	/* Filled by the compiler: what the path resolved to. */
 	uint64_t dev, ino;
 };
@@ -81,6 +83,7 @@ struct bw_policy {
 	struct bw_diag *diags;
 	size_t n_diags, n_errors, n_warnings;
 	uint8_t sha256[32];      /* of the concatenated text, in read order */
+	const char *root;        /* compile against this image root (check only); NULL = / */
 	void *hash_state;        /* internal: running SHA-256 */
 	unsigned depth;          /* internal: include depth */
 };

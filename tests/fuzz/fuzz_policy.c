@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: MIT
 /*
- * libFuzzer harness for the policy parser and compiler: any bytes must
- * produce diagnostics or a policy, never a crash, a leak or UB. Paths are
- * resolved against the real filesystem, as bulwarkd would.
+ * libFuzzer harness for the policy parser, compiler and explain: any bytes
+ * must produce diagnostics or a policy, never a crash, a leak or UB. Paths
+ * are resolved against the real filesystem, as bulwarkd would. The first
+ * line doubles as an explain query against the compiled policy.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
-#include "../../src/lib/compile.h"
+#include "../../src/lib/internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -26,6 +28,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (devnull) {
 		bw_policy_print_diags(p, devnull);
 		fclose(devnull);
+	}
+	if (c.entries) {
+		struct bw_rule_table t = { 0 };
+		const char *nl = memchr(data, '\n', size);
+		size_t qlen = nl ? (size_t)(nl - (const char *)data) : size;
+		char *query = strndup((const char *)data, qlen);
+		struct json_object *o = NULL;
+		char *diag = NULL;
+
+		if (query && bw_rule_table_from_policy(p, &c, &t) == 0)
+			bw_explain(c.entries, c.n, &t, query, &o, &diag);
+		json_object_put(o);
+		free(diag);
+		free(query);
+		bw_rule_table_free(&t);
 	}
 	bw_compiled_free(&c);
 	bw_policy_free(p);
