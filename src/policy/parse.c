@@ -697,8 +697,9 @@ static void parse_rule(struct line_ctx *lc, enum bw_verdict decision)
 			i++;
 		}
 		if (i == first) {
-			line_error(lc, lc->tok[i - 1].col, "e.g. `from exe=/usr/sbin/nginx`",
-				   "'from' needs at least one selector");
+			line_error(lc, lc->tok[i - 1].col,
+				   lc->query ? "e.g. `as exe=/usr/sbin/nginx uid=33`" : "e.g. `from exe=/usr/sbin/nginx`",
+				   "'%s' needs at least one selector", lc->tok[i - 1].text);
 			goto bad;
 		}
 	}

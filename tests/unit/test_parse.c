@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,6 +159,27 @@ static const struct bad bad_inputs[] = {
 	{ "deny exec /x from uid=", 1, 19, "selector 'uid' needs a value",
 	  "write it as key=value, e.g. exe=/usr/sbin/nginx" },
 	{ "deny exec /x from trusted=yes", 1, 19, "selector 'trusted' takes no value", NULL },
+	{ "deny exec /x from exe=usr/bin/x", 1, 23, "program path must be absolute",
+	  "name the program by its absolute path, e.g. exe=/usr/sbin/nginx" },
+	{ "deny exec /x from exe=/usr//x", 1, 23, "path is not canonical",
+	  "write the path without '//', '.' or '..' components" },
+	{ "deny exec /x from parent=/a/*/b", 1, 29, "wildcard in path",
+	  "only a trailing /** is supported: write /dir/** for a whole tree" },
+	{ "deny exec /x from exe=/a exe=/b", 1, 26, "selector 'exe' given twice",
+	  "a rule's subject names each selector once, and all must match; write one rule per alternative" },
+	{ "deny exec /x from uid=0 uid=1", 1, 25, "selector 'uid' given twice",
+	  "a rule's subject names each selector once, and all must match; write one rule per alternative" },
+	{ "deny exec /x from cgroup=/a/**", 1, 28, "'/**' is implied for cgroups",
+	  "cgroup=PATH already covers every cgroup below PATH" },
+	{ "deny exec /x from cgroup=system.slice", 1, 26, "cgroup path must start with '/'",
+	  "write the path below the cgroup2 mount, e.g. cgroup=/system.slice/nginx.service" },
+	{ "deny exec /x from uid=-1", 1, 23, "invalid user '-1'",
+	  "write a number or a name, e.g. uid=33 or uid=www-data" },
+	{ "deny exec /x from uid=4294967295", 1, 23, "invalid user '4294967295'",
+	  "write a number or a name, e.g. uid=33 or uid=www-data" },
+	{ "deny exec /x from gid=a:b", 1, 23, "invalid group 'a:b'",
+	  "write a number or a name, e.g. uid=33 or uid=www-data" },
+
 	{ "deny exec /x with", 1, 14, "'with' needs at least one option",
 	  "e.g. `with log` or `with audit`" },
 	{ "deny exec /x with lg", 1, 19, "unknown option 'lg'", "did you mean 'log'?" },
@@ -191,6 +213,49 @@ static const struct bad bad_inputs[] = {
 	{ "# fine\n\ndeny exec /x\ndney exec /y", 4, 1, "unknown statement 'dney'",
 	  "did you mean 'deny'?" },
 };
+
+/* Explain queries share the rule grammar: `<op> <file> [as <selector>...]`. */
+static const struct bad bad_queries[] = {
+	{ "exce /x", 1, 1, "unknown operation 'exce'", "did you mean 'exec'?" },
+	{ "exec", 1, 5, "expected an object after 'exec'", "name a file, a tree `/dir/**`, or `any`" },
+	{ "exec /x as", 1, 9, "'as' needs at least one selector", "e.g. `as exe=/usr/sbin/nginx uid=33`" },
+	{ "exec /x as exe=/a exe=/b", 1, 19, "selector 'exe' given twice",
+	  "a rule's subject names each selector once, and all must match; write one rule per alternative" },
+	{ "exec /x with log", 1, 9, "unexpected 'with'",
+	  "e.g. exec /usr/bin/curl as exe=/usr/sbin/nginx uid=33" },
+	{ "exec /x from uid=0", 1, 9, "unexpected 'from'",
+	  "e.g. exec /usr/bin/curl as exe=/usr/sbin/nginx uid=33" },
+};
+
+static void test_bad_queries(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad_queries) / sizeof(bad_queries[0]); i++) {
+		const struct bad *b = &bad_queries[i];
+		struct bw_policy *p = bw_policy_new();
+		const struct bw_diag *d;
+
+		print_message("query %zu: %s\n", i, b->text);
+		assert_int_equal(bw_policy_parse_query(p, b->text), -EINVAL);
+		assert_int_equal(p->n_errors, 1);
+		d = &p->diags[0];
+		assert_string_equal(d->msg, b->msg);
+		assert_string_equal(d->loc.file, "query");
+		assert_int_equal(d->loc.col, b->col);
+		assert_string_equal(d->hint, b->hint);
+		bw_policy_free(p);
+	}
+	/* And a good one. */
+	{
+		struct bw_policy *p = bw_policy_new();
+
+		assert_int_equal(bw_policy_parse_query(p, "exec /usr/bin/true as exe=/bin/sh uid=0"), 0);
+		assert_int_equal(p->n_rules, 1);
+		assert_int_equal(p->rules[0].op, BW_OP_EXEC);
+		assert_int_equal(p->rules[0].n_subjects, 2);
+		bw_policy_free(p);
+	}
+}
 
 static void test_bad_inputs(void **state)
 {
@@ -396,6 +461,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_valid_fixture),   cmocka_unit_test(test_bad_inputs),
+		cmocka_unit_test(test_bad_queries),
 		cmocka_unit_test(test_limits),          cmocka_unit_test(test_multiple_errors),
 		cmocka_unit_test(test_includes_and_dirs), cmocka_unit_test(test_hash),
 		cmocka_unit_test(test_names),
