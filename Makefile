@@ -6,6 +6,7 @@
 # make demo       the newcomer's tour, in the VM where needed
 # make deps       install the Debian packages the build and tests need
 # make fuzz       run the policy fuzzer (FUZZ_SECONDS, default 600)
+# make install    install binaries, library, header and bulwark.policy(5)
 
 BUILD     ?= build
 CC        ?= gcc
@@ -34,8 +35,27 @@ UNIT_TESTS := test_parse test_compile test_event
 UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 VM_HELPERS := $(BUILD)/tests/bwtry
 
-.PHONY: all test unit-test vm-test demo deps clean fuzz fuzz-smoke bench
-all: $(BUILD)/bulwarkd $(BUILD)/bulwark $(BUILD)/libbulwark.a $(BUILD)/libbulwark.so
+.PHONY: all install test unit-test vm-test demo deps clean fuzz fuzz-smoke bench
+all: $(BUILD)/bulwarkd $(BUILD)/bulwark $(BUILD)/libbulwark.a $(BUILD)/libbulwark.so \
+	$(BUILD)/man/bulwark.policy.5
+
+# The policy reference is written once, in docs/policy.md, and rendered.
+$(BUILD)/man/bulwark.policy.5: docs/policy.md
+	@mkdir -p $(dir $@)
+	{ printf '%% BULWARK.POLICY 5 "" "bulwark" "File Formats"\n'; cat $<; } | go-md2man > $@.tmp && mv $@.tmp $@
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+# Install what a host running bulwark needs; `make install DESTDIR=...` stages it.
+install: all
+	install -D -m 755 $(BUILD)/bulwarkd $(DESTDIR)$(PREFIX)/sbin/bulwarkd
+	install -D -m 755 $(BUILD)/bulwark $(DESTDIR)$(PREFIX)/bin/bulwark
+	install -D -m 644 $(BUILD)/libbulwark.a $(DESTDIR)$(PREFIX)/lib/libbulwark.a
+	install -D -m 755 $(BUILD)/libbulwark.so $(DESTDIR)$(PREFIX)/lib/libbulwark.so.$(SOVERSION)
+	ln -sf libbulwark.so.$(SOVERSION) $(DESTDIR)$(PREFIX)/lib/libbulwark.so
+	install -D -m 644 include/bulwark/bulwark.h $(DESTDIR)$(PREFIX)/include/bulwark/bulwark.h
+	install -D -m 644 $(BUILD)/man/bulwark.policy.5 $(DESTDIR)$(PREFIX)/share/man/man5/bulwark.policy.5
+	install -d -m 755 $(DESTDIR)/etc/bulwark/policy.d
 
 $(BUILD)/bulwark.bpf.o: bpf/bulwark.bpf.c bpf/decide.bpf.h bpf/abi.h bpf/vmlinux.h | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@

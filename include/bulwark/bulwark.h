@@ -29,6 +29,9 @@ extern "C" {
 /* Where bulwarkd listens unless told otherwise. */
 #define BULWARK_SOCKET_PATH "/run/bulwark/bulwarkd.sock"
 
+/* The drop-in policy directory: *.rules in natural sort order. */
+#define BULWARK_POLICY_DIR "/etc/bulwark/policy.d"
+
 enum bw_log_level {
 	BW_LOG_ERROR = 3,
 	BW_LOG_WARNING = 4,

@@ -33,9 +33,10 @@ static void usage(FILE *out)
 		"\n"
 		"Commands:\n"
 		"  status [--json]               daemon, active policy and counters\n"
-		"  policy check [--strict] [--root DIR] PATH\n"
+		"  policy check [--strict] [--root DIR] [PATH]\n"
 		"                                lint a policy offline (no daemon needed)\n"
-		"  policy load PATH              compile and atomically install a policy\n"
+		"  policy load [PATH]            compile and atomically install a policy\n"
+		"                                (PATH defaults to " BULWARK_POLICY_DIR ")\n"
 		"  policy explain [--policy PATH] OP FILE [as SEL...]\n"
 		"                                which rule decides, and which it beats\n"
 		"  events [--follow] [--json]    recent events; --follow streams new ones\n"
@@ -191,12 +192,13 @@ static int cmd_policy_check(int argc, char **argv)
 	int r;
 
 	if (want_help(argc, argv)) {
-		printf("Usage: bulwark policy check [--strict] [--root DIR] PATH\n\n"
+		printf("Usage: bulwark policy check [--strict] [--root DIR] [PATH]\n\n"
 		       "Parse and compile PATH (a file, or a directory of *.rules) on this host,\n"
 		       "without a daemon. Problems print as file:line:col: error: ... with the\n"
 		       "line, a caret and a hint. Exit 0 clean, 1 errors, 2 warnings with --strict.\n"
 		       "--root DIR resolves the files the rules name below DIR, to check a policy\n"
-		       "for a system image or container root before it ships.\n");
+		       "for a system image or container root before it ships.\n"
+		       "PATH defaults to " BULWARK_POLICY_DIR ".\n");
 		return EXIT_OK;
 	}
 
@@ -212,10 +214,8 @@ static int cmd_policy_check(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (!path) {
-		fprintf(stderr, "Usage: bulwark policy check [--strict] [--root DIR] PATH\n");
-		return EXIT_USAGE;
-	}
+	if (!path)
+		path = BULWARK_POLICY_DIR;
 	r = bw_policy_check_root(path, root, &diag, &warnings);
 	if (diag)
 		fputs(diag, stderr);
@@ -233,34 +233,37 @@ static int cmd_policy_check(int argc, char **argv)
 static int cmd_policy_load(int argc, char **argv)
 {
 	struct bw_client *c = NULL;
+	const char *path;
 	char *diag = NULL;
 	int r;
 
 	if (want_help(argc, argv)) {
-		printf("Usage: bulwark policy load PATH\n\n"
+		printf("Usage: bulwark policy load [PATH]\n\n"
 		       "Ask bulwarkd to compile PATH and swap it in atomically. A rejected policy\n"
 		       "changes nothing: the previous one stays in force, and the diagnostics are\n"
-		       "printed. Exit 0 loaded, 1 rejected, 69 no daemon.\n");
+		       "printed. PATH defaults to " BULWARK_POLICY_DIR ".\n"
+		       "Exit 0 loaded, 1 rejected, 69 no daemon.\n");
 		return EXIT_OK;
 	}
-	if (argc != 2 || argv[1][0] == '-') {
-		fprintf(stderr, "Usage: bulwark policy load PATH\n");
+	if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {
+		fprintf(stderr, "Usage: bulwark policy load [PATH]\n");
 		return EXIT_USAGE;
 	}
+	path = argc == 2 ? argv[1] : BULWARK_POLICY_DIR;
 	r = connect_daemon(&c);
 	if (r != EXIT_OK)
 		return r;
-	r = bw_client_policy_load(c, argv[1], &diag);
+	r = bw_client_policy_load(c, path, &diag);
 	bw_client_free(c);
 	if (diag)
 		fputs(diag, stderr);
 	free(diag);
 	if (r < 0) {
-		fprintf(stderr, "bulwark: %s: %s\n", argv[1],
+		fprintf(stderr, "bulwark: %s: %s\n", path,
 			r == -EINVAL ? "rejected; the previous policy stays in force" : strerror(-r));
 		return EXIT_FAIL;
 	}
-	printf("%s: loaded\n", argv[1]);
+	printf("%s: loaded\n", path);
 	return EXIT_OK;
 }
 
@@ -383,8 +386,8 @@ static int cmd_policy_explain(int argc, char **argv)
 static int cmd_policy(int argc, char **argv)
 {
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		printf("Usage: bulwark policy check [--strict] [--root DIR] PATH\n"
-		       "       bulwark policy load PATH\n"
+		printf("Usage: bulwark policy check [--strict] [--root DIR] [PATH]\n"
+		       "       bulwark policy load [PATH]\n"
 		       "       bulwark policy explain [--policy PATH] [--json] OP FILE [as SELECTOR...]\n\n"
 		       "check  parse and compile offline; prints file:line:col: error: ... with a hint.\n"
 		       "       Exit 0 clean, 1 errors, 2 warnings with --strict.\n"
@@ -392,7 +395,8 @@ static int cmd_policy(int argc, char **argv)
 		       "       A rejected policy changes nothing: the previous one stays in force.\n"
 		       "explain  what would happen, which rule decides and which rules it beats;\n"
 		       "       offline with --policy, else live from the kernel's entries.\n"
-		       "PATH is a policy file or a directory of *.rules files (natural sort order).\n"
+		       "PATH is a policy file or a directory of *.rules files (natural sort order);\n"
+		       "it defaults to " BULWARK_POLICY_DIR ".\n"
 		       "The language is documented in docs/policy.md.\n");
 		return argc < 2 ? EXIT_USAGE : EXIT_OK;
 	}

@@ -73,6 +73,7 @@ static void usage(FILE *out)
 		"Enforce a bulwark policy with BPF LSM programs and report events.\n"
 		"\n"
 		"  -p, --policy PATH     policy file or directory of *.rules to load at start\n"
+		"                        (default: %s, when it exists)\n"
 		"  -e, --events FILE     append JSON events to FILE (default: stdout)\n"
 		"  -s, --socket PATH     control socket (default: %s)\n"
 		"      --state-dir DIR   runtime state (default: /run/bulwark)\n"
@@ -87,7 +88,7 @@ static void usage(FILE *out)
 		"\n"
 		"Exit status: 0 after `bulwark unload` or SIGTERM, 1 on a startup error\n"
 		"(bad policy, BPF LSM unavailable), 2 on bad usage.\n",
-		BULWARK_SOCKET_PATH, BW_PIN_ROOT);
+		BULWARK_POLICY_DIR, BULWARK_SOCKET_PATH, BW_PIN_ROOT);
 }
 
 static int64_t boot_to_real_ns(void)
@@ -741,6 +742,9 @@ int main(int argc, char **argv)
 	 * leave nothing attached. With pins present, the policy they hold keeps
 	 * enforcing, so a bad file only costs the update.
 	 */
+	/* The drop-in directory is the default policy when it exists. */
+	if (!policy && access(BULWARK_POLICY_DIR, F_OK) == 0)
+		policy = BULWARK_POLICY_DIR;
 	if (policy) {
 		char *diag = NULL;
 
