@@ -23,7 +23,7 @@ ALL_CFLAGS := $(CFLAGS) $(WARN) $(HARDEN) -std=gnu11 -Iinclude -I$(BUILD) $(PKG_
 LDHARDEN  := -Wl,-z,relro,-z,now -pie
 SOVERSION := 0
 
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror -Ibpf -I$(BUILD)
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Wall -Werror -Ibpf -I$(BUILD)
 
 LIB_SRCS  := src/policy/parse.c src/lib/compile.c src/lib/client.c src/lib/event.c src/lib/check.c src/lib/explain.c
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)

@@ -69,7 +69,8 @@ enum bw_obj_kind {
 	BW_OBJ_EXE_FILE = 4,   /* subject class of an exact program file */
 	BW_OBJ_EXE_TREE = 5,   /* subject class of the programs below a directory */
 	BW_OBJ_CGROUP = 6,     /* subject class of a cgroup and its descendants: ino = cgroup id */
-	BW_OBJ_MAX = 6,
+	BW_OBJ_TASK = 7,       /* a target process: tsubj/tids name it (0 = any) */
+	BW_OBJ_MAX = 7,
 };
 
 /* Rule flags (bw_rule_val.flags). */
@@ -77,12 +78,20 @@ enum bw_rule_flag {
 	BW_RULE_LOG = 1u << 0,   /* report allows too */
 	BW_RULE_QUIET = 1u << 1, /* do not report (still counted) */
 	BW_RULE_AUDIT = 1u << 2, /* per-rule audit mode: deny never blocks */
+	BW_RULE_STICKY = 1u << 3, /* deny fork: marks the program's process for life */
 };
 
 /* Policy flags, carried in the META entry's flags. */
 enum bw_policy_flag {
-	BW_POLICY_AUDIT = 1u << 0, /* global audit mode */
+	BW_POLICY_AUDIT = 1u << 0,        /* global audit mode */
+	BW_POLICY_NOTIFY_EXEC = 1u << 1,  /* process notifications, opt-in */
+	BW_POLICY_NOTIFY_FORK = 1u << 2,
+	BW_POLICY_NOTIFY_EXIT = 1u << 3,
+	BW_POLICY_NOTIFY_THREAD = 1u << 4, /* thread start and exit */
+	BW_POLICY_STICKY = 1u << 5,       /* some rule is `deny fork ... with sticky` */
 };
+#define BW_POLICY_NOTIFY_ANY (BW_POLICY_NOTIFY_EXEC | BW_POLICY_NOTIFY_FORK | \
+			      BW_POLICY_NOTIFY_EXIT | BW_POLICY_NOTIFY_THREAD)
 
 /*
  * Subject dimensions. A rule's subject is a conjunction of at most one
@@ -110,12 +119,15 @@ enum bw_dim {
  * subject, object); the kernel does at most one lookup per candidate.
  */
 struct bw_rule_key {
-	__u32 op;                /* enum bw_op */
-	__u16 kind;              /* enum bw_obj_kind */
-	__u16 subj;              /* mask of enum bw_dim named by the rule */
-	__u32 ids[BW_DIM_COUNT]; /* per dimension in subj: class id, uid or gid; else 0 */
+	__u32 op;                 /* enum bw_op */
+	__u16 kind;               /* enum bw_obj_kind */
+	__u16 subj;               /* mask of enum bw_dim named by the rule */
+	__u32 ids[BW_DIM_COUNT];  /* per dimension in subj: class id, uid or gid; else 0 */
+	__u16 tsubj;              /* TASK: mask of the target's dimensions named */
+	__u16 arg;                /* SIGNAL: the signal number; else 0 */
+	__u32 tids[BW_DIM_COUNT]; /* TASK: the target's ids, as ids[] */
 	__u32 pad;
-	__u64 dev;               /* kernel dev_t (MAJOR << 20 | MINOR) */
+	__u64 dev;                /* kernel dev_t (MAJOR << 20 | MINOR) */
 	__u64 ino;
 };
 
@@ -133,6 +145,8 @@ struct bw_rule_val {
 	__u32 serial;        /* META: policy serial; task-cached classes carry it */
 	__u32 cgroup_levels; /* META: deepest cgroup class level + 1, 0 = none */
 	__u32 dims;          /* META: mask of the dimensions any rule names */
+	__u32 tcombos;       /* META: bit m set = some rule's target uses mask m */
+	__u32 tdims;         /* META: mask of the dimensions any target names */
 };
 
 /* Per-CPU counters: index = op * BW_CNT_COUNT + counter. */
@@ -169,12 +183,30 @@ enum bw_hook {
 	BW_HOOK_EXEC = 1,     /* bprm_check_security: execve and interpreters */
 	BW_HOOK_MMAP = 2,     /* mmap_file with PROT_EXEC (ld.so, dlopen) */
 	BW_HOOK_MPROTECT = 3, /* file_mprotect adding PROT_EXEC */
-	BW_HOOK_MAX = 3,
+	BW_HOOK_CLONE = 4,    /* task_alloc: fork, vfork, clone, posix_spawn, threads */
+	BW_HOOK_PTRACE = 5,   /* ptrace_access_check: ptrace, /proc/PID/mem, process_vm_*, pidfd_getfd */
+	BW_HOOK_KILL = 6,     /* task_kill: kill, tkill, tgkill, pidfd_send_signal, rt_sigqueueinfo */
+	BW_HOOK_NICE = 7,     /* task_setnice: setpriority, nice */
+	BW_HOOK_SCHED = 8,    /* task_setscheduler: sched_setscheduler, sched_setattr, ... */
+	BW_HOOK_IOPRIO = 9,   /* task_setioprio */
+	BW_HOOK_RLIMIT = 10,  /* task_setrlimit: prlimit, setrlimit */
+	BW_HOOK_MOVEMEM = 11, /* task_movememory: migrate_pages, move_pages */
+	BW_HOOK_MAX = 11,
 };
 
 enum bw_event_type {
 	BW_EV_DECISION = 1,
-	BW_EV_MAX = 1,
+	BW_EV_PROCESS = 2, /* opt-in notifications: what = enum bw_proc_event */
+	BW_EV_MAX = 2,
+};
+
+enum bw_proc_event {
+	BW_PROC_EXEC = 1,
+	BW_PROC_FORK = 2,         /* a new process: target_* is the child */
+	BW_PROC_EXIT = 3,         /* a process ended: arg is its exit status */
+	BW_PROC_THREAD_START = 4, /* a new thread: target_* is the thread */
+	BW_PROC_THREAD_EXIT = 5,
+	BW_PROC_MAX = 5,
 };
 
 /* Event flags (bw_event.flags). */
@@ -184,6 +216,8 @@ enum bw_event_flag {
 	BW_EVF_EXE_UNKNOWN = 1u << 2, /* subject started before bulwark */
 	BW_EVF_EXE_TRUNC = 1u << 3,
 	BW_EVF_WALK_LIMIT = 1u << 4, /* path deeper than the walk bound: denied */
+	BW_EVF_STICKY = 1u << 5,     /* denied by the no-children mark, not a live rule */
+	BW_EVF_ARGV_TRUNC = 1u << 6, /* exec notification: argv did not fit */
 };
 
 /* One record in the ring buffer. Fixed layout. */
@@ -202,12 +236,18 @@ struct bw_event {
 	__u32 gid;
 	__u32 subj;    /* subject mask of the deciding rule */
 	__u32 hook;    /* enum bw_hook */
-	__u32 pad;
+	__u32 arg;     /* SIGNAL: the signal; process events: exit status */
 	__u64 policy_gen;
-	__u64 target_dev;
+	__u64 target_dev;  /* file targets */
 	__u64 target_ino;
+	__u32 target_pid;  /* process targets: thread id, and process id */
+	__u32 target_tgid;
+	__u64 cgroup_id;   /* the acting task's cgroup v2 id */
+	__u32 what;        /* BW_EV_PROCESS: enum bw_proc_event */
+	__u32 pad;
 	char comm[BW_COMM_LEN];
 	char exe[BW_PATH_LEN];
+	/* file targets: the path; process targets: their exe; exec: argv, NUL-separated */
 	char path[BW_PATH_LEN];
 };
 
@@ -216,18 +256,21 @@ struct bw_task_state {
 	__u32 serial;    /* policy serial exe_class was computed under */
 	__u32 exe_class; /* program class of the task's exe, 0 = none */
 	__u32 flags;     /* enum bw_event_flag subset for exe */
+	__u32 nochild;   /* rule id of a sticky `deny fork` that marked it, 0 = none */
+	__u32 exited;    /* process exit reported (on the group leader) */
 	__u32 pad;
 	char exe[BW_PATH_LEN];
 };
 
 #define BW_ABI_ASSERT(cond) _Static_assert(cond, #cond)
-BW_ABI_ASSERT(sizeof(struct bw_rule_key) == 48);
-BW_ABI_ASSERT(__builtin_offsetof(struct bw_rule_key, dev) == 32);
-BW_ABI_ASSERT(sizeof(struct bw_rule_val) == 32);
+BW_ABI_ASSERT(sizeof(struct bw_rule_key) == 72);
+BW_ABI_ASSERT(__builtin_offsetof(struct bw_rule_key, dev) == 56);
+BW_ABI_ASSERT(sizeof(struct bw_rule_val) == 40);
 BW_ABI_ASSERT(sizeof(struct bw_policy_info) == 56);
 BW_ABI_ASSERT(__builtin_offsetof(struct bw_event, target_dev) == 72);
-BW_ABI_ASSERT(__builtin_offsetof(struct bw_event, comm) == 88);
-BW_ABI_ASSERT(sizeof(struct bw_event) == 88 + BW_COMM_LEN + 2 * BW_PATH_LEN);
-BW_ABI_ASSERT(sizeof(struct bw_task_state) == 16 + BW_PATH_LEN);
+BW_ABI_ASSERT(__builtin_offsetof(struct bw_event, cgroup_id) == 96);
+BW_ABI_ASSERT(__builtin_offsetof(struct bw_event, comm) == 112);
+BW_ABI_ASSERT(sizeof(struct bw_event) == 112 + BW_COMM_LEN + 2 * BW_PATH_LEN);
+BW_ABI_ASSERT(sizeof(struct bw_task_state) == 24 + BW_PATH_LEN);
 
 #endif /* BULWARK_ABI_H */

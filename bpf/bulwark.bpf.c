@@ -12,29 +12,6 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/*
- * Called for the binary and again for every interpreter it names (shebang,
- * binfmt_misc), so a denied interpreter cannot be reached through a script.
- */
-SEC("lsm/bprm_check_security")
-int BPF_PROG(bw_bprm_check, struct linux_binprm *bprm, int ret)
-{
-	struct bw_decision d = {};
-	struct bw_event *e;
-	int rc;
-
-	if (ret)
-		return ret;
-	bw_decide_file(&d, BW_OP_EXEC, BW_HOOK_EXEC, bprm->file);
-	rc = bw_enforce(&d);
-	e = bw_event_begin(&d);
-	if (e) {
-		bw_event_path(e, &bprm->file->f_path);
-		bw_event_submit(e);
-	}
-	return rc;
-}
-
 #define PROT_EXEC 0x4
 #define VM_EXEC 0x4
 
@@ -107,6 +84,66 @@ int BPF_PROG(bw_file_mprotect, struct vm_area_struct *vma, unsigned long reqprot
 	return rc;
 }
 
+#define CLONE_THREAD 0x00010000
+#define PF_KTHREAD 0x00200000
+
+/*
+ * Would the current task be denied fork by a sticky rule? Then mark it:
+ * the mark outlives the program (it survives exec) and the policy, so an
+ * exploited server that execs a shell still cannot spawn anything.
+ */
+static __always_inline void bw_mark_nochild(struct bw_task_state *ts, struct bw_decision *d)
+{
+	if (!ts || ts->nochild)
+		return;
+	bw_decide_task(d, BW_OP_FORK, BW_HOOK_CLONE, NULL, 0);
+	if (d->verdict == BW_VERDICT_DENY && (d->rule_flags & BW_RULE_STICKY) &&
+	    !(d->rule_flags & BW_RULE_AUDIT))
+		ts->nochild = d->rule_id;
+	__builtin_memset(d, 0, sizeof(*d));
+}
+
+/* Only policies with a sticky rule pay for marking. */
+static __always_inline bool bw_policy_has(__u32 flag)
+{
+	struct bw_rule_val *meta;
+	__u32 zero = 0;
+	void *policy;
+
+	policy = bpf_map_lookup_elem(&bw_policy, &zero);
+	if (!policy)
+		return false;
+	meta = bpf_map_lookup_elem(policy, &bw_meta_key);
+	return meta && (meta->flags & flag);
+}
+
+/*
+ * Called for the binary and again for every interpreter it names (shebang,
+ * binfmt_misc), so a denied interpreter cannot be reached through a script.
+ */
+SEC("lsm/bprm_check_security")
+int BPF_PROG(bw_bprm_check, struct linux_binprm *bprm, int ret)
+{
+	struct bw_decision d = {};
+	struct bw_event *e;
+	int rc;
+
+	if (ret)
+		return ret;
+	/* A sticky program that execs keeps its mark, even if it never forked. */
+	if (bw_policy_has(BW_POLICY_STICKY))
+		bw_mark_nochild(bpf_task_storage_get(&bw_task_state, bpf_get_current_task_btf(), 0,
+						     BPF_LOCAL_STORAGE_GET_F_CREATE), &d);
+	bw_decide_file(&d, BW_OP_EXEC, BW_HOOK_EXEC, bprm->file);
+	rc = bw_enforce(&d);
+	e = bw_event_begin(&d);
+	if (e) {
+		bw_event_path(e, &bprm->file->f_path);
+		bw_event_submit(e);
+	}
+	return rc;
+}
+
 /*
  * After a successful exec the task's identity is its new image: remember
  * its path so later events name the subject without asking /proc, and its
@@ -115,7 +152,7 @@ int BPF_PROG(bw_file_mprotect, struct vm_area_struct *vma, unsigned long reqprot
 SEC("lsm/bprm_committed_creds")
 int BPF_PROG(bw_bprm_committed, struct linux_binprm *bprm)
 {
-	struct bw_rule_key mkey = { .op = BW_OP_NONE, .kind = BW_OBJ_META };
+	struct bw_decision d = {};
 	struct bw_rule_val *meta = NULL;
 	struct bw_task_state *ts;
 	__u32 zero = 0;
@@ -133,9 +170,9 @@ int BPF_PROG(bw_bprm_committed, struct linux_binprm *bprm)
 	ts->exe_class = 0;
 	policy = bpf_map_lookup_elem(&bw_policy, &zero);
 	if (policy)
-		meta = bpf_map_lookup_elem(policy, &mkey);
+		meta = bpf_map_lookup_elem(policy, &bw_meta_key);
 	if (meta && (meta->combos & ~1u)) {
-		ts->exe_class = bw_exe_class(policy, bprm->file);
+		ts->exe_class = bw_exe_class_now(policy, bprm->file);
 		ts->serial = meta->serial;
 	}
 	n = bpf_d_path(&bprm->file->f_path, ts->exe, sizeof(ts->exe));
@@ -144,25 +181,308 @@ int BPF_PROG(bw_bprm_committed, struct linux_binprm *bprm)
 		ts->flags = n == -36 ? BW_EVF_EXE_TRUNC : BW_EVF_EXE_UNKNOWN;
 		bw_count(BW_OP_EXEC, BW_CNT_HELPER_ERR);
 	}
+	/* The new program may be one a sticky rule names. */
+	if (meta && (meta->flags & BW_POLICY_STICKY))
+		bw_mark_nochild(ts, &d);
 	return 0;
 }
 
-/* Children and threads start with their creator's state. */
+/* Decide an operation on a process, enforce it, report it. */
+static __always_inline int bw_task_op(__u32 op, __u32 hook, struct task_struct *target, __u32 arg,
+				      bool report)
+{
+	struct bw_decision d = {};
+	struct bw_event *e;
+	int rc;
+
+	bw_decide_task(&d, op, hook, target, arg);
+	rc = bw_enforce(&d);
+	e = report ? bw_event_begin(&d) : NULL;
+	if (e) {
+		if (target)
+			bw_event_task_exe(e, target);
+		bw_event_submit(e);
+	}
+	return rc;
+}
+
+/* A process acting on itself (or its own threads) is not governed. */
+static __always_inline bool bw_is_self(struct task_struct *p)
+{
+	return BPF_CORE_READ(p, tgid) == bpf_get_current_pid_tgid() >> 32;
+}
+
+/*
+ * fork, vfork, clone, clone3, posix_spawn and thread creation all pass
+ * here. The child starts with its creator's state, mark included.
+ * Kernel threads spawning kernel threads are the kernel, not a subject.
+ */
 SEC("lsm/task_alloc")
 int BPF_PROG(bw_task_alloc, struct task_struct *task, unsigned long clone_flags, int ret)
 {
+	struct task_struct *cur = bpf_get_current_task_btf();
+	bool thread = clone_flags & CLONE_THREAD;
 	struct bw_task_state *parent, *child;
+	struct bw_decision d = {};
+	struct bw_event *e;
+	int rc;
 
 	if (ret)
 		return ret;
-	parent = bw_current_state();
-	if (!parent)
+	if (BPF_CORE_READ(cur, flags) & PF_KTHREAD)
 		return 0;
+	parent = bw_current_state();
+	if (!thread && parent && parent->nochild) {
+		struct bw_rule_val *meta;
+
+		/* Marked for life: no live rule is asked, and none can lift it. */
+		bw_policy_begin(&d, BW_OP_FORK, BW_HOOK_CLONE, &meta);
+		d.verdict = BW_VERDICT_DENY;
+		d.rule_id = parent->nochild;
+		d.rule_flags = BW_RULE_STICKY;
+		d.event_flags = BW_EVF_STICKY;
+	} else {
+		bw_decide_task(&d, thread ? BW_OP_THREAD : BW_OP_FORK, BW_HOOK_CLONE, NULL, 0);
+	}
+	rc = bw_enforce(&d);
+	e = bw_event_begin(&d);
+	if (e)
+		bw_event_submit(e);
+	/* A live sticky rule denied it: mark the process, as its exec would have. */
+	if (!thread && !(d.event_flags & BW_EVF_STICKY) && d.verdict == BW_VERDICT_DENY &&
+	    (d.rule_flags & BW_RULE_STICKY) && !(d.rule_flags & BW_RULE_AUDIT)) {
+		parent = bpf_task_storage_get(&bw_task_state, cur, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (parent && !parent->nochild)
+			parent->nochild = d.rule_id;
+	}
+	if (rc || !parent)
+		return rc;
 	child = bpf_task_storage_get(&bw_task_state, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!child) {
 		bw_count(BW_OP_FORK, BW_CNT_HELPER_ERR);
 		return 0;
 	}
 	bpf_probe_read_kernel(child, sizeof(*child), parent);
+	child->exited = 0;
+	return 0;
+}
+
+#define PTRACE_MODE_READ 0x01
+#define PTRACE_MODE_ATTACH 0x02
+#define PTRACE_MODE_NOAUDIT 0x04
+#define O_ACCMODE 3
+#define O_RDONLY 0
+/* x86_64 system call numbers, to tell which right an ATTACH check is for. */
+#define NR_open 2
+#define NR_openat 257
+#define NR_process_vm_readv 310
+#define NR_openat2 437
+
+/*
+ * The kernel asks for ATTACH on paths that only read: opening
+ * /proc/PID/mem read-only, and process_vm_readv. The system call being
+ * served tells them apart. Anything unrecognised counts as write: the
+ * stricter right.
+ */
+static __always_inline __u32 bw_ptrace_right(unsigned int mode)
+{
+	struct pt_regs *regs;
+	__u64 flags = 0;
+	long nr;
+
+	if (!(mode & PTRACE_MODE_ATTACH))
+		return BW_OP_READ;
+	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	if (!regs)
+		return BW_OP_WRITE;
+	nr = BPF_CORE_READ(regs, orig_ax);
+	if (nr == NR_process_vm_readv)
+		return BW_OP_READ;
+	if (nr == NR_open)
+		flags = BPF_CORE_READ(regs, si);
+	else if (nr == NR_openat)
+		flags = BPF_CORE_READ(regs, dx);
+	else if (nr == NR_openat2) {
+		/* struct open_how starts with its u64 flags */
+		if (bpf_probe_read_user(&flags, sizeof(flags), (void *)BPF_CORE_READ(regs, dx)))
+			return BW_OP_WRITE;
+	} else
+		return BW_OP_WRITE;
+	return (flags & O_ACCMODE) == O_RDONLY ? BW_OP_READ : BW_OP_WRITE;
+}
+
+/*
+ * Reading and writing another process: ptrace attach and seize (and so
+ * PEEK and POKE), /proc/PID/mem, environ and maps, process_vm_readv and
+ * writev, pidfd_getfd, kcmp. NOAUDIT checks are the kernel deciding what
+ * to show (ps reading /proc): decided and counted, never reported.
+ */
+SEC("lsm/ptrace_access_check")
+int BPF_PROG(bw_ptrace_access, struct task_struct *child, unsigned int mode, int ret)
+{
+	if (ret)
+		return ret;
+	if (bw_is_self(child))
+		return 0;
+	return bw_task_op(bw_ptrace_right(mode), BW_HOOK_PTRACE, child, 0,
+			  !(mode & PTRACE_MODE_NOAUDIT));
+}
+
+/*
+ * kill, tkill, tgkill, pidfd_send_signal, rt_(tg)sigqueueinfo, and
+ * kill(-pgrp) once per member. A non-NULL cred means the sender is not
+ * the current task (USB async I/O completions): not a subject's act.
+ */
+SEC("lsm/task_kill")
+int BPF_PROG(bw_task_kill, struct task_struct *p, struct kernel_siginfo *info, int sig,
+	     const struct cred *cred, int ret)
+{
+	if (ret)
+		return ret;
+	if (cred || bw_is_self(p))
+		return 0;
+	return bw_task_op(BW_OP_SIGNAL, BW_HOOK_KILL, p, sig, true);
+}
+
+/* The `control` right: one op, five hooks. */
+static __always_inline int bw_control(struct task_struct *p, __u32 hook)
+{
+	if (bw_is_self(p))
+		return 0;
+	return bw_task_op(BW_OP_CONTROL, hook, p, 0, true);
+}
+
+SEC("lsm/task_setnice")
+int BPF_PROG(bw_task_setnice, struct task_struct *p, int nice, int ret)
+{
+	return ret ? ret : bw_control(p, BW_HOOK_NICE);
+}
+
+SEC("lsm/task_setscheduler")
+int BPF_PROG(bw_task_setscheduler, struct task_struct *p, int ret)
+{
+	return ret ? ret : bw_control(p, BW_HOOK_SCHED);
+}
+
+SEC("lsm/task_setioprio")
+int BPF_PROG(bw_task_setioprio, struct task_struct *p, int ioprio, int ret)
+{
+	return ret ? ret : bw_control(p, BW_HOOK_IOPRIO);
+}
+
+SEC("lsm/task_setrlimit")
+int BPF_PROG(bw_task_setrlimit, struct task_struct *p, unsigned int resource,
+	     struct rlimit *new_rlim, int ret)
+{
+	return ret ? ret : bw_control(p, BW_HOOK_RLIMIT);
+}
+
+SEC("lsm/task_movememory")
+int BPF_PROG(bw_task_movememory, struct task_struct *p, int ret)
+{
+	return ret ? ret : bw_control(p, BW_HOOK_MOVEMEM);
+}
+
+/*
+ * Process notifications: opt-in per policy (`notify exec fork exit
+ * thread`). With none asked for, each costs two map lookups and returns.
+ */
+static __always_inline struct bw_event *bw_notify_begin(__u32 flag, __u32 what)
+{
+	struct bw_event *e;
+
+	if (!bw_policy_has(flag))
+		return NULL;
+	e = bw_event_reserve(BW_EV_PROCESS, BW_OP_NONE);
+	if (e)
+		e->what = what;
+	return e;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(bw_notify_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 pid = BPF_CORE_READ(child, pid), tgid = BPF_CORE_READ(child, tgid);
+	bool thread = pid != tgid;
+	struct bw_event *e;
+
+	e = bw_notify_begin(thread ? BW_POLICY_NOTIFY_THREAD : BW_POLICY_NOTIFY_FORK,
+			    thread ? BW_PROC_THREAD_START : BW_PROC_FORK);
+	if (!e)
+		return 0;
+	e->target_pid = pid;
+	e->target_tgid = tgid;
+	bw_event_submit(e);
+	return 0;
+}
+
+/* After the exec: the task already has its new identity and arguments. */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(bw_notify_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	unsigned long start, end, len;
+	struct bw_event *e;
+
+	e = bw_notify_begin(BW_POLICY_NOTIFY_EXEC, BW_PROC_EXEC);
+	if (!e)
+		return 0;
+	/* argv, NUL-separated, bounded by the event's path field */
+	start = BPF_CORE_READ(p, mm, arg_start);
+	end = BPF_CORE_READ(p, mm, arg_end);
+	len = end > start ? end - start : 0;
+	if (len > sizeof(e->path)) {
+		len = sizeof(e->path);
+		e->flags |= BW_EVF_ARGV_TRUNC;
+	}
+	if (len && bpf_probe_read_user(e->path, len & (sizeof(e->path) - 1 | sizeof(e->path)),
+				       (void *)start))
+		e->flags |= BW_EVF_PATH_ERR;
+	e->arg = len;
+	e->target_pid = old_pid;
+	bw_event_submit(e);
+	return 0;
+}
+
+/*
+ * Every thread passes here. The process has ended when its last thread
+ * does (signal->live reached 0); the group leader's state makes sure that
+ * is reported once even when threads exit together.
+ */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(bw_notify_exit, struct task_struct *p)
+{
+	__u32 policy_flags = 0, pid = BPF_CORE_READ(p, pid), tgid = BPF_CORE_READ(p, tgid);
+	bool last = BPF_CORE_READ(p, signal, live.counter) == 0;
+	struct bw_task_state *ts;
+	struct bw_event *e;
+
+	if (bw_policy_has(BW_POLICY_NOTIFY_EXIT))
+		policy_flags |= BW_POLICY_NOTIFY_EXIT;
+	if (pid != tgid && bw_policy_has(BW_POLICY_NOTIFY_THREAD))
+		policy_flags |= BW_POLICY_NOTIFY_THREAD;
+	if (!policy_flags)
+		return 0;
+	if (pid != tgid && (policy_flags & BW_POLICY_NOTIFY_THREAD)) {
+		e = bw_notify_begin(BW_POLICY_NOTIFY_THREAD, BW_PROC_THREAD_EXIT);
+		if (e) {
+			e->target_pid = pid;
+			e->target_tgid = tgid;
+			e->arg = BPF_CORE_READ(p, exit_code);
+			bw_event_submit(e);
+		}
+	}
+	if (!last || !(policy_flags & BW_POLICY_NOTIFY_EXIT))
+		return 0;
+	ts = bpf_task_storage_get(&bw_task_state, p->group_leader, 0,
+				  BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (ts && __sync_fetch_and_add(&ts->exited, 1))
+		return 0;
+	e = bw_notify_begin(BW_POLICY_NOTIFY_EXIT, BW_PROC_EXIT);
+	if (!e)
+		return 0;
+	e->target_pid = tgid;
+	e->target_tgid = tgid;
+	e->arg = BPF_CORE_READ(p, exit_code);
+	bw_event_submit(e);
 	return 0;
 }

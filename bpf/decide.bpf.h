@@ -80,19 +80,6 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } bw_task_state SEC(".maps");
 
-struct bw_decision {
-	__u32 op;
-	__u32 hook;         /* enum bw_hook */
-	__u32 verdict;      /* enum bw_verdict */
-	__u32 action;       /* enum bw_action */
-	__u32 rule_id;
-	__u32 rule_flags;
-	__u32 policy_flags;
-	__u32 subj;         /* subject mask of the deciding rule */
-	__u32 event_flags;
-	__u64 dev;
-	__u64 ino;
-};
 
 /*
  * Who is asking, as the policy sees it: one id per dimension, and the set
@@ -104,6 +91,9 @@ struct bw_subject {
 	__u32 ids[BW_DIM_COUNT];
 	__u32 todo;
 };
+
+/* The key of the policy's META entry: read-only data, not stack. */
+static const struct bw_rule_key bw_meta_key = { .op = BW_OP_NONE, .kind = BW_OBJ_META };
 
 /* For each dimension, the set of masks that name it (bit m = mask m). */
 static const __u32 bw_masks_naming[BW_DIM_COUNT] = {
@@ -124,12 +114,14 @@ static __always_inline struct bw_task_state *bw_current_state(void)
 	return bpf_task_storage_get(&bw_task_state, bpf_get_current_task_btf(), 0, 0);
 }
 
-/* One candidate object: try the subject's masks in precedence order. */
-static __always_inline struct bw_rule_val *bw_lookup(void *policy, const struct bw_subject *s,
-						     __u32 op, __u32 kind, __u64 dev, __u64 ino,
-						     __u32 *subj)
+/*
+ * One candidate object: try the subject's masks in precedence order. The
+ * caller's key names the op and the object; its subj and ids are filled
+ * here (in place: the BPF stack is small).
+ */
+static __noinline struct bw_rule_val *bw_lookup(void *policy, const struct bw_subject *s,
+						struct bw_rule_key *key, __u32 *subj)
 {
-	struct bw_rule_key key;
 	struct bw_rule_val *v;
 	int i, dim;
 
@@ -144,17 +136,11 @@ static __always_inline struct bw_rule_val *bw_lookup(void *policy, const struct 
 
 		if (!(s->todo & (1u << m)))
 			continue;
-		__builtin_memset(&key, 0, sizeof(key));
-		key.op = op;
-		key.kind = kind;
-		key.subj = m;
-		key.dev = dev;
-		key.ino = ino;
+		key->subj = m;
 #pragma unroll
 		for (dim = 0; dim < BW_DIM_COUNT; dim++)
-			if (m & (1u << dim))
-				key.ids[dim] = s->ids[dim];
-		v = bpf_map_lookup_elem(policy, &key);
+			key->ids[dim] = m & (1u << dim) ? s->ids[dim] : 0;
+		v = bpf_map_lookup_elem(policy, key);
 		if (v) {
 			*subj = m;
 			return v;
@@ -171,16 +157,39 @@ static __always_inline void bw_inode_id(struct dentry *dentry, __u64 *dev, __u64
 	*ino = BPF_CORE_READ(inode, i_ino);
 }
 
-/* State of one ancestor walk, shared with the bpf_loop callback. */
-struct bw_walk {
+/*
+ * The state of one search, shared with bpf_loop callbacks. The BPF stack
+ * is 512 bytes for the whole call chain, so a decision owns exactly one of
+ * these and every step (the subject's classes, then the object) reuses it.
+ */
+struct bw_search {
 	void *policy;
-	const struct bw_subject *s;
-	struct dentry *dentry;
+	const struct bw_subject *s;   /* whose masks to try */
+	const struct bw_subject *t;   /* process objects: the target's */
+	struct dentry *dentry;        /* walk position */
 	struct mount *mnt;
-	__u32 op, kind;
-	/* result */
-	int done;     /* 1: found a rule, 2: reached the namespace's root */
-	__u32 verdict, flags, rule_id, class_id, subj;
+	struct bw_rule_key key;       /* op and kind set by the caller */
+	struct bw_rule_val *v;        /* result: the entry found, or NULL */
+	__u32 subj, tsubj;            /* result: the masks it was found under */
+	int done;                     /* walk: 1 found, 2 reached the root */
+};
+
+struct bw_decision {
+	__u32 op;
+	__u32 hook;         /* enum bw_hook */
+	__u32 verdict;      /* enum bw_verdict */
+	__u32 action;       /* enum bw_action */
+	__u32 rule_id;
+	__u32 rule_flags;
+	__u32 policy_flags;
+	__u32 subj;         /* subject mask of the deciding rule */
+	__u32 event_flags;
+	__u64 dev;          /* file objects */
+	__u64 ino;
+	__u32 arg;          /* signal: the signal */
+	__u32 tsubj;        /* target mask of the deciding rule */
+	__u32 target_pid;   /* process objects */
+	__u32 target_tgid;
 };
 
 /*
@@ -193,20 +202,14 @@ struct bw_walk {
  */
 static long bw_walk_step(__u32 i, void *ctx)
 {
-	struct bw_walk *w = ctx;
+	struct bw_search *w = ctx;
 	/* Locals, not w->...: CO-RE relocations only apply to kernel types. */
 	struct dentry *dentry = w->dentry, *parent;
 	struct mount *mnt = w->mnt, *up;
-	struct bw_rule_val *v;
-	__u64 dev, ino;
 
-	bw_inode_id(dentry, &dev, &ino);
-	v = bw_lookup(w->policy, w->s, w->op, w->kind, dev, ino, &w->subj);
-	if (v) {
-		w->verdict = v->verdict;
-		w->flags = v->flags;
-		w->rule_id = v->rule_id;
-		w->class_id = v->class_id;
+	bw_inode_id(dentry, &w->key.dev, &w->key.ino);
+	w->v = bw_lookup(w->policy, w->s, &w->key, &w->subj);
+	if (w->v) {
 		w->done = 1;
 		return 1;
 	}
@@ -226,15 +229,21 @@ static long bw_walk_step(__u32 i, void *ctx)
 }
 
 /*
- * Nearest ancestor directory with an entry of `kind` wins. Returns 1 when
- * found (w holds it), 0 when no ancestor has one, -1 when the path is too
- * deep to tell.
+ * The entry of a file: its exact entry (key.kind), else the nearest
+ * ancestor directory's (tree_kind). Returns 1 when found (w->v), 0 when
+ * none applies, -1 when the path is too deep to tell.
  */
-static __always_inline int bw_walk_tree(struct bw_walk *w, struct dentry *dentry,
-					struct vfsmount *vfsmnt)
+static __always_inline int bw_find_file(struct bw_search *w, struct file *file, __u32 tree_kind)
 {
+	struct dentry *dentry = BPF_CORE_READ(file, f_path.dentry);
+
+	bw_inode_id(dentry, &w->key.dev, &w->key.ino);
+	w->v = bw_lookup(w->policy, w->s, &w->key, &w->subj);
+	if (w->v)
+		return 1;
+	w->key.kind = tree_kind;
 	w->dentry = dentry;
-	w->mnt = container_of(vfsmnt, struct mount, mnt);
+	w->mnt = container_of(BPF_CORE_READ(file, f_path.mnt), struct mount, mnt);
 	w->done = 0;
 	bpf_loop(BW_WALK_MAX, bw_walk_step, w, 0);
 	if (w->done == 1)
@@ -246,50 +255,50 @@ static __always_inline int bw_walk_tree(struct bw_walk *w, struct dentry *dentry
 static const struct bw_subject bw_no_subject = { .todo = 1u << BW_SUBJ_ANY };
 
 /*
- * The program class of a file: its exact entry, else the nearest ancestor
- * directory's. 0 when it has none (or its path is too deep to tell, which
- * only ever loses subject-specific rules' matches for that program).
+ * The program class of a file, using w as scratch: its exact entry, else
+ * the nearest ancestor directory's. 0 when it has none (or its path is too
+ * deep to tell, which only ever loses subject-specific rules' matches).
  */
-static __always_inline __u32 bw_exe_class(void *policy, struct file *file)
+static __always_inline __u32 bw_exe_class(struct bw_search *w, struct file *file)
 {
-	struct bw_walk w = { .policy = policy, .s = &bw_no_subject, .op = BW_OP_NONE };
-	struct dentry *dentry;
-	struct bw_rule_val *v;
-	__u64 dev, ino;
-	__u32 subj;
-
-	if (!file)
+	if (!file || !BPF_CORE_READ(file, f_path.dentry))
 		return 0;
-	dentry = BPF_CORE_READ(file, f_path.dentry);
-	if (!dentry)
-		return 0;
-	bw_inode_id(dentry, &dev, &ino);
-	v = bw_lookup(policy, &bw_no_subject, BW_OP_NONE, BW_OBJ_EXE_FILE, dev, ino, &subj);
-	if (v)
-		return v->class_id;
-	w.kind = BW_OBJ_EXE_TREE;
-	if (bw_walk_tree(&w, dentry, BPF_CORE_READ(file, f_path.mnt)) == 1)
-		return w.class_id;
+	w->s = &bw_no_subject;
+	__builtin_memset(&w->key, 0, sizeof(w->key));
+	w->key.kind = BW_OBJ_EXE_FILE;
+	if (bw_find_file(w, file, BW_OBJ_EXE_TREE) == 1 && w->v)
+		return w->v->class_id;
 	return 0;
 }
 
-/* The deepest cgroup class among the current task's cgroup and ancestors. */
-static __always_inline __u32 bw_cgroup_class(void *policy, __u32 levels)
+/*
+ * The deepest cgroup class among a task's cgroup (v2) and its ancestors.
+ * The ancestors array is indexed by level, so this is one read and one
+ * lookup per level, and only levels that can hold a class are looked at.
+ */
+static __noinline __u32 bw_cgroup_class(struct bw_search *w, struct task_struct *task,
+					__u32 levels)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	int level = BPF_CORE_READ(task, cgroups, dfl_cgrp, level);
-	struct bw_rule_key key = { .op = BW_OP_NONE, .kind = BW_OBJ_CGROUP };
+	struct cgroup *cgrp = BPF_CORE_READ(task, cgroups, dfl_cgrp), *anc;
 	struct bw_rule_val *v;
-	int i;
+	int level, i;
 
-	/* Only levels that can hold a class are looked at. */
+	if (!cgrp)
+		return 0;
+	__builtin_memset(&w->key, 0, sizeof(w->key));
+	w->key.kind = BW_OBJ_CGROUP;
+	level = BPF_CORE_READ(cgrp, level);
 	if (level > (int)levels - 1)
 		level = (int)levels - 1;
 	for (i = 0; i < BW_CGROUP_LEVEL_MAX + 1; i++) {
 		if (level - i < 0)
 			break;
-		key.ino = bpf_get_current_ancestor_cgroup_id(level - i);
-		v = bpf_map_lookup_elem(policy, &key);
+		anc = NULL;
+		bpf_core_read(&anc, sizeof(anc), &cgrp->ancestors[(level - i) & 63]);
+		if (!anc)
+			break;
+		w->key.ino = BPF_CORE_READ(anc, kn, id);
+		v = bpf_map_lookup_elem(w->policy, &w->key);
 		if (v)
 			return v->class_id;
 	}
@@ -297,21 +306,26 @@ static __always_inline __u32 bw_cgroup_class(void *policy, __u32 levels)
 }
 
 /*
- * Step 1: the subject. Only the dimensions the policy uses are computed.
- * The task's own program class is cached in task storage under the
- * policy's serial, so it is walked once per exec or policy load, not per
- * decision.
+ * Step 1: who a task is, as the policy sees it. Used for the acting task
+ * (the subject) and for the process acted on (the target). Only the
+ * dimensions the policy uses are computed. A task's own program class is
+ * cached in its task storage under the policy's serial, so it is walked
+ * once per exec or policy load, not per decision.
+ *
+ * The subject's ids are its effective (subjective) credentials; a target's
+ * are its objective ones, as the kernel's own permission checks use them.
  */
-static __always_inline void bw_classify(void *policy, const struct bw_rule_val *meta,
+static __always_inline void bw_classify(struct bw_search *w, const struct bw_rule_val *meta,
+					struct task_struct *task, bool as_target,
 					struct bw_subject *s)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
 	__u32 used, todo;
 
 	s->todo = 1u << BW_SUBJ_ANY;
 	if (!meta)
 		return;
-	used = meta->dims;
+	used = as_target ? meta->tdims : meta->dims;
+	todo = as_target ? meta->tcombos : meta->combos;
 	if (used & (1u << BW_DIM_EXE)) {
 		struct bw_task_state *ts = bpf_task_storage_get(&bw_task_state, task, 0,
 								 BPF_LOCAL_STORAGE_GET_F_CREATE);
@@ -319,7 +333,7 @@ static __always_inline void bw_classify(void *policy, const struct bw_rule_val *
 		if (ts && ts->serial == meta->serial && meta->serial) {
 			s->ids[BW_DIM_EXE] = ts->exe_class;
 		} else {
-			s->ids[BW_DIM_EXE] = bw_exe_class(policy, BPF_CORE_READ(task, mm, exe_file));
+			s->ids[BW_DIM_EXE] = bw_exe_class(w, BPF_CORE_READ(task, mm, exe_file));
 			if (ts) {
 				ts->exe_class = s->ids[BW_DIM_EXE];
 				ts->serial = meta->serial;
@@ -327,15 +341,19 @@ static __always_inline void bw_classify(void *policy, const struct bw_rule_val *
 		}
 	}
 	if (used & (1u << BW_DIM_PARENT))
-		s->ids[BW_DIM_PARENT] =
-			bw_exe_class(policy, BPF_CORE_READ(task, real_parent, mm, exe_file));
+		s->ids[BW_DIM_PARENT] = bw_exe_class(w, BPF_CORE_READ(task, real_parent, mm, exe_file));
 	if (used & (1u << BW_DIM_CGROUP))
-		s->ids[BW_DIM_CGROUP] = bw_cgroup_class(policy, meta->cgroup_levels);
-	s->ids[BW_DIM_UID] = BPF_CORE_READ(task, cred, euid.val);
-	s->ids[BW_DIM_GID] = BPF_CORE_READ(task, cred, egid.val);
+		s->ids[BW_DIM_CGROUP] = bw_cgroup_class(w, task, meta->cgroup_levels);
+	if (as_target) {
+		s->ids[BW_DIM_UID] = BPF_CORE_READ(task, real_cred, euid.val);
+		s->ids[BW_DIM_GID] = BPF_CORE_READ(task, real_cred, egid.val);
+	} else {
+		s->ids[BW_DIM_UID] = BPF_CORE_READ(task, cred, euid.val);
+		s->ids[BW_DIM_GID] = BPF_CORE_READ(task, cred, egid.val);
+	}
 
 	/* A task without a class in a dimension cannot match rules naming it. */
-	todo = meta->combos | (1u << BW_SUBJ_ANY);
+	todo |= 1u << BW_SUBJ_ANY;
 	if (!s->ids[BW_DIM_EXE])
 		todo &= ~bw_masks_naming[BW_DIM_EXE];
 	if (!s->ids[BW_DIM_PARENT])
@@ -345,55 +363,72 @@ static __always_inline void bw_classify(void *policy, const struct bw_rule_val *
 	s->todo = todo;
 }
 
-static __always_inline void bw_take(struct bw_decision *d, const struct bw_rule_val *v, __u32 subj)
+static __always_inline void bw_take(struct bw_decision *d, const struct bw_search *w)
 {
-	d->verdict = v->verdict;
-	d->rule_id = v->rule_id;
-	d->rule_flags = v->flags;
-	d->subj = subj;
+	d->verdict = w->v->verdict;
+	d->rule_id = w->v->rule_id;
+	d->rule_flags = w->v->flags;
+	d->subj = w->subj;
+	d->tsubj = w->tsubj;
 }
 
-/* Steps 1-3 for an operation on a file. */
-static __always_inline void bw_decide_file(struct bw_decision *d, __u32 op, __u32 hook,
-					   struct file *file)
+/* The active policy and its META entry (NULL when none is installed). */
+static __always_inline void *bw_policy_begin(struct bw_decision *d, __u32 op, __u32 hook,
+					     struct bw_rule_val **meta)
 {
-	struct bw_rule_key mkey = { .op = BW_OP_NONE, .kind = BW_OBJ_META };
-	struct bw_subject s = {};
-	struct bw_walk w = { .op = op, .kind = BW_OBJ_TREE, .s = &s };
-	struct bw_rule_val *meta, *v;
-	struct dentry *dentry;
-	__u32 zero = 0, subj = 0;
+	__u32 zero = 0;
 	void *policy;
-	int r;
 
 	d->op = op;
 	d->hook = hook;
 	d->verdict = BW_VERDICT_NONE;
-	dentry = BPF_CORE_READ(file, f_path.dentry);
-	bw_inode_id(dentry, &d->dev, &d->ino);
-
+	*meta = NULL;
 	policy = bpf_map_lookup_elem(&bw_policy, &zero);
 	if (!policy) {
 		bw_count(op, BW_CNT_NO_POLICY);
-		return;
+		return NULL;
 	}
-	meta = bpf_map_lookup_elem(policy, &mkey);
-	if (meta)
-		d->policy_flags = meta->flags;
-	bw_classify(policy, meta, &s);
+	*meta = bpf_map_lookup_elem(policy, &bw_meta_key);
+	if (*meta)
+		d->policy_flags = (*meta)->flags;
+	return policy;
+}
 
-	v = bw_lookup(policy, &s, op, BW_OBJ_FILE, d->dev, d->ino, &subj);
-	if (v) {
-		bw_take(d, v, subj);
+/*
+ * The program class of a file under the active policy, for callers that
+ * are not deciding anything (exec's commit).
+ */
+static __noinline __u32 bw_exe_class_now(void *policy, struct file *file)
+{
+	struct bw_search w = { .policy = policy };
+
+	return bw_exe_class(&w, file);
+}
+
+/* Steps 1-3 for an operation on a file. */
+static __noinline void bw_decide_file(struct bw_decision *d, __u32 op, __u32 hook,
+				      struct file *file)
+{
+	struct bw_subject s = {};
+	struct bw_search ws = {}, *w = &ws;
+	struct bw_rule_val *meta;
+	struct dentry *dentry;
+	int r;
+
+	dentry = BPF_CORE_READ(file, f_path.dentry);
+	bw_inode_id(dentry, &d->dev, &d->ino);
+	w->policy = bw_policy_begin(d, op, hook, &meta);
+	if (!w->policy)
 		return;
-	}
-	w.policy = policy;
-	r = bw_walk_tree(&w, dentry, BPF_CORE_READ(file, f_path.mnt));
-	if (r == 1) {
-		d->verdict = w.verdict;
-		d->rule_id = w.rule_id;
-		d->rule_flags = w.flags;
-		d->subj = w.subj;
+	bw_classify(w, meta, bpf_get_current_task_btf(), false, &s);
+
+	__builtin_memset(&w->key, 0, sizeof(w->key));
+	w->key.op = op;
+	w->key.kind = BW_OBJ_FILE;
+	w->s = &s;
+	r = bw_find_file(w, file, BW_OBJ_TREE);
+	if (r == 1 && w->v) {
+		bw_take(d, w);
 		return;
 	}
 	if (r < 0) {
@@ -405,9 +440,75 @@ static __always_inline void bw_decide_file(struct bw_decision *d, __u32 op, __u3
 		bw_count(op, BW_CNT_HELPER_ERR);
 		return;
 	}
-	v = bw_lookup(policy, &s, op, BW_OBJ_DEFAULT, 0, 0, &subj);
-	if (v)
-		bw_take(d, v, subj);
+	w->key.kind = BW_OBJ_DEFAULT;
+	w->key.dev = w->key.ino = 0;
+	w->v = bw_lookup(w->policy, w->s, &w->key, &w->subj);
+	if (w->v)
+		bw_take(d, w);
+}
+
+/*
+ * One target mask, highest first: the target is the object, and the more
+ * of it a rule names the more specific the rule. Within it, the subject's
+ * masks in their own order.
+ */
+static long bw_target_step(__u32 i, void *ctx)
+{
+	struct bw_search *w = ctx;
+	__u32 m = (BW_SUBJ_COMBOS - 1 - i) & (BW_SUBJ_COMBOS - 1);
+	int dim;
+
+	if (!(w->t->todo & (1u << m)))
+		return 0;
+	w->key.tsubj = m;
+#pragma unroll
+	for (dim = 0; dim < BW_DIM_COUNT; dim++)
+		w->key.tids[dim] = m & (1u << dim) ? w->t->ids[dim] : 0;
+	w->v = bw_lookup(w->policy, w->s, &w->key, &w->subj);
+	if (w->v) {
+		w->tsubj = m;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Steps 1-3 for an operation on a process (target NULL: the op has no
+ * target, as fork and thread). arg is the signal for `signal`.
+ */
+static __noinline void bw_decide_task(struct bw_decision *d, __u32 op, __u32 hook,
+				      struct task_struct *target, __u32 arg)
+{
+	struct bw_subject s = {}, t = {};
+	struct bw_search ws = {}, *w = &ws;
+	struct bw_rule_val *meta;
+
+	d->arg = arg;
+	if (target) {
+		d->target_pid = BPF_CORE_READ(target, pid);
+		d->target_tgid = BPF_CORE_READ(target, tgid);
+	}
+	w->policy = bw_policy_begin(d, op, hook, &meta);
+	if (!w->policy)
+		return;
+	bw_classify(w, meta, bpf_get_current_task_btf(), false, &s);
+	t.todo = 1u << BW_SUBJ_ANY;
+	if (target)
+		bw_classify(w, meta, target, true, &t);
+	__builtin_memset(&w->key, 0, sizeof(w->key));
+	w->key.op = op;
+	w->key.kind = BW_OBJ_TASK;
+	w->key.arg = arg;
+	w->s = &s;
+	w->t = &t;
+	w->v = NULL;
+	/* Most policies name no target: one step, no loop. */
+	if (t.todo == 1u << BW_SUBJ_ANY)
+		bw_target_step(BW_SUBJ_COMBOS - 1, w);
+	else
+		bpf_loop(BW_SUBJ_COMBOS, bw_target_step, w, 0);
+	if (w->v)
+		bw_take(d, w);
 }
 
 /* Step 4 and the counting half of step 5. Returns the hook's return value. */
@@ -442,11 +543,10 @@ static __always_inline bool bw_should_report(const struct bw_decision *d)
 }
 
 /*
- * Reserve and fill the subject half of an event. The caller fills the
- * object's path (only it knows which helper its hook allows) and submits.
- * A full ring buffer is counted, never silent.
+ * Reserve an event and fill what every event says about the acting task.
+ * A full ring buffer is counted against op, never silent.
  */
-static __always_inline struct bw_event *bw_event_begin(const struct bw_decision *d)
+static __always_inline struct bw_event *bw_event_reserve(__u32 type, __u32 op)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct bw_policy_info *info;
@@ -455,33 +555,25 @@ static __always_inline struct bw_event *bw_event_begin(const struct bw_decision 
 	__u32 zero = 0;
 	__u64 id;
 
-	if (!bw_should_report(d))
-		return NULL;
 	e = bpf_ringbuf_reserve(&bw_events, sizeof(*e), 0);
 	if (!e) {
-		bw_count(d->op, BW_CNT_RB_DROPS);
+		bw_count(op, BW_CNT_RB_DROPS);
 		return NULL;
 	}
+	__builtin_memset(e, 0, __builtin_offsetof(struct bw_event, comm));
 	id = bpf_get_current_pid_tgid();
 	e->ts_ns = bpf_ktime_get_boot_ns();
-	e->type = BW_EV_DECISION;
-	e->op = d->op;
-	e->verdict = d->verdict;
-	e->action = d->action;
-	e->rule_id = d->rule_id;
-	e->flags = d->event_flags;
+	e->type = type;
+	e->op = op;
 	e->pid = (__u32)id;
 	e->tgid = id >> 32;
 	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
 	id = bpf_get_current_uid_gid();
 	e->uid = (__u32)id;
 	e->gid = id >> 32;
-	e->subj = d->subj;
-	e->hook = d->hook;
 	info = bpf_map_lookup_elem(&bw_policy_info, &zero);
 	e->policy_gen = info ? info->generation : 0;
-	e->target_dev = d->dev;
-	e->target_ino = d->ino;
+	e->cgroup_id = bpf_get_current_cgroup_id();
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	e->exe[0] = 0;
 	e->path[0] = 0;
@@ -495,6 +587,33 @@ static __always_inline struct bw_event *bw_event_begin(const struct bw_decision 
 	return e;
 }
 
+/*
+ * The event of a decision, if its rule asks for one. The caller fills the
+ * object's path (only it knows which helper its hook allows) and submits.
+ */
+static __always_inline struct bw_event *bw_event_begin(const struct bw_decision *d)
+{
+	struct bw_event *e;
+
+	if (!bw_should_report(d))
+		return NULL;
+	e = bw_event_reserve(BW_EV_DECISION, d->op);
+	if (!e)
+		return NULL;
+	e->verdict = d->verdict;
+	e->action = d->action;
+	e->rule_id = d->rule_id;
+	e->flags |= d->event_flags;
+	e->subj = d->subj;
+	e->hook = d->hook;
+	e->target_dev = d->dev;
+	e->target_ino = d->ino;
+	e->arg = d->arg;
+	e->target_pid = d->target_pid;
+	e->target_tgid = d->target_tgid;
+	return e;
+}
+
 /* Fill the object's path with bpf_d_path, recording failure honestly. */
 static __always_inline void bw_event_path(struct bw_event *e, struct path *path)
 {
@@ -505,6 +624,23 @@ static __always_inline void bw_event_path(struct bw_event *e, struct path *path)
 		e->path[0] = 0;
 		bw_count(e->op, BW_CNT_HELPER_ERR);
 	}
+}
+
+/*
+ * A process target is named by its program, as remembered at its exec:
+ * path helpers are not allowed in the task hooks. A target that started
+ * before bulwark has none (the daemon may fill it in from /proc).
+ */
+static __always_inline void bw_event_task_exe(struct bw_event *e, struct task_struct *task)
+{
+	struct bw_task_state *ts = bpf_task_storage_get(&bw_task_state, task, 0, 0);
+
+	e->path[0] = 0;
+	if (!ts || !ts->exe[0]) {
+		e->flags |= BW_EVF_PATH_ERR;
+		return;
+	}
+	bpf_probe_read_kernel_str(e->path, sizeof(e->path), ts->exe);
 }
 
 static __always_inline void bw_event_submit(struct bw_event *e)

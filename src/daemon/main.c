@@ -382,7 +382,7 @@ static struct json_object *status_json(struct daemon *d)
 				json_object_object_add(per, counter_names[c], json_object_new_uint64(v));
 			}
 			if (any)
-				json_object_object_add(counters, op ? bw_op_name(op) : "none", per);
+				json_object_object_add(counters, op ? bw_op_name(op) : "notify", per);
 			else
 				json_object_put(per);
 		}

@@ -35,7 +35,8 @@
  * never a rule that silently does nothing.
  */
 static const unsigned char op_enforced[BW_OP_COUNT] = {
-	[BW_OP_EXEC] = 1,
+	[BW_OP_EXEC] = 1,   [BW_OP_FORK] = 1,   [BW_OP_THREAD] = 1, [BW_OP_READ] = 1,
+	[BW_OP_WRITE] = 1,  [BW_OP_SIGNAL] = 1, [BW_OP_CONTROL] = 1,
 };
 
 #define OVERLAYFS_MAGIC 0x794c7630ul
@@ -354,7 +355,12 @@ static void classes_free(struct classes *cs)
 /* An entry before precedence: the rule it came from, and how it ranks. */
 struct candidate {
 	struct bw_rule_entry e;
-	unsigned depth[3]; /* specificity of the exe, parent and cgroup selectors */
+	/*
+	 * Specificity of the target's exe, parent and cgroup selectors, then
+	 * the subject's: the object is compared first.
+	 */
+	unsigned depth[6];
+	unsigned named_signals; /* 1: the rule lists its signals, 0: the default set */
 	unsigned rank;     /* verdict strength */
 };
 
@@ -435,22 +441,23 @@ int bw_selector_resolve_id(struct bw_policy *p, struct bw_selector *s)
 
 static const enum bw_dim class_dim[3] = { BW_DIM_EXE, BW_DIM_PARENT, BW_DIM_CGROUP };
 
-/* Which class each slot (exe, parent, cgroup) of a rule names, or -1. */
+/* Which class each slot (exe, parent, cgroup) of a selector list names, or -1. */
 struct rule_classes {
-	ssize_t slot[3];
+	ssize_t slot[3];  /* the subject's */
+	ssize_t tslot[3]; /* the target process's */
 };
 
 /*
- * Resolve a rule's subject: ids for uid/gid into the selectors, classes
+ * Resolve a selector list: ids for uid/gid into the selectors, classes
  * for the rest. All classes must exist before any rule is expanded, or a
  * rule would miss the classes nested in it that later rules create.
  */
-static int resolve_subject(struct bw_policy *p, struct classes *cs, struct bw_rule *rule,
-			   struct rule_classes *rc)
+static int resolve_selectors(struct bw_policy *p, struct classes *cs, struct bw_selector *list,
+			     size_t n, ssize_t slots[3])
 {
-	rc->slot[0] = rc->slot[1] = rc->slot[2] = -1;
-	for (size_t i = 0; i < rule->n_subjects; i++) {
-		struct bw_selector *s = &rule->subjects[i];
+	slots[0] = slots[1] = slots[2] = -1;
+	for (size_t i = 0; i < n; i++) {
+		struct bw_selector *s = &list[i];
 		int slot;
 
 		switch (s->type) {
@@ -477,73 +484,124 @@ static int resolve_subject(struct bw_policy *p, struct classes *cs, struct bw_ru
 				       s->type == BW_SEL_LEVEL ? "level" : "trusted");
 			return -1;
 		}
-		rc->slot[slot] = class_for(p, cs, s);
-		if (rc->slot[slot] < 0)
+		slots[slot] = class_for(p, cs, s);
+		if (slots[slot] < 0)
 			return -1;
 	}
 	return 0;
 }
 
-/* Emit one rule's candidates: its object times every class its subject covers. */
+/* The mask and ids of a selector list's uid/gid part. */
+static void direct_ids(const struct bw_selector *list, size_t n, uint16_t *mask, uint32_t ids[BW_DIM_COUNT])
+{
+	for (size_t i = 0; i < n; i++) {
+		enum bw_dim dim = list[i].type == BW_SEL_UID ? BW_DIM_UID : BW_DIM_GID;
+
+		if (list[i].type != BW_SEL_UID && list[i].type != BW_SEL_GID)
+			continue;
+		*mask |= 1u << dim;
+		ids[dim] = list[i].id;
+	}
+}
+
+/* Every class nested in the named one (or a single "none" entry). */
+static size_t covered(const struct classes *cs, ssize_t named, size_t **list)
+{
+	size_t n = 0;
+
+	*list = NULL;
+	if (named < 0)
+		return 1;
+	*list = calloc(cs->n, sizeof(size_t));
+	if (!*list)
+		abort();
+	for (size_t i = 0; i < cs->n; i++)
+		if (class_covers(&cs->v[named], &cs->v[i]))
+			(*list)[n++] = i;
+	return n;
+}
+
+/*
+ * Emit one rule's candidates: its object, times every class its subject
+ * and its target cover, times every signal of its set.
+ */
 static void expand_rule(struct classes *cs, struct builder *b, const struct bw_rule *rule,
 			const struct rule_classes *rc)
 {
 	struct candidate c = { 0 };
-	size_t idx[3] = { 0, 0, 0 }, *lists[3] = { NULL, NULL, NULL }, lens[3] = { 1, 1, 1 };
+	size_t *lists[6], lens[6], idx[6];
+	const ssize_t *named[6] = { &rc->tslot[0], &rc->tslot[1], &rc->tslot[2],
+				    &rc->slot[0],  &rc->slot[1],  &rc->slot[2] };
+	int sig_lo = 0, sig_hi = 0;
 
 	c.e.key.op = rule->op;
-	switch (rule->obj) {
-	case BW_OBJ_TYPE_PATH:
-		c.e.key.kind = BW_OBJ_FILE;
-		break;
-	case BW_OBJ_TYPE_TREE:
-		c.e.key.kind = BW_OBJ_TREE;
-		break;
-	case BW_OBJ_TYPE_ANY:
-		c.e.key.kind = BW_OBJ_DEFAULT;
-		break;
+	if (bw_op_targets_process(rule->op)) {
+		c.e.key.kind = BW_OBJ_TASK;
+	} else {
+		switch (rule->obj) {
+		case BW_OBJ_TYPE_PATH:
+			c.e.key.kind = BW_OBJ_FILE;
+			break;
+		case BW_OBJ_TYPE_TREE:
+			c.e.key.kind = BW_OBJ_TREE;
+			break;
+		case BW_OBJ_TYPE_ANY:
+			c.e.key.kind = BW_OBJ_DEFAULT;
+			break;
+		}
+		c.e.key.dev = rule->dev;
+		c.e.key.ino = rule->ino;
 	}
-	c.e.key.dev = rule->dev;
-	c.e.key.ino = rule->ino;
 	c.e.val.verdict = rule->decision;
 	c.e.val.flags = rule->flags;
 	c.e.val.rule_id = rule->id;
 	c.rank = verdict_rank(rule);
-	for (size_t i = 0; i < rule->n_subjects; i++) {
-		const struct bw_selector *s = &rule->subjects[i];
-		enum bw_dim dim = s->type == BW_SEL_UID ? BW_DIM_UID : BW_DIM_GID;
-
-		if (s->type != BW_SEL_UID && s->type != BW_SEL_GID)
+	c.named_signals = rule->signals[0] || rule->signals[1];
+	direct_ids(rule->subjects, rule->n_subjects, &c.e.key.subj, c.e.key.ids);
+	direct_ids(rule->targets, rule->n_targets, &c.e.key.tsubj, c.e.key.tids);
+	for (int k = 0; k < 6; k++) {
+		lens[k] = covered(cs, *named[k], &lists[k]);
+		if (*named[k] < 0)
 			continue;
-		c.e.key.subj |= 1u << dim;
-		c.e.key.ids[dim] = s->id;
+		if (k < 3)
+			c.e.key.tsubj |= 1u << class_dim[k];
+		else
+			c.e.key.subj |= 1u << class_dim[k - 3];
+		c.depth[k] = cs->v[*named[k]].depth;
 	}
-	/* Every class nested in a named one gets the rule too. */
-	for (int k = 0; k < 3; k++) {
-		const struct class *named;
+	if (rule->op == BW_OP_SIGNAL) {
+		sig_lo = 0;
+		sig_hi = BW_SIGNAL_MAX;
+	}
+	/* An odometer over the six class lists; signals innermost. */
+	memset(idx, 0, sizeof(idx));
+	for (;;) {
+		for (int k = 0; k < 6; k++) {
+			if (!lists[k])
+				continue;
+			if (k < 3)
+				c.e.key.tids[class_dim[k]] = cs->v[lists[k][idx[k]]].id;
+			else
+				c.e.key.ids[class_dim[k - 3]] = cs->v[lists[k][idx[k]]].id;
+		}
+		for (int sig = sig_lo; sig <= sig_hi; sig++) {
+			bool in_set = rule->signals[0] || rule->signals[1] ?
+					      (rule->signals[sig / 64] >> (sig % 64)) & 1 :
+					      sig != 0; /* the default set: every signal but 0 */
 
-		if (rc->slot[k] < 0)
-			continue;
-		named = &cs->v[rc->slot[k]];
-		c.e.key.subj |= 1u << class_dim[k];
-		c.depth[k] = named->depth;
-		lists[k] = calloc(cs->n, sizeof(size_t));
-		if (!lists[k])
-			abort();
-		lens[k] = 0;
-		for (size_t i = 0; i < cs->n; i++)
-			if (class_covers(named, &cs->v[i]))
-				lists[k][lens[k]++] = i;
+			if (rule->op == BW_OP_SIGNAL && !in_set)
+				continue;
+			c.e.key.arg = (uint16_t)sig;
+			push(b, &c);
+		}
+		int k = 5;
+
+		while (k >= 0 && ++idx[k] == lens[k])
+			idx[k--] = 0;
+		if (k < 0)
+			break;
 	}
-	for (idx[0] = 0; idx[0] < lens[0]; idx[0]++)
-		for (idx[1] = 0; idx[1] < lens[1]; idx[1]++)
-			for (idx[2] = 0; idx[2] < lens[2]; idx[2]++) {
-				for (int k = 0; k < 3; k++)
-					if (lists[k])
-						c.e.key.ids[class_dim[k]] = cs->v[lists[k][idx[k]]].id;
-				push(b, &c);
-			}
-	for (int k = 0; k < 3; k++)
+	for (int k = 0; k < 6; k++)
 		free(lists[k]);
 }
 
@@ -559,9 +617,12 @@ static int cand_cmp(const void *a, const void *b)
 
 	if (c)
 		return c;
-	for (int k = 0; k < 3; k++)
+	for (int k = 0; k < 6; k++)
 		if (x->depth[k] != y->depth[k])
 			return x->depth[k] > y->depth[k] ? -1 : 1;
+	/* `allow signal T with signals=HUP` carves HUP out of `deny signal T` */
+	if (x->named_signals != y->named_signals)
+		return x->named_signals ? -1 : 1;
 	if (x->rank != y->rank)
 		return x->rank > y->rank ? -1 : 1;
 	return x->e.val.rule_id < y->e.val.rule_id ? -1 : x->e.val.rule_id > y->e.val.rule_id;
@@ -638,7 +699,8 @@ int bw_compile(struct bw_policy *p, struct bw_compiled *out)
 		    resolve_path(p, &rule->obj_loc, rule->path, rule->obj == BW_OBJ_TYPE_TREE,
 				 &rule->dev, &rule->ino) < 0)
 			continue;
-		resolve_subject(p, &cs, rule, &rcs[i]);
+		if (resolve_selectors(p, &cs, rule->subjects, rule->n_subjects, rcs[i].slot) == 0)
+			resolve_selectors(p, &cs, rule->targets, rule->n_targets, rcs[i].tslot);
 	}
 	if (p->n_errors)
 		goto out;
@@ -670,7 +732,8 @@ int bw_compile(struct bw_policy *p, struct bw_compiled *out)
 				const struct candidate *win = &b.v[w - 1], *lose = &b.v[i];
 				unsigned why = BW_SHADOW_ORDER;
 
-				if (memcmp(win->depth, lose->depth, sizeof(win->depth)))
+				if (memcmp(win->depth, lose->depth, sizeof(win->depth)) ||
+				    win->named_signals != lose->named_signals)
 					why = BW_SHADOW_SELECTOR;
 				else if (win->rank != lose->rank)
 					why = BW_SHADOW_VERDICT;
@@ -693,6 +756,10 @@ int bw_compile(struct bw_policy *p, struct bw_compiled *out)
 			won[id - 1] = 1;
 			meta.e.val.combos |= 1u << b.v[i].e.key.subj;
 			meta.e.val.dims |= b.v[i].e.key.subj;
+			if (b.v[i].e.key.kind == BW_OBJ_TASK) {
+				meta.e.val.tcombos |= 1u << b.v[i].e.key.tsubj;
+				meta.e.val.tdims |= b.v[i].e.key.tsubj;
+			}
 			b.v[w++] = b.v[i];
 		}
 		b.n = w;
@@ -710,6 +777,9 @@ int bw_compile(struct bw_policy *p, struct bw_compiled *out)
 	meta.e.key.op = BW_OP_NONE;
 	meta.e.key.kind = BW_OBJ_META;
 	meta.e.val.flags = p->flags;
+	for (size_t i = 0; i < p->n_rules; i++)
+		if (p->rules[i].flags & BW_RULE_STICKY)
+			meta.e.val.flags |= BW_POLICY_STICKY;
 	meta.e.val.rule_id = p->mode_rule;
 	meta.e.val.cgroup_levels = cgroup_levels;
 	push(&b, &meta);

@@ -205,14 +205,44 @@ static void add_u64(struct json_object *o, const char *k, uint64_t v)
 	json_object_object_add(o, k, json_object_new_uint64(v));
 }
 
-struct json_object *bw_event_to_json(const struct bw_event *e, const struct bw_rule_table *rt,
-				     int64_t boot_to_real_ns)
+static const char *const hook_names[BW_HOOK_MAX + 1] = {
+	[BW_HOOK_EXEC] = "execve",        [BW_HOOK_MMAP] = "mmap",
+	[BW_HOOK_MPROTECT] = "mprotect",  [BW_HOOK_CLONE] = "clone",
+	[BW_HOOK_PTRACE] = "ptrace",      [BW_HOOK_KILL] = "kill",
+	[BW_HOOK_NICE] = "setpriority",   [BW_HOOK_SCHED] = "sched",
+	[BW_HOOK_IOPRIO] = "ioprio",      [BW_HOOK_RLIMIT] = "prlimit",
+	[BW_HOOK_MOVEMEM] = "movememory",
+};
+
+static const char *const proc_event_names[BW_PROC_MAX + 1] = {
+	[BW_PROC_EXEC] = "exec",          [BW_PROC_FORK] = "fork",
+	[BW_PROC_EXIT] = "exit",          [BW_PROC_THREAD_START] = "thread-start",
+	[BW_PROC_THREAD_EXIT] = "thread-exit",
+};
+
+static const char *name_of(const char *const *names, size_t n, uint32_t v)
 {
-	struct json_object *o = json_object_new_object(), *proc, *target, *flags;
-	const struct bw_rule_ref *ref = bw_rule_table_get(rt, e->rule_id);
-	int64_t real = (int64_t)e->ts_ns + boot_to_real_ns;
+	return v < n && names[v] ? names[v] : "unknown";
+}
+
+/* SIGKILL, or "64" for numbers without a name. */
+static struct json_object *signal_json(uint32_t sig)
+{
+	const char *abbrev = sig ? sigabbrev_np((int)sig) : NULL;
+	char buf[16];
+
+	if (abbrev)
+		snprintf(buf, sizeof(buf), "SIG%s", abbrev);
+	else
+		snprintf(buf, sizeof(buf), "%u", sig);
+	return json_object_new_string(buf);
+}
+
+static void add_time(struct json_object *o, uint64_t boot_ns, int64_t boot_to_real_ns)
+{
+	int64_t real = (int64_t)boot_ns + boot_to_real_ns;
 	time_t secs = real / 1000000000;
-	char when[64], dev[32];
+	char when[64];
 	struct tm tm;
 
 	gmtime_r(&secs, &tm);
@@ -220,15 +250,13 @@ struct json_object *bw_event_to_json(const struct bw_event *e, const struct bw_r
 	snprintf(when + strlen(when), sizeof(when) - strlen(when), ".%09lldZ",
 		 (long long)(real % 1000000000));
 	add_str(o, "time", when);
-	add_str(o, "type", "decision");
-	add_str(o, "op", bw_op_name(e->op));
-	add_str(o, "via", e->hook == BW_HOOK_MMAP ? "mmap" :
-			  e->hook == BW_HOOK_MPROTECT ? "mprotect" : "execve");
-	add_str(o, "decision", bw_verdict_name(e->verdict));
-	add_str(o, "action", bw_action_name(e->action));
-	add_str(o, "mode", e->action == BW_ACTION_WOULD_BLOCK ? "audit" : "enforce");
+}
 
-	proc = json_object_new_object();
+/* The acting task: every event has one. */
+static struct json_object *process_json(const struct bw_event *e)
+{
+	struct json_object *proc = json_object_new_object();
+
 	add_u64(proc, "pid", e->tgid);
 	add_u64(proc, "tid", e->pid);
 	add_u64(proc, "ppid", e->ppid);
@@ -239,17 +267,131 @@ struct json_object *bw_event_to_json(const struct bw_event *e, const struct bw_r
 		json_object_object_add(proc, "exe", NULL);
 	else
 		add_fixed(proc, "exe", e->exe, sizeof(e->exe));
-	json_object_object_add(o, "process", proc);
+	add_u64(proc, "cgroup_id", e->cgroup_id);
+	return proc;
+}
+
+static struct json_object *flags_json(uint32_t f)
+{
+	static const struct { uint32_t bit; const char *name; } names[] = {
+		{ BW_EVF_PATH_TRUNC, "path-too-long" }, { BW_EVF_PATH_ERR, "path-unresolved" },
+		{ BW_EVF_EXE_UNKNOWN, "exe-unknown" },  { BW_EVF_EXE_TRUNC, "exe-too-long" },
+		{ BW_EVF_WALK_LIMIT, "walk-limit" },    { BW_EVF_STICKY, "sticky" },
+		{ BW_EVF_ARGV_TRUNC, "argv-truncated" },
+	};
+	struct json_object *a = json_object_new_array();
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (f & names[i].bit)
+			json_object_array_add(a, json_object_new_string(names[i].name));
+	return a;
+}
+
+/* argv as the kernel stores it: NUL-separated, `len` bytes. */
+static struct json_object *argv_json(const char *buf, size_t len)
+{
+	struct json_object *a = json_object_new_array();
+	size_t i = 0;
+
+	while (i < len) {
+		size_t n = strnlen(buf + i, len - i);
+
+		json_object_array_add(a, json_object_new_string_len(buf + i, (int)n));
+		i += n + 1;
+	}
+	return a;
+}
+
+/* An opt-in process notification: exec, fork, exit, thread start and exit. */
+static struct json_object *notification_json(const struct bw_event *e, int64_t boot_to_real_ns)
+{
+	struct json_object *o = json_object_new_object(), *x;
+
+	add_time(o, e->ts_ns, boot_to_real_ns);
+	add_str(o, "type", "process");
+	add_str(o, "event", name_of(proc_event_names, BW_PROC_MAX + 1, e->what));
+	json_object_object_add(o, "process", process_json(e));
+	switch (e->what) {
+	case BW_PROC_EXEC:
+		json_object_object_add(o, "argv", argv_json(e->path, e->arg < sizeof(e->path) ?
+									      e->arg : sizeof(e->path)));
+		if (e->target_pid && e->target_pid != e->pid)
+			add_u64(o, "old_tid", e->target_pid); /* a thread exec'd: it took the leader's id */
+		break;
+	case BW_PROC_FORK:
+	case BW_PROC_THREAD_START:
+		x = json_object_new_object();
+		add_u64(x, "pid", e->target_tgid);
+		add_u64(x, "tid", e->target_pid);
+		json_object_object_add(o, e->what == BW_PROC_FORK ? "child" : "thread", x);
+		break;
+	case BW_PROC_EXIT:
+	case BW_PROC_THREAD_EXIT:
+		x = json_object_new_object();
+		/* a wait status: exit code in bits 8-15, terminating signal in 0-6 */
+		add_u64(x, "code", (e->arg >> 8) & 0xff);
+		if (e->arg & 0x7f)
+			json_object_object_add(x, "signal", signal_json(e->arg & 0x7f));
+		else
+			json_object_object_add(x, "signal", NULL);
+		json_object_object_add(o, "exit", x);
+		if (e->what == BW_PROC_THREAD_EXIT) {
+			x = json_object_new_object();
+			add_u64(x, "pid", e->target_tgid);
+			add_u64(x, "tid", e->target_pid);
+			json_object_object_add(o, "thread", x);
+		}
+		break;
+	}
+	add_u64(o, "policy_generation", e->policy_gen);
+	json_object_object_add(o, "flags", flags_json(e->flags));
+	return o;
+}
+
+struct json_object *bw_event_to_json(const struct bw_event *e, const struct bw_rule_table *rt,
+				     int64_t boot_to_real_ns)
+{
+	struct json_object *o, *target;
+	const struct bw_rule_ref *ref = bw_rule_table_get(rt, e->rule_id);
+	char dev[32];
+
+	if (e->type == BW_EV_PROCESS)
+		return notification_json(e, boot_to_real_ns);
+	o = json_object_new_object();
+	add_time(o, e->ts_ns, boot_to_real_ns);
+	add_str(o, "type", "decision");
+	add_str(o, "op", bw_op_name(e->op));
+	add_str(o, "via", name_of(hook_names, BW_HOOK_MAX + 1, e->hook));
+	add_str(o, "decision", bw_verdict_name(e->verdict));
+	add_str(o, "action", bw_action_name(e->action));
+	add_str(o, "mode", e->action == BW_ACTION_WOULD_BLOCK ? "audit" : "enforce");
+	json_object_object_add(o, "process", process_json(e));
 
 	target = json_object_new_object();
-	if (e->flags & (BW_EVF_PATH_ERR | BW_EVF_PATH_TRUNC))
-		json_object_object_add(target, "path", NULL);
-	else
-		add_fixed(target, "path", e->path, sizeof(e->path));
-	bw_dev_string(e->target_dev, dev, sizeof(dev));
-	add_str(target, "dev", dev);
-	add_u64(target, "ino", e->target_ino);
-	json_object_object_add(o, "target", target);
+	if (e->target_tgid) {
+		/* a process: named by its program, as remembered at its exec */
+		add_u64(target, "pid", e->target_tgid);
+		add_u64(target, "tid", e->target_pid);
+		if (e->flags & (BW_EVF_PATH_ERR | BW_EVF_PATH_TRUNC))
+			json_object_object_add(target, "exe", NULL);
+		else
+			add_fixed(target, "exe", e->path, sizeof(e->path));
+		json_object_object_add(o, "target", target);
+		if (e->op == BW_OP_SIGNAL)
+			json_object_object_add(o, "signal", signal_json(e->arg));
+	} else if (e->op == BW_OP_FORK || e->op == BW_OP_THREAD) {
+		json_object_put(target); /* creation has no object */
+		json_object_object_add(o, "target", NULL);
+	} else {
+		if (e->flags & (BW_EVF_PATH_ERR | BW_EVF_PATH_TRUNC))
+			json_object_object_add(target, "path", NULL);
+		else
+			add_fixed(target, "path", e->path, sizeof(e->path));
+		bw_dev_string(e->target_dev, dev, sizeof(dev));
+		add_str(target, "dev", dev);
+		add_u64(target, "ino", e->target_ino);
+		json_object_object_add(o, "target", target);
+	}
 
 	if (e->rule_id) {
 		struct json_object *rule = json_object_new_object();
@@ -265,18 +407,6 @@ struct json_object *bw_event_to_json(const struct bw_event *e, const struct bw_r
 		json_object_object_add(o, "rule", NULL);
 	}
 	add_u64(o, "policy_generation", e->policy_gen);
-
-	flags = json_object_new_array();
-	if (e->flags & BW_EVF_PATH_TRUNC)
-		json_object_array_add(flags, json_object_new_string("path-too-long"));
-	if (e->flags & BW_EVF_PATH_ERR)
-		json_object_array_add(flags, json_object_new_string("path-unresolved"));
-	if (e->flags & BW_EVF_EXE_UNKNOWN)
-		json_object_array_add(flags, json_object_new_string("exe-unknown"));
-	if (e->flags & BW_EVF_EXE_TRUNC)
-		json_object_array_add(flags, json_object_new_string("exe-too-long"));
-	if (e->flags & BW_EVF_WALK_LIMIT)
-		json_object_array_add(flags, json_object_new_string("walk-limit"));
-	json_object_object_add(o, "flags", flags);
+	json_object_object_add(o, "flags", flags_json(e->flags));
 	return o;
 }

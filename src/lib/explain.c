@@ -179,6 +179,12 @@ int bw_explain(const struct bw_rule_entry *entries, size_t n, const struct bw_ru
 	if (bw_policy_parse_query(q, query) < 0)
 		goto diag;
 	qr = &q->rules[q->n_rules - 1];
+	if (bw_op_targets_process(qr->op)) {
+		bw_policy_diag(q, BW_SEV_ERROR, &qr->loc, NULL,
+			       "explain covers file operations (exec, load, ...) for now",
+			       "process operations cannot be explained yet");
+		goto diag;
+	}
 	if (qr->obj != BW_OBJ_TYPE_PATH) {
 		bw_policy_diag(q, BW_SEV_ERROR, &qr->obj_loc, NULL,
 			       "explain asks about one file, e.g. /usr/bin/curl",

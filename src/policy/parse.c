@@ -15,10 +15,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -75,7 +77,8 @@ static const char *const action_names[] = {
 	[BW_ACTION_WOULD_BLOCK] = "would-deny",
 };
 
-static const char *const statement_words[] = { "allow", "deny", "audit", "mode", "include" };
+static const char *const statement_words[] = { "allow", "deny", "audit", "mode", "include",
+					       "notify" };
 
 static const struct {
 	const char *name;
@@ -88,7 +91,8 @@ static const struct {
 	{ "trusted", BW_SEL_TRUSTED, false },
 };
 
-static const char *const option_names[] = { "log", "quiet", "audit", "enforce", "tag" };
+static const char *const option_names[] = { "log", "quiet", "audit", "enforce", "tag",
+					     "sticky", "signals" };
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -189,6 +193,9 @@ void bw_policy_free(struct bw_policy *p)
 		for (size_t j = 0; j < r->n_subjects; j++)
 			free(r->subjects[j].value);
 		free(r->subjects);
+		for (size_t j = 0; j < r->n_targets; j++)
+			free(r->targets[j].value);
+		free(r->targets);
 		free(r->path);
 		free(r->tag);
 		free(r->text);
@@ -506,7 +513,8 @@ static int check_selector_value(struct line_ctx *lc, struct bw_selector *s)
 	return 0;
 }
 
-static int parse_selector(struct line_ctx *lc, struct bw_rule *r, const struct token *t)
+static int parse_selector(struct line_ctx *lc, struct bw_rule *r, struct bw_selector **list,
+			  size_t *n, const struct token *t)
 {
 	const char *eq = strchr(t->text, '=');
 	size_t klen = eq ? (size_t)(eq - t->text) : strlen(t->text);
@@ -525,19 +533,19 @@ static int parse_selector(struct line_ctx *lc, struct bw_rule *r, const struct t
 			line_error(lc, t->col, NULL, "selector '%.*s' takes no value", (int)klen, t->text);
 			return -1;
 		}
-		for (size_t j = 0; j < r->n_subjects; j++) {
-			if (r->subjects[j].type != selector_names[i].type)
+		for (size_t j = 0; j < *n; j++) {
+			if ((*list)[j].type != selector_names[i].type)
 				continue;
 			line_error(lc, t->col,
 				   "a rule's subject names each selector once, and all must match; write one rule per alternative",
 				   "selector '%s' given twice", selector_names[i].name);
 			return -1;
 		}
-		grown = realloc(r->subjects, (r->n_subjects + 1) * sizeof(*grown));
+		grown = realloc(*list, (*n + 1) * sizeof(*grown));
 		if (!grown)
 			abort();
-		r->subjects = grown;
-		s = &r->subjects[r->n_subjects++];
+		*list = grown;
+		s = &(*list)[(*n)++];
 		memset(s, 0, sizeof(*s));
 		s->type = selector_names[i].type;
 		s->value = eq ? strdup(eq + 1) : NULL;
@@ -564,6 +572,59 @@ static int parse_selector(struct line_ctx *lc, struct bw_rule *r, const struct t
 		line_error(lc, t->col, hint, "unknown selector '%s'", key);
 	}
 	return -1;
+}
+
+/* One signal by number (0-64) or name (KILL, SIGKILL, kill). */
+static int signal_number(const char *w)
+{
+	char *end;
+	long n;
+
+	if (isdigit((unsigned char)w[0])) {
+		n = strtol(w, &end, 10);
+		return !*end && n >= 0 && n <= BW_SIGNAL_MAX ? (int)n : -1;
+	}
+	if (strncasecmp(w, "SIG", 3) == 0)
+		w += 3;
+	for (int i = 1; i <= BW_SIGNAL_MAX; i++) {
+		const char *abbrev = sigabbrev_np(i);
+
+		if (abbrev && strcasecmp(abbrev, w) == 0)
+			return i;
+	}
+	return -1;
+}
+
+/* signals=HUP,USR1,15: the set a `signal` rule is about. */
+static int parse_signals(struct line_ctx *lc, struct bw_rule *r, const struct token *t)
+{
+	char *list = strdup(t->text + 8), *save = NULL;
+	unsigned col = t->col + 8;
+	int rc = 0;
+
+	if (!list)
+		abort();
+	if (r->op != BW_OP_SIGNAL) {
+		line_error(lc, t->col, "signal sets belong to `signal` rules", "'signals=' needs the signal operation");
+		rc = -1;
+	} else if (!list[0]) {
+		line_error(lc, t->col, "e.g. signals=KILL,TERM,STOP", "'signals=' needs a list");
+		rc = -1;
+	}
+	for (char *w = rc ? NULL : strtok_r(list, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+		int n = signal_number(w);
+
+		if (n < 0) {
+			line_error(lc, col + (unsigned)(w - list),
+				   "signals are names (KILL, SIGTERM, hup) or numbers from 0 to 64",
+				   "unknown signal '%s'", w);
+			rc = -1;
+			break;
+		}
+		r->signals[n / 64] |= 1ull << (n % 64);
+	}
+	free(list);
+	return rc;
 }
 
 static int parse_option(struct line_ctx *lc, struct bw_rule *r, const struct token *t)
@@ -593,6 +654,17 @@ static int parse_option(struct line_ctx *lc, struct bw_rule *r, const struct tok
 		}
 		return 0;
 	}
+	if (strcmp(w, "sticky") == 0) {
+		if (r->op != BW_OP_FORK || r->decision != BW_VERDICT_DENY) {
+			line_error(lc, t->col, "e.g. `deny fork any from exe=/usr/sbin/nginx with sticky`",
+				   "'sticky' applies to `deny fork` rules only");
+			return -1;
+		}
+		r->flags |= BW_RULE_STICKY;
+		return 0;
+	}
+	if (strncmp(w, "signals=", 8) == 0)
+		return parse_signals(lc, r, t);
 	if (strncmp(w, "tag=", 4) == 0) {
 		if (!w[4]) {
 			line_error(lc, t->col, "e.g. tag=webserver", "tag needs a name");
@@ -611,7 +683,8 @@ static int parse_option(struct line_ctx *lc, struct bw_rule *r, const struct tok
 		if (best)
 			snprintf(hint, sizeof(hint), "did you mean '%s'?", best);
 		else
-			snprintf(hint, sizeof(hint), "options are log, quiet, audit, enforce and tag=NAME");
+			snprintf(hint, sizeof(hint),
+				 "options are log, quiet, audit, enforce, tag=NAME, sticky and signals=LIST");
 		line_error(lc, t->col, hint, "unknown option '%s'", w);
 	}
 	return -1;
@@ -636,6 +709,59 @@ static char *statement_text(const struct line_ctx *lc)
 			end++;
 	}
 	return strndup(start, end - start);
+}
+
+bool bw_op_targets_process(enum bw_op op)
+{
+	switch (op) {
+	case BW_OP_FORK:
+	case BW_OP_THREAD:
+	case BW_OP_READ:
+	case BW_OP_WRITE:
+	case BW_OP_SIGNAL:
+	case BW_OP_CONTROL:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool is_keyword(const struct token *t, const char *w)
+{
+	return !t->quoted && strcmp(t->text, w) == 0;
+}
+
+/*
+ * The object of a process operation: `any`, or the target's selectors up
+ * to `from`/`with` (all must match). fork and thread create a copy of
+ * the subject, so their only object is `any`.
+ */
+static int parse_target(struct line_ctx *lc, struct bw_rule *r, size_t *i)
+{
+	const struct token *t = &lc->tok[2];
+	const char *op = bw_op_name(r->op);
+
+	r->obj_loc = (struct bw_loc){ .file = lc->file, .line = lc->line, .col = t->col };
+	r->obj = BW_OBJ_TYPE_ANY;
+	*i = 3;
+	if (is_keyword(t, "any"))
+		return 0;
+	if (r->op == BW_OP_FORK || r->op == BW_OP_THREAD) {
+		line_error(lc, t->col, "e.g. `deny fork any from exe=/usr/sbin/nginx`",
+			   "'%s' creates a copy of its subject: its object is `any`", op);
+		return -1;
+	}
+	if (t->text[0] == '/' || t->quoted) {
+		line_error(lc, t->col, "name the target with selectors, e.g. exe=/opt/agent/bin/agent, or `any`",
+			   "the object of '%s' is a process, not a file", op);
+		return -1;
+	}
+	for (*i = 2; *i < lc->n && !is_keyword(&lc->tok[*i], "from") && !is_keyword(&lc->tok[*i], "as") &&
+		     !is_keyword(&lc->tok[*i], "with");
+	     (*i)++)
+		if (parse_selector(lc, r, &r->targets, &r->n_targets, &lc->tok[*i]) < 0)
+			return -1;
+	return 0;
 }
 
 static void parse_rule(struct line_ctx *lc, enum bw_verdict decision)
@@ -682,17 +808,22 @@ static void parse_rule(struct line_ctx *lc, enum bw_verdict decision)
 	if (!r->text || !r->line)
 		abort();
 	r->loc.text = r->line;
-	if (parse_object(lc, r, &lc->tok[2]) < 0)
-		goto bad;
+	if (bw_op_targets_process(op)) {
+		if (parse_target(lc, r, &i) < 0)
+			goto bad;
+	} else {
+		if (parse_object(lc, r, &lc->tok[2]) < 0)
+			goto bad;
+		i = 3;
+	}
 	r->obj_loc.text = r->line;
 
-	i = 3;
 	if (i < lc->n && !lc->tok[i].quoted &&
 	    strcmp(lc->tok[i].text, lc->query ? "as" : "from") == 0) {
 		size_t first = ++i;
 
 		while (i < lc->n && !(strcmp(lc->tok[i].text, "with") == 0 && !lc->tok[i].quoted)) {
-			if (parse_selector(lc, r, &lc->tok[i]) < 0)
+			if (parse_selector(lc, r, &r->subjects, &r->n_subjects, &lc->tok[i]) < 0)
 				goto bad;
 			i++;
 		}
@@ -728,6 +859,9 @@ bad:
 	for (size_t j = 0; j < r->n_subjects; j++)
 		free(r->subjects[j].value);
 	free(r->subjects);
+	for (size_t j = 0; j < r->n_targets; j++)
+		free(r->targets[j].value);
+	free(r->targets);
 	free(r->path);
 	free(r->tag);
 	free(r->text);
@@ -802,6 +936,42 @@ static void parse_include(struct line_ctx *lc)
 	free(target);
 }
 
+/*
+ * notify exec fork exit thread: the process notifications this policy
+ * wants. They are opt-in so that an idle system pays nothing for them.
+ */
+static void parse_notify(struct line_ctx *lc)
+{
+	static const char *const words[] = { "exec", "fork", "exit", "thread", "all" };
+	static const unsigned flags[] = { BW_POLICY_NOTIFY_EXEC, BW_POLICY_NOTIFY_FORK,
+					  BW_POLICY_NOTIFY_EXIT, BW_POLICY_NOTIFY_THREAD,
+					  BW_POLICY_NOTIFY_EXEC | BW_POLICY_NOTIFY_FORK |
+						  BW_POLICY_NOTIFY_EXIT | BW_POLICY_NOTIFY_THREAD };
+
+	if (lc->n < 2) {
+		line_error(lc, lc->tok[0].col + 6, "e.g. `notify exec fork exit`",
+			   "'notify' needs at least one of exec, fork, exit, thread, all");
+		return;
+	}
+	for (size_t i = 1; i < lc->n; i++) {
+		size_t k;
+
+		for (k = 0; k < ARRAY_SIZE(words); k++)
+			if (!lc->tok[i].quoted && strcmp(lc->tok[i].text, words[k]) == 0)
+				break;
+		if (k == ARRAY_SIZE(words)) {
+			const char *best = closest(lc->tok[i].text, words, ARRAY_SIZE(words));
+			char hint[64];
+
+			snprintf(hint, sizeof(hint), best ? "did you mean '%s'?" : "%s",
+				 best ? best : "notifications are exec, fork, exit, thread and all");
+			line_error(lc, lc->tok[i].col, hint, "unknown notification '%s'", lc->tok[i].text);
+			return;
+		}
+		lc->p->flags |= flags[k];
+	}
+}
+
 static void parse_line(struct line_ctx *lc)
 {
 	const char *w;
@@ -821,6 +991,8 @@ static void parse_line(struct line_ctx *lc)
 		parse_mode(lc);
 	else if (strcmp(w, "include") == 0)
 		parse_include(lc);
+	else if (strcmp(w, "notify") == 0)
+		parse_notify(lc);
 	else {
 		const char *best = closest(lc->tok[0].text, statement_words, ARRAY_SIZE(statement_words));
 		char hint[96];
@@ -829,7 +1001,7 @@ static void parse_line(struct line_ctx *lc)
 			snprintf(hint, sizeof(hint), "did you mean '%s'?", best);
 		else
 			snprintf(hint, sizeof(hint),
-				 "statements start with allow, deny, audit, mode or include");
+				 "statements start with allow, deny, audit, mode, include or notify");
 		line_error(lc, lc->tok[0].col, hint, "unknown statement '%s'", lc->tok[0].text);
 	}
 }

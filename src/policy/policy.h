@@ -54,6 +54,11 @@ struct bw_rule {
 	struct bw_loc loc, obj_loc;
 	struct bw_selector *subjects;
 	size_t n_subjects;
+	/* Process operations: the target process (none = `any`). */
+	struct bw_selector *targets;
+	size_t n_targets;
+	/* signal: bit n of signals[n / 64] = signal n; all clear = the default set. */
+	uint64_t signals[2];
 	unsigned flags; /* enum bw_rule_flag */
 	char *tag;
 	char *text; /* the statement as written, for events and explain */
@@ -124,5 +129,9 @@ const char *bw_op_name(enum bw_op op);
 const char *bw_verdict_name(enum bw_verdict v);
 const char *bw_action_name(enum bw_action a);
 int bw_op_from_name(const char *name);
+/* Operations whose object is a process (`any` or target selectors). */
+bool bw_op_targets_process(enum bw_op op);
+/* The default signal set of a `signal` rule: every signal but 0. */
+#define BW_SIGNAL_MAX 64
 
 #endif /* BULWARK_POLICY_H */

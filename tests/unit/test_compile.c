@@ -215,6 +215,68 @@ static void test_enforced_deny_beats_audit_deny(void **state)
 	bw_policy_free(p);
 }
 
+/* The TASK entry of op for signal sig (0 for other ops), or NULL. */
+static const struct bw_rule_entry *find_task(const struct bw_compiled *c, unsigned op, unsigned sig)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (c->entries[i].key.kind == BW_OBJ_TASK && c->entries[i].key.op == op &&
+		    c->entries[i].key.arg == sig)
+			return &c->entries[i];
+	return NULL;
+}
+
+static size_t count_op(const struct bw_compiled *c, unsigned op)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->n; i++)
+		n += c->entries[i].key.op == op;
+	return n;
+}
+
+static void test_process_rules(void **state)
+{
+	struct bw_compiled c;
+	int r;
+	struct bw_policy *p = compile("deny signal uid=7 from exe=@/file\n"
+				      "allow signal uid=7 from exe=@/file with signals=HUP,USR1\n"
+				      "deny fork any from uid=5 with sticky\n"
+				      "deny write any\n", &c, &r);
+	const struct bw_rule_entry *e;
+
+	(void)state;
+	assert_int_equal(r, 0);
+	/* the default set is 1..64: one entry per signal, never signal 0 */
+	assert_int_equal(count_op(&c, BW_OP_SIGNAL), 64);
+	assert_null(find_task(&c, BW_OP_SIGNAL, 0));
+	/* the listed set carves HUP (1) and USR1 (10) out, in either order */
+	assert_int_equal(find_task(&c, BW_OP_SIGNAL, 1)->val.verdict, BW_VERDICT_ALLOW);
+	assert_int_equal(find_task(&c, BW_OP_SIGNAL, 10)->val.verdict, BW_VERDICT_ALLOW);
+	e = find_task(&c, BW_OP_SIGNAL, 9);
+	assert_int_equal(e->val.verdict, BW_VERDICT_DENY);
+	assert_int_equal(e->key.tsubj, 1u << BW_DIM_UID);
+	assert_int_equal(e->key.tids[BW_DIM_UID], 7);
+	assert_int_equal(e->key.subj, 1u << BW_DIM_EXE);
+	/* sticky marks the policy, so exec pays for marking only when needed */
+	e = find_task(&c, BW_OP_FORK, 0);
+	assert_true(e->val.flags & BW_RULE_STICKY);
+	assert_true(find(&c, BW_OBJ_META)->val.flags & BW_POLICY_STICKY);
+	assert_int_equal(find(&c, BW_OBJ_META)->val.tdims, 1u << BW_DIM_UID);
+	assert_true(find(&c, BW_OBJ_META)->val.tcombos & (1u << (1u << BW_DIM_UID)));
+	assert_int_equal(find_task(&c, BW_OP_WRITE, 0)->key.tsubj, 0);
+	bw_compiled_free(&c);
+	bw_policy_free(p);
+
+	/* the same two signal rules in the other order decide the same */
+	p = compile("allow signal uid=7 from exe=@/file with signals=HUP,USR1\n"
+		    "deny signal uid=7 from exe=@/file\n", &c, &r);
+	assert_int_equal(r, 0);
+	assert_int_equal(find_task(&c, BW_OP_SIGNAL, 1)->val.verdict, BW_VERDICT_ALLOW);
+	assert_int_equal(find_task(&c, BW_OP_SIGNAL, 15)->val.verdict, BW_VERDICT_DENY);
+	bw_compiled_free(&c);
+	bw_policy_free(p);
+}
+
 struct bad {
 	const char *text;
 	unsigned line, col;
@@ -227,7 +289,7 @@ static void test_errors(void **state)
 		{ "deny exec @/missing", 1, 11, "/missing: No such file or directory" },
 		{ "deny exec @/file/**", 1, 11, "/file/** is not a directory" },
 		{ "deny exec @/tree", 1, 11, "/tree is a directory" },
-		{ "deny fork any", 1, 1, "operation 'fork' is not enforced by this build yet" },
+		{ "deny load any", 1, 1, "operation 'load' is not enforced by this build yet" },
 		{ "deny exec any from level=1", 1, 20, "selector 'level' is not enforced by this build yet" },
 		{ "deny exec any from trusted", 1, 20, "selector 'trusted' is not enforced by this build yet" },
 		{ "deny exec any from exe=@/missing", 1, 24, "/missing: No such file or directory" },
@@ -270,6 +332,7 @@ int main(void)
 		cmocka_unit_test(test_links_resolve_to_inode),
 		cmocka_unit_test(test_shadowing),
 		cmocka_unit_test(test_enforced_deny_beats_audit_deny),
+		cmocka_unit_test(test_process_rules),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_kernel_dev),
 	};
