@@ -86,7 +86,7 @@ $(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(BUILD)/libbulwark.a
 	$(CC) $(LDHARDEN) -o $@ $< $(BUILD)/libbulwark.a $(PKG_LIBS) -lcmocka
 
 $(BUILD)/tests/bwtry: $(BUILD)/tests/vm/bwtry.o
-	$(CC) $(LDHARDEN) -o $@ $<
+	$(CC) $(LDHARDEN) -o $@ $< -lpthread
 
 $(BUILD):
 	@mkdir -p $@

@@ -12,6 +12,20 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+/*
+ * A hook argument as a plain number, for NULL checks. Newer verifiers (6.12)
+ * assume pointer arguments of LSM hooks are never NULL and delete the
+ * check as dead code, but some hooks do pass NULL (mmap_file for anonymous
+ * memory, task_kill for signals not sent by the current task).
+ */
+static __always_inline __u64 bw_raw_arg(unsigned long long *ctx, int n)
+{
+	__u64 v = 0;
+
+	bpf_probe_read_kernel(&v, sizeof(v), &ctx[n]);
+	return v;
+}
+
 #define PROT_EXEC 0x4
 #define VM_EXEC 0x4
 
@@ -42,7 +56,7 @@ int BPF_PROG(bw_mmap_file, struct file *file, unsigned long reqprot, unsigned lo
 
 	if (ret)
 		return ret;
-	if (!file || !(prot & PROT_EXEC) || bw_is_own_exe(file))
+	if (!bw_raw_arg(ctx, 0) || !(prot & PROT_EXEC) || bw_is_own_exe(file))
 		return 0;
 	bw_decide_file(&d, BW_OP_EXEC, BW_HOOK_MMAP, file);
 	rc = bw_enforce(&d);
@@ -339,7 +353,7 @@ int BPF_PROG(bw_task_kill, struct task_struct *p, struct kernel_siginfo *info, i
 {
 	if (ret)
 		return ret;
-	if (cred || bw_is_self(p))
+	if (bw_raw_arg(ctx, 3) || bw_is_self(p))
 		return 0;
 	return bw_task_op(BW_OP_SIGNAL, BW_HOOK_KILL, p, sig, true);
 }

@@ -9,17 +9,42 @@
  *   bwtry mmap PATH            map the file PROT_READ|PROT_EXEC
  *   bwtry mprotect PATH        map it PROT_READ, then mprotect to add PROT_EXEC
  *
+ * Process operations (PID is another process, ADDR a hex address in it):
+ *   bwtry target               become a target: print "target pid=N addr=0x.. fd=N",
+ *                              report SIGHUP/SIGUSR1 as "sig N" lines, pause forever
+ *   bwtry attach|seize PID     ptrace it (then detach)
+ *   bwtry mem-read|mem-write PID ADDR   open /proc/PID/mem, then 1-byte pread/pwrite
+ *   bwtry vm-read|vm-write PID ADDR     process_vm_readv / process_vm_writev, 1 byte
+ *   bwtry getfd PID FD         pidfd_open + pidfd_getfd
+ *   bwtry kill PID SIG | tgkill PID TID SIG | pidfd-signal PID SIG | sigqueue PID SIG
+ *   bwtry setpriority PID N | sched PID | sched-attr PID | prlimit PID | ioprio PID
+ *   bwtry fork | vfork | clone | thread | spawn PATH [ARG...]
+ *   bwtry threads-then-fork    start a thread, try fork, report " thread=alive|dead"
+ *   bwtry tree                 a known process tree for notification tests:
+ *                              "tree parent=P child=A grandchild=B thread=T"
+ *
+ * Failures of multi-step operations add " step=<the step that failed>".
+ *
  * Output: one line "pid=<acting process> parent=<bwtry> rc=<n> errno=<NAME>".
  * Exit: 0 if the operation succeeded, 1 if it failed, 2 on usage errors.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sched.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -107,6 +132,293 @@ static int try_map(const char *path, bool via_mprotect)
 	return report(0, 0);
 }
 
+/* Like report(), with the failing step named. */
+static int report_step(long rc, int err, const char *step)
+{
+	printf("pid=%d parent=%d rc=%ld errno=%s", getpid(), getppid(), rc,
+	       errno_name(rc < 0 ? err : 0));
+	if (rc < 0 && step)
+		printf(" step=%s", step);
+	printf("\n");
+	return rc < 0;
+}
+
+static char target_buf[64];
+
+static void on_signal(int sig)
+{
+	char line[16];
+	int n = snprintf(line, sizeof(line), "sig %d\n", sig);
+
+	if (write(STDOUT_FILENO, line, n) < 0)
+		_exit(3);
+}
+
+static __attribute__((noreturn)) int be_target(void)
+{
+	int fd = open("/dev/null", O_RDONLY);
+
+	memset(target_buf, 'B', sizeof(target_buf));
+	signal(SIGHUP, on_signal);
+	signal(SIGUSR1, on_signal);
+	printf("target pid=%d addr=%p fd=%d\n", getpid(), (void *)target_buf, fd);
+	fflush(stdout);
+	setvbuf(stdout, NULL, _IONBF, 0);
+	for (;;)
+		pause();
+}
+
+static int parse_signal(const char *s)
+{
+	if (strncasecmp(s, "SIG", 3) == 0)
+		s += 3;
+	for (int sig = 1; sig < 65; sig++) {
+		const char *name = sigabbrev_np(sig);
+
+		if (name && strcasecmp(name, s) == 0)
+			return sig;
+	}
+	return atoi(s);
+}
+
+static int ptrace_it(pid_t pid, bool seize)
+{
+	long rc = ptrace(seize ? PTRACE_SEIZE : PTRACE_ATTACH, pid, NULL, NULL);
+	int err = errno;
+
+	if (rc == 0) {
+		if (seize) {
+			ptrace(PTRACE_INTERRUPT, pid, NULL, NULL);
+		}
+		waitpid(pid, NULL, __WALL);
+		ptrace(PTRACE_DETACH, pid, NULL, NULL);
+	}
+	return report(rc, err);
+}
+
+static int proc_mem(pid_t pid, unsigned long addr, bool writing)
+{
+	char path[64], c = 'W';
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	fd = open(path, writing ? O_RDWR : O_RDONLY);
+	if (fd < 0)
+		return report_step(-1, errno, "open");
+	n = writing ? pwrite(fd, &c, 1, (off_t)addr) : pread(fd, &c, 1, (off_t)addr);
+	if (n != 1)
+		return report_step(-1, n < 0 ? errno : EIO, "io");
+	printf("pid=%d parent=%d rc=0 errno=0 byte=%c\n", getpid(), getppid(), c);
+	return 0;
+}
+
+static int vm_rw(pid_t pid, unsigned long addr, bool writing)
+{
+	char c = 'V';
+	struct iovec local = { &c, 1 }, remote = { (void *)addr, 1 };
+	ssize_t n = writing ? process_vm_writev(pid, &local, 1, &remote, 1, 0) :
+			      process_vm_readv(pid, &local, 1, &remote, 1, 0);
+
+	return report(n, errno);
+}
+
+static int pidfd_of(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+static int get_fd(pid_t pid, int fd)
+{
+	int pidfd = pidfd_of(pid);
+
+	if (pidfd < 0)
+		return report_step(-1, errno, "pidfd_open");
+	long rc = syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+
+	return report(rc, errno);
+}
+
+static int send_signal(const char *how, pid_t pid, pid_t tid, int sig)
+{
+	long rc;
+
+	if (strcmp(how, "kill") == 0) {
+		rc = kill(pid, sig);
+	} else if (strcmp(how, "tgkill") == 0) {
+		rc = syscall(SYS_tgkill, pid, tid, sig);
+	} else if (strcmp(how, "pidfd-signal") == 0) {
+		int pidfd = pidfd_of(pid);
+
+		if (pidfd < 0)
+			return report_step(-1, errno, "pidfd_open");
+		rc = syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+	} else {
+		siginfo_t si = { 0 };
+
+		si.si_signo = sig;
+		si.si_code = SI_QUEUE;
+		si.si_pid = getpid();
+		si.si_uid = getuid();
+		rc = syscall(SYS_rt_sigqueueinfo, pid, sig, &si);
+	}
+	return report(rc, errno);
+}
+
+struct sched_attr_v0 {
+	uint32_t size, sched_policy;
+	uint64_t sched_flags;
+	int32_t sched_nice;
+	uint32_t sched_priority;
+	uint64_t sched_runtime, sched_deadline, sched_period;
+};
+
+static int control(const char *how, pid_t pid, int n)
+{
+	long rc;
+
+	if (strcmp(how, "setpriority") == 0) {
+		rc = setpriority(PRIO_PROCESS, pid, n);
+	} else if (strcmp(how, "sched") == 0) {
+		struct sched_param sp = { 0 };
+
+		rc = sched_setscheduler(pid, SCHED_OTHER, &sp);
+	} else if (strcmp(how, "sched-attr") == 0) {
+		struct sched_attr_v0 attr = { .size = sizeof(attr), .sched_policy = SCHED_OTHER };
+
+		rc = syscall(SYS_sched_setattr, pid, &attr, 0);
+	} else if (strcmp(how, "prlimit") == 0) {
+		struct rlimit cur;
+
+		if (prlimit(pid, RLIMIT_NOFILE, NULL, &cur) < 0)
+			return report_step(-1, errno, "get");
+		rc = prlimit(pid, RLIMIT_NOFILE, &cur, NULL);
+	} else { /* ioprio: class best-effort (2), level 4 */
+		rc = syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, pid, (2 << 13) | 4);
+	}
+	return report(rc, errno);
+}
+
+static volatile bool spin_stop;
+
+static void *spin(void *arg)
+{
+	volatile unsigned long *counter = arg;
+
+	while (!spin_stop)
+		(*counter)++;
+	return NULL;
+}
+
+static void *nothing(void *arg)
+{
+	return arg;
+}
+
+/* Process creation, each way; the child does nothing and exits 0. */
+static int create(const char *how, char **argv)
+{
+	pid_t pid;
+	int err;
+
+	if (strcmp(how, "thread") == 0) {
+		pthread_t t;
+
+		err = pthread_create(&t, NULL, nothing, NULL);
+		if (err == 0)
+			pthread_join(t, NULL);
+		return report(err ? -1 : 0, err);
+	}
+	if (strcmp(how, "spawn") == 0) {
+		err = posix_spawn(&pid, argv[0], NULL, NULL, argv, environ);
+		if (err == 0)
+			waitpid(pid, NULL, 0);
+		return report(err ? -1 : 0, err);
+	}
+	if (strcmp(how, "fork") == 0)
+		pid = fork();
+	else if (strcmp(how, "vfork") == 0)
+		pid = vfork();
+	else
+		pid = (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+	if (pid == 0)
+		_exit(0);
+	err = errno;
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	return report(pid, err);
+}
+
+/* A thread that runs before and after a refused fork. */
+static int threads_then_fork(void)
+{
+	volatile unsigned long counter = 0;
+	unsigned long before;
+	pthread_t t;
+	pid_t pid;
+	int err;
+
+	if ((err = pthread_create(&t, NULL, spin, (void *)&counter)) != 0)
+		return report_step(-1, err, "thread");
+	pid = fork();
+	if (pid == 0)
+		_exit(0);
+	err = errno;
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	before = counter;
+	usleep(100000);
+	printf("pid=%d parent=%d rc=%d errno=%s thread=%s\n", getpid(), getppid(), pid < 0 ? -1 : 0,
+	       errno_name(pid < 0 ? err : 0), counter != before ? "alive" : "dead");
+	spin_stop = true;
+	pthread_join(t, NULL);
+	return pid < 0;
+}
+
+static void *report_tid(void *arg)
+{
+	*(pid_t *)arg = gettid();
+	return NULL;
+}
+
+/*
+ * parent -> A -> B, B execs /bin/true, A exits 3; the parent also runs one
+ * thread. Pids travel back through a pipe.
+ */
+static int tree(void)
+{
+	int pfd[2], status;
+	pid_t a, b = 0, tid = 0;
+	pthread_t t;
+
+	if (pipe(pfd) < 0)
+		return perror("pipe"), 2;
+	a = fork();
+	if (a < 0)
+		return perror("fork"), 2;
+	if (a == 0) {
+		pid_t bb = fork();
+
+		if (bb == 0) {
+			execl("/bin/true", "/bin/true", (char *)NULL);
+			_exit(127);
+		}
+		if (write(pfd[1], &bb, sizeof(bb)) != sizeof(bb))
+			_exit(2);
+		waitpid(bb, NULL, 0);
+		_exit(3);
+	}
+	close(pfd[1]);
+	if (read(pfd[0], &b, sizeof(b)) != sizeof(b))
+		return perror("read"), 2;
+	waitpid(a, &status, 0);
+	if (pthread_create(&t, NULL, report_tid, &tid) != 0)
+		return perror("pthread_create"), 2;
+	pthread_join(t, NULL);
+	printf("tree parent=%d child=%d grandchild=%d thread=%d\n", getpid(), a, b, tid);
+	return WIFEXITED(status) && WEXITSTATUS(status) == 3 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 3 && strcmp(argv[1], "exec") == 0)
@@ -117,6 +429,38 @@ int main(int argc, char **argv)
 		return try_map(argv[2], false);
 	if (argc == 3 && strcmp(argv[1], "mprotect") == 0)
 		return try_map(argv[2], true);
-	fprintf(stderr, "usage: bwtry exec|run PATH [ARG...] | mmap PATH | mprotect PATH\n");
+	if (argc == 2 && strcmp(argv[1], "target") == 0)
+		return be_target();
+	if (argc == 3 && (strcmp(argv[1], "attach") == 0 || strcmp(argv[1], "seize") == 0))
+		return ptrace_it(atoi(argv[2]), argv[1][0] == 's');
+	if (argc == 4 && strncmp(argv[1], "mem-", 4) == 0)
+		return proc_mem(atoi(argv[2]), strtoul(argv[3], NULL, 16), argv[1][4] == 'w');
+	if (argc == 4 && strncmp(argv[1], "vm-", 3) == 0)
+		return vm_rw(atoi(argv[2]), strtoul(argv[3], NULL, 16), argv[1][3] == 'w');
+	if (argc == 4 && strcmp(argv[1], "getfd") == 0)
+		return get_fd(atoi(argv[2]), atoi(argv[3]));
+	if (argc == 4 && (strcmp(argv[1], "kill") == 0 || strcmp(argv[1], "pidfd-signal") == 0 ||
+			  strcmp(argv[1], "sigqueue") == 0))
+		return send_signal(argv[1], atoi(argv[2]), 0, parse_signal(argv[3]));
+	if (argc == 5 && strcmp(argv[1], "tgkill") == 0)
+		return send_signal(argv[1], atoi(argv[2]), atoi(argv[3]), parse_signal(argv[4]));
+	if (argc >= 3 && (strcmp(argv[1], "setpriority") == 0 || strcmp(argv[1], "sched") == 0 ||
+			  strcmp(argv[1], "sched-attr") == 0 || strcmp(argv[1], "prlimit") == 0 ||
+			  strcmp(argv[1], "ioprio") == 0))
+		return control(argv[1], atoi(argv[2]), argc > 3 ? atoi(argv[3]) : 0);
+	if (argc == 2 && (strcmp(argv[1], "fork") == 0 || strcmp(argv[1], "vfork") == 0 ||
+			  strcmp(argv[1], "clone") == 0 || strcmp(argv[1], "thread") == 0))
+		return create(argv[1], NULL);
+	if (argc >= 3 && strcmp(argv[1], "spawn") == 0)
+		return create(argv[1], argv + 2);
+	if (argc == 2 && strcmp(argv[1], "threads-then-fork") == 0)
+		return threads_then_fork();
+	if (argc == 2 && strcmp(argv[1], "tree") == 0)
+		return tree();
+	fprintf(stderr, "usage: bwtry exec|run PATH [ARG...] | mmap PATH | mprotect PATH | target |\n"
+			"       attach|seize PID | mem-read|mem-write|vm-read|vm-write PID ADDR |\n"
+			"       getfd PID FD | kill|pidfd-signal|sigqueue PID SIG | tgkill PID TID SIG |\n"
+			"       setpriority PID N | sched|sched-attr|prlimit|ioprio PID |\n"
+			"       fork|vfork|clone|thread | spawn PATH [ARG...] | threads-then-fork | tree\n");
 	return 2;
 }
