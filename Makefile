@@ -31,7 +31,7 @@ D_SRCS    := src/daemon/main.c src/daemon/kernel.c src/daemon/log.c
 D_OBJS    := $(D_SRCS:%.c=$(BUILD)/%.o)
 CLI_SRCS  := src/cli/main.c
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
-UNIT_TESTS := test_parse test_compile test_event
+UNIT_TESTS := test_parse test_compile test_event test_precedence
 UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 VM_HELPERS := $(BUILD)/tests/bwtry
 
@@ -140,8 +140,13 @@ $(BUILD)/bench/execloop: bench/execloop.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) -o $@ $<
 
+$(BUILD)/bench/procbench: bench/procbench.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) -o $@ $< -lpthread
+
 # Benchmarks: ratios against the bare kernel, taken in one VM run.
-bench: all $(BUILD)/bench/execloop
+bench: all $(BUILD)/bench/execloop $(BUILD)/bench/procbench
 	bench/compile-rules.sh
 	vm/run -- bench/exec-rules.sh
+	vm/run -- bench/proc-rules.sh
 .SECONDARY:

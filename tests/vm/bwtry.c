@@ -8,6 +8,7 @@
  *                              subject is bwtry's copy and its parent
  *   bwtry mmap PATH            map the file PROT_READ|PROT_EXEC
  *   bwtry mprotect PATH        map it PROT_READ, then mprotect to add PROT_EXEC
+ *   bwtry anon-exec -          map anonymous memory PROT_READ|PROT_EXEC
  *
  * Process operations (PID is another process, ADDR a hex address in it):
  *   bwtry target               become a target: print "target pid=N addr=0x.. fd=N",
@@ -429,6 +430,11 @@ int main(int argc, char **argv)
 		return try_map(argv[2], false);
 	if (argc == 3 && strcmp(argv[1], "mprotect") == 0)
 		return try_map(argv[2], true);
+	if (argc == 3 && strcmp(argv[1], "anon-exec") == 0) {
+		void *p = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		return report(p == MAP_FAILED ? -1 : 0, errno);
+	}
 	if (argc == 2 && strcmp(argv[1], "target") == 0)
 		return be_target();
 	if (argc == 3 && (strcmp(argv[1], "attach") == 0 || strcmp(argv[1], "seize") == 0))

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Cost of process control: fork+exit, pthread_create+join, kill(pid, 0) and
+# a 1-byte process_vm_readv, on the bare kernel, with bulwark and no rules,
+# and with bulwark and 10,000 process rules, in one run, rounds
+# interleaved so drift hits every configuration alike.
+# Needs root and a kernel that runs BPF LSM: `make bench` runs it in vm/run.
+set -eu
+repo=$(cd "$(dirname "$0")/.." && pwd)
+B=$repo/build
+ROUNDS=${BENCH_ROUNDS:-3}
+RULES=${BENCH_PROC_RULES:-10000}
+W=/tmp/bw-bench-proc
+rm -rf "$W" && mkdir -p "$W"
+
+# 10,000 rules over every process operation, none of which matches the
+# benchmark (it runs as root): the kernel still classifies subject and
+# target in every dimension the rules use and looks the keys up.
+python3 - "$W" "$RULES" <<'PY'
+import sys
+w, n = sys.argv[1], int(sys.argv[2])
+ops = ["write", "read", "control", "signal", "fork", "thread"]
+with open(f"{w}/big.policy", "w") as f:
+    for i in range(n):
+        op = ops[i % len(ops)]
+        who, tgt = 20000 + i, 40000 + i
+        if op in ("fork", "thread"):
+            f.write(f"deny {op} any from uid={who}\n")
+        elif op == "signal":
+            f.write(f"deny signal uid={tgt} from uid={who} with signals=KILL,TERM\n")
+        else:
+            f.write(f"deny {op} uid={tgt} from uid={who}\n")
+with open(f"{w}/none.policy", "w") as f:
+    f.write("# no rules: bulwark's hooks run and find nothing\n")
+PY
+
+declare -A N=([fork]=${BENCH_FORKS:-3000} [thread]=${BENCH_THREADS:-3000}
+	[kill0]=${BENCH_SIGNALS:-300000} [vmread]=${BENCH_READS:-300000})
+WORKLOADS=(fork thread kill0 vmread)
+
+start() {
+	"$B/bulwarkd" --policy "$1" --events /dev/null 2>>"$W/daemon.log" &
+	for _ in $(seq 600); do "$B/bulwark" status >/dev/null 2>&1 && return; sleep 0.1; done
+	echo "bulwarkd did not start" >&2; cat "$W/daemon.log" >&2; exit 1
+}
+stop() { "$B/bulwark" unload >/dev/null; wait; }
+# sample CONFIG: one measurement of every workload, appended to $W/CONFIG.WORKLOAD
+sample() {
+	local w
+	for w in "${WORKLOADS[@]}"; do
+		"$B/bench/procbench" "$w" "${N[$w]}" >>"$W/$1.$w"
+	done
+}
+
+"$B/bulwark" unload >/dev/null 2>&1 || true
+for r in $(seq "$ROUNDS"); do
+	sample bare
+	start "$W/none.policy"
+	sample none
+	"$B/bulwark" policy load "$W/big.policy" >/dev/null
+	rules=$("$B/bulwark" status --json | jq -r .policy.rules)
+	sample big
+	stop
+	echo "round $r done ($rules rules loaded)"
+done
+median() { sort -n "$1" | sed -n "$(( ($(wc -l <"$1") + 1) / 2 ))p"; }
+echo "kernel $(uname -r), $ROUNDS rounds, medians in ns per operation (ratio to bare):"
+printf '  %-28s %10s %18s %18s\n' workload bare "no rules" "$RULES rules"
+for w in "${WORKLOADS[@]}"; do
+	b=$(median "$W/bare.$w") n=$(median "$W/none.$w") g=$(median "$W/big.$w")
+	awk -v w="$w" -v k="${N[$w]}" -v b="$b" -v n="$n" -v g="$g" 'BEGIN {
+		printf "  %-28s %10d %10d (%.3f) %10d (%.3f)\n", w " (x" k ")", b, n, n / b, g, g / b
+	}'
+done
