@@ -147,6 +147,7 @@ struct bw_rule_val {
 	__u32 dims;          /* META: mask of the dimensions any rule names */
 	__u32 tcombos;       /* META: bit m set = some rule's target uses mask m */
 	__u32 tdims;         /* META: mask of the dimensions any target names */
+	__u32 ops;           /* META: bit op set = some rule decides op */
 };
 
 /* Per-CPU counters: index = op * BW_CNT_COUNT + counter. */
@@ -265,7 +266,7 @@ struct bw_task_state {
 #define BW_ABI_ASSERT(cond) _Static_assert(cond, #cond)
 BW_ABI_ASSERT(sizeof(struct bw_rule_key) == 72);
 BW_ABI_ASSERT(__builtin_offsetof(struct bw_rule_key, dev) == 56);
-BW_ABI_ASSERT(sizeof(struct bw_rule_val) == 40);
+BW_ABI_ASSERT(sizeof(struct bw_rule_val) == 44);
 BW_ABI_ASSERT(sizeof(struct bw_policy_info) == 56);
 BW_ABI_ASSERT(__builtin_offsetof(struct bw_event, target_dev) == 72);
 BW_ABI_ASSERT(__builtin_offsetof(struct bw_event, cgroup_id) == 96);

@@ -169,6 +169,7 @@ struct bw_search {
 	struct dentry *dentry;        /* walk position */
 	struct mount *mnt;
 	struct bw_rule_key key;       /* op and kind set by the caller */
+	__u32 top;                    /* target scan: the highest target mask to try */
 	struct bw_rule_val *v;        /* result: the entry found, or NULL */
 	__u32 subj, tsubj;            /* result: the masks it was found under */
 	int done;                     /* walk: 1 found, 2 reached the root */
@@ -372,7 +373,10 @@ static __always_inline void bw_take(struct bw_decision *d, const struct bw_searc
 	d->tsubj = w->tsubj;
 }
 
-/* The active policy and its META entry (NULL when none is installed). */
+/*
+ * The active policy and its META entry; NULL when none is installed or
+ * when no rule of the policy decides op (the decision is then "none").
+ */
 static __always_inline void *bw_policy_begin(struct bw_decision *d, __u32 op, __u32 hook,
 					     struct bw_rule_val **meta)
 {
@@ -389,8 +393,12 @@ static __always_inline void *bw_policy_begin(struct bw_decision *d, __u32 op, __
 		return NULL;
 	}
 	*meta = bpf_map_lookup_elem(policy, &bw_meta_key);
-	if (*meta)
-		d->policy_flags = (*meta)->flags;
+	if (!*meta)
+		return policy;
+	d->policy_flags = (*meta)->flags;
+	/* No rule decides this op: nothing to classify or look up. */
+	if (!((*meta)->ops & (1u << op)))
+		return NULL;
 	return policy;
 }
 
@@ -455,7 +463,7 @@ static __noinline void bw_decide_file(struct bw_decision *d, __u32 op, __u32 hoo
 static long bw_target_step(__u32 i, void *ctx)
 {
 	struct bw_search *w = ctx;
-	__u32 m = (BW_SUBJ_COMBOS - 1 - i) & (BW_SUBJ_COMBOS - 1);
+	__u32 m = (w->top - i) & (BW_SUBJ_COMBOS - 1);
 	int dim;
 
 	if (!(w->t->todo & (1u << m)))
@@ -502,11 +510,14 @@ static __noinline void bw_decide_task(struct bw_decision *d, __u32 op, __u32 hoo
 	w->s = &s;
 	w->t = &t;
 	w->v = NULL;
-	/* Most policies name no target: one step, no loop. */
-	if (t.todo == 1u << BW_SUBJ_ANY)
-		bw_target_step(BW_SUBJ_COMBOS - 1, w);
+	/* From the highest mask the target could match down: few steps, often one. */
+	w->top = BW_SUBJ_COMBOS - 1;
+	while (w->top && !(t.todo & (1u << w->top)))
+		w->top--;
+	if (w->top == BW_SUBJ_ANY)
+		bw_target_step(0, w);
 	else
-		bpf_loop(BW_SUBJ_COMBOS, bw_target_step, w, 0);
+		bpf_loop(w->top + 1, bw_target_step, w, 0);
 	if (w->v)
 		bw_take(d, w);
 }

@@ -410,11 +410,38 @@ static int cmd_policy(int argc, char **argv)
 	return EXIT_USAGE;
 }
 
+/* What an event acted on, for the table: a file, a process, or a notification's subject. */
+static void event_object(struct json_object *e, char *buf, size_t len)
+{
+	struct json_object *target = json_object_object_get(e, "target"), *x;
+	const char *s;
+
+	if (json_object_object_get_ex(e, "child", &x) || json_object_object_get_ex(e, "thread", &x)) {
+		snprintf(buf, len, "%s %lld", json_object_object_get(e, "child") ? "child" : "thread",
+			 (long long)jint(x, "tid"));
+	} else if (json_object_object_get_ex(e, "argv", &x) && json_object_array_length(x) > 0) {
+		snprintf(buf, len, "%s", json_object_get_string(json_object_array_get_idx(x, 0)));
+	} else if (json_object_object_get_ex(e, "exit", &x)) {
+		snprintf(buf, len, "exit %lld%s%s", (long long)jint(x, "code"),
+			 jstr(x, "signal") ? " " : "", jstr(x, "signal") ? jstr(x, "signal") : "");
+	} else if (target && jstr(target, "path")) {
+		snprintf(buf, len, "%s", jstr(target, "path"));
+	} else if (target && json_object_object_get_ex(target, "pid", &x)) {
+		s = jstr(target, "exe");
+		snprintf(buf, len, "pid %lld %s", (long long)jint(target, "pid"), s ? s : "?");
+		if (jstr(e, "signal"))
+			snprintf(buf + strlen(buf), len - strlen(buf), " %s", jstr(e, "signal"));
+	} else {
+		snprintf(buf, len, "%s", target ? "?" : "-");
+	}
+}
+
 static int print_event(void *userdata, const char *json)
 {
 	bool as_json = *(bool *)userdata;
-	struct json_object *e, *proc, *target, *rule;
-	char where[64] = "-";
+	struct json_object *e, *proc, *rule;
+	char where[64] = "-", object[600];
+	bool notice;
 
 	if (as_json) {
 		printf("%s\n", json);
@@ -424,18 +451,20 @@ static int print_event(void *userdata, const char *json)
 	e = json_tokener_parse(json);
 	if (!e)
 		return 0;
+	notice = jstr(e, "type") && strcmp(jstr(e, "type"), "process") == 0;
 	proc = json_object_object_get(e, "process");
-	target = json_object_object_get(e, "target");
 	rule = json_object_object_get(e, "rule");
 	if (rule && jstr(rule, "file")) {
 		const char *f = jstr(rule, "file"), *base = strrchr(f, '/');
 
 		snprintf(where, sizeof(where), "%s:%lld", base ? base + 1 : f, (long long)jint(rule, "line"));
 	}
-	printf("%-23.23s %-11s %-6s %7lld %-15s %-40s %s\n", jstr(e, "time") ? jstr(e, "time") : "-",
-	       jstr(e, "action"), jstr(e, "op"), (long long)jint(proc, "pid"),
-	       jstr(proc, "comm") ? jstr(proc, "comm") : "-",
-	       jstr(target, "path") ? jstr(target, "path") : "?", where);
+	event_object(e, object, sizeof(object));
+	printf("%-23.23s %-11s %-12s %7lld %-15s %-40s %s\n", jstr(e, "time") ? jstr(e, "time") : "-",
+	       notice ? "notice" : jstr(e, "action") ? jstr(e, "action") : "-",
+	       jstr(e, notice ? "event" : "op") ? jstr(e, notice ? "event" : "op") : "-",
+	       (long long)jint(proc, "pid"), jstr(proc, "comm") ? jstr(proc, "comm") : "-", object,
+	       where);
 	fflush(stdout);
 	json_object_put(e);
 	return 0;
@@ -468,7 +497,7 @@ static int cmd_events(int argc, char **argv)
 	if (r != EXIT_OK)
 		return r;
 	if (!json)
-		printf("%-23s %-11s %-6s %7s %-15s %-40s %s\n", "TIME", "ACTION", "OP", "PID", "COMM",
+		printf("%-23s %-11s %-12s %7s %-15s %-40s %s\n", "TIME", "ACTION", "OP", "PID", "COMM",
 		       "TARGET", "RULE");
 	r = bw_client_events(c, BW_EVENTS_BACKLOG | (follow ? BW_EVENTS_FOLLOW : 0), print_event, &json);
 	bw_client_free(c);

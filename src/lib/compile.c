@@ -754,6 +754,7 @@ int bw_compile(struct bw_policy *p, struct bw_compiled *out)
 				continue;
 			}
 			won[id - 1] = 1;
+			meta.e.val.ops |= 1u << b.v[i].e.key.op;
 			meta.e.val.combos |= 1u << b.v[i].e.key.subj;
 			meta.e.val.dims |= b.v[i].e.key.subj;
 			if (b.v[i].e.key.kind == BW_OBJ_TASK) {
