@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,52 +25,77 @@
 #include <unistd.h>
 
 static char buf[64] = "procbench";
+static pid_t child; /* kill0 and vmread: a paused child, forked without exec */
 
 static void *nothing(void *arg)
 {
 	return arg;
 }
 
-static int one(const char *w, pid_t child)
+static int do_fork(void)
 {
-	if (strcmp(w, "fork") == 0) {
-		pid_t pid = fork();
+	pid_t pid = fork();
 
-		if (pid == 0)
-			_exit(0);
-		return pid < 0 ? -1 : waitpid(pid, NULL, 0) == pid ? 0 : -1;
-	}
-	if (strcmp(w, "thread") == 0) {
-		pthread_t t;
-
-		return pthread_create(&t, NULL, nothing, NULL) == 0 ? pthread_join(t, NULL) : -1;
-	}
-	if (strcmp(w, "kill0") == 0)
-		return kill(child, 0);
-	{
-		char c;
-		struct iovec local = { &c, 1 }, remote = { buf, 1 };
-
-		return process_vm_readv(child, &local, 1, &remote, 1, 0) == 1 ? 0 : -1;
-	}
+	if (pid == 0)
+		_exit(0);
+	return pid < 0 ? -1 : waitpid(pid, NULL, 0) == pid ? 0 : -1;
 }
+
+static int do_thread(void)
+{
+	pthread_t t;
+
+	return (errno = pthread_create(&t, NULL, nothing, NULL)) == 0 ? pthread_join(t, NULL) : -1;
+}
+
+static int do_kill0(void)
+{
+	return kill(child, 0);
+}
+
+static int do_vmread(void)
+{
+	char c;
+	struct iovec local = { &c, 1 }, remote = { buf, 1 }; /* same address in the child */
+
+	return process_vm_readv(child, &local, 1, &remote, 1, 0) == 1 ? 0 : -1;
+}
+
+static const struct {
+	const char *name;
+	int (*op)(void);
+	bool needs_child;
+} workloads[] = {
+	{ "fork", do_fork, false },
+	{ "thread", do_thread, false },
+	{ "kill0", do_kill0, true },
+	{ "vmread", do_vmread, true },
+};
 
 int main(int argc, char **argv)
 {
-	const char *w = argc == 3 ? argv[1] : "";
 	struct timespec a, b;
-	unsigned long n;
-	pid_t child = 0;
+	unsigned long n = 0;
+	int (*op)(void) = NULL;
+	bool needs_child = false;
+	char *end;
 	int rc = 0;
 
-	n = argc == 3 ? strtoul(argv[2], NULL, 10) : 0;
-	if (n == 0 || (strcmp(w, "fork") && strcmp(w, "thread") && strcmp(w, "kill0") &&
-		       strcmp(w, "vmread"))) {
+	for (size_t i = 0; argc == 3 && i < sizeof(workloads) / sizeof(workloads[0]); i++)
+		if (strcmp(argv[1], workloads[i].name) == 0)
+			op = workloads[i].op, needs_child = workloads[i].needs_child;
+	if (argc == 3) {
+		errno = 0;
+		n = strtoul(argv[2], &end, 10);
+		if (errno || *end)
+			n = 0;
+	}
+	if (!op || n == 0) {
 		fprintf(stderr, "usage: procbench fork|thread|kill0|vmread N\n");
 		return 2;
 	}
-	if (strcmp(w, "kill0") == 0 || strcmp(w, "vmread") == 0) {
-		child = fork(); /* shares buf's address: same image, no exec */
+	if (needs_child) {
+		child = fork();
 		if (child == 0) {
 			pause();
 			_exit(0);
@@ -79,16 +105,16 @@ int main(int argc, char **argv)
 	}
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	for (unsigned long i = 0; i < n && rc == 0; i++)
-		rc = one(w, child);
+		rc = op();
 	clock_gettime(CLOCK_MONOTONIC, &b);
+	if (rc)
+		fprintf(stderr, "procbench: %s failed: %s\n", argv[1], strerror(errno));
 	if (child > 0) {
 		kill(child, SIGKILL);
 		waitpid(child, NULL, 0);
 	}
-	if (rc) {
-		fprintf(stderr, "procbench: %s failed: %s\n", w, strerror(errno));
+	if (rc)
 		return 1;
-	}
 	printf("%llu\n", ((b.tv_sec - a.tv_sec) * 1000000000ull + b.tv_nsec - a.tv_nsec) / n);
 	return 0;
 }

@@ -192,7 +192,8 @@ enum bw_hook {
 	BW_HOOK_IOPRIO = 9,   /* task_setioprio */
 	BW_HOOK_RLIMIT = 10,  /* task_setrlimit: prlimit, setrlimit */
 	BW_HOOK_MOVEMEM = 11, /* task_movememory: migrate_pages, move_pages */
-	BW_HOOK_MAX = 11,
+	BW_HOOK_SIGIO = 12,   /* file_send_sigiotask: F_SETOWN/F_SETSIG signals */
+	BW_HOOK_MAX = 12,
 };
 
 enum bw_event_type {

@@ -110,7 +110,7 @@ static __always_inline void bw_mark_nochild(struct bw_task_state *ts, struct bw_
 {
 	if (!ts || ts->nochild)
 		return;
-	bw_decide_task(d, BW_OP_FORK, BW_HOOK_CLONE, NULL, 0);
+	bw_decide_task(d, BW_OP_FORK, BW_HOOK_CLONE, NULL);
 	if (d->verdict == BW_VERDICT_DENY && (d->rule_flags & BW_RULE_STICKY) &&
 	    !(d->rule_flags & BW_RULE_AUDIT))
 		ts->nochild = d->rule_id;
@@ -209,7 +209,8 @@ static __always_inline int bw_task_op(__u32 op, __u32 hook, struct task_struct *
 	struct bw_event *e;
 	int rc;
 
-	bw_decide_task(&d, op, hook, target, arg);
+	d.arg = arg;
+	bw_decide_task(&d, op, hook, target);
 	rc = bw_enforce(&d);
 	e = report ? bw_event_begin(&d) : NULL;
 	if (e) {
@@ -256,7 +257,7 @@ int BPF_PROG(bw_task_alloc, struct task_struct *task, unsigned long clone_flags,
 		d.rule_flags = BW_RULE_STICKY;
 		d.event_flags = BW_EVF_STICKY;
 	} else {
-		bw_decide_task(&d, thread ? BW_OP_THREAD : BW_OP_FORK, BW_HOOK_CLONE, NULL, 0);
+		bw_decide_task(&d, thread ? BW_OP_THREAD : BW_OP_FORK, BW_HOOK_CLONE, NULL);
 	}
 	rc = bw_enforce(&d);
 	e = bw_event_begin(&d);
@@ -356,6 +357,37 @@ int BPF_PROG(bw_task_kill, struct task_struct *p, struct kernel_siginfo *info, i
 	if (bw_raw_arg(ctx, 3) || bw_is_self(p))
 		return 0;
 	return bw_task_op(BW_OP_SIGNAL, BW_HOOK_KILL, p, sig, true);
+}
+
+#define SIGIO 29
+
+/*
+ * A signal delivered because someone made the target the owner of a file
+ * (fcntl F_SETOWN, F_SETSIG): the kernel sends it without task_kill, from
+ * the context of the I/O that triggered it. The subject is that task (the
+ * writer, in the attack this closes: own a pipe, F_SETSIG SIGKILL, write);
+ * a target signalled by its own I/O is exempt as for any self-signal.
+ */
+SEC("lsm/file_send_sigiotask")
+int BPF_PROG(bw_file_send_sigiotask, struct task_struct *tsk, struct fown_struct *fown, int sig,
+	     int ret)
+{
+	struct bw_decision d = { .arg = sig ? sig : SIGIO };
+	struct bw_event *e;
+	int rc;
+
+	if (ret)
+		return ret;
+	if (bw_is_self(tsk))
+		return 0;
+	bw_decide_task(&d, BW_OP_SIGNAL, BW_HOOK_SIGIO, tsk);
+	rc = bw_enforce(&d);
+	e = bw_event_begin(&d);
+	if (e) {
+		bw_event_task_exe(e, tsk);
+		bw_event_submit(e);
+	}
+	return rc;
 }
 
 /* The `control` right: one op, five hooks. */

@@ -482,16 +482,16 @@ static long bw_target_step(__u32 i, void *ctx)
 
 /*
  * Steps 1-3 for an operation on a process (target NULL: the op has no
- * target, as fork and thread). arg is the signal for `signal`.
+ * target, as fork and thread); d->arg is the signal for `signal`.
  */
 static __noinline void bw_decide_task(struct bw_decision *d, __u32 op, __u32 hook,
-				      struct task_struct *target, __u32 arg)
+				      struct task_struct *target)
 {
 	struct bw_subject s = {}, t = {};
 	struct bw_search ws = {}, *w = &ws;
 	struct bw_rule_val *meta;
+	__u32 arg = d->arg;
 
-	d->arg = arg;
 	if (target) {
 		d->target_pid = BPF_CORE_READ(target, pid);
 		d->target_tgid = BPF_CORE_READ(target, tgid);

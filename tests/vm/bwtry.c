@@ -18,7 +18,13 @@
  *   bwtry vm-read|vm-write PID ADDR     process_vm_readv / process_vm_writev, 1 byte
  *   bwtry getfd PID FD         pidfd_open + pidfd_getfd
  *   bwtry kill PID SIG | tgkill PID TID SIG | pidfd-signal PID SIG | sigqueue PID SIG
+ *   bwtry sigio PID SIG        make PID the owner of a pipe with F_SETSIG SIG, then
+ *                              write to it: the kernel signals PID (the caller sees
+ *                              nothing either way; only the target can tell)
  *   bwtry setpriority PID N | sched PID | sched-attr PID | prlimit PID | ioprio PID
+ *   bwtry move-pages PID [ADDR]  move_pages query (nodes NULL): of ADDR's page, adding
+ *                              " status=<node or -errno>" on success, else of no pages
+ *   bwtry migrate-pages PID    migrate_pages from node 0 to node 0
  *   bwtry fork | vfork | clone | thread | spawn PATH [ARG...]
  *   bwtry threads-then-fork    start a thread, try fork, report " thread=alive|dead"
  *   bwtry tree                 a known process tree for notification tests:
@@ -160,11 +166,11 @@ static __attribute__((noreturn)) int be_target(void)
 	int fd = open("/dev/null", O_RDONLY);
 
 	memset(target_buf, 'B', sizeof(target_buf));
+	setvbuf(stdout, NULL, _IONBF, 0);
 	signal(SIGHUP, on_signal);
 	signal(SIGUSR1, on_signal);
 	printf("target pid=%d addr=%p fd=%d\n", getpid(), (void *)target_buf, fd);
 	fflush(stdout);
-	setvbuf(stdout, NULL, _IONBF, 0);
 	for (;;)
 		pause();
 }
@@ -266,6 +272,21 @@ static int send_signal(const char *how, pid_t pid, pid_t tid, int sig)
 	return report(rc, errno);
 }
 
+static int sigio(pid_t pid, int sig)
+{
+	int p[2];
+
+	if (pipe(p) < 0)
+		return report_step(-1, errno, "pipe");
+	if (fcntl(p[0], F_SETOWN, pid) < 0)
+		return report_step(-1, errno, "setown");
+	if (fcntl(p[0], F_SETSIG, sig) < 0)
+		return report_step(-1, errno, "setsig");
+	if (fcntl(p[0], F_SETFL, O_ASYNC) < 0)
+		return report_step(-1, errno, "async");
+	return report(write(p[1], "x", 1) == 1 ? 0 : -1, errno);
+}
+
 struct sched_attr_v0 {
 	uint32_t size, sched_policy;
 	uint64_t sched_flags;
@@ -296,6 +317,32 @@ static int control(const char *how, pid_t pid, int n)
 		rc = prlimit(pid, RLIMIT_NOFILE, &cur, NULL);
 	} else { /* ioprio: class best-effort (2), level 4 */
 		rc = syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, pid, (2 << 13) | 4);
+	}
+	return report(rc, errno);
+}
+
+/*
+ * Both reach security_task_movememory() once the pid resolves and passes
+ * ptrace_may_access(): move_pages for any count, even a query (nodes NULL),
+ * in find_mm_struct(); migrate_pages after the node masks check out.
+ */
+static int move_mem(const char *how, pid_t pid, const char *addr)
+{
+	long rc;
+
+	if (strcmp(how, "move-pages") == 0) {
+		void *page = (void *)(addr ? strtoul(addr, NULL, 16) & ~(unsigned long)(getpagesize() - 1) : 0);
+		int status = 0;
+
+		rc = syscall(SYS_move_pages, pid, addr ? 1 : 0, &page, NULL, &status, 0);
+		if (rc == 0 && addr) {
+			printf("pid=%d parent=%d rc=0 errno=0 status=%d\n", getpid(), getppid(), status);
+			return 0;
+		}
+	} else {
+		unsigned long node0 = 1;
+
+		rc = syscall(SYS_migrate_pages, pid, 64, &node0, &node0);
 	}
 	return report(rc, errno);
 }
@@ -404,10 +451,10 @@ static int tree(void)
 			execl("/bin/true", "/bin/true", (char *)NULL);
 			_exit(127);
 		}
-		if (write(pfd[1], &bb, sizeof(bb)) != sizeof(bb))
+		if (bb < 0 || write(pfd[1], &bb, sizeof(bb)) != sizeof(bb))
 			_exit(2);
-		waitpid(bb, NULL, 0);
-		_exit(3);
+		/* 3 only when B ran /bin/true and it exited 0 */
+		_exit(waitpid(bb, &status, 0) == bb && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 3 : 4);
 	}
 	close(pfd[1]);
 	if (read(pfd[0], &b, sizeof(b)) != sizeof(b))
@@ -417,7 +464,7 @@ static int tree(void)
 		return perror("pthread_create"), 2;
 	pthread_join(t, NULL);
 	printf("tree parent=%d child=%d grandchild=%d thread=%d\n", getpid(), a, b, tid);
-	return WIFEXITED(status) && WEXITSTATUS(status) == 3 ? 0 : 1;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 3 && tid > 0 ? 0 : 1;
 }
 
 int main(int argc, char **argv)
@@ -448,12 +495,18 @@ int main(int argc, char **argv)
 	if (argc == 4 && (strcmp(argv[1], "kill") == 0 || strcmp(argv[1], "pidfd-signal") == 0 ||
 			  strcmp(argv[1], "sigqueue") == 0))
 		return send_signal(argv[1], atoi(argv[2]), 0, parse_signal(argv[3]));
+	if (argc == 4 && strcmp(argv[1], "sigio") == 0)
+		return sigio(atoi(argv[2]), parse_signal(argv[3]));
 	if (argc == 5 && strcmp(argv[1], "tgkill") == 0)
 		return send_signal(argv[1], atoi(argv[2]), atoi(argv[3]), parse_signal(argv[4]));
 	if (argc >= 3 && (strcmp(argv[1], "setpriority") == 0 || strcmp(argv[1], "sched") == 0 ||
 			  strcmp(argv[1], "sched-attr") == 0 || strcmp(argv[1], "prlimit") == 0 ||
 			  strcmp(argv[1], "ioprio") == 0))
 		return control(argv[1], atoi(argv[2]), argc > 3 ? atoi(argv[3]) : 0);
+	if ((argc == 3 || argc == 4) && strcmp(argv[1], "move-pages") == 0)
+		return move_mem(argv[1], atoi(argv[2]), argc == 4 ? argv[3] : NULL);
+	if (argc == 3 && strcmp(argv[1], "migrate-pages") == 0)
+		return move_mem(argv[1], atoi(argv[2]), NULL);
 	if (argc == 2 && (strcmp(argv[1], "fork") == 0 || strcmp(argv[1], "vfork") == 0 ||
 			  strcmp(argv[1], "clone") == 0 || strcmp(argv[1], "thread") == 0))
 		return create(argv[1], NULL);
@@ -465,8 +518,9 @@ int main(int argc, char **argv)
 		return tree();
 	fprintf(stderr, "usage: bwtry exec|run PATH [ARG...] | mmap PATH | mprotect PATH | target |\n"
 			"       attach|seize PID | mem-read|mem-write|vm-read|vm-write PID ADDR |\n"
-			"       getfd PID FD | kill|pidfd-signal|sigqueue PID SIG | tgkill PID TID SIG |\n"
+			"       getfd PID FD | kill|pidfd-signal|sigqueue|sigio PID SIG | tgkill PID TID SIG |\n"
 			"       setpriority PID N | sched|sched-attr|prlimit|ioprio PID |\n"
+			"       move-pages PID [ADDR] | migrate-pages PID |\n"
 			"       fork|vfork|clone|thread | spawn PATH [ARG...] | threads-then-fork | tree\n");
 	return 2;
 }

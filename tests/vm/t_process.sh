@@ -116,13 +116,23 @@ for ((i = 0; i < 30; i++)); do grep -q '^sig 10' "$AG_OUT" && break; sleep 0.1; 
 check "signal set: the target received SIGHUP" grep -q '^sig 1$' "$AG_OUT"
 check "signal set: the target received SIGUSR1" grep -q '^sig 10$' "$AG_OUT"
 check "signal set: the target survived KILL and TERM" kill -0 "$AG"
+# F_SETOWN + F_SETSIG: the kernel delivers the signal itself, from the
+# writer's context. The caller cannot see a refusal; the target can.
+"$A" sigio "$AG" KILL >/dev/null 2>&1
+sleep 0.5
+check "sigio: SIGKILL through F_SETSIG does not reach the target" kill -0 "$AG"
+wait_event "sigio: reported" ".op == \"signal\" and .via == \"sigio\" and .target.pid == $AG and .signal == \"SIGKILL\" and .action == \"blocked\""
+"$A" sigio "$AG" HUP >/dev/null 2>&1
+for ((i = 0; i < 30; i++)); do [[ $(grep -c '^sig 1$' "$AG_OUT") -ge 2 ]] && break; sleep 0.1; done
+check "sigio: SIGHUP through F_SETSIG is delivered (the allowed set)" test "$(grep -c '^sig 1$' "$AG_OUT")" -ge 2
 expect_proc "signal: kill(SIGTERM) of another program allowed" 0 kill "" "$A" "$OT" HUP
 expect_proc "signal: pidfd_send_signal by a permitted subject" 0 pidfd-signal $L_FSIGNAL "$F" "$AG" HUP
 expect_proc "signal: rt_sigqueueinfo by a permitted subject" 0 sigqueue $L_FSIGNAL "$F" "$AG" USR1
 check "signal: kill(pid, 0) is not in the default set" "$A" kill "$AG" 0
 
-# --- control: setpriority, sched_setscheduler, prlimit (and the rest of the hooks)
-for op in setpriority sched sched-attr prlimit ioprio; do
+# --- control: setpriority, sched_setscheduler, sched_setattr, prlimit,
+# ioprio_set, move_pages (migrate_pages needs a NUMA kernel: same hook)
+for op in setpriority sched sched-attr prlimit ioprio move-pages; do
 	args=("$AG")
 	[[ $op == setpriority ]] && args+=(5)
 	expect_proc "control: $op denied" EPERM $op $L_CONTROL "$A" "${args[@]}"
