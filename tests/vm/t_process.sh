@@ -125,7 +125,17 @@ wait_event "sigio: reported" ".op == \"signal\" and .via == \"sigio\" and .targe
 "$A" sigio "$AG" HUP >/dev/null 2>&1
 for ((i = 0; i < 30; i++)); do [[ $(grep -c '^sig 1$' "$AG_OUT") -ge 2 ]] && break; sleep 0.1; done
 check "sigio: SIGHUP through F_SETSIG is delivered (the allowed set)" test "$(grep -c '^sig 1$' "$AG_OUT")" -ge 2
-expect_proc "signal: kill(SIGTERM) of another program allowed" 0 kill "" "$A" "$OT" HUP
+# The same calls, allowed: other programs may be killed by the attacker.
+for sig in KILL TERM; do
+	start_target "$OTHER"
+	expect_proc "signal: kill(SIG$sig) of another program allowed" 0 kill "" "$A" "$TPID" $sig
+	wait "$TPID" 2>/dev/null
+	rc=$?
+	expect_eq "signal: SIG$sig ended the other program" $((128 + $(kill -l $sig))) $rc
+done
+start_target "$OTHER"
+expect_proc "signal: tgkill(SIGTERM) of another program allowed" 0 tgkill "" "$A" "$TPID" "$TPID" TERM
+wait "$TPID" 2>/dev/null
 expect_proc "signal: pidfd_send_signal by a permitted subject" 0 pidfd-signal $L_FSIGNAL "$F" "$AG" HUP
 expect_proc "signal: rt_sigqueueinfo by a permitted subject" 0 sigqueue $L_FSIGNAL "$F" "$AG" USR1
 check "signal: kill(pid, 0) is not in the default set" "$A" kill "$AG" 0
