@@ -193,7 +193,8 @@ enum bw_hook {
 	BW_HOOK_RLIMIT = 10,  /* task_setrlimit: prlimit, setrlimit */
 	BW_HOOK_MOVEMEM = 11, /* task_movememory: migrate_pages, move_pages */
 	BW_HOOK_SIGIO = 12,   /* file_send_sigiotask: F_SETOWN/F_SETSIG signals */
-	BW_HOOK_MAX = 12,
+	BW_HOOK_PRCTL = 13,   /* task_prctl: PR_SET_MM_EXE_FILE, a program identity change */
+	BW_HOOK_MAX = 13,
 };
 
 enum bw_event_type {

@@ -158,6 +158,48 @@ int BPF_PROG(bw_bprm_check, struct linux_binprm *bprm, int ret)
 	return rc;
 }
 
+#define PR_SET_MM 35
+#define PR_SET_MM_EXE_FILE 13
+#define PR_SET_MM_MAP 14
+
+/*
+ * A program's identity is the file it was exec'd from. prctl(PR_SET_MM,
+ * PR_SET_MM_EXE_FILE or PR_SET_MM_MAP) lets a process with
+ * CAP_SYS_RESOURCE swap /proc/self/exe for any other file, and so pass for
+ * another program in every `exe=` and `parent=` rule. While a policy names
+ * programs, that is refused (and reported as an exec by prctl).
+ */
+SEC("lsm/task_prctl")
+int BPF_PROG(bw_task_prctl, int option, unsigned long arg2, unsigned long arg3,
+	     unsigned long arg4, unsigned long arg5, int ret)
+{
+	struct bw_decision d = { .op = BW_OP_EXEC, .hook = BW_HOOK_PRCTL };
+	struct bw_rule_val *meta = NULL;
+	struct bw_event *e;
+	__u32 zero = 0;
+	void *policy;
+	int rc;
+
+	if (ret)
+		return ret;
+	if (option != PR_SET_MM || (arg2 != PR_SET_MM_EXE_FILE && arg2 != PR_SET_MM_MAP))
+		return 0;
+	policy = bpf_map_lookup_elem(&bw_policy, &zero);
+	if (policy)
+		meta = bpf_map_lookup_elem(policy, &bw_meta_key);
+	if (!meta || !((meta->dims | meta->tdims) & ((1u << BW_DIM_EXE) | (1u << BW_DIM_PARENT))))
+		return 0;
+	d.policy_flags = meta->flags;
+	d.verdict = BW_VERDICT_DENY;
+	rc = bw_enforce(&d);
+	e = bw_event_begin(&d);
+	if (e) {
+		e->flags |= BW_EVF_PATH_ERR;
+		bw_event_submit(e);
+	}
+	return rc;
+}
+
 /*
  * After a successful exec the task's identity is its new image: remember
  * its path so later events name the subject without asking /proc, and its

@@ -212,6 +212,7 @@ static const char *const hook_names[BW_HOOK_MAX + 1] = {
 	[BW_HOOK_NICE] = "setpriority",   [BW_HOOK_SCHED] = "sched",
 	[BW_HOOK_IOPRIO] = "ioprio",      [BW_HOOK_RLIMIT] = "prlimit",
 	[BW_HOOK_MOVEMEM] = "movememory", [BW_HOOK_SIGIO] = "sigio",
+	[BW_HOOK_PRCTL] = "prctl",
 };
 
 static const char *const proc_event_names[BW_PROC_MAX + 1] = {

@@ -27,6 +27,7 @@
  *   bwtry migrate-pages PID    migrate_pages from node 0 to node 0
  *   bwtry fork | vfork | clone | thread | spawn PATH [ARG...]
  *   bwtry threads-then-fork    start a thread, try fork, report " thread=alive|dead"
+ *   bwtry set-exe PATH         prctl(PR_SET_MM_EXE_FILE): pass for another program
  *   bwtry tree                 a known process tree for notification tests:
  *                              "tree parent=P child=A grandchild=B thread=T"
  *
@@ -48,6 +49,7 @@
 #include <spawn.h>
 #include <sched.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -287,6 +289,18 @@ static int sigio(pid_t pid, int sig)
 	return report(write(p[1], "x", 1) == 1 ? 0 : -1, errno);
 }
 
+/* Swap /proc/self/exe for PATH (the kernel itself refuses while ours is mapped: EBUSY). */
+static int set_exe(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	long rc;
+
+	if (fd < 0)
+		return report_step(-1, errno, "open");
+	rc = prctl(PR_SET_MM, PR_SET_MM_EXE_FILE, fd, 0, 0);
+	return report(rc, errno);
+}
+
 struct sched_attr_v0 {
 	uint32_t size, sched_policy;
 	uint64_t sched_flags;
@@ -495,6 +509,8 @@ int main(int argc, char **argv)
 	if (argc == 4 && (strcmp(argv[1], "kill") == 0 || strcmp(argv[1], "pidfd-signal") == 0 ||
 			  strcmp(argv[1], "sigqueue") == 0))
 		return send_signal(argv[1], atoi(argv[2]), 0, parse_signal(argv[3]));
+	if (argc == 3 && strcmp(argv[1], "set-exe") == 0)
+		return set_exe(argv[2]);
 	if (argc == 4 && strcmp(argv[1], "sigio") == 0)
 		return sigio(atoi(argv[2]), parse_signal(argv[3]));
 	if (argc == 5 && strcmp(argv[1], "tgkill") == 0)
@@ -521,6 +537,6 @@ int main(int argc, char **argv)
 			"       getfd PID FD | kill|pidfd-signal|sigqueue|sigio PID SIG | tgkill PID TID SIG |\n"
 			"       setpriority PID N | sched|sched-attr|prlimit|ioprio PID |\n"
 			"       move-pages PID [ADDR] | migrate-pages PID |\n"
-			"       fork|vfork|clone|thread | spawn PATH [ARG...] | threads-then-fork | tree\n");
+			"       fork|vfork|clone|thread | spawn PATH [ARG...] | threads-then-fork | tree | set-exe PATH\n");
 	return 2;
 }

@@ -184,6 +184,10 @@ else
 fi
 expect_proc "sticky: the same program unmarked elsewhere forks" 0 fork "" "$BWTRY"
 
+# --- identity: a process may not pass for another program while rules name programs
+expect_proc "identity: PR_SET_MM_EXE_FILE refused" EPERM set-exe "" "$A" "$F"
+wait_event "identity: reported" ".process.pid == $(sed -n 's/^pid=\([0-9]*\).*/\1/p' <<<"$("$A" set-exe "$F" 2>&1)") and .via == \"prctl\" and .action == \"blocked\""
+
 # --- counters agree with what was reported
 check "fork denials counted" test "$(counter fork denied)" -ge 8
 check "signal denials counted" test "$(counter signal denied)" -ge 5
@@ -216,6 +220,8 @@ else
 	n=$(jq -c "select(.type == \"process\" and .event == \"exit\" and .process.pid == $child)" "$EV" | wc -l)
 	expect_eq "tree: A's exit reported once" 1 "$n"
 fi
+# Without program selectors the kernel's own check answers (EBUSY: our image is mapped).
+expect_proc "identity: PR_SET_MM_EXE_FILE left to the kernel without exe= rules" EBUSY set-exe "" "$A" "$F"
 # Opt-in: a policy without `notify` reports no process events.
 check "policy without notify loads" "$BULWARK" policy load "$WORK/process.policy"
 sleep 0.5
