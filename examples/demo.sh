@@ -24,11 +24,15 @@ bold=$(tput bold 2>/dev/null || true) plain=$(tput sgr0 2>/dev/null || true)
 step() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
 ok=1
 expect() { # expect WANT_ERRNO PATH: run it and show what the caller saw
-	local out
-	printf '$ %s\n' "$2"
-	out=$("$BWTRY" exec "$2")
+	expect_try "$1" exec "$2"
+}
+expect_try() { # expect_try WANT_ERRNO OP ARGS...: one bwtry operation
+	local want=$1 out
+	shift
+	printf '$ bwtry %s\n' "$*"
+	out=$("$BWTRY" "$@")
 	printf '  %s\n' "$out"
-	[[ $out == *"errno=$1"* ]] || { echo "  !! expected errno=$1"; ok=0; }
+	[[ $out == *"errno=$want"* ]] || { echo "  !! expected errno=$want"; ok=0; }
 }
 
 step "Setting up $D"
@@ -37,6 +41,7 @@ cp /usr/bin/true "$D/downloads/invoice.pdf.exe"
 cp /usr/bin/true "$D/tools/netcat"
 cp /usr/bin/true "$D/tools/updater"
 cp /usr/bin/true "$D/bin/hello"
+cp "$BWTRY" "$D/bin/agent"
 ln "$D/tools/netcat" "$D/bin/innocent-name"       # a hardlink: same inode
 ln -s "$D/downloads/invoice.pdf.exe" "$D/bin/open-me"  # a symlink into the tree
 sed 's/^/  /' examples/demo.policy
@@ -59,12 +64,23 @@ expect EPERM "$D/bin/innocent-name"
 step "Allowed but audited: the updater"
 expect 0 "$D/tools/updater"
 
+step "Process control: the agent cannot be attached to or killed, HUP still reaches it"
+"$D/bin/agent" target >"$D/agent.out" &
+agent=$!
+for _ in $(seq 50); do grep -q '^target' "$D/agent.out" && break; sleep 0.1; done
+expect_try EPERM attach "$agent"
+expect_try EPERM kill "$agent" KILL
+expect_try 0 kill "$agent" HUP
+sleep 0.3
+kill -0 "$agent" && grep -q '^sig 1$' "$D/agent.out" && echo "  the agent is alive and got SIGHUP" ||
+	{ echo "  !! the agent should be alive and have SIGHUP"; ok=0; }
+
 sleep 1
 step "What bulwark reported (bulwark events)"
 "$BULWARK" events | sed 's/^/  /'
 step "The same events as JSON (one object per line)"
 head -n 2 "$D/events.json" | jq . 2>/dev/null | sed 's/^/  /' || head -n 2 "$D/events.json"
-[[ $(grep -c '"action":"blocked"' "$D/events.json") -ge 3 ]] || { echo "  !! expected 3 blocked events"; ok=0; }
+[[ $(grep -c '"action":"blocked"' "$D/events.json") -ge 5 ]] || { echo "  !! expected 5 blocked events"; ok=0; }
 
 step "A policy with a typo is rejected, and the old one stays in force"
 printf 'deny exec %s/bin/hello\ndney exec %s/tools/updater\n' "$D" "$D" >"$D/typo.policy"
@@ -85,6 +101,7 @@ for _ in $(seq 100); do "$BULWARK" status >/dev/null 2>&1 && break; sleep 0.1; d
 step "Unload: detach everything"
 "$BULWARK" unload | sed 's/^/  /'
 wait $pid 2>/dev/null
+kill -KILL "$agent" 2>/dev/null
 expect 0 "$D/downloads/invoice.pdf.exe"
 
 if [[ $ok -eq 1 ]]; then

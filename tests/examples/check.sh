@@ -15,7 +15,7 @@ bad() { echo "FAIL - $*"; failed=$((failed + 1)); }
 
 # What each example expects the system to have: files, and dirs ending in /.
 declare -A needs=(
-	[demo.policy]="/tmp/bulwark-demo/downloads/ /tmp/bulwark-demo/tools/netcat /tmp/bulwark-demo/tools/updater"
+	[demo.policy]="/tmp/bulwark-demo/downloads/ /tmp/bulwark-demo/tools/netcat /tmp/bulwark-demo/tools/updater /tmp/bulwark-demo/bin/agent"
 	[webserver.policy]="/usr/sbin/nginx /usr/bin/ /var/www/ /tmp/ /dev/shm/"
 	[workstation.policy]="/usr/bin/python3 /usr/bin/perl /opt/ /tmp/ /var/tmp/ /dev/shm/"
 	[vendor-agent.policy]="/opt/acme/bin/acme-agent /opt/acme/bin/acme-uninstall /opt/acme/libexec/acme-scan /usr/bin/dpkg"
