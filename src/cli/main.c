@@ -37,7 +37,7 @@ static void usage(FILE *out)
 		"                                lint a policy offline (no daemon needed)\n"
 		"  policy load [PATH]            compile and atomically install a policy\n"
 		"                                (PATH defaults to " BULWARK_POLICY_DIR ")\n"
-		"  policy explain [--policy PATH] OP FILE [as SEL...]\n"
+		"  policy explain [--policy PATH] OP OBJECT [as SEL...]\n"
 		"                                which rule decides, and which it beats\n"
 		"  events [--follow] [--json]    recent events; --follow streams new ones\n"
 		"  unload                        detach all programs and remove all pins\n"
@@ -276,13 +276,32 @@ static void print_rule_ref(const char *label, struct json_object *rule, const ch
 
 static void print_explain(const char *json)
 {
-	struct json_object *o = json_tokener_parse(json), *rule, *beaten;
+	struct json_object *o = json_tokener_parse(json), *rule, *beaten, *obj;
 
 	if (!o) {
 		printf("%s\n", json);
 		return;
 	}
-	printf("%s %s\n", jstr(o, "op"), jstr(json_object_object_get(o, "object"), "path"));
+	obj = json_object_object_get(o, "object");
+	printf("%s", jstr(o, "op"));
+	if (jstr(obj, "path")) {
+		printf(" %s", jstr(obj, "path"));
+	} else {
+		/* a process: the target's selectors (`any` when none) */
+		bool named = false;
+
+		json_object_object_foreach(obj, k, v) {
+			if (!strstr(k, "_class")) {
+				printf(" %s=%s", k, json_object_get_string(v));
+				named = true;
+			}
+		}
+		if (!named)
+			printf(" any");
+		if (json_object_object_get(o, "signal"))
+			printf(" signal %s", jstr(o, "signal"));
+	}
+	printf("\n");
 	printf("%-9s %s -> %s (mode %s)\n", "decision:", jstr(o, "decision"), jstr(o, "action"),
 	       jstr(o, "mode"));
 	rule = json_object_object_get(o, "rule");
@@ -311,11 +330,15 @@ static int cmd_policy_explain(int argc, char **argv)
 	int i, r;
 
 	if (want_help(argc, argv)) {
-		printf("Usage: bulwark policy explain [--policy PATH] [--json] OP FILE [as SELECTOR...]\n\n"
-		       "What would happen if a process did OP on FILE? Prints the decision, the\n"
+		printf("Usage: bulwark policy explain [--policy PATH] [--json] OP OBJECT [as SELECTOR...]\n"
+		       "                                    [with signals=SIG]\n\n"
+		       "What would happen if a process did OP on OBJECT? Prints the decision, the\n"
 		       "deciding rule (file:line), and the rules it beat. SELECTORs describe the\n"
-		       "process: exe=PATH parent=PATH cgroup=PATH uid=USER gid=GROUP.\n"
+		       "process: exe=PATH parent=PATH cgroup=PATH uid=USER gid=GROUP. OBJECT is a\n"
+		       "file, or for fork/thread/read/write/signal/control the target process's\n"
+		       "selectors (or any); a signal query names one signal.\n"
 		       "  bulwark policy explain exec /usr/bin/curl as exe=/usr/sbin/nginx uid=33\n"
+		       "  bulwark policy explain signal exe=/opt/agent as uid=1000 with signals=KILL\n"
 		       "With --policy, answers offline from PATH; otherwise asks bulwarkd, which\n"
 		       "answers from the entries the kernel holds now.\n"
 		       "Exit 0 answered, 1 bad query or policy, 69 no daemon.\n");
@@ -330,7 +353,7 @@ static int cmd_policy_explain(int argc, char **argv)
 			break;
 	}
 	if (i >= argc) {
-		fprintf(stderr, "Usage: bulwark policy explain [--policy PATH] [--json] OP FILE [as SELECTOR...]\n");
+		fprintf(stderr, "Usage: bulwark policy explain [--policy PATH] [--json] OP OBJECT [as SELECTOR...] [with signals=SIG]\n");
 		return EXIT_USAGE;
 	}
 	/* The words are the query, in the policy language's own quoting. */
@@ -388,7 +411,7 @@ static int cmd_policy(int argc, char **argv)
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		printf("Usage: bulwark policy check [--strict] [--root DIR] [PATH]\n"
 		       "       bulwark policy load [PATH]\n"
-		       "       bulwark policy explain [--policy PATH] [--json] OP FILE [as SELECTOR...]\n\n"
+		       "       bulwark policy explain [--policy PATH] [--json] OP OBJECT [as SELECTOR...]\n\n"
 		       "check  parse and compile offline; prints file:line:col: error: ... with a hint.\n"
 		       "       Exit 0 clean, 1 errors, 2 warnings with --strict.\n"
 		       "load   send to bulwarkd, which compiles it and swaps it in atomically.\n"

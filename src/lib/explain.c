@@ -31,6 +31,8 @@ struct explain {
 	const struct bw_rule_table *rules;
 	const struct bw_rule_val *meta;
 	struct bw_rule_key key;
+	/* process objects: the target's part of every key */
+	uint32_t tsubj, tids[BW_DIM_COUNT], arg;
 };
 
 static const struct bw_rule_val *lookup(struct explain *x, uint32_t op, uint32_t kind, uint32_t subj,
@@ -43,6 +45,13 @@ static const struct bw_rule_val *lookup(struct explain *x, uint32_t op, uint32_t
 	for (int d = 0; d < BW_DIM_COUNT; d++)
 		if (subj & (1u << d))
 			x->key.ids[d] = ids[d];
+	if (kind == BW_OBJ_TASK) {
+		x->key.tsubj = x->tsubj;
+		x->key.arg = x->arg;
+		for (int d = 0; d < BW_DIM_COUNT; d++)
+			if (x->tsubj & (1u << d))
+				x->key.tids[d] = x->tids[d];
+	}
 	x->key.dev = dev;
 	x->key.ino = ino;
 	return bw_compiled_lookup(x->entries, x->n, &x->key);
@@ -112,7 +121,7 @@ static const char *shadow_why(unsigned why)
 {
 	switch (why) {
 	case BW_SHADOW_SELECTOR:
-		return "same object and subject class; the winner names a more specific program or cgroup";
+		return "same object and subject class; the winner names a more specific program, cgroup or signal list";
 	case BW_SHADOW_VERDICT:
 		return "same object and subject; the stronger decision wins";
 	default:
@@ -153,6 +162,188 @@ static void add_shadows(struct explain *x, struct json_object *arr, const struct
 
 static const char *dim_names[BW_DIM_COUNT] = { "gid", "uid", "cgroup", "parent", "exe" };
 
+/*
+ * Who a query's selectors describe, as bw_classify sees a task: one id per
+ * dimension named, and the masks the kernel would try (*todo) out of
+ * `combos`, the masks the policy uses.
+ */
+static int classify(struct explain *x, struct bw_policy *q, struct bw_selector *list, size_t n,
+		    uint32_t combos, uint32_t ids[BW_DIM_COUNT], uint32_t *todo,
+		    struct json_object *out)
+{
+	uint32_t known = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct bw_selector *s = &list[i];
+		int dim = -1;
+
+		switch (s->type) {
+		case BW_SEL_EXE:
+		case BW_SEL_PARENT:
+			dim = s->type == BW_SEL_EXE ? BW_DIM_EXE : BW_DIM_PARENT;
+			if (s->tree) {
+				bw_policy_diag(q, BW_SEV_ERROR, &s->loc, NULL,
+					       "name the program itself, e.g. exe=/usr/sbin/nginx",
+					       "a query's %s is one program", dim_names[dim]);
+				return -1;
+			}
+			ids[dim] = program_class(x, s->value);
+			break;
+		case BW_SEL_CGROUP:
+			dim = BW_DIM_CGROUP;
+			ids[dim] = cgroup_class(x, s->value);
+			break;
+		case BW_SEL_UID:
+		case BW_SEL_GID:
+			dim = s->type == BW_SEL_UID ? BW_DIM_UID : BW_DIM_GID;
+			if (bw_selector_resolve_id(q, s) < 0)
+				return -1;
+			ids[dim] = s->id;
+			break;
+		case BW_SEL_LEVEL:
+		case BW_SEL_TRUSTED:
+			bw_policy_diag(q, BW_SEV_ERROR, &s->loc, NULL, NULL,
+				       "this build does not enforce '%s'", s->type == BW_SEL_LEVEL ? "level" : "trusted");
+			return -1;
+		}
+		known |= 1u << dim;
+		json_object_object_add(out, dim_names[dim], json_object_new_string(s->value));
+		if (dim >= BW_DIM_CGROUP)
+			json_object_object_add(out, dim == BW_DIM_EXE ? "exe_class" :
+							dim == BW_DIM_PARENT ? "parent_class" : "cgroup_class",
+					       json_object_new_int64(ids[dim]));
+	}
+
+	*todo = combos | 1u << BW_SUBJ_ANY;
+	for (int d = 0; d < BW_DIM_COUNT; d++) {
+		bool has = (known & (1u << d)) && (d < BW_DIM_CGROUP || ids[d]);
+
+		if (!has)
+			for (uint32_t m = 0; m < BW_SUBJ_COMBOS; m++)
+				if (m & (1u << d))
+					*todo &= ~(1u << m);
+	}
+	return 0;
+}
+
+/* The deciding entry: what it says, what the kernel does with it, where it is. */
+static void add_decision(struct json_object *o, const struct bw_rule_val *meta,
+			 const struct bw_rule_val *v, const struct bw_rule_table *rules,
+			 const char *matched)
+{
+	bool audit_mode = (meta && (meta->flags & BW_POLICY_AUDIT)) || (v->flags & BW_RULE_AUDIT);
+	const char *action = v->verdict == BW_VERDICT_DENY ? (audit_mode ? "would-deny" : "blocked") :
+							     "allowed";
+
+	json_object_object_add(o, "decision", json_object_new_string(bw_verdict_name(v->verdict)));
+	json_object_object_add(o, "action", json_object_new_string(action));
+	json_object_object_add(o, "rule", rule_json(rules, v->rule_id));
+	json_object_object_add(o, "matched", json_object_new_string(matched));
+}
+
+static void finish(struct json_object *o, const struct bw_rule_val *meta, bool decided,
+		   struct json_object *beaten)
+{
+	if (!decided) {
+		json_object_object_add(o, "decision", json_object_new_string("none"));
+		json_object_object_add(o, "action", json_object_new_string("allowed"));
+		json_object_object_add(o, "rule", NULL);
+		json_object_object_add(o, "matched", NULL);
+	}
+	json_object_object_add(o, "beaten", beaten);
+	json_object_object_add(o, "mode", json_object_new_string(
+						  meta && (meta->flags & BW_POLICY_AUDIT) ? "audit" : "enforce"));
+}
+
+/* "exe+uid", "any": the dimensions a mask names, for the output. */
+static void mask_label(uint32_t m, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = 0;
+	for (int d = BW_DIM_COUNT - 1; d >= 0; d--)
+		if (m & (1u << d))
+			n += snprintf(buf + n, n < len ? len - n : 0, "%s%s", n ? "+" : "", dim_names[d]);
+	if (!m)
+		snprintf(buf, len, "any");
+}
+
+/*
+ * A process operation: the target is the object. Its masks highest first,
+ * then the subject's, as bw_decide_task does.
+ */
+static int explain_process(struct explain *x, struct bw_policy *q, const struct bw_rule *qr,
+			   const char *query, struct json_object **ret)
+{
+	static const uint32_t none[BW_DIM_COUNT];
+	const struct bw_rule_val *meta = lookup(x, BW_OP_NONE, BW_OBJ_META, 0, none, 0, 0);
+	struct json_object *o, *subject = json_object_new_object(), *target = json_object_new_object();
+	struct json_object *beaten;
+	uint32_t ids[BW_DIM_COUNT] = { 0 }, tids[BW_DIM_COUNT] = { 0 }, todo, ttodo, won_tm = 0;
+	bool decided = false;
+	int sig = -1;
+
+	if (qr->op == BW_OP_SIGNAL) {
+		for (int i = 0; i <= BW_SIGNAL_MAX; i++)
+			if ((qr->signals[i / 64] >> (i % 64)) & 1)
+				sig = sig < 0 ? i : -2;
+		if (sig < 0) {
+			bw_policy_diag(q, BW_SEV_ERROR, &qr->loc, NULL, "e.g. signal exe=/opt/agent/bin/agent with signals=KILL",
+				       "a signal query names exactly one signal");
+			goto fail;
+		}
+	}
+	if (classify(x, q, qr->subjects, qr->n_subjects, meta ? meta->combos : 0, ids, &todo,
+		     subject) < 0 ||
+	    classify(x, q, qr->targets, qr->n_targets, meta ? meta->tcombos : 0, tids, &ttodo,
+		     target) < 0)
+		goto fail;
+	x->arg = sig < 0 ? 0 : (uint32_t)sig;
+	o = json_object_new_object();
+	json_object_object_add(o, "query", json_object_new_string(query));
+	json_object_object_add(o, "op", json_object_new_string(bw_op_name(qr->op)));
+	json_object_object_add(o, "object", target);
+	if (sig >= 0)
+		json_object_object_add(o, "signal", json_object_new_int(sig));
+	json_object_object_add(o, "subject", subject);
+	beaten = json_object_new_array();
+	for (int tm = BW_SUBJ_COMBOS - 1; tm >= 0; tm--) {
+		if (!(ttodo & (1u << tm)))
+			continue;
+		x->tsubj = (uint32_t)tm;
+		memcpy(x->tids, tids, sizeof(tids));
+		for (int m = BW_SUBJ_COMBOS - 1; m >= 0; m--) {
+			const struct bw_rule_val *v;
+			char label[64];
+
+			if (!(todo & (1u << m)))
+				continue;
+			v = lookup(x, qr->op, BW_OBJ_TASK, (uint32_t)m, ids, 0, 0);
+			if (!v)
+				continue;
+			if (!decided) {
+				decided = true;
+				won_tm = (uint32_t)tm;
+				memcpy(label, "target ", 7);
+				mask_label((uint32_t)tm, label + 7, sizeof(label) - 7);
+				add_decision(o, meta, v, x->rules, label);
+			} else {
+				add_beaten(beaten, x->rules, v->rule_id,
+					   (uint32_t)tm == won_tm ? "same target, less specific subject" :
+								    "less specific target");
+			}
+			add_shadows(x, beaten, &x->key);
+		}
+	}
+	finish(o, meta, decided, beaten);
+	*ret = o;
+	return 0;
+fail:
+	json_object_put(subject);
+	json_object_put(target);
+	return -EINVAL;
+}
+
 int bw_explain(const struct bw_rule_entry *entries, size_t n, const struct bw_rule_table *rules,
 	       const char *query, struct json_object **ret, char **ret_diag)
 {
@@ -165,7 +356,7 @@ int bw_explain(const struct bw_rule_entry *entries, size_t n, const struct bw_ru
 	size_t n_anc = 0;
 	struct json_object *o = NULL, *subject, *beaten;
 	const struct bw_rule_val *meta;
-	uint32_t ids[BW_DIM_COUNT] = { 0 }, known = 0, todo;
+	uint32_t ids[BW_DIM_COUNT] = { 0 }, todo;
 	const struct bw_rule *qr;
 	char real[PATH_MAX];
 	bool decided = false;
@@ -180,10 +371,10 @@ int bw_explain(const struct bw_rule_entry *entries, size_t n, const struct bw_ru
 		goto diag;
 	qr = &q->rules[q->n_rules - 1];
 	if (bw_op_targets_process(qr->op)) {
-		bw_policy_diag(q, BW_SEV_ERROR, &qr->loc, NULL,
-			       "explain covers file operations (exec, load, ...) for now",
-			       "process operations cannot be explained yet");
-		goto diag;
+		r = explain_process(&x, q, qr, query, ret);
+		if (r < 0)
+			goto diag;
+		goto out;
 	}
 	if (qr->obj != BW_OBJ_TYPE_PATH) {
 		bw_policy_diag(q, BW_SEV_ERROR, &qr->obj_loc, NULL,
@@ -199,57 +390,9 @@ int bw_explain(const struct bw_rule_entry *entries, size_t n, const struct bw_ru
 
 	meta = lookup(&x, BW_OP_NONE, BW_OBJ_META, 0, none, 0, 0);
 	subject = json_object_new_object();
-	for (size_t i = 0; i < qr->n_subjects; i++) {
-		struct bw_selector *s = &qr->subjects[i];
-		int dim = -1;
-
-		switch (s->type) {
-		case BW_SEL_EXE:
-		case BW_SEL_PARENT:
-			dim = s->type == BW_SEL_EXE ? BW_DIM_EXE : BW_DIM_PARENT;
-			if (s->tree) {
-				bw_policy_diag(q, BW_SEV_ERROR, &s->loc, NULL,
-					       "name the program itself, e.g. exe=/usr/sbin/nginx",
-					       "a query's %s is one program", dim_names[dim]);
-				goto diag_subject;
-			}
-			ids[dim] = program_class(&x, s->value);
-			break;
-		case BW_SEL_CGROUP:
-			dim = BW_DIM_CGROUP;
-			ids[dim] = cgroup_class(&x, s->value);
-			break;
-		case BW_SEL_UID:
-		case BW_SEL_GID:
-			dim = s->type == BW_SEL_UID ? BW_DIM_UID : BW_DIM_GID;
-			if (bw_selector_resolve_id(q, s) < 0)
-				goto diag_subject;
-			ids[dim] = s->id;
-			break;
-		case BW_SEL_LEVEL:
-		case BW_SEL_TRUSTED:
-			bw_policy_diag(q, BW_SEV_ERROR, &s->loc, NULL, NULL,
-				       "this build does not enforce '%s'", s->type == BW_SEL_LEVEL ? "level" : "trusted");
-			goto diag_subject;
-		}
-		known |= 1u << dim;
-		json_object_object_add(subject, dim_names[dim], json_object_new_string(s->value));
-		if (dim >= BW_DIM_CGROUP)
-			json_object_object_add(subject, dim == BW_DIM_EXE ? "exe_class" :
-							dim == BW_DIM_PARENT ? "parent_class" : "cgroup_class",
-					       json_object_new_int64(ids[dim]));
-	}
-
-	/* The masks the kernel would try for this subject, as bw_classify does. */
-	todo = (meta ? meta->combos : 0) | 1u << BW_SUBJ_ANY;
-	for (int d = 0; d < BW_DIM_COUNT; d++) {
-		bool has = (known & (1u << d)) && (d < BW_DIM_CGROUP || ids[d]);
-
-		if (!has)
-			for (uint32_t m = 0; m < BW_SUBJ_COMBOS; m++)
-				if (m & (1u << d))
-					todo &= ~(1u << m);
-	}
+	if (classify(&x, q, qr->subjects, qr->n_subjects, meta ? meta->combos : 0, ids, &todo,
+		     subject) < 0)
+		goto diag_subject;
 
 	/* The object's candidates: exact, each ancestor directory, default. */
 	if (bw_path_ancestors(real, false, &anc, &n_anc) < 0)
@@ -304,19 +447,9 @@ int bw_explain(const struct bw_rule_entry *entries, size_t n, const struct bw_ru
 			if (!v)
 				continue;
 			if (!decided) {
-				bool audit_mode = (meta && (meta->flags & BW_POLICY_AUDIT)) ||
-						  (v->flags & BW_RULE_AUDIT);
-				const char *action = v->verdict == BW_VERDICT_DENY ?
-							     (audit_mode ? "would-deny" : "blocked") :
-							     "allowed";
-
 				decided = true;
 				won_at = c;
-				json_object_object_add(o, "decision",
-						       json_object_new_string(bw_verdict_name(v->verdict)));
-				json_object_object_add(o, "action", json_object_new_string(action));
-				json_object_object_add(o, "rule", rule_json(rules, v->rule_id));
-				json_object_object_add(o, "matched", json_object_new_string(cands[c].label));
+				add_decision(o, meta, v, rules, cands[c].label);
 				add_shadows(&x, beaten, &x.key);
 				continue;
 			}
@@ -326,15 +459,7 @@ int bw_explain(const struct bw_rule_entry *entries, size_t n, const struct bw_ru
 			add_shadows(&x, beaten, &x.key);
 		}
 	}
-	if (!decided) {
-		json_object_object_add(o, "decision", json_object_new_string("none"));
-		json_object_object_add(o, "action", json_object_new_string("allowed"));
-		json_object_object_add(o, "rule", NULL);
-		json_object_object_add(o, "matched", NULL);
-	}
-	json_object_object_add(o, "beaten", beaten);
-	json_object_object_add(o, "mode", json_object_new_string(
-						  meta && (meta->flags & BW_POLICY_AUDIT) ? "audit" : "enforce"));
+	finish(o, meta, decided, beaten);
 	*ret = o;
 	r = 0;
 	goto out;

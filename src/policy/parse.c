@@ -834,7 +834,9 @@ static void parse_rule(struct line_ctx *lc, enum bw_verdict decision)
 			goto bad;
 		}
 	}
-	if (i < lc->n && !lc->query && !lc->tok[i].quoted && strcmp(lc->tok[i].text, "with") == 0) {
+	/* A signal query names its signal as a rule would: `with signals=KILL`. */
+	if (i < lc->n && (!lc->query || r->op == BW_OP_SIGNAL) && !lc->tok[i].quoted &&
+	    strcmp(lc->tok[i].text, "with") == 0) {
 		size_t first = ++i;
 
 		for (; i < lc->n; i++)

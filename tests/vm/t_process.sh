@@ -37,6 +37,31 @@ L_NOFORK=9 L_NOTHREAD=10 L_STICKY=11 L_FFORK=12 L_FTHREAD=13
 check "process policy checks clean" "$BULWARK" policy check --strict "$WORK/process.policy"
 start_daemon --policy "$WORK/process.policy" || { fail "daemon start"; exit 1; }
 
+# explain_agrees NAME QUERY ACTION LINE: offline and live explain predict
+# what the kernel does below (ACTION blocked or allowed) and the rule.
+explain_agrees() {
+	local name=$1 query=$2 want=$3 line=$4 mode out
+	for mode in offline live; do
+		if [[ $mode == offline ]]; then
+			out=$("$BULWARK" policy explain --json --policy "$WORK/process.policy" $query 2>&1)
+		else
+			out=$("$BULWARK" policy explain --json $query 2>&1)
+		fi
+		if [[ $(jq -r .action <<<"$out" 2>/dev/null) == "$want" &&
+			$(jq -r '.rule.line // "none"' <<<"$out" 2>/dev/null) == "$line" ]]; then
+			pass "explain $name ($mode): $want by line $line"
+		else
+			fail "explain $name ($mode): wanted $want by line $line, got: $out"
+		fi
+	done
+}
+explain_agrees "signal KILL" "signal exe=$AGENT as exe=$A with signals=KILL" blocked $L_SIGNAL
+explain_agrees "signal HUP" "signal exe=$AGENT as exe=$A with signals=HUP" allowed $L_SIGALLOW
+explain_agrees "write" "write exe=$AGENT as exe=$A" blocked $L_WRITE
+explain_agrees "read" "read exe=$AGENT as exe=$A" allowed $L_READ
+explain_agrees "fork" "fork any as exe=$P/subj/nofork" blocked $L_NOFORK
+explain_agrees "fork, permitted" "fork any as exe=$F" allowed $L_FFORK
+
 # start_target EXE: a long-lived target; sets TPID, TADDR, TFD, TOUT.
 start_target() {
 	TOUT=$(mktemp "$WORK/target.XXXXXX")
