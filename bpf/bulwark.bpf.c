@@ -101,6 +101,13 @@ int BPF_PROG(bw_file_mprotect, struct vm_area_struct *vma, unsigned long reqprot
 #define CLONE_THREAD 0x00010000
 #define PF_KTHREAD 0x00200000
 
+/* An enforced `deny fork ... with sticky` decided: the process gets the mark. */
+static __always_inline bool bw_sticky_denied(const struct bw_decision *d)
+{
+	return d->verdict == BW_VERDICT_DENY && (d->rule_flags & BW_RULE_STICKY) &&
+	       !(d->rule_flags & BW_RULE_AUDIT) && !(d->event_flags & BW_EVF_STICKY);
+}
+
 /*
  * Would the current task be denied fork by a sticky rule? Then mark it:
  * the mark outlives the program (it survives exec) and the policy, so an
@@ -111,8 +118,7 @@ static __always_inline void bw_mark_nochild(struct bw_task_state *ts, struct bw_
 	if (!ts || ts->nochild)
 		return;
 	bw_decide_task(d, BW_OP_FORK, BW_HOOK_CLONE, NULL);
-	if (d->verdict == BW_VERDICT_DENY && (d->rule_flags & BW_RULE_STICKY) &&
-	    !(d->rule_flags & BW_RULE_AUDIT))
+	if (bw_sticky_denied(d))
 		ts->nochild = d->rule_id;
 	__builtin_memset(d, 0, sizeof(*d));
 }
@@ -306,8 +312,7 @@ int BPF_PROG(bw_task_alloc, struct task_struct *task, unsigned long clone_flags,
 	if (e)
 		bw_event_submit(e);
 	/* A live sticky rule denied it: mark the process, as its exec would have. */
-	if (!thread && !(d.event_flags & BW_EVF_STICKY) && d.verdict == BW_VERDICT_DENY &&
-	    (d.rule_flags & BW_RULE_STICKY) && !(d.rule_flags & BW_RULE_AUDIT)) {
+	if (!thread && bw_sticky_denied(&d)) {
 		parent = bpf_task_storage_get(&bw_task_state, cur, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 		if (parent && !parent->nochild)
 			parent->nochild = d.rule_id;
