@@ -51,21 +51,13 @@ int BPF_PROG(bw_mmap_file, struct file *file, unsigned long reqprot, unsigned lo
 	     unsigned long flags, int ret)
 {
 	struct bw_decision d = {};
-	struct bw_event *e;
-	int rc;
 
 	if (ret)
 		return ret;
 	if (!bw_raw_arg(ctx, 0) || !(prot & PROT_EXEC) || bw_is_own_exe(file))
 		return 0;
 	bw_decide_file(&d, BW_OP_EXEC, BW_HOOK_MMAP, file);
-	rc = bw_enforce(&d);
-	e = bw_event_begin(&d);
-	if (e) {
-		bw_event_path(e, &file->f_path);
-		bw_event_submit(e);
-	}
-	return rc;
+	return bw_conclude(&d, &file->f_path, NULL);
 }
 
 /* Map it readable first, then make it executable: the same decision. */
@@ -74,9 +66,7 @@ int BPF_PROG(bw_file_mprotect, struct vm_area_struct *vma, unsigned long reqprot
 	     unsigned long prot, int ret)
 {
 	struct bw_decision d = {};
-	struct bw_event *e;
 	struct file *file;
-	int rc;
 
 	if (ret)
 		return ret;
@@ -88,14 +78,9 @@ int BPF_PROG(bw_file_mprotect, struct vm_area_struct *vma, unsigned long reqprot
 	if (bw_is_own_exe(file))
 		return 0;
 	bw_decide_file(&d, BW_OP_EXEC, BW_HOOK_MPROTECT, file);
-	rc = bw_enforce(&d);
-	e = bw_event_begin(&d);
-	if (e) {
-		/* bpf_d_path is not allowed in this hook: dev and ino still name it. */
-		e->flags |= BW_EVF_PATH_ERR;
-		bw_event_submit(e);
-	}
-	return rc;
+	/* bpf_d_path is not allowed in this hook: dev and ino still name it. */
+	d.event_flags |= BW_EVF_PATH_ERR;
+	return bw_conclude(&d, NULL, NULL);
 }
 
 #define CLONE_THREAD 0x00010000
@@ -145,8 +130,6 @@ SEC("lsm/bprm_check_security")
 int BPF_PROG(bw_bprm_check, struct linux_binprm *bprm, int ret)
 {
 	struct bw_decision d = {};
-	struct bw_event *e;
-	int rc;
 
 	if (ret)
 		return ret;
@@ -155,13 +138,7 @@ int BPF_PROG(bw_bprm_check, struct linux_binprm *bprm, int ret)
 		bw_mark_nochild(bpf_task_storage_get(&bw_task_state, bpf_get_current_task_btf(), 0,
 						     BPF_LOCAL_STORAGE_GET_F_CREATE), &d);
 	bw_decide_file(&d, BW_OP_EXEC, BW_HOOK_EXEC, bprm->file);
-	rc = bw_enforce(&d);
-	e = bw_event_begin(&d);
-	if (e) {
-		bw_event_path(e, &bprm->file->f_path);
-		bw_event_submit(e);
-	}
-	return rc;
+	return bw_conclude(&d, &bprm->file->f_path, NULL);
 }
 
 #define PR_SET_MM 35
@@ -181,10 +158,8 @@ int BPF_PROG(bw_task_prctl, int option, unsigned long arg2, unsigned long arg3,
 {
 	struct bw_decision d = { .op = BW_OP_EXEC, .hook = BW_HOOK_PRCTL };
 	struct bw_rule_val *meta = NULL;
-	struct bw_event *e;
 	__u32 zero = 0;
 	void *policy;
-	int rc;
 
 	if (ret)
 		return ret;
@@ -197,13 +172,8 @@ int BPF_PROG(bw_task_prctl, int option, unsigned long arg2, unsigned long arg3,
 		return 0;
 	d.policy_flags = meta->flags;
 	d.verdict = BW_VERDICT_DENY;
-	rc = bw_enforce(&d);
-	e = bw_event_begin(&d);
-	if (e) {
-		e->flags |= BW_EVF_PATH_ERR;
-		bw_event_submit(e);
-	}
-	return rc;
+	d.event_flags = BW_EVF_PATH_ERR; /* no file: the program it wanted to become */
+	return bw_conclude(&d, NULL, NULL);
 }
 
 /*
@@ -254,19 +224,12 @@ static __always_inline int bw_task_op(__u32 op, __u32 hook, struct task_struct *
 				      bool report)
 {
 	struct bw_decision d = {};
-	struct bw_event *e;
-	int rc;
 
 	d.arg = arg;
 	bw_decide_task(&d, op, hook, target);
-	rc = bw_enforce(&d);
-	e = report ? bw_event_begin(&d) : NULL;
-	if (e) {
-		if (target)
-			bw_event_task_exe(e, target);
-		bw_event_submit(e);
-	}
-	return rc;
+	if (!report)
+		d.rule_flags |= BW_RULE_QUIET;
+	return bw_conclude(&d, NULL, target);
 }
 
 /* A process acting on itself (or its own threads) is not governed. */
@@ -287,7 +250,6 @@ int BPF_PROG(bw_task_alloc, struct task_struct *task, unsigned long clone_flags,
 	bool thread = clone_flags & CLONE_THREAD;
 	struct bw_task_state *parent, *child;
 	struct bw_decision d = {};
-	struct bw_event *e;
 	int rc;
 
 	if (ret)
@@ -307,10 +269,7 @@ int BPF_PROG(bw_task_alloc, struct task_struct *task, unsigned long clone_flags,
 	} else {
 		bw_decide_task(&d, thread ? BW_OP_THREAD : BW_OP_FORK, BW_HOOK_CLONE, NULL);
 	}
-	rc = bw_enforce(&d);
-	e = bw_event_begin(&d);
-	if (e)
-		bw_event_submit(e);
+	rc = bw_conclude(&d, NULL, NULL);
 	/* A live sticky rule denied it: mark the process, as its exec would have. */
 	if (!thread && bw_sticky_denied(&d)) {
 		parent = bpf_task_storage_get(&bw_task_state, cur, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
@@ -420,21 +379,13 @@ int BPF_PROG(bw_file_send_sigiotask, struct task_struct *tsk, struct fown_struct
 	     int ret)
 {
 	struct bw_decision d = { .arg = sig ? sig : SIGIO };
-	struct bw_event *e;
-	int rc;
 
 	if (ret)
 		return ret;
 	if (bw_is_self(tsk))
 		return 0;
 	bw_decide_task(&d, BW_OP_SIGNAL, BW_HOOK_SIGIO, tsk);
-	rc = bw_enforce(&d);
-	e = bw_event_begin(&d);
-	if (e) {
-		bw_event_task_exe(e, tsk);
-		bw_event_submit(e);
-	}
-	return rc;
+	return bw_conclude(&d, NULL, tsk);
 }
 
 /* The `control` right: one op, five hooks. */

@@ -660,4 +660,26 @@ static __always_inline void bw_event_submit(struct bw_event *e)
 	bpf_ringbuf_submit(e, 0);
 }
 
+/*
+ * Steps 4 to 6 in one: enforce, report, return the hook's answer. The event
+ * names the object by its path (hooks where bpf_d_path is allowed), by the
+ * target's program (process hooks), or by neither (d->event_flags says why,
+ * and dev and ino still name a file).
+ */
+static __always_inline int bw_conclude(struct bw_decision *d, struct path *path,
+				       struct task_struct *target)
+{
+	int rc = bw_enforce(d);
+	struct bw_event *e = bw_event_begin(d);
+
+	if (e) {
+		if (path)
+			bw_event_path(e, path);
+		else if (target)
+			bw_event_task_exe(e, target);
+		bw_event_submit(e);
+	}
+	return rc;
+}
+
 #endif /* BULWARK_DECIDE_BPF_H */
