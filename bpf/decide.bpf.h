@@ -89,7 +89,7 @@ struct {
  */
 struct bw_subject {
 	__u32 ids[BW_DIM_COUNT];
-	__u32 todo;
+	__u32 masks;
 };
 
 /* The key of the policy's META entry: read-only data, not stack. */
@@ -134,7 +134,7 @@ static __noinline struct bw_rule_val *bw_lookup(void *policy, const struct bw_su
 	for (i = 0; i < BW_SUBJ_COMBOS; i++) {
 		__u32 m = BW_SUBJ_COMBOS - 1 - i;
 
-		if (!(s->todo & (1u << m)))
+		if (!(s->masks & (1u << m)))
 			continue;
 		key->subj = m;
 #pragma unroll
@@ -253,7 +253,7 @@ static __always_inline int bw_find_file(struct bw_search *w, struct file *file, 
 }
 
 /* The subject used to resolve class entries: "any", nothing else. */
-static const struct bw_subject bw_no_subject = { .todo = 1u << BW_SUBJ_ANY };
+static const struct bw_subject bw_no_subject = { .masks = 1u << BW_SUBJ_ANY };
 
 /*
  * The program class of a file, using w as scratch: its exact entry, else
@@ -320,13 +320,13 @@ static __always_inline void bw_classify(struct bw_search *w, const struct bw_rul
 					struct task_struct *task, bool as_target,
 					struct bw_subject *s)
 {
-	__u32 used, todo;
+	__u32 used, masks;
 
-	s->todo = 1u << BW_SUBJ_ANY;
+	s->masks = 1u << BW_SUBJ_ANY;
 	if (!meta)
 		return;
 	used = as_target ? meta->tdims : meta->dims;
-	todo = as_target ? meta->tcombos : meta->combos;
+	masks = as_target ? meta->tcombos : meta->combos;
 	if (used & (1u << BW_DIM_EXE)) {
 		struct bw_task_state *ts = bpf_task_storage_get(&bw_task_state, task, 0,
 								 BPF_LOCAL_STORAGE_GET_F_CREATE);
@@ -354,14 +354,14 @@ static __always_inline void bw_classify(struct bw_search *w, const struct bw_rul
 	}
 
 	/* A task without a class in a dimension cannot match rules naming it. */
-	todo |= 1u << BW_SUBJ_ANY;
+	masks |= 1u << BW_SUBJ_ANY;
 	if (!s->ids[BW_DIM_EXE])
-		todo &= ~bw_masks_naming[BW_DIM_EXE];
+		masks &= ~bw_masks_naming[BW_DIM_EXE];
 	if (!s->ids[BW_DIM_PARENT])
-		todo &= ~bw_masks_naming[BW_DIM_PARENT];
+		masks &= ~bw_masks_naming[BW_DIM_PARENT];
 	if (!s->ids[BW_DIM_CGROUP])
-		todo &= ~bw_masks_naming[BW_DIM_CGROUP];
-	s->todo = todo;
+		masks &= ~bw_masks_naming[BW_DIM_CGROUP];
+	s->masks = masks;
 }
 
 static __always_inline void bw_take(struct bw_decision *d, const struct bw_search *w)
@@ -466,7 +466,7 @@ static long bw_target_step(__u32 i, void *ctx)
 	__u32 m = (w->top - i) & (BW_SUBJ_COMBOS - 1);
 	int dim;
 
-	if (!(w->t->todo & (1u << m)))
+	if (!(w->t->masks & (1u << m)))
 		return 0;
 	w->key.tsubj = m;
 #pragma unroll
@@ -500,7 +500,7 @@ static __noinline void bw_decide_task(struct bw_decision *d, __u32 op, __u32 hoo
 	if (!w->policy)
 		return;
 	bw_classify(w, meta, bpf_get_current_task_btf(), false, &s);
-	t.todo = 1u << BW_SUBJ_ANY;
+	t.masks = 1u << BW_SUBJ_ANY;
 	if (target)
 		bw_classify(w, meta, target, true, &t);
 	__builtin_memset(&w->key, 0, sizeof(w->key));
@@ -512,7 +512,7 @@ static __noinline void bw_decide_task(struct bw_decision *d, __u32 op, __u32 hoo
 	w->v = NULL;
 	/* From the highest mask the target could match down: few steps, often one. */
 	w->top = BW_SUBJ_COMBOS - 1;
-	while (w->top && !(t.todo & (1u << w->top)))
+	while (w->top && !(t.masks & (1u << w->top)))
 		w->top--;
 	if (w->top == BW_SUBJ_ANY)
 		bw_target_step(0, w);

@@ -164,11 +164,11 @@ static const char *dim_names[BW_DIM_COUNT] = { "gid", "uid", "cgroup", "parent",
 
 /*
  * Who a query's selectors describe, as bw_classify sees a task: one id per
- * dimension named, and the masks the kernel would try (*todo) out of
+ * dimension named, and the masks the kernel would try (*masks) out of
  * `combos`, the masks the policy uses.
  */
 static int classify(struct explain *x, struct bw_policy *q, struct bw_selector *list, size_t n,
-		    uint32_t combos, uint32_t ids[BW_DIM_COUNT], uint32_t *todo,
+		    uint32_t combos, uint32_t ids[BW_DIM_COUNT], uint32_t *masks,
 		    struct json_object *out)
 {
 	uint32_t known = 0;
@@ -214,14 +214,14 @@ static int classify(struct explain *x, struct bw_policy *q, struct bw_selector *
 					       json_object_new_int64(ids[dim]));
 	}
 
-	*todo = combos | 1u << BW_SUBJ_ANY;
+	*masks = combos | 1u << BW_SUBJ_ANY;
 	for (int d = 0; d < BW_DIM_COUNT; d++) {
 		bool has = (known & (1u << d)) && (d < BW_DIM_CGROUP || ids[d]);
 
 		if (!has)
 			for (uint32_t m = 0; m < BW_SUBJ_COMBOS; m++)
 				if (m & (1u << d))
-					*todo &= ~(1u << m);
+					*masks &= ~(1u << m);
 	}
 	return 0;
 }
@@ -279,7 +279,7 @@ static int explain_process(struct explain *x, struct bw_policy *q, const struct 
 	const struct bw_rule_val *meta = lookup(x, BW_OP_NONE, BW_OBJ_META, 0, none, 0, 0);
 	struct json_object *o, *subject = json_object_new_object(), *target = json_object_new_object();
 	struct json_object *beaten;
-	uint32_t ids[BW_DIM_COUNT] = { 0 }, tids[BW_DIM_COUNT] = { 0 }, todo, ttodo, won_tm = 0;
+	uint32_t ids[BW_DIM_COUNT] = { 0 }, tids[BW_DIM_COUNT] = { 0 }, masks, tmasks, won_tm = 0;
 	bool decided = false;
 	int sig = -1;
 
@@ -293,9 +293,9 @@ static int explain_process(struct explain *x, struct bw_policy *q, const struct 
 			goto fail;
 		}
 	}
-	if (classify(x, q, qr->subjects, qr->n_subjects, meta ? meta->combos : 0, ids, &todo,
+	if (classify(x, q, qr->subjects, qr->n_subjects, meta ? meta->combos : 0, ids, &masks,
 		     subject) < 0 ||
-	    classify(x, q, qr->targets, qr->n_targets, meta ? meta->tcombos : 0, tids, &ttodo,
+	    classify(x, q, qr->targets, qr->n_targets, meta ? meta->tcombos : 0, tids, &tmasks,
 		     target) < 0)
 		goto fail;
 	x->arg = sig < 0 ? 0 : (uint32_t)sig;
@@ -308,7 +308,7 @@ static int explain_process(struct explain *x, struct bw_policy *q, const struct 
 	json_object_object_add(o, "subject", subject);
 	beaten = json_object_new_array();
 	for (int tm = BW_SUBJ_COMBOS - 1; tm >= 0; tm--) {
-		if (!(ttodo & (1u << tm)))
+		if (!(tmasks & (1u << tm)))
 			continue;
 		x->tsubj = (uint32_t)tm;
 		memcpy(x->tids, tids, sizeof(tids));
@@ -316,7 +316,7 @@ static int explain_process(struct explain *x, struct bw_policy *q, const struct 
 			const struct bw_rule_val *v;
 			char label[64];
 
-			if (!(todo & (1u << m)))
+			if (!(masks & (1u << m)))
 				continue;
 			v = lookup(x, qr->op, BW_OBJ_TASK, (uint32_t)m, ids, 0, 0);
 			if (!v)
@@ -356,7 +356,7 @@ int bw_explain(const struct bw_rule_entry *entries, size_t n, const struct bw_ru
 	size_t n_anc = 0;
 	struct json_object *o = NULL, *subject, *beaten;
 	const struct bw_rule_val *meta;
-	uint32_t ids[BW_DIM_COUNT] = { 0 }, todo;
+	uint32_t ids[BW_DIM_COUNT] = { 0 }, masks;
 	const struct bw_rule *qr;
 	char real[PATH_MAX];
 	bool decided = false;
@@ -390,7 +390,7 @@ int bw_explain(const struct bw_rule_entry *entries, size_t n, const struct bw_ru
 
 	meta = lookup(&x, BW_OP_NONE, BW_OBJ_META, 0, none, 0, 0);
 	subject = json_object_new_object();
-	if (classify(&x, q, qr->subjects, qr->n_subjects, meta ? meta->combos : 0, ids, &todo,
+	if (classify(&x, q, qr->subjects, qr->n_subjects, meta ? meta->combos : 0, ids, &masks,
 		     subject) < 0)
 		goto diag_subject;
 
@@ -441,7 +441,7 @@ int bw_explain(const struct bw_rule_entry *entries, size_t n, const struct bw_ru
 		for (int m = BW_SUBJ_COMBOS - 1; m >= 0; m--) {
 			const struct bw_rule_val *v;
 
-			if (!(todo & (1u << m)))
+			if (!(masks & (1u << m)))
 				continue;
 			v = lookup(&x, qr->op, cands[c].kind, (uint32_t)m, ids, cands[c].dev, cands[c].ino);
 			if (!v)
