@@ -115,6 +115,18 @@ enum bw_dim {
 #define BW_CGROUP_LEVEL_MAX 32
 
 /*
+ * Lockdown reasons, bulwark's numbering: stable, unlike the kernel's enum,
+ * which grows in the middle. The daemon maps the running kernel's values to
+ * these by name (from its BTF) when it loads the programs. A reason this
+ * build does not know is OTHER_INTEGRITY or OTHER_CONFIDENTIALITY, by which
+ * side of the kernel's LOCKDOWN_INTEGRITY_MAX it sits: groups still cover it.
+ * Names live in the policy library (bw_lockdown_name).
+ */
+#define BW_LOCKDOWN_IDS 64             /* table size: ids are 1..63, 0 = none */
+#define BW_LOCKDOWN_OTHER_INTEGRITY 62
+#define BW_LOCKDOWN_OTHER_CONFIDENTIALITY 63
+
+/*
  * Hash key of the rule map. The compiler emits one entry per (op, kind,
  * subject, object); the kernel does at most one lookup per candidate.
  */
@@ -124,7 +136,7 @@ struct bw_rule_key {
 	__u16 subj;               /* mask of enum bw_dim named by the rule */
 	__u32 ids[BW_DIM_COUNT];  /* per dimension in subj: class id, uid or gid; else 0 */
 	__u16 tsubj;              /* TASK: mask of the target's dimensions named */
-	__u16 arg;                /* SIGNAL: the signal number; else 0 */
+	__u16 arg;                /* SIGNAL: the signal; LOCKDOWN: the reason; else 0 */
 	__u32 tids[BW_DIM_COUNT]; /* TASK: the target's ids, as ids[] */
 	__u32 pad;
 	__u64 dev;                /* kernel dev_t (MAJOR << 20 | MINOR) */
@@ -194,7 +206,11 @@ enum bw_hook {
 	BW_HOOK_MOVEMEM = 11, /* task_movememory: migrate_pages, move_pages */
 	BW_HOOK_SIGIO = 12,   /* file_send_sigiotask: F_SETOWN/F_SETSIG signals */
 	BW_HOOK_PRCTL = 13,   /* task_prctl: PR_SET_MM_EXE_FILE, a program identity change */
-	BW_HOOK_MAX = 13,
+	BW_HOOK_READ_FILE = 14, /* kernel_read_file: finit_module, kexec_file_load */
+	BW_HOOK_LOAD_DATA = 15, /* kernel_load_data: init_module, kexec_load (no file) */
+	BW_HOOK_LOCKDOWN = 16,  /* locked_down: arg is the bulwark lockdown reason */
+	BW_HOOK_BPF = 17,       /* bpf: arg is the bpf() command */
+	BW_HOOK_MAX = 17,
 };
 
 enum bw_event_type {
@@ -239,7 +255,8 @@ struct bw_event {
 	__u32 gid;
 	__u32 subj;    /* subject mask of the deciding rule */
 	__u32 hook;    /* enum bw_hook */
-	__u32 arg;     /* SIGNAL: the signal; process events: exit status */
+	__u32 arg;     /* SIGNAL: the signal; LOCKDOWN: the reason; BPF: the command;
+			  process events: exit status */
 	__u64 policy_gen;
 	__u64 target_dev;  /* file targets */
 	__u64 target_ino;

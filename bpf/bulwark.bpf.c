@@ -427,6 +427,119 @@ int BPF_PROG(bw_task_movememory, struct task_struct *p, int ret)
 	return ret ? ret : bw_control(p, BW_HOOK_MOVEMEM);
 }
 
+/* ---- kernel integrity: module, kexec, lockdown, bpf ------------------- */
+
+#define PF_KTHREAD 0x00200000
+
+/*
+ * The kernel's own work is not a process's decision: a kernel thread that
+ * asks (boot-time preloaded BPF, a kworker's lockdown check) is exempt.
+ */
+static __always_inline bool bw_is_kthread(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	return BPF_CORE_READ(task, flags) & PF_KTHREAD;
+}
+
+/* The op a kernel_read_file / kernel_load_data id stands for; 0 = not ours. */
+static __always_inline __u32 bw_kernel_load_op(int id, bool from_file)
+{
+	if (from_file) {
+		if (id == bpf_core_enum_value(enum kernel_read_file_id, READING_MODULE))
+			return BW_OP_MODULE;
+		if (id == bpf_core_enum_value(enum kernel_read_file_id, READING_KEXEC_IMAGE) ||
+		    id == bpf_core_enum_value(enum kernel_read_file_id, READING_KEXEC_INITRAMFS))
+			return BW_OP_KEXEC;
+		return 0;
+	}
+	if (id == bpf_core_enum_value(enum kernel_load_data_id, LOADING_MODULE))
+		return BW_OP_MODULE;
+	if (id == bpf_core_enum_value(enum kernel_load_data_id, LOADING_KEXEC_IMAGE) ||
+	    id == bpf_core_enum_value(enum kernel_load_data_id, LOADING_KEXEC_INITRAMFS))
+		return BW_OP_KEXEC;
+	return 0;
+}
+
+/* finit_module and kexec_file_load: the image is a file, judged as exec judges one. */
+SEC("lsm/kernel_read_file")
+int BPF_PROG(bw_kernel_read_file, struct file *file, enum kernel_read_file_id id, bool contents,
+	     int ret)
+{
+	struct bw_decision d = {};
+	__u32 op = bw_kernel_load_op(id, true);
+
+	if (ret || !op || bw_is_kthread())
+		return ret;
+	bw_decide_file(&d, op, BW_HOOK_READ_FILE, file);
+	return bw_conclude(&d, &file->f_path, NULL);
+}
+
+/* init_module and kexec_load: an image from memory has no file: only `any` rules apply. */
+SEC("lsm/kernel_load_data")
+int BPF_PROG(bw_kernel_load_data, enum kernel_load_data_id id, bool contents, int ret)
+{
+	struct bw_decision d = {};
+	__u32 op = bw_kernel_load_op(id, false);
+
+	if (ret || !op || bw_is_kthread())
+		return ret;
+	bw_decide_default(&d, op, BW_HOOK_LOAD_DATA, 0);
+	return bw_conclude(&d, NULL, NULL);
+}
+
+/*
+ * The running kernel's lockdown reasons in bulwark's numbering, filled by
+ * the daemon from the kernel's BTF before loading (see abi.h).
+ */
+const volatile __u8 bw_lockdown_ids[BW_LOCKDOWN_IDS] = {};
+
+SEC("lsm/locked_down")
+int BPF_PROG(bw_locked_down, enum lockdown_reason what, int ret)
+{
+	struct bw_decision d = {};
+	__u32 reason;
+
+	if (ret || bw_is_kthread())
+		return ret;
+	/* Past the table: the kernel numbers confidentiality reasons last. */
+	reason = (__u32)what;
+	if (reason < BW_LOCKDOWN_IDS) {
+		/* The mask the verifier needs: clang would drop it as redundant. */
+		asm volatile("" : "+r"(reason));
+		reason = bw_lockdown_ids[reason & (BW_LOCKDOWN_IDS - 1)];
+	} else {
+		reason = BW_LOCKDOWN_OTHER_CONFIDENTIALITY;
+	}
+	if (!reason)
+		return 0; /* LOCKDOWN_NONE and the group markers */
+	d.arg = reason;
+	bw_decide_default(&d, BW_OP_LOCKDOWN, BW_HOOK_LOCKDOWN, reason);
+	return bw_conclude(&d, NULL, NULL);
+}
+
+/*
+ * The bpf() commands that put code into the kernel or change where it
+ * runs: loading a program, and attaching or detaching one. Everything else
+ * (maps, queries, pinning) is not a `bpf` decision.
+ */
+#define BW_BPF_JUDGED ((1ull << BPF_PROG_LOAD) | (1ull << BPF_PROG_ATTACH) | \
+		       (1ull << BPF_PROG_DETACH) | (1ull << BPF_RAW_TRACEPOINT_OPEN) | \
+		       (1ull << BPF_LINK_CREATE) | (1ull << BPF_LINK_UPDATE) | \
+		       (1ull << BPF_LINK_DETACH))
+
+SEC("lsm/bpf")
+int BPF_PROG(bw_bpf, int cmd, union bpf_attr *attr, unsigned int size)
+{
+	struct bw_decision d = {};
+
+	if (cmd < 0 || cmd > 63 || !((1ull << cmd) & BW_BPF_JUDGED) || bw_is_kthread())
+		return 0;
+	d.arg = cmd;
+	bw_decide_default(&d, BW_OP_BPF, BW_HOOK_BPF, 0);
+	return bw_conclude(&d, NULL, NULL);
+}
+
 /*
  * Process notifications: opt-in per policy (`notify exec fork exit
  * thread`). With none asked for, each costs two map lookups and returns.

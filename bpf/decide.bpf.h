@@ -456,6 +456,30 @@ static __noinline void bw_decide_file(struct bw_decision *d, __u32 op, __u32 hoo
 }
 
 /*
+ * Steps 1-3 for an operation whose only object is its default entry:
+ * kernel operations without a file (init_module, kexec_load, bpf), and
+ * lockdown, whose key names the reason (arg).
+ */
+static __noinline void bw_decide_default(struct bw_decision *d, __u32 op, __u32 hook, __u32 arg)
+{
+	struct bw_subject s = {};
+	struct bw_search ws = {}, *w = &ws;
+	struct bw_rule_val *meta;
+
+	w->policy = bw_policy_begin(d, op, hook, &meta);
+	if (!w->policy)
+		return;
+	bw_classify(w, meta, bpf_get_current_task_btf(), false, &s);
+	__builtin_memset(&w->key, 0, sizeof(w->key));
+	w->key.op = op;
+	w->key.kind = BW_OBJ_DEFAULT;
+	w->key.arg = arg;
+	w->v = bw_lookup(w->policy, &s, &w->key, &w->subj);
+	if (w->v)
+		bw_take(d, w);
+}
+
+/*
  * One target mask, highest first: the target is the object, and the more
  * of it a rule names the more specific the rule. Within it, the subject's
  * masks in their own order.

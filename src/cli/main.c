@@ -286,6 +286,12 @@ static void print_explain(const char *json)
 	printf("%s", jstr(o, "op"));
 	if (jstr(obj, "path")) {
 		printf(" %s", jstr(obj, "path"));
+	} else if (jstr(obj, "reason")) {
+		printf(" %s", jstr(obj, "reason"));
+	} else if (jstr(obj, "image")) {
+		printf(" any (image %s)", jstr(obj, "image"));
+	} else if (strcmp(jstr(o, "op"), "bpf") == 0) {
+		printf(" any");
 	} else {
 		/* a process: the target's selectors (`any` when none) */
 		bool named = false;
@@ -336,9 +342,11 @@ static int cmd_policy_explain(int argc, char **argv)
 		       "deciding rule (file:line), and the rules it beat. SELECTORs describe the\n"
 		       "process: exe=PATH parent=PATH cgroup=PATH uid=USER gid=GROUP. OBJECT is a\n"
 		       "file, or for fork/thread/read/write/signal/control the target process's\n"
-		       "selectors (or any); a signal query names one signal.\n"
+		       "selectors (or any); a signal query names one signal. module and kexec take\n"
+		       "a file, or any for an image from memory; lockdown one reason; bpf any.\n"
 		       "  bulwark policy explain exec /usr/bin/curl as exe=/usr/sbin/nginx uid=33\n"
 		       "  bulwark policy explain signal exe=/opt/agent as uid=1000 with signals=KILL\n"
+		       "  bulwark policy explain lockdown dev-mem as uid=0\n"
 		       "With --policy, answers offline from PATH; otherwise asks bulwarkd, which\n"
 		       "answers from the entries the kernel holds now.\n"
 		       "Exit 0 answered, 1 bad query or policy, 69 no daemon.\n");
@@ -449,6 +457,10 @@ static void event_object(struct json_object *e, char *buf, size_t len)
 			 jstr(x, "signal") ? " " : "", jstr(x, "signal") ? jstr(x, "signal") : "");
 	} else if (target && jstr(target, "path")) {
 		snprintf(buf, len, "%s", jstr(target, "path"));
+	} else if (target && (jstr(target, "reason") || jstr(target, "command"))) {
+		snprintf(buf, len, "%s", jstr(target, "reason") ? jstr(target, "reason") : jstr(target, "command"));
+	} else if (target && jstr(target, "image")) {
+		snprintf(buf, len, "(image %s)", jstr(target, "image"));
 	} else if (target && json_object_object_get_ex(target, "pid", &x)) {
 		s = jstr(target, "exe");
 		snprintf(buf, len, "pid %lld %s", (long long)jint(target, "pid"), s ? s : "?");

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #define _GNU_SOURCE
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "bulwark.skel.h"
+#include "../policy/policy.h"
 #include "kernel.h"
 #include "log.h"
 
@@ -105,6 +107,47 @@ static int require_bpf_lsm(char *why, size_t len)
 	return active == 0 ? -EOPNOTSUPP : active;
 }
 
+/*
+ * The running kernel's lockdown reasons in bulwark's numbering (abi.h),
+ * matched by name from its BTF: the kernel's enum is not stable across
+ * versions. Without the enum, lockdown rules decide nothing: say so.
+ */
+static void fill_lockdown_ids(struct bulwark_bpf *skel)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	const struct btf_enum *v;
+	const struct btf_type *t;
+	long long integrity_max = -1;
+	int id, n = 0;
+
+	id = btf ? btf__find_by_name_kind(btf, "lockdown_reason", BTF_KIND_ENUM) : -1;
+	if (id < 0) {
+		bw_log(LOG_WARNING, "this kernel's BTF has no enum lockdown_reason: lockdown rules will decide nothing");
+		btf__free(btf);
+		return;
+	}
+	t = btf__type_by_id(btf, id);
+	v = btf_enum(t);
+	for (int i = 0; i < btf_vlen(t); i++)
+		if (strcmp(btf__name_by_offset(btf, v[i].name_off), "LOCKDOWN_INTEGRITY_MAX") == 0)
+			integrity_max = v[i].val;
+	for (int i = 0; i < btf_vlen(t); i++) {
+		const char *name = btf__name_by_offset(btf, v[i].name_off);
+
+		if (v[i].val <= 0 || v[i].val >= BW_LOCKDOWN_IDS || strstr(name, "_MAX")) {
+			if (v[i].val >= BW_LOCKDOWN_IDS)
+				bw_log(LOG_WARNING, "lockdown reason %s (%d) is beyond bulwark's table: judged as other-confidentiality",
+				       name, v[i].val);
+			continue;
+		}
+		skel->rodata->bw_lockdown_ids[v[i].val] =
+			(__u8)bw_lockdown_from_kernel(name, integrity_max >= 0 && v[i].val > integrity_max);
+		n++;
+	}
+	bw_log(LOG_DEBUG, "lockdown: %d reasons mapped from the kernel's BTF", n);
+	btf__free(btf);
+}
+
 int bw_kernel_open(struct bw_kernel *k, bool verbose, char *why, size_t why_len)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oopts, .pin_root_path = BW_PIN_ROOT);
@@ -145,6 +188,7 @@ int bw_kernel_open(struct bw_kernel *k, bool verbose, char *why, size_t why_len)
 			fresh++;
 		}
 	}
+	fill_lockdown_ids(k->skel);
 	r = bulwark_bpf__load(k->skel);
 	if (r < 0) {
 		explain_lsm_failure(-r, why, why_len);

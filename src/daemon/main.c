@@ -265,9 +265,52 @@ static char *render_diags(const struct bw_policy *p, const char *path, const cha
 	return text;
 }
 
+/*
+ * bulwarkd loads BPF programs at every start, and the verifier asks the
+ * lockdown hook about bpf-read-kernel while it checks them. A policy that
+ * refuses bulwarkd either would leave it unable to start again: refuse
+ * that policy instead, naming the rule. Returns 0 or -EPERM with why set.
+ */
+static int refuses_daemon(const struct prepared *pp, char *why, size_t len)
+{
+	static const char *const needs[] = { "bpf any", "lockdown bpf-read-kernel" };
+	char self[PATH_MAX], query[PATH_MAX + 128];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n <= 0)
+		return 0;
+	self[n] = 0;
+	for (size_t i = 0; i < sizeof(needs) / sizeof(*needs); i++) {
+		struct json_object *o = NULL, *rule;
+		char *diag = NULL;
+		bool refused;
+
+		snprintf(query, sizeof(query), "%s as exe=%s uid=%u gid=%u", needs[i], self,
+			 (unsigned)geteuid(), (unsigned)getegid());
+		if (bw_explain(pp->compiled.entries, pp->compiled.n, &pp->table, query, &o, &diag) < 0) {
+			free(diag);
+			continue; /* bulwarkd's own path is not one a query can name: nothing to check */
+		}
+		free(diag);
+		refused = strcmp(json_object_get_string(json_object_object_get(o, "action")), "blocked") == 0;
+		rule = json_object_object_get(o, "rule");
+		if (refused)
+			snprintf(why, len,
+				 "%s:%d:1: error: this policy refuses bulwarkd itself `%s`: it could not load its programs at its next start\n"
+				 "hint: allow it, e.g. `allow %s from exe=%s`\n",
+				 json_object_get_string(json_object_object_get(rule, "file")),
+				 json_object_get_int(json_object_object_get(rule, "line")), needs[i], needs[i], self);
+		json_object_put(o);
+		if (refused)
+			return -EPERM;
+	}
+	return 0;
+}
+
 /* Parse and compile: everything that can fail before the kernel is asked. */
 static int prepare_policy(const char *path, struct prepared *pp, char **ret_diag)
 {
+	char why[PATH_MAX + 512] = "";
 	int r;
 
 	memset(pp, 0, sizeof(*pp));
@@ -279,7 +322,17 @@ static int prepare_policy(const char *path, struct prepared *pp, char **ret_diag
 	r = bw_compile(pp->policy, &pp->compiled);
 	if (r == 0)
 		r = bw_rule_table_from_policy(pp->policy, &pp->compiled, &pp->table);
+	if (r == 0)
+		r = refuses_daemon(pp, why, sizeof(why));
 	*ret_diag = render_diags(pp->policy, path, NULL);
+	if (why[0]) {
+		char *all = NULL;
+
+		if (asprintf(&all, "%s%s", *ret_diag ? *ret_diag : "", why) < 0)
+			abort();
+		free(*ret_diag);
+		*ret_diag = all;
+	}
 	if (r < 0)
 		prepared_free(pp);
 	return r;

@@ -36,7 +36,8 @@
  */
 static const unsigned char op_enforced[BW_OP_COUNT] = {
 	[BW_OP_EXEC] = 1,   [BW_OP_FORK] = 1,   [BW_OP_THREAD] = 1, [BW_OP_READ] = 1,
-	[BW_OP_WRITE] = 1,  [BW_OP_SIGNAL] = 1, [BW_OP_CONTROL] = 1,
+	[BW_OP_WRITE] = 1,  [BW_OP_SIGNAL] = 1, [BW_OP_CONTROL] = 1, [BW_OP_MODULE] = 1,
+	[BW_OP_KEXEC] = 1,  [BW_OP_LOCKDOWN] = 1, [BW_OP_BPF] = 1,
 };
 
 #define OVERLAYFS_MAGIC 0x794c7630ul
@@ -360,7 +361,12 @@ struct candidate {
 	 * the subject's: the object is compared first.
 	 */
 	unsigned depth[6];
-	unsigned named_signals; /* 1: the rule lists its signals, 0: the default set */
+	/*
+	 * How precisely the rule names the key's argument: signal 1 for a
+	 * listed set, 0 for the default one; lockdown 2 for one reason, 1 for
+	 * a group, 0 for `any`.
+	 */
+	unsigned arg_rank;
 	unsigned rank;     /* verdict strength */
 };
 
@@ -546,6 +552,7 @@ static void expand_rule(struct classes *cs, struct builder *b, const struct bw_r
 			c.e.key.kind = BW_OBJ_TREE;
 			break;
 		case BW_OBJ_TYPE_ANY:
+		case BW_OBJ_TYPE_REASON: /* the reason is the key's arg */
 			c.e.key.kind = BW_OBJ_DEFAULT;
 			break;
 		}
@@ -556,7 +563,10 @@ static void expand_rule(struct classes *cs, struct builder *b, const struct bw_r
 	c.e.val.flags = rule->flags;
 	c.e.val.rule_id = rule->id;
 	c.rank = verdict_rank(rule);
-	c.named_signals = rule->signals[0] || rule->signals[1];
+	if (rule->op == BW_OP_SIGNAL)
+		c.arg_rank = rule->signals[0] || rule->signals[1];
+	else if (rule->op == BW_OP_LOCKDOWN)
+		c.arg_rank = rule->obj == BW_OBJ_TYPE_ANY ? 0 : __builtin_popcountll(rule->reasons) == 1 ? 2 : 1;
 	direct_ids(rule->subjects, rule->n_subjects, &c.e.key.subj, c.e.key.ids);
 	direct_ids(rule->targets, rule->n_targets, &c.e.key.tsubj, c.e.key.tids);
 	for (int k = 0; k < 6; k++) {
@@ -572,8 +582,11 @@ static void expand_rule(struct classes *cs, struct builder *b, const struct bw_r
 	if (rule->op == BW_OP_SIGNAL) {
 		sig_lo = 0;
 		sig_hi = BW_SIGNAL_MAX;
+	} else if (rule->op == BW_OP_LOCKDOWN) {
+		sig_lo = 1;
+		sig_hi = BW_LOCKDOWN_IDS - 1;
 	}
-	/* An odometer over the six class lists; signals innermost. */
+	/* An odometer over the six class lists; signals or reasons innermost. */
 	memset(idx, 0, sizeof(idx));
 	for (;;) {
 		for (int k = 0; k < 6; k++) {
@@ -590,6 +603,8 @@ static void expand_rule(struct classes *cs, struct builder *b, const struct bw_r
 					      sig != 0; /* the default set: every signal but 0 */
 
 			if (rule->op == BW_OP_SIGNAL && !in_set)
+				continue;
+			if (rule->op == BW_OP_LOCKDOWN && !((rule->reasons >> sig) & 1))
 				continue;
 			c.e.key.arg = (uint16_t)sig;
 			push(b, &c);
@@ -620,9 +635,12 @@ static int cand_cmp(const void *a, const void *b)
 	for (int k = 0; k < 6; k++)
 		if (x->depth[k] != y->depth[k])
 			return x->depth[k] > y->depth[k] ? -1 : 1;
-	/* `allow signal T with signals=HUP` carves HUP out of `deny signal T` */
-	if (x->named_signals != y->named_signals)
-		return x->named_signals ? -1 : 1;
+	/*
+	 * `allow signal T with signals=HUP` carves HUP out of `deny signal T`;
+	 * `allow lockdown kcore` carves kcore out of `deny lockdown confidentiality`.
+	 */
+	if (x->arg_rank != y->arg_rank)
+		return x->arg_rank > y->arg_rank ? -1 : 1;
 	if (x->rank != y->rank)
 		return x->rank > y->rank ? -1 : 1;
 	return x->e.val.rule_id < y->e.val.rule_id ? -1 : x->e.val.rule_id > y->e.val.rule_id;
@@ -691,11 +709,12 @@ int bw_compile(struct bw_policy *p, struct bw_compiled *out)
 		if (rule->op == BW_OP_NONE)
 			continue; /* the mode statement: only in the rule table */
 		if (!op_enforced[rule->op]) {
-			rule_error(p, &rule->loc, "this build enforces: exec",
+			rule_error(p, &rule->loc,
+				   "this build enforces exec, fork, thread, read, write, signal, control, module, kexec, lockdown and bpf",
 				   "operation '%s' is not enforced by this build yet", bw_op_name(rule->op));
 			continue;
 		}
-		if (rule->obj != BW_OBJ_TYPE_ANY &&
+		if ((rule->obj == BW_OBJ_TYPE_PATH || rule->obj == BW_OBJ_TYPE_TREE) &&
 		    resolve_path(p, &rule->obj_loc, rule->path, rule->obj == BW_OBJ_TYPE_TREE,
 				 &rule->dev, &rule->ino) < 0)
 			continue;
@@ -733,7 +752,7 @@ int bw_compile(struct bw_policy *p, struct bw_compiled *out)
 				unsigned why = BW_SHADOW_ORDER;
 
 				if (memcmp(win->depth, lose->depth, sizeof(win->depth)) ||
-				    win->named_signals != lose->named_signals)
+				    win->arg_rank != lose->arg_rank)
 					why = BW_SHADOW_SELECTOR;
 				else if (win->rank != lose->rank)
 					why = BW_SHADOW_VERDICT;

@@ -2,6 +2,7 @@
 /* Events and rule tables as JSON. json-c does all quoting and escaping. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <linux/bpf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,19 +213,41 @@ static const char *const hook_names[BW_HOOK_MAX + 1] = {
 	[BW_HOOK_NICE] = "setpriority",   [BW_HOOK_SCHED] = "sched",
 	[BW_HOOK_IOPRIO] = "ioprio",      [BW_HOOK_RLIMIT] = "prlimit",
 	[BW_HOOK_MOVEMEM] = "movememory", [BW_HOOK_SIGIO] = "sigio",
-	[BW_HOOK_PRCTL] = "prctl",
-};
-
-static const char *const proc_event_names[BW_PROC_MAX + 1] = {
-	[BW_PROC_EXEC] = "exec",          [BW_PROC_FORK] = "fork",
-	[BW_PROC_EXIT] = "exit",          [BW_PROC_THREAD_START] = "thread-start",
-	[BW_PROC_THREAD_EXIT] = "thread-exit",
+	[BW_HOOK_PRCTL] = "prctl",        [BW_HOOK_LOCKDOWN] = "lockdown",
+	[BW_HOOK_BPF] = "bpf",
+	/* READ_FILE and LOAD_DATA: named by their op, see via_name */
 };
 
 static const char *name_of(const char *const *names, size_t n, uint32_t v)
 {
 	return v < n && names[v] ? names[v] : "unknown";
 }
+
+/* The bpf() commands the `bpf` op judges (bpf/bulwark.bpf.c BW_BPF_JUDGED). */
+static const char *const bpf_cmd_names[] = {
+	[BPF_PROG_LOAD] = "prog-load",     [BPF_PROG_ATTACH] = "prog-attach",
+	[BPF_PROG_DETACH] = "prog-detach", [BPF_RAW_TRACEPOINT_OPEN] = "raw-tracepoint-open",
+	[BPF_LINK_CREATE] = "link-create", [BPF_LINK_UPDATE] = "link-update",
+	[BPF_LINK_DETACH] = "link-detach",
+};
+
+/* The system call behind a kernel image load: the hook says file or memory, the op which. */
+static const char *via_name(const struct bw_event *e)
+{
+	bool module = e->op == BW_OP_MODULE;
+
+	if (e->hook == BW_HOOK_READ_FILE)
+		return module ? "finit_module" : "kexec_file_load";
+	if (e->hook == BW_HOOK_LOAD_DATA)
+		return module ? "init_module" : "kexec_load";
+	return name_of(hook_names, BW_HOOK_MAX + 1, e->hook);
+}
+
+static const char *const proc_event_names[BW_PROC_MAX + 1] = {
+	[BW_PROC_EXEC] = "exec",          [BW_PROC_FORK] = "fork",
+	[BW_PROC_EXIT] = "exit",          [BW_PROC_THREAD_START] = "thread-start",
+	[BW_PROC_THREAD_EXIT] = "thread-exit",
+};
 
 /* SIGKILL, or "64" for numbers without a name. */
 static struct json_object *signal_json(uint32_t sig)
@@ -362,7 +385,7 @@ struct json_object *bw_event_to_json(const struct bw_event *e, const struct bw_r
 	add_time(o, e->ts_ns, boot_to_real_ns);
 	add_str(o, "type", "decision");
 	add_str(o, "op", bw_op_name(e->op));
-	add_str(o, "via", name_of(hook_names, BW_HOOK_MAX + 1, e->hook));
+	add_str(o, "via", via_name(e));
 	add_str(o, "decision", bw_verdict_name(e->verdict));
 	add_str(o, "action", bw_action_name(e->action));
 	add_str(o, "mode", e->action == BW_ACTION_WOULD_BLOCK ? "audit" : "enforce");
@@ -383,6 +406,16 @@ struct json_object *bw_event_to_json(const struct bw_event *e, const struct bw_r
 	} else if (e->op == BW_OP_FORK || e->op == BW_OP_THREAD) {
 		json_object_put(target); /* creation has no object */
 		json_object_object_add(o, "target", NULL);
+	} else if (e->op == BW_OP_LOCKDOWN) {
+		add_str(target, "reason", bw_lockdown_name(e->arg) ? bw_lockdown_name(e->arg) : "unknown");
+		json_object_object_add(o, "target", target);
+	} else if (e->op == BW_OP_BPF) {
+		add_str(target, "command", name_of(bpf_cmd_names, sizeof(bpf_cmd_names) / sizeof(*bpf_cmd_names),
+						   e->arg));
+		json_object_object_add(o, "target", target);
+	} else if (e->hook == BW_HOOK_LOAD_DATA) {
+		add_str(target, "image", "from memory"); /* init_module, kexec_load: no file */
+		json_object_object_add(o, "target", target);
 	} else {
 		if (e->flags & (BW_EVF_PATH_ERR | BW_EVF_PATH_TRUNC))
 			json_object_object_add(target, "path", NULL);

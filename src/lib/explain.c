@@ -45,9 +45,10 @@ static const struct bw_rule_val *lookup(struct explain *x, uint32_t op, uint32_t
 	for (int d = 0; d < BW_DIM_COUNT; d++)
 		if (subj & (1u << d))
 			x->key.ids[d] = ids[d];
+	if (kind == BW_OBJ_TASK || kind == BW_OBJ_DEFAULT)
+		x->key.arg = x->arg; /* the signal, or the lockdown reason */
 	if (kind == BW_OBJ_TASK) {
 		x->key.tsubj = x->tsubj;
-		x->key.arg = x->arg;
 		for (int d = 0; d < BW_DIM_COUNT; d++)
 			if (x->tsubj & (1u << d))
 				x->key.tids[d] = x->tids[d];
@@ -121,7 +122,7 @@ static const char *shadow_why(unsigned why)
 {
 	switch (why) {
 	case BW_SHADOW_SELECTOR:
-		return "same object and subject class; the winner names a more specific program, cgroup or signal list";
+		return "same object and subject class; the winner names a more specific program, cgroup, signal list or lockdown reason";
 	case BW_SHADOW_VERDICT:
 		return "same object and subject; the stronger decision wins";
 	default:
@@ -344,6 +345,71 @@ fail:
 	return -EINVAL;
 }
 
+/*
+ * An operation decided by its default entry alone, as bw_decide_default
+ * does: a lockdown reason (one per query), bpf, or a module or kexec image
+ * from memory (init_module, kexec_load: no file, so `any`).
+ */
+static int explain_default(struct explain *x, struct bw_policy *q, const struct bw_rule *qr,
+			   const char *query, struct json_object **ret)
+{
+	static const uint32_t none[BW_DIM_COUNT];
+	const struct bw_rule_val *meta = lookup(x, BW_OP_NONE, BW_OBJ_META, 0, none, 0, 0);
+	struct json_object *o, *subject = json_object_new_object(), *object = json_object_new_object();
+	struct json_object *beaten;
+	uint32_t ids[BW_DIM_COUNT] = { 0 }, masks;
+	bool decided = false;
+
+	if (qr->op == BW_OP_LOCKDOWN) {
+		if (__builtin_popcountll(qr->reasons) != 1) {
+			bw_policy_diag(q, BW_SEV_ERROR, &qr->obj_loc, NULL, "e.g. lockdown dev-mem as uid=0",
+				       "a lockdown query names exactly one reason");
+			goto fail;
+		}
+		x->arg = (uint32_t)__builtin_ctzll(qr->reasons);
+		json_object_object_add(object, "reason", json_object_new_string(bw_lockdown_name(x->arg)));
+	} else {
+		x->arg = 0;
+		if (qr->op != BW_OP_BPF)
+			json_object_object_add(object, "image", json_object_new_string("from memory"));
+	}
+	if (classify(x, q, qr->subjects, qr->n_subjects, meta ? meta->combos : 0, ids, &masks,
+		     subject) < 0)
+		goto fail;
+	o = json_object_new_object();
+	json_object_object_add(o, "query", json_object_new_string(query));
+	json_object_object_add(o, "op", json_object_new_string(bw_op_name(qr->op)));
+	json_object_object_add(o, "object", object);
+	json_object_object_add(o, "subject", subject);
+	beaten = json_object_new_array();
+	for (int m = BW_SUBJ_COMBOS - 1; m >= 0; m--) {
+		const struct bw_rule_val *v;
+
+		if (!(masks & (1u << m)))
+			continue;
+		v = lookup(x, qr->op, BW_OBJ_DEFAULT, (uint32_t)m, ids, 0, 0);
+		if (!v)
+			continue;
+		if (!decided) {
+			char label[64];
+
+			decided = true;
+			mask_label((uint32_t)m, label, sizeof(label));
+			add_decision(o, meta, v, x->rules, label);
+		} else {
+			add_beaten(beaten, x->rules, v->rule_id, "less specific subject");
+		}
+		add_shadows(x, beaten, &x->key);
+	}
+	finish(o, meta, decided, beaten);
+	*ret = o;
+	return 0;
+fail:
+	json_object_put(subject);
+	json_object_put(object);
+	return -EINVAL;
+}
+
 int bw_explain(const struct bw_rule_entry *entries, size_t n, const struct bw_rule_table *rules,
 	       const char *query, struct json_object **ret, char **ret_diag)
 {
@@ -372,6 +438,13 @@ int bw_explain(const struct bw_rule_entry *entries, size_t n, const struct bw_ru
 	qr = &q->rules[q->n_rules - 1];
 	if (bw_op_targets_process(qr->op)) {
 		r = explain_process(&x, q, qr, query, ret);
+		if (r < 0)
+			goto diag;
+		goto out;
+	}
+	if (qr->op == BW_OP_LOCKDOWN || qr->op == BW_OP_BPF ||
+	    ((qr->op == BW_OP_MODULE || qr->op == BW_OP_KEXEC) && qr->obj == BW_OBJ_TYPE_ANY)) {
+		r = explain_default(&x, q, qr, query, ret);
 		if (r < 0)
 			goto diag;
 		goto out;

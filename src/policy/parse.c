@@ -167,6 +167,69 @@ static const char *closest(const char *word, const char *const *cands, size_t n)
 	return best;
 }
 
+/*
+ * Lockdown reasons by bulwark id (abi.h): the kernel's names without
+ * LOCKDOWN_, in lower case with dashes. Ids below FIRST_CONFIDENTIALITY
+ * protect the kernel's integrity; the rest keep its memory confidential,
+ * as the kernel's own lockdown=integrity|confidentiality splits them.
+ */
+#define BW_LOCKDOWN_FIRST_CONFIDENTIALITY 21
+static const char *const lockdown_names[BW_LOCKDOWN_IDS] = {
+	[1] = "module-signature",  [2] = "dev-mem",	      [3] = "efi-test",
+	[4] = "kexec",		   [5] = "hibernation",	      [6] = "pci-access",
+	[7] = "ioport",		   [8] = "msr",		      [9] = "acpi-tables",
+	[10] = "device-tree",	   [11] = "pcmcia-cis",	      [12] = "tiocsserial",
+	[13] = "module-parameters", [14] = "mmiotrace",	      [15] = "debugfs",
+	[16] = "xmon-wr",	   [17] = "bpf-write-user",   [18] = "dbg-write-kernel",
+	[19] = "rtas-error-injection", [20] = "xen-user-actions",
+	[21] = "kcore",		   [22] = "kprobes",	      [23] = "bpf-read-kernel",
+	[24] = "dbg-read-kernel",  [25] = "perf",	      [26] = "tracefs",
+	[27] = "xmon-rw",	   [28] = "xfrm-secret",
+	[BW_LOCKDOWN_OTHER_INTEGRITY] = "other-integrity",
+	[BW_LOCKDOWN_OTHER_CONFIDENTIALITY] = "other-confidentiality",
+};
+
+const char *bw_lockdown_name(unsigned id)
+{
+	return id < BW_LOCKDOWN_IDS ? lockdown_names[id] : NULL;
+}
+
+uint64_t bw_lockdown_set(const char *name)
+{
+	uint64_t set = 0;
+
+	for (unsigned id = 1; id < BW_LOCKDOWN_IDS; id++) {
+		bool conf = id >= BW_LOCKDOWN_FIRST_CONFIDENTIALITY &&
+			    id != BW_LOCKDOWN_OTHER_INTEGRITY;
+
+		if (!lockdown_names[id])
+			continue;
+		if (strcmp(name, "any") == 0 || strcmp(name, lockdown_names[id]) == 0 ||
+		    strcmp(name, conf ? "confidentiality" : "integrity") == 0)
+			set |= 1ull << id;
+	}
+	/* The catch-alls are reached through their group only. */
+	if (strncmp(name, "other-", 6) == 0)
+		set = 0;
+	return set;
+}
+
+unsigned bw_lockdown_from_kernel(const char *kname, bool confidentiality)
+{
+	char name[64];
+	size_t i;
+
+	if (strncmp(kname, "LOCKDOWN_", 9) == 0)
+		kname += 9;
+	for (i = 0; kname[i] && i + 1 < sizeof(name); i++)
+		name[i] = kname[i] == '_' ? '-' : (char)tolower((unsigned char)kname[i]);
+	name[i] = 0;
+	for (unsigned id = 1; id < BW_LOCKDOWN_OTHER_INTEGRITY; id++)
+		if (lockdown_names[id] && strcmp(name, lockdown_names[id]) == 0)
+			return id;
+	return confidentiality ? BW_LOCKDOWN_OTHER_CONFIDENTIALITY : BW_LOCKDOWN_OTHER_INTEGRITY;
+}
+
 struct bw_policy *bw_policy_new(void)
 {
 	struct bw_policy *p = calloc(1, sizeof(*p));
@@ -413,15 +476,54 @@ static int check_path(struct line_ctx *lc, const struct token *t, const char *pa
 	return 0;
 }
 
+/* The object of a lockdown rule: one reason, a group of them, or `any`. */
+static int parse_reason(struct line_ctx *lc, struct bw_rule *r, const struct token *t)
+{
+	const char *w = t->text;
+	char hint[96];
+	const char *best;
+
+	r->reasons = t->quoted ? 0 : bw_lockdown_set(w);
+	if (r->reasons) {
+		r->obj = strcmp(w, "any") == 0 ? BW_OBJ_TYPE_ANY : BW_OBJ_TYPE_REASON;
+		r->path = strdup(w);
+		if (!r->path)
+			abort();
+		return 0;
+	}
+	if (t->quoted && bw_lockdown_set(w)) {
+		line_error(lc, t->col, "write the reason as a bare word, without quotes",
+			   "a lockdown reason is a word, not a quoted string");
+		return -1;
+	}
+	best = closest(w, lockdown_names, BW_LOCKDOWN_IDS);
+	if (!best)
+		best = closest(w, (const char *const[]){ "integrity", "confidentiality" }, 2);
+	if (best && strncmp(best, "other-", 6))
+		snprintf(hint, sizeof(hint), "did you mean '%s'?", best);
+	else
+		snprintf(hint, sizeof(hint),
+			 "a reason such as dev-mem or kcore, `integrity`, `confidentiality` or `any`");
+	line_error(lc, t->col, hint, "unknown lockdown reason '%s'", w);
+	return -1;
+}
+
 static int parse_object(struct line_ctx *lc, struct bw_rule *r, const struct token *t)
 {
 	char *path = t->text;
 	size_t len = strlen(path);
 
 	r->obj_loc = (struct bw_loc){ .file = lc->file, .line = lc->line, .col = t->col };
+	if (r->op == BW_OP_LOCKDOWN)
+		return parse_reason(lc, r, t);
 	if (!t->quoted && strcmp(path, "any") == 0) {
 		r->obj = BW_OBJ_TYPE_ANY;
 		return 0;
+	}
+	if (r->op == BW_OP_BPF) {
+		line_error(lc, t->col, "e.g. `allow bpf any from exe=/usr/lib/systemd/systemd`",
+			   "the object of 'bpf' is `any`: rules say who may load programs");
+		return -1;
 	}
 	if (len >= 3 && strcmp(path + len - 3, "/**") == 0) {
 		char *dir = strndup(path, len == 3 ? 1 : len - 3);

@@ -23,6 +23,7 @@ enum bw_obj_type {
 	BW_OBJ_TYPE_PATH = 1, /* one file, by identity */
 	BW_OBJ_TYPE_TREE = 2, /* everything below a directory */
 	BW_OBJ_TYPE_ANY = 3,  /* the operation's default */
+	BW_OBJ_TYPE_REASON = 4, /* lockdown: a reason or a group of them (reasons) */
 };
 
 enum bw_sel_type {
@@ -59,6 +60,8 @@ struct bw_rule {
 	size_t n_targets;
 	/* signal: bit n of signals[n / 64] = signal n; all clear = the default set. */
 	uint64_t signals[2];
+	/* lockdown: bit n = reason id n (every reason for `any`); path = as written */
+	uint64_t reasons;
 	unsigned flags; /* enum bw_rule_flag */
 	char *tag;
 	char *text; /* the statement as written, for events and explain */
@@ -131,6 +134,12 @@ const char *bw_action_name(enum bw_action a);
 int bw_op_from_name(const char *name);
 /* Operations whose object is a process (`any` or target selectors). */
 bool bw_op_targets_process(enum bw_op op);
+/* Lockdown reasons (ids from abi.h): the name of one, NULL if none. */
+const char *bw_lockdown_name(unsigned id);
+/* The ids a policy word names: a reason, `integrity`, `confidentiality`, `any`; 0 = none. */
+uint64_t bw_lockdown_set(const char *name);
+/* The id of a running kernel's reason (LOCKDOWN_DEV_MEM), by name; its group's catch-all if unknown. */
+unsigned bw_lockdown_from_kernel(const char *kname, bool confidentiality);
 /* The default signal set of a `signal` rule: every signal but 0. */
 #define BW_SIGNAL_MAX 64
 

@@ -277,6 +277,81 @@ static void test_process_rules(void **state)
 	bw_policy_free(p);
 }
 
+/* The DEFAULT entry of op with argument arg (a lockdown reason), any subject. */
+static const struct bw_rule_entry *find_default(const struct bw_compiled *c, unsigned op, unsigned arg)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (c->entries[i].key.kind == BW_OBJ_DEFAULT && c->entries[i].key.op == op &&
+		    c->entries[i].key.arg == arg && c->entries[i].key.subj == 0)
+			return &c->entries[i];
+	return NULL;
+}
+
+static unsigned reason(const char *name)
+{
+	uint64_t set = bw_lockdown_set(name);
+
+	assert_int_equal(__builtin_popcountll(set), 1);
+	return (unsigned)__builtin_ctzll(set);
+}
+
+static void test_kernel_rules(void **state)
+{
+	/* Both file orders: a reason beats its group, a group beats `any`. */
+	static const char *const orders[2] = {
+		"deny lockdown any\n"
+		"allow lockdown confidentiality\n"
+		"deny lockdown kcore\n"
+		"deny module @/tree/**\n"
+		"allow bpf any from uid=0\n",
+		"deny lockdown kcore\n"
+		"allow bpf any from uid=0\n"
+		"deny module @/tree/**\n"
+		"allow lockdown confidentiality\n"
+		"deny lockdown any\n",
+	};
+
+	(void)state;
+	for (int o = 0; o < 2; o++) {
+		struct bw_compiled c;
+		int r;
+		struct bw_policy *p = compile(orders[o], &c, &r);
+		const struct bw_rule_entry *e;
+
+		print_message("order %d\n", o);
+		assert_int_equal(r, 0);
+		assert_int_equal(find_default(&c, BW_OP_LOCKDOWN, reason("kcore"))->val.verdict, BW_VERDICT_DENY);
+		assert_int_equal(find_default(&c, BW_OP_LOCKDOWN, reason("perf"))->val.verdict, BW_VERDICT_ALLOW);
+		assert_int_equal(find_default(&c, BW_OP_LOCKDOWN, BW_LOCKDOWN_OTHER_CONFIDENTIALITY)->val.verdict,
+				 BW_VERDICT_ALLOW);
+		assert_int_equal(find_default(&c, BW_OP_LOCKDOWN, reason("dev-mem"))->val.verdict, BW_VERDICT_DENY);
+		assert_int_equal(find_default(&c, BW_OP_LOCKDOWN, BW_LOCKDOWN_OTHER_INTEGRITY)->val.verdict,
+				 BW_VERDICT_DENY);
+		/* no entry for reason 0 or for ids without a name */
+		assert_null(find_default(&c, BW_OP_LOCKDOWN, 0));
+		assert_null(find_default(&c, BW_OP_LOCKDOWN, 40));
+		/* 28 named reasons and the two catch-alls */
+		assert_int_equal(count_op(&c, BW_OP_LOCKDOWN), 30);
+		/* bpf: one entry, for the uid */
+		assert_int_equal(count_op(&c, BW_OP_BPF), 1);
+		/* module: a tree entry, like exec's */
+		e = find(&c, BW_OBJ_TREE);
+		assert_non_null(e);
+		assert_int_equal(e->key.op, BW_OP_MODULE);
+		assert_true(find(&c, BW_OBJ_META)->val.ops & (1u << BW_OP_LOCKDOWN));
+		assert_true(find(&c, BW_OBJ_META)->val.ops & (1u << BW_OP_MODULE));
+		assert_false(find(&c, BW_OBJ_META)->val.ops & (1u << BW_OP_KEXEC));
+		bw_compiled_free(&c);
+		bw_policy_free(p);
+	}
+	/* kernel names map to bulwark's ids, unknown ones to their group's catch-all */
+	assert_int_equal(bw_lockdown_from_kernel("LOCKDOWN_KCORE", true), reason("kcore"));
+	assert_int_equal(bw_lockdown_from_kernel("LOCKDOWN_DEV_MEM", false), reason("dev-mem"));
+	assert_int_equal(bw_lockdown_from_kernel("LOCKDOWN_NEW_THING", false), BW_LOCKDOWN_OTHER_INTEGRITY);
+	assert_int_equal(bw_lockdown_from_kernel("LOCKDOWN_NEW_THING", true), BW_LOCKDOWN_OTHER_CONFIDENTIALITY);
+	assert_string_equal(bw_lockdown_name(reason("bpf-read-kernel")), "bpf-read-kernel");
+}
+
 struct bad {
 	const char *text;
 	unsigned line, col;
@@ -333,6 +408,7 @@ int main(void)
 		cmocka_unit_test(test_shadowing),
 		cmocka_unit_test(test_enforced_deny_beats_audit_deny),
 		cmocka_unit_test(test_process_rules),
+		cmocka_unit_test(test_kernel_rules),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_kernel_dev),
 	};

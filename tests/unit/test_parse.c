@@ -212,6 +212,20 @@ static const struct bad bad_inputs[] = {
 	  "cannot read '/nonexistent/x.rules': No such file or directory", NULL },
 	{ "# fine\n\ndeny exec /x\ndney exec /y", 4, 1, "unknown statement 'dney'",
 	  "did you mean 'deny'?" },
+	{ "deny lockdown kcor", 1, 15, "unknown lockdown reason 'kcor'", "did you mean 'kcore'?" },
+	{ "deny lockdown integrty", 1, 15, "unknown lockdown reason 'integrty'",
+	  "did you mean 'integrity'?" },
+	{ "deny lockdown /dev/mem", 1, 15, "unknown lockdown reason '/dev/mem'", "did you mean 'dev-mem'?" },
+	{ "deny lockdown everything", 1, 15, "unknown lockdown reason 'everything'",
+	  "a reason such as dev-mem or kcore, `integrity`, `confidentiality` or `any`" },
+	{ "deny lockdown other-integrity", 1, 15, "unknown lockdown reason 'other-integrity'",
+	  "a reason such as dev-mem or kcore, `integrity`, `confidentiality` or `any`" },
+	{ "deny lockdown \"kcore\"", 1, 15, "a lockdown reason is a word, not a quoted string",
+	  "write the reason as a bare word, without quotes" },
+	{ "deny bpf /usr/sbin/bpftool", 1, 10, "the object of 'bpf' is `any`: rules say who may load programs",
+	  "e.g. `allow bpf any from exe=/usr/lib/systemd/systemd`" },
+	{ "deny lockdown kcore with signals=KILL", 1, 26, "'signals=' needs the signal operation",
+	  "signal sets belong to `signal` rules" },
 };
 
 /* Explain queries share the rule grammar: `<op> <file> [as <selector>...]`. */

@@ -31,6 +31,16 @@
  *   bwtry tree                 a known process tree for notification tests:
  *                              "tree parent=P child=A grandchild=B thread=T"
  *
+ * Kernel operations (a junk PATH gets past bulwark and is refused by the
+ * kernel itself, ENOEXEC: that is how an allowed load shows):
+ *   bwtry finit-module PATH | init-module PATH   load PATH as a module (by fd, from memory)
+ *   bwtry kexec-file PATH      kexec_file_load PATH (no initramfs)
+ *   bwtry kexec-load           kexec_load with no segments (unloads: 0 when allowed)
+ *   bwtry ioperm               ioperm(0x80, 1, on), then off: lockdown ioport
+ *   bwtry kcore                open /proc/kcore: lockdown kcore
+ *   bwtry bpf-load             BPF_PROG_LOAD of a two-instruction socket filter
+ *   bwtry bpf-map              BPF_MAP_CREATE of a one-entry array (not a `bpf` decision)
+ *
  * Failures of multi-step operations add " step=<the step that failed>".
  *
  * Output: one line "pid=<acting process> parent=<bwtry> rc=<n> errno=<NAME>".
@@ -48,7 +58,10 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sched.h>
+#include <linux/bpf.h>
+#include <sys/io.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
@@ -276,7 +289,7 @@ static int send_signal(const char *how, pid_t pid, pid_t tid, int sig)
 
 static int sigio(pid_t pid, int sig)
 {
-	int p[2];
+	int p[2], rc;
 
 	if (pipe(p) < 0)
 		return report_step(-1, errno, "pipe");
@@ -286,7 +299,8 @@ static int sigio(pid_t pid, int sig)
 		return report_step(-1, errno, "setsig");
 	if (fcntl(p[0], F_SETFL, O_ASYNC) < 0)
 		return report_step(-1, errno, "async");
-	return report(write(p[1], "x", 1) == 1 ? 0 : -1, errno);
+	rc = write(p[1], "x", 1) == 1 ? 0 : -1;
+	return report(rc, errno); /* errno read after the call: argument order is unspecified */
 }
 
 /* Swap /proc/self/exe for PATH (the kernel itself refuses while ours is mapped: EBUSY). */
@@ -481,6 +495,72 @@ static int tree(void)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 3 && tid > 0 ? 0 : 1;
 }
 
+/* The whole file, for init_module (which takes the image from memory). */
+static void *slurp(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	void *buf;
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return perror(path), exit(2), NULL;
+	buf = malloc(st.st_size + 1);
+	*len = (size_t)read(fd, buf, st.st_size);
+	close(fd);
+	return buf;
+}
+
+static int kernel_load(const char *how, const char *path)
+{
+	long rc;
+
+	if (strcmp(how, "init-module") == 0) {
+		size_t len;
+		void *buf = slurp(path, &len);
+
+		rc = syscall(SYS_init_module, buf, len, "");
+	} else {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0)
+			return perror(path), 2;
+		if (strcmp(how, "finit-module") == 0)
+			rc = syscall(SYS_finit_module, fd, "", 0);
+		else /* kexec-file: cmdline "" (length counts the NUL), KEXEC_FILE_NO_INITRAMFS */
+			rc = syscall(SYS_kexec_file_load, fd, -1, 1UL, "", 4UL);
+	}
+	return report(rc, errno);
+}
+
+static long bpf_cmd(int cmd, union bpf_attr *attr)
+{
+	return syscall(SYS_bpf, cmd, attr, sizeof(*attr));
+}
+
+static int bpf_try(bool load)
+{
+	/* r0 = 0; exit */
+	struct bpf_insn insns[2] = { { .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 0 },
+				     { .code = BPF_JMP | BPF_EXIT } };
+	union bpf_attr attr = { 0 };
+	long fd;
+
+	if (load) {
+		attr.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+		attr.insns = (uintptr_t)insns;
+		attr.insn_cnt = 2;
+		attr.license = (uintptr_t)"GPL";
+		fd = bpf_cmd(BPF_PROG_LOAD, &attr);
+	} else {
+		attr.map_type = BPF_MAP_TYPE_ARRAY;
+		attr.key_size = 4;
+		attr.value_size = 4;
+		attr.max_entries = 1;
+		fd = bpf_cmd(BPF_MAP_CREATE, &attr);
+	}
+	return report(fd, errno);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 3 && strcmp(argv[1], "exec") == 0)
@@ -530,6 +610,28 @@ int main(int argc, char **argv)
 		return create(argv[1], argv + 2);
 	if (argc == 2 && strcmp(argv[1], "threads-then-fork") == 0)
 		return threads_then_fork();
+	if (argc == 3 && (strcmp(argv[1], "finit-module") == 0 || strcmp(argv[1], "init-module") == 0 ||
+			  strcmp(argv[1], "kexec-file") == 0))
+		return kernel_load(argv[1], argv[2]);
+	if (argc == 2 && strcmp(argv[1], "kexec-load") == 0) {
+		long rc = syscall(SYS_kexec_load, 0UL, 0UL, NULL, 0UL);
+
+		return report(rc, errno);
+	}
+	if (argc == 2 && strcmp(argv[1], "ioperm") == 0) {
+		int rc = ioperm(0x80, 1, 1), err = errno;
+
+		if (rc == 0)
+			ioperm(0x80, 1, 0);
+		return report(rc, err);
+	}
+	if (argc == 2 && strcmp(argv[1], "kcore") == 0) {
+		int fd = open("/proc/kcore", O_RDONLY | O_CLOEXEC);
+
+		return report(fd, errno);
+	}
+	if (argc == 2 && (strcmp(argv[1], "bpf-load") == 0 || strcmp(argv[1], "bpf-map") == 0))
+		return bpf_try(argv[1][4] == 'l');
 	if (argc == 2 && strcmp(argv[1], "tree") == 0)
 		return tree();
 	fprintf(stderr, "usage: bwtry exec|run PATH [ARG...] | mmap PATH | mprotect PATH | target |\n"
