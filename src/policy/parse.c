@@ -1180,8 +1180,10 @@ int bw_policy_parse_query(struct bw_policy *p, const char *text)
 		return -EINVAL;
 	}
 	lc.raw = text;
-	if (tokenize(&lc) < 0)
+	if (tokenize(&lc) < 0) {
+		free_tokens(&lc); /* the words before the bad one */
 		return -EINVAL;
+	}
 	if (lc.n == 0 || lc.n >= TOKENS_MAX) {
 		struct bw_loc loc = { .file = lc.file, .line = 1, .col = 1 };
 

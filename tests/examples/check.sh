@@ -18,6 +18,7 @@ declare -A needs=(
 	[demo.policy]="/tmp/bulwark-demo/downloads/ /tmp/bulwark-demo/tools/netcat /tmp/bulwark-demo/tools/updater /tmp/bulwark-demo/bin/agent"
 	[webserver.policy]="/usr/sbin/nginx /usr/bin/ /var/www/ /tmp/ /dev/shm/"
 	[workstation.policy]="/usr/bin/python3 /usr/bin/perl /opt/ /tmp/ /var/tmp/ /dev/shm/"
+	[kernel-lockdown.policy]="/usr/lib/modules/ /usr/bin/kmod /usr/lib/systemd/systemd-udevd /usr/lib/systemd/systemd /usr/local/sbin/bulwarkd"
 	[vendor-agent.policy]="/opt/acme/bin/acme-agent /opt/acme/bin/acme-uninstall /opt/acme/libexec/acme-scan /usr/bin/dpkg"
 )
 

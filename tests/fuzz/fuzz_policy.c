@@ -2,8 +2,9 @@
 /*
  * libFuzzer harness for the policy parser, compiler and explain: any bytes
  * must produce diagnostics or a policy, never a crash, a leak or UB. Paths
- * are resolved against the real filesystem, as bulwarkd would. The first
- * line doubles as an explain query against the compiled policy.
+ * are resolved against the real filesystem, as bulwarkd would. A first
+ * line "#? QUERY" is a comment to the parser and an explain query against
+ * the compiled policy (a bare query line would make the policy invalid).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -33,7 +34,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct bw_rule_table t = { 0 };
 		const char *nl = memchr(data, '\n', size);
 		size_t qlen = nl ? (size_t)(nl - (const char *)data) : size;
-		char *query = strndup((const char *)data, qlen);
+		char *query = qlen >= 2 && data[0] == '#' && data[1] == '?' ?
+				      strndup((const char *)data + 2, qlen - 2) : NULL;
 		struct json_object *o = NULL;
 		char *diag = NULL;
 

@@ -239,6 +239,8 @@ static const struct bad bad_queries[] = {
 	  "e.g. exec /usr/bin/curl as exe=/usr/sbin/nginx uid=33" },
 	{ "exec /x from uid=0", 1, 9, "unexpected 'from'",
 	  "e.g. exec /usr/bin/curl as exe=/usr/sbin/nginx uid=33" },
+	/* fuzz finding: the words before a bad one leaked (ASan, tests/fuzz/corpus) */
+	{ "lockdown kcore as uid=0 \"", 1, 25, "unterminated string", "add the closing '\"'" },
 };
 
 static void test_bad_queries(void **state)

@@ -175,4 +175,48 @@ pass "daemon restarts under a policy denying bpf and lockdown to everyone else"
 expect_k "after restart: bpf still denied" EPERM 3 blocked "$L" bpf-load
 check "no ring buffer drops" test "$("$BULWARK" status --json | jq .ringbuf_drops)" -eq 0
 
+# --- examples/kernel-lockdown.policy, for real. The guest's / is a
+# throw-away overlay, where exact-file rules cannot match: each program the
+# example names becomes a copy on tmpfs bind-mounted at its path, and
+# bulwarkd runs from where the example expects it.
+EXAMPLE=$REPO/examples/kernel-lockdown.policy
+line_of() { grep -n -x -F -- "$1" "$EXAMPLE" | cut -d: -f1; }
+stop_daemon
+"$BULWARK" unload >/dev/null 2>&1
+mkdir -p "$WORK/bind" /usr/lib/modules
+BOUND=()
+for f in /usr/bin/kmod /usr/lib/systemd/systemd-udevd /usr/lib/systemd/systemd /usr/local/sbin/bulwarkd; do
+	src=$f
+	[[ $f == */bulwarkd ]] && src=$BULWARKD
+	[[ -e $src ]] || src=/dev/null
+	install -m 755 "$src" "$WORK/bind/$(basename "$f")"
+	[[ -e $f ]] || install -D -m 755 /dev/null "$f"
+	mount --bind "$WORK/bind/$(basename "$f")" "$f" && BOUND+=("$f")
+done
+BULWARKD=/usr/local/sbin/bulwarkd
+cp "$JUNK" /usr/lib/modules/bulwark-test-junk.ko
+start_daemon --policy "$EXAMPLE" || { fail "daemon start with the example policy"; exit 1; }
+pass "example: kernel-lockdown.policy loads"
+expect_k "example: ioperm" EPERM "$(line_of "deny lockdown integrity")" blocked "$A" ioperm
+expect_k "example: /proc/kcore" EPERM "$(line_of "deny lockdown confidentiality")" blocked "$A" kcore
+expect_k "example: BPF_PROG_LOAD" EPERM "$(line_of "deny bpf any")" blocked "$A" bpf-load
+expect_k "example: kexec_load" EPERM "$(line_of "deny kexec any")" blocked "$A" kexec-load
+expect_k "example: finit_module outside kmod" EPERM "$(line_of "deny module any")" blocked "$A" finit-module /usr/lib/modules/bulwark-test-junk.ko
+# kmod may load from /usr/lib/modules, but an unsigned module is refused.
+ln -sf /usr/bin/kmod "$WORK/insmod" # kmod is insmod when called by that name
+out=$("$WORK/insmod" /usr/lib/modules/bulwark-test-junk.ko 2>&1)
+if [[ $? -ne 0 && $out == *"Operation not permitted"* ]]; then
+	pass "example: kmod insmod of an unsigned module fails with EPERM"
+else
+	fail "example: kmod insmod of an unsigned module: $out"
+fi
+wait_event "example: the unsigned module refused by lockdown" ".op == \"lockdown\" and .target.reason == \"module-signature\" and .process.exe == \"/usr/bin/kmod\" and .action == \"blocked\" and .rule.line == $(line_of "deny lockdown module-signature")"
+no_event "example: kmod's module file itself was not refused" ".op == \"module\" and .process.exe == \"/usr/bin/kmod\""
+stop_daemon
+start_daemon || { fail "bulwarkd restarts under the example policy"; exit 1; }
+pass "example: bulwarkd restarts under its own lockdown policy"
+expect_k "example: after restart, BPF_PROG_LOAD" EPERM "$(line_of "deny bpf any")" blocked "$A" bpf-load
+rm -f /usr/lib/modules/bulwark-test-junk.ko
+
 teardown
+for f in "${BOUND[@]}"; do umount "$f"; done
