@@ -140,13 +140,13 @@ $(BUILD)/bench/execloop: bench/execloop.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) -o $@ $<
 
-$(BUILD)/bench/procbench: bench/procbench.c
+$(BUILD)/bench/opbench: bench/opbench.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) -o $@ $< -lpthread
 
 # Benchmarks: ratios against the bare kernel, taken in one VM run.
-bench: all $(BUILD)/bench/execloop $(BUILD)/bench/procbench
+bench: all $(BUILD)/bench/execloop $(BUILD)/bench/opbench
 	bench/compile-rules.sh
 	vm/run -- bench/exec-rules.sh
-	vm/run -- bench/proc-rules.sh
+	vm/run -- bench/op-rules.sh
 .SECONDARY:

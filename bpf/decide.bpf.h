@@ -413,6 +413,31 @@ static __noinline __u32 bw_exe_class_now(void *policy, struct file *file)
 	return bw_exe_class(&w, file);
 }
 
+/*
+ * The policy, and who is asking (step 1). False when there is nothing to
+ * decide: no policy, or no rule for op.
+ */
+static __always_inline bool bw_search_begin(struct bw_decision *d, struct bw_search *w,
+					    struct bw_subject *s, __u32 op, __u32 hook,
+					    struct bw_rule_val **meta)
+{
+	w->policy = bw_policy_begin(d, op, hook, meta);
+	if (!w->policy)
+		return false;
+	bw_classify(w, *meta, bpf_get_current_task_btf(), false, s);
+	return true;
+}
+
+/* Step 3's first key. After every classification: they use w->key as scratch. */
+static __always_inline void bw_search_key(struct bw_search *w, const struct bw_subject *s,
+					  __u32 op, __u32 kind)
+{
+	__builtin_memset(&w->key, 0, sizeof(w->key));
+	w->key.op = op;
+	w->key.kind = kind;
+	w->s = s;
+}
+
 /* Steps 1-3 for an operation on a file. */
 static __noinline void bw_decide_file(struct bw_decision *d, __u32 op, __u32 hook,
 				      struct file *file)
@@ -425,15 +450,9 @@ static __noinline void bw_decide_file(struct bw_decision *d, __u32 op, __u32 hoo
 
 	dentry = BPF_CORE_READ(file, f_path.dentry);
 	bw_inode_id(dentry, &d->dev, &d->ino);
-	w->policy = bw_policy_begin(d, op, hook, &meta);
-	if (!w->policy)
+	if (!bw_search_begin(d, w, &s, op, hook, &meta))
 		return;
-	bw_classify(w, meta, bpf_get_current_task_btf(), false, &s);
-
-	__builtin_memset(&w->key, 0, sizeof(w->key));
-	w->key.op = op;
-	w->key.kind = BW_OBJ_FILE;
-	w->s = &s;
+	bw_search_key(w, &s, op, BW_OBJ_FILE);
 	r = bw_find_file(w, file, BW_OBJ_TREE);
 	if (r == 1 && w->v) {
 		bw_take(d, w);
@@ -466,13 +485,9 @@ static __noinline void bw_decide_default(struct bw_decision *d, __u32 op, __u32 
 	struct bw_search ws = {}, *w = &ws;
 	struct bw_rule_val *meta;
 
-	w->policy = bw_policy_begin(d, op, hook, &meta);
-	if (!w->policy)
+	if (!bw_search_begin(d, w, &s, op, hook, &meta))
 		return;
-	bw_classify(w, meta, bpf_get_current_task_btf(), false, &s);
-	__builtin_memset(&w->key, 0, sizeof(w->key));
-	w->key.op = op;
-	w->key.kind = BW_OBJ_DEFAULT;
+	bw_search_key(w, &s, op, BW_OBJ_DEFAULT);
 	w->key.arg = arg;
 	w->v = bw_lookup(w->policy, &s, &w->key, &w->subj);
 	if (w->v)
@@ -520,18 +535,13 @@ static __noinline void bw_decide_task(struct bw_decision *d, __u32 op, __u32 hoo
 		d->target_pid = BPF_CORE_READ(target, pid);
 		d->target_tgid = BPF_CORE_READ(target, tgid);
 	}
-	w->policy = bw_policy_begin(d, op, hook, &meta);
-	if (!w->policy)
+	if (!bw_search_begin(d, w, &s, op, hook, &meta))
 		return;
-	bw_classify(w, meta, bpf_get_current_task_btf(), false, &s);
 	t.masks = 1u << BW_SUBJ_ANY;
 	if (target)
 		bw_classify(w, meta, target, true, &t);
-	__builtin_memset(&w->key, 0, sizeof(w->key));
-	w->key.op = op;
-	w->key.kind = BW_OBJ_TASK;
+	bw_search_key(w, &s, op, BW_OBJ_TASK);
 	w->key.arg = arg;
-	w->s = &s;
 	w->t = &t;
 	w->v = NULL;
 	/* From the highest mask the target could match down: few steps, often one. */

@@ -112,7 +112,7 @@ static int require_bpf_lsm(char *why, size_t len)
  * matched by name from its BTF: the kernel's enum is not stable across
  * versions. Without the enum, lockdown rules decide nothing: say so.
  */
-static void fill_lockdown_ids(struct bulwark_bpf *skel)
+static int fill_lockdown_ids(struct bulwark_bpf *skel)
 {
 	struct btf *btf = btf__load_vmlinux_btf();
 	const struct btf_enum *v;
@@ -122,9 +122,9 @@ static void fill_lockdown_ids(struct bulwark_bpf *skel)
 
 	id = btf ? btf__find_by_name_kind(btf, "lockdown_reason", BTF_KIND_ENUM) : -1;
 	if (id < 0) {
-		bw_log(LOG_WARNING, "this kernel's BTF has no enum lockdown_reason: lockdown rules will decide nothing");
+		bw_log(LOG_WARNING, "this kernel's BTF has no enum lockdown_reason: policies with lockdown rules will be refused");
 		btf__free(btf);
-		return;
+		return 0;
 	}
 	t = btf__type_by_id(btf, id);
 	v = btf_enum(t);
@@ -146,6 +146,7 @@ static void fill_lockdown_ids(struct bulwark_bpf *skel)
 	}
 	bw_log(LOG_DEBUG, "lockdown: %d reasons mapped from the kernel's BTF", n);
 	btf__free(btf);
+	return n;
 }
 
 int bw_kernel_open(struct bw_kernel *k, bool verbose, char *why, size_t why_len)
@@ -188,7 +189,7 @@ int bw_kernel_open(struct bw_kernel *k, bool verbose, char *why, size_t why_len)
 			fresh++;
 		}
 	}
-	fill_lockdown_ids(k->skel);
+	k->lockdown_reasons = fill_lockdown_ids(k->skel);
 	r = bulwark_bpf__load(k->skel);
 	if (r < 0) {
 		explain_lsm_failure(-r, why, why_len);

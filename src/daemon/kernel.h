@@ -16,6 +16,7 @@ struct bw_kernel {
 	struct bulwark_bpf *skel;
 	bool adopted; /* found pinned links from an earlier daemon */
 	int events_fd;
+	int lockdown_reasons; /* the kernel's reasons mapped from its BTF; 0: none */
 };
 
 /*

@@ -265,41 +265,94 @@ static char *render_diags(const struct bw_policy *p, const char *path, const cha
 	return text;
 }
 
+/* A process's program, as a query names it: no " (deleted)" after an upgrade. */
+static bool program_of(const char *link, char *buf, size_t len)
+{
+	ssize_t n = readlink(link, buf, len - 1);
+	size_t cut = strlen(" (deleted)");
+
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	if ((size_t)n > cut && strcmp(buf + n - cut, " (deleted)") == 0)
+		buf[n - cut] = 0;
+	return true;
+}
+
+/* This process's cgroup v2 path ("0::/system.slice/bulwarkd.service"). */
+static bool own_cgroup(char *buf, size_t len)
+{
+	FILE *f = fopen("/proc/self/cgroup", "re");
+	char line[PATH_MAX];
+	bool found = false;
+
+	while (f && !found && fgets(line, sizeof(line), f))
+		if (strncmp(line, "0::", 3) == 0) {
+			line[strcspn(line, "\n")] = 0;
+			snprintf(buf, len, "%s", line + 3);
+			found = true;
+		}
+	if (f)
+		fclose(f);
+	return found;
+}
+
 /*
- * bulwarkd loads BPF programs at every start, and the verifier asks the
- * lockdown hook about bpf-read-kernel while it checks them. A policy that
- * refuses bulwarkd either would leave it unable to start again: refuse
- * that policy instead, naming the rule. Returns 0 or -EPERM with why set.
+ * bulwarkd loads BPF programs when it starts without pinned ones (after a
+ * boot, an unload, or an upgrade that adds a hook), libbpf loads a probe
+ * program at every start, and the verifier asks the lockdown hook about
+ * bpf-read-kernel while it checks bulwark's programs. A policy that refuses
+ * bulwarkd either, as it runs now (program, parent, cgroup, uid, gid),
+ * would leave it unable to start again: refuse that policy instead, naming
+ * the rule. Returns 0, or -EPERM with why set.
  */
 static int refuses_daemon(const struct prepared *pp, char *why, size_t len)
 {
 	static const char *const needs[] = { "bpf any", "lockdown bpf-read-kernel" };
-	char self[PATH_MAX], query[PATH_MAX + 128];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char self[PATH_MAX], parent[PATH_MAX], cgroup[PATH_MAX + 8], link[64];
+	char query[3 * PATH_MAX + 128];
+	int n = 0;
 
-	if (n <= 0)
-		return 0;
-	self[n] = 0;
+	if (!program_of("/proc/self/exe", self, sizeof(self))) {
+		snprintf(why, len, "error: cannot read /proc/self/exe to check that this policy lets bulwarkd restart\n");
+		return -EPERM;
+	}
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)getppid());
+	n = snprintf(query, sizeof(query), " as exe=%s", self);
+	if (getppid() > 1 && program_of(link, parent, sizeof(parent)))
+		n += snprintf(query + n, sizeof(query) - n, " parent=%s", parent);
+	if (own_cgroup(cgroup, sizeof(cgroup)))
+		n += snprintf(query + n, sizeof(query) - n, " cgroup=%s", cgroup);
+	snprintf(query + n, sizeof(query) - n, " uid=%u gid=%u", (unsigned)geteuid(), (unsigned)getegid());
+
 	for (size_t i = 0; i < sizeof(needs) / sizeof(*needs); i++) {
 		struct json_object *o = NULL, *rule;
-		char *diag = NULL;
+		char *diag = NULL, *q = NULL;
+		const char *action, *file;
 		bool refused;
 
-		snprintf(query, sizeof(query), "%s as exe=%s uid=%u gid=%u", needs[i], self,
-			 (unsigned)geteuid(), (unsigned)getegid());
-		if (bw_explain(pp->compiled.entries, pp->compiled.n, &pp->table, query, &o, &diag) < 0) {
+		if (asprintf(&q, "%s%s", needs[i], query) < 0)
+			abort();
+		if (bw_explain(pp->compiled.entries, pp->compiled.n, &pp->table, q, &o, &diag) < 0) {
+			/* Fail closed: a policy we cannot check might lock bulwarkd out. */
+			snprintf(why, len, "error: cannot check that this policy lets bulwarkd restart (`%s`): %s", q,
+				 diag ? diag : "explain failed\n");
 			free(diag);
-			continue; /* bulwarkd's own path is not one a query can name: nothing to check */
+			free(q);
+			return -EPERM;
 		}
 		free(diag);
-		refused = strcmp(json_object_get_string(json_object_object_get(o, "action")), "blocked") == 0;
+		free(q);
+		action = json_object_get_string(json_object_object_get(o, "action"));
+		refused = action && strcmp(action, "blocked") == 0;
 		rule = json_object_object_get(o, "rule");
+		file = json_object_get_string(json_object_object_get(rule, "file"));
 		if (refused)
 			snprintf(why, len,
 				 "%s:%d:1: error: this policy refuses bulwarkd itself `%s`: it could not load its programs at its next start\n"
 				 "hint: allow it, e.g. `allow %s from exe=%s`\n",
-				 json_object_get_string(json_object_object_get(rule, "file")),
-				 json_object_get_int(json_object_object_get(rule, "line")), needs[i], needs[i], self);
+				 file ? file : "policy", json_object_get_int(json_object_object_get(rule, "line")),
+				 needs[i], needs[i], self);
 		json_object_put(o);
 		if (refused)
 			return -EPERM;
@@ -348,6 +401,15 @@ static int commit_policy(struct daemon *d, const char *path, struct prepared *pp
 	char why[512] = "";
 	int r;
 
+	for (size_t i = 0; i < p->n_rules && !d->kernel.lockdown_reasons; i++)
+		if (p->rules[i].op == BW_OP_LOCKDOWN) {
+			/* A rule that cannot decide anything is an error, never a silent no-op. */
+			snprintf(why, sizeof(why),
+				 "%s:%u: lockdown rules cannot be enforced here: this kernel's BTF names no lockdown reasons",
+				 p->rules[i].loc.file, p->rules[i].loc.line);
+			*ret_diag = render_diags(p, path, why);
+			return -EOPNOTSUPP;
+		}
 	r = bw_kernel_install(&d->kernel, &pp->compiled, p->sha256, p->n_rules, p->flags, why,
 			      sizeof(why));
 	if (r < 0) {

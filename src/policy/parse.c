@@ -230,6 +230,15 @@ unsigned bw_lockdown_from_kernel(const char *kname, bool confidentiality)
 	return confidentiality ? BW_LOCKDOWN_OTHER_CONFIDENTIALITY : BW_LOCKDOWN_OTHER_INTEGRITY;
 }
 
+/* A hint: the closest known word if there is one, else what is allowed. */
+static void suggest(char *hint, size_t len, const char *best, const char *otherwise)
+{
+	if (best)
+		snprintf(hint, len, "did you mean '%s'?", best);
+	else
+		snprintf(hint, len, "%s", otherwise);
+}
+
 struct bw_policy *bw_policy_new(void)
 {
 	struct bw_policy *p = calloc(1, sizeof(*p));
@@ -499,11 +508,10 @@ static int parse_reason(struct line_ctx *lc, struct bw_rule *r, const struct tok
 	best = closest(w, lockdown_names, BW_LOCKDOWN_IDS);
 	if (!best)
 		best = closest(w, (const char *const[]){ "integrity", "confidentiality" }, 2);
-	if (best && strncmp(best, "other-", 6))
-		snprintf(hint, sizeof(hint), "did you mean '%s'?", best);
-	else
-		snprintf(hint, sizeof(hint),
-			 "a reason such as dev-mem or kcore, `integrity`, `confidentiality` or `any`");
+	if (best && strncmp(best, "other-", 6) == 0)
+		best = NULL; /* the catch-alls are not written in policies */
+	suggest(hint, sizeof(hint), best,
+		"a reason such as dev-mem or kcore, `integrity`, `confidentiality` or `any`");
 	line_error(lc, t->col, hint, "unknown lockdown reason '%s'", w);
 	return -1;
 }
@@ -666,11 +674,8 @@ static int parse_selector(struct line_ctx *lc, struct bw_rule *r, struct bw_sele
 			names[i] = selector_names[i].name;
 		snprintf(key, sizeof(key), "%.*s", (int)klen, t->text);
 		best = closest(key, names, ARRAY_SIZE(names));
-		if (best)
-			snprintf(hint, sizeof(hint), "did you mean '%s'?", best);
-		else
-			snprintf(hint, sizeof(hint),
-				 "selectors are exe=, uid=, gid=, cgroup=, parent=, level= and trusted");
+		suggest(hint, sizeof(hint), best,
+			"selectors are exe=, uid=, gid=, cgroup=, parent=, level= and trusted");
 		line_error(lc, t->col, hint, "unknown selector '%s'", key);
 	}
 	return -1;
@@ -782,11 +787,8 @@ static int parse_option(struct line_ctx *lc, struct bw_rule *r, const struct tok
 		const char *best = closest(w, option_names, ARRAY_SIZE(option_names));
 		char hint[96];
 
-		if (best)
-			snprintf(hint, sizeof(hint), "did you mean '%s'?", best);
-		else
-			snprintf(hint, sizeof(hint),
-				 "options are log, quiet, audit, enforce, tag=NAME, sticky and signals=LIST");
+		suggest(hint, sizeof(hint), best,
+			"options are log, quiet, audit, enforce, tag=NAME, sticky and signals=LIST");
 		line_error(lc, t->col, hint, "unknown option '%s'", w);
 	}
 	return -1;
@@ -883,10 +885,8 @@ static void parse_rule(struct line_ctx *lc, enum bw_verdict decision)
 		const char *best = closest(lc->tok[1].text, op_names, BW_OP_COUNT);
 		char hint[96];
 
-		if (best)
-			snprintf(hint, sizeof(hint), "did you mean '%s'?", best);
-		else
-			snprintf(hint, sizeof(hint), "see docs/policy.md for the list of operations");
+		suggest(hint, sizeof(hint), best,
+			"see docs/policy.md for the list of operations");
 		line_error(lc, lc->tok[1].col, hint, "unknown operation '%s'", lc->tok[1].text);
 		return;
 	}
@@ -1067,8 +1067,7 @@ static void parse_notify(struct line_ctx *lc)
 			const char *best = closest(lc->tok[i].text, words, ARRAY_SIZE(words));
 			char hint[64];
 
-			snprintf(hint, sizeof(hint), best ? "did you mean '%s'?" : "%s",
-				 best ? best : "notifications are exec, fork, exit, thread and all");
+			suggest(hint, sizeof(hint), best, "notifications are exec, fork, exit, thread and all");
 			line_error(lc, lc->tok[i].col, hint, "unknown notification '%s'", lc->tok[i].text);
 			return;
 		}
@@ -1101,11 +1100,8 @@ static void parse_line(struct line_ctx *lc)
 		const char *best = closest(lc->tok[0].text, statement_words, ARRAY_SIZE(statement_words));
 		char hint[96];
 
-		if (best)
-			snprintf(hint, sizeof(hint), "did you mean '%s'?", best);
-		else
-			snprintf(hint, sizeof(hint),
-				 "statements start with allow, deny, audit, mode, include or notify");
+		suggest(hint, sizeof(hint), best,
+			"statements start with allow, deny, audit, mode, include or notify");
 		line_error(lc, lc->tok[0].col, hint, "unknown statement '%s'", lc->tok[0].text);
 	}
 }

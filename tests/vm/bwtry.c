@@ -34,7 +34,8 @@
  * Kernel operations (a junk PATH gets past bulwark and is refused by the
  * kernel itself, ENOEXEC: that is how an allowed load shows):
  *   bwtry finit-module PATH | init-module PATH   load PATH as a module (by fd, from memory)
- *   bwtry kexec-file PATH      kexec_file_load PATH (no initramfs)
+ *   bwtry kexec-file PATH [INITRD]   kexec_file_load PATH (and INITRD); a staged
+ *                              kernel is unloaded again (KEXEC_FILE_UNLOAD)
  *   bwtry kexec-load           kexec_load with no segments (unloads: 0 when allowed)
  *   bwtry ioperm               ioperm(0x80, 1, on), then off: lockdown ioport
  *   bwtry kcore                open /proc/kcore: lockdown kcore
@@ -510,7 +511,7 @@ static void *slurp(const char *path, size_t *len)
 	return buf;
 }
 
-static int kernel_load(const char *how, const char *path)
+static int kernel_load(const char *how, const char *path, const char *initrd)
 {
 	long rc;
 
@@ -524,10 +525,22 @@ static int kernel_load(const char *how, const char *path)
 
 		if (fd < 0)
 			return perror(path), 2;
-		if (strcmp(how, "finit-module") == 0)
+		if (strcmp(how, "finit-module") == 0) {
 			rc = syscall(SYS_finit_module, fd, "", 0);
-		else /* kexec-file: cmdline "" (length counts the NUL), KEXEC_FILE_NO_INITRAMFS */
-			rc = syscall(SYS_kexec_file_load, fd, -1, 1UL, "", 4UL);
+		} else {
+			/* cmdline "" (its length counts the NUL); flag 4: KEXEC_FILE_NO_INITRAMFS */
+			int ifd = initrd ? open(initrd, O_RDONLY | O_CLOEXEC) : -1;
+
+			if (initrd && ifd < 0)
+				return perror(initrd), 2;
+			rc = syscall(SYS_kexec_file_load, fd, ifd, 1UL, "", initrd ? 0UL : 4UL);
+			if (rc == 0) {
+				int err = errno;
+
+				syscall(SYS_kexec_file_load, -1, -1, 0UL, NULL, 1UL); /* KEXEC_FILE_UNLOAD */
+				errno = err;
+			}
+		}
 	}
 	return report(rc, errno);
 }
@@ -610,9 +623,10 @@ int main(int argc, char **argv)
 		return create(argv[1], argv + 2);
 	if (argc == 2 && strcmp(argv[1], "threads-then-fork") == 0)
 		return threads_then_fork();
-	if (argc == 3 && (strcmp(argv[1], "finit-module") == 0 || strcmp(argv[1], "init-module") == 0 ||
-			  strcmp(argv[1], "kexec-file") == 0))
-		return kernel_load(argv[1], argv[2]);
+	if (argc == 3 && (strcmp(argv[1], "finit-module") == 0 || strcmp(argv[1], "init-module") == 0))
+		return kernel_load(argv[1], argv[2], NULL);
+	if ((argc == 3 || argc == 4) && strcmp(argv[1], "kexec-file") == 0)
+		return kernel_load(argv[1], argv[2], argc == 4 ? argv[3] : NULL);
 	if (argc == 2 && strcmp(argv[1], "kexec-load") == 0) {
 		long rc = syscall(SYS_kexec_load, 0UL, 0UL, NULL, 0UL);
 

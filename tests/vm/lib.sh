@@ -111,6 +111,49 @@ expect_eq() {
 	if [[ "$2" == "$3" ]]; then pass "$1"; else fail "$1: wanted '$2', got '$3'"; fi
 }
 
+# expect_op NAME ERRNO LINE ACTION EXE OP ARGS...: run `EXE OP ARGS` (a
+# bwtry copy); the caller must see exactly ERRNO (0 = success). A rule LINE
+# means the daemon must report a decision with that ACTION by that rule
+# from this process.
+expect_op() {
+	local name=$1 want=$2 line=$3 action=$4 exe=$5 op=$6
+	shift 6
+	local out rc pid want_ok=no got_ok=no
+	out=$("$exe" "$op" "$@" 2>&1)
+	rc=$?
+	pid=$(sed -n 's/^pid=\([0-9]*\).*/\1/p' <<<"$out" | head -n 1)
+	[[ $want == 0 ]] && want_ok=yes
+	[[ $rc -eq 0 ]] && got_ok=yes
+	if [[ $out == *" errno=$want"* && $want_ok == "$got_ok" ]]; then
+		pass "$name: $(basename "$exe") $op gives errno=$want"
+	else
+		fail "$name: $(basename "$exe") $op $*: wanted errno=$want, got rc=$rc: $out"
+		return 1
+	fi
+	[[ -n $line ]] || return 0
+	wait_event "$name" ".process.pid == $pid and .action == \"$action\" and .rule.line == $line"
+}
+
+# explain_agrees NAME QUERY ACTION LINE: explain, offline from
+# $EXPLAIN_POLICY and live from the daemon, predicts ACTION (blocked or
+# allowed) by the rule on LINE, as the kernel decides below it.
+explain_agrees() {
+	local name=$1 query=$2 want=$3 line=$4 mode out
+	for mode in offline live; do
+		if [[ $mode == offline ]]; then
+			out=$("$BULWARK" policy explain --json --policy "$EXPLAIN_POLICY" $query 2>&1)
+		else
+			out=$("$BULWARK" policy explain --json $query 2>&1)
+		fi
+		if [[ $(jq -r .action <<<"$out" 2>/dev/null) == "$want" &&
+			$(jq -r '.rule.line // "none"' <<<"$out" 2>/dev/null) == "$line" ]]; then
+			pass "explain $name ($mode): $want by line $line"
+		else
+			fail "explain $name ($mode): wanted $want by line $line, got: $out"
+		fi
+	done
+}
+
 counter() { # counter OP NAME
 	"$BULWARK" status --json | jq -r ".counters.\"$1\".$2"
 }

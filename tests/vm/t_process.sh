@@ -34,27 +34,10 @@ POL
 L_WRITE=1 L_CONTROL=2 L_SIGNAL=3 L_SIGALLOW=4 L_READ=5 L_FWRITE=6 L_FSIGNAL=7 L_FCONTROL=8
 L_NOFORK=9 L_NOTHREAD=10 L_STICKY=11 L_FFORK=12 L_FTHREAD=13
 
+EXPLAIN_POLICY=$WORK/process.policy
 check "process policy checks clean" "$BULWARK" policy check --strict "$WORK/process.policy"
 start_daemon --policy "$WORK/process.policy" || { fail "daemon start"; exit 1; }
 
-# explain_agrees NAME QUERY ACTION LINE: offline and live explain predict
-# what the kernel does below (ACTION blocked or allowed) and the rule.
-explain_agrees() {
-	local name=$1 query=$2 want=$3 line=$4 mode out
-	for mode in offline live; do
-		if [[ $mode == offline ]]; then
-			out=$("$BULWARK" policy explain --json --policy "$WORK/process.policy" $query 2>&1)
-		else
-			out=$("$BULWARK" policy explain --json $query 2>&1)
-		fi
-		if [[ $(jq -r .action <<<"$out" 2>/dev/null) == "$want" &&
-			$(jq -r '.rule.line // "none"' <<<"$out" 2>/dev/null) == "$line" ]]; then
-			pass "explain $name ($mode): $want by line $line"
-		else
-			fail "explain $name ($mode): wanted $want by line $line, got: $out"
-		fi
-	done
-}
 explain_agrees "signal KILL" "signal exe=$AGENT as exe=$A with signals=KILL" blocked $L_SIGNAL
 explain_agrees "signal HUP" "signal exe=$AGENT as exe=$A with signals=HUP" allowed $L_SIGALLOW
 explain_agrees "write" "write exe=$AGENT as exe=$A" blocked $L_WRITE
@@ -76,27 +59,13 @@ start_target() {
 	TFD=$(sed -n 's/^target .*fd=\([0-9]*\).*/\1/p' "$TOUT")
 }
 
-# expect_proc NAME ERRNO OP LINE EXE ARGS...: run `EXE OP ARGS`; the caller
-# must see exactly ERRNO (0 = success). A rule LINE means the daemon must
-# report the decision: blocked for errors, allowed for success.
+# expect_proc NAME ERRNO OP LINE EXE ARGS...: expect_op, with the action
+# the errno implies (blocked for an error, allowed for success).
 expect_proc() {
-	local name=$1 want=$2 op=$3 line=$4 exe=$5
+	local name=$1 want=$2 op=$3 line=$4 exe=$5 action=allowed
 	shift 5
-	local out=$("$exe" "$op" "$@" 2>&1) rc=$?
-	local pid=$(sed -n 's/^pid=\([0-9]*\).*/\1/p' <<<"$out" | head -n 1)
-	local want_ok=no got_ok=no
-	[[ $want == 0 ]] && want_ok=yes
-	[[ $rc -eq 0 ]] && got_ok=yes
-	if [[ $out == *" errno=$want"* && $want_ok == "$got_ok" ]]; then
-		pass "$name: $(basename "$exe") $op gives errno=$want"
-	else
-		fail "$name: $(basename "$exe") $op $*: wanted errno=$want, got rc=$rc: $out"
-		return 1
-	fi
-	[[ -n $line ]] || return 0
-	local action=allowed
 	[[ $want != 0 ]] && action=blocked
-	wait_event "$name" ".process.pid == $pid and .action == \"$action\" and .rule.line == $line"
+	expect_op "$name" "$want" "$line" "$action" "$exe" "$op" "$@"
 }
 start_target "$AGENT"
 AG=$TPID AG_ADDR=$TADDR AG_FD=$TFD AG_OUT=$TOUT

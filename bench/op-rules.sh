@@ -1,32 +1,35 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Cost of process control: fork+exit, pthread_create+join, kill(pid, 0) and
-# a 1-byte process_vm_readv, on the bare kernel, with bulwark and no rules,
-# with 12 process rules and with 10,000 of the same shape (so the last two
-# differ only in the number of rules), in one run, rounds interleaved so
-# drift hits every configuration alike.
+# Cost of process control (fork+exit, pthread_create+join, kill(pid, 0), a
+# 1-byte process_vm_readv) and of kernel operations (a bpf() map lookup, a
+# BPF program load, ioperm), on the bare kernel, with bulwark and no rules,
+# with 12 rules and with 10,000 of the same shapes (so the last two differ
+# only in the number of rules), in one run, rounds interleaved so drift
+# hits every configuration alike.
 # Needs root and a kernel that runs BPF LSM: `make bench` runs it in vm/run.
 set -eu
 repo=$(cd "$(dirname "$0")/.." && pwd)
 B=$repo/build
 ROUNDS=${BENCH_ROUNDS:-3}
 RULES=${BENCH_PROC_RULES:-10000}
-W=/tmp/bw-bench-proc
+W=/tmp/bw-bench-ops
 rm -rf "$W" && mkdir -p "$W"
 
-# 10,000 rules over every process operation, none of which matches the
-# benchmark (it runs as root): the kernel still classifies subject and
-# target in every dimension the rules use and looks the keys up.
+# 10,000 rules over every process and kernel operation, none of which
+# matches the benchmark (it runs as root): the kernel still classifies the
+# subject (and target) in every dimension the rules use and looks the keys up.
 python3 - "$W" "$RULES" <<'PY'
 import sys
 w, n = sys.argv[1], int(sys.argv[2])
-ops = ["write", "read", "control", "signal", "fork", "thread"]
+ops = ["write", "read", "control", "signal", "fork", "thread", "bpf", "lockdown"]
 with open(f"{w}/big.policy", "w") as f:
     for i in range(n):
         op = ops[i % len(ops)]
         who, tgt = 20000 + i, 40000 + i
-        if op in ("fork", "thread"):
+        if op in ("fork", "thread", "bpf"):
             f.write(f"deny {op} any from uid={who}\n")
+        elif op == "lockdown":
+            f.write(f"deny lockdown integrity from uid={who}\n")
         elif op == "signal":
             f.write(f"deny signal uid={tgt} from uid={who} with signals=KILL,TERM\n")
         else:
@@ -38,8 +41,9 @@ with open(f"{w}/none.policy", "w") as f:
 PY
 
 declare -A N=([fork]=${BENCH_FORKS:-3000} [thread]=${BENCH_THREADS:-3000}
-	[kill0]=${BENCH_SIGNALS:-300000} [vmread]=${BENCH_READS:-300000})
-WORKLOADS=(fork thread kill0 vmread)
+	[kill0]=${BENCH_SIGNALS:-300000} [vmread]=${BENCH_READS:-300000}
+	[bpflookup]=${BENCH_LOOKUPS:-300000} [bpfload]=${BENCH_LOADS:-3000} [ioperm]=${BENCH_IOPERMS:-300000})
+WORKLOADS=(fork thread kill0 vmread bpflookup bpfload ioperm)
 
 start() {
 	"$B/bulwarkd" --policy "$1" --events /dev/null 2>>"$W/daemon.log" &
@@ -51,7 +55,7 @@ stop() { "$B/bulwark" unload >/dev/null; wait; }
 sample() {
 	local w
 	for w in "${WORKLOADS[@]}"; do
-		"$B/bench/procbench" "$w" "${N[$w]}" >>"$W/$1.$w"
+		"$B/bench/opbench" "$w" "${N[$w]}" >>"$W/$1.$w"
 	done
 }
 
