@@ -111,9 +111,11 @@ int bw_policy_check_root(const char *path, const char *root, char **ret_diagnost
 			 unsigned *ret_warnings);
 
 /*
- * What would the kernel decide? `query` is `<op> <file> [as <selector>...]`,
- * e.g. "exec /usr/bin/curl as exe=/usr/sbin/nginx uid=33" (selectors as in
- * docs/policy.md; exe= and parent= name one program). *ret_json gets the
+ * What would the kernel decide? `query` is `<op> <object> [as <selector>...]`,
+ * e.g. "exec /usr/bin/curl as exe=/usr/sbin/nginx uid=33", "signal
+ * exe=/opt/agent as uid=1000 with signals=KILL" or "lockdown kcore as uid=0"
+ * (objects and selectors as in docs/policy.md; exe= and parent= name one
+ * program). *ret_json gets the
  * deciding rule, the decision and the rules it beat (schema: docs/policy.md).
  *
  * bw_policy_explain answers offline from a policy file, resolving paths on
