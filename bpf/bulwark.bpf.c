@@ -26,8 +26,10 @@ static __always_inline __u64 bw_raw_arg(unsigned long long *ctx, int n)
 	return v;
 }
 
+#define PROT_WRITE 0x2
 #define PROT_EXEC 0x4
 #define VM_EXEC 0x4
+#define VM_SHARED 0x8
 
 /*
  * The task's own program was judged when it was exec'd; mapping its
@@ -41,46 +43,103 @@ static __always_inline bool bw_is_own_exe(struct file *file)
 	return BPF_CORE_READ(task, mm, exe_file) == file;
 }
 
+/* A file with no name left in any filesystem: a memfd, shm, or a deleted file. */
+static __always_inline bool bw_is_nameless(struct file *file)
+{
+	return BPF_CORE_READ(file, f_path.dentry, d_inode, __i_nlink) == 0;
+}
+
+/*
+ * A memory control (wx, anon-exec, memfd-exec): a decision of its own,
+ * with the file if there is one. path is NULL where bpf_d_path is not
+ * allowed; dev and ino still name the file then. d is the hook's one
+ * decision, reused: the BPF stack has no room for a second.
+ */
+static __always_inline int bw_memory(struct bw_decision *d, __u32 op, __u32 hook,
+				     struct file *file, struct path *path)
+{
+	__builtin_memset(d, 0, sizeof(*d));
+	if (file)
+		bw_inode_id(BPF_CORE_READ(file, f_path.dentry), &d->dev, &d->ino);
+	bw_decide_default(d, op, hook, 0);
+	if (file && !path)
+		d->event_flags |= BW_EVF_PATH_ERR;
+	return bw_conclude(d, path, NULL);
+}
+
 /*
  * Running a file's code without execve: ld.so given the program as an
  * argument, dlopen, or any executable mapping. `exec` rules cover these
- * too, or `ld.so /denied/prog` would walk around every exec rule.
+ * too, or `ld.so /denied/prog` would walk around every exec rule. Then the
+ * memory controls: writable and executable at once, executable anonymous
+ * memory, the code of a nameless file.
  */
 SEC("lsm/mmap_file")
 int BPF_PROG(bw_mmap_file, struct file *file, unsigned long reqprot, unsigned long prot,
 	     unsigned long flags, int ret)
 {
 	struct bw_decision d = {};
+	bool anon = !bw_raw_arg(ctx, 0);
+	int rc;
 
-	if (ret)
+	if (ret || !(prot & PROT_EXEC))
 		return ret;
-	if (!bw_raw_arg(ctx, 0) || !(prot & PROT_EXEC) || bw_is_own_exe(file))
-		return 0;
-	bw_decide_file(&d, BW_OP_EXEC, BW_HOOK_MMAP, file);
-	return bw_conclude(&d, &file->f_path, NULL);
+	if (!anon && !bw_is_own_exe(file)) {
+		bw_decide_file(&d, BW_OP_EXEC, BW_HOOK_MMAP, file);
+		rc = bw_conclude(&d, &file->f_path, NULL);
+		if (rc)
+			return rc;
+	}
+	if (prot & PROT_WRITE) {
+		rc = anon ? bw_memory(&d, BW_OP_WX, BW_HOOK_MMAP, NULL, NULL) :
+			    bw_memory(&d, BW_OP_WX, BW_HOOK_MMAP, file, &file->f_path);
+		if (rc)
+			return rc;
+	}
+	if (anon)
+		return bw_memory(&d, BW_OP_ANON_EXEC, BW_HOOK_MMAP, NULL, NULL);
+	if (bw_is_nameless(file) && !bw_is_own_exe(file))
+		return bw_memory(&d, BW_OP_MEMFD_EXEC, BW_HOOK_MMAP, file, &file->f_path);
+	return 0;
 }
 
-/* Map it readable first, then make it executable: the same decision. */
+/*
+ * Map it readable first, then make it executable: the same decisions. Code
+ * a process wrote itself is anonymous memory: an anonymous mapping, or a
+ * private file mapping whose pages were written (a text relocation).
+ */
 SEC("lsm/file_mprotect")
 int BPF_PROG(bw_file_mprotect, struct vm_area_struct *vma, unsigned long reqprot,
 	     unsigned long prot, int ret)
 {
 	struct bw_decision d = {};
+	unsigned long vm_flags;
 	struct file *file;
+	int rc;
 
-	if (ret)
+	if (ret || !(prot & PROT_EXEC))
 		return ret;
-	if (!(prot & PROT_EXEC) || (BPF_CORE_READ(vma, vm_flags) & VM_EXEC))
-		return 0;
 	file = BPF_CORE_READ(vma, vm_file);
-	if (!file)
-		return 0; /* anonymous memory: the memory controls' business */
+	if (prot & PROT_WRITE) {
+		rc = bw_memory(&d, BW_OP_WX, BW_HOOK_MPROTECT, file, NULL);
+		if (rc)
+			return rc;
+	}
+	vm_flags = BPF_CORE_READ(vma, vm_flags);
+	if (vm_flags & VM_EXEC)
+		return 0; /* already executable: decided when it became so */
+	if (!file || (!(vm_flags & VM_SHARED) && BPF_CORE_READ(vma, anon_vma)))
+		return bw_memory(&d, BW_OP_ANON_EXEC, BW_HOOK_MPROTECT, file, NULL);
 	if (bw_is_own_exe(file))
 		return 0;
+	__builtin_memset(&d, 0, sizeof(d));
 	bw_decide_file(&d, BW_OP_EXEC, BW_HOOK_MPROTECT, file);
 	/* bpf_d_path is not allowed in this hook: dev and ino still name it. */
 	d.event_flags |= BW_EVF_PATH_ERR;
-	return bw_conclude(&d, NULL, NULL);
+	rc = bw_conclude(&d, NULL, NULL);
+	if (rc || !bw_is_nameless(file))
+		return rc;
+	return bw_memory(&d, BW_OP_MEMFD_EXEC, BW_HOOK_MPROTECT, file, NULL);
 }
 
 #define CLONE_THREAD 0x00010000
@@ -138,7 +197,11 @@ int BPF_PROG(bw_bprm_check, struct linux_binprm *bprm, int ret)
 		bw_mark_nochild(bpf_task_storage_get(&bw_task_state, bpf_get_current_task_btf(), 0,
 						     BPF_LOCAL_STORAGE_GET_F_CREATE), &d);
 	bw_decide_file(&d, BW_OP_EXEC, BW_HOOK_EXEC, bprm->file);
-	return bw_conclude(&d, &bprm->file->f_path, NULL);
+	ret = bw_conclude(&d, &bprm->file->f_path, NULL);
+	if (ret || !bw_is_nameless(bprm->file))
+		return ret;
+	/* fexecve of a memfd or a deleted file: code with no name to judge it by */
+	return bw_memory(&d, BW_OP_MEMFD_EXEC, BW_HOOK_EXEC, bprm->file, &bprm->file->f_path);
 }
 
 #define PR_SET_MM 35

@@ -290,8 +290,8 @@ static void print_explain(const char *json)
 		printf(" %s", jstr(obj, "reason"));
 	} else if (jstr(obj, "image")) {
 		printf(" any (image %s)", jstr(obj, "image"));
-	} else if (strcmp(jstr(o, "op"), "bpf") == 0) {
-		printf(" any");
+	} else if (!json_object_object_length(obj)) {
+		printf(" any"); /* bpf, the memory controls: no object */
 	} else {
 		/* a process: the target's selectors (`any` when none) */
 		bool named = false;
@@ -461,6 +461,8 @@ static void event_object(struct json_object *e, char *buf, size_t len)
 		snprintf(buf, len, "%s", jstr(target, "reason") ? jstr(target, "reason") : jstr(target, "command"));
 	} else if (target && jstr(target, "image")) {
 		snprintf(buf, len, "(image %s)", jstr(target, "image"));
+	} else if (target && jstr(target, "memory")) {
+		snprintf(buf, len, "(%s memory)", jstr(target, "memory"));
 	} else if (target && json_object_object_get_ex(target, "pid", &x)) {
 		s = jstr(target, "exe");
 		snprintf(buf, len, "pid %lld %s", (long long)jint(target, "pid"), s ? s : "?");

@@ -37,7 +37,8 @@
 static const unsigned char op_enforced[BW_OP_COUNT] = {
 	[BW_OP_EXEC] = 1,   [BW_OP_FORK] = 1,   [BW_OP_THREAD] = 1, [BW_OP_READ] = 1,
 	[BW_OP_WRITE] = 1,  [BW_OP_SIGNAL] = 1, [BW_OP_CONTROL] = 1, [BW_OP_MODULE] = 1,
-	[BW_OP_KEXEC] = 1,  [BW_OP_LOCKDOWN] = 1, [BW_OP_BPF] = 1,
+	[BW_OP_KEXEC] = 1,  [BW_OP_LOCKDOWN] = 1, [BW_OP_BPF] = 1,  [BW_OP_WX] = 1,
+	[BW_OP_ANON_EXEC] = 1, [BW_OP_MEMFD_EXEC] = 1,
 };
 
 #define OVERLAYFS_MAGIC 0x794c7630ul
@@ -710,7 +711,7 @@ int bw_compile(struct bw_policy *p, struct bw_compiled *out)
 			continue; /* the mode statement: only in the rule table */
 		if (!op_enforced[rule->op]) {
 			rule_error(p, &rule->loc,
-				   "this build enforces exec, fork, thread, read, write, signal, control, module, kexec, lockdown and bpf",
+				   "this build enforces every operation but load and protect",
 				   "operation '%s' is not enforced by this build yet", bw_op_name(rule->op));
 			continue;
 		}

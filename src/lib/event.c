@@ -413,6 +413,9 @@ struct json_object *bw_event_to_json(const struct bw_event *e, const struct bw_r
 		add_str(target, "command", name_of(bpf_cmd_names, sizeof(bpf_cmd_names) / sizeof(*bpf_cmd_names),
 						   e->arg));
 		json_object_object_add(o, "target", target);
+	} else if ((e->op == BW_OP_WX || e->op == BW_OP_ANON_EXEC) && !e->target_dev && !e->target_ino) {
+		add_str(target, "memory", "anonymous"); /* no file behind the mapping */
+		json_object_object_add(o, "target", target);
 	} else if (e->hook == BW_HOOK_LOAD_DATA) {
 		add_str(target, "image", "from memory"); /* init_module, kexec_load: no file */
 		json_object_object_add(o, "target", target);

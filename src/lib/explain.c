@@ -347,8 +347,8 @@ fail:
 
 /*
  * An operation decided by its default entry alone, as bw_decide_default
- * does: a lockdown reason (one per query), bpf, or a module or kexec image
- * from memory (init_module, kexec_load: no file, so `any`).
+ * does: a lockdown reason (one per query), bpf, the memory controls, or a
+ * module or kexec image from memory (init_module, kexec_load: `any`).
  */
 static int explain_default(struct explain *x, struct bw_policy *q, const struct bw_rule *qr,
 			   const char *query, struct json_object **ret)
@@ -370,7 +370,7 @@ static int explain_default(struct explain *x, struct bw_policy *q, const struct 
 		json_object_object_add(object, "reason", json_object_new_string(bw_lockdown_name(x->arg)));
 	} else {
 		x->arg = 0;
-		if (qr->op != BW_OP_BPF)
+		if (qr->op == BW_OP_MODULE || qr->op == BW_OP_KEXEC)
 			json_object_object_add(object, "image", json_object_new_string("from memory"));
 	}
 	if (classify(x, q, qr->subjects, qr->n_subjects, meta ? meta->combos : 0, ids, &masks,
@@ -442,8 +442,7 @@ int bw_explain(const struct bw_rule_entry *entries, size_t n, const struct bw_ru
 			goto diag;
 		goto out;
 	}
-	if (qr->op == BW_OP_LOCKDOWN || qr->op == BW_OP_BPF ||
-	    ((qr->op == BW_OP_MODULE || qr->op == BW_OP_KEXEC) && qr->obj == BW_OBJ_TYPE_ANY)) {
+	if ((qr->obj == BW_OBJ_TYPE_ANY && qr->op != BW_OP_EXEC) || qr->obj == BW_OBJ_TYPE_REASON) {
 		r = explain_default(&x, q, qr, query, ret);
 		if (r < 0)
 			goto diag;

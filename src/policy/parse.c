@@ -533,6 +533,11 @@ static int parse_object(struct line_ctx *lc, struct bw_rule *r, const struct tok
 			   "the object of 'bpf' is `any`: rules say who may load programs");
 		return -1;
 	}
+	if (r->op == BW_OP_WX || r->op == BW_OP_ANON_EXEC || r->op == BW_OP_MEMFD_EXEC) {
+		line_error(lc, t->col, "e.g. `allow anon-exec any from exe=/usr/bin/node` for a JIT",
+			   "the object of '%s' is `any`: rules say which programs may", bw_op_name(r->op));
+		return -1;
+	}
 	if (len >= 3 && strcmp(path + len - 3, "/**") == 0) {
 		char *dir = strndup(path, len == 3 ? 1 : len - 3);
 

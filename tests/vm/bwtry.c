@@ -10,6 +10,17 @@
  *   bwtry mprotect PATH        map it PROT_READ, then mprotect to add PROT_EXEC
  *   bwtry anon-exec -          map anonymous memory PROT_READ|PROT_EXEC
  *
+ * Memory controls:
+ *   bwtry wx-anon | wx-file PATH   map anonymous memory (PATH, private) read-write-execute
+ *   bwtry mprotect-wx          map anonymous memory read-write, then mprotect it RWX
+ *   bwtry mprotect-anon-x      map anonymous memory read-write, write, mprotect it R|X
+ *                              (what a JIT does)
+ *   bwtry textrel PATH         map PATH private read-write, write a byte, mprotect R|X
+ *   bwtry memfd-exec | memfd-map   copy bwtry into a memfd, then exec it (running
+ *                              `bwtry noop`) or map it PROT_EXEC
+ *   bwtry deleted-exec DIR     copy bwtry into DIR, open it, unlink it, exec it
+ *   bwtry noop                 exit 0
+ *
  * Process operations (PID is another process, ADDR a hex address in it):
  *   bwtry target               become a target: print "target pid=N addr=0x.. fd=N",
  *                              report SIGHUP/SIGUSR1 as "sig N" lines, pause forever
@@ -574,6 +585,60 @@ static int bpf_try(bool load)
 	return report(fd, errno);
 }
 
+/* Anonymous (fd -1) or private file memory, mapped with prot, then mprotect'ed. */
+static int map_then_protect(int fd, int prot, bool write_first, int then)
+{
+	char *p = mmap(NULL, 4096, prot, fd < 0 ? MAP_PRIVATE | MAP_ANONYMOUS : MAP_PRIVATE, fd, 0);
+	int rc;
+
+	if (p == MAP_FAILED)
+		return report_step(-1, errno, "mmap");
+	if (write_first)
+		p[0] = (char)0xc3; /* ret */
+	if (!then)
+		return report(0, 0);
+	rc = mprotect(p, 4096, then);
+	return report_step(rc, errno, "mprotect");
+}
+
+/* A copy of this program in a memfd (not close-on-exec: /proc/self/fd/N execs it). */
+static int memfd_copy(void)
+{
+	int in = open("/proc/self/exe", O_RDONLY | O_CLOEXEC), fd = memfd_create("bwtry", 0);
+	char buf[65536];
+	ssize_t n;
+
+	if (in < 0 || fd < 0)
+		return perror("memfd"), exit(2), -1;
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(fd, buf, n) != n)
+			return perror("memfd write"), exit(2), -1;
+	close(in);
+	return fd;
+}
+
+/* Exec /proc/self/fd/FD with `noop`: the file is judged, not a path. */
+static int exec_fd(int fd)
+{
+	char path[64], *argv[] = { path, "noop", NULL };
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	return try_exec(argv);
+}
+
+static int deleted_exec(const char *dir)
+{
+	char path[4096], cmd[4200];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/bwtry-deleted.%d", dir, getpid());
+	snprintf(cmd, sizeof(cmd), "cp /proc/%d/exe %s", getpid(), path);
+	if (system(cmd) != 0 || (fd = open(path, O_RDONLY)) < 0)
+		return perror(path), 2;
+	unlink(path);
+	return exec_fd(fd);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 3 && strcmp(argv[1], "exec") == 0)
@@ -589,6 +654,29 @@ int main(int argc, char **argv)
 
 		return report(p == MAP_FAILED ? -1 : 0, errno);
 	}
+	if (argc == 2 && strcmp(argv[1], "noop") == 0)
+		return 0;
+	if (argc == 2 && strcmp(argv[1], "wx-anon") == 0)
+		return map_then_protect(-1, PROT_READ | PROT_WRITE | PROT_EXEC, false, 0);
+	if (argc == 3 && (strcmp(argv[1], "wx-file") == 0 || strcmp(argv[1], "textrel") == 0)) {
+		int fd = open(argv[2], O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0)
+			return perror(argv[2]), 2;
+		if (argv[1][0] == 'w')
+			return map_then_protect(fd, PROT_READ | PROT_WRITE | PROT_EXEC, false, 0);
+		return map_then_protect(fd, PROT_READ | PROT_WRITE, true, PROT_READ | PROT_EXEC);
+	}
+	if (argc == 2 && strcmp(argv[1], "mprotect-wx") == 0)
+		return map_then_protect(-1, PROT_READ | PROT_WRITE, false, PROT_READ | PROT_WRITE | PROT_EXEC);
+	if (argc == 2 && strcmp(argv[1], "mprotect-anon-x") == 0)
+		return map_then_protect(-1, PROT_READ | PROT_WRITE, true, PROT_READ | PROT_EXEC);
+	if (argc == 2 && strcmp(argv[1], "memfd-exec") == 0)
+		return exec_fd(memfd_copy());
+	if (argc == 2 && strcmp(argv[1], "memfd-map") == 0)
+		return map_then_protect(memfd_copy(), PROT_READ | PROT_EXEC, false, 0);
+	if (argc == 3 && strcmp(argv[1], "deleted-exec") == 0)
+		return deleted_exec(argv[2]);
 	if (argc == 2 && strcmp(argv[1], "target") == 0)
 		return be_target();
 	if (argc == 3 && (strcmp(argv[1], "attach") == 0 || strcmp(argv[1], "seize") == 0))
