@@ -365,6 +365,7 @@ static void test_errors(void **state)
 		{ "deny exec @/file/**", 1, 11, "/file/** is not a directory" },
 		{ "deny exec @/tree", 1, 11, "/tree is a directory" },
 		{ "deny load any", 1, 1, "operation 'load' is not enforced by this build yet" },
+		{ "deny protect any", 1, 1, "operation 'protect' is not enforced by this build yet" },
 		{ "deny exec any from level=1", 1, 20, "selector 'level' is not enforced by this build yet" },
 		{ "deny exec any from trusted", 1, 20, "selector 'trusted' is not enforced by this build yet" },
 		{ "deny exec any from exe=@/missing", 1, 24, "/missing: No such file or directory" },

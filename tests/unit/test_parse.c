@@ -226,6 +226,11 @@ static const struct bad bad_inputs[] = {
 	  "e.g. `allow bpf any from exe=/usr/lib/systemd/systemd`" },
 	{ "deny lockdown kcore with signals=KILL", 1, 26, "'signals=' needs the signal operation",
 	  "signal sets belong to `signal` rules" },
+	{ "deny wx /usr/bin/node", 1, 9, "the object of 'wx' is `any`: rules say which programs may",
+	  "e.g. `allow anon-exec any from exe=/usr/bin/node` for a JIT" },
+	{ "allow anon-exec /usr/**", 1, 17, "the object of 'anon-exec' is `any`: rules say which programs may",
+	  "e.g. `allow anon-exec any from exe=/usr/bin/node` for a JIT" },
+	{ "deny memfd-exe any", 1, 6, "unknown operation 'memfd-exe'", "did you mean 'memfd-exec'?" },
 };
 
 /* Explain queries share the rule grammar: `<op> <file> [as <selector>...]`. */

@@ -181,6 +181,13 @@ static const struct row rows[] = {
 	  "deny lockdown confidentiality from uid=5", "lockdown kcore as uid=5", "deny", B },
 	{ "bpf: subject rule beats no subject", "allow bpf any", "deny bpf any from uid=5",
 	  "bpf any as uid=5", "deny", B },
+	/* memory controls: the object is always `any`, so the subject decides */
+	{ "wx: a JIT's exemption beats the rule for all", "deny wx any",
+	  "allow wx any from exe=@/usr/sbin/nginx", "wx any as exe=@/usr/sbin/nginx", "allow", B },
+	{ "anon-exec: exe beats uid", "allow anon-exec any from uid=5",
+	  "deny anon-exec any from exe=@/usr/sbin/nginx", "anon-exec any as exe=@/usr/sbin/nginx uid=5", "deny", B },
+	{ "memfd-exec: deny beats allow for the same subject", "allow memfd-exec any",
+	  "deny memfd-exec any", "memfd-exec any", "deny", B },
 	/* 6. still tied: the rule read first */
 	{ "identical rules: first read wins", "deny exec @/x with tag=one", "deny exec @/x with tag=two",
 	  "exec @/x", "deny", FIRST },
