@@ -210,7 +210,8 @@ enum bw_hook {
 	BW_HOOK_LOAD_DATA = 15, /* kernel_load_data: init_module, kexec_load (no file) */
 	BW_HOOK_LOCKDOWN = 16,  /* locked_down: arg is the bulwark lockdown reason */
 	BW_HOOK_BPF = 17,       /* bpf: arg is the bpf() command */
-	BW_HOOK_MAX = 17,
+	BW_HOOK_SHMAT = 18,     /* shm_shmat with SHM_EXEC: System V shared memory */
+	BW_HOOK_MAX = 18,
 };
 
 enum bw_event_type {

@@ -142,6 +142,30 @@ int BPF_PROG(bw_file_mprotect, struct vm_area_struct *vma, unsigned long reqprot
 	return bw_memory(&d, BW_OP_MEMFD_EXEC, BW_HOOK_MPROTECT, file, NULL);
 }
 
+#define SHM_RDONLY 010000
+#define SHM_EXEC 0100000
+
+/*
+ * shmat(SHM_EXEC) maps System V shared memory executable without passing
+ * mmap_file: writable too unless SHM_RDONLY. Its contents are whatever
+ * processes wrote there, so it is anonymous memory to the policy.
+ */
+SEC("lsm/shm_shmat")
+int BPF_PROG(bw_shm_shmat, struct kern_ipc_perm *perm, char *shmaddr, int shmflg, int ret)
+{
+	struct bw_decision d = {};
+	int rc;
+
+	if (ret || !(shmflg & SHM_EXEC))
+		return ret;
+	if (!(shmflg & SHM_RDONLY)) {
+		rc = bw_memory(&d, BW_OP_WX, BW_HOOK_SHMAT, NULL, NULL);
+		if (rc)
+			return rc;
+	}
+	return bw_memory(&d, BW_OP_ANON_EXEC, BW_HOOK_SHMAT, NULL, NULL);
+}
+
 #define CLONE_THREAD 0x00010000
 #define PF_KTHREAD 0x00200000
 

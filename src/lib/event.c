@@ -214,7 +214,7 @@ static const char *const hook_names[BW_HOOK_MAX + 1] = {
 	[BW_HOOK_IOPRIO] = "ioprio",      [BW_HOOK_RLIMIT] = "prlimit",
 	[BW_HOOK_MOVEMEM] = "movememory", [BW_HOOK_SIGIO] = "sigio",
 	[BW_HOOK_PRCTL] = "prctl",        [BW_HOOK_LOCKDOWN] = "lockdown",
-	[BW_HOOK_BPF] = "bpf",
+	[BW_HOOK_BPF] = "bpf",            [BW_HOOK_SHMAT] = "shmat",
 	/* READ_FILE and LOAD_DATA: named by their op, see via_name */
 };
 

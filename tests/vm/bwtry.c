@@ -19,6 +19,8 @@
  *   bwtry memfd-exec | memfd-map   copy bwtry into a memfd, then exec it (running
  *                              `bwtry noop`) or map it PROT_EXEC
  *   bwtry deleted-exec DIR     copy bwtry into DIR, open it, unlink it, exec it
+ *   bwtry shm-exec | shm-exec-ro | shm-rw   attach a new System V segment with
+ *                              SHM_EXEC (read-write, or SHM_RDONLY), or without it
  *   bwtry noop                 exit 0
  *
  * Process operations (PID is another process, ADDR a hex address in it):
@@ -73,6 +75,7 @@
 #include <linux/bpf.h>
 #include <sys/io.h>
 #include <sys/mman.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
@@ -675,6 +678,18 @@ int main(int argc, char **argv)
 		return exec_fd(memfd_copy());
 	if (argc == 2 && strcmp(argv[1], "memfd-map") == 0)
 		return map_then_protect(memfd_copy(), PROT_READ | PROT_EXEC, false, 0);
+	if (argc == 2 && (strncmp(argv[1], "shm-exec", 8) == 0 || strcmp(argv[1], "shm-rw") == 0)) {
+		int id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600), err;
+		int flags = strcmp(argv[1], "shm-rw") == 0 ? 0 : SHM_EXEC | (argv[1][8] ? SHM_RDONLY : 0);
+		void *p;
+
+		if (id < 0)
+			return report_step(-1, errno, "shmget");
+		p = shmat(id, NULL, flags);
+		err = errno;
+		shmctl(id, IPC_RMID, NULL);
+		return report_step(p == (void *)-1 ? -1 : 0, err, "shmat");
+	}
 	if (argc == 3 && strcmp(argv[1], "deleted-exec") == 0)
 		return deleted_exec(argv[2]);
 	if (argc == 2 && strcmp(argv[1], "target") == 0)

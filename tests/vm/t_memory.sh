@@ -54,6 +54,13 @@ expect_op "anon-exec: a written private file mapping made executable denied" EPE
 expect_eq "anon-exec: the text relocation names its file" "$(stat -c %i "$M/data")" "$(event_field .target.ino)"
 expect_op "anon-exec: the same for the JIT" 0 $L_JANON allowed "$J" textrel "$M/data"
 
+# System V shared memory attached executable (shmat SHM_EXEC) never passes mmap.
+expect_op "wx: shmat(SHM_EXEC) read-write denied" EPERM $L_WX blocked "$A" shm-exec
+expect_eq "wx: shmat event via" shmat "$(event_field .via)"
+expect_op "anon-exec: shmat(SHM_EXEC|SHM_RDONLY) denied" EPERM $L_ANON blocked "$A" shm-exec-ro
+expect_op "shmat(SHM_EXEC) allowed to the JIT" 0 $L_JANON allowed "$J" shm-exec
+expect_op "shmat without SHM_EXEC is no memory decision" 0 "" "" "$A" shm-rw
+
 # --- files keep their own rules: no memory decision for named, unmodified code
 expect_op "files: R|X mmap of a named file" 0 "" "" "$A" mmap "$M/data"
 expect_op "files: R then mprotect R|X of an unwritten mapping" 0 "" "" "$A" mprotect "$M/data"
