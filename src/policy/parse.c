@@ -1241,21 +1241,41 @@ static int load_dir(struct bw_policy *p, const char *dir)
 	return 0;
 }
 
-static int read_file(const char *path, char **ret, size_t *ret_len)
+/*
+ * Read one policy file whole. Only regular files, opened without blocking
+ * and bounded: `include /dev/zero` or a FIFO must not hang the daemon.
+ * *why says what is wrong when it is not an I/O error.
+ */
+static int read_file(const char *path, char **ret, size_t *ret_len, const char **why)
 {
 	size_t cap = 0, len = 0;
 	char *buf = NULL;
+	struct stat st;
 	int fd, r = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		*why = "is not a regular file";
+		r = -EINVAL;
+		goto out;
+	}
 	for (;;) {
 		ssize_t n;
 
 		if (len == cap) {
 			char *grown;
 
+			if (cap >= BW_FILE_MAX) {
+				*why = "is larger than " BW_FILE_MAX_TEXT;
+				r = -EFBIG;
+				goto out;
+			}
 			cap = cap ? cap * 2 : 65536;
 			grown = realloc(buf, cap);
 			if (!grown) {
@@ -1287,6 +1307,7 @@ out:
 static int load_path_at(struct bw_policy *p, const char *path, const struct bw_loc *from,
 			const char *from_line)
 {
+	const char *why = NULL;
 	struct stat st;
 	size_t len = 0;
 	char *buf = NULL;
@@ -1304,7 +1325,7 @@ static int load_path_at(struct bw_policy *p, const char *path, const struct bw_l
 			goto fail;
 		return 0;
 	}
-	r = read_file(path, &buf, &len);
+	r = read_file(path, &buf, &len, &why);
 	if (r < 0)
 		goto fail;
 	p->depth++;
@@ -1314,12 +1335,16 @@ static int load_path_at(struct bw_policy *p, const char *path, const struct bw_l
 	return r;
 fail:
 	if (from) {
-		bw_policy_diag(p, BW_SEV_ERROR, from, from_line, NULL, "cannot read '%s': %s", path,
-			       strerror(-r));
+		bw_policy_diag(p, BW_SEV_ERROR, from, from_line,
+			       why ? "include policy text files or directories of *.rules" : NULL,
+			       "cannot read '%s': %s", path, why ? why : strerror(-r));
 	} else {
 		struct bw_loc loc = { .file = intern_file(p, path) };
 
-		bw_policy_diag(p, BW_SEV_ERROR, &loc, NULL, NULL, "cannot read policy: %s", strerror(-r));
+		bw_policy_diag(p, BW_SEV_ERROR, &loc, NULL,
+			       why ? "a policy is a text file or a directory of *.rules" : NULL,
+			       why ? "cannot read policy: it %s" : "cannot read policy: %s",
+			       why ? why : strerror(-r));
 	}
 	return r;
 }

@@ -99,6 +99,8 @@ struct bw_policy {
 /* Limits: a policy that exceeds them is an error, never truncated. */
 #define BW_INCLUDE_DEPTH_MAX 16
 #define BW_LINE_MAX 4096
+#define BW_FILE_MAX (128u << 20) /* bytes per policy file */
+#define BW_FILE_MAX_TEXT "128 MiB"
 #define BW_RULES_MAX 1000000u
 
 struct bw_policy *bw_policy_new(void);

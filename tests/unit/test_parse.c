@@ -210,6 +210,11 @@ static const struct bad bad_inputs[] = {
 	  "write `include \"file.rules\"` or `include /etc/bulwark/policy.d`" },
 	{ "include \"/nonexistent/x.rules\"", 1, 9,
 	  "cannot read '/nonexistent/x.rules': No such file or directory", NULL },
+	/* Device files and FIFOs would hang or exhaust the daemon. */
+	{ "include /dev/zero", 1, 9, "cannot read '/dev/zero': is not a regular file",
+	  "include policy text files or directories of *.rules" },
+	{ "include /dev/null", 1, 9, "cannot read '/dev/null': is not a regular file",
+	  "include policy text files or directories of *.rules" },
 	{ "# fine\n\ndeny exec /x\ndney exec /y", 4, 1, "unknown statement 'dney'",
 	  "did you mean 'deny'?" },
 	{ "deny lockdown kcor", 1, 15, "unknown lockdown reason 'kcor'", "did you mean 'kcore'?" },
