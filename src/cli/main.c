@@ -109,6 +109,29 @@ static int64_t jint(struct json_object *o, const char *key)
 	return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : 0;
 }
 
+/* Paths the policy named that resolve elsewhere now (docs/cli.md, "Drift"). */
+static void print_drift(struct json_object *pol)
+{
+	struct json_object *list = json_object_object_get(pol, "drift");
+	long long count = jint(pol, "drift_count");
+
+	printf("resolved:  %lld paths", (long long)jint(pol, "resolved"));
+	if (!count) {
+		printf(", all as loaded\n");
+		return;
+	}
+	printf(", %lld changed since the load:\n", count);
+	for (size_t i = 0; list && i < json_object_array_length(list); i++) {
+		struct json_object *e = json_object_array_get_idx(list, i);
+
+		printf("  %s: %s %s is %s\n", jstr(e, "rule"), jstr(e, "kind"), jstr(e, "path"),
+		       jstr(e, "now") && strcmp(jstr(e, "now"), "missing") == 0 ? "missing" : "a different one now");
+	}
+	if ((size_t)count > (list ? json_object_array_length(list) : 0))
+		printf("  ... (bulwark status --json lists the first %zu)\n", json_object_array_length(list));
+	printf("  rules keep the files they were given; `bulwark policy load` re-resolves them\n");
+}
+
 static void print_status(struct json_object *s)
 {
 	struct json_object *pol, *counters, *files;
@@ -126,6 +149,7 @@ static void print_status(struct json_object *s)
 			printf(" from %s%s", json_object_get_string(json_object_array_get_idx(files, 0)),
 			       json_object_array_length(files) > 1 ? " (+includes)" : "");
 		printf("\n");
+		print_drift(pol);
 	} else {
 		printf("policy:    none (every operation is allowed)\n");
 	}

@@ -26,12 +26,17 @@
 
 #include "../lib/compile.h"
 #include "../lib/internal.h"
+#include "drift.h"
 #include "kernel.h"
 #include "log.h"
 
 #define BACKLOG_MAX 1024
 #define CLIENTS_MAX 64
 #define REQUEST_MAX 65536
+/* Let a burst of renames (an upgrade, a service restart) settle before looking. */
+#define DRIFT_SETTLE_MS 200
+/* Drifted paths listed in status; drift_count has them all. */
+#define DRIFT_LIST_MAX 32
 
 static const char *const counter_names[BW_CNT_COUNT] = {
 	[BW_CNT_DECISIONS] = "decisions",   [BW_CNT_ALLOWED] = "allowed",
@@ -52,6 +57,10 @@ struct daemon {
 	struct bw_kernel kernel;
 	struct bw_rule_table rules;
 	struct json_object *policy_files; /* array of paths of the active policy */
+	char *policy_path;                /* what the active policy was loaded from */
+	struct drift drift;               /* what its paths resolved to */
+	int64_t rescan_at_ms;             /* CLOCK_MONOTONIC; 0: no drift check pending */
+	bool reresolve_warned;            /* "policy text changed" logged for this generation */
 	char *last_load_error;
 	const char *socket_path;
 	const char *state_dir;
@@ -194,6 +203,8 @@ static void save_state(struct daemon *d)
 	char *path = state_path(d), *tmp = NULL;
 
 	json_object_object_add(o, "files", json_object_get(d->policy_files));
+	json_object_object_add(o, "path", d->policy_path ? json_object_new_string(d->policy_path) : NULL);
+	json_object_object_add(o, "resolved", drift_to_json(&d->drift));
 	if (path && asprintf(&tmp, "%s.tmp", path) >= 0 &&
 	    json_object_to_file_ext(tmp, o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE) == 0 && rename(tmp, path) == 0) {
 		/* saved */
@@ -227,6 +238,12 @@ static void restore_state(struct daemon *d)
 		json_object_put(d->policy_files);
 		d->policy_files = json_object_get(files);
 	}
+	if (json_object_object_get_ex(o, "path", &files) && json_object_get_string(files)) {
+		free(d->policy_path);
+		d->policy_path = strdup(json_object_get_string(files));
+	}
+	if (json_object_object_get_ex(o, "resolved", &files))
+		drift_from_json(&d->drift, files);
 	bw_log(LOG_INFO, "adopted policy %.12s (%u rules, generation %llu)", hex, info.rules,
 	       (unsigned long long)info.generation);
 out:
@@ -361,7 +378,8 @@ static int refuses_daemon(const struct prepared *pp, char *why, size_t len)
 }
 
 /* Parse and compile: everything that can fail before the kernel is asked. */
-static int prepare_policy(const char *path, struct prepared *pp, char **ret_diag)
+static int prepare_policy(const char *path, const struct drift *keep, struct prepared *pp,
+			  char **ret_diag)
 {
 	char why[PATH_MAX + 512] = "";
 	int r;
@@ -372,6 +390,10 @@ static int prepare_policy(const char *path, struct prepared *pp, char **ret_diag
 		return -ENOMEM;
 	bw_policy_load_path(pp->policy, path);
 	bw_policy_finish(pp->policy);
+	if (keep) {
+		pp->policy->keep = keep->v;
+		pp->policy->n_keep = keep->n;
+	}
 	r = bw_compile(pp->policy, &pp->compiled);
 	if (r == 0)
 		r = bw_rule_table_from_policy(pp->policy, &pp->compiled, &pp->table);
@@ -389,6 +411,23 @@ static int prepare_policy(const char *path, struct prepared *pp, char **ret_diag
 	if (r < 0)
 		prepared_free(pp);
 	return r;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Put the drift watch (new after every load) into the event loop. */
+static void watch_drift(struct daemon *d)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 4 };
+
+	if (d->epfd >= 0 && d->drift.watch_fd >= 0)
+		epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->drift.watch_fd, &ev);
 }
 
 /*
@@ -423,6 +462,13 @@ static int commit_policy(struct daemon *d, const char *path, struct prepared *pp
 	d->policy_files = json_object_new_array();
 	for (size_t i = 0; i < p->n_files; i++)
 		json_object_array_add(d->policy_files, json_object_new_string(p->files[i]));
+	free(d->policy_path);
+	d->policy_path = strdup(path);
+	drift_set(&d->drift, pp->compiled.resolved, pp->compiled.n_resolved);
+	pp->compiled.resolved = NULL;
+	pp->compiled.n_resolved = 0;
+	watch_drift(d);
+	d->reresolve_warned = false;
 	save_state(d);
 	bw_log(LOG_INFO, "policy %.12s loaded from %s: %zu rules, %zu map entries, mode %s",
 	       d->rules.sha256, path, p->n_rules, pp->compiled.n,
@@ -434,7 +480,7 @@ static int load_policy(struct daemon *d, const char *path, char **ret_diag)
 {
 	struct prepared pp;
 	char *diag = NULL;
-	int r = prepare_policy(path, &pp, &diag);
+	int r = prepare_policy(path, NULL, &pp, &diag);
 
 	if (r == 0) {
 		char *why = NULL;
@@ -452,6 +498,59 @@ static int load_policy(struct daemon *d, const char *path, char **ret_diag)
 		bw_log(LOG_ERR, "policy %s rejected; the previous policy stays in force", path);
 	*ret_diag = diag;
 	return r;
+}
+
+/*
+ * A directory or cgroup the policy names was replaced or recreated:
+ * compile the same policy text again, keeping every exact file's identity,
+ * and swap it in. Text edited since the load is the admin's to load.
+ */
+static void reresolve(struct daemon *d)
+{
+	struct prepared pp;
+	char *diag = NULL, *path, hex[65];
+	uint64_t generation;
+	int r;
+
+	if (!d->policy_path)
+		return;
+	r = prepare_policy(d->policy_path, &d->drift, &pp, &diag);
+	if (r < 0) {
+		bw_log(LOG_ERR, "re-resolving %s failed; the policy in force is unchanged:\n%s", d->policy_path,
+		       diag ? diag : "");
+		free(diag);
+		return;
+	}
+	free(diag);
+	diag = NULL;
+	bw_hex(pp.policy->sha256, sizeof(pp.policy->sha256), hex);
+	if (strcmp(hex, d->rules.sha256) != 0) {
+		if (!d->reresolve_warned)
+			bw_log(LOG_WARNING,
+			       "not re-resolving: %s was edited since policy %.12s loaded; review it and run `bulwark policy load`",
+			       d->policy_path, d->rules.sha256);
+		d->reresolve_warned = true;
+		prepared_free(&pp);
+		return;
+	}
+	/* commit_policy replaces d->policy_path: hand it a copy. */
+	path = strdup(d->policy_path);
+	if (!path)
+		abort();
+	r = commit_policy(d, path, &pp, &diag);
+	free(path);
+	prepared_free(&pp);
+	if (r < 0) {
+		bw_log(LOG_ERR, "re-resolving %s failed; the policy in force is unchanged:\n%s", d->policy_path,
+		       diag ? diag : "");
+	} else {
+		struct bw_policy_info info;
+
+		generation = bw_kernel_policy_info(&d->kernel, &info) == 0 ? info.generation : 0;
+		bw_log(LOG_NOTICE, "policy %.12s re-resolved: generation %llu", d->rules.sha256,
+		       (unsigned long long)generation);
+	}
+	free(diag);
 }
 
 static struct json_object *status_json(struct daemon *d)
@@ -479,6 +578,17 @@ static struct json_object *status_json(struct daemon *d)
 					info.flags & BW_POLICY_AUDIT ? "audit" : "enforce"));
 		json_object_object_add(pol, "generation", json_object_new_uint64(info.generation));
 		json_object_object_add(pol, "files", json_object_get(d->policy_files));
+		{
+			struct json_object *list = json_object_new_array();
+			struct drift_report rep = drift_scan(&d->drift, list, DRIFT_LIST_MAX, false);
+
+			json_object_object_add(pol, "resolved", json_object_new_uint64(d->drift.n));
+			json_object_object_add(pol, "drift_count", json_object_new_uint64(rep.changed + rep.missing));
+			json_object_object_add(pol, "drift", list);
+			/* Something the watch missed (a deeper rename): let the loop act on it. */
+			if (rep.relocated && !d->rescan_at_ms)
+				d->rescan_at_ms = now_ms();
+		}
 		json_object_object_add(o, "policy", pol);
 	} else {
 		json_object_object_add(o, "policy", NULL);
@@ -606,6 +716,7 @@ static void handle_request(struct daemon *d, struct client *c, const char *line)
 		if (path)
 			unlink(path);
 		free(path);
+		drift_free(&d->drift);
 		if (r < 0) {
 			reply_error(d, c, -r, "unload incomplete: some pins could not be removed");
 		} else {
@@ -747,10 +858,18 @@ static int run(struct daemon *d)
 	epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->listen_fd, &ev);
 	ev.data.u64 = 3;
 	epoll_ctl(d->epfd, EPOLL_CTL_ADD, ring_buffer__epoll_fd(d->rb), &ev);
+	watch_drift(d);
 
 	while (!d->quit) {
 		struct epoll_event evs[16];
-		int n = epoll_wait(d->epfd, evs, 16, -1);
+		int64_t wait = d->rescan_at_ms ? d->rescan_at_ms - now_ms() : -1;
+		int n = epoll_wait(d->epfd, evs, 16, wait < 0 && d->rescan_at_ms ? 0 : (int)wait);
+
+		if (d->rescan_at_ms && now_ms() >= d->rescan_at_ms) {
+			d->rescan_at_ms = 0;
+			if (drift_scan(&d->drift, NULL, 0, true).relocated)
+				reresolve(d);
+		}
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -772,6 +891,9 @@ static int run(struct daemon *d)
 				on_accept(d);
 			} else if (tag == 3) {
 				ring_buffer__consume(d->rb);
+			} else if (tag == 4) {
+				if (drift_drain(&d->drift) && !d->rescan_at_ms)
+					d->rescan_at_ms = now_ms() + DRIFT_SETTLE_MS;
 			} else if (tag >= 100 && tag < 100 + CLIENTS_MAX && d->clients[tag - 100]) {
 				on_client(d, tag - 100);
 			}
@@ -803,6 +925,7 @@ int main(int argc, char **argv)
 		.listen_fd = -1,
 		.sig_fd = -1,
 		.epfd = -1,
+		.drift.watch_fd = -1,
 	};
 	const char *policy = NULL, *events = NULL;
 	char *policy_abs = NULL;
@@ -843,6 +966,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	d.policy_files = json_object_new_array();
+	drift_init(&d.drift);
 	if (events) {
 		d.events_out = fopen(events, "ae");
 		if (!d.events_out) {
@@ -867,7 +991,7 @@ int main(int argc, char **argv)
 		policy_abs = realpath(policy, NULL);
 		if (policy_abs)
 			policy = policy_abs;
-		r = prepare_policy(policy, &pending, &diag);
+		r = prepare_policy(policy, NULL, &pending, &diag);
 		if (diag && diag[0])
 			fputs(diag, stderr);
 		free(diag);
@@ -937,6 +1061,8 @@ out:
 		bw_kernel_close(&d.kernel);
 	bw_rule_table_free(&d.rules);
 	json_object_put(d.policy_files);
+	free(d.policy_path);
+	drift_free(&d.drift);
 	free(d.last_load_error);
 	if (d.events_out && d.events_out != stdout)
 		fclose(d.events_out);

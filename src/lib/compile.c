@@ -76,13 +76,110 @@ static const char *on_root(const struct bw_policy *p, const char *path, char buf
  * A path in a rule to its identity. `tree` says the rule meant the
  * directory itself (written /dir/ and two stars). 
  */
-static int resolve_path(struct bw_policy *p, const struct bw_loc *loc, const char *path, bool tree,
-			uint64_t *dev, uint64_t *ino)
+/* Note what a path resolved to, for bulwarkd's record and drift checks. */
+static void record(struct bw_compiled *rec, const struct bw_loc *loc, const char *path,
+		   unsigned kind, uint64_t dev, uint64_t ino)
 {
+	struct bw_resolved *grown;
+
+	if (!rec)
+		return;
+	grown = realloc(rec->resolved, (rec->n_resolved + 1) * sizeof(*grown));
+	if (!grown)
+		abort();
+	rec->resolved = grown;
+	grown = &rec->resolved[rec->n_resolved++];
+	*grown = (struct bw_resolved){ .path = strdup(path), .kind = kind, .dev = dev, .ino = ino };
+	if (!grown->path || asprintf(&grown->where, "%s:%u", loc->file, loc->line) < 0)
+		abort();
+}
+
+static int resolved_cmp(const void *a, const void *b)
+{
+	const struct bw_resolved *x = a, *y = b;
+
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	return strcmp(x->path, y->path);
+}
+
+static int record_order_cmp(const void *a, const void *b, void *ctx)
+{
+	const struct bw_resolved *v = ctx;
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	int c = resolved_cmp(&v[i], &v[j]);
+
+	return c ? c : (i > j) - (i < j);
+}
+
+/* Sort by (kind, path); of equal ones keep the first recorded, the earliest rule. */
+static void finish_record(struct bw_compiled *rec)
+{
+	size_t n = rec->n_resolved, kept = 0, *order;
+	struct bw_resolved *sorted;
+
+	if (!n)
+		return;
+	order = malloc(n * sizeof(*order));
+	sorted = malloc(n * sizeof(*sorted));
+	if (!order || !sorted)
+		abort();
+	for (size_t i = 0; i < n; i++)
+		order[i] = i;
+	qsort_r(order, n, sizeof(*order), record_order_cmp, rec->resolved);
+	for (size_t i = 0; i < n; i++) {
+		struct bw_resolved *r = &rec->resolved[order[i]];
+
+		if (kept && resolved_cmp(&sorted[kept - 1], r) == 0) {
+			free(r->path);
+			free(r->where);
+			continue;
+		}
+		sorted[kept++] = *r;
+	}
+	free(order);
+	free(rec->resolved);
+	rec->resolved = sorted;
+	rec->n_resolved = kept;
+}
+
+const struct bw_resolved *bw_resolved_find(const struct bw_resolved *v, size_t n, unsigned kind,
+					   const char *path)
+{
+	struct bw_resolved key = { .path = (char *)path, .kind = kind };
+
+	return v ? bsearch(&key, v, n, sizeof(*v), resolved_cmp) : NULL;
+}
+
+const char *bw_resolved_kind_name(unsigned kind)
+{
+	return kind == BW_RESOLVED_FILE ? "file" : kind == BW_RESOLVED_DIR ? "directory" : "cgroup";
+}
+
+void bw_resolved_free(struct bw_resolved *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].path);
+		free(v[i].where);
+	}
+	free(v);
+}
+
+static int resolve_path(struct bw_policy *p, struct bw_compiled *rec, const struct bw_loc *loc,
+			const char *path, bool tree, uint64_t *dev, uint64_t *ino)
+{
+	const struct bw_resolved *kept = tree ? NULL : bw_resolved_find(p->keep, p->n_keep, BW_RESOLVED_FILE, path);
 	char buf[PATH_MAX];
 	const char *real = on_root(p, path, buf);
 	struct stat st;
 
+	/* Even a file since deleted keeps its identity: it must not stop the rest re-resolving. */
+	if (kept) {
+		*dev = kept->dev;
+		*ino = kept->ino;
+		record(rec, loc, path, BW_RESOLVED_FILE, *dev, *ino);
+		return 0;
+	}
 	if (stat(real, &st) < 0) {
 		char msg[64];
 
@@ -119,8 +216,10 @@ static int resolve_path(struct bw_policy *p, const struct bw_loc *loc, const cha
 	}
 	*dev = bw_kernel_dev(st.st_dev);
 	*ino = st.st_ino;
+	record(rec, loc, path, tree ? BW_RESOLVED_DIR : BW_RESOLVED_FILE, *dev, *ino);
 	return 0;
 }
+
 
 /* ---- subject classes ---------------------------------------------------- */
 
@@ -142,6 +241,7 @@ struct classes {
 	struct class *v;
 	size_t n;
 	char *cgroup_root; /* the cgroup2 mount, found on first use */
+	struct bw_compiled *rec; /* where resolutions are recorded */
 	uint32_t next_id[2];
 };
 
@@ -260,6 +360,40 @@ int bw_cgroup_path_id(const char *cgroup_path, uint64_t *id)
 	return r;
 }
 
+char *bw_resolved_fs_path(const struct bw_resolved *r)
+{
+	char *root, *full = NULL;
+
+	if (r->kind != BW_RESOLVED_CGROUP)
+		return strdup(r->path);
+	root = cgroup2_mount();
+	if (root && asprintf(&full, "%s%s", root, strcmp(r->path, "/") ? r->path : "") < 0)
+		abort();
+	free(root);
+	return full;
+}
+
+int bw_resolved_now(const struct bw_resolved *r, uint64_t *dev, uint64_t *ino)
+{
+	char *path = bw_resolved_fs_path(r);
+	struct stat st;
+	int ret = 0;
+
+	if (!path)
+		return -ENOENT;
+	if (r->kind == BW_RESOLVED_CGROUP) {
+		*dev = 0;
+		ret = cgroup_id(path, ino);
+	} else if (stat(path, &st) < 0) {
+		ret = -errno;
+	} else {
+		*dev = bw_kernel_dev(st.st_dev);
+		*ino = st.st_ino;
+	}
+	free(path);
+	return ret;
+}
+
 /* The index of the class a selector names, created on first use; -1 on error. */
 static ssize_t class_for(struct bw_policy *p, struct classes *cs, struct bw_selector *s)
 {
@@ -270,7 +404,7 @@ static ssize_t class_for(struct bw_policy *p, struct classes *cs, struct bw_sele
 	char real[PATH_MAX];
 
 	if (space == SPACE_PROGRAM) {
-		if (resolve_path(p, &vloc, s->value, c.tree, &c.dev, &c.ino) < 0)
+		if (resolve_path(p, cs->rec, &vloc, s->value, c.tree, &c.dev, &c.ino) < 0)
 			return -1;
 		char buf[PATH_MAX];
 
@@ -300,6 +434,7 @@ static ssize_t class_for(struct bw_policy *p, struct classes *cs, struct bw_sele
 			return -1;
 		}
 		snprintf(real, sizeof(real), "%s", s->value);
+		record(cs->rec, &vloc, s->value, BW_RESOLVED_CGROUP, 0, c.ino);
 	}
 	for (size_t i = 0; i < cs->n; i++) {
 		struct class *x = &cs->v[i];
@@ -698,6 +833,7 @@ int bw_compile(struct bw_policy *p, struct bw_compiled *out)
 	int r = -EINVAL;
 
 	memset(out, 0, sizeof(*out));
+	cs.rec = out;
 	if (p->n_errors)
 		goto out;
 	rcs = calloc(p->n_rules + 1, sizeof(*rcs));
@@ -716,7 +852,7 @@ int bw_compile(struct bw_policy *p, struct bw_compiled *out)
 			continue;
 		}
 		if ((rule->obj == BW_OBJ_TYPE_PATH || rule->obj == BW_OBJ_TYPE_TREE) &&
-		    resolve_path(p, &rule->obj_loc, rule->path, rule->obj == BW_OBJ_TYPE_TREE,
+		    resolve_path(p, out, &rule->obj_loc, rule->path, rule->obj == BW_OBJ_TYPE_TREE,
 				 &rule->dev, &rule->ino) < 0)
 			continue;
 		if (resolve_selectors(p, &cs, rule->subjects, rule->n_subjects, rcs[i].slot) == 0)
@@ -818,7 +954,11 @@ out:
 		free(out->shadows);
 		out->shadows = NULL;
 		out->n_shadows = 0;
+		bw_resolved_free(out->resolved, out->n_resolved);
+		out->resolved = NULL;
+		out->n_resolved = 0;
 	}
+	finish_record(out);
 	free(rcs);
 	free(won);
 	free(beaten_by);
@@ -842,5 +982,6 @@ void bw_compiled_free(struct bw_compiled *c)
 		return;
 	free(c->entries);
 	free(c->shadows);
+	bw_resolved_free(c->resolved, c->n_resolved);
 	memset(c, 0, sizeof(*c));
 }

@@ -29,11 +29,31 @@ struct bw_shadow {
 	unsigned why; /* enum bw_shadow_why */
 };
 
+/*
+ * What a path in the policy resolved to when it compiled. Files are
+ * identities (decision 1); directories and cgroups are locations, which
+ * bulwarkd re-resolves when they are replaced or recreated.
+ */
+enum bw_resolved_kind {
+	BW_RESOLVED_FILE = 1,   /* an exact file: object, exe= or parent= */
+	BW_RESOLVED_DIR = 2,    /* a tree: object /dir/ and two stars, or exe=/parent= trees */
+	BW_RESOLVED_CGROUP = 3, /* cgroup=, below the cgroup2 mount */
+};
+
+struct bw_resolved {
+	char *path;        /* as the rule wrote it */
+	unsigned kind;     /* enum bw_resolved_kind */
+	uint64_t dev, ino; /* the kernel's dev_t encoding and inode; cgroups: 0 and the cgroup id */
+	char *where;       /* "file:line" of the first rule naming it */
+};
+
 struct bw_compiled {
 	struct bw_rule_entry *entries; /* sorted by key */
 	size_t n;
 	struct bw_shadow *shadows;
 	size_t n_shadows;
+	struct bw_resolved *resolved;  /* one per (kind, path), sorted by kind then path */
+	size_t n_resolved;
 };
 
 /* User-visible st_dev to the kernel's internal dev_t encoding. */
@@ -45,6 +65,16 @@ unsigned long long bw_kernel_dev(unsigned long long st_dev);
  */
 int bw_compile(struct bw_policy *p, struct bw_compiled *out);
 void bw_compiled_free(struct bw_compiled *c);
+
+/* The entry for (kind, path) in a sorted resolution list, or NULL. */
+const struct bw_resolved *bw_resolved_find(const struct bw_resolved *v, size_t n, unsigned kind,
+					   const char *path);
+/* Where (kind, path) is in the filesystem (cgroups: below the cgroup2 mount); NULL if nowhere. */
+char *bw_resolved_fs_path(const struct bw_resolved *r);
+/* What (kind, path) resolves to now, on this host: 0 or -errno. */
+int bw_resolved_now(const struct bw_resolved *r, uint64_t *dev, uint64_t *ino);
+const char *bw_resolved_kind_name(unsigned kind);
+void bw_resolved_free(struct bw_resolved *v, size_t n);
 
 /* Helpers explain shares with the compiler, so both see paths alike. */
 int bw_path_ancestors(const char *real, bool include_self, uint64_t (**out)[2], size_t *n);

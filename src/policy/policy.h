@@ -80,6 +80,8 @@ struct bw_diag {
 	char *line_text; /* the offending source line, for the caret */
 };
 
+struct bw_resolved;
+
 struct bw_policy {
 	struct bw_rule *rules;
 	size_t n_rules, cap_rules;
@@ -92,6 +94,13 @@ struct bw_policy {
 	size_t n_diags, n_errors, n_warnings;
 	uint8_t sha256[32];      /* of the concatenated text, in read order */
 	const char *root;        /* compile against this image root (check only); NULL = / */
+	/*
+	 * Identities to keep for exact files (a bw_resolved list, sorted): a
+	 * re-resolution of moved directories and recreated cgroups must not
+	 * quietly follow a replaced file. NULL = resolve everything afresh.
+	 */
+	const struct bw_resolved *keep;
+	size_t n_keep;
 	void *hash_state;        /* internal: running SHA-256 */
 	unsigned depth;          /* internal: include depth */
 };

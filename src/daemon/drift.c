@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Drift between the active policy's resolved paths and the filesystem. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include "drift.h"
+#include "log.h"
+
+/* Whatever can make a path in that directory name something else. */
+#define WATCH_MASK (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | \
+		    IN_MOVE_SELF | IN_ONLYDIR)
+
+void drift_init(struct drift *dr)
+{
+	memset(dr, 0, sizeof(*dr));
+	dr->watch_fd = -1;
+}
+
+void drift_free(struct drift *dr)
+{
+	bw_resolved_free(dr->v, dr->n);
+	free(dr->logged);
+	if (dr->watch_fd >= 0)
+		close(dr->watch_fd);
+	drift_init(dr);
+}
+
+static void watch_all(struct drift *dr)
+{
+	int first_err = 0;
+
+	dr->unwatched = 0;
+	dr->watch_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (dr->watch_fd < 0) {
+		bw_log(LOG_WARNING, "inotify: %s: replaced directories and recreated cgroups are found only by `bulwark status`",
+		       strerror(errno));
+		return;
+	}
+	for (size_t i = 0; i < dr->n; i++) {
+		char *path = bw_resolved_fs_path(&dr->v[i]);
+
+		/* The same directory twice is one watch: the kernel dedups. */
+		if (!path || inotify_add_watch(dr->watch_fd, dirname(path), WATCH_MASK) < 0) {
+			if (!first_err)
+				first_err = path ? errno : ENOENT;
+			dr->unwatched++;
+		}
+		free(path);
+	}
+	if (dr->unwatched)
+		bw_log(LOG_WARNING,
+		       "inotify could not watch %zu policy paths (%s%s): changes there are found only by `bulwark status`",
+		       dr->unwatched, strerror(first_err),
+		       first_err == ENOSPC ? "; raise fs.inotify.max_user_watches" : "");
+}
+
+void drift_set(struct drift *dr, struct bw_resolved *v, size_t n)
+{
+	bool *logged = calloc(n ? n : 1, sizeof(*logged));
+
+	if (!logged)
+		abort();
+	/* A drift already reported stays reported while it is the same drift. */
+	for (size_t i = 0; i < n; i++) {
+		const struct bw_resolved *old = bw_resolved_find(dr->v, dr->n, v[i].kind, v[i].path);
+
+		if (old && old->dev == v[i].dev && old->ino == v[i].ino)
+			logged[i] = dr->logged[old - dr->v];
+	}
+	drift_free(dr);
+	dr->v = v;
+	dr->n = n;
+	dr->logged = logged;
+	watch_all(dr);
+}
+
+bool drift_drain(struct drift *dr)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool any = false;
+	ssize_t len;
+
+	while ((len = read(dr->watch_fd, buf, sizeof(buf))) > 0)
+		any = true;
+	return any;
+}
+
+struct drift_report drift_scan(struct drift *dr, struct json_object *list, size_t max, bool log_new)
+{
+	struct drift_report rep = { 0 };
+
+	for (size_t i = 0; i < dr->n; i++) {
+		const struct bw_resolved *r = &dr->v[i];
+		const char *kind = bw_resolved_kind_name(r->kind);
+		uint64_t dev = 0, ino = 0;
+		int err = bw_resolved_now(r, &dev, &ino);
+
+		if (!err && dev == r->dev && ino == r->ino)
+			continue;
+		if (err)
+			rep.missing++;
+		else
+			rep.changed++;
+		if (!err && r->kind != BW_RESOLVED_FILE)
+			rep.relocated = true;
+		if (list && json_object_array_length(list) < max) {
+			struct json_object *o = json_object_new_object();
+
+			json_object_object_add(o, "path", json_object_new_string(r->path));
+			json_object_object_add(o, "kind", json_object_new_string(kind));
+			json_object_object_add(o, "rule", json_object_new_string(r->where));
+			json_object_object_add(o, "now", json_object_new_string(err ? "missing" : "changed"));
+			json_object_array_add(list, o);
+		}
+		if (!log_new || dr->logged[i])
+			continue;
+		dr->logged[i] = true;
+		if (err)
+			bw_log(LOG_WARNING, "%s: %s %s is gone (%s): its rules match nothing until it is back",
+			       r->where, kind, r->path, strerror(-err));
+		else if (r->kind == BW_RESOLVED_FILE)
+			bw_log(LOG_WARNING,
+			       "%s: file %s was replaced since the policy loaded: rules still name the file they were given; `bulwark policy load` re-resolves",
+			       r->where, r->path);
+		else
+			bw_log(LOG_NOTICE, "%s: %s %s was replaced or recreated: re-resolving", r->where, kind,
+			       r->path);
+	}
+	return rep;
+}
+
+struct json_object *drift_to_json(const struct drift *dr)
+{
+	struct json_object *a = json_object_new_array_ext(dr->n);
+
+	for (size_t i = 0; i < dr->n; i++) {
+		const struct bw_resolved *r = &dr->v[i];
+		struct json_object *e = json_object_new_array_ext(5);
+
+		json_object_array_add(e, json_object_new_int(r->kind));
+		json_object_array_add(e, json_object_new_string(r->path));
+		json_object_array_add(e, json_object_new_uint64(r->dev));
+		json_object_array_add(e, json_object_new_uint64(r->ino));
+		json_object_array_add(e, json_object_new_string(r->where));
+		json_object_array_add(a, e);
+	}
+	return a;
+}
+
+void drift_from_json(struct drift *dr, struct json_object *o)
+{
+	size_t n = json_object_is_type(o, json_type_array) ? json_object_array_length(o) : 0, kept = 0;
+	struct bw_resolved *v = calloc(n ? n : 1, sizeof(*v));
+
+	if (!v)
+		abort();
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *e = json_object_array_get_idx(o, i);
+		const char *path, *where;
+
+		if (json_object_array_length(e) != 5)
+			continue;
+		path = json_object_get_string(json_object_array_get_idx(e, 1));
+		where = json_object_get_string(json_object_array_get_idx(e, 4));
+		v[kept] = (struct bw_resolved){
+			.kind = json_object_get_int(json_object_array_get_idx(e, 0)),
+			.path = strdup(path ? path : ""),
+			.dev = json_object_get_uint64(json_object_array_get_idx(e, 2)),
+			.ino = json_object_get_uint64(json_object_array_get_idx(e, 3)),
+			.where = strdup(where ? where : "?"),
+		};
+		if (!v[kept].path || !v[kept].where)
+			abort();
+		kept++;
+	}
+	/* Written sorted; a hand-edited file must not break bsearch. */
+	for (size_t i = 1; i < kept; i++)
+		if (v[i - 1].kind > v[i].kind ||
+		    (v[i - 1].kind == v[i].kind && strcmp(v[i - 1].path, v[i].path) >= 0)) {
+			bw_log(LOG_WARNING, "state file's path record is out of order: drift checks start over at the next load");
+			bw_resolved_free(v, kept);
+			return;
+		}
+	drift_set(dr, v, kept);
+}

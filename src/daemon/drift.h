@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Drift: the active policy's paths against what they resolve to now.
+ *
+ * The compiler turns every path a rule names into an identity (inode,
+ * cgroup id) once, at load. Files are identities on purpose (decision 1):
+ * a replaced file is reported, never followed. Directories and cgroups are
+ * locations: when one is replaced or recreated (a deployment swapping
+ * /opt/app, systemd restarting a service), the daemon re-resolves them.
+ * inotify on the directories that hold them says when to look.
+ */
+#ifndef BULWARKD_DRIFT_H
+#define BULWARKD_DRIFT_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "../lib/compile.h"
+
+struct drift {
+	struct bw_resolved *v; /* the active policy's record, sorted (kind, path) */
+	size_t n;
+	bool *logged;          /* per entry: its drift was logged already */
+	int watch_fd;          /* inotify, -1 when nothing is watched */
+	size_t unwatched;      /* directories inotify refused */
+};
+
+struct drift_report {
+	size_t changed, missing;
+	bool relocated; /* a directory or cgroup now resolves elsewhere: re-resolve */
+};
+
+void drift_init(struct drift *dr);
+void drift_free(struct drift *dr);
+/* Adopt a new record (taking ownership of v) and watch its directories. */
+void drift_set(struct drift *dr, struct bw_resolved *v, size_t n);
+/* Drain the inotify queue; true if something changed under a watched directory. */
+bool drift_drain(struct drift *dr);
+/*
+ * Compare every entry with what it resolves to now. Entries that differ go
+ * to `list` (if given, at most `max`); log_new logs each the first time.
+ */
+struct drift_report drift_scan(struct drift *dr, struct json_object *list, size_t max, bool log_new);
+/* The record in the daemon's state file, and back. */
+struct json_object *drift_to_json(const struct drift *dr);
+void drift_from_json(struct drift *dr, struct json_object *o);
+
+#endif

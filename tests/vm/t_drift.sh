@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Drift: what the policy's paths resolved to at load against what they
+# are now. Exact files keep the identity they were given (a replaced file
+# is reported, not followed); a replaced directory or a recreated cgroup is
+# re-resolved by the daemon on its own, from the same policy text; edited
+# policy text is never loaded behind the admin's back. Every enforcement
+# check asserts the caller's errno and, for denials, the daemon's event.
+source "$(dirname "$0")/lib.sh" || exit 1
+setup
+
+S=$WORK/d
+CG=/sys/fs/cgroup
+mkdir -p "$S/bin" "$S/app/v1"
+cp /usr/bin/true "$S/bin/x"
+cp /usr/bin/true "$S/bin/y"
+cp /usr/bin/true "$S/app/v1/tool"
+rmdir "$CG/bwdrift" 2>/dev/null
+mkdir "$CG/bwdrift"
+POLICY=$WORK/drift.policy
+cat >"$POLICY" <<POL
+deny exec $S/bin/x
+deny exec $S/app/**
+deny exec $S/bin/y from cgroup=/bwdrift
+POL
+start_daemon --policy "$POLICY" || { fail "daemon start"; exit 1; }
+
+status_field() { "$BULWARK" status --json | jq -r ".policy.$1"; }
+generation() { status_field generation; }
+
+# wait_generation NAME WANT: the daemon reaches generation WANT by itself.
+wait_generation() {
+	local i got
+	for ((i = 0; i < 100; i++)); do
+		got=$(generation)
+		[[ $got == "$2" ]] && { pass "$1: generation $2"; return 0; }
+		sleep 0.1
+	done
+	fail "$1: wanted generation $2, got $got"
+	tail -n 5 "$DAEMON_LOG" | sed 's/^/    /'
+	return 1
+}
+
+# wait_log NAME TEXT: the daemon logs TEXT (a fixed string).
+wait_log() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		grep -qF -- "$2" "$DAEMON_LOG" && { pass "$1: logged"; return 0; }
+		sleep 0.1
+	done
+	fail "$1: the daemon never logged '$2'"
+	return 1
+}
+
+# in_cgroup ERRNO LINE NAME PATH: exec PATH from inside /bwdrift.
+in_cgroup() {
+	local name=$3 out pid
+	out=$(bash -c 'echo $$ >"$1/cgroup.procs" && exec "$2" exec "$3"' _ "$CG/bwdrift" "$BWTRY" "$4" 2>&1)
+	pid=$(sed -n 's/^pid=\([0-9]*\).*/\1/p' <<<"$out")
+	if [[ $out == *"errno=$1"* ]]; then
+		pass "$name: exec $(basename "$4") in the cgroup gives errno=$1"
+	else
+		fail "$name: exec $4 in the cgroup: wanted errno=$1, got: $out"
+		return 1
+	fi
+	[[ -n $2 ]] && wait_event "$name" ".process.pid == $pid and .action == \"blocked\" and .rule.line == $2"
+}
+
+deny_event() { # deny_event NAME LINE: the last try_exec was blocked by LINE
+	wait_event "$1" ".process.pid == $TRY_PID and .action == \"blocked\" and .rule.line == $2"
+}
+
+# --- the record, as loaded ---------------------------------------------
+expect_eq "four paths recorded" 4 "$(status_field resolved)"
+expect_eq "nothing drifted at load" 0 "$(status_field drift_count)"
+check "status says all as loaded" grep -q "resolved:  4 paths, all as loaded" <("$BULWARK" status)
+expect_exec_errno "file rule" EPERM "$S/bin/x" && deny_event "file rule" 1
+expect_exec_errno "tree rule" EPERM "$S/app/v1/tool" && deny_event "tree rule" 2
+in_cgroup EPERM 3 "cgroup rule" "$S/bin/y"
+expect_exec_ok "outside the cgroup" "$S/bin/y"
+GEN=$(generation)
+SHA=$(status_field sha256)
+
+# --- a replaced file is reported, not followed ----------------------------
+cp "$S/bin/x" "$S/bin/x.new" && mv -f "$S/bin/x.new" "$S/bin/x"
+wait_log "replaced file" "file $S/bin/x was replaced since the policy loaded"
+expect_eq "a replaced file does not reload" "$GEN" "$(generation)"
+expect_exec_ok "the new file is not the denied one" "$S/bin/x"
+DRIFT=$("$BULWARK" status --json | jq -c '.policy.drift[0]')
+expect_eq "status lists the replaced file" \
+	"{\"path\":\"$S/bin/x\",\"kind\":\"file\",\"rule\":\"$POLICY:1\",\"now\":\"changed\"}" "$DRIFT"
+check "status tells how to re-resolve" grep -q "file $S/bin/x is a different one now" <("$BULWARK" status)
+
+# --- a replaced directory is re-resolved ---------------------------------
+mv "$S/app" "$S/app.old"
+mkdir -p "$S/app/v2"
+cp /usr/bin/true "$S/app/v2/tool"
+wait_generation "replaced directory re-resolved" $((GEN + 1))
+expect_exec_errno "tree rule on the new directory" EPERM "$S/app/v2/tool" && deny_event "new directory" 2
+expect_exec_ok "the old directory is no longer the tree" "$S/app.old/v1/tool"
+expect_exec_ok "re-resolving kept the file's identity" "$S/bin/x"
+expect_eq "only the file still drifts" 1 "$(status_field drift_count)"
+
+# --- a recreated cgroup is re-resolved -------------------------------------
+rmdir "$CG/bwdrift" && mkdir "$CG/bwdrift"
+wait_generation "recreated cgroup re-resolved" $((GEN + 2))
+in_cgroup EPERM 3 "recreated cgroup" "$S/bin/y"
+expect_exec_ok "outside the recreated cgroup" "$S/bin/y"
+expect_eq "re-resolving keeps the policy's identity" "$SHA" "$(status_field sha256)"
+
+# --- edited policy text is the admin's to load -----------------------------
+echo "# edited, not loaded yet" >>"$POLICY"
+rmdir "$CG/bwdrift" && mkdir "$CG/bwdrift"
+wait_log "edited policy" "was edited since policy"
+expect_eq "no reload behind the admin's back" $((GEN + 2)) "$(generation)"
+expect_eq "status lists the cgroup too" 2 "$(status_field drift_count)"
+check "bulwark policy load re-resolves everything" "$BULWARK" policy load "$POLICY"
+expect_eq "nothing drifts after a load" 0 "$(status_field drift_count)"
+expect_exec_errno "file rule after the load" EPERM "$S/bin/x" && deny_event "file after load" 1
+in_cgroup EPERM 3 "cgroup after the load" "$S/bin/y"
+
+# --- a missing path, and the record across a restart -----------------------
+rm "$S/bin/x"
+expect_eq "a deleted file shows as missing" missing \
+	"$("$BULWARK" status --json | jq -r '.policy.drift[0].now')"
+stop_daemon
+start_daemon || { fail "daemon restart"; exit 1; }
+expect_eq "the record survives a restart" 4 "$(status_field resolved)"
+expect_eq "the restarted daemon sees the missing file" 1 "$(status_field drift_count)"
+rmdir "$CG/bwdrift" && mkdir "$CG/bwdrift"
+wait_generation "re-resolved after a restart" $((GEN + 4))
+in_cgroup EPERM 3 "cgroup after restart" "$S/bin/y"
+
+teardown
+rmdir "$CG/bwdrift" 2>/dev/null
+exit 0
