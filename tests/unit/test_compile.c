@@ -393,6 +393,64 @@ static void test_errors(void **state)
 	}
 }
 
+/*
+ * The record of what paths resolved to: one entry per (kind, path), the
+ * first rule naming it, and kept file identities winning over the disk.
+ */
+static void test_resolution_record(void **state)
+{
+	struct bw_compiled c, c2;
+	struct bw_policy *p, *p2;
+	const struct bw_resolved *r;
+	char path[128];
+	uint64_t dev, ino;
+	int ret;
+
+	(void)state;
+	p = compile("deny exec @/file\n"
+		    "deny exec @/tree/**\n"
+		    "audit exec @/file from exe=@/hard\n"
+		    "deny exec @/tree/** from exe=@/tree/**\n", &c, &ret);
+	assert_int_equal(ret, 0);
+	/* file and hard (one inode, two paths), tree as a directory once. */
+	assert_int_equal(c.n_resolved, 3);
+	snprintf(path, sizeof(path), "%s/file", dir);
+	r = bw_resolved_find(c.resolved, c.n_resolved, BW_RESOLVED_FILE, path);
+	assert_non_null(r);
+	assert_string_equal(r->where, "c.rules:1");
+	stat_id("file", &dev, &ino);
+	assert_int_equal(r->dev, dev);
+	assert_int_equal(r->ino, ino);
+	assert_int_equal(bw_resolved_now(r, &dev, &ino), 0);
+	assert_int_equal(r->ino, ino);
+	snprintf(path, sizeof(path), "%s/tree", dir);
+	r = bw_resolved_find(c.resolved, c.n_resolved, BW_RESOLVED_DIR, path);
+	assert_non_null(r);
+	assert_string_equal(r->where, "c.rules:2");
+	assert_null(bw_resolved_find(c.resolved, c.n_resolved, BW_RESOLVED_FILE, path));
+
+	/* Recompiled with the record kept, a file keeps its old identity. */
+	c.resolved[0].ino ^= 1;
+	p2 = bw_policy_new();
+	p2->keep = c.resolved;
+	p2->n_keep = c.n_resolved;
+	{
+		char text[512];
+
+		snprintf(text, sizeof(text), "deny exec %s/file\n", dir);
+		bw_policy_load_buffer(p2, "c.rules", text, strlen(text));
+	}
+	bw_policy_finish(p2);
+	assert_int_equal(bw_compile(p2, &c2), 0);
+	assert_int_equal(c2.n_resolved, 1);
+	assert_int_equal(c2.resolved[0].ino, c.resolved[0].ino);
+	assert_int_equal(p2->rules[0].ino, c.resolved[0].ino);
+	bw_compiled_free(&c2);
+	bw_policy_free(p2);
+	bw_compiled_free(&c);
+	bw_policy_free(p);
+}
+
 static void test_kernel_dev(void **state)
 {
 	(void)state;
@@ -412,6 +470,7 @@ int main(void)
 		cmocka_unit_test(test_kernel_rules),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_kernel_dev),
+		cmocka_unit_test(test_resolution_record),
 	};
 
 	return cmocka_run_group_tests(tests, make_tree, remove_tree);
