@@ -109,10 +109,11 @@ static int64_t jint(struct json_object *o, const char *key)
 	return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : 0;
 }
 
-/* Paths the policy named that resolve elsewhere now (docs/cli.md, "Drift"). */
+/* Paths the policy named that resolve elsewhere now (docs/policy.md, decision 34). */
 static void print_drift(struct json_object *pol)
 {
 	struct json_object *list = json_object_object_get(pol, "drift");
+	size_t listed = json_object_is_type(list, json_type_array) ? json_object_array_length(list) : 0;
 	long long count = jint(pol, "drift_count");
 
 	printf("resolved:  %lld paths", (long long)jint(pol, "resolved"));
@@ -121,15 +122,24 @@ static void print_drift(struct json_object *pol)
 		return;
 	}
 	printf(", %lld changed since the load:\n", count);
-	for (size_t i = 0; list && i < json_object_array_length(list); i++) {
+	for (size_t i = 0; i < listed; i++) {
 		struct json_object *e = json_object_array_get_idx(list, i);
+		const char *kind = jstr(e, "kind"), *now = jstr(e, "now");
+		bool file = kind && strcmp(kind, "file") == 0;
 
-		printf("  %s: %s %s is %s\n", jstr(e, "rule"), jstr(e, "kind"), jstr(e, "path"),
-		       jstr(e, "now") && strcmp(jstr(e, "now"), "missing") == 0 ? "missing" : "a different one now");
+		printf("  %s: %s %s ", jstr(e, "rule"), kind, jstr(e, "path"));
+		if (now && strcmp(now, "missing") == 0)
+			printf("is missing\n");
+		else if (file)
+			printf("is a different file now: its rules keep the one they were given\n");
+		else if (json_object_get_boolean(json_object_object_get(e, "followed")))
+			printf("was replaced: bulwarkd re-resolves it (unless the policy files were edited)\n");
+		else
+			printf("was replaced where not only root can write: not followed\n");
 	}
-	if ((size_t)count > (list ? json_object_array_length(list) : 0))
-		printf("  ... (bulwark status --json lists the first %zu)\n", json_object_array_length(list));
-	printf("  rules keep the files they were given; `bulwark policy load` re-resolves them\n");
+	if ((size_t)count > listed)
+		printf("  ... (bulwark status --json lists the first %zu)\n", listed);
+	printf("  `bulwark policy load` re-resolves every path\n");
 }
 
 static void print_status(struct json_object *s)

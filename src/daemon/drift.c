@@ -30,11 +30,27 @@ void drift_free(struct drift *dr)
 	drift_init(dr);
 }
 
+/* Watch the nearest existing directory above fs_path: a missing parent is watched from above. */
+static int watch_nearest(int fd, char *fs_path)
+{
+	char *dir = fs_path;
+
+	for (;;) {
+		dir = dirname(dir);
+		if (inotify_add_watch(fd, dir, WATCH_MASK) >= 0)
+			return 0;
+		if ((errno != ENOENT && errno != ENOTDIR) || strcmp(dir, "/") == 0)
+			return -errno;
+	}
+}
+
 static void watch_all(struct drift *dr)
 {
 	int first_err = 0;
 
 	dr->unwatched = 0;
+	if (dr->watch_fd >= 0)
+		close(dr->watch_fd);
 	dr->watch_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (dr->watch_fd < 0) {
 		bw_log(LOG_WARNING, "inotify: %s: replaced directories and recreated cgroups are found only by `bulwark status`",
@@ -44,10 +60,12 @@ static void watch_all(struct drift *dr)
 	for (size_t i = 0; i < dr->n; i++) {
 		char *path = bw_resolved_fs_path(&dr->v[i]);
 
+		int r = path ? watch_nearest(dr->watch_fd, path) : -ENOENT;
+
 		/* The same directory twice is one watch: the kernel dedups. */
-		if (!path || inotify_add_watch(dr->watch_fd, dirname(path), WATCH_MASK) < 0) {
+		if (r < 0) {
 			if (!first_err)
-				first_err = path ? errno : ENOENT;
+				first_err = -r;
 			dr->unwatched++;
 		}
 		free(path);
@@ -79,20 +97,47 @@ void drift_set(struct drift *dr, struct bw_resolved *v, size_t n)
 	watch_all(dr);
 }
 
-bool drift_drain(struct drift *dr)
+void drift_rewatch(struct drift *dr)
+{
+	watch_all(dr);
+}
+
+unsigned drift_drain(struct drift *dr)
 {
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-	bool any = false;
+	unsigned news = 0;
 	ssize_t len;
 
-	while ((len = read(dr->watch_fd, buf, sizeof(buf))) > 0)
-		any = true;
-	return any;
+	while ((len = read(dr->watch_fd, buf, sizeof(buf))) > 0) {
+		news |= DRIFT_CHANGED;
+		for (char *p = buf; p + sizeof(struct inotify_event) <= buf + len;) {
+			const struct inotify_event *ev = (const void *)p;
+
+			if (ev->mask & (IN_IGNORED | IN_Q_OVERFLOW | IN_DELETE_SELF | IN_MOVE_SELF))
+				news |= DRIFT_REWATCH;
+			p += sizeof(*ev) + ev->len;
+		}
+	}
+	return news;
+}
+
+/* Is this drifted entry one bulwarkd follows (decision 34)? */
+static bool follows(const struct bw_resolved *r)
+{
+	char *path;
+	bool yes;
+
+	if (r->kind == BW_RESOLVED_FILE)
+		return false;
+	path = bw_resolved_fs_path(r);
+	yes = path && bw_root_controlled(path);
+	free(path);
+	return yes;
 }
 
 struct drift_report drift_scan(struct drift *dr, struct json_object *list, size_t max, bool log_new)
 {
-	struct drift_report rep = { 0 };
+	struct drift_report rep = { .fingerprint = 0xcbf29ce484222325ull };
 
 	for (size_t i = 0; i < dr->n; i++) {
 		const struct bw_resolved *r = &dr->v[i];
@@ -100,14 +145,19 @@ struct drift_report drift_scan(struct drift *dr, struct json_object *list, size_
 		uint64_t dev = 0, ino = 0;
 		int err = bw_resolved_now(r, &dev, &ino);
 
+		bool followed;
+
 		if (!err && dev == r->dev && ino == r->ino)
 			continue;
 		if (err)
 			rep.missing++;
 		else
 			rep.changed++;
-		if (!err && r->kind != BW_RESOLVED_FILE)
-			rep.relocated = true;
+		followed = !err && follows(r);
+		rep.relocated |= followed;
+		/* FNV-1a over what drifted and where to. */
+		for (uint64_t w = 0, v[4] = { i, dev, ino, (uint64_t)err << 1 | followed }; w < 4; w++)
+			rep.fingerprint = (rep.fingerprint ^ v[w]) * 0x100000001b3ull;
 		if (list && json_object_array_length(list) < max) {
 			struct json_object *o = json_object_new_object();
 
@@ -115,18 +165,27 @@ struct drift_report drift_scan(struct drift *dr, struct json_object *list, size_
 			json_object_object_add(o, "kind", json_object_new_string(kind));
 			json_object_object_add(o, "rule", json_object_new_string(r->where));
 			json_object_object_add(o, "now", json_object_new_string(err ? "missing" : "changed"));
+			json_object_object_add(o, "followed", json_object_new_boolean(followed));
 			json_object_array_add(list, o);
 		}
 		if (!log_new || dr->logged[i])
 			continue;
 		dr->logged[i] = true;
-		if (err)
-			bw_log(LOG_WARNING, "%s: %s %s is gone (%s): its rules match nothing until it is back",
+		if (err && r->kind == BW_RESOLVED_FILE)
+			bw_log(LOG_WARNING,
+			       "%s: file %s is gone (%s): a file created there later is a different file; `bulwark policy load` re-resolves",
+			       r->where, r->path, strerror(-err));
+		else if (err)
+			bw_log(LOG_WARNING, "%s: %s %s is gone (%s): re-resolved when it is back",
 			       r->where, kind, r->path, strerror(-err));
 		else if (r->kind == BW_RESOLVED_FILE)
 			bw_log(LOG_WARNING,
 			       "%s: file %s was replaced since the policy loaded: rules still name the file they were given; `bulwark policy load` re-resolves",
 			       r->where, r->path);
+		else if (!followed)
+			bw_log(LOG_WARNING,
+			       "%s: %s %s was replaced where someone other than root could have: not followed; `bulwark policy load` re-resolves",
+			       r->where, kind, r->path);
 		else
 			bw_log(LOG_NOTICE, "%s: %s %s was replaced or recreated: re-resolving", r->where, kind,
 			       r->path);
@@ -163,10 +222,15 @@ void drift_from_json(struct drift *dr, struct json_object *o)
 		struct json_object *e = json_object_array_get_idx(o, i);
 		const char *path, *where;
 
-		if (json_object_array_length(e) != 5)
+		if (!json_object_is_type(e, json_type_array) || json_object_array_length(e) != 5 ||
+		    !json_object_is_type(json_object_array_get_idx(e, 0), json_type_int) ||
+		    !json_object_is_type(json_object_array_get_idx(e, 1), json_type_string))
 			continue;
 		path = json_object_get_string(json_object_array_get_idx(e, 1));
 		where = json_object_get_string(json_object_array_get_idx(e, 4));
+		if (json_object_get_int(json_object_array_get_idx(e, 0)) < BW_RESOLVED_FILE ||
+		    json_object_get_int(json_object_array_get_idx(e, 0)) > BW_RESOLVED_CGROUP)
+			continue;
 		v[kept] = (struct bw_resolved){
 			.kind = json_object_get_int(json_object_array_get_idx(e, 0)),
 			.path = strdup(path ? path : ""),

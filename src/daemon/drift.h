@@ -15,6 +15,7 @@
 #include <json-c/json.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "../lib/compile.h"
 
@@ -28,15 +29,22 @@ struct drift {
 
 struct drift_report {
 	size_t changed, missing;
-	bool relocated; /* a directory or cgroup now resolves elsewhere: re-resolve */
+	bool relocated;       /* a directory or cgroup bulwarkd follows resolves elsewhere: re-resolve */
+	uint64_t fingerprint; /* of what drifted and to what: a failed re-resolution retries on change */
 };
 
 void drift_init(struct drift *dr);
 void drift_free(struct drift *dr);
 /* Adopt a new record (taking ownership of v) and watch its directories. */
 void drift_set(struct drift *dr, struct bw_resolved *v, size_t n);
-/* Drain the inotify queue; true if something changed under a watched directory. */
-bool drift_drain(struct drift *dr);
+enum drift_news {
+	DRIFT_CHANGED = 1, /* something changed under a watched directory */
+	DRIFT_REWATCH = 2, /* a watched directory went away, or events were lost: watch anew */
+};
+/* Drain the inotify queue: enum drift_news bits. */
+unsigned drift_drain(struct drift *dr);
+/* Watch again, each path's nearest existing directory. */
+void drift_rewatch(struct drift *dr);
 /*
  * Compare every entry with what it resolves to now. Entries that differ go
  * to `list` (if given, at most `max`); log_new logs each the first time.

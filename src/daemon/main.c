@@ -37,6 +37,8 @@
 #define DRIFT_SETTLE_MS 200
 /* Drifted paths listed in status; drift_count has them all. */
 #define DRIFT_LIST_MAX 32
+/* Also look now and then: a rename further up than the watched directory sends no event. */
+#define DRIFT_PERIOD_MS 30000
 
 static const char *const counter_names[BW_CNT_COUNT] = {
 	[BW_CNT_DECISIONS] = "decisions",   [BW_CNT_ALLOWED] = "allowed",
@@ -60,6 +62,9 @@ struct daemon {
 	char *policy_path;                /* what the active policy was loaded from */
 	struct drift drift;               /* what its paths resolved to */
 	int64_t rescan_at_ms;             /* CLOCK_MONOTONIC; 0: no drift check pending */
+	int64_t periodic_at_ms;           /* the next drift check without an event */
+	uint64_t failed_drift;            /* fingerprint of the drift a re-resolution failed on */
+	size_t last_missing;              /* missing paths at the last check: rewatch on change */
 	bool reresolve_warned;            /* "policy text changed" logged for this generation */
 	char *last_load_error;
 	const char *socket_path;
@@ -378,8 +383,12 @@ static int refuses_daemon(const struct prepared *pp, char *why, size_t len)
 }
 
 /* Parse and compile: everything that can fail before the kernel is asked. */
-static int prepare_policy(const char *path, const struct drift *keep, struct prepared *pp,
-			  char **ret_diag)
+/*
+ * keep: re-resolving (identities to keep, see drift.h); expect_hex: the
+ * sha256 the text must still have, else -ESTALE before anything compiles.
+ */
+static int prepare_policy(const char *path, const struct drift *keep, const char *expect_hex,
+			  struct prepared *pp, char **ret_diag)
 {
 	char why[PATH_MAX + 512] = "";
 	int r;
@@ -390,11 +399,22 @@ static int prepare_policy(const char *path, const struct drift *keep, struct pre
 		return -ENOMEM;
 	bw_policy_load_path(pp->policy, path);
 	bw_policy_finish(pp->policy);
+	if (expect_hex) {
+		char hex[65];
+
+		bw_hex(pp->policy->sha256, sizeof(pp->policy->sha256), hex);
+		if (strcmp(hex, expect_hex) != 0) {
+			prepared_free(pp);
+			return -ESTALE;
+		}
+	}
 	if (keep) {
 		pp->policy->keep = keep->v;
 		pp->policy->n_keep = keep->n;
 	}
 	r = bw_compile(pp->policy, &pp->compiled);
+	pp->policy->keep = NULL; /* the old record goes away when this one is committed */
+	pp->policy->n_keep = 0;
 	if (r == 0)
 		r = bw_rule_table_from_policy(pp->policy, &pp->compiled, &pp->table);
 	if (r == 0)
@@ -469,6 +489,8 @@ static int commit_policy(struct daemon *d, const char *path, struct prepared *pp
 	pp->compiled.n_resolved = 0;
 	watch_drift(d);
 	d->reresolve_warned = false;
+	d->failed_drift = 0;
+	d->rescan_at_ms = now_ms() + DRIFT_SETTLE_MS; /* what changed while it compiled */
 	save_state(d);
 	bw_log(LOG_INFO, "policy %.12s loaded from %s: %zu rules, %zu map entries, mode %s",
 	       d->rules.sha256, path, p->n_rules, pp->compiled.n,
@@ -480,7 +502,7 @@ static int load_policy(struct daemon *d, const char *path, char **ret_diag)
 {
 	struct prepared pp;
 	char *diag = NULL;
-	int r = prepare_policy(path, NULL, &pp, &diag);
+	int r = prepare_policy(path, NULL, NULL, &pp, &diag);
 
 	if (r == 0) {
 		char *why = NULL;
@@ -504,53 +526,62 @@ static int load_policy(struct daemon *d, const char *path, char **ret_diag)
  * A directory or cgroup the policy names was replaced or recreated:
  * compile the same policy text again, keeping every exact file's identity,
  * and swap it in. Text edited since the load is the admin's to load.
+ * Returns 0 when it swapped.
  */
-static void reresolve(struct daemon *d)
+static int reresolve(struct daemon *d)
 {
+	struct bw_policy_info info;
 	struct prepared pp;
-	char *diag = NULL, *path, hex[65];
-	uint64_t generation;
+	char *diag = NULL, *path;
 	int r;
 
 	if (!d->policy_path)
-		return;
-	r = prepare_policy(d->policy_path, &d->drift, &pp, &diag);
-	if (r < 0) {
-		bw_log(LOG_ERR, "re-resolving %s failed; the policy in force is unchanged:\n%s", d->policy_path,
-		       diag ? diag : "");
-		free(diag);
-		return;
-	}
-	free(diag);
-	diag = NULL;
-	bw_hex(pp.policy->sha256, sizeof(pp.policy->sha256), hex);
-	if (strcmp(hex, d->rules.sha256) != 0) {
+		return -ENOENT;
+	r = prepare_policy(d->policy_path, &d->drift, d->rules.sha256, &pp, &diag);
+	if (r == -ESTALE) {
 		if (!d->reresolve_warned)
 			bw_log(LOG_WARNING,
 			       "not re-resolving: %s was edited since policy %.12s loaded; review it and run `bulwark policy load`",
 			       d->policy_path, d->rules.sha256);
 		d->reresolve_warned = true;
-		prepared_free(&pp);
-		return;
+		return r;
 	}
-	/* commit_policy replaces d->policy_path: hand it a copy. */
-	path = strdup(d->policy_path);
-	if (!path)
-		abort();
-	r = commit_policy(d, path, &pp, &diag);
-	free(path);
-	prepared_free(&pp);
-	if (r < 0) {
+	if (r == 0) {
+		/* commit_policy replaces d->policy_path: hand it a copy. */
+		path = strdup(d->policy_path);
+		if (!path)
+			abort();
+		free(diag);
+		diag = NULL;
+		r = commit_policy(d, path, &pp, &diag);
+		free(path);
+		prepared_free(&pp);
+	}
+	if (r < 0)
 		bw_log(LOG_ERR, "re-resolving %s failed; the policy in force is unchanged:\n%s", d->policy_path,
 		       diag ? diag : "");
-	} else {
-		struct bw_policy_info info;
-
-		generation = bw_kernel_policy_info(&d->kernel, &info) == 0 ? info.generation : 0;
+	else
 		bw_log(LOG_NOTICE, "policy %.12s re-resolved: generation %llu", d->rules.sha256,
-		       (unsigned long long)generation);
-	}
+		       bw_kernel_policy_info(&d->kernel, &info) == 0 ? (unsigned long long)info.generation : 0ull);
 	free(diag);
+	return r;
+}
+
+/* Look for drift now; re-resolve what bulwarkd follows, once per distinct drift. */
+static void check_drift(struct daemon *d)
+{
+	struct drift_report rep = drift_scan(&d->drift, NULL, 0, true);
+
+	if (rep.missing != d->last_missing) {
+		/* A parent that went or came back: watch the nearest directory that exists. */
+		d->last_missing = rep.missing;
+		drift_rewatch(&d->drift);
+		watch_drift(d);
+	}
+	if (!rep.relocated || rep.fingerprint == d->failed_drift)
+		return;
+	if (reresolve(d) < 0)
+		d->failed_drift = rep.fingerprint;
 }
 
 static struct json_object *status_json(struct daemon *d)
@@ -585,9 +616,6 @@ static struct json_object *status_json(struct daemon *d)
 			json_object_object_add(pol, "resolved", json_object_new_uint64(d->drift.n));
 			json_object_object_add(pol, "drift_count", json_object_new_uint64(rep.changed + rep.missing));
 			json_object_object_add(pol, "drift", list);
-			/* Something the watch missed (a deeper rename): let the loop act on it. */
-			if (rep.relocated && !d->rescan_at_ms)
-				d->rescan_at_ms = now_ms();
 		}
 		json_object_object_add(o, "policy", pol);
 	} else {
@@ -859,17 +887,27 @@ static int run(struct daemon *d)
 	ev.data.u64 = 3;
 	epoll_ctl(d->epfd, EPOLL_CTL_ADD, ring_buffer__epoll_fd(d->rb), &ev);
 	watch_drift(d);
+	/* Changes made while no daemon watched. */
+	d->rescan_at_ms = now_ms();
+	d->periodic_at_ms = now_ms() + DRIFT_PERIOD_MS;
 
 	while (!d->quit) {
 		struct epoll_event evs[16];
-		int64_t wait = d->rescan_at_ms ? d->rescan_at_ms - now_ms() : -1;
-		int n = epoll_wait(d->epfd, evs, 16, wait < 0 && d->rescan_at_ms ? 0 : (int)wait);
+		int64_t due = d->rescan_at_ms && d->rescan_at_ms < d->periodic_at_ms ? d->rescan_at_ms :
+										       d->periodic_at_ms;
+		int64_t wait = due - now_ms();
+		int n = epoll_wait(d->epfd, evs, 16, wait < 0 ? 0 : wait > INT32_MAX ? INT32_MAX : (int)wait);
+		int saved_errno = errno;
 
+		if (now_ms() >= d->periodic_at_ms) {
+			d->periodic_at_ms = now_ms() + DRIFT_PERIOD_MS;
+			d->rescan_at_ms = now_ms();
+		}
 		if (d->rescan_at_ms && now_ms() >= d->rescan_at_ms) {
 			d->rescan_at_ms = 0;
-			if (drift_scan(&d->drift, NULL, 0, true).relocated)
-				reresolve(d);
+			check_drift(d);
 		}
+		errno = saved_errno;
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -892,7 +930,13 @@ static int run(struct daemon *d)
 			} else if (tag == 3) {
 				ring_buffer__consume(d->rb);
 			} else if (tag == 4) {
-				if (drift_drain(&d->drift) && !d->rescan_at_ms)
+				unsigned news = drift_drain(&d->drift);
+
+				if (news & DRIFT_REWATCH) {
+					drift_rewatch(&d->drift);
+					watch_drift(d);
+				}
+				if (news && !d->rescan_at_ms)
 					d->rescan_at_ms = now_ms() + DRIFT_SETTLE_MS;
 			} else if (tag >= 100 && tag < 100 + CLIENTS_MAX && d->clients[tag - 100]) {
 				on_client(d, tag - 100);
@@ -991,7 +1035,7 @@ int main(int argc, char **argv)
 		policy_abs = realpath(policy, NULL);
 		if (policy_abs)
 			policy = policy_abs;
-		r = prepare_policy(policy, NULL, &pending, &diag);
+		r = prepare_policy(policy, NULL, NULL, &pending, &diag);
 		if (diag && diag[0])
 			fputs(diag, stderr);
 		free(diag);

@@ -84,10 +84,13 @@ static void record(struct bw_compiled *rec, const struct bw_loc *loc, const char
 
 	if (!rec)
 		return;
-	grown = realloc(rec->resolved, (rec->n_resolved + 1) * sizeof(*grown));
-	if (!grown)
-		abort();
-	rec->resolved = grown;
+	if (rec->n_resolved == rec->cap_resolved) {
+		rec->cap_resolved = rec->cap_resolved ? rec->cap_resolved * 2 : 64;
+		grown = realloc(rec->resolved, rec->cap_resolved * sizeof(*grown));
+		if (!grown)
+			abort();
+		rec->resolved = grown;
+	}
 	grown = &rec->resolved[rec->n_resolved++];
 	*grown = (struct bw_resolved){ .path = strdup(path), .kind = kind, .dev = dev, .ino = ino };
 	if (!grown->path || asprintf(&grown->where, "%s:%u", loc->file, loc->line) < 0)
@@ -140,7 +143,7 @@ static void finish_record(struct bw_compiled *rec)
 	free(order);
 	free(rec->resolved);
 	rec->resolved = sorted;
-	rec->n_resolved = kept;
+	rec->n_resolved = rec->cap_resolved = kept;
 }
 
 const struct bw_resolved *bw_resolved_find(const struct bw_resolved *v, size_t n, unsigned kind,
@@ -165,19 +168,57 @@ void bw_resolved_free(struct bw_resolved *v, size_t n)
 	free(v);
 }
 
+/* Every directory above the last component is root's and writable by no one else; symlinks are root's. */
+static bool chain_is_roots(const char *path)
+{
+	size_t len = strlen(path);
+	char buf[PATH_MAX];
+	struct stat st;
+
+	if (path[0] != '/' || len >= PATH_MAX)
+		return false;
+	while (len > 1 && path[len - 1] != '/')
+		len--; /* stop before the last component: its parent decides who could swap it */
+	for (size_t i = 1; i <= len; i++) {
+		if (i > 1 && i < len && path[i] != '/')
+			continue;
+		memcpy(buf, path, i);
+		buf[i] = 0;
+		if (lstat(buf, &st) < 0 || st.st_uid != 0)
+			return false;
+		if (!S_ISLNK(st.st_mode) && (!S_ISDIR(st.st_mode) || (st.st_mode & (S_IWGRP | S_IWOTH))))
+			return false;
+	}
+	return true;
+}
+
+bool bw_root_controlled(const char *path)
+{
+	char real[PATH_MAX];
+
+	return realpath(path, real) && chain_is_roots(path) && chain_is_roots(real);
+}
+
 static int resolve_path(struct bw_policy *p, struct bw_compiled *rec, const struct bw_loc *loc,
 			const char *path, bool tree, uint64_t *dev, uint64_t *ino)
 {
-	const struct bw_resolved *kept = tree ? NULL : bw_resolved_find(p->keep, p->n_keep, BW_RESOLVED_FILE, path);
+	const struct bw_resolved *kept =
+		bw_resolved_find(p->keep, p->n_keep, tree ? BW_RESOLVED_DIR : BW_RESOLVED_FILE, path);
 	char buf[PATH_MAX];
 	const char *real = on_root(p, path, buf);
 	struct stat st;
 
-	/* Even a file since deleted keeps its identity: it must not stop the rest re-resolving. */
+	/*
+	 * Re-resolving: a file keeps its identity, even deleted; a directory
+	 * follows its path only where only root could have replaced it. What
+	 * is not followed keeps its identity and never stops the rest.
+	 */
+	if (kept && tree && stat(real, &st) == 0 && S_ISDIR(st.st_mode) && bw_root_controlled(real))
+		kept = NULL;
 	if (kept) {
 		*dev = kept->dev;
 		*ino = kept->ino;
-		record(rec, loc, path, BW_RESOLVED_FILE, *dev, *ino);
+		record(rec, loc, path, tree ? BW_RESOLVED_DIR : BW_RESOLVED_FILE, *dev, *ino);
 		return 0;
 	}
 	if (stat(real, &st) < 0) {
@@ -414,11 +455,19 @@ static ssize_t class_for(struct bw_policy *p, struct classes *cs, struct bw_sele
 		char full[PATH_MAX * 2];
 		int r;
 
+		const struct bw_resolved *kept =
+			bw_resolved_find(p->keep, p->n_keep, BW_RESOLVED_CGROUP, s->value);
+
 		if (find_cgroup_root(p, cs, &vloc) < 0)
 			return -1;
 		snprintf(full, sizeof(full), "%s%s", cs->cgroup_root,
 			 strcmp(s->value, "/") ? s->value : "");
 		r = cgroup_id(full, &c.ino);
+		/* Re-resolving, as for directories: follow only what only root could recreate. */
+		if (kept && (r < 0 || !bw_root_controlled(full))) {
+			c.ino = kept->ino;
+			r = 0;
+		}
 		if (r < 0) {
 			char msg[80];
 

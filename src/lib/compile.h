@@ -53,7 +53,7 @@ struct bw_compiled {
 	struct bw_shadow *shadows;
 	size_t n_shadows;
 	struct bw_resolved *resolved;  /* one per (kind, path), sorted by kind then path */
-	size_t n_resolved;
+	size_t n_resolved, cap_resolved;
 };
 
 /* User-visible st_dev to the kernel's internal dev_t encoding. */
@@ -74,6 +74,13 @@ char *bw_resolved_fs_path(const struct bw_resolved *r);
 /* What (kind, path) resolves to now, on this host: 0 or -errno. */
 int bw_resolved_now(const struct bw_resolved *r, uint64_t *dev, uint64_t *ino);
 const char *bw_resolved_kind_name(unsigned kind);
+/*
+ * Could only root have made `path` (a filesystem path) what it is now?
+ * Every directory above it, as written and after symlinks, is root's and
+ * writable by no one else, and every symlink on the way is root's. A
+ * re-resolution follows a replaced directory or cgroup only then.
+ */
+bool bw_root_controlled(const char *path);
 void bw_resolved_free(struct bw_resolved *v, size_t n);
 
 /* Helpers explain shares with the compiler, so both see paths alike. */

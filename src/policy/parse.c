@@ -1271,12 +1271,15 @@ static int read_file(const char *path, char **ret, size_t *ret_len, const char *
 		if (len == cap) {
 			char *grown;
 
-			if (cap >= BW_FILE_MAX) {
+			/* One byte past the limit tells "at most" from "more". */
+			if (len > BW_FILE_MAX) {
 				*why = "is larger than " BW_FILE_MAX_TEXT;
 				r = -EFBIG;
 				goto out;
 			}
 			cap = cap ? cap * 2 : 65536;
+			if (cap > BW_FILE_MAX + 1)
+				cap = BW_FILE_MAX + 1;
 			grown = realloc(buf, cap);
 			if (!grown) {
 				r = -ENOMEM;
@@ -1325,6 +1328,12 @@ static int load_path_at(struct bw_policy *p, const char *path, const struct bw_l
 			goto fail;
 		return 0;
 	}
+	/* Refuse devices before opening them: opening some has effects. */
+	if (!S_ISREG(st.st_mode)) {
+		why = "is not a regular file";
+		r = -EINVAL;
+		goto fail;
+	}
 	r = read_file(path, &buf, &len, &why);
 	if (r < 0)
 		goto fail;
@@ -1336,12 +1345,14 @@ static int load_path_at(struct bw_policy *p, const char *path, const struct bw_l
 fail:
 	if (from) {
 		bw_policy_diag(p, BW_SEV_ERROR, from, from_line,
+			       r == -EFBIG ? "split it into several files in a directory of *.rules" :
 			       why ? "include policy text files or directories of *.rules" : NULL,
 			       "cannot read '%s': %s", path, why ? why : strerror(-r));
 	} else {
 		struct bw_loc loc = { .file = intern_file(p, path) };
 
 		bw_policy_diag(p, BW_SEV_ERROR, &loc, NULL,
+			       r == -EFBIG ? "split it into several files in a directory of *.rules" :
 			       why ? "a policy is a text file or a directory of *.rules" : NULL,
 			       why ? "cannot read policy: it %s" : "cannot read policy: %s",
 			       why ? why : strerror(-r));

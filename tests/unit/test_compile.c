@@ -447,6 +447,34 @@ static void test_resolution_record(void **state)
 	assert_int_equal(p2->rules[0].ino, c.resolved[0].ino);
 	bw_compiled_free(&c2);
 	bw_policy_free(p2);
+
+	/*
+	 * A directory follows its path only where only root could have
+	 * replaced it: /usr is root's, the test's directory sits in /tmp,
+	 * which everyone may write, so its recorded identity is kept.
+	 */
+	assert_true(bw_root_controlled("/usr/bin"));
+	snprintf(path, sizeof(path), "%s/tree", dir);
+	assert_false(bw_root_controlled(path));
+	r = bw_resolved_find(c.resolved, c.n_resolved, BW_RESOLVED_DIR, path);
+	((struct bw_resolved *)r)->ino ^= 1;
+	p2 = bw_policy_new();
+	p2->keep = c.resolved;
+	p2->n_keep = c.n_resolved;
+	{
+		char text[512];
+
+		snprintf(text, sizeof(text), "deny exec %s/**\n", path);
+		bw_policy_load_buffer(p2, "c.rules", text, strlen(text));
+	}
+	bw_policy_finish(p2);
+	assert_int_equal(bw_compile(p2, &c2), 0);
+	assert_int_equal(p2->rules[0].ino, r->ino);
+	/* ... and recorded as the directory it is, for the next re-resolution. */
+	assert_non_null(bw_resolved_find(c2.resolved, c2.n_resolved, BW_RESOLVED_DIR, path));
+	assert_int_equal(bw_resolved_find(c2.resolved, c2.n_resolved, BW_RESOLVED_DIR, path)->ino, r->ino);
+	bw_compiled_free(&c2);
+	bw_policy_free(p2);
 	bw_compiled_free(&c);
 	bw_policy_free(p);
 }

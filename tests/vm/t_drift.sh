@@ -3,15 +3,23 @@
 # Drift: what the policy's paths resolved to at load against what they
 # are now. Exact files keep the identity they were given (a replaced file
 # is reported, not followed); a replaced directory or a recreated cgroup is
-# re-resolved by the daemon on its own, from the same policy text; edited
-# policy text is never loaded behind the admin's back. Every enforcement
+# re-resolved by the daemon on its own, from the same policy text, but
+# only where only root could have replaced it; edited policy text is never
+# loaded behind the admin's back. Status never re-resolves and the daemon's
+# own periodic check is slower than these waits: what is seen here came
+# through the inotify watch. Every enforcement
 # check asserts the caller's errno and, for denials, the daemon's event.
 source "$(dirname "$0")/lib.sh" || exit 1
 setup
 
-S=$WORK/d
+# Root's own place (every directory above it root's, 0755), on tmpfs:
+# exact-file rules cannot name files on the VM's overlay root.
+S=/var/lib/bwdrift
+U=$WORK/u # below /tmp, which everyone may write
 CG=/sys/fs/cgroup
-mkdir -p "$S/bin" "$S/app/v1"
+umount "$S" 2>/dev/null
+mkdir -p "$S" && mount -t tmpfs -o mode=0755 bwdrift "$S"
+mkdir -p "$S/bin" "$S/app/v1" "$U/app"
 cp /usr/bin/true "$S/bin/x"
 cp /usr/bin/true "$S/bin/y"
 cp /usr/bin/true "$S/app/v1/tool"
@@ -22,6 +30,7 @@ cat >"$POLICY" <<POL
 deny exec $S/bin/x
 deny exec $S/app/**
 deny exec $S/bin/y from cgroup=/bwdrift
+deny exec $U/app/**
 POL
 start_daemon --policy "$POLICY" || { fail "daemon start"; exit 1; }
 
@@ -71,9 +80,9 @@ deny_event() { # deny_event NAME LINE: the last try_exec was blocked by LINE
 }
 
 # --- the record, as loaded ---------------------------------------------
-expect_eq "four paths recorded" 4 "$(status_field resolved)"
+expect_eq "five paths recorded" 5 "$(status_field resolved)"
 expect_eq "nothing drifted at load" 0 "$(status_field drift_count)"
-check "status says all as loaded" grep -q "resolved:  4 paths, all as loaded" <("$BULWARK" status)
+check "status says all as loaded" grep -q "resolved:  5 paths, all as loaded" <("$BULWARK" status)
 expect_exec_errno "file rule" EPERM "$S/bin/x" && deny_event "file rule" 1
 expect_exec_errno "tree rule" EPERM "$S/app/v1/tool" && deny_event "tree rule" 2
 in_cgroup EPERM 3 "cgroup rule" "$S/bin/y"
@@ -88,8 +97,20 @@ expect_eq "a replaced file does not reload" "$GEN" "$(generation)"
 expect_exec_ok "the new file is not the denied one" "$S/bin/x"
 DRIFT=$("$BULWARK" status --json | jq -c '.policy.drift[0]')
 expect_eq "status lists the replaced file" \
-	"{\"path\":\"$S/bin/x\",\"kind\":\"file\",\"rule\":\"$POLICY:1\",\"now\":\"changed\"}" "$DRIFT"
-check "status tells how to re-resolve" grep -q "file $S/bin/x is a different one now" <("$BULWARK" status)
+	"{\"path\":\"$S/bin/x\",\"kind\":\"file\",\"rule\":\"$POLICY:1\",\"now\":\"changed\",\"followed\":false}" "$DRIFT"
+check "status tells how to re-resolve" grep -q "file $S/bin/x is a different file now" <("$BULWARK" status)
+
+# --- a directory others could have replaced is not followed ----------------
+cp /usr/bin/true "$U/app/tool"
+expect_exec_errno "tree in /tmp" EPERM "$U/app/tool" && deny_event "tree in /tmp" 4
+mv "$U/app" "$U/app.old" && mkdir "$U/app" && cp /usr/bin/true "$U/app/tool"
+wait_log "tree in /tmp" "directory $U/app was replaced where someone other than root could have: not followed"
+expect_eq "a directory in /tmp does not reload" "$GEN" "$(generation)"
+expect_exec_errno "the tree still names the old directory" EPERM "$U/app.old/tool" &&
+	deny_event "old directory in /tmp" 4
+expect_eq "status says it is not followed" false \
+	"$("$BULWARK" status --json | jq -r ".policy.drift[] | select(.path == \"$U/app\") | .followed")"
+
 
 # --- a replaced directory is re-resolved ---------------------------------
 mv "$S/app" "$S/app.old"
@@ -99,13 +120,14 @@ wait_generation "replaced directory re-resolved" $((GEN + 1))
 expect_exec_errno "tree rule on the new directory" EPERM "$S/app/v2/tool" && deny_event "new directory" 2
 expect_exec_ok "the old directory is no longer the tree" "$S/app.old/v1/tool"
 expect_exec_ok "re-resolving kept the file's identity" "$S/bin/x"
-expect_eq "only the file still drifts" 1 "$(status_field drift_count)"
+expect_eq "only the file and the /tmp tree still drift" 2 "$(status_field drift_count)"
 
 # --- a recreated cgroup is re-resolved -------------------------------------
 rmdir "$CG/bwdrift" && mkdir "$CG/bwdrift"
 wait_generation "recreated cgroup re-resolved" $((GEN + 2))
 in_cgroup EPERM 3 "recreated cgroup" "$S/bin/y"
 expect_exec_ok "outside the recreated cgroup" "$S/bin/y"
+expect_eq "a second re-resolution still keeps the /tmp tree" 2 "$(status_field drift_count)"
 expect_eq "re-resolving keeps the policy's identity" "$SHA" "$(status_field sha256)"
 
 # --- edited policy text is the admin's to load -----------------------------
@@ -113,7 +135,7 @@ echo "# edited, not loaded yet" >>"$POLICY"
 rmdir "$CG/bwdrift" && mkdir "$CG/bwdrift"
 wait_log "edited policy" "was edited since policy"
 expect_eq "no reload behind the admin's back" $((GEN + 2)) "$(generation)"
-expect_eq "status lists the cgroup too" 2 "$(status_field drift_count)"
+expect_eq "status lists the cgroup too" 3 "$(status_field drift_count)"
 check "bulwark policy load re-resolves everything" "$BULWARK" policy load "$POLICY"
 expect_eq "nothing drifts after a load" 0 "$(status_field drift_count)"
 expect_exec_errno "file rule after the load" EPERM "$S/bin/x" && deny_event "file after load" 1
@@ -125,7 +147,7 @@ expect_eq "a deleted file shows as missing" missing \
 	"$("$BULWARK" status --json | jq -r '.policy.drift[0].now')"
 stop_daemon
 start_daemon || { fail "daemon restart"; exit 1; }
-expect_eq "the record survives a restart" 4 "$(status_field resolved)"
+expect_eq "the record survives a restart" 5 "$(status_field resolved)"
 expect_eq "the restarted daemon sees the missing file" 1 "$(status_field drift_count)"
 rmdir "$CG/bwdrift" && mkdir "$CG/bwdrift"
 wait_generation "re-resolved after a restart" $((GEN + 4))
@@ -133,4 +155,5 @@ in_cgroup EPERM 3 "cgroup after restart" "$S/bin/y"
 
 teardown
 rmdir "$CG/bwdrift" 2>/dev/null
+umount "$S" && rmdir "$S"
 exit 0
