@@ -65,6 +65,7 @@ struct daemon {
 	int64_t periodic_at_ms;           /* the next drift check without an event */
 	uint64_t failed_drift;            /* fingerprint of the drift a re-resolution failed on */
 	size_t last_missing;              /* missing paths at the last check: rewatch on change */
+	int64_t settle_ms;                /* wait after an event: ten times the last check's cost */
 	bool reresolve_warned;            /* "policy text changed" logged for this generation */
 	char *last_load_error;
 	const char *socket_path;
@@ -570,7 +571,13 @@ static int reresolve(struct daemon *d)
 /* Look for drift now; re-resolve what bulwarkd follows, once per distinct drift. */
 static void check_drift(struct daemon *d)
 {
+	int64_t started = now_ms();
 	struct drift_report rep = drift_scan(&d->drift, NULL, 0, true);
+
+	/* A busy watched directory (/tmp) must not keep a huge policy's check running: at most 10% of a CPU. */
+	d->settle_ms = 10 * (now_ms() - started);
+	if (d->settle_ms < DRIFT_SETTLE_MS)
+		d->settle_ms = DRIFT_SETTLE_MS;
 
 	if (rep.missing != d->last_missing) {
 		/* A parent that went or came back: watch the nearest directory that exists. */
@@ -937,7 +944,7 @@ static int run(struct daemon *d)
 					watch_drift(d);
 				}
 				if (news && !d->rescan_at_ms)
-					d->rescan_at_ms = now_ms() + DRIFT_SETTLE_MS;
+					d->rescan_at_ms = now_ms() + (d->settle_ms ? d->settle_ms : DRIFT_SETTLE_MS);
 			} else if (tag >= 100 && tag < 100 + CLIENTS_MAX && d->clients[tag - 100]) {
 				on_client(d, tag - 100);
 			}
