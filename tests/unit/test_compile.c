@@ -393,6 +393,20 @@ static void test_errors(void **state)
 	}
 }
 
+/* Compile text as a re-resolution does, keeping c's record. */
+static struct bw_policy *recompile_keeping(const struct bw_compiled *c, const char *text,
+					   struct bw_compiled *out)
+{
+	struct bw_policy *p = bw_policy_new();
+
+	p->keep = c->resolved;
+	p->n_keep = c->n_resolved;
+	bw_policy_load_buffer(p, "c.rules", text, strlen(text));
+	bw_policy_finish(p);
+	assert_int_equal(bw_compile(p, out), 0);
+	return p;
+}
+
 /*
  * The record of what paths resolved to: one entry per (kind, path), the
  * first rule naming it, and kept file identities winning over the disk.
@@ -431,17 +445,8 @@ static void test_resolution_record(void **state)
 
 	/* Recompiled with the record kept, a file keeps its old identity. */
 	c.resolved[0].ino ^= 1;
-	p2 = bw_policy_new();
-	p2->keep = c.resolved;
-	p2->n_keep = c.n_resolved;
-	{
-		char text[512];
-
-		snprintf(text, sizeof(text), "deny exec %s/file\n", dir);
-		bw_policy_load_buffer(p2, "c.rules", text, strlen(text));
-	}
-	bw_policy_finish(p2);
-	assert_int_equal(bw_compile(p2, &c2), 0);
+	snprintf(path, sizeof(path), "deny exec %s/file\n", dir);
+	p2 = recompile_keeping(&c, path, &c2);
 	assert_int_equal(c2.n_resolved, 1);
 	assert_int_equal(c2.resolved[0].ino, c.resolved[0].ino);
 	assert_int_equal(p2->rules[0].ino, c.resolved[0].ino);
@@ -458,17 +463,12 @@ static void test_resolution_record(void **state)
 	assert_false(bw_root_controlled(path));
 	r = bw_resolved_find(c.resolved, c.n_resolved, BW_RESOLVED_DIR, path);
 	((struct bw_resolved *)r)->ino ^= 1;
-	p2 = bw_policy_new();
-	p2->keep = c.resolved;
-	p2->n_keep = c.n_resolved;
 	{
-		char text[512];
+		char text[256];
 
 		snprintf(text, sizeof(text), "deny exec %s/**\n", path);
-		bw_policy_load_buffer(p2, "c.rules", text, strlen(text));
+		p2 = recompile_keeping(&c, text, &c2);
 	}
-	bw_policy_finish(p2);
-	assert_int_equal(bw_compile(p2, &c2), 0);
 	assert_int_equal(p2->rules[0].ino, r->ino);
 	/* ... and recorded as the directory it is, for the next re-resolution. */
 	assert_non_null(bw_resolved_find(c2.resolved, c2.n_resolved, BW_RESOLVED_DIR, path));
