@@ -79,7 +79,7 @@ sleep 1
 step "What bulwark reported (bulwark events)"
 "$BULWARK" events | sed 's/^/  /'
 step "The same events as JSON (one object per line)"
-head -n 2 "$D/events.json" | jq . 2>/dev/null | sed 's/^/  /' || head -n 2 "$D/events.json"
+jq -c 'select(.type == "decision")' "$D/events.json" | head -n 2 | jq . | sed 's/^/  /'
 [[ $(grep -c '"action":"blocked"' "$D/events.json") -ge 5 ]] || { echo "  !! expected 5 blocked events"; ok=0; }
 
 step "A policy with a typo is rejected, and the old one stays in force"
@@ -87,6 +87,11 @@ printf 'deny exec %s/bin/hello\ndney exec %s/tools/updater\n' "$D" "$D" >"$D/typ
 "$BULWARK" policy load "$D/typo.policy" 2>&1 | sed 's/^/  /'
 expect EPERM "$D/downloads/invoice.pdf.exe"
 expect 0 "$D/bin/hello"
+step "Policy changes are events too: who loaded what, and what was refused"
+jq -c 'select(.type == "policy") | {event, reason, by, sha256: .policy.sha256, path}' "$D/events.json" |
+	sed 's/^/  /'
+[[ $(jq -c 'select(.type == "policy" and .event == "rejected")' "$D/events.json" | wc -l) -eq 1 ]] ||
+	{ echo "  !! expected the rejected policy as an event"; ok=0; }
 
 step "Kill the daemon with SIGKILL: enforcement stays in the kernel"
 kill -KILL $pid; wait $pid 2>/dev/null

@@ -507,6 +507,27 @@ static void event_object(struct json_object *e, char *buf, size_t len)
 	}
 }
 
+/* A policy event (docs/events.md) as one table line. */
+static void print_policy_event(struct json_object *e)
+{
+	struct json_object *pol = json_object_object_get(e, "policy"), *by = json_object_object_get(e, "by");
+	const char *event = jstr(e, "event") ? jstr(e, "event") : "-";
+	char what[600];
+
+	if (strcmp(event, "loaded") == 0)
+		snprintf(what, sizeof(what), "%.12s generation %lld (%s)", jstr(pol, "sha256"),
+			 (long long)jint(pol, "generation"), jstr(e, "reason"));
+	else if (strcmp(event, "drift") == 0)
+		snprintf(what, sizeof(what), "%s %s %s%s", jstr(e, "kind"), jstr(e, "path"), jstr(e, "now"),
+			 json_object_get_boolean(json_object_object_get(e, "followed")) ? ", followed" : "");
+	else
+		snprintf(what, sizeof(what), "%s (%s)", jstr(e, "path") ? jstr(e, "path") : "-",
+			 jstr(e, "reason"));
+	printf("%-23.23s %-11s %-12s %7lld %-15s %-40s %s\n", jstr(e, "time") ? jstr(e, "time") : "-",
+	       "policy", event, by ? (long long)jint(by, "pid") : 0LL, "-", what,
+	       jstr(e, "rule") ? jstr(e, "rule") : "-");
+}
+
 static int print_event(void *userdata, const char *json)
 {
 	bool as_json = *(bool *)userdata;
@@ -522,6 +543,11 @@ static int print_event(void *userdata, const char *json)
 	e = json_tokener_parse(json);
 	if (!e)
 		return 0;
+	if (jstr(e, "type") && strcmp(jstr(e, "type"), "policy") == 0) {
+		print_policy_event(e);
+		json_object_put(e);
+		return 0;
+	}
 	notice = jstr(e, "type") && strcmp(jstr(e, "type"), "process") == 0;
 	proc = json_object_object_get(e, "process");
 	rule = json_object_object_get(e, "rule");

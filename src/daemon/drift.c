@@ -79,7 +79,7 @@ static void watch_all(struct drift *dr)
 
 void drift_set(struct drift *dr, struct bw_resolved *v, size_t n)
 {
-	bool *logged = calloc(n ? n : 1, sizeof(*logged));
+	uint64_t *logged = calloc(n ? n : 1, sizeof(*logged));
 
 	if (!logged)
 		abort();
@@ -135,7 +135,21 @@ static bool follows(const struct bw_resolved *r)
 	return yes;
 }
 
-struct drift_report drift_scan(struct drift *dr, struct json_object *list, size_t max, bool log_new)
+/* One drifted entry as status and events show it. */
+static struct json_object *entry_json(const struct bw_resolved *r, int err, bool followed)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "path", json_object_new_string(r->path));
+	json_object_object_add(o, "kind", json_object_new_string(bw_resolved_kind_name(r->kind)));
+	json_object_object_add(o, "rule", json_object_new_string(r->where));
+	json_object_object_add(o, "now", json_object_new_string(err ? "missing" : "changed"));
+	json_object_object_add(o, "followed", json_object_new_boolean(followed));
+	return o;
+}
+
+struct drift_report drift_scan(struct drift *dr, struct json_object *list, size_t max,
+			       struct json_object *fresh)
 {
 	struct drift_report rep = { .fingerprint = 0xcbf29ce484222325ull };
 
@@ -145,6 +159,7 @@ struct drift_report drift_scan(struct drift *dr, struct json_object *list, size_
 		uint64_t dev = 0, ino = 0;
 		int err = bw_resolved_now(r, &dev, &ino);
 
+		uint64_t seen;
 		bool followed;
 
 		if (!err && dev == r->dev && ino == r->ino)
@@ -158,19 +173,14 @@ struct drift_report drift_scan(struct drift *dr, struct json_object *list, size_
 		/* FNV-1a over what drifted and where to. */
 		for (uint64_t w = 0, v[4] = { i, dev, ino, (uint64_t)err << 1 | followed }; w < 4; w++)
 			rep.fingerprint = (rep.fingerprint ^ v[w]) * 0x100000001b3ull;
-		if (list && json_object_array_length(list) < max) {
-			struct json_object *o = json_object_new_object();
-
-			json_object_object_add(o, "path", json_object_new_string(r->path));
-			json_object_object_add(o, "kind", json_object_new_string(kind));
-			json_object_object_add(o, "rule", json_object_new_string(r->where));
-			json_object_object_add(o, "now", json_object_new_string(err ? "missing" : "changed"));
-			json_object_object_add(o, "followed", json_object_new_boolean(followed));
-			json_object_array_add(list, o);
-		}
-		if (!log_new || dr->logged[i])
+		if (list && json_object_array_length(list) < max)
+			json_object_array_add(list, entry_json(r, err, followed));
+		/* Once per state: gone, then back as something else, is two reports. */
+		seen = ((uint64_t)(err != 0) << 63 | ((dev << 32) ^ ino)) | 1;
+		if (!fresh || dr->logged[i] == seen)
 			continue;
-		dr->logged[i] = true;
+		dr->logged[i] = seen;
+		json_object_array_add(fresh, entry_json(r, err, followed));
 		if (err && r->kind == BW_RESOLVED_FILE)
 			bw_log(LOG_WARNING,
 			       "%s: file %s is gone (%s): a file created there later is a different file; `bulwark policy load` re-resolves",

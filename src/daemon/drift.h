@@ -22,7 +22,7 @@
 struct drift {
 	struct bw_resolved *v; /* the active policy's record, sorted (kind, path) */
 	size_t n;
-	bool *logged;          /* per entry: its drift was logged already */
+	uint64_t *logged;      /* per entry: the drift state last logged, 0 for none */
 	int watch_fd;          /* inotify, -1 when nothing is watched */
 	size_t unwatched;      /* directories inotify refused */
 };
@@ -47,9 +47,11 @@ unsigned drift_drain(struct drift *dr);
 void drift_rewatch(struct drift *dr);
 /*
  * Compare every entry with what it resolves to now. Entries that differ go
- * to `list` (if given, at most `max`); log_new logs each the first time.
+ * to `list` (if given, at most `max`). With `fresh`, each drift is logged
+ * and appended there the first time it is seen.
  */
-struct drift_report drift_scan(struct drift *dr, struct json_object *list, size_t max, bool log_new);
+struct drift_report drift_scan(struct drift *dr, struct json_object *list, size_t max,
+			       struct json_object *fresh);
 /* The record in the daemon's state file, and back. */
 struct json_object *drift_to_json(const struct drift *dr);
 void drift_from_json(struct drift *dr, struct json_object *o);

@@ -50,6 +50,7 @@ static const char *const counter_names[BW_CNT_COUNT] = {
 
 struct client {
 	int fd;
+	pid_t pid; /* the peer, as the kernel vouched at accept */
 	bool follower;
 	size_t len;
 	char buf[REQUEST_MAX];
@@ -77,6 +78,7 @@ struct daemon {
 	char *backlog[BACKLOG_MAX]; /* recent event lines, a ring */
 	size_t backlog_head, backlog_n;
 	uint64_t subscriber_drops;
+	const struct client *requester; /* whose request is being served, for policy events */
 	bool quit, unloaded;
 };
 
@@ -156,12 +158,13 @@ static void fill_exe_from_proc(struct json_object *o, const struct bw_event *e)
 		json_object_array_add(flags, json_object_new_string("exe-from-proc"));
 }
 
+static void publish(struct daemon *d, struct json_object *o);
+static bool program_of(const char *link, char *buf, size_t len);
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct daemon *d = ctx;
 	struct json_object *o;
-	const char *text;
-	char *copy;
 
 	if (size < sizeof(struct bw_event)) {
 		bw_log(LOG_WARNING, "short event record (%zu bytes)", size);
@@ -169,6 +172,17 @@ static int on_event(void *ctx, void *data, size_t size)
 	}
 	o = bw_event_to_json(data, &d->rules, boot_to_real_ns());
 	fill_exe_from_proc(o, data);
+	publish(d, o);
+	json_object_put(o);
+	return 0;
+}
+
+/* An event to the events file, the backlog and every follower. */
+static void publish(struct daemon *d, struct json_object *o)
+{
+	const char *text;
+	char *copy;
+
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	fprintf(d->events_out, "%s\n", text);
 	fflush(d->events_out);
@@ -189,8 +203,42 @@ static int on_event(void *ctx, void *data, size_t size)
 	for (int i = 0; i < CLIENTS_MAX; i++)
 		if (d->clients[i] && d->clients[i]->follower)
 			send_line(d, d->clients[i], "{\"event\":", text, "}", true);
+}
+
+/*
+ * A change of the policy in force, or of what it names, as an event
+ * (docs/events.md, "Policy events"): the audit trail of who changed
+ * enforcement and when. `what` is consumed.
+ */
+static void policy_event(struct daemon *d, const char *event, const char *reason,
+			 struct json_object *what)
+{
+	struct json_object *o = json_object_new_object(), *by = NULL;
+	struct timespec ts;
+	char when[64], exe[PATH_MAX], link[64];
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(when + strlen(when), sizeof(when) - strlen(when), ".%09ldZ", ts.tv_nsec);
+	json_object_object_add(o, "time", json_object_new_string(when));
+	json_object_object_add(o, "type", json_object_new_string("policy"));
+	json_object_object_add(o, "event", json_object_new_string(event));
+	json_object_object_add(o, "reason", json_object_new_string(reason));
+	if (d->requester) {
+		by = json_object_new_object();
+		json_object_object_add(by, "pid", json_object_new_int(d->requester->pid));
+		snprintf(link, sizeof(link), "/proc/%d/exe", (int)d->requester->pid);
+		json_object_object_add(by, "exe", program_of(link, exe, sizeof(exe)) ?
+							  json_object_new_string(exe) : NULL);
+	}
+	json_object_object_add(o, "by", by);
+	json_object_object_foreach(what, k, v)
+		json_object_object_add(o, k, json_object_get(v));
+	json_object_put(what);
+	publish(d, o);
 	json_object_put(o);
-	return 0;
 }
 
 static char *state_path(struct daemon *d)
@@ -455,7 +503,19 @@ static void watch_drift(struct daemon *d)
  * Swap a prepared policy in. Anything failing leaves the active policy
  * untouched: the kernel only ever sees a complete map swapped in.
  */
-static int commit_policy(struct daemon *d, const char *path, struct prepared *pp, char **ret_diag)
+/* A policy that was refused, as an event: where it came from and why. */
+static void rejected_event(struct daemon *d, const char *reason, const char *path, const char *diag)
+{
+	struct json_object *what = json_object_new_object();
+
+	json_object_object_add(what, "path", json_object_new_string(path));
+	json_object_object_add(what, "diagnostics", json_object_new_string(diag ? diag : ""));
+	policy_event(d, "rejected", reason, what);
+}
+
+/* reason: why it is loaded (docs/events.md): "start", "request" or "re-resolve". */
+static int commit_policy(struct daemon *d, const char *path, struct prepared *pp, const char *reason,
+			 char **ret_diag)
 {
 	struct bw_policy *p = pp->policy;
 	char why[512] = "";
@@ -496,6 +556,21 @@ static int commit_policy(struct daemon *d, const char *path, struct prepared *pp
 	bw_log(LOG_INFO, "policy %.12s loaded from %s: %zu rules, %zu map entries, mode %s",
 	       d->rules.sha256, path, p->n_rules, pp->compiled.n,
 	       p->flags & BW_POLICY_AUDIT ? "audit" : "enforce");
+	{
+		struct json_object *what = json_object_new_object(), *pol = json_object_new_object();
+		struct bw_policy_info info;
+
+		json_object_object_add(pol, "sha256", json_object_new_string(d->rules.sha256));
+		if (bw_kernel_policy_info(&d->kernel, &info) == 0)
+			json_object_object_add(pol, "generation", json_object_new_uint64(info.generation));
+		json_object_object_add(pol, "rules", json_object_new_uint64(p->n_rules));
+		json_object_object_add(pol, "mode", json_object_new_string(
+					p->flags & BW_POLICY_AUDIT ? "audit" : "enforce"));
+		json_object_object_add(pol, "path", json_object_new_string(path));
+		json_object_object_add(pol, "files", json_object_get(d->policy_files));
+		json_object_object_add(what, "policy", pol);
+		policy_event(d, "loaded", reason, what);
+	}
 	return 0;
 }
 
@@ -508,7 +583,7 @@ static int load_policy(struct daemon *d, const char *path, char **ret_diag)
 	if (r == 0) {
 		char *why = NULL;
 
-		r = commit_policy(d, path, &pp, &why);
+		r = commit_policy(d, path, &pp, "request", &why);
 		if (why) {
 			free(diag);
 			diag = why;
@@ -517,8 +592,10 @@ static int load_policy(struct daemon *d, const char *path, char **ret_diag)
 	}
 	free(d->last_load_error);
 	d->last_load_error = r < 0 ? strdup(diag ? diag : "policy rejected") : NULL;
-	if (r < 0)
+	if (r < 0) {
 		bw_log(LOG_ERR, "policy %s rejected; the previous policy stays in force", path);
+		rejected_event(d, "request", path, diag);
+	}
 	*ret_diag = diag;
 	return r;
 }
@@ -540,10 +617,13 @@ static int reresolve(struct daemon *d)
 		return -ENOENT;
 	r = prepare_policy(d->policy_path, &d->drift, d->rules.sha256, &pp, &diag);
 	if (r == -ESTALE) {
-		if (!d->reresolve_warned)
+		if (!d->reresolve_warned) {
 			bw_log(LOG_WARNING,
 			       "not re-resolving: %s was edited since policy %.12s loaded; review it and run `bulwark policy load`",
 			       d->policy_path, d->rules.sha256);
+			rejected_event(d, "re-resolve", d->policy_path,
+				       "the policy files were edited since they were loaded: review them and run `bulwark policy load`");
+		}
 		d->reresolve_warned = true;
 		return r;
 	}
@@ -554,14 +634,15 @@ static int reresolve(struct daemon *d)
 			abort();
 		free(diag);
 		diag = NULL;
-		r = commit_policy(d, path, &pp, &diag);
+		r = commit_policy(d, path, &pp, "re-resolve", &diag);
 		free(path);
 		prepared_free(&pp);
 	}
-	if (r < 0)
+	if (r < 0) {
 		bw_log(LOG_ERR, "re-resolving %s failed; the policy in force is unchanged:\n%s", d->policy_path,
 		       diag ? diag : "");
-	else
+		rejected_event(d, "re-resolve", d->policy_path, diag);
+	} else
 		bw_log(LOG_NOTICE, "policy %.12s re-resolved: generation %llu", d->rules.sha256,
 		       bw_kernel_policy_info(&d->kernel, &info) == 0 ? (unsigned long long)info.generation : 0ull);
 	free(diag);
@@ -572,7 +653,12 @@ static int reresolve(struct daemon *d)
 static void check_drift(struct daemon *d)
 {
 	int64_t started = now_ms();
-	struct drift_report rep = drift_scan(&d->drift, NULL, 0, true);
+	struct json_object *fresh = json_object_new_array();
+	struct drift_report rep = drift_scan(&d->drift, NULL, 0, fresh);
+
+	for (size_t i = 0; i < json_object_array_length(fresh); i++)
+		policy_event(d, "drift", "watch", json_object_get(json_object_array_get_idx(fresh, i)));
+	json_object_put(fresh);
 
 	/* A busy watched directory (/tmp) must not keep a huge policy's check running: at most 10% of a CPU. */
 	d->settle_ms = 10 * (now_ms() - started);
@@ -618,7 +704,7 @@ static struct json_object *status_json(struct daemon *d)
 		json_object_object_add(pol, "files", json_object_get(d->policy_files));
 		{
 			struct json_object *list = json_object_new_array();
-			struct drift_report rep = drift_scan(&d->drift, list, DRIFT_LIST_MAX, false);
+			struct drift_report rep = drift_scan(&d->drift, list, DRIFT_LIST_MAX, NULL);
 
 			json_object_object_add(pol, "resolved", json_object_new_uint64(d->drift.n));
 			json_object_object_add(pol, "drift_count", json_object_new_uint64(rep.changed + rep.missing));
@@ -676,6 +762,7 @@ static void handle_request(struct daemon *d, struct client *c, const char *line)
 		goto out;
 	}
 	cmd = json_object_get_string(cmd_o);
+	d->requester = c;
 	if (strcmp(cmd, "status") == 0) {
 		struct json_object *o = status_json(d);
 
@@ -758,12 +845,14 @@ static void handle_request(struct daemon *d, struct client *c, const char *line)
 			send_line(d, c, "", "{\"ok\":true}", "", false);
 			bw_log(LOG_NOTICE, "unloaded: programs detached, pins removed");
 		}
+		policy_event(d, "unloaded", "request", json_object_new_object());
 		d->unloaded = true;
 		d->quit = true;
 	} else {
 		reply_error(d, c, EOPNOTSUPP, "unknown command");
 	}
 out:
+	d->requester = NULL;
 	json_object_put(req);
 }
 
@@ -834,6 +923,7 @@ static void on_accept(struct daemon *d)
 	/* Replies are sent blocking, but a stuck client cannot stall us long. */
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	c->fd = fd;
+	c->pid = cred.pid;
 	d->clients[slot] = c;
 	ev.data.u64 = 100 + slot;
 	epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev);
@@ -1067,7 +1157,7 @@ int main(int argc, char **argv)
 	if (have_pending) {
 		char *diag = NULL;
 
-		r = commit_policy(&d, policy, &pending, &diag);
+		r = commit_policy(&d, policy, &pending, "start", &diag);
 		if (r < 0) {
 			fputs(diag ? diag : "", stderr);
 			free(diag);

@@ -89,11 +89,15 @@ in_cgroup EPERM 3 "cgroup rule" "$S/bin/y"
 expect_exec_ok "outside the cgroup" "$S/bin/y"
 GEN=$(generation)
 SHA=$(status_field sha256)
+wait_event "the start is a policy event" \
+	".type == \"policy\" and .event == \"loaded\" and .reason == \"start\" and .policy.sha256 == \"$SHA\" and .policy.generation == $GEN and .by == null"
 
 # --- a replaced file is reported, not followed ----------------------------
 cp "$S/bin/x" "$S/bin/x.new" && mv -f "$S/bin/x.new" "$S/bin/x"
 wait_log "replaced file" "file $S/bin/x was replaced since the policy loaded"
 expect_eq "a replaced file does not reload" "$GEN" "$(generation)"
+wait_event "the replaced file is a drift event" \
+	".type == \"policy\" and .event == \"drift\" and .path == \"$S/bin/x\" and .kind == \"file\" and .now == \"changed\" and .followed == false and .rule == \"$POLICY:1\""
 expect_exec_ok "the new file is not the denied one" "$S/bin/x"
 DRIFT=$("$BULWARK" status --json | jq -c '.policy.drift[0]')
 expect_eq "status lists the replaced file" \
@@ -117,6 +121,8 @@ mv "$S/app" "$S/app.old"
 mkdir -p "$S/app/v2"
 cp /usr/bin/true "$S/app/v2/tool"
 wait_generation "replaced directory re-resolved" $((GEN + 1))
+wait_event "the re-resolution is a policy event" \
+	".type == \"policy\" and .event == \"loaded\" and .reason == \"re-resolve\" and .policy.generation == $((GEN + 1)) and .policy.sha256 == \"$SHA\""
 expect_exec_errno "tree rule on the new directory" EPERM "$S/app/v2/tool" && deny_event "new directory" 2
 expect_exec_ok "the old directory is no longer the tree" "$S/app.old/v1/tool"
 expect_exec_ok "re-resolving kept the file's identity" "$S/bin/x"
@@ -134,9 +140,13 @@ expect_eq "re-resolving keeps the policy's identity" "$SHA" "$(status_field sha2
 echo "# edited, not loaded yet" >>"$POLICY"
 rmdir "$CG/bwdrift" && mkdir "$CG/bwdrift"
 wait_log "edited policy" "was edited since policy"
+wait_event "the refused re-resolution is a policy event" \
+	".type == \"policy\" and .event == \"rejected\" and .reason == \"re-resolve\" and .path == \"$POLICY\""
 expect_eq "no reload behind the admin's back" $((GEN + 2)) "$(generation)"
 expect_eq "status lists the cgroup too" 3 "$(status_field drift_count)"
 check "bulwark policy load re-resolves everything" "$BULWARK" policy load "$POLICY"
+wait_event "a requested load names who asked" \
+	".type == \"policy\" and .event == \"loaded\" and .reason == \"request\" and .policy.generation == $((GEN + 3)) and .by.exe == \"$BULWARK\" and .by.pid > 0"
 expect_eq "nothing drifts after a load" 0 "$(status_field drift_count)"
 expect_exec_errno "file rule after the load" EPERM "$S/bin/x" && deny_event "file after load" 1
 in_cgroup EPERM 3 "cgroup after the load" "$S/bin/y"

@@ -49,6 +49,8 @@ for i in $(seq 1 200); do
 		"$BULWARK" policy load "$WORK/corrupt.policy" >/dev/null 2>&1
 		expect_eq "corrupt policy mid-loop is rejected" 1 "$?"
 		expect_eq "corrupt policy changed nothing" "$sha" "$("$BULWARK" status --json | jq -r .policy.sha256)"
+		wait_event "the rejection is a policy event" \
+			".type == \"policy\" and .event == \"rejected\" and .reason == \"request\" and .path == \"$WORK/corrupt.policy\" and (.diagnostics | contains(\"corrupt.policy:2:\"))"
 	fi
 done
 stop_hammer
