@@ -88,7 +88,7 @@ printf 'deny exec %s/bin/hello\ndney exec %s/tools/updater\n' "$D" "$D" >"$D/typ
 expect EPERM "$D/downloads/invoice.pdf.exe"
 expect 0 "$D/bin/hello"
 step "Policy changes are events too: who loaded what, and what was refused"
-jq -c 'select(.type == "policy") | {event, reason, by, sha256: .policy.sha256, path}' "$D/events.json" |
+jq -c 'select(.type == "policy") | {event, reason, by: .by.exe, path: (.path // .policy.path)}' "$D/events.json" |
 	sed 's/^/  /'
 [[ $(jq -c 'select(.type == "policy" and .event == "rejected")' "$D/events.json" | wc -l) -eq 1 ]] ||
 	{ echo "  !! expected the rejected policy as an event"; ok=0; }
