@@ -515,8 +515,9 @@ static void print_policy_event(struct json_object *e)
 	char what[600];
 
 	if (strcmp(event, "loaded") == 0)
-		snprintf(what, sizeof(what), "%.12s generation %lld (%s)", jstr(pol, "sha256"),
-			 (long long)jint(pol, "generation"), jstr(e, "reason"));
+		snprintf(what, sizeof(what), "%.12s generation %lld (%s)",
+			 jstr(pol, "sha256") ? jstr(pol, "sha256") : "?", (long long)jint(pol, "generation"),
+			 jstr(e, "reason"));
 	else if (strcmp(event, "drift") == 0)
 		snprintf(what, sizeof(what), "%s %s %s%s", jstr(e, "kind"), jstr(e, "path"), jstr(e, "now"),
 			 json_object_get_boolean(json_object_object_get(e, "followed")) ? ", followed" : "");
@@ -526,6 +527,7 @@ static void print_policy_event(struct json_object *e)
 	printf("%-23.23s %-11s %-12s %7lld %-15s %-40s %s\n", jstr(e, "time") ? jstr(e, "time") : "-",
 	       "policy", event, by ? (long long)jint(by, "pid") : 0LL, "-", what,
 	       jstr(e, "rule") ? jstr(e, "rule") : "-");
+	fflush(stdout);
 }
 
 static int print_event(void *userdata, const char *json)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "drift.h"
@@ -24,7 +25,7 @@ void drift_init(struct drift *dr)
 void drift_free(struct drift *dr)
 {
 	bw_resolved_free(dr->v, dr->n);
-	free(dr->logged);
+	free(dr->seen);
 	if (dr->watch_fd >= 0)
 		close(dr->watch_fd);
 	drift_init(dr);
@@ -79,21 +80,21 @@ static void watch_all(struct drift *dr)
 
 void drift_set(struct drift *dr, struct bw_resolved *v, size_t n)
 {
-	uint64_t *logged = calloc(n ? n : 1, sizeof(*logged));
+	struct drift_seen *seen = calloc(n ? n : 1, sizeof(*seen));
 
-	if (!logged)
+	if (!seen)
 		abort();
 	/* A drift already reported stays reported while it is the same drift. */
 	for (size_t i = 0; i < n; i++) {
 		const struct bw_resolved *old = bw_resolved_find(dr->v, dr->n, v[i].kind, v[i].path);
 
 		if (old && old->dev == v[i].dev && old->ino == v[i].ino)
-			logged[i] = dr->logged[old - dr->v];
+			seen[i] = dr->seen[old - dr->v];
 	}
 	drift_free(dr);
 	dr->v = v;
 	dr->n = n;
-	dr->logged = logged;
+	dr->seen = seen;
 	watch_all(dr);
 }
 
@@ -114,25 +115,36 @@ unsigned drift_drain(struct drift *dr)
 			const struct inotify_event *ev = (const void *)p;
 
 			if (ev->mask & (IN_IGNORED | IN_Q_OVERFLOW | IN_DELETE_SELF | IN_MOVE_SELF))
-				news |= DRIFT_REWATCH;
+				news |= DRIFT_REWATCH; /* done at the next check, within its budget */
 			p += sizeof(*ev) + ev->len;
 		}
 	}
 	return news;
 }
 
-/* Is this drifted entry one bulwarkd follows (decision 34)? */
-static bool follows(const struct bw_resolved *r)
-{
-	char *path;
-	bool yes;
+/*
+ * At most DRIFT_REPORTS_PER_MINUTE drift reports a minute: whoever owns a
+ * named path could otherwise make a new state (and a log line) at will.
+ */
+#define DRIFT_REPORTS_PER_MINUTE 30
 
-	if (r->kind == BW_RESOLVED_FILE)
-		return false;
-	path = bw_resolved_fs_path(r);
-	yes = path && bw_root_controlled(path);
-	free(path);
-	return yes;
+static bool report_allowed(struct drift *dr)
+{
+	time_t minute = time(NULL) / 60;
+
+	if (minute != dr->report_minute) {
+		if (dr->suppressed)
+			bw_log(LOG_WARNING, "%u more drift reports were suppressed; `bulwark status` lists every drifted path",
+			       dr->suppressed);
+		dr->report_minute = minute;
+		dr->reports = dr->suppressed = 0;
+	}
+	if (dr->reports < DRIFT_REPORTS_PER_MINUTE) {
+		dr->reports++;
+		return true;
+	}
+	dr->suppressed++;
+	return false;
 }
 
 /* One drifted entry as status and events show it. */
@@ -159,34 +171,39 @@ struct drift_report drift_scan(struct drift *dr, struct json_object *list, size_
 		uint64_t dev = 0, ino = 0;
 		int err = bw_resolved_now(r, &dev, &ino);
 
-		uint64_t seen;
+		struct drift_seen now;
 		bool followed;
 
-		if (!err && dev == r->dev && ino == r->ino)
+		if (!err && dev == r->dev && ino == r->ino) {
+			dr->seen[i] = (struct drift_seen){ 0 }; /* back as loaded: report the next drift */
 			continue;
+		}
 		if (err)
 			rep.missing++;
 		else
 			rep.changed++;
-		followed = !err && follows(r);
+		followed = !err && bw_resolved_followable(r);
 		rep.relocated |= followed;
-		/* FNV-1a over what drifted and where to. */
-		for (uint64_t w = 0, v[4] = { i, dev, ino, (uint64_t)err << 1 | followed }; w < 4; w++)
+		/* FNV-1a over what a re-resolution would follow, and to where. */
+		for (uint64_t w = 0, v[3] = { i, dev, ino }; followed && w < 3; w++)
 			rep.fingerprint = (rep.fingerprint ^ v[w]) * 0x100000001b3ull;
 		if (list && json_object_array_length(list) < max)
 			json_object_array_add(list, entry_json(r, err, followed));
 		/* Once per state: gone, then back as something else, is two reports. */
-		seen = ((uint64_t)(err != 0) << 63 | ((dev << 32) ^ ino)) | 1;
-		if (!fresh || dr->logged[i] == seen)
+		now = (struct drift_seen){ .reported = true, .err = err, .dev = dev, .ino = ino };
+		if (!fresh || (dr->seen[i].reported && dr->seen[i].err == err && dr->seen[i].dev == dev &&
+			       dr->seen[i].ino == ino))
 			continue;
-		dr->logged[i] = seen;
+		dr->seen[i] = now;
+		if (!report_allowed(dr))
+			continue;
 		json_object_array_add(fresh, entry_json(r, err, followed));
 		if (err && r->kind == BW_RESOLVED_FILE)
 			bw_log(LOG_WARNING,
 			       "%s: file %s is gone (%s): a file created there later is a different file; `bulwark policy load` re-resolves",
 			       r->where, r->path, strerror(-err));
 		else if (err)
-			bw_log(LOG_WARNING, "%s: %s %s is gone (%s): re-resolved when it is back",
+			bw_log(LOG_WARNING, "%s: %s %s is gone (%s): re-resolved when it is back, if only root could have put it there",
 			       r->where, kind, r->path, strerror(-err));
 		else if (r->kind == BW_RESOLVED_FILE)
 			bw_log(LOG_WARNING,

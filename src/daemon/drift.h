@@ -16,13 +16,23 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "../lib/compile.h"
+
+/* The drift last reported for one entry. */
+struct drift_seen {
+	bool reported;
+	int err;
+	uint64_t dev, ino;
+};
 
 struct drift {
 	struct bw_resolved *v; /* the active policy's record, sorted (kind, path) */
 	size_t n;
-	uint64_t *logged;      /* per entry: the drift state last logged, 0 for none */
+	struct drift_seen *seen; /* per entry: what was last reported */
+	long report_minute;    /* rate limit of drift reports */
+	unsigned reports, suppressed;
 	int watch_fd;          /* inotify, -1 when nothing is watched */
 	size_t unwatched;      /* directories inotify refused */
 };

@@ -37,6 +37,8 @@
 #define DRIFT_SETTLE_MS 200
 /* Drifted paths listed in status; drift_count has them all. */
 #define DRIFT_LIST_MAX 32
+/* Diagnostics carried by a `rejected` event, at most. */
+#define DIAG_EVENT_MAX 8192
 /* Also look now and then: a rename further up than the watched directory sends no event. */
 #define DRIFT_PERIOD_MS 30000
 
@@ -50,7 +52,8 @@ static const char *const counter_names[BW_CNT_COUNT] = {
 
 struct client {
 	int fd;
-	pid_t pid; /* the peer, as the kernel vouched at accept */
+	pid_t pid;            /* the peer, as the kernel vouched at accept */
+	char exe[PATH_MAX];   /* its program then: the pid may be gone when an event names it */
 	bool follower;
 	size_t len;
 	char buf[REQUEST_MAX];
@@ -68,6 +71,7 @@ struct daemon {
 	size_t last_missing;              /* missing paths at the last check: rewatch on change */
 	int64_t settle_ms;                /* wait after an event: ten times the last check's cost */
 	bool reresolve_warned;            /* "policy text changed" logged for this generation */
+	bool rewatch;                     /* a watched directory went away: watch anew at the next check */
 	char *last_load_error;
 	const char *socket_path;
 	const char *state_dir;
@@ -215,7 +219,7 @@ static void policy_event(struct daemon *d, const char *event, const char *reason
 {
 	struct json_object *o = json_object_new_object(), *by = NULL;
 	struct timespec ts;
-	char when[64], exe[PATH_MAX], link[64];
+	char when[64];
 	struct tm tm;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -229,9 +233,8 @@ static void policy_event(struct daemon *d, const char *event, const char *reason
 	if (d->requester) {
 		by = json_object_new_object();
 		json_object_object_add(by, "pid", json_object_new_int(d->requester->pid));
-		snprintf(link, sizeof(link), "/proc/%d/exe", (int)d->requester->pid);
-		json_object_object_add(by, "exe", program_of(link, exe, sizeof(exe)) ?
-							  json_object_new_string(exe) : NULL);
+		json_object_object_add(by, "exe", d->requester->exe[0] ?
+							  json_object_new_string(d->requester->exe) : NULL);
 	}
 	json_object_object_add(o, "by", by);
 	json_object_object_foreach(what, k, v)
@@ -508,8 +511,21 @@ static void rejected_event(struct daemon *d, const char *reason, const char *pat
 {
 	struct json_object *what = json_object_new_object();
 
+	size_t len = diag ? strlen(diag) : 0;
+
 	json_object_object_add(what, "path", json_object_new_string(path));
-	json_object_object_add(what, "diagnostics", json_object_new_string(diag ? diag : ""));
+	/* An event is one line in a 1024-line backlog: long diagnostics say where the rest is. */
+	if (len > DIAG_EVENT_MAX) {
+		char *cut = NULL;
+
+		if (asprintf(&cut, "%.*s\n... %zu more bytes: `bulwark policy check %s` prints them all\n",
+			     DIAG_EVENT_MAX, diag, len - DIAG_EVENT_MAX, path) < 0)
+			abort();
+		json_object_object_add(what, "diagnostics", json_object_new_string(cut));
+		free(cut);
+	} else {
+		json_object_object_add(what, "diagnostics", json_object_new_string(diag ? diag : ""));
+	}
 	policy_event(d, "rejected", reason, what);
 }
 
@@ -530,6 +546,9 @@ static int commit_policy(struct daemon *d, const char *path, struct prepared *pp
 			*ret_diag = render_diags(p, path, why);
 			return -EOPNOTSUPP;
 		}
+	/* Decisions the old policy made are decoded with its rule table. */
+	if (d->rb)
+		ring_buffer__consume(d->rb);
 	r = bw_kernel_install(&d->kernel, &pp->compiled, p->sha256, p->n_rules, p->flags, why,
 			      sizeof(why));
 	if (r < 0) {
@@ -627,6 +646,19 @@ static int reresolve(struct daemon *d)
 		d->reresolve_warned = true;
 		return r;
 	}
+	if (r == 0 && pp.compiled.n_resolved == d->drift.n) {
+		size_t i = 0;
+
+		while (i < d->drift.n && pp.compiled.resolved[i].dev == d->drift.v[i].dev &&
+		       pp.compiled.resolved[i].ino == d->drift.v[i].ino)
+			i++;
+		if (i == d->drift.n) {
+			/* Nothing would change (what drifted is not followed after all): no swap. */
+			prepared_free(&pp);
+			free(diag);
+			return -EALREADY;
+		}
+	}
 	if (r == 0) {
 		/* commit_policy replaces d->policy_path: hand it a copy. */
 		path = strdup(d->policy_path);
@@ -659,22 +691,23 @@ static void check_drift(struct daemon *d)
 	for (size_t i = 0; i < json_object_array_length(fresh); i++)
 		policy_event(d, "drift", "watch", json_object_get(json_object_array_get_idx(fresh, i)));
 	json_object_put(fresh);
-
-	/* A busy watched directory (/tmp) must not keep a huge policy's check running: at most 10% of a CPU. */
-	d->settle_ms = 10 * (now_ms() - started);
-	if (d->settle_ms < DRIFT_SETTLE_MS)
-		d->settle_ms = DRIFT_SETTLE_MS;
-
-	if (rep.missing != d->last_missing) {
-		/* A parent that went or came back: watch the nearest directory that exists. */
+	if (d->rewatch || rep.missing != d->last_missing) {
+		/* A directory that went or came back: watch the nearest one that exists. */
+		d->rewatch = false;
 		d->last_missing = rep.missing;
 		drift_rewatch(&d->drift);
 		watch_drift(d);
 	}
-	if (!rep.relocated || rep.fingerprint == d->failed_drift)
-		return;
-	if (reresolve(d) < 0)
+	if (rep.relocated && rep.fingerprint != d->failed_drift && reresolve(d) < 0)
 		d->failed_drift = rep.fingerprint;
+	/*
+	 * Whatever this cost (a huge policy, a busy watched directory, someone
+	 * renaming a watched directory in a loop), the next check waits ten
+	 * times as long: at most a tenth of a CPU.
+	 */
+	d->settle_ms = 10 * (now_ms() - started);
+	if (d->settle_ms < DRIFT_SETTLE_MS)
+		d->settle_ms = DRIFT_SETTLE_MS;
 }
 
 static struct json_object *status_json(struct daemon *d)
@@ -924,6 +957,13 @@ static void on_accept(struct daemon *d)
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	c->fd = fd;
 	c->pid = cred.pid;
+	{
+		char link[64];
+
+		snprintf(link, sizeof(link), "/proc/%d/exe", (int)cred.pid);
+		if (!program_of(link, c->exe, sizeof(c->exe)))
+			c->exe[0] = 0;
+	}
 	d->clients[slot] = c;
 	ev.data.u64 = 100 + slot;
 	epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev);
@@ -1029,10 +1069,7 @@ static int run(struct daemon *d)
 			} else if (tag == 4) {
 				unsigned news = drift_drain(&d->drift);
 
-				if (news & DRIFT_REWATCH) {
-					drift_rewatch(&d->drift);
-					watch_drift(d);
-				}
+				d->rewatch |= news & DRIFT_REWATCH;
 				if (news && !d->rescan_at_ms)
 					d->rescan_at_ms = now_ms() + (d->settle_ms ? d->settle_ms : DRIFT_SETTLE_MS);
 			} else if (tag >= 100 && tag < 100 + CLIENTS_MAX && d->clients[tag - 100]) {
@@ -1135,6 +1172,8 @@ int main(int argc, char **argv)
 		r = prepare_policy(policy, NULL, NULL, &pending, &diag);
 		if (diag && diag[0])
 			fputs(diag, stderr);
+		if (r < 0)
+			rejected_event(&d, "start", policy, diag);
 		free(diag);
 		if (r < 0) {
 			if (access(BW_PIN_ROOT "/bw_policy", F_OK) < 0) {
@@ -1160,6 +1199,7 @@ int main(int argc, char **argv)
 		r = commit_policy(&d, policy, &pending, "start", &diag);
 		if (r < 0) {
 			fputs(diag ? diag : "", stderr);
+			rejected_event(&d, "start", policy, diag);
 			free(diag);
 			diag = NULL;
 			if (!d.kernel.adopted) {

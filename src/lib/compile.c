@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/vfs.h>
+#include <unistd.h>
 
 #include "compile.h"
 
@@ -168,35 +169,110 @@ void bw_resolved_free(struct bw_resolved *v, size_t n)
 	free(v);
 }
 
-/* Every directory above the last component is root's and writable by no one else; symlinks are root's. */
-static bool chain_is_roots(const char *path)
+/* A directory only root may change: root's, and writable by no one else. */
+static bool dir_is_roots(const struct stat *st)
 {
-	size_t len = strlen(path);
-	char buf[PATH_MAX];
-	struct stat st;
-
-	if (path[0] != '/' || len >= PATH_MAX)
-		return false;
-	while (len > 1 && path[len - 1] != '/')
-		len--; /* stop before the last component: its parent decides who could swap it */
-	for (size_t i = 1; i <= len; i++) {
-		if (i > 1 && i < len && path[i] != '/')
-			continue;
-		memcpy(buf, path, i);
-		buf[i] = 0;
-		if (lstat(buf, &st) < 0 || st.st_uid != 0)
-			return false;
-		if (!S_ISLNK(st.st_mode) && (!S_ISDIR(st.st_mode) || (st.st_mode & (S_IWGRP | S_IWOTH))))
-			return false;
-	}
-	return true;
+	return S_ISDIR(st->st_mode) && st->st_uid == 0 && !(st->st_mode & (S_IWGRP | S_IWOTH));
 }
 
+/*
+ * Walk path as the kernel does, a component at a time, following symlinks
+ * (at most 40): every directory passed through must be root's alone, and
+ * every symlink met root's (the directory holding it has passed already).
+ * The last component may be anyone's: its parent decides who could swap it.
+ */
 bool bw_root_controlled(const char *path)
 {
-	char real[PATH_MAX];
+	char rest[2 * PATH_MAX], comp[NAME_MAX + 1], target[PATH_MAX], tmp[2 * PATH_MAX];
+	int dir, hops = 0;
+	bool ok = false;
+	struct stat st;
 
-	return realpath(path, real) && chain_is_roots(path) && chain_is_roots(real);
+	if (path[0] != '/' || strlen(path) >= PATH_MAX)
+		return false;
+	snprintf(rest, sizeof(rest), "%s", path);
+	dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0 || fstat(dir, &st) < 0 || !dir_is_roots(&st))
+		goto out;
+	for (;;) {
+		const char *p = rest + strspn(rest, "/");
+		size_t n = strcspn(p, "/");
+		bool last;
+		int fd;
+
+		if (!*p) {
+			ok = true; /* ended on a directory that passed */
+			break;
+		}
+		if (n > NAME_MAX)
+			break;
+		memcpy(comp, p, n);
+		comp[n] = 0;
+		memmove(rest, p + n, strlen(p + n) + 1); /* now empty or starting with '/' */
+		last = rest[strspn(rest, "/")] == 0;
+		fd = openat(dir, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			break;
+		if (fstat(fd, &st) < 0) {
+			close(fd);
+			break;
+		}
+		if (S_ISLNK(st.st_mode)) {
+			ssize_t len = st.st_uid == 0 && ++hops <= 40 ?
+					      readlinkat(fd, "", target, sizeof(target) - 1) : -1;
+
+			close(fd);
+			if (len <= 0)
+				break;
+			target[len] = 0;
+			if ((size_t)snprintf(tmp, sizeof(tmp), "%s%s", target, rest) >= sizeof(rest))
+				break;
+			memcpy(rest, tmp, strlen(tmp) + 1);
+			if (target[0] == '/') { /* "/" passed at the start */
+				close(dir);
+				dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+				if (dir < 0)
+					break;
+			}
+			continue;
+		}
+		if (last) {
+			close(fd);
+			ok = true;
+			break;
+		}
+		if (!dir_is_roots(&st)) {
+			close(fd);
+			break;
+		}
+		close(dir);
+		dir = fd;
+	}
+out:
+	if (dir >= 0)
+		close(dir);
+	return ok;
+}
+
+/* A directory (or cgroup) a re-resolution may follow to what `fs_path` is now. */
+static bool followable_dir(const char *fs_path)
+{
+	struct stat st;
+
+	return stat(fs_path, &st) == 0 && S_ISDIR(st.st_mode) && bw_root_controlled(fs_path);
+}
+
+bool bw_resolved_followable(const struct bw_resolved *r)
+{
+	char *path;
+	bool yes;
+
+	if (r->kind == BW_RESOLVED_FILE)
+		return false;
+	path = bw_resolved_fs_path(r);
+	yes = path && followable_dir(path);
+	free(path);
+	return yes;
 }
 
 static int resolve_path(struct bw_policy *p, struct bw_compiled *rec, const struct bw_loc *loc,
@@ -213,7 +289,7 @@ static int resolve_path(struct bw_policy *p, struct bw_compiled *rec, const stru
 	 * follows its path only where only root could have replaced it. What
 	 * is not followed keeps its identity and never stops the rest.
 	 */
-	if (kept && tree && stat(real, &st) == 0 && S_ISDIR(st.st_mode) && bw_root_controlled(real))
+	if (kept && tree && followable_dir(real))
 		kept = NULL;
 	if (kept) {
 		*dev = kept->dev;
@@ -405,12 +481,15 @@ char *bw_resolved_fs_path(const struct bw_resolved *r)
 {
 	char *root, *full = NULL;
 
+	static char *cached_root; /* drift checks ask often; the cgroup2 mount stays put */
+
 	if (r->kind != BW_RESOLVED_CGROUP)
 		return strdup(r->path);
-	root = cgroup2_mount();
+	if (!cached_root)
+		cached_root = cgroup2_mount();
+	root = cached_root;
 	if (root && asprintf(&full, "%s%s", root, strcmp(r->path, "/") ? r->path : "") < 0)
 		abort();
-	free(root);
 	return full;
 }
 
@@ -464,7 +543,7 @@ static ssize_t class_for(struct bw_policy *p, struct classes *cs, struct bw_sele
 			 strcmp(s->value, "/") ? s->value : "");
 		r = cgroup_id(full, &c.ino);
 		/* Re-resolving, as for directories: follow only what only root could recreate. */
-		if (kept && (r < 0 || !bw_root_controlled(full))) {
+		if (kept && (r < 0 || !followable_dir(full))) {
 			c.ino = kept->ino;
 			r = 0;
 		}

@@ -76,11 +76,15 @@ int bw_resolved_now(const struct bw_resolved *r, uint64_t *dev, uint64_t *ino);
 const char *bw_resolved_kind_name(unsigned kind);
 /*
  * Could only root have made `path` (a filesystem path) what it is now?
- * Every directory above it, as written and after symlinks, is root's and
- * writable by no one else, and every symlink on the way is root's. A
- * re-resolution follows a replaced directory or cgroup only then.
+ * Resolved a component at a time: every directory passed through is
+ * root's and writable by no one else, every symlink met is root's.
  */
 bool bw_root_controlled(const char *path);
+/*
+ * Would a re-resolution follow r to what its path is now? Only a directory
+ * or cgroup that is one now, where only root could have replaced it.
+ */
+bool bw_resolved_followable(const struct bw_resolved *r);
 void bw_resolved_free(struct bw_resolved *v, size_t n);
 
 /* Helpers explain shares with the compiler, so both see paths alike. */

@@ -479,6 +479,52 @@ static void test_resolution_record(void **state)
 	bw_policy_free(p);
 }
 
+/*
+ * Who could have replaced a path: walked a component at a time, so a
+ * symlink hop through a directory someone else owns does not pass.
+ */
+static void test_root_controlled(void **state)
+{
+	char base[64] = "/run/bw-rc-XXXXXX", p[256], q[256];
+
+	(void)state;
+	if (geteuid() != 0)
+		skip(); /* needs root-owned and user-owned directories */
+	assert_non_null(mkdtemp(base));
+	chmod(base, 0755);
+	snprintf(p, sizeof(p), "%s/app", base);
+	assert_int_equal(mkdir(p, 0755), 0);
+	assert_true(bw_root_controlled(p));
+	assert_true(bw_root_controlled("/usr/bin"));
+	assert_true(bw_root_controlled("/"));
+	/* Below a directory everyone may write. */
+	snprintf(p, sizeof(p), "%s/tree", dir);
+	assert_false(bw_root_controlled(p));
+	/* A root symlink into such a directory. */
+	snprintf(p, sizeof(p), "%s/link", base);
+	assert_int_equal(symlink(dir, p), 0);
+	snprintf(q, sizeof(q), "%s/link/tree", base);
+	assert_false(bw_root_controlled(q));
+	/* The deploy layout: root's link to a user's link to anywhere. */
+	snprintf(p, sizeof(p), "%s/u", base);
+	assert_int_equal(mkdir(p, 0755), 0);
+	snprintf(q, sizeof(q), "%s/u/current", base);
+	assert_int_equal(symlink("/", q), 0);
+	assert_int_equal(lchown(q, 1000, 1000), 0);
+	assert_int_equal(chown(p, 1000, 1000), 0);
+	snprintf(p, sizeof(p), "%s/www", base);
+	assert_int_equal(symlink(q, p), 0);
+	assert_false(bw_root_controlled(p));
+	/* The same chain, all root's, passes. */
+	snprintf(p, sizeof(p), "%s/u", base);
+	assert_int_equal(chown(p, 0, 0), 0);
+	assert_int_equal(lchown(q, 0, 0), 0);
+	snprintf(p, sizeof(p), "%s/www", base);
+	assert_true(bw_root_controlled(p));
+	snprintf(p, sizeof(p), "rm -rf %s", base);
+	assert_int_equal(system(p), 0);
+}
+
 static void test_kernel_dev(void **state)
 {
 	(void)state;
@@ -499,6 +545,7 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_kernel_dev),
 		cmocka_unit_test(test_resolution_record),
+		cmocka_unit_test(test_root_controlled),
 	};
 
 	return cmocka_run_group_tests(tests, make_tree, remove_tree);
