@@ -187,7 +187,7 @@ static int cmd_status(int argc, char **argv)
 	int r;
 
 	if (want_help(argc, argv)) {
-		printf("Usage: bulwark status [--json]\n\nShow whether bulwarkd runs, the active policy (sha256 of its text, generation,\nrules, mode, load time) and per-operation counters, including dropped events.\n");
+		printf("Usage: bulwark status [--json]\n\nShow whether bulwarkd runs, the active policy (sha256 of its text, generation,\nrules, mode, load time), the paths it names that were replaced since the load,\nand per-operation counters, including dropped events.\n");
 		return EXIT_OK;
 	}
 	if (argc > 1 + json) {
@@ -577,7 +577,8 @@ static int cmd_events(int argc, char **argv)
 
 	if (want_help(argc, argv)) {
 		printf("Usage: bulwark events [--follow] [--json]\n\n"
-		       "Print the daemon's recent events (up to 1024), one per line, as a table.\n"
+		       "Print the daemon's recent events (up to 1024), one per line, as a table:\n"
+		       "decisions, process notifications, and policy changes (loads, refusals, drift).\n"
 		       "--follow  keep streaming new events until interrupted\n"
 		       "--json    print each event as its JSON object (schema: docs/events.md)\n");
 		return EXIT_OK;
