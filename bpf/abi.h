@@ -39,7 +39,8 @@ enum bw_op {
 	BW_OP_KEXEC = 14,      /* C5: kexec */
 	BW_OP_LOCKDOWN = 15,   /* C5: lockdown reasons */
 	BW_OP_BPF = 16,        /* C5: BPF loads */
-	BW_OP_MAX = 16,
+	BW_OP_SYSCTL = 17,     /* C5: writes to sysctls that steer the kernel (gate only) */
+	BW_OP_MAX = 17,
 };
 #define BW_OP_COUNT (BW_OP_MAX + 1)
 
@@ -162,6 +163,48 @@ struct bw_rule_val {
 	__u32 ops;           /* META: bit op set = some rule decides op */
 };
 
+/*
+ * The gate: built-in decisions taken before any policy rule, so no policy
+ * can reorder or lift them. Each has a reserved rule id, above any id a
+ * policy's rule table can hold, that events and explain name.
+ */
+enum bw_gate {
+	BW_GATE_FIRST = 0xFFFFFF00u,
+	/* prctl(PR_SET_MM_EXE_FILE/MAP) while a policy names programs */
+	BW_GATE_PRCTL_EXE = 0xFFFFFF01u,
+	/* a write to a sysctl that switches BPF LSM programs off (ftrace_enabled) */
+	BW_GATE_TAMPER = 0xFFFFFF02u,
+	/* a process under the no-children mark choosing what the kernel spawns */
+	BW_GATE_HELPER = 0xFFFFFF03u,
+	BW_GATE_LAST = 0xFFFFFF03u,
+};
+
+/*
+ * A sysctl the gate guards, as the kernel names it in /proc/sys: the
+ * directory's and the entry's names, NUL-padded. Value: enum bw_gate.
+ */
+#define BW_SYSCTL_DIR_LEN 16
+#define BW_SYSCTL_NAME_LEN 32
+struct bw_sysctl_key {
+	char dir[BW_SYSCTL_DIR_LEN];
+	char name[BW_SYSCTL_NAME_LEN];
+};
+
+struct bw_sysctl_val {
+	__u32 id;   /* bulwark's id of the sysctl: the `sysctl` op's arg */
+	__u32 gate; /* enum bw_gate: the built-in decision that guards it */
+};
+
+/*
+ * The daemon's liveness probe: its own kill(self, 0) is counted here, so
+ * the daemon can tell that the kernel still calls bulwark's programs.
+ */
+struct bw_canary {
+	__u32 tgid; /* the daemon, written by it */
+	__u32 pad;
+	__u64 hits;
+};
+
 /* Per-CPU counters: index = op * BW_CNT_COUNT + counter. */
 enum bw_counter {
 	BW_CNT_DECISIONS = 0,   /* every decision taken */
@@ -211,7 +254,8 @@ enum bw_hook {
 	BW_HOOK_LOCKDOWN = 16,  /* locked_down: arg is the bulwark lockdown reason */
 	BW_HOOK_BPF = 17,       /* bpf: arg is the bpf() command */
 	BW_HOOK_SHMAT = 18,     /* shm_shmat with SHM_EXEC: System V shared memory */
-	BW_HOOK_MAX = 18,
+	BW_HOOK_OPEN = 19,      /* file_open: a file opened for writing */
+	BW_HOOK_MAX = 19,
 };
 
 enum bw_event_type {
@@ -279,9 +323,11 @@ struct bw_task_state {
 	__u32 flags;     /* enum bw_event_flag subset for exe */
 	__u32 nochild;   /* rule id of a sticky `deny fork` that marked it, 0 = none */
 	__u32 exited;    /* process exit reported (on the group leader) */
-	__u32 pad;
+	__u32 open_mode; /* f_mode | BW_OPEN_MODE_SET of its last /proc open, for ptrace */
 	char exe[BW_PATH_LEN];
 };
+
+#define BW_OPEN_MODE_SET 0x80000000u
 
 #define BW_ABI_ASSERT(cond) _Static_assert(cond, #cond)
 BW_ABI_ASSERT(sizeof(struct bw_rule_key) == 72);
@@ -293,5 +339,7 @@ BW_ABI_ASSERT(__builtin_offsetof(struct bw_event, cgroup_id) == 96);
 BW_ABI_ASSERT(__builtin_offsetof(struct bw_event, comm) == 112);
 BW_ABI_ASSERT(sizeof(struct bw_event) == 112 + BW_COMM_LEN + 2 * BW_PATH_LEN);
 BW_ABI_ASSERT(sizeof(struct bw_task_state) == 24 + BW_PATH_LEN);
+BW_ABI_ASSERT(sizeof(struct bw_sysctl_key) == 48);
+BW_ABI_ASSERT(sizeof(struct bw_canary) == 16);
 
 #endif /* BULWARK_ABI_H */

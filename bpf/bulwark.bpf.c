@@ -243,7 +243,7 @@ SEC("lsm/task_prctl")
 int BPF_PROG(bw_task_prctl, int option, unsigned long arg2, unsigned long arg3,
 	     unsigned long arg4, unsigned long arg5, int ret)
 {
-	struct bw_decision d = { .op = BW_OP_EXEC, .hook = BW_HOOK_PRCTL };
+	struct bw_decision d = {};
 	struct bw_rule_val *meta = NULL;
 	__u32 zero = 0;
 	void *policy;
@@ -257,8 +257,7 @@ int BPF_PROG(bw_task_prctl, int option, unsigned long arg2, unsigned long arg3,
 		meta = bpf_map_lookup_elem(policy, &bw_meta_key);
 	if (!meta || !((meta->dims | meta->tdims) & ((1u << BW_DIM_EXE) | (1u << BW_DIM_PARENT))))
 		return 0;
-	d.policy_flags = meta->flags;
-	d.verdict = BW_VERDICT_DENY;
+	bw_gate_deny(&d, BW_OP_EXEC, BW_HOOK_PRCTL, BW_GATE_PRCTL_EXE);
 	d.event_flags = BW_EVF_PATH_ERR; /* no file: the program it wanted to become */
 	return bw_conclude(&d, NULL, NULL);
 }
@@ -378,13 +377,13 @@ int BPF_PROG(bw_task_alloc, struct task_struct *task, unsigned long clone_flags,
 #define PTRACE_MODE_READ 0x01
 #define PTRACE_MODE_ATTACH 0x02
 #define PTRACE_MODE_NOAUDIT 0x04
-#define O_ACCMODE 3
-#define O_RDONLY 0
+#define FMODE_WRITE 0x2
 /* x86_64 system call numbers, to tell which right an ATTACH check is for. */
 #define NR_open 2
 #define NR_openat 257
 #define NR_process_vm_readv 310
 #define NR_openat2 437
+#define PROC_SUPER_MAGIC 0x9fa0
 
 /*
  * The kernel asks for ATTACH on paths that only read: opening
@@ -394,8 +393,9 @@ int BPF_PROG(bw_task_alloc, struct task_struct *task, unsigned long clone_flags,
  */
 static __always_inline __u32 bw_ptrace_right(unsigned int mode)
 {
+	struct bw_task_state *ts;
 	struct pt_regs *regs;
-	__u64 flags = 0;
+	__u32 open_mode;
 	long nr;
 
 	if (!(mode & PTRACE_MODE_ATTACH))
@@ -406,17 +406,22 @@ static __always_inline __u32 bw_ptrace_right(unsigned int mode)
 	nr = BPF_CORE_READ(regs, orig_ax);
 	if (nr == NR_process_vm_readv)
 		return BW_OP_READ;
-	if (nr == NR_open)
-		flags = BPF_CORE_READ(regs, si);
-	else if (nr == NR_openat)
-		flags = BPF_CORE_READ(regs, dx);
-	else if (nr == NR_openat2) {
-		/* struct open_how starts with its u64 flags */
-		if (bpf_probe_read_user(&flags, sizeof(flags), (void *)BPF_CORE_READ(regs, dx)))
-			return BW_OP_WRITE;
-	} else
+	if (nr != NR_open && nr != NR_openat && nr != NR_openat2)
 		return BW_OP_WRITE;
-	return (flags & O_ACCMODE) == O_RDONLY ? BW_OP_READ : BW_OP_WRITE;
+	/*
+	 * An open of /proc/PID/mem: the mode the kernel already copied and
+	 * checked, recorded by file_open just before ->open asks us. Never
+	 * the caller's memory: a racing thread could rewrite open_how after
+	 * the kernel read it.
+	 */
+	ts = bw_current_state();
+	if (!ts)
+		return BW_OP_WRITE;
+	open_mode = ts->open_mode;
+	ts->open_mode = 0;
+	if (!(open_mode & BW_OPEN_MODE_SET))
+		return BW_OP_WRITE;
+	return open_mode & FMODE_WRITE ? BW_OP_WRITE : BW_OP_READ;
 }
 
 /*
@@ -437,6 +442,21 @@ int BPF_PROG(bw_ptrace_access, struct task_struct *child, unsigned int mode, int
 }
 
 /*
+ * The daemon's liveness probe: its kill(self, 0) proves that the kernel
+ * still calls bulwark's programs (nothing switched ftrace or the links
+ * off). Only the daemon's own probe counts.
+ */
+static __always_inline void bw_canary_hit(void)
+{
+	struct bw_canary *c;
+	__u32 zero = 0;
+
+	c = bpf_map_lookup_elem(&bw_canary, &zero);
+	if (c && c->tgid && c->tgid == bpf_get_current_pid_tgid() >> 32)
+		__sync_fetch_and_add(&c->hits, 1);
+}
+
+/*
  * kill, tkill, tgkill, pidfd_send_signal, rt_(tg)sigqueueinfo, and
  * kill(-pgrp) once per member. A non-NULL cred means the sender is not
  * the current task (USB async I/O completions): not a subject's act.
@@ -447,8 +467,13 @@ int BPF_PROG(bw_task_kill, struct task_struct *p, struct kernel_siginfo *info, i
 {
 	if (ret)
 		return ret;
-	if (bw_raw_arg(ctx, 3) || bw_is_self(p))
+	if (bw_raw_arg(ctx, 3))
 		return 0;
+	if (bw_is_self(p)) {
+		if (!sig)
+			bw_canary_hit();
+		return 0;
+	}
 	return bw_task_op(BW_OP_SIGNAL, BW_HOOK_KILL, p, sig, true);
 }
 
@@ -512,6 +537,66 @@ SEC("lsm/task_movememory")
 int BPF_PROG(bw_task_movememory, struct task_struct *p, int ret)
 {
 	return ret ? ret : bw_control(p, BW_HOOK_MOVEMEM);
+}
+
+/*
+ * Opens in /proc. Two jobs, both cheap and both for procfs only:
+ *  - remember the mode of the open, so ptrace_access_check, which the
+ *    kernel calls from ->open of /proc/PID/mem right after this hook, can
+ *    tell a read-only open from one that writes (bw_ptrace_right);
+ *  - judge a write to a sysctl that steers the kernel: the gate first
+ *    (ftrace_enabled switches every BPF LSM program off; a process under
+ *    the no-children mark must not choose what the kernel spawns), then
+ *    the policy's `sysctl` rules.
+ * A write needs an fd opened for writing, so judging the open covers
+ * write(2), io_uring and splice alike.
+ */
+SEC("lsm/file_open")
+int BPF_PROG(bw_file_open, struct file *file, int ret)
+{
+	struct inode *inode = BPF_CORE_READ(file, f_inode);
+	struct bw_sysctl_val *guard;
+	struct bw_sysctl_key key = {};
+	struct bw_task_state *ts;
+	struct bw_decision d = {};
+	struct dentry *dentry;
+	__u32 f_mode;
+
+	if (ret)
+		return ret;
+	if (BPF_CORE_READ(inode, i_sb, s_magic) != PROC_SUPER_MAGIC)
+		return 0;
+	f_mode = BPF_CORE_READ(file, f_mode);
+	ts = bpf_task_storage_get(&bw_task_state, bpf_get_current_task_btf(), 0,
+				  BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (ts) {
+		ts->open_mode = f_mode | BW_OPEN_MODE_SET;
+		/* State created here belongs to a process that predates bulwark. */
+		if (!ts->exe[0] && !ts->flags)
+			ts->flags = BW_EVF_EXE_UNKNOWN;
+	} else {
+		bw_count(BW_OP_READ, BW_CNT_HELPER_ERR);
+	}
+	if (!(f_mode & FMODE_WRITE))
+		return 0;
+	if (!BPF_CORE_READ(container_of(inode, struct proc_inode, vfs_inode), sysctl_entry))
+		return 0;
+	dentry = BPF_CORE_READ(file, f_path.dentry);
+	bpf_probe_read_kernel_str(key.name, sizeof(key.name), BPF_CORE_READ(dentry, d_name.name));
+	bpf_probe_read_kernel_str(key.dir, sizeof(key.dir),
+				  BPF_CORE_READ(dentry, d_parent, d_name.name));
+	guard = bpf_map_lookup_elem(&bw_sysctls, &key);
+	if (!guard)
+		return 0;
+	d.arg = guard->id;
+	if (guard->gate == BW_GATE_TAMPER && bw_policy_installed())
+		bw_gate_deny(&d, BW_OP_SYSCTL, BW_HOOK_OPEN, BW_GATE_TAMPER);
+	else if (guard->gate == BW_GATE_HELPER && ts && ts->nochild)
+		bw_gate_deny(&d, BW_OP_SYSCTL, BW_HOOK_OPEN, BW_GATE_HELPER);
+	else
+		bw_decide_default(&d, BW_OP_SYSCTL, BW_HOOK_OPEN, guard->id);
+	d.arg = guard->id;
+	return bw_conclude(&d, &file->f_path, NULL);
 }
 
 /* ---- kernel integrity: module, kexec, lockdown, bpf ------------------- */

@@ -80,6 +80,26 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } bw_task_state SEC(".maps");
 
+/*
+ * The sysctls the gate guards, by (directory, name): filled by the daemon
+ * from the policy library's table when the programs are first loaded, then
+ * frozen, so nothing in user space can change which knobs are guarded.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 32);
+	__type(key, struct bw_sysctl_key);
+	__type(value, struct bw_sysctl_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bw_sysctls SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bw_canary);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bw_canary SEC(".maps");
 
 /*
  * Who is asking, as the policy sees it: one id per dimension, and the set
@@ -400,6 +420,30 @@ static __always_inline void *bw_policy_begin(struct bw_decision *d, __u32 op, __
 	if (!((*meta)->ops & (1u << op)))
 		return NULL;
 	return policy;
+}
+
+/*
+ * The gate (step 0): a built-in decision, taken before any rule is looked
+ * up, so no policy can reorder or lift it. It denies under the reserved
+ * rule id `gate`; the policy's mode still applies, so a policy in audit
+ * mode reports what the gate would have refused.
+ */
+static __always_inline void bw_gate_deny(struct bw_decision *d, __u32 op, __u32 hook, __u32 gate)
+{
+	struct bw_rule_val *meta;
+
+	bw_policy_begin(d, op, hook, &meta);
+	d->verdict = BW_VERDICT_DENY;
+	d->rule_id = gate;
+	d->rule_flags = 0;
+}
+
+/* Is a policy in force? The tamper gate guards enforcement only while there is some. */
+static __always_inline bool bw_policy_installed(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&bw_policy, &zero) != NULL;
 }
 
 /*

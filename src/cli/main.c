@@ -144,11 +144,29 @@ static void print_drift(struct json_object *pol)
 
 static void print_status(struct json_object *s)
 {
-	struct json_object *pol, *counters, *files;
+	struct json_object *pol, *counters, *files, *enf;
 
 	printf("bulwarkd:  running, pid %lld%s\n", (long long)jint(s, "daemon_pid"),
 	       json_object_get_boolean(json_object_object_get(s, "adopted")) ?
 		       " (adopted pinned programs)" : "");
+	enf = json_object_object_get(s, "enforcement");
+	if (enf) {
+		struct json_object *links = json_object_object_get(enf, "links"), *why;
+		bool on = jstr(enf, "state") && strcmp(jstr(enf, "state"), "on") == 0;
+
+		printf("kernel:    enforcement %s: %lld of %lld links attached, programs %s",
+		       jstr(enf, "state") ? jstr(enf, "state") : "unknown", (long long)jint(links, "attached"),
+		       (long long)jint(links, "expected"),
+		       json_object_get_boolean(json_object_object_get(enf, "programs_called")) ?
+			       "called" : "NOT called");
+		why = json_object_object_get(enf, "reasons");
+		for (size_t i = 0; !on && why && i < json_object_array_length(why); i++)
+			printf("%s%s", i ? ", " : " (", json_object_get_string(json_object_array_get_idx(why, i)));
+		printf("%s\n", !on && why && json_object_array_length(why) ? ")" : "");
+		if (jint(enf, "repairs"))
+			printf("repairs:   %lld pins or mounts restored since the daemon started\n",
+			       (long long)jint(enf, "repairs"));
+	}
 	pol = json_object_object_get(s, "policy");
 	if (pol && !json_object_is_type(pol, json_type_null)) {
 		printf("policy:    %.16s  generation %lld, %lld rules, mode %s\n", jstr(pol, "sha256"),
@@ -187,7 +205,7 @@ static int cmd_status(int argc, char **argv)
 	int r;
 
 	if (want_help(argc, argv)) {
-		printf("Usage: bulwark status [--json]\n\nShow whether bulwarkd runs, the active policy (sha256 of its text, generation,\nrules, mode, load time), the paths it names that were replaced since the load,\nand per-operation counters, including dropped events.\n");
+		printf("Usage: bulwark status [--json]\n\nShow whether bulwarkd runs, the active policy (sha256 of its text, generation,\nrules, mode, load time), the paths it names that were replaced since the load,\nwhat the kernel actually runs (links attached, whether the programs are\ncalled: a canary decision checked now), and per-operation counters,\nincluding dropped events.\n");
 		return EXIT_OK;
 	}
 	if (argc > 1 + json) {
@@ -303,6 +321,10 @@ static int cmd_policy_load(int argc, char **argv)
 
 static void print_rule_ref(const char *label, struct json_object *rule, const char *why)
 {
+	if (jstr(rule, "gate")) {
+		printf("%-9s gate %s: %s\n", label, jstr(rule, "gate"), jstr(rule, "text"));
+		return;
+	}
 	printf("%-9s %s:%lld: %s%s%s%s\n", label, jstr(rule, "file") ? jstr(rule, "file") : "?",
 	       (long long)jint(rule, "line"), jstr(rule, "text") ? jstr(rule, "text") : "(rule text unknown)",
 	       why ? " (" : "", why ? why : "", why ? ")" : "");
@@ -557,6 +579,8 @@ static int print_event(void *userdata, const char *json)
 		const char *f = jstr(rule, "file"), *base = strrchr(f, '/');
 
 		snprintf(where, sizeof(where), "%s:%lld", base ? base + 1 : f, (long long)jint(rule, "line"));
+	} else if (rule && jstr(rule, "gate")) {
+		snprintf(where, sizeof(where), "gate:%s", jstr(rule, "gate"));
 	}
 	event_object(e, object, sizeof(object));
 	printf("%-23.23s %-11s %-12s %7lld %-15s %-40s %s\n", jstr(e, "time") ? jstr(e, "time") : "-",

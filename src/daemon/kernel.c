@@ -8,7 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -149,6 +152,111 @@ static int fill_lockdown_ids(struct bulwark_bpf *skel)
 	return n;
 }
 
+/*
+ * The sysctls the gate guards, from the policy library's table. Filled
+ * once, when the map is new, then frozen: from then on nothing in user
+ * space can change which knobs are guarded (an adopting daemon finds it
+ * filled and frozen).
+ */
+static int fill_sysctls(struct bulwark_bpf *skel, char *why, size_t why_len)
+{
+	int fd = bpf_map__fd(skel->maps.bw_sysctls);
+	struct bw_sysctl_key key, next;
+
+	if (bpf_map_get_next_key(fd, NULL, &next) == 0)
+		return 0; /* adopted: already filled and frozen */
+	for (unsigned id = 1; id < BW_SYSCTL_IDS; id++) {
+		const struct bw_sysctl_def *def = bw_sysctl_def(id);
+		struct bw_sysctl_val val;
+
+		if (!def)
+			continue;
+		memset(&key, 0, sizeof(key));
+		snprintf(key.dir, sizeof(key.dir), "%s", def->dir);
+		snprintf(key.name, sizeof(key.name), "%s", def->leaf);
+		val.id = id;
+		val.gate = def->gate;
+		if (bpf_map_update_elem(fd, &key, &val, BPF_NOEXIST) < 0) {
+			snprintf(why, why_len, "cannot fill the guarded sysctl table: %s", strerror(errno));
+			return -errno;
+		}
+	}
+	if (bpf_map_freeze(fd) < 0) {
+		snprintf(why, why_len, "cannot freeze the guarded sysctl table: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/* The daemon's kill(self, 0) is the canary the programs count (bw_canary_hit). */
+static int arm_canary(struct bw_kernel *k)
+{
+	struct bw_canary c = { .tgid = (__u32)getpid() };
+	__u32 zero = 0;
+
+	if (bpf_map_update_elem(bpf_map__fd(k->skel->maps.bw_canary), &zero, &c, BPF_ANY) < 0)
+		return -errno;
+	return 0;
+}
+
+static uint64_t canary_hits(struct bw_kernel *k)
+{
+	struct bw_canary c = { 0 };
+	__u32 zero = 0;
+
+	bpf_map_lookup_elem(bpf_map__fd(k->skel->maps.bw_canary), &zero, &c);
+	return c.hits;
+}
+
+static uint32_t obj_id(int fd)
+{
+	struct bpf_link_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	/* Links and maps both start their info with type and id. */
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+		return 0;
+	return info.id;
+}
+
+/*
+ * Our own reference to every pinned link: with it, removing a pin or
+ * unmounting bpffs no longer detaches anything while the daemon runs.
+ */
+static int hold_links(struct bw_kernel *k, char *why, size_t why_len)
+{
+	struct bpf_program *prog;
+	size_t n = 0;
+
+	bpf_object__for_each_program(prog, k->skel->obj)
+		n++;
+	k->links = calloc(n, sizeof(*k->links));
+	if (!k->links)
+		return -ENOMEM;
+	bpf_object__for_each_program(prog, k->skel->obj) {
+		struct bw_held_link *l = &k->links[k->n_links];
+
+		link_pin_path(prog, l->path, sizeof(l->path));
+		l->fd = bpf_obj_get(l->path);
+		if (l->fd < 0) {
+			snprintf(why, why_len, "cannot open the pinned link %s: %s", l->path, strerror(errno));
+			return -errno;
+		}
+		l->id = obj_id(l->fd);
+		k->n_links++;
+	}
+	return 0;
+}
+
+static void release_links(struct bw_kernel *k)
+{
+	for (size_t i = 0; i < k->n_links; i++)
+		close(k->links[i].fd);
+	free(k->links);
+	k->links = NULL;
+	k->n_links = 0;
+}
+
 int bw_kernel_open(struct bw_kernel *k, bool verbose, char *why, size_t why_len)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oopts, .pin_root_path = BW_PIN_ROOT);
@@ -221,12 +329,24 @@ int bw_kernel_open(struct bw_kernel *k, bool verbose, char *why, size_t why_len)
 			goto fail;
 		}
 	}
+	r = fill_sysctls(k->skel, why, why_len);
+	if (r < 0)
+		goto fail;
+	r = hold_links(k, why, why_len);
+	if (r < 0)
+		goto fail;
+	r = arm_canary(k);
+	if (r < 0) {
+		snprintf(why, why_len, "cannot arm the canary: %s", strerror(-r));
+		goto fail;
+	}
 	k->adopted = adopted > 0;
 	k->events_fd = bpf_map__fd(k->skel->maps.bw_events);
 	if (adopted && fresh)
 		bw_log(LOG_NOTICE, "adopted %d pinned programs, attached %d new ones", adopted, fresh);
 	return 0;
 fail:
+	release_links(k);
 	/* A first start that failed leaves nothing behind for the next one. */
 	if (!adopted) {
 		bpf_object__unpin_maps(k->skel->obj, NULL);
@@ -267,6 +387,7 @@ int bw_kernel_probe(bool verbose, char *why, size_t why_len)
 void bw_kernel_close(struct bw_kernel *k)
 {
 	/* Links and maps stay pinned: enforcement outlives the daemon. */
+	release_links(k);
 	bulwark_bpf__destroy(k->skel);
 	k->skel = NULL;
 }
@@ -458,6 +579,8 @@ int bw_kernel_unload(struct bw_kernel *k)
 	char path[256];
 	int r = 0, q;
 
+	/* Our own references would keep every program attached. */
+	release_links(k);
 	/*
 	 * Exec checks go last: while only they remain, an exec is refused
 	 * cleanly. The reverse order could let an exec past bprm_check and
@@ -480,4 +603,87 @@ int bw_kernel_unload(struct bw_kernel *k)
 	if (rmdir(BW_PIN_ROOT) < 0 && errno != ENOENT && r == 0)
 		r = -errno;
 	return r;
+}
+
+#define BPF_FS_MAGIC_NUMBER 0xcafe4a11
+#define BPF_FS_DIR "/sys/fs/bpf"
+
+/* Pin fd at path unless path already holds the object with this id. */
+static bool ensure_pinned(int fd, uint32_t id, const char *path)
+{
+	int cur = bpf_obj_get(path);
+	bool ok = cur >= 0 && obj_id(cur) == id;
+
+	if (cur >= 0)
+		close(cur);
+	if (ok)
+		return false;
+	if (cur >= 0 || errno != ENOENT)
+		unlink(path); /* something else sits at our pin's place */
+	if (bpf_obj_pin(fd, path) < 0)
+		bw_log(LOG_WARNING, "cannot pin %s again: %s", path, strerror(errno));
+	return true;
+}
+
+static int read_ftrace_enabled(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/ftrace_enabled", "re");
+	int v = -1;
+
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+void bw_kernel_check(struct bw_kernel *k, struct bw_integrity *out, bw_integrity_report report,
+		     void *ctx)
+{
+	struct statfs sfs;
+	struct bpf_map *map;
+	uint64_t before;
+	char path[512];
+
+	memset(out, 0, sizeof(*out));
+	out->expected = (unsigned)k->n_links;
+	out->bpffs = statfs(BPF_FS_DIR, &sfs) == 0 && (uint64_t)sfs.f_type == BPF_FS_MAGIC_NUMBER;
+	if (!out->bpffs) {
+		/* Unmounted, or something mounted over it: a fresh bpffs on top. */
+		if (mount("bpf", BPF_FS_DIR, "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700") < 0)
+			bw_log(LOG_WARNING, "cannot mount bpffs at %s: %s", BPF_FS_DIR, strerror(errno));
+		report(ctx, "bpffs-mounted", BPF_FS_DIR);
+		out->repaired++;
+	}
+	if (mkdir(BW_PIN_ROOT, 0700) == 0) {
+		report(ctx, "pin-dir-restored", BW_PIN_ROOT);
+		out->repaired++;
+	}
+	for (size_t i = 0; i < k->n_links; i++) {
+		struct bw_held_link *l = &k->links[i];
+
+		if (obj_id(l->fd) == l->id)
+			out->links++;
+		if (ensure_pinned(l->fd, l->id, l->path)) {
+			report(ctx, "pin-restored", l->path);
+			out->repaired++;
+		}
+	}
+	bpf_object__for_each_map(map, k->skel->obj) {
+		const char *pin = bpf_map__pin_path(map);
+		int fd = bpf_map__fd(map);
+
+		if (!pin || fd < 0)
+			continue;
+		snprintf(path, sizeof(path), "%s", pin);
+		if (ensure_pinned(fd, obj_id(fd), path)) {
+			report(ctx, "pin-restored", path);
+			out->repaired++;
+		}
+	}
+	before = canary_hits(k);
+	kill(getpid(), 0);
+	out->called = canary_hits(k) != before;
+	out->ftrace_enabled = read_ftrace_enabled();
 }

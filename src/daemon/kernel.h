@@ -12,12 +12,45 @@
 
 struct bulwark_bpf;
 
+/*
+ * A link the daemon holds an fd to: while the daemon runs, removing the
+ * pin (or unmounting bpffs) cannot detach it, and the daemon pins it again.
+ */
+struct bw_held_link {
+	char path[256]; /* its pin */
+	int fd;
+	uint32_t id;
+};
+
 struct bw_kernel {
 	struct bulwark_bpf *skel;
 	bool adopted; /* found pinned links from an earlier daemon */
 	int events_fd;
 	int lockdown_reasons; /* the kernel's reasons mapped from its BTF; 0: none */
+	struct bw_held_link *links;
+	size_t n_links;
 };
+
+/* What the kernel actually runs, as one integrity check found it. */
+struct bw_integrity {
+	bool bpffs;            /* bpffs was mounted at /sys/fs/bpf (before any repair) */
+	bool called;           /* the canary decision ran: the kernel calls our programs */
+	unsigned links;        /* held links the kernel still reports */
+	unsigned expected;     /* links bulwark attached */
+	int ftrace_enabled;    /* kernel.ftrace_enabled, -1 if unreadable */
+	unsigned repaired;     /* pins restored and mounts redone by this check */
+};
+
+/* A repair or loss the check saw: `what` names it, `detail` says where. */
+typedef void (*bw_integrity_report)(void *ctx, const char *what, const char *detail);
+
+/*
+ * Check what the kernel runs and repair what can be repaired: mount bpffs
+ * again, recreate the pin directory, pin every held link and map again.
+ * Each repair is reported through `report`.
+ */
+void bw_kernel_check(struct bw_kernel *k, struct bw_integrity *out, bw_integrity_report report,
+		     void *ctx);
 
 /*
  * Load and attach, or adopt what an earlier daemon pinned. On failure,

@@ -29,6 +29,7 @@
 #include "drift.h"
 #include "kernel.h"
 #include "log.h"
+#include "watchdog.h"
 
 #define BACKLOG_MAX 1024
 #define CLIENTS_MAX 64
@@ -65,6 +66,8 @@ struct daemon {
 	struct json_object *policy_files; /* array of paths of the active policy */
 	char *policy_path;                /* what the active policy was loaded from */
 	struct drift drift;               /* what its paths resolved to */
+	struct watchdog watchdog;         /* what the kernel actually runs */
+	int64_t watchdog_at_ms;           /* the next integrity check */
 	int64_t rescan_at_ms;             /* CLOCK_MONOTONIC; 0: no drift check pending */
 	int64_t periodic_at_ms;           /* the next drift check without an event */
 	uint64_t failed_drift;            /* fingerprint of the drift a re-resolution failed on */
@@ -209,6 +212,11 @@ static void publish(struct daemon *d, struct json_object *o)
 			send_line(d, d->clients[i], "{\"event\":", text, "}", true);
 }
 
+static void publish_event(void *ctx, struct json_object *o)
+{
+	publish(ctx, o);
+}
+
 /*
  * A change of the policy in force, or of what it names, as an event
  * (docs/events.md, "Policy events"): the audit trail of who changed
@@ -218,14 +226,9 @@ static void policy_event(struct daemon *d, const char *event, const char *reason
 			 struct json_object *what)
 {
 	struct json_object *o = json_object_new_object(), *by = NULL;
-	struct timespec ts;
 	char when[64];
-	struct tm tm;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(when + strlen(when), sizeof(when) - strlen(when), ".%09ldZ", ts.tv_nsec);
+	bw_time_now(when, sizeof(when));
 	json_object_object_add(o, "time", json_object_new_string(when));
 	json_object_object_add(o, "type", json_object_new_string("policy"));
 	json_object_object_add(o, "event", json_object_new_string(event));
@@ -719,6 +722,9 @@ static struct json_object *status_json(struct daemon *d)
 	json_object_object_add(o, "ok", json_object_new_boolean(1));
 	json_object_object_add(o, "daemon_pid", json_object_new_int(getpid()));
 	json_object_object_add(o, "adopted", json_object_new_boolean(d->kernel.adopted));
+	/* What the kernel runs now, not what the daemon remembers. */
+	watchdog_run(&d->watchdog, &d->kernel);
+	json_object_object_add(o, "enforcement", watchdog_status(&d->watchdog));
 	if (bw_kernel_has_policy(&d->kernel) && bw_kernel_policy_info(&d->kernel, &info) == 0) {
 		struct json_object *pol = json_object_new_object();
 		time_t secs = info.loaded_at_ns / 1000000000ull;
@@ -1024,6 +1030,10 @@ static int run(struct daemon *d)
 	ev.data.u64 = 3;
 	epoll_ctl(d->epfd, EPOLL_CTL_ADD, ring_buffer__epoll_fd(d->rb), &ev);
 	watch_drift(d);
+	d->watchdog.emit = publish_event;
+	d->watchdog.ctx = d;
+	watchdog_run(&d->watchdog, &d->kernel);
+	d->watchdog_at_ms = now_ms() + WATCHDOG_PERIOD_MS;
 	/* Changes made while no daemon watched. */
 	d->rescan_at_ms = now_ms();
 	d->periodic_at_ms = now_ms() + DRIFT_PERIOD_MS;
@@ -1032,6 +1042,9 @@ static int run(struct daemon *d)
 		struct epoll_event evs[16];
 		int64_t due = d->rescan_at_ms && d->rescan_at_ms < d->periodic_at_ms ? d->rescan_at_ms :
 										       d->periodic_at_ms;
+
+		if (d->watchdog_at_ms < due)
+			due = d->watchdog_at_ms;
 		int64_t wait = due - now_ms();
 		int n = epoll_wait(d->epfd, evs, 16, wait < 0 ? 0 : wait > INT32_MAX ? INT32_MAX : (int)wait);
 		int saved_errno = errno;
@@ -1043,6 +1056,10 @@ static int run(struct daemon *d)
 		if (d->rescan_at_ms && now_ms() >= d->rescan_at_ms) {
 			d->rescan_at_ms = 0;
 			check_drift(d);
+		}
+		if (now_ms() >= d->watchdog_at_ms) {
+			d->watchdog_at_ms = now_ms() + WATCHDOG_PERIOD_MS;
+			watchdog_run(&d->watchdog, &d->kernel);
 		}
 		errno = saved_errno;
 

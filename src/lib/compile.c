@@ -39,7 +39,7 @@ static const unsigned char op_enforced[BW_OP_COUNT] = {
 	[BW_OP_EXEC] = 1,   [BW_OP_FORK] = 1,   [BW_OP_THREAD] = 1, [BW_OP_READ] = 1,
 	[BW_OP_WRITE] = 1,  [BW_OP_SIGNAL] = 1, [BW_OP_CONTROL] = 1, [BW_OP_MODULE] = 1,
 	[BW_OP_KEXEC] = 1,  [BW_OP_LOCKDOWN] = 1, [BW_OP_BPF] = 1,  [BW_OP_WX] = 1,
-	[BW_OP_ANON_EXEC] = 1, [BW_OP_MEMFD_EXEC] = 1,
+	[BW_OP_ANON_EXEC] = 1, [BW_OP_MEMFD_EXEC] = 1, [BW_OP_SYSCTL] = 1,
 };
 
 #define OVERLAYFS_MAGIC 0x794c7630ul
@@ -829,7 +829,7 @@ static void expand_rule(struct classes *cs, struct builder *b, const struct bw_r
 	c.rank = verdict_rank(rule);
 	if (rule->op == BW_OP_SIGNAL)
 		c.arg_rank = rule->signals[0] || rule->signals[1];
-	else if (rule->op == BW_OP_LOCKDOWN)
+	else if (rule->op == BW_OP_LOCKDOWN || rule->op == BW_OP_SYSCTL)
 		c.arg_rank = rule->obj == BW_OBJ_TYPE_ANY ? 0 : __builtin_popcountll(rule->reasons) == 1 ? 2 : 1;
 	direct_ids(rule->subjects, rule->n_subjects, &c.e.key.subj, c.e.key.ids);
 	direct_ids(rule->targets, rule->n_targets, &c.e.key.tsubj, c.e.key.tids);
@@ -849,6 +849,9 @@ static void expand_rule(struct classes *cs, struct builder *b, const struct bw_r
 	} else if (rule->op == BW_OP_LOCKDOWN) {
 		sig_lo = 1;
 		sig_hi = BW_LOCKDOWN_IDS - 1;
+	} else if (rule->op == BW_OP_SYSCTL) {
+		sig_lo = 1;
+		sig_hi = BW_SYSCTL_IDS - 1;
 	}
 	/* An odometer over the six class lists; signals or reasons innermost. */
 	memset(idx, 0, sizeof(idx));
@@ -868,7 +871,8 @@ static void expand_rule(struct classes *cs, struct builder *b, const struct bw_r
 
 			if (rule->op == BW_OP_SIGNAL && !in_set)
 				continue;
-			if (rule->op == BW_OP_LOCKDOWN && !((rule->reasons >> sig) & 1))
+			if ((rule->op == BW_OP_LOCKDOWN || rule->op == BW_OP_SYSCTL) &&
+			    !((rule->reasons >> sig) & 1))
 				continue;
 			c.e.key.arg = (uint16_t)sig;
 			push(b, &c);

@@ -215,6 +215,7 @@ static const char *const hook_names[BW_HOOK_MAX + 1] = {
 	[BW_HOOK_MOVEMEM] = "movememory", [BW_HOOK_SIGIO] = "sigio",
 	[BW_HOOK_PRCTL] = "prctl",        [BW_HOOK_LOCKDOWN] = "lockdown",
 	[BW_HOOK_BPF] = "bpf",            [BW_HOOK_SHMAT] = "shmat",
+	[BW_HOOK_OPEN] = "open",
 	/* READ_FILE and LOAD_DATA: named by their op, see via_name */
 };
 
@@ -406,6 +407,15 @@ struct json_object *bw_event_to_json(const struct bw_event *e, const struct bw_r
 	} else if (e->op == BW_OP_FORK || e->op == BW_OP_THREAD) {
 		json_object_put(target); /* creation has no object */
 		json_object_object_add(o, "target", NULL);
+	} else if (e->op == BW_OP_SYSCTL) {
+		const struct bw_sysctl_def *def = bw_sysctl_def(e->arg);
+
+		add_str(target, "sysctl", def ? def->name : "unknown");
+		if (e->flags & (BW_EVF_PATH_ERR | BW_EVF_PATH_TRUNC))
+			json_object_object_add(target, "path", NULL);
+		else
+			add_fixed(target, "path", e->path, sizeof(e->path));
+		json_object_object_add(o, "target", target);
 	} else if (e->op == BW_OP_LOCKDOWN) {
 		add_str(target, "reason", bw_lockdown_name(e->arg) ? bw_lockdown_name(e->arg) : "unknown");
 		json_object_object_add(o, "target", target);
@@ -434,7 +444,10 @@ struct json_object *bw_event_to_json(const struct bw_event *e, const struct bw_r
 		struct json_object *rule = json_object_new_object();
 
 		add_u64(rule, "id", e->rule_id);
-		if (ref) {
+		if (bw_gate_name(e->rule_id)) {
+			add_str(rule, "gate", bw_gate_name(e->rule_id));
+			add_str(rule, "text", bw_gate_text(e->rule_id));
+		} else if (ref) {
 			add_str(rule, "file", ref->file);
 			add_u64(rule, "line", ref->line);
 			add_str(rule, "text", ref->text);

@@ -136,7 +136,10 @@ static struct json_object *rule_json(const struct bw_rule_table *t, uint32_t id)
 	struct json_object *o = json_object_new_object();
 
 	json_object_object_add(o, "id", json_object_new_int64(id));
-	if (r) {
+	if (bw_gate_name(id)) {
+		json_object_object_add(o, "gate", json_object_new_string(bw_gate_name(id)));
+		json_object_object_add(o, "text", json_object_new_string(bw_gate_text(id)));
+	} else if (r) {
 		json_object_object_add(o, "file", json_object_new_string(r->file));
 		json_object_object_add(o, "line", json_object_new_int(r->line));
 		json_object_object_add(o, "text", json_object_new_string(r->text));
@@ -357,10 +360,21 @@ static int explain_default(struct explain *x, struct bw_policy *q, const struct 
 	const struct bw_rule_val *meta = lookup(x, BW_OP_NONE, BW_OBJ_META, 0, none, 0, 0);
 	struct json_object *o, *subject = json_object_new_object(), *object = json_object_new_object();
 	struct json_object *beaten;
-	uint32_t ids[BW_DIM_COUNT] = { 0 }, masks;
+	uint32_t ids[BW_DIM_COUNT] = { 0 }, masks, gate = 0;
 	bool decided = false;
 
-	if (qr->op == BW_OP_LOCKDOWN) {
+	if (qr->op == BW_OP_SYSCTL) {
+		if (__builtin_popcountll(qr->reasons) != 1) {
+			bw_policy_diag(q, BW_SEV_ERROR, &qr->obj_loc, NULL,
+				       "e.g. sysctl kernel.core_pattern as uid=0",
+				       "a sysctl query names exactly one sysctl");
+			goto fail;
+		}
+		x->arg = (uint32_t)__builtin_ctzll(qr->reasons);
+		gate = bw_sysctl_def(x->arg)->gate;
+		json_object_object_add(object, "sysctl",
+				       json_object_new_string(bw_sysctl_def(x->arg)->name));
+	} else if (qr->op == BW_OP_LOCKDOWN) {
 		if (__builtin_popcountll(qr->reasons) != 1) {
 			bw_policy_diag(q, BW_SEV_ERROR, &qr->obj_loc, NULL, "e.g. lockdown dev-mem as uid=0",
 				       "a lockdown query names exactly one reason");
@@ -382,6 +396,15 @@ static int explain_default(struct explain *x, struct bw_policy *q, const struct 
 	json_object_object_add(o, "object", object);
 	json_object_object_add(o, "subject", subject);
 	beaten = json_object_new_array();
+	/* The gate decides before any rule (bpf/bulwark.bpf.c bw_file_open). */
+	if (gate == BW_GATE_TAMPER && meta) {
+		const struct bw_rule_val gv = { .verdict = BW_VERDICT_DENY, .rule_id = BW_GATE_TAMPER };
+
+		decided = true;
+		add_decision(o, meta, &gv, x->rules, "gate");
+	} else if (gate == BW_GATE_HELPER) {
+		json_object_object_add(o, "gate", rule_json(x->rules, BW_GATE_HELPER));
+	}
 	for (int m = BW_SUBJ_COMBOS - 1; m >= 0; m--) {
 		const struct bw_rule_val *v;
 
@@ -397,7 +420,9 @@ static int explain_default(struct explain *x, struct bw_policy *q, const struct 
 			mask_label((uint32_t)m, label, sizeof(label));
 			add_decision(o, meta, v, x->rules, label);
 		} else {
-			add_beaten(beaten, x->rules, v->rule_id, "less specific subject");
+			add_beaten(beaten, x->rules, v->rule_id,
+				   gate == BW_GATE_TAMPER ? "the gate decides first" :
+							    "less specific subject");
 		}
 		add_shadows(x, beaten, &x->key);
 	}

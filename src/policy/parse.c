@@ -62,6 +62,7 @@ static const char *const op_names[BW_OP_COUNT] = {
 	[BW_OP_KEXEC] = "kexec",
 	[BW_OP_LOCKDOWN] = "lockdown",
 	[BW_OP_BPF] = "bpf",
+	[BW_OP_SYSCTL] = "sysctl",
 };
 
 static const char *const verdict_names[] = {
@@ -228,6 +229,72 @@ unsigned bw_lockdown_from_kernel(const char *kname, bool confidentiality)
 		if (lockdown_names[id] && strcmp(name, lockdown_names[id]) == 0)
 			return id;
 	return confidentiality ? BW_LOCKDOWN_OTHER_CONFIDENTIALITY : BW_LOCKDOWN_OTHER_INTEGRITY;
+}
+
+/*
+ * The sysctls bulwark guards, by bulwark id (the `sysctl` op's arg): those
+ * that switch BPF LSM programs off, and those that choose a program the
+ * kernel runs as root on a process's behalf. Names are sysctl(8)'s.
+ */
+static const struct bw_sysctl_def sysctl_defs[BW_SYSCTL_IDS] = {
+	[1] = { "kernel.ftrace_enabled", "kernel", "ftrace_enabled", BW_GATE_TAMPER },
+	[2] = { "net.core.bpf_jit_enable", "core", "bpf_jit_enable", BW_GATE_TAMPER },
+	[3] = { "kernel.core_pattern", "kernel", "core_pattern", BW_GATE_HELPER },
+	[4] = { "kernel.modprobe", "kernel", "modprobe", BW_GATE_HELPER },
+	[5] = { "kernel.poweroff_cmd", "kernel", "poweroff_cmd", BW_GATE_HELPER },
+	[6] = { "kernel.hotplug", "kernel", "hotplug", BW_GATE_HELPER },
+	[7] = { "kernel.usermodehelper.bset", "usermodehelper", "bset", BW_GATE_HELPER },
+	[8] = { "kernel.usermodehelper.inheritable", "usermodehelper", "inheritable",
+		BW_GATE_HELPER },
+};
+
+const struct bw_sysctl_def *bw_sysctl_def(unsigned id)
+{
+	return id < BW_SYSCTL_IDS && sysctl_defs[id].name ? &sysctl_defs[id] : NULL;
+}
+
+/* The gate's built-in decisions (abi.h enum bw_gate), as events and explain name them. */
+static const struct {
+	const char *name, *text;
+} gates[] = {
+	[BW_GATE_PRCTL_EXE - BW_GATE_FIRST] = {
+		"prctl-exe", "built-in: no prctl(PR_SET_MM_EXE_FILE/MAP) while a policy names programs" },
+	[BW_GATE_TAMPER - BW_GATE_FIRST] = {
+		"tamper", "built-in: no write to a sysctl that switches BPF LSM off while a policy is in force" },
+	[BW_GATE_HELPER - BW_GATE_FIRST] = {
+		"helper", "built-in: a process under the no-children mark cannot choose what the kernel spawns" },
+};
+
+const char *bw_gate_name(uint32_t id)
+{
+	if (id < BW_GATE_FIRST || id > BW_GATE_LAST)
+		return NULL;
+	return gates[id - BW_GATE_FIRST].name;
+}
+
+const char *bw_gate_text(uint32_t id)
+{
+	if (id < BW_GATE_FIRST || id > BW_GATE_LAST)
+		return NULL;
+	return gates[id - BW_GATE_FIRST].text;
+}
+
+/* `any`, one sysctl, or a group: `tamper` (switches bulwark off) or `helper`. */
+uint64_t bw_sysctl_set(const char *name)
+{
+	uint64_t set = 0;
+
+	for (unsigned id = 1; id < BW_SYSCTL_IDS; id++) {
+		const struct bw_sysctl_def *def = &sysctl_defs[id];
+
+		if (!def->name)
+			continue;
+		if (strcmp(name, "any") == 0 || strcmp(name, def->name) == 0 ||
+		    (strcmp(name, "tamper") == 0 && def->gate == BW_GATE_TAMPER) ||
+		    (strcmp(name, "helper") == 0 && def->gate == BW_GATE_HELPER))
+			set |= 1ull << id;
+	}
+	return set;
 }
 
 /* A hint: the closest known word if there is one, else what is allowed. */
@@ -485,14 +552,20 @@ static int check_path(struct line_ctx *lc, const struct token *t, const char *pa
 	return 0;
 }
 
-/* The object of a lockdown rule: one reason, a group of them, or `any`. */
+/*
+ * The object of a lockdown or sysctl rule: one kernel object by name, a
+ * group of them, or `any`. Both are sets of bulwark ids (r->reasons).
+ */
 static int parse_reason(struct line_ctx *lc, struct bw_rule *r, const struct token *t)
 {
-	const char *w = t->text;
-	char hint[96];
+	bool sysctl = r->op == BW_OP_SYSCTL;
+	const char *w = t->text, *what = sysctl ? "sysctl" : "lockdown reason";
+	const char *names[BW_LOCKDOWN_IDS] = { 0 };
+	uint64_t set = sysctl ? bw_sysctl_set(w) : bw_lockdown_set(w);
+	char hint[160];
 	const char *best;
 
-	r->reasons = t->quoted ? 0 : bw_lockdown_set(w);
+	r->reasons = t->quoted ? 0 : set;
 	if (r->reasons) {
 		r->obj = strcmp(w, "any") == 0 ? BW_OBJ_TYPE_ANY : BW_OBJ_TYPE_REASON;
 		r->path = strdup(w);
@@ -500,19 +573,24 @@ static int parse_reason(struct line_ctx *lc, struct bw_rule *r, const struct tok
 			abort();
 		return 0;
 	}
-	if (t->quoted && bw_lockdown_set(w)) {
-		line_error(lc, t->col, "write the reason as a bare word, without quotes",
-			   "a lockdown reason is a word, not a quoted string");
+	if (t->quoted && set) {
+		line_error(lc, t->col, "write the name as a bare word, without quotes",
+			   "a %s is a word, not a quoted string", what);
 		return -1;
 	}
-	best = closest(w, lockdown_names, BW_LOCKDOWN_IDS);
+	for (unsigned id = 1; id < BW_LOCKDOWN_IDS; id++)
+		names[id] = sysctl ? (id < BW_SYSCTL_IDS ? sysctl_defs[id].name : NULL) :
+				     lockdown_names[id];
+	best = closest(w, names, BW_LOCKDOWN_IDS);
 	if (!best)
-		best = closest(w, (const char *const[]){ "integrity", "confidentiality" }, 2);
+		best = sysctl ? closest(w, (const char *const[]){ "tamper", "helper" }, 2) :
+				closest(w, (const char *const[]){ "integrity", "confidentiality" }, 2);
 	if (best && strncmp(best, "other-", 6) == 0)
 		best = NULL; /* the catch-alls are not written in policies */
 	suggest(hint, sizeof(hint), best,
-		"a reason such as dev-mem or kcore, `integrity`, `confidentiality` or `any`");
-	line_error(lc, t->col, hint, "unknown lockdown reason '%s'", w);
+		sysctl ? "a guarded sysctl such as kernel.core_pattern, `tamper`, `helper` or `any`" :
+			 "a reason such as dev-mem or kcore, `integrity`, `confidentiality` or `any`");
+	line_error(lc, t->col, hint, "unknown %s '%s'", what, w);
 	return -1;
 }
 
@@ -522,7 +600,7 @@ static int parse_object(struct line_ctx *lc, struct bw_rule *r, const struct tok
 	size_t len = strlen(path);
 
 	r->obj_loc = (struct bw_loc){ .file = lc->file, .line = lc->line, .col = t->col };
-	if (r->op == BW_OP_LOCKDOWN)
+	if (r->op == BW_OP_LOCKDOWN || r->op == BW_OP_SYSCTL)
 		return parse_reason(lc, r, t);
 	if (!t->quoted && strcmp(path, "any") == 0) {
 		r->obj = BW_OBJ_TYPE_ANY;

@@ -60,7 +60,7 @@ struct bw_rule {
 	size_t n_targets;
 	/* signal: bit n of signals[n / 64] = signal n; all clear = the default set. */
 	uint64_t signals[2];
-	/* lockdown: bit n = reason id n (every reason for `any`); path = as written */
+	/* lockdown, sysctl: bit n = id n (every one for `any`); path = as written */
 	uint64_t reasons;
 	unsigned flags; /* enum bw_rule_flag */
 	char *tag;
@@ -145,6 +145,22 @@ const char *bw_action_name(enum bw_action a);
 int bw_op_from_name(const char *name);
 /* Operations whose object is a process (`any` or target selectors). */
 bool bw_op_targets_process(enum bw_op op);
+/* The sysctls the gate and `sysctl` rules guard, ids 1..BW_SYSCTL_IDS-1. */
+#define BW_SYSCTL_IDS 16
+struct bw_sysctl_def {
+	const char *name; /* as sysctl(8) writes it: kernel.core_pattern */
+	const char *dir;  /* its directory under /proc/sys, last component */
+	const char *leaf; /* its file name there */
+	uint32_t gate;    /* enum bw_gate: the built-in decision guarding it */
+};
+const struct bw_sysctl_def *bw_sysctl_def(unsigned id);
+/* The ids a `sysctl` rule's object names; 0 if it names none. */
+uint64_t bw_sysctl_set(const char *name);
+
+/* A gate's reserved rule id: its short name and what it refuses; NULL for other ids. */
+const char *bw_gate_name(uint32_t id);
+const char *bw_gate_text(uint32_t id);
+
 /* Lockdown reasons (ids from abi.h): the name of one, NULL if none. */
 const char *bw_lockdown_name(unsigned id);
 /* The ids a policy word names: a reason, `integrity`, `confidentiality`, `any`; 0 = none. */

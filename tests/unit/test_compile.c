@@ -295,6 +295,59 @@ static unsigned reason(const char *name)
 	return (unsigned)__builtin_ctzll(set);
 }
 
+static unsigned sysctl_id(const char *name)
+{
+	uint64_t set = bw_sysctl_set(name);
+
+	assert_int_equal(__builtin_popcountll(set), 1);
+	return (unsigned)__builtin_ctzll(set);
+}
+
+/* `sysctl` rules: one sysctl beats its group, a group beats `any`, in both orders. */
+static void test_sysctl_rules(void **state)
+{
+	static const char *const orders[2] = {
+		"allow sysctl any\n"
+		"deny sysctl helper\n"
+		"allow sysctl kernel.core_pattern\n",
+		"allow sysctl kernel.core_pattern\n"
+		"deny sysctl helper\n"
+		"allow sysctl any\n",
+	};
+
+	(void)state;
+	for (int o = 0; o < 2; o++) {
+		struct bw_compiled c;
+		int r;
+		struct bw_policy *p = compile(orders[o], &c, &r);
+
+		print_message("order %d\n", o);
+		assert_int_equal(r, 0);
+		assert_int_equal(find_default(&c, BW_OP_SYSCTL, sysctl_id("kernel.core_pattern"))->val.verdict,
+				 BW_VERDICT_ALLOW);
+		assert_int_equal(find_default(&c, BW_OP_SYSCTL, sysctl_id("kernel.modprobe"))->val.verdict,
+				 BW_VERDICT_DENY);
+		assert_int_equal(find_default(&c, BW_OP_SYSCTL, sysctl_id("kernel.ftrace_enabled"))->val.verdict,
+				 BW_VERDICT_ALLOW);
+		assert_null(find_default(&c, BW_OP_SYSCTL, 0));
+		assert_int_equal(bw_sysctl_def(sysctl_id("kernel.ftrace_enabled"))->gate, BW_GATE_TAMPER);
+		bw_compiled_free(&c);
+		bw_policy_free(p);
+	}
+	/* every id has a name, a /proc/sys place and a gate */
+	for (unsigned id = 1; id < BW_SYSCTL_IDS; id++) {
+		const struct bw_sysctl_def *d = bw_sysctl_def(id);
+
+		if (!d)
+			continue;
+		assert_true(strlen(d->dir) < BW_SYSCTL_DIR_LEN && strlen(d->leaf) < BW_SYSCTL_NAME_LEN);
+		assert_true(d->gate == BW_GATE_TAMPER || d->gate == BW_GATE_HELPER);
+		assert_string_equal(d->name + strlen(d->name) - strlen(d->leaf), d->leaf);
+	}
+	assert_null(bw_gate_name(7));
+	assert_string_equal(bw_gate_name(BW_GATE_TAMPER), "tamper");
+}
+
 static void test_kernel_rules(void **state)
 {
 	/* Both file orders: a reason beats its group, a group beats `any`. */
@@ -541,7 +594,7 @@ int main(void)
 		cmocka_unit_test(test_shadowing),
 		cmocka_unit_test(test_enforced_deny_beats_audit_deny),
 		cmocka_unit_test(test_process_rules),
-		cmocka_unit_test(test_kernel_rules),
+		cmocka_unit_test(test_kernel_rules), cmocka_unit_test(test_sysctl_rules),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_kernel_dev),
 		cmocka_unit_test(test_resolution_record),

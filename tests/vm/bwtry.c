@@ -41,6 +41,10 @@
  *   bwtry fork | vfork | clone | thread | spawn PATH [ARG...]
  *   bwtry threads-then-fork    start a thread, try fork, report " thread=alive|dead"
  *   bwtry set-exe PATH         prctl(PR_SET_MM_EXE_FILE): pass for another program
+ *   bwtry race-mem PID N       N openat2 opens of /proc/PID/mem while a thread flips
+ *                              open_how.flags (" escaped=<opens that came back O_RDWR>")
+ *   bwtry write-file PATH VALUE   open PATH for writing and write VALUE (a sysctl)
+ *   bwtry crash                die of SIGSEGV, dumping core through core_pattern
  *   bwtry tree                 a known process tree for notification tests:
  *                              "tree parent=P child=A grandchild=B thread=T"
  *
@@ -248,6 +252,75 @@ static int proc_mem(pid_t pid, unsigned long addr, bool writing)
 		return report_step(-1, n < 0 ? errno : EIO, "io");
 	printf("pid=%d parent=%d rc=0 errno=0 byte=%c\n", getpid(), getppid(), c);
 	return 0;
+}
+
+/*
+ * The openat2 race: one thread opens /proc/PID/mem with open_how.flags
+ * while another flips those flags between O_RDWR and O_RDONLY. A
+ * decision that re-reads open_how from user memory after the kernel
+ * copied it can see O_RDONLY for an open the kernel does as O_RDWR.
+ * "escaped" counts opens that came back read-write.
+ */
+struct open_how_v0 {
+	uint64_t flags, mode, resolve;
+};
+
+static volatile struct open_how_v0 race_how;
+static volatile bool race_stop;
+
+static void *flip_flags(void *arg)
+{
+	(void)arg;
+	while (!race_stop)
+		race_how.flags = race_how.flags == O_RDWR ? O_RDONLY : O_RDWR;
+	return NULL;
+}
+
+static int mem_race(pid_t pid, int tries)
+{
+	int escaped = 0, denied = 0, readonly = 0, last_err = 0;
+	pthread_t flipper;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	race_how.flags = O_RDWR;
+	if (pthread_create(&flipper, NULL, flip_flags, NULL))
+		return report_step(-1, EAGAIN, "thread");
+	for (int i = 0; i < tries; i++) {
+		int fd = (int)syscall(SYS_openat2, AT_FDCWD, path, (void *)&race_how,
+				      sizeof(race_how));
+
+		if (fd < 0) {
+			denied++;
+			last_err = errno;
+			continue;
+		}
+		if ((fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDWR)
+			escaped++;
+		else
+			readonly++;
+		close(fd);
+	}
+	race_stop = true;
+	pthread_join(flipper, NULL);
+	printf("pid=%d parent=%d rc=0 errno=%s escaped=%d denied=%d readonly=%d\n", getpid(),
+	       getppid(), errno_name(last_err), escaped, denied, readonly);
+	return 0;
+}
+
+/* Write VALUE to PATH, as `echo VALUE > PATH` would: open, then write. */
+static int write_file(const char *path, const char *value)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return report_step(-1, errno, "open");
+	n = write(fd, value, strlen(value));
+	close(fd);
+	if (n < 0)
+		return report_step(-1, errno, "write");
+	return report(0, 0);
 }
 
 static int vm_rw(pid_t pid, unsigned long addr, bool writing)
@@ -751,6 +824,18 @@ int main(int argc, char **argv)
 		return bpf_try(argv[1][4] == 'l');
 	if (argc == 2 && strcmp(argv[1], "tree") == 0)
 		return tree();
+	if (argc == 4 && strcmp(argv[1], "race-mem") == 0)
+		return mem_race(atoi(argv[2]), atoi(argv[3]));
+	if (argc == 4 && strcmp(argv[1], "write-file") == 0)
+		return write_file(argv[2], argv[3]);
+	if (argc == 2 && strcmp(argv[1], "crash") == 0) {
+		/* Dump core through the kernel's core_pattern: the default SIGSEGV. */
+		signal(SIGSEGV, SIG_DFL);
+		printf("pid=%d parent=%d rc=0 errno=0 crashing\n", getpid(), getppid());
+		fflush(stdout);
+		raise(SIGSEGV);
+		return 3;
+	}
 	fprintf(stderr, "usage: bwtry exec|run PATH [ARG...] | mmap PATH | mprotect PATH | target |\n"
 			"       attach|seize PID | mem-read|mem-write|vm-read|vm-write PID ADDR |\n"
 			"       getfd PID FD | kill|pidfd-signal|sigqueue|sigio PID SIG | tgkill PID TID SIG |\n"
