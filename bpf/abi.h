@@ -318,8 +318,13 @@ struct bw_event {
 
 /* Per-task state, kept in BPF task storage and inherited across fork. */
 struct bw_task_state {
-	__u32 serial;    /* policy serial exe_class was computed under */
-	__u32 exe_class; /* program class of the task's exe, 0 = none */
+	/*
+	 * The program class of the task's exe (high half, 0 = none) and the
+	 * policy serial it was computed under (low half): one 64-bit value,
+	 * written in one store, so a reader never pairs one policy's class
+	 * with another's serial (bw_class_cache).
+	 */
+	__u64 class_serial;
 	__u32 flags;     /* enum bw_event_flag subset for exe */
 	__u32 nochild;   /* rule id of a sticky `deny fork` that marked it, 0 = none */
 	__u32 exited;    /* process exit reported (on the group leader) */

@@ -284,15 +284,12 @@ int BPF_PROG(bw_bprm_committed, struct linux_binprm *bprm)
 		return 0;
 	}
 	ts->flags = 0;
-	ts->serial = 0;
-	ts->exe_class = 0;
+	ts->class_serial = 0;
 	policy = bpf_map_lookup_elem(&bw_policy, &zero);
 	if (policy)
 		meta = bpf_map_lookup_elem(policy, &bw_meta_key);
-	if (meta && (meta->combos & ~1u)) {
-		ts->exe_class = bw_exe_class_now(policy, bprm->file);
-		ts->serial = meta->serial;
-	}
+	if (meta && (meta->combos & ~1u))
+		ts->class_serial = bw_class_cache(bw_exe_class_now(policy, bprm->file), meta->serial);
 	n = bpf_d_path(&bprm->file->f_path, ts->exe, sizeof(ts->exe));
 	if (n < 0) {
 		ts->exe[0] = 0;

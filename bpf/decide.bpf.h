@@ -326,6 +326,12 @@ static __noinline __u32 bw_cgroup_class(struct bw_search *w, struct task_struct 
 	return 0;
 }
 
+/* A task's cached program class, tagged with the policy serial it belongs to. */
+static __always_inline __u64 bw_class_cache(__u32 class_id, __u32 serial)
+{
+	return (__u64)class_id << 32 | serial;
+}
+
 /*
  * Step 1: who a task is, as the policy sees it. Used for the acting task
  * (the subject) and for the process acted on (the target). Only the
@@ -351,14 +357,14 @@ static __always_inline void bw_classify(struct bw_search *w, const struct bw_rul
 		struct bw_task_state *ts = bpf_task_storage_get(&bw_task_state, task, 0,
 								 BPF_LOCAL_STORAGE_GET_F_CREATE);
 
-		if (ts && ts->serial == meta->serial && meta->serial) {
-			s->ids[BW_DIM_EXE] = ts->exe_class;
+		__u64 cached = ts ? ts->class_serial : 0;
+
+		if (meta->serial && (__u32)cached == meta->serial) {
+			s->ids[BW_DIM_EXE] = cached >> 32;
 		} else {
 			s->ids[BW_DIM_EXE] = bw_exe_class(w, BPF_CORE_READ(task, mm, exe_file));
-			if (ts) {
-				ts->exe_class = s->ids[BW_DIM_EXE];
-				ts->serial = meta->serial;
-			}
+			if (ts)
+				ts->class_serial = bw_class_cache(s->ids[BW_DIM_EXE], meta->serial);
 		}
 	}
 	if (used & (1u << BW_DIM_PARENT))

@@ -392,6 +392,25 @@ void bw_kernel_close(struct bw_kernel *k)
 	k->skel = NULL;
 }
 
+/* The serial of the policy in force, from its META entry; 0 when there is none. */
+static uint32_t active_serial(struct bw_kernel *k)
+{
+	struct bw_rule_key key = { .op = BW_OP_NONE, .kind = BW_OBJ_META };
+	struct bw_rule_val val = { 0 };
+	__u32 zero = 0, id;
+	int fd;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(k->skel->maps.bw_policy), &zero, &id) < 0)
+		return 0;
+	fd = bpf_map_get_fd_by_id(id);
+	if (fd < 0)
+		return 0;
+	if (bpf_map_lookup_elem(fd, &key, &val) < 0)
+		val.serial = 0;
+	close(fd);
+	return val.serial;
+}
+
 int bw_kernel_install(struct bw_kernel *k, const struct bw_compiled *c, const uint8_t sha256[32],
 		      uint32_t rules, uint32_t flags, char *why, size_t why_len)
 {
@@ -399,6 +418,7 @@ int bw_kernel_install(struct bw_kernel *k, const struct bw_compiled *c, const ui
 	struct bw_policy_info info = { 0 };
 	__u32 zero = 0;
 	struct timespec now;
+	uint32_t serial;
 	int inner = -1, r;
 
 	/* Sized exactly: a preallocated map of n entries cannot fill up. */
@@ -413,15 +433,20 @@ int bw_kernel_install(struct bw_kernel *k, const struct bw_compiled *c, const ui
 	}
 	if (bw_kernel_policy_info(k, &info) < 0)
 		memset(&info, 0, sizeof(info));
+	serial = active_serial(k) + 1;
+	if (!serial)
+		serial = 1;
 	for (size_t i = 0; i < c->n; i++) {
 		struct bw_rule_val val = c->entries[i].val;
 
 		/*
 		 * Tasks cache their program class under this serial; a new one
 		 * per load makes every cached class from the old policy stale.
+		 * It follows the serial in force, not the recorded generation,
+		 * which a failed write could leave behind.
 		 */
 		if (c->entries[i].key.kind == BW_OBJ_META)
-			val.serial = (uint32_t)(info.generation + 1) ? (uint32_t)(info.generation + 1) : 1;
+			val.serial = serial;
 		if (bpf_map_update_elem(inner, &c->entries[i].key, &val, BPF_NOEXIST) < 0) {
 			r = -errno;
 			snprintf(why, why_len, "cannot fill the rule map (entry %zu of %zu): %s", i + 1,

@@ -183,4 +183,14 @@ wait_status "status: enforcement on again" '.enforcement.state == "on" and .enfo
 wait_event "enforcement-restored event" '.type == "integrity" and .event == "enforcement-restored"'
 
 printf '%s\n' "$core_before" >"$CORE" 2>/dev/null
+
+# --- `bulwark unload` without a daemon: exec check last, and done means detached
+kill -KILL "$DAEMON_PID"
+wait "$DAEMON_PID" 2>/dev/null
+DAEMON_PID=
+check "programs attached before unload" test "$(programs)" -gt 10
+out=$("$BULWARK" unload 2>&1)
+expect_eq "unload without a daemon: no program left when it returns ($out)" 0 "$(programs)"
+check "unload without a daemon: pin directory gone" test ! -e /sys/fs/bpf/bulwark
+expect_exec_ok "nothing enforced after unload" "$T/bad/prog" noop
 teardown
