@@ -24,8 +24,12 @@ LDHARDEN  := -Wl,-z,relro,-z,now -pie
 SOVERSION := 0
 
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Wall -Werror -Ibpf -I$(BUILD)
+# Another build of the same source (tests/vm/t_upgrade.sh): a different BPF object.
+ifdef BPF_SALT
+BPF_CFLAGS += -DBW_BUILD_SALT=$(BPF_SALT)
+endif
 
-LIB_SRCS  := src/policy/parse.c src/lib/compile.c src/lib/client.c src/lib/event.c src/lib/check.c src/lib/explain.c
+LIB_SRCS  := src/policy/parse.c src/lib/compile.c src/lib/client.c src/lib/event.c src/lib/check.c src/lib/explain.c src/lib/pins.c
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 D_SRCS    := src/daemon/main.c src/daemon/kernel.c src/daemon/log.c src/daemon/drift.c src/daemon/watchdog.c
 D_OBJS    := $(D_SRCS:%.c=$(BUILD)/%.o)
@@ -35,7 +39,7 @@ UNIT_TESTS := test_parse test_compile test_event test_precedence
 UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 VM_HELPERS := $(BUILD)/tests/bwtry
 
-.PHONY: all install test unit-test vm-test demo deps clean fuzz fuzz-smoke bench
+.PHONY: all install test unit-test vm-test demo deps clean fuzz fuzz-smoke bench upgrade-from
 all: $(BUILD)/bulwarkd $(BUILD)/bulwark $(BUILD)/libbulwark.a $(BUILD)/libbulwark.so \
 	$(BUILD)/man/bulwark.policy.5
 
@@ -99,8 +103,12 @@ unit-test: $(UNIT_BINS)
 vm-test: all $(VM_HELPERS)
 	@tests/vm/run-suite
 
-test: all $(UNIT_BINS) $(VM_HELPERS)
+test: all $(UNIT_BINS) $(VM_HELPERS) upgrade-from
 	@tests/run $(UNIT_BINS)
+
+# The bulwark the upgrade test starts from (scripts/build-upgrade-from).
+upgrade-from:
+	@scripts/build-upgrade-from
 
 demo: all $(VM_HELPERS)
 	@examples/demo.sh

@@ -16,6 +16,8 @@
 
 /* Pin layout: everything lives under one bpffs directory. */
 #define BW_PIN_ROOT "/sys/fs/bpf/bulwark"
+/* Where an upgrade stages the next generation until the old one is gone. */
+#define BW_PIN_NEXT "/sys/fs/bpf/bulwark.next"
 
 /*
  * Operations are the categories of the decision path. They are data: one
@@ -196,6 +198,15 @@ struct bw_sysctl_val {
 };
 
 /*
+ * The identity of the BPF object a generation was loaded from (SHA-256 of
+ * its ELF). A daemon adopts pinned programs only of its own build; any
+ * other is handed over (docs/architecture.md).
+ */
+struct bw_build {
+	__u8 sha256[32];
+};
+
+/*
  * The daemon's liveness probe: its own kill(self, 0) is counted here, so
  * the daemon can tell that the kernel still calls bulwark's programs.
  */
@@ -346,5 +357,6 @@ BW_ABI_ASSERT(sizeof(struct bw_event) == 112 + BW_COMM_LEN + 2 * BW_PATH_LEN);
 BW_ABI_ASSERT(sizeof(struct bw_task_state) == 24 + BW_PATH_LEN);
 BW_ABI_ASSERT(sizeof(struct bw_sysctl_key) == 48);
 BW_ABI_ASSERT(sizeof(struct bw_canary) == 16);
+BW_ABI_ASSERT(sizeof(struct bw_build) == 32);
 
 #endif /* BULWARK_ABI_H */

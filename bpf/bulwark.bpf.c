@@ -12,6 +12,11 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+#ifdef BW_BUILD_SALT
+/* Only makes this object another build (BPF_SALT=1, the upgrade test). */
+const volatile __u32 bw_build_salt = BW_BUILD_SALT;
+#endif
+
 /*
  * A hook argument as a plain number, for NULL checks. Newer verifiers (6.12)
  * assume pointer arguments of LSM hooks are never NULL and delete the
@@ -331,7 +336,8 @@ int BPF_PROG(bw_task_alloc, struct task_struct *task, unsigned long clone_flags,
 {
 	struct task_struct *cur = bpf_get_current_task_btf();
 	bool thread = clone_flags & CLONE_THREAD;
-	struct bw_task_state *parent, *child;
+	struct bw_task_state *parent, *child, *leader;
+	__u32 nochild;
 	struct bw_decision d = {};
 	int rc;
 
@@ -340,13 +346,23 @@ int BPF_PROG(bw_task_alloc, struct task_struct *task, unsigned long clone_flags,
 	if (BPF_CORE_READ(cur, flags) & PF_KTHREAD)
 		return 0;
 	parent = bw_current_state();
-	if (!thread && parent && parent->nochild) {
+	nochild = parent ? parent->nochild : 0;
+	/*
+	 * The mark belongs to the process: a thread whose own state lacks it
+	 * (one carried over by an upgrade, which reaches processes only) still
+	 * finds it on its group leader.
+	 */
+	if (!thread && !nochild) {
+		leader = bpf_task_storage_get(&bw_task_state, cur->group_leader, 0, 0);
+		nochild = leader ? leader->nochild : 0;
+	}
+	if (!thread && nochild) {
 		struct bw_rule_val *meta;
 
 		/* Marked for life: no live rule is asked, and none can lift it. */
 		bw_policy_begin(&d, BW_OP_FORK, BW_HOOK_CLONE, &meta);
 		d.verdict = BW_VERDICT_DENY;
-		d.rule_id = parent->nochild;
+		d.rule_id = nochild;
 		d.rule_flags = BW_RULE_STICKY;
 		d.event_flags = BW_EVF_STICKY;
 	} else {

@@ -101,6 +101,14 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } bw_canary SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bw_build);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bw_build SEC(".maps");
+
 /*
  * Who is asking, as the policy sees it: one id per dimension, and the set
  * of subject masks to try (bit m = mask m). Only masks the policy uses and

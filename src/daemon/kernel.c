@@ -15,7 +15,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <dirent.h>
+#include <sodium.h>
+#include <sys/syscall.h>
+
 #include "bulwark.skel.h"
+#include "../lib/internal.h"
 #include "../policy/policy.h"
 #include "kernel.h"
 #include "log.h"
@@ -45,9 +50,10 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap
 	return 0;
 }
 
-static void link_pin_path(const struct bpf_program *prog, char *buf, size_t len)
+static void link_pin_path(const struct bw_kernel *k, const struct bpf_program *prog, char *buf,
+			  size_t len)
 {
-	snprintf(buf, len, "%s/link_%s", BW_PIN_ROOT, bpf_program__name(prog));
+	snprintf(buf, len, "%s/link_%s", k->pin_root, bpf_program__name(prog));
 }
 
 /*
@@ -236,7 +242,7 @@ static int hold_links(struct bw_kernel *k, char *why, size_t why_len)
 	bpf_object__for_each_program(prog, k->skel->obj) {
 		struct bw_held_link *l = &k->links[k->n_links];
 
-		link_pin_path(prog, l->path, sizeof(l->path));
+		link_pin_path(k, prog, l->path, sizeof(l->path));
 		l->fd = bpf_obj_get(l->path);
 		if (l->fd < 0) {
 			snprintf(why, why_len, "cannot open the pinned link %s: %s", l->path, strerror(errno));
@@ -257,42 +263,90 @@ static void release_links(struct bw_kernel *k)
 	k->n_links = 0;
 }
 
-int bw_kernel_open(struct bw_kernel *k, bool verbose, char *why, size_t why_len)
+/* This build's identity: the SHA-256 of the BPF object it carries. */
+static void own_build(uint8_t out[32])
 {
-	LIBBPF_OPTS(bpf_object_open_opts, oopts, .pin_root_path = BW_PIN_ROOT);
+	size_t sz;
+	const void *elf = bulwark_bpf__elf_bytes(&sz);
+
+	crypto_hash_sha256(out, elf, sz);
+}
+
+/* Does dir hold pinned links? */
+static bool has_links(const char *dir)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	bool found = false;
+
+	while (d && !found && (de = readdir(d)))
+		found = strncmp(de->d_name, "link_", 5) == 0;
+	if (d)
+		closedir(d);
+	return found;
+}
+
+/* Was the generation pinned at BW_PIN_ROOT loaded from this build? */
+static bool same_build(const uint8_t build[32])
+{
+	struct bw_build b = { 0 };
+	__u32 zero = 0;
+	int fd = bpf_obj_get(BW_PIN_ROOT "/bw_build");
+	bool same;
+
+	if (fd < 0)
+		return false; /* a build from before builds were recorded */
+	same = bpf_map_lookup_elem(fd, &zero, &b) == 0 && memcmp(b.sha256, build, 32) == 0;
+	close(fd);
+	return same;
+}
+
+/* A generation's own identity, written once, then frozen. */
+static int record_build(struct bw_kernel *k)
+{
+	int fd = bpf_map__fd(k->skel->maps.bw_build);
+	struct bw_build b;
+	__u32 zero = 0;
+
+	memcpy(b.sha256, k->build, sizeof(b.sha256));
+	if (bpf_map_update_elem(fd, &zero, &b, BPF_ANY) < 0 || bpf_map_freeze(fd) < 0)
+		return -errno;
+	return 0;
+}
+
+/*
+ * An upgrade: the next generation starts counting where the old one
+ * stopped, so policy generations (and so events) stay ordered.
+ */
+static void carry_policy_info(struct bw_kernel *k)
+{
+	struct bw_policy_info info;
+	__u32 zero = 0;
+	int fd = bpf_obj_get(BW_PIN_ROOT "/bw_policy_info");
+
+	if (fd < 0)
+		return;
+	if (bpf_map_lookup_elem(fd, &zero, &info) == 0)
+		bpf_map_update_elem(bpf_map__fd(k->skel->maps.bw_policy_info), &zero, &info, BPF_ANY);
+	close(fd);
+}
+
+/*
+ * Load and attach every program that has no pinned link in k->pin_root
+ * (all of them unless this build's own generation is being adopted), and
+ * pin the links. Returns the number loaded, or -errno.
+ */
+static int attach_missing(struct bw_kernel *k, int *adopted, char *why, size_t why_len)
+{
 	struct bpf_program *prog;
 	char path[256];
-	int r, adopted = 0, fresh = 0;
+	int r, fresh = 0;
 
-	memset(k, 0, sizeof(*k));
-	k->events_fd = -1;
-	libbpf_verbose = verbose;
-	libbpf_set_print(libbpf_log);
-
-	r = require_bpf_lsm(why, why_len);
-	if (r < 0)
-		return r;
-	if (mkdir(BW_PIN_ROOT, 0700) < 0 && errno != EEXIST) {
-		r = -errno;
-		snprintf(why, why_len, "cannot create %s: %s (is bpffs mounted at /sys/fs/bpf?)",
-			 BW_PIN_ROOT, strerror(errno));
-		return r;
-	}
-	k->skel = bulwark_bpf__open_opts(&oopts);
-	if (!k->skel) {
-		r = -errno;
-		snprintf(why, why_len, "cannot open the BPF object: %s", strerror(errno));
-		return r;
-	}
-	/*
-	 * A program whose link is already pinned is running: adopt it instead
-	 * of attaching twice. Only programs without a pinned link are loaded.
-	 */
 	bpf_object__for_each_program(prog, k->skel->obj) {
-		link_pin_path(prog, path, sizeof(path));
-		if (access(path, F_OK) == 0) {
+		link_pin_path(k, prog, path, sizeof(path));
+		if (!k->handover && access(path, F_OK) == 0) {
 			bpf_program__set_autoload(prog, false);
-			adopted++;
+			(*adopted)++;
 		} else {
 			fresh++;
 		}
@@ -301,9 +355,8 @@ int bw_kernel_open(struct bw_kernel *k, bool verbose, char *why, size_t why_len)
 	r = bulwark_bpf__load(k->skel);
 	if (r < 0) {
 		explain_lsm_failure(-r, why, why_len);
-		goto fail;
+		return r;
 	}
-
 	bpf_object__for_each_program(prog, k->skel->obj) {
 		struct bpf_link *link;
 
@@ -313,21 +366,65 @@ int bw_kernel_open(struct bw_kernel *k, bool verbose, char *why, size_t why_len)
 		if (!link) {
 			r = -errno;
 			explain_lsm_failure(-r, why, why_len);
-			goto fail;
+			return r;
 		}
-		link_pin_path(prog, path, sizeof(path));
+		link_pin_path(k, prog, path, sizeof(path));
 		r = bpf_link__pin(link, path);
-		/*
-		 * The pin holds the link, and the link holds the program: drop
-		 * our fds, so unpinning alone releases them (a held fd would keep
-		 * the program running after unload).
-		 */
+		/* The pin holds the link now; hold_links takes the daemon's own reference. */
 		bpf_link__destroy(link);
 		bpf_program__unload(prog);
 		if (r < 0) {
 			snprintf(why, why_len, "cannot pin %s: %s", path, strerror(-r));
-			goto fail;
+			return r;
 		}
+	}
+	return fresh;
+}
+
+int bw_kernel_open(struct bw_kernel *k, bool verbose, char *why, size_t why_len)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oopts);
+	int r, adopted = 0, fresh = 0;
+
+	memset(k, 0, sizeof(*k));
+	k->events_fd = -1;
+	libbpf_verbose = verbose;
+	libbpf_set_print(libbpf_log);
+	own_build(k->build);
+
+	r = require_bpf_lsm(why, why_len);
+	if (r < 0)
+		return r;
+	/* A generation an interrupted upgrade left staged: the pinned one stays. */
+	if (bw_pins_unload(BW_PIN_NEXT) == 0)
+		bw_log(LOG_NOTICE, "removed %s, left by an interrupted upgrade", BW_PIN_NEXT);
+	/*
+	 * Programs of another build (an upgrade, or a downgrade) are never
+	 * adopted: the next generation is loaded beside them, with maps of its
+	 * own, and takes over (bw_kernel_finish_handover).
+	 */
+	k->handover = has_links(BW_PIN_ROOT) && !same_build(k->build);
+	snprintf(k->pin_root, sizeof(k->pin_root), "%s", k->handover ? BW_PIN_NEXT : BW_PIN_ROOT);
+	if (mkdir(k->pin_root, 0700) < 0 && errno != EEXIST) {
+		r = -errno;
+		snprintf(why, why_len, "cannot create %s: %s (is bpffs mounted at /sys/fs/bpf?)",
+			 k->pin_root, strerror(errno));
+		return r;
+	}
+	oopts.pin_root_path = k->pin_root;
+	k->skel = bulwark_bpf__open_opts(&oopts);
+	if (!k->skel) {
+		r = -errno;
+		snprintf(why, why_len, "cannot open the BPF object: %s", strerror(errno));
+		return r;
+	}
+	r = attach_missing(k, &adopted, why, why_len);
+	if (r < 0)
+		goto fail;
+	fresh = r;
+	if (!adopted && (r = record_build(k)) < 0) {
+		snprintf(why, why_len, "cannot record the build: %s", strerror(-r));
+		goto fail;
 	}
 	r = fill_sysctls(k->skel, why, why_len);
 	if (r < 0)
@@ -340,6 +437,11 @@ int bw_kernel_open(struct bw_kernel *k, bool verbose, char *why, size_t why_len)
 		snprintf(why, why_len, "cannot arm the canary: %s", strerror(-r));
 		goto fail;
 	}
+	if (k->handover) {
+		carry_policy_info(k);
+		bw_log(LOG_NOTICE, "another build's programs are pinned: attached this build's beside them in %s",
+		       BW_PIN_NEXT);
+	}
 	k->adopted = adopted > 0;
 	k->events_fd = bpf_map__fd(k->skel->maps.bw_events);
 	if (adopted && fresh)
@@ -347,14 +449,112 @@ int bw_kernel_open(struct bw_kernel *k, bool verbose, char *why, size_t why_len)
 	return 0;
 fail:
 	release_links(k);
-	/* A first start that failed leaves nothing behind for the next one. */
-	if (!adopted) {
-		bpf_object__unpin_maps(k->skel->obj, NULL);
-		rmdir(BW_PIN_ROOT);
-	}
+	/* A first start (or a staged generation) that failed leaves nothing behind. */
+	if (!adopted)
+		bw_pins_unload(k->pin_root);
 	bulwark_bpf__destroy(k->skel);
 	k->skel = NULL;
 	return r;
+}
+
+/*
+ * The old generation's per-process state, into ours: the no-children mark
+ * above all (a marked process must stay marked across an upgrade). Cached
+ * program classes belong to the old policy's serials: dropped. Threads are
+ * reached through their process (pidfds name processes on 6.1), which is
+ * why the mark is also read from the group leader (bw_task_alloc).
+ */
+static void migrate_task_state(struct bw_kernel *k)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+	struct bw_task_state ts;
+	struct dirent *de;
+	int old, n = 0, marked = 0;
+	DIR *d;
+
+	old = bpf_obj_get(BW_PIN_ROOT "/bw_task_state");
+	if (old < 0)
+		return;
+	if (bpf_obj_get_info_by_fd(old, &info, &len) < 0 || info.value_size != sizeof(ts)) {
+		bw_log(LOG_WARNING, "upgrade: the old task state has another layout: marks not carried over");
+		close(old);
+		return;
+	}
+	d = opendir("/proc");
+	while (d && (de = readdir(d))) {
+		long pid = strtol(de->d_name, NULL, 10);
+		int pidfd;
+
+		if (pid <= 0)
+			continue;
+		pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+		if (pidfd < 0)
+			continue;
+		if (bpf_map_lookup_elem(old, &pidfd, &ts) == 0) {
+			ts.class_serial = 0;
+			if (bpf_map_update_elem(bpf_map__fd(k->skel->maps.bw_task_state), &pidfd, &ts,
+						BPF_ANY) == 0) {
+				n++;
+				marked += ts.nochild != 0;
+			}
+		}
+		close(pidfd);
+	}
+	if (d)
+		closedir(d);
+	close(old);
+	bw_log(LOG_INFO, "upgrade: carried over the state of %d processes (%d marked)", n, marked);
+}
+
+int bw_kernel_finish_handover(struct bw_kernel *k, ring_buffer_sample_fn drain, void *ctx)
+{
+	struct ring_buffer *rb = NULL;
+	struct bpf_map *map;
+	char path[512];
+	int fd, r;
+
+	if (!k->handover)
+		return 0;
+	migrate_task_state(k);
+	/* Ours are attached and hold a policy: the old ones can go, exec last. */
+	r = bw_pins_detach(BW_PIN_ROOT);
+	if (r < 0)
+		bw_log(LOG_WARNING, "upgrade: old programs not all detached: %s", strerror(-r));
+	/* What the old generation reported before it went. */
+	fd = bpf_obj_get(BW_PIN_ROOT "/bw_events");
+	if (fd >= 0) {
+		rb = ring_buffer__new(fd, drain, ctx, NULL);
+		if (rb)
+			ring_buffer__consume(rb);
+		ring_buffer__free(rb);
+		close(fd);
+	}
+	bw_pins_remove(BW_PIN_ROOT);
+	if (rename(BW_PIN_NEXT, BW_PIN_ROOT) < 0) {
+		r = -errno;
+		bw_log(LOG_ERR, "upgrade: cannot move %s to %s: %s", BW_PIN_NEXT, BW_PIN_ROOT, strerror(errno));
+		return r;
+	}
+	/* Our pins moved with the directory: so do the paths we keep. */
+	snprintf(k->pin_root, sizeof(k->pin_root), "%s", BW_PIN_ROOT);
+	for (size_t i = 0; i < k->n_links; i++) {
+		char *base = strrchr(k->links[i].path, '/');
+
+		snprintf(path, sizeof(path), "%s", base ? base : "");
+		snprintf(k->links[i].path, sizeof(k->links[i].path), "%s%.200s", BW_PIN_ROOT, path);
+	}
+	bpf_object__for_each_map(map, k->skel->obj) {
+		const char *pin = bpf_map__pin_path(map), *base;
+
+		if (!pin || !(base = strrchr(pin, '/')))
+			continue;
+		snprintf(path, sizeof(path), "%s%s", BW_PIN_ROOT, base);
+		bpf_map__set_pin_path(map, path);
+	}
+	k->handover = false;
+	bw_log(LOG_NOTICE, "upgrade: the previous build's programs are detached; this build enforces");
+	return r < 0 ? r : 0;
 }
 
 int bw_kernel_probe(bool verbose, char *why, size_t why_len)
@@ -562,72 +762,14 @@ int bw_kernel_counters(struct bw_kernel *k, uint64_t *out)
 	return 0;
 }
 
-/*
- * Unpin one program's link and wait until the kernel has really released
- * it: the last put is deferred to a workqueue, so without waiting, an
- * "unloaded" reply could precede the detach.
- */
-static int unpin_link_and_wait(const char *path)
-{
-	struct bpf_link_info info = { 0 };
-	__u32 len = sizeof(info);
-	int fd = bpf_obj_get(path), r = 0;
-
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
-		info.prog_id = 0;
-	close(fd);
-	if (unlink(path) < 0)
-		return -errno;
-	/*
-	 * The link's id can vanish before its detach completes (6.12), but
-	 * the program is only freed once it is detached: wait for that.
-	 */
-	for (int i = 0; info.prog_id && i < 500; i++) {
-		fd = bpf_prog_get_fd_by_id(info.prog_id);
-		if (fd < 0)
-			return 0;
-		close(fd);
-		usleep(10000);
-	}
-	if (info.prog_id) {
-		bw_log(LOG_WARNING, "program %u (%s) still loaded 5 s after unpinning", info.prog_id, path);
-		r = -EBUSY;
-	}
-	return r;
-}
-
 int bw_kernel_unload(struct bw_kernel *k)
 {
-	struct bpf_program *prog;
-	char path[256];
-	int r = 0, q;
+	int r;
 
 	/* Our own references would keep every program attached. */
 	release_links(k);
-	/*
-	 * Exec checks go last: while only they remain, an exec is refused
-	 * cleanly. The reverse order could let an exec past bprm_check and
-	 * then deny its mappings after the point of no return (SIGSEGV).
-	 */
-	bpf_object__for_each_program(prog, k->skel->obj) {
-		if (prog == k->skel->progs.bw_bprm_check)
-			continue;
-		link_pin_path(prog, path, sizeof(path));
-		q = unpin_link_and_wait(path);
-		if (q < 0 && r == 0)
-			r = q;
-	}
-	link_pin_path(k->skel->progs.bw_bprm_check, path, sizeof(path));
-	q = unpin_link_and_wait(path);
-	if (q < 0 && r == 0)
-		r = q;
-	if (bpf_object__unpin_maps(k->skel->obj, NULL) < 0 && r == 0)
-		r = -errno;
-	if (rmdir(BW_PIN_ROOT) < 0 && errno != ENOENT && r == 0)
-		r = -errno;
-	return r;
+	r = bw_pins_unload(k->pin_root);
+	return r == -ENOENT ? 0 : r;
 }
 
 #define BPF_FS_MAGIC_NUMBER 0xcafe4a11

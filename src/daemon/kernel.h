@@ -10,6 +10,8 @@
 #include "../../bpf/abi.h"
 #include "../lib/compile.h"
 
+#include <bpf/libbpf.h>
+
 struct bulwark_bpf;
 
 /*
@@ -29,6 +31,13 @@ struct bw_kernel {
 	int lockdown_reasons; /* the kernel's reasons mapped from its BTF; 0: none */
 	struct bw_held_link *links;
 	size_t n_links;
+	char pin_root[64];  /* where this generation is pinned */
+	uint8_t build[32];  /* this build's identity (struct bw_build) */
+	/*
+	 * Another build's programs are still attached: ours are staged in
+	 * BW_PIN_NEXT until bw_kernel_finish_handover.
+	 */
+	bool handover;
 };
 
 /* What the kernel actually runs, as one integrity check found it. */
@@ -73,6 +82,13 @@ int bw_kernel_policy_info(struct bw_kernel *k, struct bw_policy_info *info);
 bool bw_kernel_has_policy(struct bw_kernel *k);
 /* Sum of the per-CPU counters, BW_COUNTERS_LEN entries. */
 int bw_kernel_counters(struct bw_kernel *k, uint64_t *out);
+/*
+ * An upgrade's second half, once this generation holds a policy: carry the
+ * processes' state over, detach the old generation (exec check last),
+ * drain its events through `drain`, remove its pins and move ours into
+ * BW_PIN_ROOT. No gap: ours were attached before the old ones went.
+ */
+int bw_kernel_finish_handover(struct bw_kernel *k, ring_buffer_sample_fn drain, void *ctx);
 /* Detach everything and remove every pin. */
 int bw_kernel_unload(struct bw_kernel *k);
 

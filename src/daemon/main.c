@@ -184,6 +184,23 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/* An upgrade drains the old generation's ring buffer with the old rule table. */
+struct handover_drain {
+	struct daemon *d;
+	struct bw_rule_table *rules;
+};
+
+static int on_old_event(void *ctx, void *data, size_t size)
+{
+	struct handover_drain *hd = ctx;
+	struct bw_rule_table mine = hd->d->rules;
+
+	hd->d->rules = *hd->rules;
+	on_event(hd->d, data, size);
+	hd->d->rules = mine;
+	return 0;
+}
+
 /* An event to the events file, the backlog and every follower. */
 static void publish(struct daemon *d, struct json_object *o)
 {
@@ -1125,6 +1142,7 @@ int main(int argc, char **argv)
 	const char *policy = NULL, *events = NULL;
 	char *policy_abs = NULL;
 	struct prepared pending = { 0 };
+	struct bw_rule_table handover_rules = { 0 };
 	bool verbose = false, have_pending = false, probe = false;
 	char why[1024] = "";
 	int opt, r, ret = 1;
@@ -1208,8 +1226,28 @@ int main(int argc, char **argv)
 		bw_log(LOG_ERR, "%s", why);
 		goto out;
 	}
-	if (d.kernel.adopted)
+	if (d.kernel.adopted || d.kernel.handover)
 		restore_state(&d);
+	if (d.kernel.handover) {
+		/* The old generation's events are decoded with its own rule table. */
+		handover_rules = d.rules;
+		memset(&d.rules, 0, sizeof(d.rules));
+		if (!have_pending && d.policy_path) {
+			char *diag = NULL;
+
+			/* No --policy: the new build takes over the policy the old one had. */
+			policy = d.policy_path;
+			have_pending = prepare_policy(policy, NULL, NULL, &pending, &diag) == 0;
+			if (!have_pending && diag)
+				fputs(diag, stderr);
+			free(diag);
+		}
+		if (!have_pending) {
+			bw_log(LOG_ERR, "cannot take over from the pinned build: no policy to install (give --policy); the pinned build stays in force");
+			bw_kernel_unload(&d.kernel);
+			goto out;
+		}
+	}
 	if (have_pending) {
 		char *diag = NULL;
 
@@ -1219,12 +1257,19 @@ int main(int argc, char **argv)
 			rejected_event(&d, "start", policy, diag);
 			free(diag);
 			diag = NULL;
-			if (!d.kernel.adopted) {
+			/* A staged generation that cannot enforce goes; the pinned one stays. */
+			if (!d.kernel.adopted || d.kernel.handover) {
 				bw_kernel_unload(&d.kernel);
 				goto out;
 			}
 		}
 		free(diag);
+	}
+	if (d.kernel.handover) {
+		struct handover_drain hd = { .d = &d, .rules = &handover_rules };
+
+		if (bw_kernel_finish_handover(&d.kernel, on_old_event, &hd) < 0)
+			goto out;
 	}
 	if (!bw_kernel_has_policy(&d.kernel))
 		bw_log(LOG_WARNING, "no policy loaded: every operation is allowed until `bulwark policy load`");
@@ -1258,6 +1303,7 @@ out:
 	if (d.kernel.skel)
 		bw_kernel_close(&d.kernel);
 	bw_rule_table_free(&d.rules);
+	bw_rule_table_free(&handover_rules);
 	json_object_put(d.policy_files);
 	free(d.policy_path);
 	drift_free(&d.drift);

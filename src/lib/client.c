@@ -381,73 +381,14 @@ int bw_client_unload(struct bw_client *c)
 	return r;
 }
 
-/*
- * Remove one pinned link and wait until its program is gone: the kernel
- * detaches it from a workqueue after the last reference drops. 0 when it
- * is gone (or was never there).
- */
-static int unpin_link(const char *path)
-{
-	struct bpf_link_info info = { 0 };
-	__u32 len = sizeof(info);
-	int fd = bpf_obj_get(path);
-
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
-		info.prog_id = 0;
-	close(fd);
-	if (unlink(path) < 0)
-		return -errno;
-	for (int i = 0; info.prog_id && i < 500; i++) {
-		fd = bpf_prog_get_fd_by_id(info.prog_id);
-		if (fd < 0)
-			return 0;
-		close(fd);
-		usleep(10000);
-	}
-	return info.prog_id ? -EBUSY : 0;
-}
-
-#define EXEC_LINK "link_bw_bprm_check"
-
 int bw_unload_pins(void)
 {
-	struct dirent *de;
-	char path[PATH_MAX];
-	DIR *dir = opendir(BW_PIN_ROOT);
-	int r = 0, q;
+	int r, q;
 
-	if (!dir)
+	if (access(BW_PIN_ROOT, F_OK) < 0)
 		return -errno;
-	/*
-	 * Links first, the exec check last (as bulwarkd unloads): while only
-	 * it remains, an exec is refused cleanly; the other order could let
-	 * an exec past its check and then deny its mappings after the point
-	 * of no return. Each link is waited for, so "unloaded" means detached.
-	 */
-	while ((de = readdir(dir))) {
-		if (strncmp(de->d_name, "link_", 5) != 0 || strcmp(de->d_name, EXEC_LINK) == 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", BW_PIN_ROOT, de->d_name);
-		q = unpin_link(path);
-		if (q < 0 && !r)
-			r = q;
-	}
-	q = unpin_link(BW_PIN_ROOT "/" EXEC_LINK);
-	if (q < 0 && !r)
-		r = q;
-	/* Then the maps: nothing runs that uses them any more. */
-	rewinddir(dir);
-	while ((de = readdir(dir))) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", BW_PIN_ROOT, de->d_name);
-		if (unlink(path) < 0 && errno != ENOENT && !r)
-			r = -errno;
-	}
-	closedir(dir);
-	if (rmdir(BW_PIN_ROOT) < 0 && !r)
-		r = -errno;
-	return r;
+	/* A generation left staged by an interrupted upgrade goes too. */
+	r = bw_pins_unload(BW_PIN_NEXT);
+	q = bw_pins_unload(BW_PIN_ROOT);
+	return q < 0 ? q : r == -ENOENT ? 0 : r;
 }

@@ -63,4 +63,14 @@ struct json_object *bw_event_to_json(const struct bw_event *e, const struct bw_r
 int bw_explain(const struct bw_rule_entry *entries, size_t n, const struct bw_rule_table *rules,
 	       const char *query, struct json_object **ret, char **ret_diag);
 
+/*
+ * A generation of pinned objects (BW_PIN_ROOT, or BW_PIN_NEXT while an
+ * upgrade stages the next one): detach its links, the exec check last,
+ * waiting until each program is gone; then remove every remaining pin and
+ * the directory. -ENOENT when dir does not exist.
+ */
+int bw_pins_detach(const char *dir);
+int bw_pins_remove(const char *dir);
+int bw_pins_unload(const char *dir);
+
 #endif
