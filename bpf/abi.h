@@ -266,7 +266,8 @@ enum bw_hook {
 	BW_HOOK_BPF = 17,       /* bpf: arg is the bpf() command */
 	BW_HOOK_SHMAT = 18,     /* shm_shmat with SHM_EXEC: System V shared memory */
 	BW_HOOK_OPEN = 19,      /* file_open: a file opened for writing */
-	BW_HOOK_MAX = 19,
+	BW_HOOK_MODULE_REQUEST = 20, /* kernel_module_request: the kernel would run modprobe */
+	BW_HOOK_MAX = 20,
 };
 
 enum bw_event_type {

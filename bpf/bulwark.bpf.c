@@ -612,6 +612,36 @@ int BPF_PROG(bw_file_open, struct file *file, int ret)
 	return bw_conclude(&d, &file->f_path, NULL);
 }
 
+/*
+ * A module request: the kernel is about to run modprobe, as root, because
+ * the current task asked for something it lacks (a socket family, a
+ * filesystem, a device). A process under the no-children mark must not
+ * get a process spawned on its behalf this way (the `helper` gate). The
+ * module itself, if modprobe loads one, is a `module` decision as usual.
+ */
+SEC("lsm/kernel_module_request")
+int BPF_PROG(bw_kernel_module_request, char *kmod_name, int ret)
+{
+	struct bw_decision d = {};
+	struct bw_task_state *ts;
+	struct bw_event *e;
+	int rc;
+
+	if (ret)
+		return ret;
+	ts = bw_current_state();
+	if (!ts || !ts->nochild)
+		return 0;
+	bw_gate_deny(&d, BW_OP_MODULE, BW_HOOK_MODULE_REQUEST, BW_GATE_HELPER);
+	rc = bw_enforce(&d);
+	e = bw_event_begin(&d);
+	if (e) {
+		bpf_probe_read_kernel_str(e->path, sizeof(e->path), kmod_name);
+		bw_event_submit(e);
+	}
+	return rc;
+}
+
 /* ---- kernel integrity: module, kexec, lockdown, bpf ------------------- */
 
 #define PF_KTHREAD 0x00200000

@@ -215,7 +215,7 @@ static const char *const hook_names[BW_HOOK_MAX + 1] = {
 	[BW_HOOK_MOVEMEM] = "movememory", [BW_HOOK_SIGIO] = "sigio",
 	[BW_HOOK_PRCTL] = "prctl",        [BW_HOOK_LOCKDOWN] = "lockdown",
 	[BW_HOOK_BPF] = "bpf",            [BW_HOOK_SHMAT] = "shmat",
-	[BW_HOOK_OPEN] = "open",
+	[BW_HOOK_OPEN] = "open",          [BW_HOOK_MODULE_REQUEST] = "module_request",
 	/* READ_FILE and LOAD_DATA: named by their op, see via_name */
 };
 
@@ -425,6 +425,9 @@ struct json_object *bw_event_to_json(const struct bw_event *e, const struct bw_r
 		json_object_object_add(o, "target", target);
 	} else if ((e->op == BW_OP_WX || e->op == BW_OP_ANON_EXEC) && !e->target_dev && !e->target_ino) {
 		add_str(target, "memory", "anonymous"); /* no file behind the mapping */
+		json_object_object_add(o, "target", target);
+	} else if (e->hook == BW_HOOK_MODULE_REQUEST) {
+		add_fixed(target, "request", e->path, sizeof(e->path)); /* what modprobe would be asked */
 		json_object_object_add(o, "target", target);
 	} else if (e->hook == BW_HOOK_LOAD_DATA) {
 		add_str(target, "image", "from memory"); /* init_module, kexec_load: no file */

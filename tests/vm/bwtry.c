@@ -44,6 +44,8 @@
  *   bwtry race-mem PID N       N openat2 opens of /proc/PID/mem while a thread flips
  *                              open_how.flags (" escaped=<opens that came back O_RDWR>")
  *   bwtry write-file PATH VALUE   open PATH for writing and write VALUE (a sysctl)
+ *   bwtry socket-family N      socket(N, SOCK_DGRAM): for a family not loaded, the
+ *                              kernel runs kernel.modprobe (a module request)
  *   bwtry crash                die of SIGSEGV, dumping core through core_pattern
  *   bwtry tree                 a known process tree for notification tests:
  *                              "tree parent=P child=A grandchild=B thread=T"
@@ -80,6 +82,7 @@
 #include <sys/io.h>
 #include <sys/mman.h>
 #include <sys/shm.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
@@ -826,6 +829,12 @@ int main(int argc, char **argv)
 		return tree();
 	if (argc == 4 && strcmp(argv[1], "race-mem") == 0)
 		return mem_race(atoi(argv[2]), atoi(argv[3]));
+	if (argc == 3 && strcmp(argv[1], "socket-family") == 0) {
+		/* A family with no module loaded makes the kernel request one. */
+		int fd = socket(atoi(argv[2]), SOCK_DGRAM, 0);
+
+		return report(fd, errno);
+	}
 	if (argc == 4 && strcmp(argv[1], "write-file") == 0)
 		return write_file(argv[2], argv[3]);
 	if (argc == 2 && strcmp(argv[1], "crash") == 0) {

@@ -113,6 +113,23 @@ no_event "unmarked root sets core_pattern" ".process.pid == $TRY_PID"
 if crash_runs_helper "unmarked crash" "$T/ok"; then pass "unmarked crash runs the admin's helper"; else fail "unmarked crash: helper did not run (core_pattern $(cat "$CORE"))"; fi
 printf '%s\n' "$core_before" >"$CORE"
 
+# --- module requests: the kernel runs kernel.modprobe on a process's behalf
+printf '#!/bin/sh\necho "$*" >>%s\n' "$krootp$T/modprobe-ran" >"$T/modprobe.sh"
+chmod +x "$T/modprobe.sh"
+modprobe_before=$(cat /proc/sys/kernel/modprobe)
+BWTRY=$T/ok expect_try "modprobe helper set by its program" write-file 0 /proc/sys/kernel/modprobe "$krootp$T/modprobe.sh"
+AF_RDS=21
+rm -f "$T/modprobe-ran"
+BWTRY=$T/marked expect_try "marked process: module request refused" socket-family EAFNOSUPPORT $AF_RDS
+wait_event "marked process: module request refused" \
+	".process.pid == $TRY_PID and .op == \"module\" and .via == \"module_request\" and .action == \"blocked\" and .rule.gate == \"helper\" and .target.request == \"net-pf-$AF_RDS\""
+check "marked process: no modprobe ran for it" test ! -e "$T/modprobe-ran"
+expect_try "unmarked process: module request goes to modprobe" socket-family EAFNOSUPPORT $AF_RDS
+for ((i = 0; i < 25; i++)); do [[ -e $T/modprobe-ran ]] && break; sleep 0.2; done
+check "unmarked process: the kernel ran modprobe for it" grep -q "net-pf-$AF_RDS" "$T/modprobe-ran"
+no_event "unmarked process: module request" ".process.pid == $TRY_PID"
+BWTRY=$T/ok expect_try "modprobe helper restored" write-file 0 /proc/sys/kernel/modprobe "$modprobe_before"
+
 # --- `sysctl` rules: who may change what the kernel runs as a helper
 modprobe=$(cat /proc/sys/kernel/modprobe)
 expect_try "sysctl rule denies modprobe" write-file EPERM /proc/sys/kernel/modprobe "$modprobe"
