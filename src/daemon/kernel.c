@@ -263,6 +263,23 @@ static void release_links(struct bw_kernel *k)
 	k->n_links = 0;
 }
 
+#define BPF_FS_MAGIC_NUMBER 0xcafe4a11
+#define BPF_FS_DIR "/sys/fs/bpf"
+
+static bool bpffs_mounted(void)
+{
+	struct statfs sfs;
+
+	return statfs(BPF_FS_DIR, &sfs) == 0 && (uint64_t)sfs.f_type == BPF_FS_MAGIC_NUMBER;
+}
+
+/* Unmounted, or something mounted over it: a fresh bpffs on top. */
+static void mount_bpffs(void)
+{
+	if (mount("bpf", BPF_FS_DIR, "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700") < 0)
+		bw_log(LOG_WARNING, "cannot mount bpffs at %s: %s", BPF_FS_DIR, strerror(errno));
+}
+
 /* This build's identity: the SHA-256 of the BPF object it carries. */
 static void own_build(uint8_t out[32])
 {
@@ -395,6 +412,9 @@ int bw_kernel_open(struct bw_kernel *k, bool verbose, char *why, size_t why_len)
 	r = require_bpf_lsm(why, why_len);
 	if (r < 0)
 		return r;
+	/* Without bpffs nothing can be pinned: mount it, as systemd would have. */
+	if (!bpffs_mounted())
+		mount_bpffs();
 	/* A generation an interrupted upgrade left staged: the pinned one stays. */
 	if (bw_pins_unload(BW_PIN_NEXT) == 0)
 		bw_log(LOG_NOTICE, "removed %s, left by an interrupted upgrade", BW_PIN_NEXT);
@@ -772,9 +792,6 @@ int bw_kernel_unload(struct bw_kernel *k)
 	return r == -ENOENT ? 0 : r;
 }
 
-#define BPF_FS_MAGIC_NUMBER 0xcafe4a11
-#define BPF_FS_DIR "/sys/fs/bpf"
-
 /* Pin fd at path unless path already holds the object with this id. */
 static bool ensure_pinned(int fd, uint32_t id, const char *path)
 {
@@ -808,18 +825,15 @@ static int read_ftrace_enabled(void)
 void bw_kernel_check(struct bw_kernel *k, struct bw_integrity *out, bw_integrity_report report,
 		     void *ctx)
 {
-	struct statfs sfs;
 	struct bpf_map *map;
 	uint64_t before;
 	char path[512];
 
 	memset(out, 0, sizeof(*out));
 	out->expected = (unsigned)k->n_links;
-	out->bpffs = statfs(BPF_FS_DIR, &sfs) == 0 && (uint64_t)sfs.f_type == BPF_FS_MAGIC_NUMBER;
+	out->bpffs = bpffs_mounted();
 	if (!out->bpffs) {
-		/* Unmounted, or something mounted over it: a fresh bpffs on top. */
-		if (mount("bpf", BPF_FS_DIR, "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700") < 0)
-			bw_log(LOG_WARNING, "cannot mount bpffs at %s: %s", BPF_FS_DIR, strerror(errno));
+		mount_bpffs();
 		report(ctx, "bpffs-mounted", BPF_FS_DIR);
 		out->repaired++;
 	}
