@@ -16,8 +16,8 @@
 
 /* Pin layout: everything lives under one bpffs directory. */
 #define BW_PIN_ROOT "/sys/fs/bpf/bulwark"
-/* Where an upgrade stages the next generation until the old one is gone. */
-#define BW_PIN_NEXT "/sys/fs/bpf/bulwark.next"
+/* Where an upgrade stages the next generation until the old one is gone (bpffs names have no dots). */
+#define BW_PIN_NEXT "/sys/fs/bpf/bulwark_next"
 
 /*
  * Operations are the categories of the decision path. They are data: one

@@ -79,7 +79,7 @@ fi
 expected=$("$BULWARK" status --json | jq -r .enforcement.links.expected)
 expect_eq "upgrade: bpftool shows exactly one set of programs" "$expected" "$(programs)"
 expect_eq "upgrade: one link pin per program" "$expected" "$(link_pins)"
-check "upgrade: nothing left staged" test ! -e /sys/fs/bpf/bulwark.next
+check "upgrade: nothing left staged" test ! -e /sys/fs/bpf/bulwark_next
 check "upgrade: this build is recorded" test -e /sys/fs/bpf/bulwark/bw_build
 expect_eq "upgrade: enforcement on" on "$("$BULWARK" status --json | jq -r .enforcement.state)"
 expect_eq "upgrade: policy generation continues" "$((old_gen + 1))" \
