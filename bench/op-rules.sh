@@ -42,8 +42,9 @@ PY
 
 declare -A N=([fork]=${BENCH_FORKS:-3000} [thread]=${BENCH_THREADS:-3000}
 	[kill0]=${BENCH_SIGNALS:-300000} [vmread]=${BENCH_READS:-300000}
-	[bpflookup]=${BENCH_LOOKUPS:-300000} [bpfload]=${BENCH_LOADS:-3000} [ioperm]=${BENCH_IOPERMS:-300000})
-WORKLOADS=(fork thread kill0 vmread bpflookup bpfload ioperm)
+	[bpflookup]=${BENCH_LOOKUPS:-300000} [bpfload]=${BENCH_LOADS:-3000} [ioperm]=${BENCH_IOPERMS:-300000}
+	[open]=${BENCH_OPENS:-300000} [procopen]=${BENCH_OPENS:-300000})
+read -r -a WORKLOADS <<<"${BENCH_WORKLOADS:-fork thread kill0 vmread bpflookup bpfload ioperm open procopen}"
 
 start() {
 	"$B/bulwarkd" --policy "$1" --events /dev/null 2>>"$W/daemon.log" &

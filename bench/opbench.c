@@ -16,11 +16,18 @@
  *              a judged `bpf` decision (the verifier's work included)
  *   ioperm     ioperm(0x80) on then off: a judged `lockdown ioport` decision
  *
+ * Files:
+ *
+ *   open       open and close /etc/hostname: the `file_open` hook's fast path
+ *   procopen   open and close /proc/self/stat: procfs, where file_open records
+ *              the open's mode (and judges guarded sysctls)
+ *
  * Benchmarks compare these numbers as ratios taken in one run, never
  * against fixed thresholds.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -112,11 +119,29 @@ static int do_ioperm(void)
 	return ioperm(0x80, 1, 1) == 0 ? ioperm(0x80, 1, 0) : -1;
 }
 
+/* open(2) and close of a regular file: every open passes `file_open` */
+static int do_open(void)
+{
+	int fd = open("/etc/hostname", O_RDONLY | O_CLOEXEC);
+
+	return fd < 0 ? -1 : close(fd);
+}
+
+/* open(2) and close of a /proc file: the path file_open records and judges */
+static int do_procopen(void)
+{
+	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+
+	return fd < 0 ? -1 : close(fd);
+}
+
 static const struct {
 	const char *name;
 	int (*op)(void);
 	bool needs_child;
 } workloads[] = {
+	{ "open", do_open, false },
+	{ "procopen", do_procopen, false },
 	{ "fork", do_fork, false },
 	{ "thread", do_thread, false },
 	{ "kill0", do_kill0, true },
