@@ -238,6 +238,7 @@ enum bw_event_flag {
 	BW_EVF_WALK_LIMIT = 1u << 4, /* path deeper than the walk bound: denied */
 	BW_EVF_STICKY = 1u << 5,     /* denied by the no-children mark, not a live rule */
 	BW_EVF_ARGV_TRUNC = 1u << 6, /* exec notification: argv did not fit */
+	BW_EVF_REAL_FILE = 1u << 7,  /* decided by the file below an overlay, not the path used */
 };
 
 /* One record in the ring buffer. Fixed layout. */
