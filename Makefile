@@ -25,7 +25,7 @@ SOVERSION := 0
 
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Wall -Werror -Ibpf -I$(BUILD)
 
-LIB_SRCS  := src/policy/parse.c src/lib/compile.c src/lib/client.c src/lib/event.c src/lib/check.c src/lib/explain.c
+LIB_SRCS  := src/policy/parse.c src/lib/compile.c src/lib/client.c src/lib/event.c src/lib/check.c src/lib/explain.c src/lib/ancestry.c
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 D_SRCS    := src/daemon/main.c src/daemon/kernel.c src/daemon/log.c src/daemon/drift.c
 D_OBJS    := $(D_SRCS:%.c=$(BUILD)/%.o)
