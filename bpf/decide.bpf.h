@@ -73,6 +73,14 @@ struct {
 } bw_events SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bw_fs_layout);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bw_fs_layout SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
@@ -149,12 +157,41 @@ static __noinline struct bw_rule_val *bw_lookup(void *policy, const struct bw_su
 	return NULL;
 }
 
-static __always_inline void bw_inode_id(struct dentry *dentry, __u64 *dev, __u64 *ino)
+#define BW_BTRFS_MAGIC 0x9123683E
+
+/*
+ * A file's identity as the compiler resolves it: (dev, ino) as stat
+ * reports them. That is the superblock's device, except on btrfs, where
+ * each subvolume has its own (anonymous) device and inode numbers repeat
+ * across subvolumes: there it is the subvolume's, found with the offsets
+ * bulwarkd read from the btrfs module's BTF. Returns false when it cannot
+ * be told (a btrfs inode before bulwarkd knew the layout): callers that
+ * decide fail closed.
+ */
+static const __u32 bw_zero_key;
+
+static __noinline bool bw_inode_id(struct dentry *dentry, __u64 *dev, __u64 *ino)
 {
 	struct inode *inode = BPF_CORE_READ(dentry, d_inode);
+	struct super_block *sb = BPF_CORE_READ(inode, i_sb);
+	struct bw_fs_layout *l;
+	void *root;
 
-	*dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	*dev = BPF_CORE_READ(sb, s_dev);
+	if (BPF_CORE_READ(sb, s_magic) == BW_BTRFS_MAGIC) {
+		/* dev and ino are the scratch: the walk step's stack has no room. */
+		l = bpf_map_lookup_elem(&bw_fs_layout, &bw_zero_key);
+		if (!l || !l->valid ||
+		    bpf_probe_read_kernel(ino, sizeof(*ino),
+					  (void *)inode - l->btrfs_vfs_inode + l->btrfs_root))
+			return false;
+		root = (void *)*ino;
+		*dev = 0;
+		if (!root || bpf_probe_read_kernel(dev, sizeof(__u32), root + l->btrfs_anon_dev))
+			return false;
+	}
 	*ino = BPF_CORE_READ(inode, i_ino);
+	return true;
 }
 
 /*
@@ -327,11 +364,10 @@ static long bw_walk_step(__u32 i, void *ctx)
 	struct dentry *dentry = w->dentry, *parent;
 	struct mount *mnt = w->mnt, *up;
 
-	if (i - w->vstart >= BW_WALK_MAX) {
-		w->done = 3;
+	if (i - w->vstart >= BW_WALK_MAX || !bw_inode_id(dentry, &w->key.dev, &w->key.ino)) {
+		w->done = 3; /* too deep, or a btrfs file bulwarkd cannot place yet: fail closed */
 		return 1;
 	}
-	bw_inode_id(dentry, &w->key.dev, &w->key.ino);
 	w->v = bw_lookup(w->policy, w->s, &w->key, &w->subj);
 	if (w->v) {
 		if (bw_view_found(w)) {

@@ -28,12 +28,37 @@ mkdir -p "$S/app" "$S/other"
 cp /usr/bin/true "$S/app/tool"
 cp /usr/bin/true "$S/other/prog"
 
+# btrfs: a filesystem with two subvolumes whose files have the same inode
+# numbers (every subvolume numbers its own from 256).
+B=$WORK/btrfs
+BTRFS=no
+umount "$B" 2>/dev/null
+mkdir -p "$B"
+if modprobe btrfs && { modprobe loop || true; } && truncate -s 160M "$WORK/btrfs.img" &&
+	mkfs.btrfs -q "$WORK/btrfs.img" && mount -o loop "$WORK/btrfs.img" "$B" &&
+	btrfs subvolume create "$B/sv1" >/dev/null && btrfs subvolume create "$B/sv2" >/dev/null; then
+	for sv in sv1 sv2; do
+		mkdir "$B/$sv/den"
+		cp /usr/bin/true "$B/$sv/den/prog"
+		cp /usr/bin/true "$B/$sv/exact"
+		cp /usr/bin/true "$B/$sv/ok"
+	done
+	BTRFS=yes
+	pass "btrfs with two subvolumes"
+else
+	fail "btrfs: could not make a btrfs with two subvolumes (module, loop, btrfs-progs?)"
+fi
+
 POLICY=$WORK/identity.policy
 cat >"$POLICY" <<POL
 deny exec $D/den/**
 deny exec $D/files/exact
 deny exec $D/ok/okprog from exe=$D/cls/bwtry
 deny exec $S/app/**
+POL
+[[ $BTRFS == yes ]] && cat >>"$POLICY" <<POL
+deny exec $B/sv1/den/**
+deny exec $B/sv1/exact
 POL
 EXPLAIN_POLICY=$POLICY
 start_daemon --policy "$POLICY" || { fail "daemon start"; exit 1; }
@@ -163,6 +188,24 @@ check "the lower file is still denied" bash -c "'$BWTRY' exec '$D/den/prog' | gr
 
 for m in up nested cls files parent tree; do umount "$O/$m"; done
 
+# --- btrfs: rules name a subvolume's files (stat's device is the
+# subvolume's), and the same inode numbers in another subvolume are other
+# files.
+if [[ $BTRFS == yes ]]; then
+	expect_eq "btrfs: the subvolumes share inode numbers" "$(stat -c %i "$B/sv1/exact")" \
+		"$(stat -c %i "$B/sv2/exact")"
+	denied "btrfs tree rule" 5 exec "$B/sv1/den/prog"
+	denied "btrfs exact-file rule" 6 exec "$B/sv1/exact"
+	allowed "btrfs: same inode, other subvolume" exec "$B/sv2/exact"
+	allowed "btrfs: same tree, other subvolume" exec "$B/sv2/den/prog"
+	allowed "btrfs: a file next to them" exec "$B/sv1/ok"
+	denied "btrfs: mmap of the exact file" 6 mmap "$B/sv1/exact"
+	allowed "btrfs: mmap, other subvolume" mmap "$B/sv2/exact"
+	explain_agrees "btrfs tree rule" "exec $B/sv1/den/prog" blocked 5
+	explain_agrees "btrfs exact-file rule" "exec $B/sv1/exact" blocked 6
+	explain_agrees "btrfs: same inode, other subvolume" "exec $B/sv2/exact" allowed none
+fi
+
 # --- directory swap: a deployment moves the tree away and makes a new one.
 # bulwarkd follows the path to the new directory (t_drift.sh) and must
 # keep denying the old tree, which holds the same files.
@@ -199,3 +242,4 @@ allowed "after an explicit load the old tree is the admin's" exec "$S/app.old/to
 
 teardown
 umount "$S"
+[[ $BTRFS == yes ]] && umount "$B"
