@@ -3,8 +3,9 @@
 # File identity under a root attacker: the same file reached through
 # overlayfs (lowerdir = a denied tree, or its parent; an exact-file rule's
 # file; ld.so, execveat, mmap, mprotect; program classes; nested
-# overlays; copy-up), and a tree directory swapped away (mv app app.old;
-# mkdir app) whose old tree must stay denied. Every denial asserts the
+# overlays; copy-up), btrfs subvolumes (their own devices, repeated inode
+# numbers), and a tree directory swapped away (mv app app.old; mkdir app)
+# whose old tree must stay denied. Every denial asserts the
 # caller's errno and the daemon's event by pid, next to an allowed file of
 # the same kind through the same path.
 source "$(dirname "$0")/lib.sh" || exit 1
