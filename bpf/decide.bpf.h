@@ -287,10 +287,16 @@ static __always_inline bool bw_view_found(struct bw_search *w)
 		better = !w->best || bw_verdict_rank(w->v->verdict) > bw_verdict_rank(w->best->verdict);
 	if (better) {
 		w->best = w->v;
-		w->best_subj = w->subj;
+		/*
+		 * Copied by a helper: the verifier then knows neither mask, and
+		 * the walk's states converge instead of multiplying by every
+		 * mask each view could have found (BPF program too large).
+		 */
+		bpf_probe_read_kernel(&w->best_subj, sizeof(w->best_subj), &w->subj);
 		w->vflags &= ~(BW_VIEW_REAL | BW_VIEW_EXACT);
 		w->vflags |= (w->view ? BW_VIEW_REAL : 0) | (exact ? BW_VIEW_EXACT : 0);
 	}
+	bpf_probe_read_kernel(&w->subj, sizeof(w->subj), &w->subj);
 	if (w->vflags & BW_VIEW_CLASS)
 		return w->vflags & BW_VIEW_EXACT;
 	return w->best->verdict == BW_VERDICT_DENY;
@@ -357,7 +363,7 @@ static __always_inline long bw_next_view(struct bw_search *w, __u32 i)
  * (overlayfs' private layer mounts are attached nowhere): it ends at the
  * root of the real file's filesystem.
  */
-static long bw_walk_step(__u32 i, void *ctx)
+static long bw_view_step(__u32 i, void *ctx)
 {
 	struct bw_search *w = ctx;
 	/* Locals, not w->...: CO-RE relocations only apply to kernel types. */
@@ -403,7 +409,7 @@ static long bw_walk_step(__u32 i, void *ctx)
  * w->vflags says whether a real file decided), 0 when none applies, -1
  * when the path is too deep (or the overlay too strange) to tell.
  */
-static __always_inline int bw_find_file(struct bw_search *w, struct file *file, bool class)
+static __always_inline int bw_find_file_views(struct bw_search *w, struct file *file, bool class)
 {
 	w->best = NULL;
 	w->best_subj = 0;
@@ -414,12 +420,71 @@ static __always_inline int bw_find_file(struct bw_search *w, struct file *file, 
 	w->dentry = BPF_CORE_READ(file, f_path.dentry);
 	w->mnt = container_of(BPF_CORE_READ(file, f_path.mnt), struct mount, mnt);
 	w->done = 0;
-	bpf_loop(BW_WALK_MAX * BW_VIEWS_MAX, bw_walk_step, w, 0);
+	bpf_loop(BW_WALK_MAX * BW_VIEWS_MAX, bw_view_step, w, 0);
 	if (w->done == 0 || w->done == 3)
 		return -1;
 	w->v = w->best;
 	w->subj = w->best_subj;
 	return w->v ? 1 : 0;
+}
+
+/*
+ * The walk of one view only, the path used: what program classes use.
+ * The views walk (bw_view_step) carries more state, and a decision
+ * classifies subjects and targets at a dozen places per program: with it
+ * there, the verifier exceeded its million instructions on the task
+ * hooks. So `exe=` and `parent=` judge the program by the path it was
+ * run from (docs/decisions.md, 36).
+ */
+static long bw_walk_step(__u32 i, void *ctx)
+{
+	struct bw_search *w = ctx;
+	/* Locals, not w->...: CO-RE relocations only apply to kernel types. */
+	struct dentry *dentry = w->dentry, *parent;
+	struct mount *mnt = w->mnt, *up;
+
+	if (!bw_inode_id(dentry, &w->key.dev, &w->key.ino)) {
+		w->done = 3;
+		return 1;
+	}
+	w->v = bw_lookup(w->policy, w->s, &w->key, &w->subj);
+	if (w->v) {
+		w->done = 1;
+		return 1;
+	}
+	parent = BPF_CORE_READ(dentry, d_parent);
+	if (parent != dentry) {
+		w->dentry = parent;
+		return 0;
+	}
+	up = BPF_CORE_READ(mnt, mnt_parent);
+	if (up == mnt || !up) {
+		w->done = 2; /* the namespace's root mount: walk done */
+		return 1;
+	}
+	w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+	w->mnt = up;
+	return 0;
+}
+
+/* The entry of a file in the path used: exact (key.kind), else its nearest tree (tree_kind). */
+static __always_inline int bw_find_file(struct bw_search *w, struct file *file, __u32 tree_kind)
+{
+	struct dentry *dentry = BPF_CORE_READ(file, f_path.dentry);
+
+	if (!bw_inode_id(dentry, &w->key.dev, &w->key.ino))
+		return -1;
+	w->v = bw_lookup(w->policy, w->s, &w->key, &w->subj);
+	if (w->v)
+		return 1;
+	w->key.kind = tree_kind;
+	w->dentry = dentry;
+	w->mnt = container_of(BPF_CORE_READ(file, f_path.mnt), struct mount, mnt);
+	w->done = 0;
+	bpf_loop(BW_WALK_MAX, bw_walk_step, w, 0);
+	if (w->done == 1)
+		return 1;
+	return w->done == 2 ? 0 : -1;
 }
 
 /* The subject used to resolve class entries: "any", nothing else. */
@@ -437,7 +502,7 @@ static __always_inline __u32 bw_exe_class(struct bw_search *w, struct file *file
 	w->s = &bw_no_subject;
 	__builtin_memset(&w->key, 0, sizeof(w->key));
 	w->key.kind = BW_OBJ_EXE_FILE;
-	if (bw_find_file(w, file, true) == 1 && w->v)
+	if (bw_find_file(w, file, BW_OBJ_EXE_TREE) == 1 && w->v)
 		return w->v->class_id;
 	return 0;
 }
@@ -624,7 +689,7 @@ static __noinline void bw_decide_file(struct bw_decision *d, __u32 op, __u32 hoo
 	if (!bw_search_begin(d, w, &s, op, hook, &meta))
 		return;
 	bw_search_key(w, &s, op, BW_OBJ_FILE);
-	r = bw_find_file(w, file, false);
+	r = bw_find_file_views(w, file, false);
 	if (r == 1 && w->v) {
 		w->tsubj = 0; /* shared with the view state */
 		bw_take(d, w);

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # File identity under a root attacker: the same file reached through
 # overlayfs (lowerdir = a denied tree, or its parent; an exact-file rule's
-# file; ld.so, execveat, mmap, mprotect; program classes; nested
+# file; ld.so, execveat, mmap, mprotect; nested
 # overlays; copy-up), btrfs subvolumes (their own devices, repeated inode
 # numbers), and a tree directory swapped away (mv app app.old; mkdir app)
 # whose old tree must stay denied. Every denial asserts the
@@ -153,19 +153,6 @@ ovl files "$D/files"
 denied "overlay: exact-file rule" 2 exec "$O/files/exact"
 allowed "overlay: the file next to it" exec "$O/files/fine"
 
-# --- program classes: exe= names the real program
-ovl cls "$D/cls"
-out=$("$O/cls/bwtry" exec "$D/ok/okprog" 2>&1)
-pid=$(sed -n 's/^pid=\([0-9]*\).*/\1/p' <<<"$out")
-if [[ $out == *"errno=EPERM"* ]]; then
-	pass "exe= through an overlay: the program's rule applies"
-	wait_event "exe= through an overlay" ".process.pid == $pid and .action == \"blocked\" and .rule.line == 3"
-else
-	fail "exe= through an overlay: wanted EPERM, got: $out"
-fi
-out=$("$O/cls/bwtry" exec "$D/files/fine" 2>&1)
-check "exe= through an overlay: other files still run" grep -q "exit=0" <<<"$out"
-
 # --- an overlay over an overlay: both layers are looked through
 ovl nested "$O/tree"
 denied "nested overlay" 1 exec "$O/nested/prog"
@@ -187,7 +174,7 @@ check "copy-up put the file in the upper directory" test -f "$O/up.upper/prog"
 allowed "a copied-up file is a new file (documented)" exec "$O/up/prog"
 check "the lower file is still denied" bash -c "'$BWTRY' exec '$D/den/prog' | grep -q errno=EPERM"
 
-for m in up nested cls files parent tree; do umount "$O/$m"; done
+for m in up nested files parent tree; do umount "$O/$m"; done
 
 # --- btrfs: rules name a subvolume's files (stat's device is the
 # subvolume's), and the same inode numbers in another subvolume are other
