@@ -29,7 +29,7 @@ ifdef BPF_SALT
 BPF_CFLAGS += -DBW_BUILD_SALT=$(BPF_SALT)
 endif
 
-LIB_SRCS  := src/policy/parse.c src/lib/compile.c src/lib/client.c src/lib/event.c src/lib/check.c src/lib/explain.c src/lib/pins.c
+LIB_SRCS  := src/policy/parse.c src/lib/compile.c src/lib/client.c src/lib/event.c src/lib/check.c src/lib/explain.c src/lib/pins.c src/lib/ancestry.c
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 D_SRCS    := src/daemon/main.c src/daemon/kernel.c src/daemon/log.c src/daemon/drift.c src/daemon/watchdog.c
 D_OBJS    := $(D_SRCS:%.c=$(BUILD)/%.o)

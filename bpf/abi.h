@@ -232,6 +232,19 @@ enum bw_counter {
 #define BW_CNT_COUNT (BW_CNT_MAX + 1)
 #define BW_COUNTERS_LEN (BW_OP_COUNT * BW_CNT_COUNT)
 
+/*
+ * Where a btrfs inode keeps its subvolume's device (BTRFS_I(inode)->root->
+ * anon_dev, what stat reports): byte offsets read by bulwarkd from the
+ * btrfs module's BTF before every policy load. The programs cannot
+ * relocate against a module that may load after them.
+ */
+struct bw_fs_layout {
+	__u32 valid;              /* 1 once the offsets below are known */
+	__u32 btrfs_vfs_inode;    /* offsetof(struct btrfs_inode, vfs_inode) */
+	__u32 btrfs_root;         /* offsetof(struct btrfs_inode, root) */
+	__u32 btrfs_anon_dev;     /* offsetof(struct btrfs_root, anon_dev) */
+};
+
 /* Identity of the active policy, written by the daemon after a swap. */
 struct bw_policy_info {
 	__u8 sha256[32];
@@ -294,6 +307,7 @@ enum bw_event_flag {
 	BW_EVF_WALK_LIMIT = 1u << 4, /* path deeper than the walk bound: denied */
 	BW_EVF_STICKY = 1u << 5,     /* denied by the no-children mark, not a live rule */
 	BW_EVF_ARGV_TRUNC = 1u << 6, /* exec notification: argv did not fit */
+	BW_EVF_REAL_FILE = 1u << 7,  /* decided by the file below an overlay, not the path used */
 };
 
 /* One record in the ring buffer. Fixed layout. */
@@ -351,6 +365,7 @@ BW_ABI_ASSERT(sizeof(struct bw_rule_key) == 72);
 BW_ABI_ASSERT(__builtin_offsetof(struct bw_rule_key, dev) == 56);
 BW_ABI_ASSERT(sizeof(struct bw_rule_val) == 44);
 BW_ABI_ASSERT(sizeof(struct bw_policy_info) == 56);
+BW_ABI_ASSERT(sizeof(struct bw_fs_layout) == 16);
 BW_ABI_ASSERT(__builtin_offsetof(struct bw_event, target_dev) == 72);
 BW_ABI_ASSERT(__builtin_offsetof(struct bw_event, cgroup_id) == 96);
 BW_ABI_ASSERT(__builtin_offsetof(struct bw_event, comm) == 112);

@@ -73,6 +73,14 @@ struct {
 } bw_events SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bw_fs_layout);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bw_fs_layout SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
@@ -177,30 +185,92 @@ static __noinline struct bw_rule_val *bw_lookup(void *policy, const struct bw_su
 	return NULL;
 }
 
-static __always_inline void bw_inode_id(struct dentry *dentry, __u64 *dev, __u64 *ino)
+#define BW_BTRFS_MAGIC 0x9123683E
+
+/*
+ * A file's identity as the compiler resolves it: (dev, ino) as stat
+ * reports them. That is the superblock's device, except on btrfs, where
+ * each subvolume has its own (anonymous) device and inode numbers repeat
+ * across subvolumes: there it is the subvolume's, found with the offsets
+ * bulwarkd read from the btrfs module's BTF. Returns false when it cannot
+ * be told (a btrfs inode before bulwarkd knew the layout): callers that
+ * decide fail closed.
+ */
+static const __u32 bw_zero_key;
+
+static __noinline bool bw_inode_id(struct dentry *dentry, __u64 *dev, __u64 *ino)
 {
 	struct inode *inode = BPF_CORE_READ(dentry, d_inode);
+	struct super_block *sb = BPF_CORE_READ(inode, i_sb);
+	struct bw_fs_layout *l;
+	void *root;
 
-	*dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	*dev = BPF_CORE_READ(sb, s_dev);
+	if (BPF_CORE_READ(sb, s_magic) == BW_BTRFS_MAGIC) {
+		/* dev and ino are the scratch: the walk step's stack has no room. */
+		l = bpf_map_lookup_elem(&bw_fs_layout, &bw_zero_key);
+		if (!l || !l->valid ||
+		    bpf_probe_read_kernel(ino, sizeof(*ino),
+					  (void *)inode - l->btrfs_vfs_inode + l->btrfs_root))
+			return false;
+		root = (void *)*ino;
+		*dev = 0;
+		if (!root || bpf_probe_read_kernel(dev, sizeof(__u32), root + l->btrfs_anon_dev))
+			return false;
+	}
 	*ino = BPF_CORE_READ(inode, i_ino);
+	return true;
 }
+
+/*
+ * overlayfs (containers): a file seen through an overlay is an overlay
+ * inode with overlay ancestors; the file whose code runs is the real one
+ * below. Both views are judged (see bw_walk_step). Its stacking depth is
+ * at most 2 (FILESYSTEM_MAX_STACK_DEPTH), so a file has at most the path
+ * used, a fake-path real file's inode (6.1 mappings) and two real files.
+ */
+#define BW_OVERLAYFS_MAGIC 0x794c7630
+#define BW_VIEWS_MAX 4
 
 /*
  * The state of one search, shared with bpf_loop callbacks. The BPF stack
  * is 512 bytes for the whole call chain, so a decision owns exactly one of
  * these and every step (the subject's classes, then the object) reuses it.
+ * File searches and process searches never overlap in time, so the view
+ * state of a file search shares fields with the target scan's.
  */
 struct bw_search {
 	void *policy;
 	const struct bw_subject *s;   /* whose masks to try */
-	const struct bw_subject *t;   /* process objects: the target's */
+	union {
+		const struct bw_subject *t;   /* process objects: the target's */
+		struct bw_rule_val *best;     /* file objects: the best entry of the views so far */
+	};
 	struct dentry *dentry;        /* walk position */
-	struct mount *mnt;
+	struct mount *mnt;            /* NULL: a real view, which ends at its filesystem's root */
+	struct file *next;            /* file objects: whose real file is the next view */
 	struct bw_rule_key key;       /* op and kind set by the caller */
-	__u32 top;                    /* target scan: the highest target mask to try */
 	struct bw_rule_val *v;        /* result: the entry found, or NULL */
-	__u32 subj, tsubj;            /* result: the masks it was found under */
-	int done;                     /* walk: 1 found, 2 reached the root */
+	union {
+		__u32 top;            /* target scan: the highest target mask to try */
+		struct {
+			__u16 vstart; /* walk step at which this view began */
+			__u8 view;    /* 0: the path used; then real files below overlays */
+			__u8 vflags;  /* BW_VIEW_* */
+		};
+	};
+	__u32 subj;                   /* result: the subject mask it was found under */
+	union {
+		__u32 tsubj;          /* result: the target mask it was found under */
+		__u32 best_subj;      /* file objects: best's subject mask */
+	};
+	int done;                     /* walk: 1 found, 2 nothing found, 3 too deep to tell */
+};
+
+enum {
+	BW_VIEW_REAL = 1,    /* best came from a real file below an overlay */
+	BW_VIEW_EXACT = 2,   /* best is an exact entry (file, not tree) */
+	BW_VIEW_CLASS = 4,   /* a class search: views combine by specificity, not verdict */
 };
 
 struct bw_decision {
@@ -221,13 +291,178 @@ struct bw_decision {
 	__u32 target_tgid;
 };
 
+/* Stronger verdicts win across views: deny, then audit, then allow. */
+static __always_inline __u32 bw_verdict_rank(__u32 verdict)
+{
+	return verdict == BW_VERDICT_DENY ? 3 : verdict == BW_VERDICT_AUDIT ? 2 : verdict ? 1 : 0;
+}
+
 /*
- * One step up. Ancestry is the directory's real place in its filesystem,
- * not the path used to reach it: the walk follows d_parent up to the
- * filesystem's root, even past the root of a bind mount, so bind-mounting
- * a denied directory elsewhere does not escape its rule. From a
- * filesystem's root it continues at the mountpoint in the parent mount, so
- * a tree rule on /usr also covers a filesystem mounted below /usr.
+ * A view found w->v: keep it if it beats the best of the views before.
+ * Decisions: the stronger verdict (deny if either view denies; the most
+ * specific entry within each view was already chosen by the walk). Program
+ * classes: an exact program beats a directory, else the first view. Returns
+ * true when no later view can do better.
+ */
+static __always_inline bool bw_view_found(struct bw_search *w)
+{
+	bool exact = w->key.kind == BW_OBJ_FILE || w->key.kind == BW_OBJ_EXE_FILE;
+	bool better;
+
+	if (w->vflags & BW_VIEW_CLASS)
+		better = !w->best || (exact && !(w->vflags & BW_VIEW_EXACT));
+	else
+		better = !w->best || bw_verdict_rank(w->v->verdict) > bw_verdict_rank(w->best->verdict);
+	if (better) {
+		w->best = w->v;
+		/*
+		 * Copied by a helper: the verifier then knows neither mask, and
+		 * the walk's states converge instead of multiplying by every
+		 * mask each view could have found (BPF program too large).
+		 */
+		bpf_probe_read_kernel(&w->best_subj, sizeof(w->best_subj), &w->subj);
+		w->vflags &= ~(BW_VIEW_REAL | BW_VIEW_EXACT);
+		w->vflags |= (w->view ? BW_VIEW_REAL : 0) | (exact ? BW_VIEW_EXACT : 0);
+	}
+	bpf_probe_read_kernel(&w->subj, sizeof(w->subj), &w->subj);
+	if (w->vflags & BW_VIEW_CLASS)
+		return w->vflags & BW_VIEW_EXACT;
+	return w->best->verdict == BW_VERDICT_DENY;
+}
+
+/* The dentry of a real inode: its first alias (it has one: the overlay holds it). */
+static __always_inline struct dentry *bw_inode_alias(struct inode *inode)
+{
+	struct hlist_node *n = BPF_CORE_READ(inode, i_dentry.first);
+
+	if (!n)
+		return NULL;
+	return (struct dentry *)((void *)n - bpf_core_field_offset(struct dentry, d_u.d_alias));
+}
+
+/*
+ * The next view of w->next once the current one is done: the inode behind
+ * a fake path (6.1 maps an overlay file's real file under the overlay's
+ * path), else the real file an overlay file opened (ovl_open stores it in
+ * private_data, on 6.1 and 6.12). Returns 0 to walk on, 1 when every view
+ * is done (w->done set).
+ */
+static __always_inline long bw_next_view(struct bw_search *w, __u32 i)
+{
+	struct file *file = w->next;
+	struct inode *inode = BPF_CORE_READ(file, f_inode);
+	struct dentry *alias;
+
+	if (w->view == 0 && inode != BPF_CORE_READ(file, f_path.dentry, d_inode)) {
+		/* the real inode of a fake path: judge it, then look below it */
+	} else if (BPF_CORE_READ(inode, i_sb, s_magic) == BW_OVERLAYFS_MAGIC) {
+		file = BPF_CORE_READ(file, private_data);
+		inode = file ? BPF_CORE_READ(file, f_inode) : NULL;
+		w->next = file;
+	} else {
+		w->done = 2; /* no real file below: every view judged */
+		return 1;
+	}
+	alias = inode ? bw_inode_alias(inode) : NULL;
+	if (!alias || w->view >= BW_VIEWS_MAX - 1) {
+		w->done = 3; /* a real file we cannot place, or stacked too deep: fail closed */
+		return 1;
+	}
+	w->view++;
+	w->vstart = i + 1;
+	w->dentry = alias;
+	w->mnt = NULL;
+	w->key.kind -= 1; /* tree kind -> exact kind: the new view starts at its file */
+	return 0;
+}
+
+/*
+ * One step of a file's search. A view starts at the file (its exact
+ * entry) and goes up its ancestors (tree entries) until one has an entry
+ * or the root is reached; then the next view (bw_next_view) starts, until
+ * a view makes the rest moot or none is left.
+ *
+ * Ancestry is the directory's real place in its filesystem, not the path
+ * used to reach it: the walk follows d_parent up to the filesystem's root,
+ * even past the root of a bind mount, so bind-mounting a denied directory
+ * elsewhere does not escape its rule. From a filesystem's root it
+ * continues at the mountpoint in the parent mount, so a tree rule on /usr
+ * also covers a filesystem mounted below /usr. A real view has no mount
+ * (overlayfs' private layer mounts are attached nowhere): it ends at the
+ * root of the real file's filesystem.
+ */
+static long bw_view_step(__u32 i, void *ctx)
+{
+	struct bw_search *w = ctx;
+	/* Locals, not w->...: CO-RE relocations only apply to kernel types. */
+	struct dentry *dentry = w->dentry, *parent;
+	struct mount *mnt = w->mnt, *up;
+
+	if (i - w->vstart >= BW_WALK_MAX || !bw_inode_id(dentry, &w->key.dev, &w->key.ino)) {
+		w->done = 3; /* too deep, or a btrfs file bulwarkd cannot place yet: fail closed */
+		return 1;
+	}
+	w->v = bw_lookup(w->policy, w->s, &w->key, &w->subj);
+	if (w->v) {
+		if (bw_view_found(w)) {
+			w->done = 1;
+			return 1;
+		}
+		if (w->key.kind == BW_OBJ_FILE || w->key.kind == BW_OBJ_EXE_FILE)
+			w->key.kind += 1;
+		return bw_next_view(w, i);
+	}
+	if (w->key.kind == BW_OBJ_FILE || w->key.kind == BW_OBJ_EXE_FILE) {
+		/* No exact entry: its directories next (a file is never a tree). */
+		w->key.kind += 1;
+	}
+	parent = BPF_CORE_READ(dentry, d_parent);
+	if (parent != dentry) {
+		w->dentry = parent;
+		return 0;
+	}
+	up = mnt ? BPF_CORE_READ(mnt, mnt_parent) : NULL;
+	if (up == mnt || !up)
+		return bw_next_view(w, i); /* the namespace's (or a real view's) root */
+	w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+	w->mnt = up;
+	return 0;
+}
+
+/*
+ * The entry of a file: in each of its views (the path used, then the real
+ * files below overlays), its exact entry (key.kind, an exact kind), else
+ * its nearest ancestor directory's (the tree kind, key.kind + 1), and the
+ * best of the views (bw_view_found). Returns 1 when found (w->v, w->subj;
+ * w->vflags says whether a real file decided), 0 when none applies, -1
+ * when the path is too deep (or the overlay too strange) to tell.
+ */
+static __always_inline int bw_find_file_views(struct bw_search *w, struct file *file, bool class)
+{
+	w->best = NULL;
+	w->best_subj = 0;
+	w->view = 0;
+	w->vstart = 0;
+	w->vflags = class ? BW_VIEW_CLASS : 0;
+	w->next = file;
+	w->dentry = BPF_CORE_READ(file, f_path.dentry);
+	w->mnt = container_of(BPF_CORE_READ(file, f_path.mnt), struct mount, mnt);
+	w->done = 0;
+	bpf_loop(BW_WALK_MAX * BW_VIEWS_MAX, bw_view_step, w, 0);
+	if (w->done == 0 || w->done == 3)
+		return -1;
+	w->v = w->best;
+	w->subj = w->best_subj;
+	return w->v ? 1 : 0;
+}
+
+/*
+ * The walk of one view only, the path used: what program classes use.
+ * The views walk (bw_view_step) carries more state, and a decision
+ * classifies subjects and targets at a dozen places per program: with it
+ * there, the verifier exceeded its million instructions on the task
+ * hooks. So `exe=` and `parent=` judge the program by the path it was
+ * run from (docs/decisions.md, 36).
  */
 static long bw_walk_step(__u32 i, void *ctx)
 {
@@ -236,7 +471,10 @@ static long bw_walk_step(__u32 i, void *ctx)
 	struct dentry *dentry = w->dentry, *parent;
 	struct mount *mnt = w->mnt, *up;
 
-	bw_inode_id(dentry, &w->key.dev, &w->key.ino);
+	if (!bw_inode_id(dentry, &w->key.dev, &w->key.ino)) {
+		w->done = 3;
+		return 1;
+	}
 	w->v = bw_lookup(w->policy, w->s, &w->key, &w->subj);
 	if (w->v) {
 		w->done = 1;
@@ -257,16 +495,13 @@ static long bw_walk_step(__u32 i, void *ctx)
 	return 0;
 }
 
-/*
- * The entry of a file: its exact entry (key.kind), else the nearest
- * ancestor directory's (tree_kind). Returns 1 when found (w->v), 0 when
- * none applies, -1 when the path is too deep to tell.
- */
+/* The entry of a file in the path used: exact (key.kind), else its nearest tree (tree_kind). */
 static __always_inline int bw_find_file(struct bw_search *w, struct file *file, __u32 tree_kind)
 {
 	struct dentry *dentry = BPF_CORE_READ(file, f_path.dentry);
 
-	bw_inode_id(dentry, &w->key.dev, &w->key.ino);
+	if (!bw_inode_id(dentry, &w->key.dev, &w->key.ino))
+		return -1;
 	w->v = bw_lookup(w->policy, w->s, &w->key, &w->subj);
 	if (w->v)
 		return 1;
@@ -494,6 +729,7 @@ static __always_inline void bw_search_key(struct bw_search *w, const struct bw_s
 	w->key.op = op;
 	w->key.kind = kind;
 	w->s = s;
+	w->tsubj = 0; /* shared with a file search's view state */
 }
 
 /* Steps 1-3 for an operation on a file. */
@@ -511,9 +747,12 @@ static __noinline void bw_decide_file(struct bw_decision *d, __u32 op, __u32 hoo
 	if (!bw_search_begin(d, w, &s, op, hook, &meta))
 		return;
 	bw_search_key(w, &s, op, BW_OBJ_FILE);
-	r = bw_find_file(w, file, BW_OBJ_TREE);
+	r = bw_find_file_views(w, file, false);
 	if (r == 1 && w->v) {
+		w->tsubj = 0; /* shared with the view state */
 		bw_take(d, w);
+		if (w->vflags & BW_VIEW_REAL)
+			d->event_flags |= BW_EVF_REAL_FILE;
 		return;
 	}
 	if (r < 0) {

@@ -115,12 +115,22 @@ static void print_drift(struct json_object *pol)
 	struct json_object *list = json_object_object_get(pol, "drift");
 	size_t listed = json_object_is_type(list, json_type_array) ? json_object_array_length(list) : 0;
 	long long count = jint(pol, "drift_count");
+	struct json_object *old = json_object_object_get(pol, "retired");
+	size_t n_old = json_object_is_type(old, json_type_array) ? json_object_array_length(old) : 0;
 
 	printf("resolved:  %lld paths", (long long)jint(pol, "resolved"));
-	if (!count) {
+	if (!count)
 		printf(", all as loaded\n");
-		return;
+	/* Directories followed to a replacement: their deny and audit rules keep the old tree. */
+	for (size_t i = 0; i < n_old; i++) {
+		struct json_object *e = json_object_array_get_idx(old, i);
+
+		printf("  %s: %s %s was replaced; its old directory (%s inode %lld) is still denied and audited\n",
+		       jstr(e, "rule"), jstr(e, "kind"), jstr(e, "path"), jstr(e, "dev"),
+		       (long long)jint(e, "ino"));
 	}
+	if (!count)
+		return;
 	printf(", %lld changed since the load:\n", count);
 	for (size_t i = 0; i < listed; i++) {
 		struct json_object *e = json_object_array_get_idx(list, i);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "drift.h"
+#include "../lib/internal.h"
 #include "log.h"
 
 /* Whatever can make a path in that directory name something else. */
@@ -220,19 +221,51 @@ struct drift_report drift_scan(struct drift *dr, struct json_object *list, size_
 	return rep;
 }
 
+struct json_object *drift_retired_json(const struct drift *dr)
+{
+	struct json_object *a = json_object_new_array();
+
+	for (size_t i = 0; i < dr->n; i++)
+		for (size_t k = 0; k < dr->v[i].n_retired; k++) {
+			struct json_object *o = json_object_new_object();
+			char dev[32];
+
+			bw_dev_string(dr->v[i].retired[k][0], dev, sizeof(dev));
+			json_object_object_add(o, "path", json_object_new_string(dr->v[i].path));
+			json_object_object_add(o, "kind", json_object_new_string(bw_resolved_kind_name(dr->v[i].kind)));
+			json_object_object_add(o, "dev", json_object_new_string(dev));
+			json_object_object_add(o, "ino", json_object_new_uint64(dr->v[i].retired[k][1]));
+			json_object_object_add(o, "rule", json_object_new_string(dr->v[i].where));
+			json_object_array_add(a, o);
+		}
+	return a;
+}
+
 struct json_object *drift_to_json(const struct drift *dr)
 {
 	struct json_object *a = json_object_new_array_ext(dr->n);
 
 	for (size_t i = 0; i < dr->n; i++) {
 		const struct bw_resolved *r = &dr->v[i];
-		struct json_object *e = json_object_new_array_ext(5);
+		struct json_object *e = json_object_new_array_ext(6);
 
 		json_object_array_add(e, json_object_new_int(r->kind));
 		json_object_array_add(e, json_object_new_string(r->path));
 		json_object_array_add(e, json_object_new_uint64(r->dev));
 		json_object_array_add(e, json_object_new_uint64(r->ino));
 		json_object_array_add(e, json_object_new_string(r->where));
+		if (r->n_retired) {
+			struct json_object *old = json_object_new_array_ext(r->n_retired);
+
+			for (size_t k = 0; k < r->n_retired; k++) {
+				struct json_object *id = json_object_new_array_ext(2);
+
+				json_object_array_add(id, json_object_new_uint64(r->retired[k][0]));
+				json_object_array_add(id, json_object_new_uint64(r->retired[k][1]));
+				json_object_array_add(old, id);
+			}
+			json_object_array_add(e, old);
+		}
 		json_object_array_add(a, e);
 	}
 	return a;
@@ -249,7 +282,8 @@ void drift_from_json(struct drift *dr, struct json_object *o)
 		struct json_object *e = json_object_array_get_idx(o, i);
 		const char *path, *where;
 
-		if (!json_object_is_type(e, json_type_array) || json_object_array_length(e) != 5 ||
+		if (!json_object_is_type(e, json_type_array) ||
+		    (json_object_array_length(e) != 5 && json_object_array_length(e) != 6) ||
 		    !json_object_is_type(json_object_array_get_idx(e, 0), json_type_int) ||
 		    !json_object_is_type(json_object_array_get_idx(e, 1), json_type_string))
 			continue;
@@ -267,6 +301,26 @@ void drift_from_json(struct drift *dr, struct json_object *o)
 		};
 		if (!v[kept].path || !v[kept].where)
 			abort();
+		/* The identities a followed directory had before (decision 43). */
+		if (json_object_array_length(e) == 6) {
+			struct json_object *old = json_object_array_get_idx(e, 5);
+			size_t m = json_object_is_type(old, json_type_array) ? json_object_array_length(old) : 0;
+
+			v[kept].retired = m ? calloc(m, sizeof(*v[kept].retired)) : NULL;
+			if (m && !v[kept].retired)
+				abort();
+			for (size_t k = 0; k < m; k++) {
+				struct json_object *id = json_object_array_get_idx(old, k);
+
+				if (!json_object_is_type(id, json_type_array) || json_object_array_length(id) != 2)
+					continue;
+				v[kept].retired[v[kept].n_retired][0] =
+					json_object_get_uint64(json_object_array_get_idx(id, 0));
+				v[kept].retired[v[kept].n_retired][1] =
+					json_object_get_uint64(json_object_array_get_idx(id, 1));
+				v[kept].n_retired++;
+			}
+		}
 		kept++;
 	}
 	/* Written sorted; a hand-edited file must not break bsearch. */

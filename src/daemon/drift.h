@@ -62,6 +62,8 @@ void drift_rewatch(struct drift *dr);
  */
 struct drift_report drift_scan(struct drift *dr, struct json_object *list, size_t max,
 			       struct json_object *fresh);
+/* The old identities of followed directories that rules still cover, for status. */
+struct json_object *drift_retired_json(const struct drift *dr);
 /* The record in the daemon's state file, and back. */
 struct json_object *drift_to_json(const struct drift *dr);
 void drift_from_json(struct drift *dr, struct json_object *o);

@@ -631,6 +631,64 @@ static uint32_t active_serial(struct bw_kernel *k)
 	return val.serial;
 }
 
+/* Byte offset of a member of a struct in btf, or -1. */
+static long member_offset(const struct btf *btf, const char *type, const char *member)
+{
+	const struct btf_member *m;
+	const struct btf_type *t;
+	int id = btf__find_by_name_kind(btf, type, BTF_KIND_STRUCT);
+
+	if (id < 0)
+		return -1;
+	t = btf__type_by_id(btf, id);
+	m = btf_members(t);
+	for (unsigned i = 0; i < btf_vlen(t); i++, m++)
+		if (strcmp(btf__name_by_offset(btf, m->name_off), member) == 0)
+			return btf_member_bit_offset(t, i) / 8;
+	return -1;
+}
+
+/*
+ * Tell the programs where a btrfs inode keeps its subvolume's device
+ * (decision 45), from the btrfs module's BTF (or vmlinux's, if built in).
+ * Done before every policy load, so a btrfs module loaded since the last
+ * one is picked up; until then btrfs files fail closed.
+ */
+static void fill_fs_layout(struct bw_kernel *k)
+{
+	struct bw_fs_layout l = { 0 }, cur = { 0 };
+	struct btf *vmlinux = btf__load_vmlinux_btf(), *mod = NULL;
+	const struct btf *btf = vmlinux;
+	long vfs, root, anon;
+	__u32 zero = 0;
+	int fd = bpf_map__fd(k->skel->maps.bw_fs_layout);
+
+	if (bpf_map_lookup_elem(fd, &zero, &cur) == 0 && cur.valid)
+		goto out;
+	if (vmlinux && btf__find_by_name_kind(vmlinux, "btrfs_inode", BTF_KIND_STRUCT) < 0) {
+		mod = btf__load_module_btf("btrfs", vmlinux);
+		btf = mod;
+	}
+	if (!btf)
+		goto out; /* no btrfs in this kernel yet: no btrfs files either */
+	vfs = member_offset(btf, "btrfs_inode", "vfs_inode");
+	root = member_offset(btf, "btrfs_inode", "root");
+	anon = member_offset(btf, "btrfs_root", "anon_dev");
+	if (vfs < 0 || root < 0 || anon < 0) {
+		bw_log(LOG_WARNING, "btrfs: its BTF lacks btrfs_inode.vfs_inode/root or btrfs_root.anon_dev: files on btrfs are denied");
+		goto out;
+	}
+	l = (struct bw_fs_layout){ .valid = 1, .btrfs_vfs_inode = vfs, .btrfs_root = root,
+				   .btrfs_anon_dev = anon };
+	if (bpf_map_update_elem(fd, &zero, &l, BPF_ANY) < 0)
+		bw_log(LOG_WARNING, "btrfs: cannot record its layout: %s", strerror(errno));
+	else
+		bw_log(LOG_DEBUG, "btrfs: vfs_inode at %ld, root at %ld, anon_dev at %ld", vfs, root, anon);
+out:
+	btf__free(mod);
+	btf__free(vmlinux);
+}
+
 int bw_kernel_install(struct bw_kernel *k, const struct bw_compiled *c, const uint8_t sha256[32],
 		      uint32_t rules, uint32_t flags, char *why, size_t why_len)
 {
@@ -641,6 +699,7 @@ int bw_kernel_install(struct bw_kernel *k, const struct bw_compiled *c, const ui
 	uint32_t serial;
 	int inner = -1, r;
 
+	fill_fs_layout(k);
 	/* Sized exactly: a preallocated map of n entries cannot fill up. */
 	inner = bpf_map_create(BPF_MAP_TYPE_HASH, "bw_rules", sizeof(struct bw_rule_key),
 			       sizeof(struct bw_rule_val), c->n ? c->n : 1, &mopts);

@@ -137,6 +137,7 @@ static void finish_record(struct bw_compiled *rec)
 		if (kept && resolved_cmp(&sorted[kept - 1], r) == 0) {
 			free(r->path);
 			free(r->where);
+			free(r->retired);
 			continue;
 		}
 		sorted[kept++] = *r;
@@ -165,6 +166,7 @@ void bw_resolved_free(struct bw_resolved *v, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		free(v[i].path);
 		free(v[i].where);
+		free(v[i].retired);
 	}
 	free(v);
 }
@@ -275,6 +277,45 @@ bool bw_resolved_followable(const struct bw_resolved *r)
 	return yes;
 }
 
+/*
+ * The identities a directory had before it was followed to (dev, ino):
+ * what the record being re-resolved kept, plus its identity then if it
+ * differs. A deployment swap (mv app app.old; mkdir app) leaves the same
+ * files in the old tree, so rules that deny or audit must keep covering
+ * it. Only a re-resolution has any; an explicit load starts afresh.
+ */
+static size_t retired_of(const struct bw_policy *p, const char *path, uint64_t dev, uint64_t ino,
+			 uint64_t (**out)[2])
+{
+	const struct bw_resolved *kept = bw_resolved_find(p->keep, p->n_keep, BW_RESOLVED_DIR, path);
+	uint64_t(*v)[2];
+	size_t n = 0;
+
+	*out = NULL;
+	if (!kept)
+		return 0;
+	v = calloc(kept->n_retired + 1, sizeof(*v));
+	if (!v)
+		abort();
+	for (size_t i = 0; i < kept->n_retired; i++)
+		if (kept->retired[i][0] != dev || kept->retired[i][1] != ino) {
+			v[n][0] = kept->retired[i][0];
+			v[n][1] = kept->retired[i][1];
+			n++;
+		}
+	if (kept->dev != dev || kept->ino != ino) {
+		v[n][0] = kept->dev;
+		v[n][1] = kept->ino;
+		n++;
+	}
+	if (!n) {
+		free(v);
+		v = NULL;
+	}
+	*out = v;
+	return n;
+}
+
 static int resolve_path(struct bw_policy *p, struct bw_compiled *rec, const struct bw_loc *loc,
 			const char *path, bool tree, uint64_t *dev, uint64_t *ino)
 {
@@ -295,6 +336,9 @@ static int resolve_path(struct bw_policy *p, struct bw_compiled *rec, const stru
 		*dev = kept->dev;
 		*ino = kept->ino;
 		record(rec, loc, path, tree ? BW_RESOLVED_DIR : BW_RESOLVED_FILE, *dev, *ino);
+		if (tree && rec)
+			rec->resolved[rec->n_resolved - 1].n_retired =
+				retired_of(p, path, *dev, *ino, &rec->resolved[rec->n_resolved - 1].retired);
 		return 0;
 	}
 	if (stat(real, &st) < 0) {
@@ -334,6 +378,9 @@ static int resolve_path(struct bw_policy *p, struct bw_compiled *rec, const stru
 	*dev = bw_kernel_dev(st.st_dev);
 	*ino = st.st_ino;
 	record(rec, loc, path, tree ? BW_RESOLVED_DIR : BW_RESOLVED_FILE, *dev, *ino);
+	if (tree && rec)
+		rec->resolved[rec->n_resolved - 1].n_retired =
+			retired_of(p, path, *dev, *ino, &rec->resolved[rec->n_resolved - 1].retired);
 	return 0;
 }
 
@@ -352,6 +399,9 @@ struct class {
 	/* Identities of the directories above (programs) for nesting. */
 	uint64_t (*anc)[2];
 	size_t n_anc;
+	/* Program trees: identities it had before a followed replacement. */
+	uint64_t (*retired)[2];
+	size_t n_retired;
 };
 
 struct classes {
@@ -576,6 +626,8 @@ static ssize_t class_for(struct bw_policy *p, struct classes *cs, struct bw_sele
 	c.depth = path_depth(real) + (c.tree ? 0 : 1);
 	if (space == SPACE_PROGRAM && bw_path_ancestors(real, false, &c.anc, &c.n_anc) < 0)
 		abort();
+	if (space == SPACE_PROGRAM && c.tree)
+		c.n_retired = retired_of(p, s->value, c.dev, c.ino, &c.retired);
 	c.id = ++cs->next_id[space];
 	grown = realloc(cs->v, (cs->n + 1) * sizeof(*grown));
 	if (!grown)
@@ -610,6 +662,7 @@ static void classes_free(struct classes *cs)
 	for (size_t i = 0; i < cs->n; i++) {
 		free(cs->v[i].path);
 		free(cs->v[i].anc);
+		free(cs->v[i].retired);
 	}
 	free(cs->v);
 	free(cs->cgroup_root);
@@ -921,6 +974,32 @@ static int entry_cmp(const void *a, const void *b)
 	return memcmp(&x->key, &y->key, sizeof(x->key));
 }
 
+/*
+ * A deny or audit tree rule whose directory bulwarkd followed to a
+ * replacement keeps its old trees: the same rule, keyed on each identity
+ * the directory had. Allows are not kept: an old tree falls back to what
+ * else applies, never to more than the policy grants now.
+ */
+static void expand_retired(const struct bw_policy *p, struct classes *cs, struct builder *b,
+			   const struct bw_rule *rule, const struct rule_classes *rc)
+{
+	uint64_t(*v)[2] = NULL;
+	size_t n;
+
+	if (rule->obj != BW_OBJ_TYPE_TREE || bw_op_targets_process(rule->op) ||
+	    (rule->decision != BW_VERDICT_DENY && rule->decision != BW_VERDICT_AUDIT))
+		return;
+	n = retired_of(p, rule->path, rule->dev, rule->ino, &v);
+	for (size_t k = 0; k < n; k++) {
+		struct bw_rule old = *rule;
+
+		old.dev = v[k][0];
+		old.ino = v[k][1];
+		expand_rule(cs, b, &old, rc);
+	}
+	free(v);
+}
+
 static void add_class_entries(struct builder *b, const struct classes *cs)
 {
 	for (size_t i = 0; i < cs->n; i++) {
@@ -935,6 +1014,12 @@ static void add_class_entries(struct builder *b, const struct classes *cs)
 		c.e.key.ino = x->ino;
 		c.e.val.class_id = x->id;
 		push(b, &c);
+		/* A program directory swapped away: its old tree is still the class. */
+		for (size_t k = 0; k < x->n_retired; k++) {
+			c.e.key.dev = x->retired[k][0];
+			c.e.key.ino = x->retired[k][1];
+			push(b, &c);
+		}
 	}
 }
 
@@ -993,8 +1078,10 @@ int bw_compile(struct bw_policy *p, struct bw_compiled *out)
 	if (p->n_errors)
 		goto out;
 	for (size_t i = 0; i < p->n_rules; i++)
-		if (p->rules[i].op != BW_OP_NONE)
+		if (p->rules[i].op != BW_OP_NONE) {
 			expand_rule(&cs, &b, &p->rules[i], &rcs[i]);
+			expand_retired(p, &cs, &b, &p->rules[i], &rcs[i]);
+		}
 	if (b.overflow) {
 		bw_policy_diag(p, BW_SEV_ERROR, &p->rules[0].loc, NULL,
 			       "rules on a /dir/** subject are copied into every program class below it; name fewer nested programs",

@@ -45,6 +45,14 @@ struct bw_resolved {
 	unsigned kind;     /* enum bw_resolved_kind */
 	uint64_t dev, ino; /* the kernel's dev_t encoding and inode; cgroups: 0 and the cgroup id */
 	char *where;       /* "file:line" of the first rule naming it */
+	/*
+	 * Directories: identities it had before bulwarkd followed it to a
+	 * replacement (mv app app.old; mkdir app). Deny and audit rules and
+	 * program classes keep covering them: the old tree holds the same
+	 * files. Dropped by an explicit load.
+	 */
+	uint64_t (*retired)[2];
+	size_t n_retired;
 };
 
 struct bw_compiled {

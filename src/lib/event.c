@@ -302,7 +302,7 @@ static struct json_object *flags_json(uint32_t f)
 		{ BW_EVF_PATH_TRUNC, "path-too-long" }, { BW_EVF_PATH_ERR, "path-unresolved" },
 		{ BW_EVF_EXE_UNKNOWN, "exe-unknown" },  { BW_EVF_EXE_TRUNC, "exe-too-long" },
 		{ BW_EVF_WALK_LIMIT, "walk-limit" },    { BW_EVF_STICKY, "sticky" },
-		{ BW_EVF_ARGV_TRUNC, "argv-truncated" },
+		{ BW_EVF_ARGV_TRUNC, "argv-truncated" }, { BW_EVF_REAL_FILE, "real-file" },
 	};
 	struct json_object *a = json_object_new_array();
 

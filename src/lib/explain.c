@@ -18,12 +18,6 @@
 
 #include "internal.h"
 
-/* Each candidate object, most specific first, as the kernel walks them. */
-struct candidate_obj {
-	uint32_t kind;
-	uint64_t dev, ino;
-	char *label; /* what it is, for the output */
-};
 
 struct explain {
 	const struct bw_rule_entry *entries;
@@ -58,30 +52,37 @@ static const struct bw_rule_val *lookup(struct explain *x, uint32_t op, uint32_t
 	return bw_compiled_lookup(x->entries, x->n, &x->key);
 }
 
-/* A program's class: its exact entry, else its nearest directory's. */
+/*
+ * A program's class, as the kernel finds it (bw_exe_class): in each view
+ * of the file (bw_file_views), its exact entry, else its nearest
+ * directory's; an exact program in any view beats a directory, else the
+ * first view that has one.
+ */
 static uint32_t program_class(struct explain *x, const char *path)
 {
 	static const uint32_t none[BW_DIM_COUNT];
-	const struct bw_rule_val *v;
-	char real[PATH_MAX];
-	uint64_t(*anc)[2] = NULL;
-	size_t n = 0;
-	struct stat st;
+	struct bw_view *views = NULL;
+	size_t n_views = 0;
 	uint32_t cls = 0;
+	bool exact = false;
 
-	if (stat(path, &st) < 0 || !realpath(path, real))
+	if (bw_file_views(path, &views, &n_views) < 0)
 		return 0;
-	v = lookup(x, BW_OP_NONE, BW_OBJ_EXE_FILE, 0, none, bw_kernel_dev(st.st_dev), st.st_ino);
-	if (v)
-		return v->class_id;
-	if (bw_path_ancestors(real, false, &anc, &n) < 0)
-		return 0;
-	for (size_t i = n; i-- > 0 && !cls;) {
-		v = lookup(x, BW_OP_NONE, BW_OBJ_EXE_TREE, 0, none, anc[i][0], anc[i][1]);
-		if (v)
-			cls = v->class_id;
-	}
-	free(anc);
+	for (size_t vi = 0; vi < n_views && !exact; vi++)
+		for (size_t c = 0; c < views[vi].n; c++) {
+			const struct bw_rule_val *v =
+				lookup(x, BW_OP_NONE, c ? BW_OBJ_EXE_TREE : BW_OBJ_EXE_FILE, 0, none,
+				       views[vi].v[c].dev, views[vi].v[c].ino);
+
+			if (!v)
+				continue;
+			if (!cls || !c) {
+				cls = v->class_id;
+				exact = !c;
+			}
+			break;
+		}
+	bw_file_views_free(views, n_views);
 	return cls;
 }
 
@@ -228,6 +229,12 @@ static int classify(struct explain *x, struct bw_policy *q, struct bw_selector *
 					*masks &= ~(1u << m);
 	}
 	return 0;
+}
+
+/* Across views of a file the kernel keeps the stronger verdict (bw_view_found). */
+static int verdict_rank(uint32_t verdict)
+{
+	return verdict == BW_VERDICT_DENY ? 3 : verdict == BW_VERDICT_AUDIT ? 2 : verdict ? 1 : 0;
 }
 
 /* The deciding entry: what it says, what the kernel does with it, where it is. */
@@ -441,17 +448,14 @@ int bw_explain(const struct bw_rule_entry *entries, size_t n, const struct bw_ru
 	static const uint32_t none[BW_DIM_COUNT];
 	struct explain x = { .entries = entries, .n = n, .rules = rules };
 	struct bw_policy *q = bw_policy_new();
-	struct candidate_obj *cands = NULL;
-	size_t n_cands = 0;
-	uint64_t(*anc)[2] = NULL;
-	size_t n_anc = 0;
+	struct bw_view *views = NULL;
+	size_t n_views = 0;
 	struct json_object *o = NULL, *subject, *beaten;
 	const struct bw_rule_val *meta;
 	uint32_t ids[BW_DIM_COUNT] = { 0 }, masks;
 	const struct bw_rule *qr;
 	char real[PATH_MAX];
 	bool decided = false;
-	size_t won_at = 0;
 	struct stat st;
 	int r = -EINVAL;
 
@@ -491,33 +495,18 @@ int bw_explain(const struct bw_rule_entry *entries, size_t n, const struct bw_ru
 		     subject) < 0)
 		goto diag_subject;
 
-	/* The object's candidates: exact, each ancestor directory, default. */
-	if (bw_path_ancestors(real, false, &anc, &n_anc) < 0)
-		abort();
-	cands = calloc(n_anc + 2, sizeof(*cands));
-	if (!cands)
-		abort();
-	cands[n_cands++] = (struct candidate_obj){ BW_OBJ_FILE, bw_kernel_dev(st.st_dev), st.st_ino,
-						   strdup(real) };
-	{
-		char *dir = strdup(real);
-
-		for (size_t i = n_anc; i-- > 0;) {
-			char *slash = strrchr(dir, '/');
-
-			if (slash == dir)
-				dir[1] = 0;
-			else if (slash)
-				*slash = 0;
-			cands[n_cands++] = (struct candidate_obj){ BW_OBJ_TREE, anc[i][0], anc[i][1],
-								   NULL };
-			if (asprintf(&cands[n_cands - 1].label, "%s%s**", dir,
-				     strcmp(dir, "/") ? "/" : "") < 0)
-				abort();
-		}
-		free(dir);
+	/*
+	 * The object's candidates, per view as the kernel walks them (the
+	 * path used, across mounts as d_parent goes; then the real file below
+	 * an overlay): exact, each real ancestor directory. In each view the
+	 * first entry decides; across views the stronger verdict (deny, audit,
+	 * allow), the earlier view on a tie; with none, the default.
+	 */
+	if (bw_file_views(real, &views, &n_views) < 0 || !n_views) {
+		bw_policy_diag(q, BW_SEV_ERROR, &qr->obj_loc, NULL, NULL,
+			       "%s: cannot place it among the mounts", qr->path);
+		goto diag_subject;
 	}
-	cands[n_cands++] = (struct candidate_obj){ BW_OBJ_DEFAULT, 0, 0, strdup("any") };
 
 	o = json_object_new_object();
 	json_object_object_add(o, "query", json_object_new_string(query));
@@ -534,25 +523,70 @@ int bw_explain(const struct bw_rule_entry *entries, size_t n, const struct bw_ru
 	}
 	json_object_object_add(o, "subject", subject);
 	beaten = json_object_new_array();
-	for (size_t c = 0; c < n_cands; c++) {
+	{
+		const struct bw_rule_val *best = NULL;
+		const char *best_label = NULL;
+		size_t best_view = 0;
+
+		for (size_t vi = 0; vi < n_views; vi++) {
+			const struct bw_rule_val *first = NULL;
+			size_t won_at = 0;
+
+			for (size_t c = 0; c < views[vi].n; c++) {
+				for (int m = BW_SUBJ_COMBOS - 1; m >= 0; m--) {
+					const struct bw_rule_val *v;
+
+					if (!(masks & (1u << m)))
+						continue;
+					v = lookup(&x, qr->op, c ? BW_OBJ_TREE : BW_OBJ_FILE, (uint32_t)m, ids,
+						   views[vi].v[c].dev, views[vi].v[c].ino);
+					if (!v)
+						continue;
+					if (!first) {
+						first = v;
+						won_at = c;
+						add_shadows(&x, beaten, &x.key);
+						if (!best || verdict_rank(v->verdict) > verdict_rank(best->verdict)) {
+							if (best)
+								add_beaten(beaten, rules, best->rule_id,
+									   "another view of the file decides: weaker verdict");
+							best = v;
+							best_label = views[vi].v[c].label;
+							best_view = vi;
+						} else {
+							add_beaten(beaten, rules, v->rule_id,
+								   "another view of the file decides: weaker or equal verdict");
+						}
+						continue;
+					}
+					add_beaten(beaten, rules, v->rule_id,
+						   c == won_at ? "same object, less specific subject" :
+								 "less specific object");
+					add_shadows(&x, beaten, &x.key);
+				}
+			}
+		}
+		if (best) {
+			decided = true;
+			add_decision(o, meta, best, rules, best_label);
+			if (best_view)
+				json_object_object_add(o, "real_file", json_object_new_boolean(true));
+		}
 		for (int m = BW_SUBJ_COMBOS - 1; m >= 0; m--) {
 			const struct bw_rule_val *v;
 
 			if (!(masks & (1u << m)))
 				continue;
-			v = lookup(&x, qr->op, cands[c].kind, (uint32_t)m, ids, cands[c].dev, cands[c].ino);
+			v = lookup(&x, qr->op, BW_OBJ_DEFAULT, (uint32_t)m, ids, 0, 0);
 			if (!v)
 				continue;
 			if (!decided) {
 				decided = true;
-				won_at = c;
-				add_decision(o, meta, v, rules, cands[c].label);
-				add_shadows(&x, beaten, &x.key);
-				continue;
+				add_decision(o, meta, v, rules, "any");
+			} else {
+				add_beaten(beaten, rules, v->rule_id,
+					   best ? "less specific object" : "same object, less specific subject");
 			}
-			add_beaten(beaten, rules, v->rule_id,
-				   c == won_at ? "same object, less specific subject" :
-						 "less specific object");
 			add_shadows(&x, beaten, &x.key);
 		}
 	}
@@ -574,10 +608,7 @@ diag:
 		}
 	}
 out:
-	for (size_t i = 0; i < n_cands; i++)
-		free(cands[i].label);
-	free(cands);
-	free(anc);
+	bw_file_views_free(views, n_views);
 	bw_policy_free(q);
 	return r;
 }

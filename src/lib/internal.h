@@ -44,6 +44,25 @@ const struct bw_rule_ref *bw_rule_table_get(const struct bw_rule_table *t, uint3
 
 void bw_hex(const uint8_t *in, size_t len, char *out);
 
+/*
+ * A file as the kernel's walk sees it (src/lib/ancestry.c): views, each
+ * the file then its real ancestor directories, nearest first. View 0 is
+ * the path used (across bind and other mounts, as d_parent goes); the
+ * next ones are the real files below overlays (ending at their
+ * filesystem's root). Labels are paths that reach them (dirs as dir/ and two stars).
+ */
+#define BW_FILE_VIEWS_MAX 3
+struct bw_anc {
+	uint64_t dev, ino;
+	char *label;
+};
+struct bw_view {
+	struct bw_anc *v;
+	size_t n;
+};
+int bw_file_views(const char *path, struct bw_view **ret, size_t *n_ret);
+void bw_file_views_free(struct bw_view *v, size_t n);
+
 /* "major:minor" of a kernel-encoded dev_t. */
 void bw_dev_string(uint64_t kdev, char *buf, size_t len);
 

@@ -532,6 +532,59 @@ static void test_resolution_record(void **state)
 	bw_policy_free(p);
 }
 
+/* Does c hold a TREE entry for op exec at (dev, ino) by rule id? */
+static bool has_tree(const struct bw_compiled *c, uint64_t dev, uint64_t ino, uint32_t id)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (c->entries[i].key.kind == BW_OBJ_TREE && c->entries[i].key.dev == dev &&
+		    c->entries[i].key.ino == ino && c->entries[i].val.rule_id == id)
+			return true;
+	return false;
+}
+
+/*
+ * A directory followed to a replacement keeps its old identities
+ * (retired): deny and audit rules are emitted for them too, allows are
+ * not, and the record carries them to the next re-resolution.
+ */
+static void test_retired_identities(void **state)
+{
+	struct bw_compiled c, c2;
+	struct bw_policy *p, *p2;
+	struct bw_resolved *r;
+	uint64_t old[1][2] = { { 7, 4242 } };
+	char path[128], text[512];
+	int ret;
+
+	(void)state;
+	p = compile("deny exec @/tree/**\n", &c, &ret);
+	assert_int_equal(ret, 0);
+	snprintf(path, sizeof(path), "%s/tree", dir);
+	r = (struct bw_resolved *)bw_resolved_find(c.resolved, c.n_resolved, BW_RESOLVED_DIR, path);
+	assert_non_null(r);
+	assert_int_equal(r->n_retired, 0);
+	r->retired = malloc(sizeof(old));
+	memcpy(r->retired, old, sizeof(old));
+	r->n_retired = 1;
+	snprintf(text, sizeof(text),
+		 "deny exec %s/**\naudit exec %s/** from uid=0\nallow exec %s/** from uid=1\n", path,
+		 path, path);
+	p2 = recompile_keeping(&c, text, &c2);
+	assert_true(has_tree(&c2, r->dev, r->ino, 1));
+	assert_true(has_tree(&c2, 7, 4242, 1));
+	assert_true(has_tree(&c2, 7, 4242, 2));
+	assert_false(has_tree(&c2, 7, 4242, 3));
+	assert_true(has_tree(&c2, r->dev, r->ino, 3));
+	r = (struct bw_resolved *)bw_resolved_find(c2.resolved, c2.n_resolved, BW_RESOLVED_DIR, path);
+	assert_non_null(r);
+	assert_int_equal(r->n_retired, 1);
+	assert_int_equal(r->retired[0][1], 4242);
+	bw_compiled_free(&c2);
+	bw_policy_free(p2);
+	bw_compiled_free(&c);
+	bw_policy_free(p);
+}
+
 /*
  * Who could have replaced a path: walked a component at a time, so a
  * symlink hop through a directory someone else owns does not pass.
@@ -598,6 +651,7 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_kernel_dev),
 		cmocka_unit_test(test_resolution_record),
+		cmocka_unit_test(test_retired_identities),
 		cmocka_unit_test(test_root_controlled),
 	};
 

@@ -4,6 +4,7 @@
  * print exactly what the caller saw, so tests assert on the real errno:
  *
  *   bwtry exec PATH [ARG...]   fork, then execve in the child
+ *   bwtry execveat PATH        as exec, by execveat(dirfd of PATH's directory, name)
  *   bwtry run PATH [ARG...]    execve in this process (no fork), so the
  *                              subject is bwtry's copy and its parent
  *   bwtry mmap PATH            map the file PROT_READ|PROT_EXEC
@@ -109,8 +110,11 @@ static const char *errno_name(int e)
 	}
 }
 
-/* The child reports execve's errno through a close-on-exec pipe. */
-static int try_exec(char **argv)
+/*
+ * The child reports execve's errno through a close-on-exec pipe. at: use
+ * execveat relative to a descriptor of the file's directory instead.
+ */
+static int try_exec_how(char **argv, bool at)
 {
 	int pfd[2], status, err = 0;
 	pid_t pid;
@@ -123,7 +127,19 @@ static int try_exec(char **argv)
 		return perror("fork"), 2;
 	if (pid == 0) {
 		close(pfd[0]);
-		execve(argv[0], argv, environ);
+		if (at) {
+			char dir[4096];
+			const char *slash = strrchr(argv[0], '/');
+			int dfd;
+
+			snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - argv[0]) : 1,
+				 slash ? argv[0] : ".");
+			dfd = open(dir[0] ? dir : "/", O_PATH | O_DIRECTORY);
+			if (dfd >= 0)
+				syscall(SYS_execveat, dfd, slash ? slash + 1 : argv[0], argv, environ, 0);
+		} else {
+			execve(argv[0], argv, environ);
+		}
 		err = errno;
 		if (write(pfd[1], &err, sizeof(err)) != sizeof(err))
 			_exit(126);
@@ -142,6 +158,11 @@ static int try_exec(char **argv)
 	}
 	printf("pid=%d parent=%d rc=0 errno=0 exit=%d\n", pid, getpid(), WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 	return 0;
+}
+
+static int try_exec(char **argv)
+{
+	return try_exec_how(argv, false);
 }
 
 /* In place: on success PATH replaces us and reports nothing itself. */
@@ -722,6 +743,8 @@ int main(int argc, char **argv)
 {
 	if (argc >= 3 && strcmp(argv[1], "exec") == 0)
 		return try_exec(argv + 2);
+	if (argc >= 3 && strcmp(argv[1], "execveat") == 0)
+		return try_exec_how(argv + 2, true);
 	if (argc >= 3 && strcmp(argv[1], "run") == 0)
 		return run_in_place(argv + 2);
 	if (argc == 3 && strcmp(argv[1], "mmap") == 0)

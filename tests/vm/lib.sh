@@ -162,7 +162,8 @@ start_daemon() {
 	local i
 	"$BULWARKD" "$@" --events "$EV" 2>>"$DAEMON_LOG" &
 	DAEMON_PID=$!
-	for ((i = 0; i < 300; i++)); do
+	# Loading verifies every program: about 30 s under TCG on 6.1.
+	for ((i = 0; i < 1200; i++)); do
 		[[ -S /run/bulwark/bulwarkd.sock ]] && "$BULWARK" status >/dev/null 2>&1 && return 0
 		kill -0 "$DAEMON_PID" 2>/dev/null || break
 		sleep 0.1

@@ -28,6 +28,9 @@ deny exec $T/tree/**
 deny exec $T/exact
 POL
 start_daemon --policy "$WORK/enforce.policy" || { fail "daemon start"; exit 1; }
+EXPLAIN_POLICY=$WORK/enforce.policy
+# Every case below also asks explain (offline and live), which must walk
+# the file's real ancestry as the kernel does (bind mounts, overlays).
 
 # --- deny paths, each with the caller's errno and the daemon's event
 expect_exec_errno "tree" EPERM "$T/tree/sub/prog"
@@ -49,23 +52,30 @@ fi
 
 expect_exec_errno "symlink into tree" EPERM "$T/outside/symlink"
 wait_event "symlink into tree" ".process.pid == $TRY_PID and .target.path == \"$T/tree/sub/prog\" and .action == \"blocked\""
+explain_agrees "tree" "exec $T/tree/sub/prog" blocked 2
+explain_agrees "symlink into tree" "exec $T/outside/symlink" blocked 2
 
 expect_exec_errno "exact file" EPERM "$T/exact"
 wait_event "exact file" ".process.pid == $TRY_PID and .rule.line == 3"
+explain_agrees "exact file" "exec $T/exact" blocked 3
 
 expect_exec_errno "hardlink of exact file" EPERM "$T/outside/hardlink"
 wait_event "hardlink of exact file" ".process.pid == $TRY_PID and .target.path == \"$T/outside/hardlink\" and .rule.line == 3 and .action == \"blocked\""
+explain_agrees "hardlink of exact file" "exec $T/outside/hardlink" blocked 3
 
 expect_exec_errno "interpreter in tree via shebang" EPERM "$T/outside/script"
 wait_event "interpreter in tree via shebang" ".process.pid == $TRY_PID and .target.path == \"$T/tree/sub/prog\""
 
 expect_exec_errno "mount below the tree" EPERM "$T/tree/mnt/prog"
 wait_event "mount below the tree" ".process.pid == $TRY_PID and .target.path == \"$T/tree/mnt/prog\""
+explain_agrees "mount below the tree" "exec $T/tree/mnt/prog" blocked 2
 
 expect_exec_errno "bind mount of a denied directory" EPERM "$T/outside/bind-dir/prog"
 wait_event "bind mount of a denied directory" ".process.pid == $TRY_PID and .action == \"blocked\" and .rule.line == 2"
+explain_agrees "bind mount of a denied directory" "exec $T/outside/bind-dir/prog" blocked 2
 expect_exec_errno "bind mount of a denied file" EPERM "$T/outside/bind-file"
 wait_event "bind mount of a denied file" ".process.pid == $TRY_PID and .action == \"blocked\" and .rule.line == 2"
+explain_agrees "bind mount of a denied file" "exec $T/outside/bind-file" blocked 2
 
 # Nesting a binary deeper than the walk bound must not escape tree rules.
 deep=$T/outside
@@ -74,6 +84,7 @@ mkdir -p "$deep" && cp /usr/bin/true "$deep/prog"
 expect_exec_errno "deeper than the walk bound" EPERM "$deep/prog"
 wait_event "deeper than the walk bound" ".process.pid == $TRY_PID and (.flags | index(\"walk-limit\")) != null"
 expect_exec_ok "shallow sibling still allowed" "$T/outside/prog"
+explain_agrees "shallow sibling still allowed" "exec $T/outside/prog" allowed none
 
 # Overlayfs (containers): tree rules match, exact rules are refused up front.
 mkdir -p "$T/ovl/lower/dir" "$T/ovl/upper" "$T/ovl/work" "$T/ovl/merged"
@@ -85,6 +96,10 @@ check "load a tree rule on overlayfs" "$BULWARK" policy load "$WORK/ovl-tree.pol
 expect_exec_errno "overlayfs tree rule" EPERM "$T/ovl/merged/dir/prog"
 wait_event "overlayfs tree rule" ".process.pid == $TRY_PID and .action == \"blocked\""
 expect_exec_ok "overlayfs outside the tree" "$T/ovl/merged/ok"
+EXPLAIN_POLICY=$WORK/ovl-tree.policy
+explain_agrees "overlayfs tree rule" "exec $T/ovl/merged/dir/prog" blocked 1
+explain_agrees "overlayfs outside the tree" "exec $T/ovl/merged/ok" allowed none
+EXPLAIN_POLICY=$WORK/enforce.policy
 printf 'deny exec %s/ovl/merged/ok\n' "$T" >"$WORK/ovl-exact.policy"
 out=$("$BULWARK" policy load "$WORK/ovl-exact.policy" 2>&1)
 expect_eq "exact rule on overlayfs is rejected" 1 "$?"
@@ -104,6 +119,7 @@ expect_eq "ld.so runs an allowed program" 0 "$?"
 expect_try "mmap exec of a denied file" mmap EPERM "$T/exact"
 wait_event "mmap exec of a denied file" ".process.pid == $TRY_PID and .via == \"mmap\" and .rule.line == 3"
 expect_try "mmap exec of an allowed file" mmap 0 "$T/outside/prog"
+explain_agrees "mmap exec of a denied file" "exec $T/exact" blocked 3
 expect_try "mprotect +exec of a denied file" mprotect EPERM "$T/tree/sub/prog"
 wait_event "mprotect +exec of a denied file" ".process.pid == $TRY_PID and .via == \"mprotect\" and .target.ino == $(stat -c %i "$T/tree/sub/prog")"
 expect_try "mprotect +exec of an allowed file" mprotect 0 "$T/outside/prog"
@@ -112,6 +128,7 @@ expect_try "mprotect +exec of an allowed file" mprotect 0 "$T/outside/prog"
 expect_exec_ok "outside the tree" "$T/outside/prog"
 no_event "outside the tree" ".process.pid == $TRY_PID"
 expect_exec_ok "same bytes, other inode" "$T/exact-copy"
+explain_agrees "same bytes, other inode" "exec $T/exact-copy" allowed none
 no_event "same bytes, other inode" ".process.pid == $TRY_PID"
 
 # --- counters agree with what happened
@@ -158,10 +175,14 @@ allow exec $T/outside/**
 deny exec any
 POL
 check "load allowlist policy" "$BULWARK" policy load "$WORK/allowlist.policy"
+EXPLAIN_POLICY=$WORK/allowlist.policy
 expect_exec_ok "allowlist: listed tree" "$T/outside/prog"
 expect_exec_ok "allowlist: system binary" /usr/bin/true
 expect_exec_errno "allowlist: unlisted" EPERM "$T/exact-copy"
 wait_event "allowlist: unlisted" ".process.pid == $TRY_PID and .rule.line == 4"
+explain_agrees "allowlist: listed tree" "exec $T/outside/prog" allowed 3
+explain_agrees "allowlist: system binary" "exec /usr/bin/true" allowed 1
+explain_agrees "allowlist: unlisted" "exec $T/exact-copy" blocked 4
 # Anonymous executable memory is not a file: `exec` rules, even `any`, do
 # not judge it (the memory controls will). On 6.12 this needs the raw NULL
 # check in mmap_file, or the verifier deletes it.
@@ -171,6 +192,7 @@ printf 'deny exec %s\n' "$T/outside/hardlink" >>"$WORK/allowlist.policy"
 check "load allowlist + exact deny" "$BULWARK" policy load "$WORK/allowlist.policy"
 expect_exec_errno "exact deny beats allowed tree" EPERM "$T/outside/hardlink"
 expect_exec_ok "rest of allowed tree" "$T/outside/prog"
+explain_agrees "exact deny beats allowed tree" "exec $T/outside/hardlink" blocked 5
 
 # Unload from the daemon that attached the programs: enforcement is gone
 # by the time the command returns, on every hook.
