@@ -28,7 +28,8 @@ BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Wall -Werror -Ibp
 
 LIB_SRCS  := src/policy/parse.c src/lib/compile.c src/lib/client.c src/lib/event.c src/lib/check.c src/lib/explain.c
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
-D_SRCS    := src/daemon/main.c src/daemon/kernel.c src/daemon/log.c src/daemon/drift.c
+D_SRCS    := src/daemon/main.c src/daemon/server.c src/daemon/proto.c src/daemon/control.c \
+	src/daemon/policy.c src/daemon/events.c src/daemon/kernel.c src/daemon/log.c src/daemon/drift.c
 D_OBJS    := $(D_SRCS:%.c=$(BUILD)/%.o)
 CLI_SRCS  := src/cli/main.c
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
