@@ -33,7 +33,7 @@ D_SRCS    := src/daemon/main.c src/daemon/server.c src/daemon/proto.c src/daemon
 D_OBJS    := $(D_SRCS:%.c=$(BUILD)/%.o)
 CLI_SRCS  := src/cli/main.c
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
-UNIT_TESTS := test_parse test_compile test_event test_precedence test_proto
+UNIT_TESTS := test_parse test_compile test_event test_precedence test_proto test_server
 UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 VM_HELPERS := $(BUILD)/tests/bwtry
 
@@ -89,6 +89,9 @@ $(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(BUILD)/libbulwark.a
 
 # The decoder is bulwarkd's, not the library's: link its object directly.
 $(BUILD)/tests/test_proto: $(BUILD)/tests/unit/test_proto.o $(BUILD)/src/daemon/proto.o
+	$(CC) $(LDHARDEN) -o $@ $^ $(PKG_LIBS) -lcmocka
+
+$(BUILD)/tests/test_server: $(BUILD)/tests/unit/test_server.o $(BUILD)/src/daemon/server.o $(BUILD)/src/daemon/log.o
 	$(CC) $(LDHARDEN) -o $@ $^ $(PKG_LIBS) -lcmocka
 
 $(BUILD)/tests/bwtry: $(BUILD)/tests/vm/bwtry.o
