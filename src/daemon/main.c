@@ -475,6 +475,7 @@ int main(int argc, char **argv)
 	};
 	struct options o = { 0 };
 	char *policy_abs = NULL, why[1024] = "";
+	sigset_t mask;
 	const char *policy;
 	int r, ret = 1;
 
@@ -512,6 +513,14 @@ int main(int argc, char **argv)
 	/* Events and status name rule files absolutely, whatever our cwd. */
 	if (policy && (policy_abs = realpath(policy, NULL)))
 		policy = policy_abs;
+	/*
+	 * SIGHUP is blocked from the start: during the long start-up it must
+	 * not kill us (its default action); signalfd picks it up once we run.
+	 * SIGTERM and SIGINT still stop a start-up at once.
+	 */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
 	if (start(&d, &o, policy) < 0)
 		goto out;
 	signal_ready(&d);
