@@ -266,15 +266,16 @@ const struct bw_rule_table *rules_for_gen(struct daemon *d, uint64_t gen)
 
 /*
  * The active table becomes an earlier generation's, t the active one.
- * Events still in the ring buffer may name the old generation: keep the
- * last GEN_KEEP tables. The oldest goes only after a drain that follows
- * its successor's swap, so no event of it can still be unread.
+ * Events still in the ring buffer may name an earlier generation: keep
+ * the last GEN_KEEP tables. The oldest can go: commit_policy drained the
+ * ring buffer before this swap, after its successor's swap, so no event
+ * of it is still unread. No draining here: the kernel already decides
+ * with the new map, and its events must not be decoded before t is in
+ * place.
  */
 static void push_generation(struct daemon *d, struct bw_rule_table *t, uint64_t gen)
 {
 	if (d->n_old == GEN_KEEP - 1) {
-		if (d->rb)
-			ring_buffer__consume(d->rb);
 		bw_rule_table_free(&d->old[0].t);
 		memmove(&d->old[0], &d->old[1], (GEN_KEEP - 2) * sizeof(d->old[0]));
 		d->n_old--;
