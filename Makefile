@@ -6,6 +6,7 @@
 # make demo       the newcomer's tour, in the VM where needed
 # make deps       install the Debian packages the build and tests need
 # make fuzz       run the policy fuzzer (FUZZ_SECONDS, default 600)
+# make fuzz-smoke a short run of every fuzzer (FUZZ_SMOKE_SECONDS each, default 20)
 # make install    install binaries, library, header and bulwark.policy(5)
 
 BUILD     ?= build
@@ -31,11 +32,12 @@ endif
 
 LIB_SRCS  := src/policy/parse.c src/lib/compile.c src/lib/client.c src/lib/event.c src/lib/check.c src/lib/explain.c src/lib/pins.c src/lib/ancestry.c
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
-D_SRCS    := src/daemon/main.c src/daemon/kernel.c src/daemon/log.c src/daemon/drift.c src/daemon/watchdog.c
+D_SRCS    := src/daemon/main.c src/daemon/server.c src/daemon/proto.c src/daemon/control.c \
+	src/daemon/policy.c src/daemon/events.c src/daemon/kernel.c src/daemon/log.c src/daemon/drift.c src/daemon/watchdog.c
 D_OBJS    := $(D_SRCS:%.c=$(BUILD)/%.o)
 CLI_SRCS  := src/cli/main.c
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
-UNIT_TESTS := test_parse test_compile test_event test_precedence
+UNIT_TESTS := test_parse test_compile test_event test_precedence test_proto test_server
 UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 VM_HELPERS := $(BUILD)/tests/bwtry
 
@@ -89,6 +91,13 @@ $(BUILD)/bulwark: $(CLI_OBJS) $(BUILD)/libbulwark.a
 $(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(BUILD)/libbulwark.a
 	$(CC) $(LDHARDEN) -o $@ $< $(BUILD)/libbulwark.a $(PKG_LIBS) -lcmocka
 
+# The decoder is bulwarkd's, not the library's: link its object directly.
+$(BUILD)/tests/test_proto: $(BUILD)/tests/unit/test_proto.o $(BUILD)/src/daemon/proto.o
+	$(CC) $(LDHARDEN) -o $@ $^ $(PKG_LIBS) -lcmocka
+
+$(BUILD)/tests/test_server: $(BUILD)/tests/unit/test_server.o $(BUILD)/src/daemon/server.o $(BUILD)/src/daemon/log.o
+	$(CC) $(LDHARDEN) -o $@ $^ $(PKG_LIBS) -lcmocka
+
 $(BUILD)/tests/bwtry: $(BUILD)/tests/vm/bwtry.o
 	$(CC) $(LDHARDEN) -o $@ $< -lpthread
 
@@ -129,6 +138,10 @@ $(BUILD)/fuzz/fuzz_policy: tests/fuzz/fuzz_policy.c $(LIB_SRCS) $(wildcard src/p
 	@mkdir -p $(dir $@)
 	$(CLANG) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_policy.c $(LIB_SRCS) $(PKG_LIBS)
 
+$(BUILD)/fuzz/fuzz_proto: tests/fuzz/fuzz_proto.c src/daemon/proto.c src/daemon/proto.h
+	@mkdir -p $(dir $@)
+	$(CLANG) $(FUZZ_FLAGS) -o $@ tests/fuzz/fuzz_proto.c src/daemon/proto.c $(PKG_LIBS)
+
 # make fuzz: FUZZ_SECONDS of fuzzing from the seed corpus; new inputs are
 # kept in build/fuzz/corpus, crashes in build/fuzz/ (and fail the run).
 fuzz: $(BUILD)/fuzz/fuzz_policy
@@ -136,13 +149,17 @@ fuzz: $(BUILD)/fuzz/fuzz_policy
 	$(BUILD)/fuzz/fuzz_policy -max_total_time=$(FUZZ_SECONDS) -timeout=10 -max_len=8192 \
 		-artifact_prefix=$(BUILD)/fuzz/ -print_final_stats=1 $(BUILD)/fuzz/corpus tests/fuzz/corpus
 
-# A short fuzz run for CI: fails on any crash, leak or UB.
-fuzz-smoke: $(BUILD)/fuzz/fuzz_policy
-	@mkdir -p $(BUILD)/fuzz/smoke
-	@$(BUILD)/fuzz/fuzz_policy -max_total_time=$${FUZZ_SMOKE_SECONDS:-30} -timeout=10 -max_len=8192 \
-		-artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/smoke tests/fuzz/corpus >$(BUILD)/fuzz/smoke.log 2>&1 \
-		&& echo "fuzz: 1 passed, 0 failed ($$(grep -o 'Done [0-9]* runs' $(BUILD)/fuzz/smoke.log))" \
-		|| { tail -n 30 $(BUILD)/fuzz/smoke.log; echo "fuzz: 0 passed, 1 failed"; exit 1; }
+# A short fuzz run for CI: fails on any crash, leak or UB. Each target
+# gets FUZZ_SMOKE_SECONDS (default 20).
+FUZZ_SMOKE = @mkdir -p $(BUILD)/fuzz/smoke-$(1) && \
+	$(BUILD)/fuzz/fuzz_$(1) -max_total_time=$${FUZZ_SMOKE_SECONDS:-20} -timeout=10 -max_len=$(3) \
+		-artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/smoke-$(1) $(2) >$(BUILD)/fuzz/smoke-$(1).log 2>&1 \
+		&& echo "fuzz $(1): 1 passed, 0 failed ($$(grep -o 'Done [0-9]* runs' $(BUILD)/fuzz/smoke-$(1).log))" \
+		|| { tail -n 30 $(BUILD)/fuzz/smoke-$(1).log; echo "fuzz $(1): 0 passed, 1 failed"; exit 1; }
+fuzz-smoke: $(BUILD)/fuzz/fuzz_policy $(BUILD)/fuzz/fuzz_proto
+	$(call FUZZ_SMOKE,policy,tests/fuzz/corpus,8192)
+	$(call FUZZ_SMOKE,proto,tests/fuzz/proto-corpus,4096)
+	@echo "fuzz: 2 passed, 0 failed"
 
 $(BUILD)/bench/execloop: bench/execloop.c
 	@mkdir -p $(dir $@)

@@ -46,10 +46,26 @@ ln "$D/tools/netcat" "$D/bin/innocent-name"       # a hardlink: same inode
 ln -s "$D/downloads/invoice.pdf.exe" "$D/bin/open-me"  # a symlink into the tree
 sed 's/^/  /' examples/demo.policy
 
+# start_daemon ARGS...: start bulwarkd and wait until it says it is ready
+# (the policy in force, the socket listening): never a guess at how long
+# that takes. A daemon that dies first closes the pipe unsaid.
+start_daemon() {
+	rm -f "$D/ready" && mkfifo "$D/ready" || exit 1
+	"$BULWARKD" "$@" --events "$D/events.json" --ready-fd 3 3>"$D/ready" 2>>"$D/daemon.log" &
+	pid=$!
+	local ready=
+	read -r -t 600 ready <"$D/ready"
+	if [[ $ready != READY=1 ]]; then
+		sed 's/^/  /' "$D/daemon.log"
+		kill -0 "$pid" 2>/dev/null && echo "!! bulwarkd was not ready after 600 s" ||
+			echo "!! bulwarkd exited before it was ready (log above)"
+		exit 1
+	fi
+}
+
 step "Starting bulwarkd"
-"$BULWARKD" --policy examples/demo.policy --events "$D/events.json" 2>"$D/daemon.log" &
-pid=$!
-for _ in $(seq 100); do "$BULWARK" status >/dev/null 2>&1 && break; sleep 0.1; done
+: >"$D/daemon.log"
+start_daemon --policy examples/demo.policy
 sed 's/^/  /' "$D/daemon.log"
 "$BULWARK" status | sed 's/^/  /'
 
@@ -67,15 +83,16 @@ expect 0 "$D/tools/updater"
 step "Process control: the agent cannot be attached to or killed, HUP still reaches it"
 "$D/bin/agent" target >"$D/agent.out" &
 agent=$!
-for _ in $(seq 50); do grep -q '^target' "$D/agent.out" && break; sleep 0.1; done
+for _ in $(seq 600); do grep -q '^target' "$D/agent.out" && break; sleep 0.1; done
 expect_try EPERM attach "$agent"
 expect_try EPERM kill "$agent" KILL
 expect_try 0 kill "$agent" HUP
-sleep 0.3
+for _ in $(seq 300); do grep -q '^sig 1$' "$D/agent.out" && break; sleep 0.1; done
 kill -0 "$agent" && grep -q '^sig 1$' "$D/agent.out" && echo "  the agent is alive and got SIGHUP" ||
 	{ echo "  !! the agent should be alive and have SIGHUP"; ok=0; }
 
-sleep 1
+# Events arrive through the ring buffer: wait for them, boundedly.
+for _ in $(seq 300); do [[ $(grep -c '"action":"blocked"' "$D/events.json") -ge 5 ]] && break; sleep 0.2; done
 step "What bulwark reported (bulwark events)"
 "$BULWARK" events | sed 's/^/  /'
 step "The same events as JSON (one object per line)"
@@ -98,9 +115,7 @@ kill -KILL $pid; wait $pid 2>/dev/null
 expect EPERM "$D/downloads/invoice.pdf.exe"
 
 step "Counters (a restarted daemon adopts the pinned programs)"
-"$BULWARKD" --events "$D/events.json" 2>>"$D/daemon.log" &
-pid=$!
-for _ in $(seq 100); do "$BULWARK" status >/dev/null 2>&1 && break; sleep 0.1; done
+start_daemon
 "$BULWARK" status | sed 's/^/  /'
 
 step "Unload: detach everything"

@@ -193,7 +193,7 @@ static int read_reply(struct bw_client *c, int timeout_ms, struct json_object **
 	}
 }
 
-/* Send {"cmd": cmd, ...extra} and read one reply. */
+/* Send {"v": 1, "cmd": cmd, ...extra} and read one reply. */
 static int call(struct bw_client *c, struct json_object *req, struct json_object **ret)
 {
 	int r = send_request(c, req);
@@ -207,8 +207,11 @@ static struct json_object *request(const char *cmd)
 {
 	struct json_object *req = json_object_new_object();
 
-	if (req)
+	/* The protocol version this library speaks (docs/architecture.md). */
+	if (req) {
+		json_object_object_add(req, "v", json_object_new_int(1));
 		json_object_object_add(req, "cmd", json_object_new_string(cmd));
+	}
 	return req;
 }
 

@@ -278,7 +278,29 @@ static void add_time(struct json_object *o, uint64_t boot_ns, int64_t boot_to_re
 }
 
 /* The acting task: every event has one. */
-static struct json_object *process_json(const struct bw_event *e)
+/* Not kernel flags: whose program is unknown (both reported as exe-unknown). */
+#define BW_EVF_TARGET_EXE_UNKNOWN (1u << 31)
+#define BW_EVF_PROC_EXE_UNKNOWN (1u << 30)
+
+/*
+ * One form for a program bulwark never saw exec'd (the process predates
+ * bulwark; docs/events.md): "exe": null and the flag exe-unknown, for the
+ * acting process and a process target alike, never "" and never
+ * path-unresolved (which is about files).
+ */
+static uint32_t event_flags(const struct bw_event *e)
+{
+	uint32_t f = e->flags;
+
+	if ((f & BW_EVF_EXE_UNKNOWN) || (!(f & BW_EVF_EXE_TRUNC) && !e->exe[0]))
+		f |= BW_EVF_EXE_UNKNOWN | BW_EVF_PROC_EXE_UNKNOWN;
+	if (e->type == BW_EV_DECISION && e->target_tgid && !(f & BW_EVF_PATH_TRUNC) &&
+	    ((f & BW_EVF_PATH_ERR) || !e->path[0]))
+		f = (f & ~BW_EVF_PATH_ERR) | BW_EVF_EXE_UNKNOWN | BW_EVF_TARGET_EXE_UNKNOWN;
+	return f;
+}
+
+static struct json_object *process_json(const struct bw_event *e, uint32_t f)
 {
 	struct json_object *proc = json_object_new_object();
 
@@ -288,7 +310,7 @@ static struct json_object *process_json(const struct bw_event *e)
 	add_u64(proc, "uid", e->uid);
 	add_u64(proc, "gid", e->gid);
 	add_fixed(proc, "comm", e->comm, sizeof(e->comm));
-	if (e->flags & BW_EVF_EXE_UNKNOWN)
+	if (f & BW_EVF_PROC_EXE_UNKNOWN)
 		json_object_object_add(proc, "exe", NULL);
 	else
 		add_fixed(proc, "exe", e->exe, sizeof(e->exe));
@@ -331,11 +353,12 @@ static struct json_object *argv_json(const char *buf, size_t len)
 static struct json_object *notification_json(const struct bw_event *e, int64_t boot_to_real_ns)
 {
 	struct json_object *o = json_object_new_object(), *x;
+	uint32_t flags = event_flags(e);
 
 	add_time(o, e->ts_ns, boot_to_real_ns);
 	add_str(o, "type", "process");
 	add_str(o, "event", name_of(proc_event_names, BW_PROC_MAX + 1, e->what));
-	json_object_object_add(o, "process", process_json(e));
+	json_object_object_add(o, "process", process_json(e, flags));
 	switch (e->what) {
 	case BW_PROC_EXEC:
 		json_object_object_add(o, "argv", argv_json(e->path, e->arg < sizeof(e->path) ?
@@ -369,7 +392,7 @@ static struct json_object *notification_json(const struct bw_event *e, int64_t b
 		break;
 	}
 	add_u64(o, "policy_generation", e->policy_gen);
-	json_object_object_add(o, "flags", flags_json(e->flags));
+	json_object_object_add(o, "flags", flags_json(flags));
 	return o;
 }
 
@@ -378,6 +401,7 @@ struct json_object *bw_event_to_json(const struct bw_event *e, const struct bw_r
 {
 	struct json_object *o, *target;
 	const struct bw_rule_ref *ref = bw_rule_table_get(rt, e->rule_id);
+	uint32_t flags = event_flags(e);
 	char dev[32];
 
 	if (e->type == BW_EV_PROCESS)
@@ -390,14 +414,14 @@ struct json_object *bw_event_to_json(const struct bw_event *e, const struct bw_r
 	add_str(o, "decision", bw_verdict_name(e->verdict));
 	add_str(o, "action", bw_action_name(e->action));
 	add_str(o, "mode", e->action == BW_ACTION_WOULD_BLOCK ? "audit" : "enforce");
-	json_object_object_add(o, "process", process_json(e));
+	json_object_object_add(o, "process", process_json(e, flags));
 
 	target = json_object_new_object();
 	if (e->target_tgid) {
 		/* a process: named by its program, as remembered at its exec */
 		add_u64(target, "pid", e->target_tgid);
 		add_u64(target, "tid", e->target_pid);
-		if (e->flags & (BW_EVF_PATH_ERR | BW_EVF_PATH_TRUNC))
+		if (flags & (BW_EVF_TARGET_EXE_UNKNOWN | BW_EVF_PATH_TRUNC))
 			json_object_object_add(target, "exe", NULL);
 		else
 			add_fixed(target, "exe", e->path, sizeof(e->path));
@@ -460,6 +484,6 @@ struct json_object *bw_event_to_json(const struct bw_event *e, const struct bw_r
 		json_object_object_add(o, "rule", NULL);
 	}
 	add_u64(o, "policy_generation", e->policy_gen);
-	json_object_object_add(o, "flags", flags_json(e->flags));
+	json_object_object_add(o, "flags", flags_json(flags));
 	return o;
 }

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -174,11 +175,95 @@ static void test_rule_table_round_trip(void **state)
 	json_object_put(o);
 }
 
+/* True if the event's flags list name. */
+static bool has_flag(struct json_object *o, const char *name)
+{
+	struct json_object *flags = json_object_object_get(o, "flags");
+
+	for (size_t i = 0; i < json_object_array_length(flags); i++)
+		if (strcmp(json_object_get_string(json_object_array_get_idx(flags, i)), name) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * A program bulwark never saw exec'd has one form everywhere
+ * (docs/events.md): "exe": null and the flag exe-unknown. Never "", and
+ * never path-unresolved, which is about files.
+ */
+static void test_exe_unknown_one_form(void **state)
+{
+	struct bw_rule_table t = table();
+	struct bw_event e = sample();
+	struct json_object *o;
+
+	(void)state;
+	/* Task storage without an exe (a child of a process older than bulwark). */
+	e.exe[0] = 0;
+	o = bw_event_to_json(&e, &t, 0);
+	assert_string_equal(get(o, "process.exe"), "null");
+	assert_true(has_flag(o, "exe-unknown"));
+	json_object_put(o);
+
+	/* No task storage at all: the kernel's own flag. */
+	e.flags = BW_EVF_EXE_UNKNOWN;
+	o = bw_event_to_json(&e, &t, 0);
+	assert_string_equal(get(o, "process.exe"), "null");
+	assert_true(has_flag(o, "exe-unknown"));
+	assert_int_equal(json_object_array_length(json_object_object_get(o, "flags")), 1);
+	json_object_put(o);
+
+	/* A process target older than bulwark: the same form. */
+	e = sample();
+	e.op = BW_OP_SIGNAL;
+	e.hook = BW_HOOK_KILL;
+	e.target_tgid = 300;
+	e.target_pid = 300;
+	e.arg = 9;
+	e.path[0] = 0;
+	e.flags = BW_EVF_PATH_ERR;
+	o = bw_event_to_json(&e, &t, 0);
+	assert_string_equal(get(o, "target.exe"), "null");
+	assert_string_equal(get(o, "process.exe"), "/usr/bin/bash");
+	assert_true(has_flag(o, "exe-unknown"));
+	assert_false(has_flag(o, "path-unresolved"));
+	json_object_put(o);
+
+	/* A known target keeps its exe and has no flag. */
+	strcpy(e.path, "/usr/bin/sleep");
+	e.flags = 0;
+	o = bw_event_to_json(&e, &t, 0);
+	assert_string_equal(get(o, "target.exe"), "/usr/bin/sleep");
+	assert_int_equal(json_object_array_length(json_object_object_get(o, "flags")), 0);
+	json_object_put(o);
+
+	/* Notifications too. */
+	e = sample();
+	e.type = BW_EV_PROCESS;
+	e.what = BW_PROC_FORK;
+	e.exe[0] = 0;
+	o = bw_event_to_json(&e, &t, 0);
+	assert_string_equal(get(o, "process.exe"), "null");
+	assert_true(has_flag(o, "exe-unknown"));
+	json_object_put(o);
+
+	/* A file that cannot be named is still path-unresolved. */
+	e = sample();
+	e.path[0] = 0;
+	e.flags = BW_EVF_PATH_ERR;
+	o = bw_event_to_json(&e, &t, 0);
+	assert_string_equal(get(o, "target.path"), "null");
+	assert_true(has_flag(o, "path-unresolved"));
+	assert_false(has_flag(o, "exe-unknown"));
+	json_object_put(o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fields),
 		cmocka_unit_test(test_audit_and_flags),
+		cmocka_unit_test(test_exe_unknown_one_form),
 		cmocka_unit_test(test_escaping_and_bounds),
 		cmocka_unit_test(test_rule_table_round_trip),
 	};

@@ -158,16 +158,16 @@ counter() { # counter OP NAME
 	"$BULWARK" status --json | jq -r ".counters.\"$1\".$2"
 }
 
+# start_daemon ARGS...: start bulwarkd and wait (boundedly) until it says it
+# is ready: the policy in force and the socket listening. A daemon that
+# dies first closes the pipe without a word.
 start_daemon() {
-	local i
-	"$BULWARKD" "$@" --events "$EV" 2>>"$DAEMON_LOG" &
+	local ready=
+	rm -f "$WORK/ready" && mkfifo "$WORK/ready" || return 1
+	"$BULWARKD" "$@" --events "$EV" --ready-fd 3 3>"$WORK/ready" 2>>"$DAEMON_LOG" &
 	DAEMON_PID=$!
-	# Loading verifies every program: about 30 s under TCG on 6.1.
-	for ((i = 0; i < 1200; i++)); do
-		[[ -S /run/bulwark/bulwarkd.sock ]] && "$BULWARK" status >/dev/null 2>&1 && return 0
-		kill -0 "$DAEMON_PID" 2>/dev/null || break
-		sleep 0.1
-	done
+	read -r -t 600 ready <"$WORK/ready"
+	[[ $ready == READY=1 ]] && return 0
 	echo "bulwarkd did not come up; its log:" && cat "$DAEMON_LOG"
 	return 1
 }

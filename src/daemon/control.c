@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The control commands. proto.c has already checked every field's presence
+ * and type, so a handler only does its job; this table is what answers.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bulwark/bulwark.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "proto.h"
+
+/* Drifted paths listed in status; drift_count has them all. */
+#define DRIFT_LIST_MAX 32
+
+static const char *const counter_names[BW_CNT_COUNT] = {
+	[BW_CNT_DECISIONS] = "decisions",   [BW_CNT_ALLOWED] = "allowed",
+	[BW_CNT_DENIED] = "denied",         [BW_CNT_WOULD_DENY] = "would_deny",
+	[BW_CNT_AUDITED] = "audited",       [BW_CNT_EVENTS] = "events",
+	[BW_CNT_RB_DROPS] = "ringbuf_drops", [BW_CNT_HELPER_ERR] = "helper_errors",
+	[BW_CNT_NO_POLICY] = "no_policy",
+};
+
+static void send_json(struct daemon *d, struct conn *c, struct json_object *o)
+{
+	conn_send(&d->server, c, "",
+		  json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE), "");
+}
+
+static void reply_error(struct daemon *d, struct conn *c, int err, const char *msg)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "ok", json_object_new_boolean(0));
+	json_object_object_add(o, "errno", json_object_new_int(err));
+	json_object_object_add(o, "error", json_object_new_string(msg));
+	send_json(d, c, o);
+	json_object_put(o);
+}
+
+/* The active policy as status shows it; NULL when there is none. */
+static struct json_object *policy_json(struct daemon *d)
+{
+	struct json_object *pol, *list;
+	struct bw_policy_info info;
+	struct drift_report rep;
+	time_t secs;
+	char hex[65], when[64];
+	struct tm tm;
+
+	if (!bw_kernel_has_policy(&d->kernel) || bw_kernel_policy_info(&d->kernel, &info) < 0)
+		return NULL;
+	pol = json_object_new_object();
+	secs = info.loaded_at_ns / 1000000000ull;
+	bw_hex(info.sha256, sizeof(info.sha256), hex);
+	gmtime_r(&secs, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	json_object_object_add(pol, "sha256", json_object_new_string(hex));
+	json_object_object_add(pol, "loaded_at", json_object_new_string(when));
+	json_object_object_add(pol, "rules", json_object_new_int64(info.rules));
+	json_object_object_add(pol, "mode", json_object_new_string(
+				info.flags & BW_POLICY_AUDIT ? "audit" : "enforce"));
+	json_object_object_add(pol, "generation", json_object_new_uint64(info.generation));
+	json_object_object_add(pol, "files", json_object_get(d->policy_files));
+	list = json_object_new_array();
+	rep = drift_scan(&d->drift, list, DRIFT_LIST_MAX, NULL);
+	json_object_object_add(pol, "resolved", json_object_new_uint64(d->drift.n));
+	json_object_object_add(pol, "drift_count", json_object_new_uint64(rep.changed + rep.missing));
+	json_object_object_add(pol, "drift", list);
+	return pol;
+}
+
+/* Per-operation counters, operations that never counted left out; the drops summed. */
+static struct json_object *counters_json(struct daemon *d, uint64_t *ret_drops)
+{
+	struct json_object *counters = json_object_new_object();
+	uint64_t vals[BW_COUNTERS_LEN];
+
+	*ret_drops = 0;
+	if (bw_kernel_counters(&d->kernel, vals) < 0)
+		return counters;
+	for (int op = 0; op < BW_OP_COUNT; op++) {
+		struct json_object *per = json_object_new_object();
+		bool any = op == BW_OP_EXEC;
+
+		for (int c = 0; c < BW_CNT_COUNT; c++) {
+			uint64_t v = vals[op * BW_CNT_COUNT + c];
+
+			any |= v != 0;
+			if (c == BW_CNT_RB_DROPS)
+				*ret_drops += v;
+			json_object_object_add(per, counter_names[c], json_object_new_uint64(v));
+		}
+		if (any)
+			json_object_object_add(counters, op ? bw_op_name(op) : "notify", per);
+		else
+			json_object_put(per);
+	}
+	return counters;
+}
+
+static struct json_object *status_json(struct daemon *d)
+{
+	struct json_object *o = json_object_new_object();
+	uint64_t drops;
+
+	json_object_object_add(o, "ok", json_object_new_boolean(1));
+	json_object_object_add(o, "daemon_pid", json_object_new_int(getpid()));
+	json_object_object_add(o, "adopted", json_object_new_boolean(d->kernel.adopted));
+	/* What the kernel runs now, not what the daemon remembers. */
+	watchdog_run(&d->watchdog, &d->kernel);
+	json_object_object_add(o, "enforcement", watchdog_status(&d->watchdog));
+	json_object_object_add(o, "policy", policy_json(d));
+	json_object_object_add(o, "counters", counters_json(d, &drops));
+	json_object_object_add(o, "ringbuf_drops", json_object_new_uint64(drops));
+	json_object_object_add(o, "subscriber_drops", json_object_new_uint64(d->subscriber_drops));
+	json_object_object_add(o, "clients_dropped", json_object_new_uint64(d->server.dropped));
+	json_object_object_add(o, "last_load_error",
+			       d->last_load_error ? json_object_new_string(d->last_load_error) : NULL);
+	return o;
+}
+
+static void do_status(struct daemon *d, struct conn *c, const struct bw_request *req)
+{
+	struct json_object *o = status_json(d);
+
+	send_json(d, c, o);
+	json_object_put(o);
+}
+
+static void do_policy_load(struct daemon *d, struct conn *c, const struct bw_request *req)
+{
+	struct json_object *o;
+	char *diag = NULL;
+	int r = load_policy(d, req->path, "request", &diag);
+
+	o = status_json(d);
+	json_object_object_add(o, "ok", json_object_new_boolean(r == 0));
+	if (r < 0) {
+		json_object_object_add(o, "errno", json_object_new_int(-r));
+		json_object_object_add(o, "error", json_object_new_string("policy rejected; the previous policy stays in force"));
+	}
+	json_object_object_add(o, "diagnostics", json_object_new_string(diag ? diag : ""));
+	send_json(d, c, o);
+	json_object_put(o);
+	free(diag);
+}
+
+static void do_events(struct daemon *d, struct conn *c, const struct bw_request *req)
+{
+	events_subscribe(d, c, req->backlog, req->follow);
+}
+
+static void do_explain(struct daemon *d, struct conn *c, const struct bw_request *req)
+{
+	struct bw_rule_entry *entries = NULL;
+	struct json_object *o = NULL, *reply;
+	char *diag = NULL;
+	size_t n = 0;
+	/* The kernel's own entries: explain sees what decides, not a copy. */
+	int r = bw_kernel_read_entries(&d->kernel, &entries, &n);
+
+	if (r < 0) {
+		reply_error(d, c, -r, r == -ENOENT ? "no policy is loaded" :
+						     "cannot read the active policy from the kernel");
+		return;
+	}
+	r = bw_explain(entries, n, &d->rules, req->query, &o, &diag);
+	reply = json_object_new_object();
+	json_object_object_add(reply, "ok", json_object_new_boolean(r == 0));
+	if (r < 0) {
+		json_object_object_add(reply, "errno", json_object_new_int(-r));
+		json_object_object_add(reply, "error", json_object_new_string("bad query"));
+		json_object_object_add(reply, "diagnostics", json_object_new_string(diag ? diag : ""));
+	} else {
+		json_object_object_add(reply, "explain", o);
+	}
+	send_json(d, c, reply);
+	json_object_put(reply);
+	free(diag);
+	free(entries);
+}
+
+static void do_unload(struct daemon *d, struct conn *c, const struct bw_request *req)
+{
+	int r = bw_kernel_unload(&d->kernel);
+	char *path = state_path(d);
+
+	if (path)
+		unlink(path);
+	free(path);
+	drift_free(&d->drift);
+	if (r < 0) {
+		reply_error(d, c, -r, "unload incomplete: some pins could not be removed");
+	} else {
+		conn_send(&d->server, c, "", "{\"ok\":true}", "");
+		bw_log(LOG_NOTICE, "unloaded: programs detached, pins removed");
+	}
+	policy_event(d, "unloaded", "request", json_object_new_object());
+	d->unloaded = true;
+	d->quit = true;
+}
+
+static void (*const handlers[BW_M_COUNT])(struct daemon *, struct conn *, const struct bw_request *) = {
+	[BW_M_STATUS] = do_status,
+	[BW_M_POLICY_LOAD] = do_policy_load,
+	[BW_M_EXPLAIN] = do_explain,
+	[BW_M_EVENTS] = do_events,
+	[BW_M_UNLOAD] = do_unload,
+};
+
+int control_on_line(void *ctx, struct conn *c, const char *line, size_t len)
+{
+	struct daemon *d = ctx;
+	struct bw_request req = { 0 };
+	char err[BW_PROTO_ERR_MAX];
+	int r = bw_proto_decode(line, len, &req, err, sizeof(err));
+
+	if (r < 0) {
+		bw_log(LOG_DEBUG, "refused request from pid %d: %s", (int)c->pid, err);
+		reply_error(d, c, -r, err);
+		return 0;
+	}
+	d->requester = c;
+	handlers[req.method](d, c, &req);
+	d->requester = NULL;
+	bw_request_release(&req);
+	/* After unload, nothing else is served. */
+	return d->quit;
+}

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * bulwarkd's state, shared by its parts: main.c (options, start-up, the
+ * loop), server.c (the control socket), proto.c (request decoding),
+ * control.c (the commands), policy.c (prepare, commit, re-resolve, saved
+ * state), events.c (ring buffer to JSON, backlog, subscribers), kernel.c
+ * and drift.c.
+ */
+#ifndef BULWARKD_DAEMON_H
+#define BULWARKD_DAEMON_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../lib/internal.h"
+#include "drift.h"
+#include "kernel.h"
+#include "server.h"
+#include "watchdog.h"
+
+#define BACKLOG_MAX 1024
+/* Rule tables kept: the active generation's and the previous ones'. */
+#define GEN_KEEP 8
+/* Let a burst of renames (an upgrade, a service restart) settle before looking. */
+#define DRIFT_SETTLE_MS 200
+/* Also look now and then: a rename further up than the watched directory sends no event. */
+#define DRIFT_PERIOD_MS 30000
+/* epoll tags besides the server's. */
+#define SIGNAL_TAG 1
+#define RINGBUF_TAG 3
+#define DRIFT_TAG 4
+
+struct daemon;
+
+/*
+ * Work the main loop does when its time comes, not on an fd: each task
+ * has a due time (CLOCK_MONOTONIC ms, 0: not scheduled). Add a task by
+ * adding an id and its entry in main.c's table.
+ */
+enum task_id {
+	TASK_DRIFT_CHECK,  /* look for drift now (after a watch event settled) */
+	TASK_DRIFT_PERIOD, /* look for drift every DRIFT_PERIOD_MS anyway */
+	TASK_WATCHDOG,     /* check that the kernel runs our programs, every WATCHDOG_PERIOD_MS */
+	TASK_COUNT,
+};
+
+struct task {
+	const char *name;
+	void (*run)(struct daemon *d);
+	int64_t due_ms;
+};
+
+/* A rule table and the policy generation it decodes. */
+struct gen_table {
+	uint64_t gen;
+	struct bw_rule_table t;
+};
+
+/* Recent event lines by sequence number: [first, next), slot seq % BACKLOG_MAX. */
+struct backlog {
+	char *lines[BACKLOG_MAX];
+	uint64_t first, next;
+};
+
+struct daemon {
+	struct bw_kernel kernel;
+	struct bw_rule_table rules;       /* the active policy's */
+	uint64_t rules_gen;               /* its generation */
+	struct gen_table old[GEN_KEEP - 1]; /* earlier generations, oldest first */
+	size_t n_old;
+	struct json_object *policy_files; /* array of paths of the active policy */
+	char *policy_path;                /* what the active policy was loaded from */
+	struct drift drift;               /* what its paths resolved to */
+	struct watchdog watchdog;         /* what the kernel actually runs */
+	uint64_t failed_drift;            /* fingerprint of the drift a re-resolution failed on */
+	size_t last_missing;              /* missing paths at the last check: rewatch on change */
+	int64_t settle_ms;                /* wait after an event: ten times the last check's cost */
+	bool reresolve_warned;            /* "policy text changed" logged for this generation */
+	bool rewatch;                     /* a watched directory went away: watch anew at the next check */
+	char *last_load_error;
+	const char *socket_path;
+	const char *state_dir;
+	FILE *events_out;
+	int epfd, sig_fd, lock_fd, ready_fd;
+	struct ring_buffer *rb;
+	struct server server;
+	struct backlog backlog;
+	uint64_t subscriber_drops;
+	const struct conn *requester; /* whose request is being served, for policy events */
+	struct task tasks[TASK_COUNT];
+	bool quit, unloaded;
+};
+
+int64_t now_ms(void);
+void schedule(struct daemon *d, enum task_id id, int64_t due_ms);
+
+/* events.c */
+int on_ringbuf_record(void *ctx, void *data, size_t size);
+void publish(struct daemon *d, struct json_object *o);
+void policy_event(struct daemon *d, const char *event, const char *reason, struct json_object *what);
+void rejected_event(struct daemon *d, const char *reason, const char *path, const char *diag);
+void events_subscribe(struct daemon *d, struct conn *c, bool backlog, bool follow);
+void events_pump(void *ctx, struct conn *c);
+void events_free(struct daemon *d);
+
+/* policy.c */
+struct prepared {
+	struct bw_policy *policy;
+	struct bw_compiled compiled;
+	struct bw_rule_table table;
+};
+void prepared_free(struct prepared *pp);
+int prepare_policy(const char *path, const struct drift *keep, const char *expect_hex,
+		   struct prepared *pp, char **ret_diag);
+int commit_policy(struct daemon *d, const char *path, struct prepared *pp, const char *reason,
+		  char **ret_diag);
+int load_policy(struct daemon *d, const char *path, const char *reason, char **ret_diag);
+void check_drift(struct daemon *d);
+void watch_drift(struct daemon *d);
+void restore_state(struct daemon *d);
+char *state_path(struct daemon *d);
+const struct bw_rule_table *rules_for_gen(struct daemon *d, uint64_t gen);
+void rules_free(struct daemon *d);
+
+/* control.c */
+int control_on_line(void *ctx, struct conn *c, const char *line, size_t len);
+
+#endif

@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Events: ring-buffer records decoded with the rule table of the policy
+ * generation that raised them, policy changes, the backlog of recent
+ * lines, and the clients that stream them.
+ */
+#define _GNU_SOURCE
+#include <bpf/libbpf.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "log.h"
+
+/* Diagnostics carried by a `rejected` event, at most. */
+#define DIAG_EVENT_MAX 8192
+
+static int64_t boot_to_real_ns(void)
+{
+	struct timespec rt, bt;
+
+	clock_gettime(CLOCK_REALTIME, &rt);
+	clock_gettime(CLOCK_BOOTTIME, &bt);
+	return ((int64_t)rt.tv_sec - bt.tv_sec) * 1000000000ll + (rt.tv_nsec - bt.tv_nsec);
+}
+
+/* Set o's "exe" (null: unknown) from /proc/<tgid>/exe; true if it did. */
+static bool exe_from_proc(struct json_object *o, uint32_t tgid)
+{
+	struct json_object *exe;
+	char link[64], path[PATH_MAX];
+
+	if (!o || !json_object_object_get_ex(o, "exe", &exe) || exe)
+		return false;
+	snprintf(link, sizeof(link), "/proc/%u/exe", tgid);
+	if (!program_of(link, path, sizeof(path)))
+		return false;
+	json_object_object_add(o, "exe", json_object_new_string(path));
+	return true;
+}
+
+/*
+ * A process that started before bulwark has no exe in task storage
+ * (docs/events.md: "exe": null, flag exe-unknown). Ask /proc while it
+ * likely still lives, and say where the answer came from.
+ */
+static void fill_exe_from_proc(struct json_object *o, const struct bw_event *e)
+{
+	struct json_object *flags;
+	bool filled;
+
+	filled = exe_from_proc(json_object_object_get(o, "process"), e->tgid);
+	if (e->target_tgid)
+		filled |= exe_from_proc(json_object_object_get(o, "target"), e->target_tgid);
+	if (filled && json_object_object_get_ex(o, "flags", &flags))
+		json_object_array_add(flags, json_object_new_string("exe-from-proc"));
+}
+
+int on_ringbuf_record(void *ctx, void *data, size_t size)
+{
+	struct daemon *d = ctx;
+	const struct bw_event *e = data;
+	struct json_object *o;
+
+	if (size < sizeof(struct bw_event)) {
+		bw_log(LOG_WARNING, "short event record (%zu bytes)", size);
+		return 0;
+	}
+	/* The rule ids of an event are those of the policy it was decided under. */
+	o = bw_event_to_json(e, rules_for_gen(d, e->policy_gen), boot_to_real_ns());
+	fill_exe_from_proc(o, e);
+	publish(d, o);
+	json_object_put(o);
+	return 0;
+}
+
+/* An event to the events file, the backlog and every follower. */
+void publish(struct daemon *d, struct json_object *o)
+{
+	struct backlog *b = &d->backlog;
+	const char *text;
+	char *copy;
+
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	fprintf(d->events_out, "%s\n", text);
+	fflush(d->events_out);
+
+	copy = strdup(text);
+	if (!copy)
+		return;
+	if (b->next - b->first == BACKLOG_MAX) {
+		free(b->lines[b->first % BACKLOG_MAX]);
+		b->first++;
+	}
+	b->lines[b->next % BACKLOG_MAX] = copy;
+	b->next++;
+	for (int i = 0; i < CLIENTS_MAX; i++)
+		if (d->server.conns[i] && d->server.conns[i]->streaming)
+			events_pump(d, d->server.conns[i]);
+}
+
+/*
+ * Feed a client's stream from the backlog while its queue is short: a
+ * slow reader holds a cursor, not a copy. Lines that left the backlog
+ * before it read them are counted as subscriber drops.
+ */
+void events_pump(void *ctx, struct conn *c)
+{
+	struct daemon *d = ctx;
+	struct backlog *b = &d->backlog;
+
+	if (!c->streaming || c->dead)
+		return;
+	if (c->cursor < b->first) {
+		d->subscriber_drops += b->first - c->cursor;
+		c->cursor = b->first;
+	}
+	while (!c->dead && conn_pending(c) < STREAM_LOW && c->cursor < (c->follow ? b->next : c->end)) {
+		conn_send(&d->server, c, "{\"event\":", b->lines[c->cursor % BACKLOG_MAX], "}");
+		c->cursor++;
+	}
+	if (!c->follow && c->cursor >= c->end) {
+		c->streaming = false;
+		conn_send(&d->server, c, "", "{\"end\":true,\"ok\":true}", "");
+	}
+}
+
+void events_subscribe(struct daemon *d, struct conn *c, bool backlog, bool follow)
+{
+	c->streaming = true;
+	c->follow = follow;
+	c->cursor = backlog ? d->backlog.first : d->backlog.next;
+	c->end = d->backlog.next;
+	events_pump(d, c);
+}
+
+void events_free(struct daemon *d)
+{
+	for (uint64_t s = d->backlog.first; s < d->backlog.next; s++)
+		free(d->backlog.lines[s % BACKLOG_MAX]);
+	d->backlog.first = d->backlog.next = 0;
+}
+
+/*
+ * A change of the policy in force, or of what it names, as an event
+ * (docs/events.md, "Policy events"): the audit trail of who changed
+ * enforcement and when. `what` is consumed.
+ */
+void policy_event(struct daemon *d, const char *event, const char *reason, struct json_object *what)
+{
+	struct json_object *o = json_object_new_object(), *by = NULL;
+	char when[64];
+
+	bw_time_now(when, sizeof(when));
+	json_object_object_add(o, "time", json_object_new_string(when));
+	json_object_object_add(o, "type", json_object_new_string("policy"));
+	json_object_object_add(o, "event", json_object_new_string(event));
+	json_object_object_add(o, "reason", json_object_new_string(reason));
+	if (d->requester) {
+		by = json_object_new_object();
+		json_object_object_add(by, "pid", json_object_new_int(d->requester->pid));
+		json_object_object_add(by, "exe", d->requester->exe[0] ?
+							  json_object_new_string(d->requester->exe) : NULL);
+	}
+	json_object_object_add(o, "by", by);
+	json_object_object_foreach(what, k, v)
+		json_object_object_add(o, k, json_object_get(v));
+	json_object_put(what);
+	publish(d, o);
+	json_object_put(o);
+}
+
+/* A policy that was refused, as an event: where it came from and why. */
+void rejected_event(struct daemon *d, const char *reason, const char *path, const char *diag)
+{
+	struct json_object *what = json_object_new_object();
+	size_t len = diag ? strlen(diag) : 0;
+
+	json_object_object_add(what, "path", json_object_new_string(path));
+	/* An event is one line in a 1024-line backlog: long diagnostics say where the rest is. */
+	if (len > DIAG_EVENT_MAX) {
+		char *cut = NULL;
+
+		if (asprintf(&cut, "%.*s\n... %zu more bytes: `bulwark policy check %s` prints them all\n",
+			     DIAG_EVENT_MAX, diag, len - DIAG_EVENT_MAX, path) < 0)
+			abort();
+		json_object_object_add(what, "diagnostics", json_object_new_string(cut));
+		free(cut);
+	} else {
+		json_object_object_add(what, "diagnostics", json_object_new_string(diag ? diag : ""));
+	}
+	policy_event(d, "rejected", reason, what);
+}

@@ -1,0 +1,505 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Policies: compile (prepare), swap into the kernel (commit), follow
+ * replaced directories (re-resolve), the state that survives a restart,
+ * and the rule tables of recent generations that events are decoded with.
+ */
+#define _GNU_SOURCE
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <bulwark/bulwark.h>
+
+#include "daemon.h"
+#include "log.h"
+
+char *state_path(struct daemon *d)
+{
+	char *p = NULL;
+
+	if (asprintf(&p, "%s/policy.json", d->state_dir) < 0)
+		return NULL;
+	return p;
+}
+
+/* The rule table survives restarts so events keep naming file:line. */
+static void save_state(struct daemon *d)
+{
+	struct json_object *o = bw_rule_table_to_json(&d->rules);
+	char *path = state_path(d), *tmp = NULL;
+
+	json_object_object_add(o, "files", json_object_get(d->policy_files));
+	json_object_object_add(o, "path", d->policy_path ? json_object_new_string(d->policy_path) : NULL);
+	json_object_object_add(o, "resolved", drift_to_json(&d->drift));
+	if (path && asprintf(&tmp, "%s.tmp", path) >= 0 &&
+	    json_object_to_file_ext(tmp, o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE) == 0 && rename(tmp, path) == 0) {
+		/* saved */
+	} else {
+		bw_log(LOG_WARNING, "cannot save %s: events after a restart will lack rule text",
+		       path ? path : "state");
+	}
+	free(tmp);
+	free(path);
+	json_object_put(o);
+}
+
+void restore_state(struct daemon *d)
+{
+	struct bw_policy_info info;
+	struct json_object *o = NULL, *files;
+	char *path = state_path(d), hex[65];
+
+	if (bw_kernel_policy_info(&d->kernel, &info) < 0 || !info.generation)
+		goto out;
+	bw_hex(info.sha256, sizeof(info.sha256), hex);
+	d->rules_gen = info.generation;
+	o = path ? json_object_from_file(path) : NULL;
+	if (!o || bw_rule_table_from_json(o, &d->rules) < 0 || strcmp(d->rules.sha256, hex) != 0) {
+		bw_rule_table_free(&d->rules);
+		bw_log(LOG_WARNING, "active policy %.12s has no matching %s: events will show rule ids only",
+		       hex, path ? path : "state");
+		snprintf(d->rules.sha256, sizeof(d->rules.sha256), "%s", hex);
+		goto out;
+	}
+	if (json_object_object_get_ex(o, "files", &files)) {
+		json_object_put(d->policy_files);
+		d->policy_files = json_object_get(files);
+	}
+	if (json_object_object_get_ex(o, "path", &files) && json_object_get_string(files)) {
+		free(d->policy_path);
+		d->policy_path = strdup(json_object_get_string(files));
+	}
+	if (json_object_object_get_ex(o, "resolved", &files))
+		drift_from_json(&d->drift, files);
+	bw_log(LOG_INFO, "adopted policy %.12s (%u rules, generation %llu)", hex, info.rules,
+	       (unsigned long long)info.generation);
+out:
+	json_object_put(o);
+	free(path);
+}
+
+
+void prepared_free(struct prepared *pp)
+{
+	bw_rule_table_free(&pp->table);
+	bw_compiled_free(&pp->compiled);
+	bw_policy_free(pp->policy);
+	memset(pp, 0, sizeof(*pp));
+}
+
+static char *render_diags(const struct bw_policy *p, const char *path, const char *why)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (!f)
+		return NULL;
+	if (p)
+		bw_policy_print_diags(p, f);
+	if (why && why[0])
+		fprintf(f, "%s: error: %s\n", path, why);
+	fclose(f);
+	return text;
+}
+
+/* This process's cgroup v2 path ("0::/system.slice/bulwarkd.service"). */
+static bool own_cgroup(char *buf, size_t len)
+{
+	FILE *f = fopen("/proc/self/cgroup", "re");
+	char line[PATH_MAX];
+	bool found = false;
+
+	while (f && !found && fgets(line, sizeof(line), f))
+		if (strncmp(line, "0::", 3) == 0) {
+			line[strcspn(line, "\n")] = 0;
+			snprintf(buf, len, "%s", line + 3);
+			found = true;
+		}
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/*
+ * bulwarkd loads BPF programs when it starts without pinned ones (after a
+ * boot, an unload, or an upgrade that adds a hook), libbpf loads a probe
+ * program at every start, and the verifier asks the lockdown hook about
+ * bpf-read-kernel while it checks bulwark's programs. A policy that refuses
+ * bulwarkd either, as it runs now (program, parent, cgroup, uid, gid),
+ * would leave it unable to start again: refuse that policy instead, naming
+ * the rule. Returns 0, or -EPERM with why set.
+ */
+static int refuses_daemon(const struct prepared *pp, char *why, size_t len)
+{
+	static const char *const needs[] = { "bpf any", "lockdown bpf-read-kernel" };
+	char self[PATH_MAX], parent[PATH_MAX], cgroup[PATH_MAX + 8], link[64];
+	char query[3 * PATH_MAX + 128];
+	int n = 0;
+
+	if (!program_of("/proc/self/exe", self, sizeof(self))) {
+		snprintf(why, len, "error: cannot read /proc/self/exe to check that this policy lets bulwarkd restart\n");
+		return -EPERM;
+	}
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)getppid());
+	n = snprintf(query, sizeof(query), " as exe=%s", self);
+	if (getppid() > 1 && program_of(link, parent, sizeof(parent)))
+		n += snprintf(query + n, sizeof(query) - n, " parent=%s", parent);
+	if (own_cgroup(cgroup, sizeof(cgroup)))
+		n += snprintf(query + n, sizeof(query) - n, " cgroup=%s", cgroup);
+	snprintf(query + n, sizeof(query) - n, " uid=%u gid=%u", (unsigned)geteuid(), (unsigned)getegid());
+
+	for (size_t i = 0; i < sizeof(needs) / sizeof(*needs); i++) {
+		struct json_object *o = NULL, *rule;
+		char *diag = NULL, *q = NULL;
+		const char *action, *file;
+		bool refused;
+
+		if (asprintf(&q, "%s%s", needs[i], query) < 0)
+			abort();
+		if (bw_explain(pp->compiled.entries, pp->compiled.n, &pp->table, q, &o, &diag) < 0) {
+			/* Fail closed: a policy we cannot check might lock bulwarkd out. */
+			snprintf(why, len, "error: cannot check that this policy lets bulwarkd restart (`%s`): %s", q,
+				 diag ? diag : "explain failed\n");
+			free(diag);
+			free(q);
+			return -EPERM;
+		}
+		free(diag);
+		free(q);
+		action = json_object_get_string(json_object_object_get(o, "action"));
+		refused = action && strcmp(action, "blocked") == 0;
+		rule = json_object_object_get(o, "rule");
+		file = json_object_get_string(json_object_object_get(rule, "file"));
+		if (refused)
+			snprintf(why, len,
+				 "%s:%d:1: error: this policy refuses bulwarkd itself `%s`: it could not load its programs at its next start\n"
+				 "hint: allow it, e.g. `allow %s from exe=%s`\n",
+				 file ? file : "policy", json_object_get_int(json_object_object_get(rule, "line")),
+				 needs[i], needs[i], self);
+		json_object_put(o);
+		if (refused)
+			return -EPERM;
+	}
+	return 0;
+}
+
+/*
+ * Parse and compile: everything that can fail before the kernel is asked.
+ * keep: re-resolving (identities to keep, see drift.h); expect_hex: the
+ * sha256 the text must still have, else -ESTALE before anything compiles.
+ */
+int prepare_policy(const char *path, const struct drift *keep, const char *expect_hex,
+			  struct prepared *pp, char **ret_diag)
+{
+	char why[PATH_MAX + 512] = "";
+	int r;
+
+	memset(pp, 0, sizeof(*pp));
+	pp->policy = bw_policy_new();
+	if (!pp->policy)
+		return -ENOMEM;
+	bw_policy_load_path(pp->policy, path);
+	bw_policy_finish(pp->policy);
+	if (expect_hex) {
+		char hex[65];
+
+		bw_hex(pp->policy->sha256, sizeof(pp->policy->sha256), hex);
+		if (strcmp(hex, expect_hex) != 0) {
+			prepared_free(pp);
+			return -ESTALE;
+		}
+	}
+	if (keep) {
+		pp->policy->keep = keep->v;
+		pp->policy->n_keep = keep->n;
+	}
+	r = bw_compile(pp->policy, &pp->compiled);
+	pp->policy->keep = NULL; /* the old record goes away when this one is committed */
+	pp->policy->n_keep = 0;
+	if (r == 0)
+		r = bw_rule_table_from_policy(pp->policy, &pp->compiled, &pp->table);
+	if (r == 0)
+		r = refuses_daemon(pp, why, sizeof(why));
+	*ret_diag = render_diags(pp->policy, path, NULL);
+	if (why[0]) {
+		char *all = NULL;
+
+		if (asprintf(&all, "%s%s", *ret_diag ? *ret_diag : "", why) < 0)
+			abort();
+		free(*ret_diag);
+		*ret_diag = all;
+	}
+	if (r < 0)
+		prepared_free(pp);
+	return r;
+}
+
+/* Put the drift watch (new after every load) into the event loop. */
+void watch_drift(struct daemon *d)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = DRIFT_TAG };
+
+	if (d->epfd >= 0 && d->drift.watch_fd >= 0)
+		epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->drift.watch_fd, &ev);
+}
+
+/* The rule table events of generation gen are decoded with. */
+const struct bw_rule_table *rules_for_gen(struct daemon *d, uint64_t gen)
+{
+	static const struct bw_rule_table none;
+
+	if (gen == d->rules_gen)
+		return &d->rules;
+	for (size_t i = 0; i < d->n_old; i++)
+		if (d->old[i].gen == gen)
+			return &d->old[i].t;
+	/* Older than we keep (or from before a restart): rule ids only, never another policy's text. */
+	return &none;
+}
+
+/*
+ * The active table becomes an earlier generation's, t the active one.
+ * Events still in the ring buffer may name an earlier generation: keep
+ * the last GEN_KEEP tables. The oldest can go: commit_policy drained the
+ * ring buffer before this swap, after its successor's swap, so no event
+ * of it is still unread. No draining here: the kernel already decides
+ * with the new map, and its events must not be decoded before t is in
+ * place.
+ */
+static void push_generation(struct daemon *d, struct bw_rule_table *t, uint64_t gen)
+{
+	if (d->n_old == GEN_KEEP - 1) {
+		bw_rule_table_free(&d->old[0].t);
+		memmove(&d->old[0], &d->old[1], (GEN_KEEP - 2) * sizeof(d->old[0]));
+		d->n_old--;
+	}
+	if (d->rules_gen) {
+		d->old[d->n_old].gen = d->rules_gen;
+		d->old[d->n_old].t = d->rules;
+		d->n_old++;
+	} else {
+		bw_rule_table_free(&d->rules);
+	}
+	d->rules = *t;
+	d->rules_gen = gen;
+	memset(t, 0, sizeof(*t));
+}
+
+void rules_free(struct daemon *d)
+{
+	for (size_t i = 0; i < d->n_old; i++)
+		bw_rule_table_free(&d->old[i].t);
+	d->n_old = 0;
+	bw_rule_table_free(&d->rules);
+	d->rules_gen = 0;
+}
+
+/* A rule that cannot decide anything is an error, never a silent no-op. */
+static int check_lockdown(struct daemon *d, const char *path, const struct bw_policy *p, char **ret_diag)
+{
+	char why[512];
+
+	for (size_t i = 0; i < p->n_rules && !d->kernel.lockdown_reasons; i++)
+		if (p->rules[i].op == BW_OP_LOCKDOWN) {
+			snprintf(why, sizeof(why),
+				 "%s:%u: lockdown rules cannot be enforced here: this kernel's BTF names no lockdown reasons",
+				 p->rules[i].loc.file, p->rules[i].loc.line);
+			*ret_diag = render_diags(p, path, why);
+			return -EOPNOTSUPP;
+		}
+	return 0;
+}
+
+static void loaded_event(struct daemon *d, const char *path, const struct bw_policy *p, const char *reason)
+{
+	struct json_object *what = json_object_new_object(), *pol = json_object_new_object();
+
+	json_object_object_add(pol, "sha256", json_object_new_string(d->rules.sha256));
+	json_object_object_add(pol, "generation", json_object_new_uint64(d->rules_gen));
+	json_object_object_add(pol, "rules", json_object_new_uint64(p->n_rules));
+	json_object_object_add(pol, "mode", json_object_new_string(
+				p->flags & BW_POLICY_AUDIT ? "audit" : "enforce"));
+	json_object_object_add(pol, "path", json_object_new_string(path));
+	json_object_object_add(pol, "files", json_object_get(d->policy_files));
+	json_object_object_add(what, "policy", pol);
+	policy_event(d, "loaded", reason, what);
+}
+
+/*
+ * Swap a prepared policy in. Anything failing leaves the active policy
+ * untouched: the kernel only ever sees a complete map swapped in.
+ * reason: why it is loaded (docs/events.md): "start", "request", "sighup"
+ * or "re-resolve".
+ */
+int commit_policy(struct daemon *d, const char *path, struct prepared *pp, const char *reason,
+		  char **ret_diag)
+{
+	struct bw_policy *p = pp->policy;
+	struct bw_policy_info info = { 0 };
+	char why[512] = "";
+	int r = check_lockdown(d, path, p, ret_diag);
+
+	if (r < 0)
+		return r;
+	/* Decisions the old policy made are decoded with its rule table. */
+	if (d->rb)
+		ring_buffer__consume(d->rb);
+	r = bw_kernel_install(&d->kernel, &pp->compiled, p->sha256, p->n_rules, p->flags, why,
+			      sizeof(why));
+	if (r < 0) {
+		*ret_diag = render_diags(p, path, why);
+		return r;
+	}
+	bw_kernel_policy_info(&d->kernel, &info);
+	push_generation(d, &pp->table, info.generation);
+	json_object_put(d->policy_files);
+	d->policy_files = json_object_new_array();
+	for (size_t i = 0; i < p->n_files; i++)
+		json_object_array_add(d->policy_files, json_object_new_string(p->files[i]));
+	free(d->policy_path);
+	d->policy_path = strdup(path);
+	drift_set(&d->drift, pp->compiled.resolved, pp->compiled.n_resolved);
+	pp->compiled.resolved = NULL;
+	pp->compiled.n_resolved = 0;
+	watch_drift(d);
+	d->reresolve_warned = false;
+	d->failed_drift = 0;
+	schedule(d, TASK_DRIFT_CHECK, now_ms() + DRIFT_SETTLE_MS); /* what changed while it compiled */
+	save_state(d);
+	bw_log(LOG_INFO, "policy %.12s loaded from %s: %zu rules, %zu map entries, mode %s",
+	       d->rules.sha256, path, p->n_rules, pp->compiled.n,
+	       p->flags & BW_POLICY_AUDIT ? "audit" : "enforce");
+	loaded_event(d, d->policy_path, p, reason);
+	return 0;
+}
+
+/* `bulwark policy load` (reason "request") and SIGHUP ("sighup"). */
+int load_policy(struct daemon *d, const char *path, const char *reason, char **ret_diag)
+{
+	struct prepared pp;
+	char *diag = NULL;
+	int r = prepare_policy(path, NULL, NULL, &pp, &diag);
+
+	if (r == 0) {
+		char *why = NULL;
+
+		r = commit_policy(d, path, &pp, reason, &why);
+		if (why) {
+			free(diag);
+			diag = why;
+		}
+		prepared_free(&pp);
+	}
+	free(d->last_load_error);
+	d->last_load_error = r < 0 ? strdup(diag ? diag : "policy rejected") : NULL;
+	if (r < 0) {
+		bw_log(LOG_ERR, "policy %s rejected; the previous policy stays in force", path);
+		rejected_event(d, reason, path, diag);
+	}
+	*ret_diag = diag;
+	return r;
+}
+
+/* Would the prepared policy resolve everything to what is in force? */
+static bool resolves_same(const struct daemon *d, const struct prepared *pp)
+{
+	size_t i = 0;
+
+	if (pp->compiled.n_resolved != d->drift.n)
+		return false;
+	while (i < d->drift.n && pp->compiled.resolved[i].dev == d->drift.v[i].dev &&
+	       pp->compiled.resolved[i].ino == d->drift.v[i].ino)
+		i++;
+	return i == d->drift.n;
+}
+
+/*
+ * A directory or cgroup the policy names was replaced or recreated:
+ * compile the same policy text again, keeping every exact file's identity,
+ * and swap it in. Text edited since the load is the admin's to load.
+ * Returns 0 when it swapped.
+ */
+static int reresolve(struct daemon *d)
+{
+	struct prepared pp;
+	char *diag = NULL, *path = NULL;
+	int r;
+
+	if (!d->policy_path)
+		return -ENOENT;
+	r = prepare_policy(d->policy_path, &d->drift, d->rules.sha256, &pp, &diag);
+	if (r == -ESTALE) {
+		if (!d->reresolve_warned) {
+			bw_log(LOG_WARNING,
+			       "not re-resolving: %s was edited since policy %.12s loaded; review it and run `bulwark policy load`",
+			       d->policy_path, d->rules.sha256);
+			rejected_event(d, "re-resolve", d->policy_path,
+				       "the policy files were edited since they were loaded: review them and run `bulwark policy load`");
+		}
+		d->reresolve_warned = true;
+		return r;
+	}
+	if (r == 0 && resolves_same(d, &pp)) {
+		/* Nothing would change (what drifted is not followed after all): no swap. */
+		prepared_free(&pp);
+		free(diag);
+		return -EALREADY;
+	}
+	if (r == 0) {
+		/* commit_policy replaces d->policy_path: hand it a copy. */
+		path = strdup(d->policy_path);
+		if (!path)
+			abort();
+		free(diag);
+		diag = NULL;
+		r = commit_policy(d, path, &pp, "re-resolve", &diag);
+		free(path);
+		prepared_free(&pp);
+	}
+	if (r < 0) {
+		bw_log(LOG_ERR, "re-resolving %s failed; the policy in force is unchanged:\n%s", d->policy_path,
+		       diag ? diag : "");
+		rejected_event(d, "re-resolve", d->policy_path, diag);
+	} else {
+		bw_log(LOG_NOTICE, "policy %.12s re-resolved: generation %llu", d->rules.sha256,
+		       (unsigned long long)d->rules_gen);
+	}
+	free(diag);
+	return r;
+}
+
+/* Look for drift now; re-resolve what bulwarkd follows, once per distinct drift. */
+void check_drift(struct daemon *d)
+{
+	int64_t started = now_ms();
+	struct json_object *fresh = json_object_new_array();
+	struct drift_report rep = drift_scan(&d->drift, NULL, 0, fresh);
+
+	for (size_t i = 0; i < json_object_array_length(fresh); i++)
+		policy_event(d, "drift", "watch", json_object_get(json_object_array_get_idx(fresh, i)));
+	json_object_put(fresh);
+	if (d->rewatch || rep.missing != d->last_missing) {
+		/* A directory that went or came back: watch the nearest one that exists. */
+		d->rewatch = false;
+		d->last_missing = rep.missing;
+		drift_rewatch(&d->drift);
+		watch_drift(d);
+	}
+	if (rep.relocated && rep.fingerprint != d->failed_drift && reresolve(d) < 0)
+		d->failed_drift = rep.fingerprint;
+	/*
+	 * Whatever this cost (a huge policy, a busy watched directory, someone
+	 * renaming a watched directory in a loop), the next check waits ten
+	 * times as long: at most a tenth of a CPU.
+	 */
+	d->settle_ms = 10 * (now_ms() - started);
+	if (d->settle_ms < DRIFT_SETTLE_MS)
+		d->settle_ms = DRIFT_SETTLE_MS;
+}

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The control socket: accepting uid-0 peers, reading request lines, and
+ * a bounded output queue per client flushed when the socket has room, so
+ * a client that never reads stalls nobody and no line is ever torn.
+ */
+#ifndef BULWARKD_SERVER_H
+#define BULWARKD_SERVER_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define CLIENTS_MAX 64
+#define REQUEST_MAX 65536
+/* A client's unsent output, at most: past it the client is dropped, counted. */
+#define OUTPUT_MAX (4u << 20)
+/* A stream (the events backlog) is fed while less than this waits unsent. */
+#define STREAM_LOW (256u << 10)
+/* epoll tags: the listening socket, and clients from CONN_TAG + slot. */
+#define LISTEN_TAG 2
+#define CONN_TAG 100
+
+struct conn {
+	int fd;
+	int slot;
+	pid_t pid;           /* the peer, as the kernel vouched at accept */
+	char exe[PATH_MAX];  /* its program then: the pid may be gone when an event names it */
+	bool dead;           /* closed at the next reap */
+	bool want_out;       /* EPOLLOUT is armed */
+	/* An events stream: lines [cursor, end) of the backlog; with follow, every new one. */
+	bool streaming, follow;
+	uint64_t cursor, end;
+	char *out;           /* unsent bytes are out[out_off, out_len) */
+	size_t out_off, out_len, out_cap;
+	size_t in_len;
+	char in[REQUEST_MAX];
+};
+
+struct server {
+	const char *path;
+	int listen_fd;
+	int epfd;
+	struct conn *conns[CLIENTS_MAX];
+	uint64_t dropped; /* clients dropped for output they did not read */
+	void *ctx;
+	/* One request line (NUL-terminated, no newline). Non-zero: read no further lines. */
+	int (*on_line)(void *ctx, struct conn *c, const char *line, size_t len);
+	/* The client's queue ran low: feed its stream, if it has one. */
+	void (*on_writable)(void *ctx, struct conn *c);
+};
+
+/* Is something listening at path (another bulwarkd)? */
+bool socket_answers(const char *path);
+/*
+ * Listen at s->path, replacing a stale socket file but never one that
+ * answers (-EADDRINUSE). Registers the socket with s->epfd.
+ */
+int server_listen(struct server *s);
+void server_accept(struct server *s);
+/* Serve what epoll reported for the client in slot. */
+void server_io(struct server *s, int slot, uint32_t events);
+/*
+ * Queue prefix+body+suffix and a newline as one line, and send what the
+ * socket takes. A client whose queue would pass OUTPUT_MAX is marked dead
+ * and counted instead: -ENOBUFS. A dead client: -EPIPE.
+ */
+int conn_send(struct server *s, struct conn *c, const char *prefix, const char *body, const char *suffix);
+size_t conn_pending(const struct conn *c);
+/* Close the clients marked dead. */
+void server_reap(struct server *s);
+void server_close(struct server *s);
+
+/* A process's program, as a query names it: no " (deleted)" after an upgrade. */
+bool program_of(const char *link, char *buf, size_t len);
+
+#endif
