@@ -283,6 +283,7 @@ struct bw_decision {
 	__u32 policy_flags;
 	__u32 subj;         /* subject mask of the deciding rule */
 	__u32 event_flags;
+	__u32 policy_serial; /* META serial of the map that decided: its generation's low bits */
 	__u64 dev;          /* file objects */
 	__u64 ino;
 	__u32 arg;          /* signal: the signal */
@@ -665,6 +666,7 @@ static __always_inline void *bw_policy_begin(struct bw_decision *d, __u32 op, __
 	if (!*meta)
 		return policy;
 	d->policy_flags = (*meta)->flags;
+	d->policy_serial = (*meta)->serial;
 	/* No rule decides this op: nothing to classify or look up. */
 	if (!((*meta)->ops & (1u << op)))
 		return NULL;
@@ -929,6 +931,14 @@ static __always_inline struct bw_event *bw_event_reserve(__u32 type, __u32 op)
 	return e;
 }
 
+/* A generation from its low 32 bits (the META serial) and the current one. */
+static __always_inline __u64 bw_gen_of_serial(__u64 now, __u32 serial)
+{
+	__u64 gen = (now & ~0xffffffffull) | serial;
+
+	return gen > now && gen >= (1ull << 32) ? gen - (1ull << 32) : gen;
+}
+
 /*
  * The event of a decision, if its rule asks for one. The caller fills the
  * object's path (only it knows which helper its hook allows) and submits.
@@ -942,6 +952,13 @@ static __always_inline struct bw_event *bw_event_begin(const struct bw_decision 
 	e = bw_event_reserve(BW_EV_DECISION, d->op);
 	if (!e)
 		return NULL;
+	/*
+	 * The generation of the map that decided, not of the one in force
+	 * now: a swap may have come in between, and the daemon decodes the
+	 * rule id with that generation's table.
+	 */
+	if (d->policy_serial)
+		e->policy_gen = bw_gen_of_serial(e->policy_gen, d->policy_serial);
 	e->verdict = d->verdict;
 	e->action = d->action;
 	e->rule_id = d->rule_id;
