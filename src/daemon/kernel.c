@@ -712,7 +712,14 @@ int bw_kernel_install(struct bw_kernel *k, const struct bw_compiled *c, const ui
 	}
 	if (bw_kernel_policy_info(k, &info) < 0)
 		memset(&info, 0, sizeof(info));
-	serial = active_serial(k) + 1;
+	/*
+	 * The serial is the new generation's low 32 bits (events name their
+	 * generation by it), and never the serial in force, even when an
+	 * earlier write of the recorded generation failed.
+	 */
+	serial = (uint32_t)(info.generation + 1);
+	if (serial <= active_serial(k))
+		serial = active_serial(k) + 1;
 	if (!serial)
 		serial = 1;
 	for (size_t i = 0; i < c->n; i++) {
@@ -721,8 +728,6 @@ int bw_kernel_install(struct bw_kernel *k, const struct bw_compiled *c, const ui
 		/*
 		 * Tasks cache their program class under this serial; a new one
 		 * per load makes every cached class from the old policy stale.
-		 * It follows the serial in force, not the recorded generation,
-		 * which a failed write could leave behind.
 		 */
 		if (c->entries[i].key.kind == BW_OBJ_META)
 			val.serial = serial;
