@@ -124,7 +124,8 @@ wait_generation "replaced directory re-resolved" $((GEN + 1))
 wait_event "the re-resolution is a policy event" \
 	".type == \"policy\" and .event == \"loaded\" and .reason == \"re-resolve\" and .policy.generation == $((GEN + 1)) and .policy.sha256 == \"$SHA\""
 expect_exec_errno "tree rule on the new directory" EPERM "$S/app/v2/tool" && deny_event "new directory" 2
-expect_exec_ok "the old directory is no longer the tree" "$S/app.old/v1/tool"
+# The old tree holds the same files: the deny keeps covering it (decision 37).
+expect_exec_errno "the old directory stays denied" EPERM "$S/app.old/v1/tool" && deny_event "old directory" 2
 expect_exec_ok "re-resolving kept the file's identity" "$S/bin/x"
 expect_eq "only the file and the /tmp tree still drift" 2 "$(status_field drift_count)"
 
