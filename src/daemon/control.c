@@ -74,6 +74,7 @@ static struct json_object *policy_json(struct daemon *d)
 	json_object_object_add(pol, "resolved", json_object_new_uint64(d->drift.n));
 	json_object_object_add(pol, "drift_count", json_object_new_uint64(rep.changed + rep.missing));
 	json_object_object_add(pol, "drift", list);
+	json_object_object_add(pol, "retired", drift_retired_json(&d->drift));
 	return pol;
 }
 
