@@ -73,7 +73,8 @@ enum bw_obj_kind {
 	BW_OBJ_EXE_TREE = 5,   /* subject class of the programs below a directory */
 	BW_OBJ_CGROUP = 6,     /* subject class of a cgroup and its descendants: ino = cgroup id */
 	BW_OBJ_TASK = 7,       /* a target process: tsubj/tids name it (0 = any) */
-	BW_OBJ_MAX = 7,
+	BW_OBJ_ANCESTOR = 8,   /* PROTECT: a directory above a protected file or tree (mounts) */
+	BW_OBJ_MAX = 8,
 };
 
 /* Rule flags (bw_rule_val.flags). */
@@ -92,6 +93,7 @@ enum bw_policy_flag {
 	BW_POLICY_NOTIFY_EXIT = 1u << 3,
 	BW_POLICY_NOTIFY_THREAD = 1u << 4, /* thread start and exit */
 	BW_POLICY_STICKY = 1u << 5,       /* some rule is `deny fork ... with sticky` */
+	BW_POLICY_PROTECT_SELF = 1u << 6, /* `protect self`: bulwark guards its own objects */
 };
 #define BW_POLICY_NOTIFY_ANY (BW_POLICY_NOTIFY_EXEC | BW_POLICY_NOTIFY_FORK | \
 			      BW_POLICY_NOTIFY_EXIT | BW_POLICY_NOTIFY_THREAD)
@@ -178,7 +180,60 @@ enum bw_gate {
 	BW_GATE_TAMPER = 0xFFFFFF02u,
 	/* a process under the no-children mark choosing what the kernel spawns */
 	BW_GATE_HELPER = 0xFFFFFF03u,
-	BW_GATE_LAST = 0xFFFFFF03u,
+	/* a subject below the protection level of the process or file it acts on */
+	BW_GATE_PROTECT = 0xFFFFFF04u,
+	BW_GATE_LAST = 0xFFFFFF04u,
+};
+
+/*
+ * Protection levels, ordered: a subject acts on a protected process or
+ * file only from the same level or above. A process gets its level by
+ * exec'ing a program the policy protects; `system` is bulwarkd's own.
+ */
+enum bw_level {
+	BW_LEVEL_NONE = 0,
+	BW_LEVEL_VENDOR = 1,
+	BW_LEVEL_ANTIMALWARE = 2,
+	BW_LEVEL_SYSTEM = 3,
+	BW_LEVEL_MAX = 3,
+};
+
+/*
+ * Signals a subject below a protected process's level may still send:
+ * the existence probe (0) and signals whose default action harms nothing
+ * (SIGCHLD, SIGCONT, SIGURG, SIGWINCH). Everything else is refused.
+ */
+#define BW_PROTECT_SIGNALS_OK ((1ull << 0) | (1ull << 17) | (1ull << 18) | (1ull << 23) | \
+			       (1ull << 28))
+
+/*
+ * A protected process (bw_protected map, keyed by process id): its level,
+ * the rule that granted it, and its start time, so that a recycled pid
+ * never inherits a level.
+ */
+struct bw_protected_proc {
+	__u32 level;      /* enum bw_level */
+	__u32 rule_id;    /* the `protect` rule; 0 for bulwarkd itself */
+	__u64 start_time; /* task->start_time of its group leader; 0 = bulwarkd, set by itself */
+};
+
+/*
+ * Locked mode (bw_lock map, one slot): once locked, policy changes and
+ * unload need a payload signed with this Ed25519 key, with a version above
+ * the last one accepted. It lives in a pinned map that only bulwarkd can
+ * write under `protect self`, so root cannot reset it; a reboot can.
+ */
+struct bw_lock {
+	__u32 locked;
+	__u32 pad;
+	__u64 version;   /* the last version accepted (or set by `bulwark lock`) */
+	__u8 pubkey[32];
+};
+
+/* Who is bulwarkd, as the kernel knows it (bw_guard map, one slot). */
+struct bw_guard {
+	__u32 daemon_tgid; /* 0 = none alive: the next protected bulwarkd exec may claim it */
+	__u32 pad;
 };
 
 /*
@@ -280,7 +335,16 @@ enum bw_hook {
 	BW_HOOK_SHMAT = 18,     /* shm_shmat with SHM_EXEC: System V shared memory */
 	BW_HOOK_OPEN = 19,      /* file_open: a file opened for writing */
 	BW_HOOK_MODULE_REQUEST = 20, /* kernel_module_request: the kernel would run modprobe */
-	BW_HOOK_MAX = 20,
+	BW_HOOK_UNLINK = 21,    /* inode_unlink, inode_rmdir: a name removed */
+	BW_HOOK_RENAME = 22,    /* inode_rename: either end */
+	BW_HOOK_CREATE = 23,    /* inode_create, mkdir, mknod, symlink, link: a name added */
+	BW_HOOK_SETATTR = 24,   /* path_chmod, path_chown, path_truncate */
+	BW_HOOK_XATTR = 25,     /* inode_setxattr, inode_removexattr */
+	BW_HOOK_IOCTL = 26,     /* file_ioctl: chattr (FS_IOC_SETFLAGS, FS_IOC_FSSETXATTR) */
+	BW_HOOK_MOUNT = 27,     /* sb_mount, move_mount: something mounted over the path */
+	BW_HOOK_UMOUNT = 28,    /* sb_umount */
+	BW_HOOK_BPF_MAP = 29,   /* bpf_map: an fd to one of bulwark's maps, for writing */
+	BW_HOOK_MAX = 29,
 };
 
 enum bw_event_type {
@@ -374,5 +438,8 @@ BW_ABI_ASSERT(sizeof(struct bw_task_state) == 24 + BW_PATH_LEN);
 BW_ABI_ASSERT(sizeof(struct bw_sysctl_key) == 48);
 BW_ABI_ASSERT(sizeof(struct bw_canary) == 16);
 BW_ABI_ASSERT(sizeof(struct bw_build) == 32);
+BW_ABI_ASSERT(sizeof(struct bw_protected_proc) == 16);
+BW_ABI_ASSERT(sizeof(struct bw_guard) == 8);
+BW_ABI_ASSERT(sizeof(struct bw_lock) == 48);
 
 #endif /* BULWARK_ABI_H */

@@ -9,6 +9,7 @@
 #include <bpf/bpf_core_read.h>
 
 #include "decide.bpf.h"
+#include "protect.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -211,6 +212,60 @@ static __always_inline bool bw_policy_has(__u32 flag)
 }
 
 /*
+ * A protected program never starts traced by a subject below its level:
+ * neither after PTRACE_TRACEME nor under a tracer already attached, or
+ * the tracer would own the protected process from its first instruction.
+ */
+static __always_inline int bw_protect_traced_exec(struct bw_decision *d, struct linux_binprm *bprm)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u32 rule_id, need, have;
+
+	if (!BPF_CORE_READ(task, ptrace))
+		return 0;
+	need = bw_protected_file(BPF_CORE_READ(bprm, file, f_path.dentry), false, &rule_id);
+	if (!need)
+		return 0;
+	have = bw_level_of(BPF_CORE_READ(task, parent)); /* the tracer */
+	if (have >= need)
+		return 0;
+	__builtin_memset(d, 0, sizeof(*d));
+	bw_protect_deny(d, BW_OP_EXEC, BW_HOOK_EXEC, need, have);
+	d->arg = rule_id;
+	return bw_conclude(d, &bprm->file->f_path, NULL);
+}
+
+/*
+ * The level of a process that exec'd: the new program's `protect` level,
+ * or none. Level `system` is bulwarkd's, and only one process holds it:
+ * while a bulwarkd lives, another exec of its binary gets no level.
+ */
+static __always_inline void bw_protect_committed(struct linux_binprm *bprm)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct bw_protected_proc pp = {};
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+	struct bw_guard *g;
+
+	pp.level = bw_protected_file(BPF_CORE_READ(bprm, file, f_path.dentry), false, &pp.rule_id);
+	if (pp.level == BW_LEVEL_SYSTEM) {
+		g = bpf_map_lookup_elem(&bw_guard, &bw_zero_key);
+		if (!g || (g->daemon_tgid && g->daemon_tgid != tgid))
+			pp.level = BW_LEVEL_NONE;
+		else
+			g->daemon_tgid = tgid;
+	}
+	if (!pp.level) {
+		if (bpf_map_lookup_elem(&bw_protected, &tgid))
+			bpf_map_delete_elem(&bw_protected, &tgid);
+		return;
+	}
+	pp.start_time = BPF_CORE_READ(task, group_leader, start_time);
+	if (bpf_map_update_elem(&bw_protected, &tgid, &pp, BPF_ANY))
+		bw_count(BW_OP_PROTECT, BW_CNT_HELPER_ERR); /* full: bulwarkd reports it */
+}
+
+/*
  * Called for the binary and again for every interpreter it names (shebang,
  * binfmt_misc), so a denied interpreter cannot be reached through a script.
  */
@@ -227,6 +282,8 @@ int BPF_PROG(bw_bprm_check, struct linux_binprm *bprm, int ret)
 						     BPF_LOCAL_STORAGE_GET_F_CREATE), &d);
 	bw_decide_file(&d, BW_OP_EXEC, BW_HOOK_EXEC, bprm->file);
 	ret = bw_conclude(&d, &bprm->file->f_path, NULL);
+	if (!ret)
+		ret = bw_protect_traced_exec(&d, bprm);
 	if (ret || !bw_is_nameless(bprm->file))
 		return ret;
 	/* fexecve of a memfd or a deleted file: code with no name to judge it by */
@@ -304,6 +361,7 @@ int BPF_PROG(bw_bprm_committed, struct linux_binprm *bprm)
 	/* The new program may be one a sticky rule names. */
 	if (meta && (meta->flags & BW_POLICY_STICKY))
 		bw_mark_nochild(ts, &d);
+	bw_protect_committed(bprm);
 	return 0;
 }
 
@@ -314,7 +372,8 @@ static __always_inline int bw_task_op(__u32 op, __u32 hook, struct task_struct *
 	struct bw_decision d = {};
 
 	d.arg = arg;
-	bw_decide_task(&d, op, hook, target);
+	if (!target || !bw_protect_task(&d, op, hook, target))
+		bw_decide_task(&d, op, hook, target);
 	if (!report)
 		d.rule_flags |= BW_RULE_QUIET;
 	return bw_conclude(&d, NULL, target);
@@ -509,7 +568,8 @@ int BPF_PROG(bw_file_send_sigiotask, struct task_struct *tsk, struct fown_struct
 		return ret;
 	if (bw_is_self(tsk))
 		return 0;
-	bw_decide_task(&d, BW_OP_SIGNAL, BW_HOOK_SIGIO, tsk);
+	if (!bw_protect_task(&d, BW_OP_SIGNAL, BW_HOOK_SIGIO, tsk))
+		bw_decide_task(&d, BW_OP_SIGNAL, BW_HOOK_SIGIO, tsk);
 	return bw_conclude(&d, NULL, tsk);
 }
 
@@ -553,10 +613,52 @@ int BPF_PROG(bw_task_movememory, struct task_struct *p, int ret)
 }
 
 /*
- * Opens in /proc. Two jobs, both cheap and both for procfs only:
+ * The file whose data an open reaches: under an overlay (6.1 opens the
+ * real file under the overlay's path) the real file, by its own dentry.
+ */
+static __always_inline struct dentry *bw_real_dentry(struct file *file)
+{
+	struct dentry *dentry = BPF_CORE_READ(file, f_path.dentry);
+	struct inode *inode = BPF_CORE_READ(file, f_inode);
+
+	if (inode && inode != BPF_CORE_READ(dentry, d_inode))
+		return bw_inode_alias(inode);
+	return dentry;
+}
+
+/*
+ * A write-open of a process's own file in /proc (/proc/PID/oom_score_adj,
+ * attr/, timerslack_ns, comm, /proc/PID/task/TID/...): an act on that
+ * process, refused below its protection level. The file's inode names
+ * the process by its struct pid. Returns nonzero when refused.
+ */
+static __noinline int bw_protect_proc_file(struct file *file, struct inode *inode)
+{
+	struct pid *pid = BPF_CORE_READ(container_of(inode, struct proc_inode, vfs_inode), pid);
+	struct bw_decision d = {};
+	struct hlist_node *first;
+	struct task_struct *task;
+
+	if (!pid)
+		return 0;
+	first = BPF_CORE_READ(pid, tasks[0].first); /* PIDTYPE_PID */
+	if (!first)
+		return 0;
+	task = (void *)first - bpf_core_field_offset(struct task_struct, pid_links);
+	if (BPF_CORE_READ(task, tgid) == bpf_get_current_pid_tgid() >> 32)
+		return 0;
+	if (!bw_protect_task(&d, BW_OP_WRITE, BW_HOOK_OPEN, task))
+		return 0;
+	return bw_conclude(&d, &file->f_path, NULL);
+}
+
+/*
+ * Opens. For files outside /proc: a write-open of a protected file is
+ * refused below its level. Then, for procfs only, three jobs:
  *  - remember the mode of the open, so ptrace_access_check, which the
  *    kernel calls from ->open of /proc/PID/mem right after this hook, can
  *    tell a read-only open from one that writes (bw_ptrace_right);
+ *  - refuse a write to a protected process's own files below its level;
  *  - judge a write to a sysctl that steers the kernel: the gate first
  *    (ftrace_enabled switches every BPF LSM program off; a process under
  *    the no-children mark must not choose what the kernel spawns), then
@@ -564,22 +666,14 @@ int BPF_PROG(bw_task_movememory, struct task_struct *p, int ret)
  * A write needs an fd opened for writing, so judging the open covers
  * write(2), io_uring and splice alike.
  */
-SEC("lsm/file_open")
-int BPF_PROG(bw_file_open, struct file *file, int ret)
+static __noinline int bw_proc_open(struct file *file, struct inode *inode, __u32 f_mode)
 {
-	struct inode *inode = BPF_CORE_READ(file, f_inode);
 	struct bw_sysctl_val *guard;
 	struct bw_sysctl_key key = {};
 	struct bw_task_state *ts;
 	struct bw_decision d = {};
 	struct dentry *dentry;
-	__u32 f_mode;
 
-	if (ret)
-		return ret;
-	if (BPF_CORE_READ(inode, i_sb, s_magic) != PROC_SUPER_MAGIC)
-		return 0;
-	f_mode = BPF_CORE_READ(file, f_mode);
 	ts = bpf_task_storage_get(&bw_task_state, bpf_get_current_task_btf(), 0,
 				  BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (ts) {
@@ -592,6 +686,8 @@ int BPF_PROG(bw_file_open, struct file *file, int ret)
 	}
 	if (!(f_mode & FMODE_WRITE))
 		return 0;
+	if (bw_protect_proc_file(file, inode))
+		return -EPERM;
 	if (!BPF_CORE_READ(container_of(inode, struct proc_inode, vfs_inode), sysctl_entry))
 		return 0;
 	dentry = BPF_CORE_READ(file, f_path.dentry);
@@ -610,6 +706,23 @@ int BPF_PROG(bw_file_open, struct file *file, int ret)
 		bw_decide_default(&d, BW_OP_SYSCTL, BW_HOOK_OPEN, guard->id);
 	d.arg = guard->id;
 	return bw_conclude(&d, &file->f_path, NULL);
+}
+
+SEC("lsm/file_open")
+int BPF_PROG(bw_file_open, struct file *file, int ret)
+{
+	struct inode *inode = BPF_CORE_READ(file, f_inode);
+	__u32 f_mode;
+
+	if (ret)
+		return ret;
+	f_mode = BPF_CORE_READ(file, f_mode);
+	if (BPF_CORE_READ(inode, i_sb, s_magic) != PROC_SUPER_MAGIC) {
+		if (!(f_mode & FMODE_WRITE))
+			return 0;
+		return bw_protect_change(bw_real_dentry(file), &file->f_path, BW_HOOK_OPEN, false);
+	}
+	return bw_proc_open(file, inode, f_mode);
 }
 
 /*
@@ -755,6 +868,213 @@ int BPF_PROG(bw_bpf, int cmd, union bpf_attr *attr, unsigned int size)
 	return bw_conclude(&d, NULL, NULL);
 }
 
+/* ---- protected files: names, attributes, mounts ----------------------- */
+
+/*
+ * The namespace operations use the inode hooks: they also run for what
+ * overlayfs does on the real filesystem below, and their signatures are
+ * the same on 6.1 and 6.12.
+ */
+SEC("lsm/inode_unlink")
+int BPF_PROG(bw_inode_unlink, struct inode *dir, struct dentry *dentry, int ret)
+{
+	return ret ? ret : bw_protect_change(dentry, NULL, BW_HOOK_UNLINK, false);
+}
+
+SEC("lsm/inode_rmdir")
+int BPF_PROG(bw_inode_rmdir, struct inode *dir, struct dentry *dentry, int ret)
+{
+	return ret ? ret : bw_protect_change(dentry, NULL, BW_HOOK_UNLINK, false);
+}
+
+/*
+ * Both ends: the name moved away (and whatever protects it), the
+ * directory it moves into, and a file it would replace (or, for
+ * RENAME_EXCHANGE, move away).
+ */
+SEC("lsm/inode_rename")
+int BPF_PROG(bw_inode_rename, struct inode *old_dir, struct dentry *old_dentry,
+	     struct inode *new_dir, struct dentry *new_dentry, int ret)
+{
+	if (ret)
+		return ret;
+	ret = bw_protect_change(old_dentry, NULL, BW_HOOK_RENAME, false);
+	if (!ret)
+		ret = bw_protect_entry(new_dentry, BW_HOOK_RENAME);
+	if (!ret)
+		ret = bw_protect_change(new_dentry, NULL, BW_HOOK_RENAME, false);
+	return ret;
+}
+
+/* A hard link is a second name for the file: outside its tree, it would be unprotected. */
+SEC("lsm/inode_link")
+int BPF_PROG(bw_inode_link, struct dentry *old_dentry, struct inode *dir, struct dentry *new_dentry,
+	     int ret)
+{
+	if (ret)
+		return ret;
+	ret = bw_protect_change(old_dentry, NULL, BW_HOOK_CREATE, false);
+	return ret ? ret : bw_protect_entry(new_dentry, BW_HOOK_CREATE);
+}
+
+SEC("lsm/inode_create")
+int BPF_PROG(bw_inode_create, struct inode *dir, struct dentry *dentry, umode_t mode, int ret)
+{
+	return ret ? ret : bw_protect_entry(dentry, BW_HOOK_CREATE);
+}
+
+SEC("lsm/inode_mkdir")
+int BPF_PROG(bw_inode_mkdir, struct inode *dir, struct dentry *dentry, umode_t mode, int ret)
+{
+	return ret ? ret : bw_protect_entry(dentry, BW_HOOK_CREATE);
+}
+
+SEC("lsm/inode_mknod")
+int BPF_PROG(bw_inode_mknod, struct inode *dir, struct dentry *dentry, umode_t mode, dev_t dev,
+	     int ret)
+{
+	return ret ? ret : bw_protect_entry(dentry, BW_HOOK_CREATE);
+}
+
+SEC("lsm/inode_symlink")
+int BPF_PROG(bw_inode_symlink, struct inode *dir, struct dentry *dentry, const char *old_name,
+	     int ret)
+{
+	return ret ? ret : bw_protect_entry(dentry, BW_HOOK_CREATE);
+}
+
+SEC("lsm/path_chmod")
+int BPF_PROG(bw_path_chmod, const struct path *path, umode_t mode, int ret)
+{
+	return ret ? ret : bw_protect_change(BPF_CORE_READ(path, dentry), NULL, BW_HOOK_SETATTR, false);
+}
+
+SEC("lsm/path_chown")
+int BPF_PROG(bw_path_chown, const struct path *path, __u64 uid, __u64 gid, int ret)
+{
+	return ret ? ret : bw_protect_change(BPF_CORE_READ(path, dentry), NULL, BW_HOOK_SETATTR, false);
+}
+
+/* truncate(2), ftruncate(2) and open with O_TRUNC. */
+SEC("lsm/path_truncate")
+int BPF_PROG(bw_path_truncate, const struct path *path, int ret)
+{
+	return ret ? ret : bw_protect_change(BPF_CORE_READ(path, dentry), NULL, BW_HOOK_SETATTR, false);
+}
+
+/* The first argument is the mount's user namespace (6.1) or idmap (6.12): unused. */
+SEC("lsm/inode_setxattr")
+int BPF_PROG(bw_inode_setxattr, void *idmap, struct dentry *dentry, const char *name)
+{
+	return bw_protect_change(dentry, NULL, BW_HOOK_XATTR, false);
+}
+
+SEC("lsm/inode_removexattr")
+int BPF_PROG(bw_inode_removexattr, void *idmap, struct dentry *dentry, const char *name)
+{
+	return bw_protect_change(dentry, NULL, BW_HOOK_XATTR, false);
+}
+
+#define FS_IOC_SETFLAGS 0x40086602u
+#define FS_IOC_FSSETXATTR 0x401c5820u
+
+/* chattr: the immutable and append-only flags are set through ioctl, on a read-only fd. */
+SEC("lsm/file_ioctl")
+int BPF_PROG(bw_file_ioctl, struct file *file, unsigned int cmd, unsigned long arg, int ret)
+{
+	if (ret || (cmd != FS_IOC_SETFLAGS && cmd != FS_IOC_FSSETXATTR))
+		return ret;
+	return bw_protect_change(bw_real_dentry(file), NULL, BW_HOOK_IOCTL, false);
+}
+
+/*
+ * Something mounted where it would hide or replace a protected file: on
+ * the file, inside its tree, or on any directory above it, in any mount
+ * namespace (the dentry is the same in every copy of a mount).
+ */
+static __always_inline int bw_protect_mountpoint(struct dentry *dentry, __u32 hook)
+{
+	__u32 rule_id, need = bw_protected_file(dentry, false, &rule_id);
+
+	if (!need)
+		need = bw_protected_above(dentry, &rule_id);
+	return bw_protect_file_gate(dentry, NULL, hook, need, rule_id);
+}
+
+#define MS_REMOUNT 32
+#define MS_BIND 4096
+#define MS_MOVE 8192
+#define MS_SHARED (1 << 20)
+#define MS_PRIVATE (1 << 18)
+#define MS_SLAVE (1 << 19)
+#define MS_UNBINDABLE (1 << 17)
+
+/*
+ * mount(2). A remount, or a change of propagation only, shows the same
+ * files: not judged.
+ */
+SEC("lsm/sb_mount")
+int BPF_PROG(bw_sb_mount, const char *dev_name, const struct path *path, const char *type,
+	     unsigned long flags, void *data, int ret)
+{
+	if (ret || (flags & MS_REMOUNT))
+		return ret;
+	if ((flags & (MS_SHARED | MS_PRIVATE | MS_SLAVE | MS_UNBINDABLE)) && !(flags & (MS_BIND | MS_MOVE)))
+		return 0;
+	return bw_protect_mountpoint(BPF_CORE_READ(path, dentry), BW_HOOK_MOUNT);
+}
+
+/* move_mount(2): onto a guarded place, or moving away the mount that holds protected files. */
+SEC("lsm/move_mount")
+int BPF_PROG(bw_move_mount, const struct path *from_path, const struct path *to_path, int ret)
+{
+	if (ret)
+		return ret;
+	ret = bw_protect_mountpoint(BPF_CORE_READ(to_path, dentry), BW_HOOK_MOUNT);
+	return ret ? ret : bw_protect_mountpoint(BPF_CORE_READ(from_path, dentry), BW_HOOK_MOUNT);
+}
+
+/* umount(2) of a mount whose root is protected or above something protected (bpffs, /usr). */
+SEC("lsm/sb_umount")
+int BPF_PROG(bw_sb_umount, struct vfsmount *mnt, int flags, int ret)
+{
+	return ret ? ret : bw_protect_mountpoint(BPF_CORE_READ(mnt, mnt_root), BW_HOOK_UMOUNT);
+}
+
+/*
+ * An fd to one of bulwark's maps (all named bw_...) that could write:
+ * by id, by pin, or a new map of that name. Under `protect self`, only
+ * bulwarkd (level system) gets one: nobody else can rewrite rules, levels
+ * or the guard. Read-only fds stay available (BPF_F_RDONLY).
+ */
+SEC("lsm/bpf_map")
+int BPF_PROG(bw_bpf_map, struct bpf_map *map, fmode_t fmode, int ret)
+{
+	struct bw_decision d = {};
+	struct bw_event *e;
+	char name[4] = {};
+	__u32 have;
+
+	if (ret || !(fmode & FMODE_WRITE))
+		return ret;
+	bpf_probe_read_kernel(name, 3, map->name);
+	if (name[0] != 'b' || name[1] != 'w' || name[2] != '_')
+		return 0;
+	if (!bw_policy_has(BW_POLICY_PROTECT_SELF))
+		return 0;
+	have = bw_current_level();
+	if (have >= BW_LEVEL_SYSTEM)
+		return 0;
+	bw_protect_deny(&d, BW_OP_PROTECT, BW_HOOK_BPF_MAP, BW_LEVEL_SYSTEM, have);
+	ret = bw_enforce(&d);
+	e = bw_event_begin(&d);
+	if (e) {
+		bpf_probe_read_kernel_str(e->path, 16, map->name); /* BPF_OBJ_NAME_LEN */
+		bw_event_submit(e);
+	}
+	return ret;
+}
+
 /*
  * Process notifications: opt-in per policy (`notify exec fork exit
  * thread`). With none asked for, each costs two map lookups and returns.
@@ -789,12 +1109,91 @@ int BPF_PROG(bw_notify_fork, struct task_struct *parent, struct task_struct *chi
 }
 
 /* After the exec: the task already has its new identity and arguments. */
+/*
+ * The loader's code-injection variables: with any of them, ld.so would map
+ * code the protected program did not ask for, before its first
+ * instruction. Compared as three 8-byte words after "LD_".
+ */
+#define BW_ENV_SCAN_MAX (256u << 10)
+#define BW_ENV_WORD 24
+
+struct bw_env_scan {
+	unsigned long p, end;
+	int at_start; /* p is the start of a variable */
+	int found;    /* 1: an injection variable; -1: the environment could not be read */
+	char buf[BW_ENV_WORD];
+};
+
+static __always_inline bool bw_env_is(const char *buf, const char *name, int len)
+{
+	for (int i = 0; i < len; i++)
+		if (buf[i] != name[i])
+			return false;
+	return true;
+}
+
+static long bw_env_step(__u32 i, void *ctx)
+{
+	struct bw_env_scan *s = ctx;
+	long n;
+
+	if (s->p >= s->end)
+		return 1;
+	n = bpf_probe_read_user_str(s->buf, sizeof(s->buf), (void *)s->p);
+	if (n <= 0) {
+		s->found = -1;
+		return 1;
+	}
+	if (s->at_start && (bw_env_is(s->buf, "LD_PRELOAD=", 11) || bw_env_is(s->buf, "LD_AUDIT=", 9) ||
+			    bw_env_is(s->buf, "LD_LIBRARY_PATH=", 16))) {
+		s->found = 1;
+		return 1;
+	}
+	/* A whole variable read (n counts its NUL), or the next piece of a long one. */
+	s->at_start = n < (long)sizeof(s->buf);
+	s->p += s->at_start ? n : sizeof(s->buf) - 1;
+	return 0;
+}
+
+/*
+ * A protected program started with a code-injection variable: killed
+ * before it returns to user space, so ld.so never maps the injected code.
+ * An environment too large to read whole is refused the same way: the
+ * scan cannot prove it clean. Reported as a refused exec.
+ */
+static __always_inline void bw_protect_env(struct task_struct *p, struct linux_binprm *bprm)
+{
+	struct bw_env_scan s = {};
+	struct bw_decision d = {};
+	__u32 need = bw_level_of(p);
+
+	if (!need)
+		return;
+	s.p = BPF_CORE_READ(p, mm, env_start);
+	s.end = BPF_CORE_READ(p, mm, env_end);
+	s.at_start = 1;
+	if (s.end - s.p > BW_ENV_SCAN_MAX)
+		s.found = -1;
+	else
+		bpf_loop(BW_ENV_SCAN_MAX / (BW_ENV_WORD - 1) + 1, bw_env_step, &s, 0);
+	if (!s.found)
+		return;
+	bw_protect_deny(&d, BW_OP_EXEC, BW_HOOK_EXEC, need, BW_LEVEL_NONE);
+	d.arg = BPF_CORE_READ(bpf_get_current_task_btf(), tgid);
+	bw_inode_id(BPF_CORE_READ(bprm, file, f_path.dentry), &d.dev, &d.ino);
+	d.event_flags |= BW_EVF_PATH_ERR;
+	if (bw_enforce(&d))
+		bpf_send_signal(9 /* SIGKILL */);
+	bw_conclude_event(&d);
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(bw_notify_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
 	unsigned long start, end, len;
 	struct bw_event *e;
 
+	bw_protect_env(p, bprm);
 	e = bw_notify_begin(BW_POLICY_NOTIFY_EXEC, BW_PROC_EXEC);
 	if (!e)
 		return 0;
@@ -826,7 +1225,17 @@ int BPF_PROG(bw_notify_exit, struct task_struct *p)
 	__u32 policy_flags = 0, pid = BPF_CORE_READ(p, pid), tgid = BPF_CORE_READ(p, tgid);
 	bool last = BPF_CORE_READ(p, signal, live.counter) == 0;
 	struct bw_task_state *ts;
+	struct bw_guard *g;
 	struct bw_event *e;
+
+	/* A protected process's level ends with it; bulwarkd's ends its claim on `system`. */
+	if (last) {
+		if (bpf_map_lookup_elem(&bw_protected, &tgid))
+			bpf_map_delete_elem(&bw_protected, &tgid);
+		g = bpf_map_lookup_elem(&bw_guard, &bw_zero_key);
+		if (g && g->daemon_tgid == tgid)
+			g->daemon_tgid = 0;
+	}
 
 	if (bw_policy_has(BW_POLICY_NOTIFY_EXIT))
 		policy_flags |= BW_POLICY_NOTIFY_EXIT;

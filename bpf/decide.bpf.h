@@ -1008,6 +1008,15 @@ static __always_inline void bw_event_submit(struct bw_event *e)
 	bpf_ringbuf_submit(e, 0);
 }
 
+/* Step 5 alone, for a decision enforced already (no path helper allowed). */
+static __always_inline void bw_conclude_event(const struct bw_decision *d)
+{
+	struct bw_event *e = bw_event_begin(d);
+
+	if (e)
+		bw_event_submit(e);
+}
+
 /*
  * Steps 4 to 6 in one: enforce, report, return the hook's answer. The event
  * names the object by its path (hooks where bpf_d_path is allowed), by the

@@ -88,6 +88,37 @@ int bw_client_events(struct bw_client *client, uint64_t flags, bw_event_fn cb, v
 int bw_client_unload(struct bw_client *client);
 
 /*
+ * The daemon's message for the last request it refused (e.g. "protection
+ * is on ..."), or NULL. Owned by the client; valid until its next request.
+ */
+const char *bw_client_error(const struct bw_client *client);
+
+/*
+ * Locked mode (docs/threat-model.md). Once locked, a policy load or an
+ * unload needs a signed payload (bw_sign) for exactly that change, with a
+ * version above the last one accepted; others fail with -EPERM.
+ */
+int bw_client_lock(struct bw_client *client, const char *pubkey_hex);
+int bw_client_policy_load_signed(struct bw_client *client, const char *path,
+				 const char *signed_payload, char **ret_diagnostics);
+int bw_client_unload_signed(struct bw_client *client, const char *signed_payload);
+
+/*
+ * Ed25519 keys as one line of hex each; the secret file is created 0600,
+ * and neither file may exist yet (-EEXIST).
+ */
+int bw_key_generate(const char *public_path, const char *secret_path);
+/* The public key in a key file, as the hex bw_client_lock takes (*ret_hex malloc'd). */
+int bw_key_read_public(const char *public_path, char **ret_hex);
+/*
+ * A signed payload for op "policy" (the policy at policy_path, by the
+ * hash bulwarkd computes of its text) or "unload", at version. Text,
+ * malloc'd in *ret_payload.
+ */
+int bw_sign(const char *secret_path, const char *op, uint64_t version, const char *policy_path,
+	    char **ret_payload);
+
+/*
  * Remove bulwark's pinned kernel objects without a daemon (e.g. after the
  * daemon was killed). Needs root. -ENOENT if nothing was pinned.
  */

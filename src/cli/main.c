@@ -40,7 +40,11 @@ static void usage(FILE *out)
 		"  policy explain [--policy PATH] OP OBJECT [as SEL...]\n"
 		"                                which rule decides, and which it beats\n"
 		"  events [--follow] [--json]    recent events; --follow streams new ones\n"
-		"  unload                        detach all programs and remove all pins\n"
+		"  unload [--signature FILE]     detach all programs and remove all pins\n"
+		"  key gen PREFIX                an Ed25519 key pair for locked mode\n"
+		"  sign --key K --version N (policy PATH | unload)\n"
+		"                                a signed payload for locked mode\n"
+		"  lock PUBFILE                  locked mode: changes need signed payloads\n"
 		"  help                          show this help\n"
 		"\n"
 		"Run `bulwark COMMAND --help` for a command's details.\n"
@@ -293,41 +297,235 @@ static int cmd_policy_check(int argc, char **argv)
 	return strict && warnings ? EXIT_WARNINGS : EXIT_OK;
 }
 
+/* A small text file (a signed payload), whole; NULL with errno set on failure. */
+static char *read_text(const char *path)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return NULL;
+	buf = calloc(1, 8192);
+	if (buf)
+		len = fread(buf, 1, 8191, f);
+	if (buf && (ferror(f) || len == 8191)) {
+		free(buf);
+		buf = NULL;
+		errno = EFBIG;
+	}
+	fclose(f);
+	return buf;
+}
+
+/* A signed payload named by --signature, or PATH.sig when it exists; *ret NULL if neither. */
+static int load_signature(const char *given, const char *policy_path, char **ret)
+{
+	char *guess = NULL;
+
+	*ret = NULL;
+	if (!given && policy_path) {
+		size_t len = strlen(policy_path);
+
+		while (len > 1 && policy_path[len - 1] == '/')
+			len--;
+		if (asprintf(&guess, "%.*s.sig", (int)len, policy_path) < 0)
+			return -ENOMEM;
+		if (access(guess, F_OK) < 0) {
+			free(guess);
+			return 0;
+		}
+		given = guess;
+	}
+	if (!given)
+		return 0;
+	*ret = read_text(given);
+	if (!*ret) {
+		fprintf(stderr, "bulwark: %s: %s\n", given, strerror(errno));
+		free(guess);
+		return -errno;
+	}
+	free(guess);
+	return 0;
+}
+
 static int cmd_policy_load(int argc, char **argv)
 {
 	struct bw_client *c = NULL;
-	const char *path;
-	char *diag = NULL;
+	const char *path, *sig_path = NULL;
+	char *diag = NULL, *sig = NULL;
 	int r;
 
 	if (want_help(argc, argv)) {
-		printf("Usage: bulwark policy load [PATH]\n\n"
+		printf("Usage: bulwark policy load [--signature FILE] [PATH]\n\n"
 		       "Ask bulwarkd to compile PATH and swap it in atomically. A rejected policy\n"
 		       "changes nothing: the previous one stays in force, and the diagnostics are\n"
 		       "printed. PATH defaults to " BULWARK_POLICY_DIR ".\n"
+		       "In locked mode the load needs a signed payload (`bulwark sign`): FILE, or\n"
+		       "PATH.sig when it exists.\n"
 		       "Exit 0 loaded, 1 rejected, 69 no daemon.\n");
 		return EXIT_OK;
 	}
+	if (argc >= 3 && strcmp(argv[1], "--signature") == 0) {
+		sig_path = argv[2];
+		argc -= 2;
+		argv += 2;
+	}
 	if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {
-		fprintf(stderr, "Usage: bulwark policy load [PATH]\n");
+		fprintf(stderr, "Usage: bulwark policy load [--signature FILE] [PATH]\n");
 		return EXIT_USAGE;
 	}
 	path = argc == 2 ? argv[1] : BULWARK_POLICY_DIR;
+	if (load_signature(sig_path, path, &sig) < 0)
+		return EXIT_FAIL;
 	r = connect_daemon(&c);
-	if (r != EXIT_OK)
+	if (r != EXIT_OK) {
+		free(sig);
 		return r;
-	r = bw_client_policy_load(c, path, &diag);
+	}
+	r = bw_client_policy_load_signed(c, path, sig, &diag);
 	bw_client_free(c);
+	free(sig);
 	if (diag)
 		fputs(diag, stderr);
 	free(diag);
 	if (r < 0) {
 		fprintf(stderr, "bulwark: %s: %s\n", path,
-			r == -EINVAL ? "rejected; the previous policy stays in force" : strerror(-r));
+			r == -EINVAL ? "rejected; the previous policy stays in force" :
+			r == -EPERM ? "refused; the previous policy stays in force" : strerror(-r));
 		return EXIT_FAIL;
 	}
 	printf("%s: loaded\n", path);
 	return EXIT_OK;
+}
+
+static int cmd_key(int argc, char **argv)
+{
+	char *pub = NULL, *sec = NULL;
+	int r;
+
+	if (want_help(argc, argv) || argc != 3 || strcmp(argv[1], "gen") != 0) {
+		printf("Usage: bulwark key gen PREFIX\n\n"
+		       "Make an Ed25519 key pair for locked mode: PREFIX.pub (give it to\n"
+		       "`bulwark lock`) and PREFIX.key (secret, mode 0600: keep it off the\n"
+		       "machine it locks, and sign with it elsewhere).\n");
+		return want_help(argc, argv) ? EXIT_OK : EXIT_USAGE;
+	}
+	if (asprintf(&pub, "%s.pub", argv[2]) < 0 || asprintf(&sec, "%s.key", argv[2]) < 0)
+		return EXIT_FAIL;
+	r = bw_key_generate(pub, sec);
+	if (r < 0)
+		fprintf(stderr, "bulwark: key gen %s: %s\n", argv[2], strerror(-r));
+	else
+		printf("public key %s, secret key %s\n", pub, sec);
+	free(pub);
+	free(sec);
+	return r < 0 ? EXIT_FAIL : EXIT_OK;
+}
+
+static int cmd_sign(int argc, char **argv)
+{
+	const char *key = NULL, *out = NULL, *op = NULL, *path = NULL;
+	unsigned long long version = 0;
+	char *payload = NULL, *end, *guess = NULL;
+	bool have_version = false;
+	int i, r;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--key") == 0 && i + 1 < argc) {
+			key = argv[++i];
+		} else if (strcmp(argv[i], "--version") == 0 && i + 1 < argc) {
+			errno = 0;
+			version = strtoull(argv[++i], &end, 10);
+			have_version = !errno && *end == 0 && argv[i][0] != '-';
+		} else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc) {
+			out = argv[++i];
+		} else if (!op) {
+			op = argv[i];
+		} else if (!path) {
+			path = argv[i];
+		} else {
+			op = NULL;
+			break;
+		}
+	}
+	if (want_help(argc, argv) || !key || !have_version || !op ||
+	    !((strcmp(op, "policy") == 0 && path) || (strcmp(op, "unload") == 0 && !path))) {
+		printf("Usage: bulwark sign --key SECRET --version N policy PATH [-o OUT]\n"
+		       "       bulwark sign --key SECRET --version N unload [-o OUT]\n\n"
+		       "Make a signed payload for locked mode: a policy load (by the hash of\n"
+		       "PATH's text; written to PATH.sig unless -o) or an unload (to stdout unless\n"
+		       "-o). N must be above the last version the locked daemon accepted.\n");
+		return want_help(argc, argv) ? EXIT_OK : EXIT_USAGE;
+	}
+	r = bw_sign(key, op, version, path, &payload);
+	if (r < 0) {
+		fprintf(stderr, "bulwark: sign: %s\n",
+			r == -EINVAL && path ? "the policy has errors (`bulwark policy check`)" : strerror(-r));
+		return EXIT_FAIL;
+	}
+	if (!out && path) {
+		size_t len = strlen(path);
+
+		while (len > 1 && path[len - 1] == '/')
+			len--;
+		if (asprintf(&guess, "%.*s.sig", (int)len, path) < 0)
+			return EXIT_FAIL;
+		out = guess;
+	}
+	if (out) {
+		FILE *f = fopen(out, "we");
+
+		r = f && fputs(payload, f) >= 0 ? 0 : -errno;
+		if (f && fclose(f) != 0 && !r)
+			r = -errno;
+		if (r < 0)
+			fprintf(stderr, "bulwark: %s: %s\n", out, strerror(-r));
+		else
+			printf("signed %s version %llu: %s\n", op, version, out);
+	} else {
+		fputs(payload, stdout);
+	}
+	free(payload);
+	free(guess);
+	return r < 0 ? EXIT_FAIL : EXIT_OK;
+}
+
+static int cmd_lock(int argc, char **argv)
+{
+	struct bw_client *c = NULL;
+	char *hex = NULL;
+	int r;
+
+	if (want_help(argc, argv) || argc != 2) {
+		printf("Usage: bulwark lock PUBFILE\n\n"
+		       "Locked mode: from now on a policy change or an unload needs a payload\n"
+		       "signed with the key whose public half is PUBFILE (`bulwark sign`), with\n"
+		       "a version above the last one accepted. Only a signed unload, or a boot\n"
+		       "without bulwark, ends it. Pair it with `protect self` in the policy, or\n"
+		       "root can rewrite the lock's map.\n");
+		return want_help(argc, argv) ? EXIT_OK : EXIT_USAGE;
+	}
+	r = bw_key_read_public(argv[1], &hex);
+	if (r < 0) {
+		fprintf(stderr, "bulwark: %s: %s\n", argv[1],
+			r == -EINVAL ? "not a public key (64 hex digits, `bulwark key gen`)" : strerror(-r));
+		return EXIT_FAIL;
+	}
+	r = connect_daemon(&c);
+	if (r != EXIT_OK) {
+		free(hex);
+		return r;
+	}
+	r = bw_client_lock(c, hex);
+	if (r < 0)
+		fprintf(stderr, "bulwark: lock: %s\n",
+			bw_client_error(c) ? bw_client_error(c) : strerror(-r));
+	else
+		printf("locked\n");
+	bw_client_free(c);
+	free(hex);
+	return r < 0 ? EXIT_FAIL : EXIT_OK;
 }
 
 static void print_rule_ref(const char *label, struct json_object *rule, const char *why)
@@ -646,34 +844,47 @@ static int cmd_events(int argc, char **argv)
 static int cmd_unload(int argc, char **argv)
 {
 	struct bw_client *c = NULL;
+	char *sig = NULL;
 	int r;
 
-	if (want_help(argc, argv) || argc > 1) {
-		printf("Usage: bulwark unload\n\nDetach every bulwark program and remove every pin under /sys/fs/bpf/bulwark;\nstops bulwarkd. Without a running daemon, removes the pins directly.\n");
-		return argc > 1 && !want_help(argc, argv) ? EXIT_USAGE : EXIT_OK;
+	if (want_help(argc, argv) || !(argc == 1 || (argc == 3 && strcmp(argv[1], "--signature") == 0))) {
+		printf("Usage: bulwark unload [--signature FILE]\n\n"
+		       "Detach every bulwark program and remove every pin under /sys/fs/bpf/bulwark;\n"
+		       "stops bulwarkd. Without a running daemon, removes the pins directly.\n"
+		       "Refused while `protect self` is in force, except in locked mode with a\n"
+		       "signed unload payload (`bulwark sign ... unload`) in FILE.\n");
+		return want_help(argc, argv) ? EXIT_OK : EXIT_USAGE;
 	}
+	if (argc == 3 && load_signature(argv[2], NULL, &sig) < 0)
+		return EXIT_FAIL;
 	r = connect_daemon(&c);
 	if (r == EXIT_NO_DAEMON) {
+		free(sig);
 		r = bw_unload_pins();
 		if (r == -ENOENT) {
 			printf("nothing to unload\n");
 			return EXIT_OK;
 		}
 		if (r < 0) {
-			fprintf(stderr, "bulwark: cannot remove pins: %s\n", strerror(-r));
+			fprintf(stderr, "bulwark: cannot remove pins: %s%s\n", strerror(-r),
+				r == -EPERM ? " (protection is on: only bulwarkd may remove them)" : "");
 			return EXIT_FAIL;
 		}
 		printf("unloaded (pins removed; no daemon was running)\n");
 		return EXIT_OK;
 	}
-	if (r != EXIT_OK)
+	if (r != EXIT_OK) {
+		free(sig);
 		return r;
-	r = bw_client_unload(c);
-	bw_client_free(c);
+	}
+	r = bw_client_unload_signed(c, sig);
+	free(sig);
 	if (r < 0) {
-		fprintf(stderr, "bulwark: unload: %s\n", strerror(-r));
+		fprintf(stderr, "bulwark: unload: %s\n", bw_client_error(c) ? bw_client_error(c) : strerror(-r));
+		bw_client_free(c);
 		return EXIT_FAIL;
 	}
+	bw_client_free(c);
 	printf("unloaded\n");
 	return EXIT_OK;
 }
@@ -712,6 +923,12 @@ int main(int argc, char **argv)
 		return cmd_events(argc, argv);
 	if (strcmp(argv[0], "unload") == 0)
 		return cmd_unload(argc, argv);
+	if (strcmp(argv[0], "key") == 0)
+		return cmd_key(argc, argv);
+	if (strcmp(argv[0], "sign") == 0)
+		return cmd_sign(argc, argv);
+	if (strcmp(argv[0], "lock") == 0)
+		return cmd_lock(argc, argv);
 	if (strcmp(argv[0], "help") == 0) {
 		usage(stdout);
 		return EXIT_OK;

@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,21 @@ static struct json_object *policy_json(struct daemon *d)
 	return pol;
 }
 
+/* Self-protection and locked mode, as the kernel holds them. */
+static struct json_object *protection_json(struct daemon *d)
+{
+	struct json_object *o = json_object_new_object();
+	struct bw_lock lk;
+	bool locked = bw_kernel_lock_get(&d->kernel, &lk) == 0 && lk.locked;
+
+	json_object_object_add(o, "self", json_object_new_boolean(protection_on(d)));
+	json_object_object_add(o, "locked", json_object_new_boolean(locked));
+	json_object_object_add(o, "lock_version", locked ? json_object_new_uint64(lk.version) : NULL);
+	json_object_object_add(o, "protected_processes",
+			       json_object_new_uint64(bw_kernel_protected_count(&d->kernel)));
+	return o;
+}
+
 /* Per-operation counters, operations that never counted left out; the drops summed. */
 static struct json_object *counters_json(struct daemon *d, uint64_t *ret_drops)
 {
@@ -119,6 +135,7 @@ static struct json_object *status_json(struct daemon *d)
 	watchdog_run(&d->watchdog, &d->kernel);
 	json_object_object_add(o, "enforcement", watchdog_status(&d->watchdog));
 	json_object_object_add(o, "policy", policy_json(d));
+	json_object_object_add(o, "protection", protection_json(d));
 	json_object_object_add(o, "counters", counters_json(d, &drops));
 	json_object_object_add(o, "ringbuf_drops", json_object_new_uint64(drops));
 	json_object_object_add(o, "subscriber_drops", json_object_new_uint64(d->subscriber_drops));
@@ -140,7 +157,7 @@ static void do_policy_load(struct daemon *d, struct conn *c, const struct bw_req
 {
 	struct json_object *o;
 	char *diag = NULL;
-	int r = load_policy(d, req->path, "request", &diag);
+	int r = load_policy(d, req->path, "request", req->signature, &diag);
 
 	o = status_json(d);
 	json_object_object_add(o, "ok", json_object_new_boolean(r == 0));
@@ -191,9 +208,21 @@ static void do_explain(struct daemon *d, struct conn *c, const struct bw_request
 
 static void do_unload(struct daemon *d, struct conn *c, const struct bw_request *req)
 {
-	int r = bw_kernel_unload(&d->kernel);
-	char *path = state_path(d);
+	char why[512] = "", *path;
+	uint64_t version;
+	int r = authorize_change(d, "unload", NULL, req->signature, &version, why, sizeof(why));
 
+	if (r < 0) {
+		struct json_object *what = json_object_new_object();
+
+		bw_log(LOG_WARNING, "unload refused: %s", why);
+		reply_error(d, c, -r, why);
+		json_object_object_add(what, "error", json_object_new_string(why));
+		policy_event(d, "unload-refused", "request", what);
+		return;
+	}
+	r = bw_kernel_unload(&d->kernel);
+	path = state_path(d);
 	if (path)
 		unlink(path);
 	free(path);
@@ -209,12 +238,49 @@ static void do_unload(struct daemon *d, struct conn *c, const struct bw_request 
 	d->quit = true;
 }
 
+/*
+ * Locked mode on: from now on a policy change or an unload needs a payload
+ * signed with this key. Locking again, or with another key, is refused: a
+ * lock is undone only by a signed unload, or a reboot.
+ */
+static void do_lock(struct daemon *d, struct conn *c, const struct bw_request *req)
+{
+	struct bw_lock lk = { 0 };
+	struct json_object *what;
+	size_t len = 0;
+	int r = bw_kernel_lock_get(&d->kernel, &lk);
+
+	if (r == 0 && lk.locked) {
+		reply_error(d, c, EEXIST, "already locked: a signed unload, or a reboot, ends a lock");
+		return;
+	}
+	if (strlen(req->pubkey) != 2 * sizeof(lk.pubkey) ||
+	    sodium_hex2bin(lk.pubkey, sizeof(lk.pubkey), req->pubkey, strlen(req->pubkey), NULL, &len,
+			   NULL) != 0 || len != sizeof(lk.pubkey)) {
+		reply_error(d, c, EINVAL, "pubkey must be 64 hex digits (an Ed25519 public key, `bulwark key gen`)");
+		return;
+	}
+	lk.locked = 1;
+	lk.version = 0;
+	r = bw_kernel_lock_set(&d->kernel, &lk);
+	if (r < 0) {
+		reply_error(d, c, -r, "cannot record the lock in the kernel");
+		return;
+	}
+	bw_log(LOG_NOTICE, "locked: policy changes and unload now need signed payloads");
+	what = json_object_new_object();
+	json_object_object_add(what, "pubkey", json_object_new_string(req->pubkey));
+	policy_event(d, "locked", "request", what);
+	conn_send(&d->server, c, "", "{\"ok\":true}", "");
+}
+
 static void (*const handlers[BW_M_COUNT])(struct daemon *, struct conn *, const struct bw_request *) = {
 	[BW_M_STATUS] = do_status,
 	[BW_M_POLICY_LOAD] = do_policy_load,
 	[BW_M_EXPLAIN] = do_explain,
 	[BW_M_EVENTS] = do_events,
 	[BW_M_UNLOAD] = do_unload,
+	[BW_M_LOCK] = do_lock,
 };
 
 int control_on_line(void *ctx, struct conn *c, const char *line, size_t len)

@@ -110,13 +110,23 @@ struct prepared {
 	struct bw_policy *policy;
 	struct bw_compiled compiled;
 	struct bw_rule_table table;
+	char **self; /* what `protect self` covers (policy->self_paths) */
+	size_t n_self;
 };
+void set_self_places(const char *state_dir, const char *socket_path);
+bool policy_protects_self(const struct prepared *pp);
+bool protection_on(struct daemon *d);
+extern const char protection_refusal[];
 void prepared_free(struct prepared *pp);
 int prepare_policy(const char *path, const struct drift *keep, const char *expect_hex,
 		   struct prepared *pp, char **ret_diag);
 int commit_policy(struct daemon *d, const char *path, struct prepared *pp, const char *reason,
 		  char **ret_diag);
-int load_policy(struct daemon *d, const char *path, const char *reason, char **ret_diag);
+int load_policy(struct daemon *d, const char *path, const char *reason, const char *signature,
+		char **ret_diag);
+int authorize_change(struct daemon *d, const char *op, const char *sha_hex, const char *signature,
+		     uint64_t *ret_version, char *why, size_t why_len);
+int record_version(struct daemon *d, uint64_t version);
 void check_drift(struct daemon *d);
 void watch_drift(struct daemon *d);
 void restore_state(struct daemon *d);

@@ -816,6 +816,57 @@ out:
 	return r;
 }
 
+/*
+ * bulwarkd at level `system`, and the one process the kernel takes for
+ * bulwarkd: written before a `protect self` policy goes in, while the maps
+ * still take this process's writes. A bulwarkd exec'd from its protected
+ * binary already holds both (bw_protect_committed); this is the first
+ * policy's way in, and harmless again.
+ */
+int bw_kernel_protect_self(struct bw_kernel *k)
+{
+	struct bw_protected_proc pp = { .level = BW_LEVEL_SYSTEM };
+	struct bw_guard g = { .daemon_tgid = (__u32)getpid() };
+	__u32 zero = 0, tgid = (__u32)getpid();
+
+	if (bpf_map_update_elem(bpf_map__fd(k->skel->maps.bw_protected), &tgid, &pp, BPF_ANY) < 0 ||
+	    bpf_map_update_elem(bpf_map__fd(k->skel->maps.bw_guard), &zero, &g, BPF_ANY) < 0)
+		return -errno;
+	return 0;
+}
+
+int bw_kernel_lock_get(struct bw_kernel *k, struct bw_lock *lk)
+{
+	__u32 zero = 0;
+
+	memset(lk, 0, sizeof(*lk));
+	if (bpf_map_lookup_elem(bpf_map__fd(k->skel->maps.bw_lock), &zero, lk) < 0)
+		return -errno;
+	return 0;
+}
+
+int bw_kernel_lock_set(struct bw_kernel *k, const struct bw_lock *lk)
+{
+	__u32 zero = 0;
+
+	if (bpf_map_update_elem(bpf_map__fd(k->skel->maps.bw_lock), &zero, lk, BPF_ANY) < 0)
+		return -errno;
+	return 0;
+}
+
+size_t bw_kernel_protected_count(struct bw_kernel *k)
+{
+	__u32 key, *prev = NULL;
+	size_t n = 0;
+	int fd = bpf_map__fd(k->skel->maps.bw_protected);
+
+	while (n < 1u << 20 && bpf_map_get_next_key(fd, prev, &key) == 0) {
+		n++;
+		prev = &key;
+	}
+	return n;
+}
+
 bool bw_kernel_has_policy(struct bw_kernel *k)
 {
 	__u32 zero = 0, id;

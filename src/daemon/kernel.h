@@ -80,6 +80,13 @@ int bw_kernel_install(struct bw_kernel *k, const struct bw_compiled *c, const ui
 		      uint32_t rules, uint32_t flags, char *why, size_t why_len);
 int bw_kernel_policy_info(struct bw_kernel *k, struct bw_policy_info *info);
 bool bw_kernel_has_policy(struct bw_kernel *k);
+/* Register this process as bulwarkd at level system (before a `protect self` policy). */
+int bw_kernel_protect_self(struct bw_kernel *k);
+/* Locked mode's state (struct bw_lock), in its pinned map. */
+int bw_kernel_lock_get(struct bw_kernel *k, struct bw_lock *lk);
+int bw_kernel_lock_set(struct bw_kernel *k, const struct bw_lock *lk);
+/* How many processes hold a protection level now. */
+size_t bw_kernel_protected_count(struct bw_kernel *k);
 /* Sum of the per-CPU counters, BW_COUNTERS_LEN entries. */
 int bw_kernel_counters(struct bw_kernel *k, uint64_t *out);
 /*

@@ -156,7 +156,7 @@ static void reload(struct daemon *d)
 	if (!path)
 		return;
 	bw_log(LOG_NOTICE, "SIGHUP: reloading %s", path);
-	if (load_policy(d, path, "sighup", &diag) < 0 && diag)
+	if (load_policy(d, path, "sighup", NULL, &diag) < 0 && diag)
 		fputs(diag, stderr);
 	free(diag);
 	free(path);
@@ -535,6 +535,7 @@ int main(int argc, char **argv)
 	if (r)
 		return r < 0 ? 0 : r;
 	d.server.path = d.socket_path;
+	set_self_places(d.state_dir, d.socket_path);
 	bw_log_init(o.verbose ? LOG_DEBUG : LOG_INFO);
 	if (geteuid() != 0) {
 		bw_log(LOG_ERR, "must run as root: it loads BPF LSM programs");

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <bulwark/bulwark.h>
@@ -85,8 +86,79 @@ out:
 }
 
 
+/* Where bulwarkd keeps what `protect self` covers besides its code and policy. */
+static const char *self_state_dir, *self_socket;
+
+void set_self_places(const char *state_dir, const char *socket_path)
+{
+	self_state_dir = state_dir;
+	self_socket = socket_path;
+}
+
+static void self_add(struct prepared *pp, const char *path, bool tree)
+{
+	struct stat st;
+	char **grown;
+
+	if (stat(path, &st) < 0 || (tree && !S_ISDIR(st.st_mode)) || (!tree && S_ISDIR(st.st_mode)))
+		return;
+	for (size_t i = 0; i < pp->n_self; i++)
+		if (strncmp(pp->self[i], path, strlen(path)) == 0 &&
+		    strcmp(pp->self[i] + strlen(path), tree ? "/**" : "") == 0)
+			return;
+	grown = realloc(pp->self, (pp->n_self + 1) * sizeof(*grown));
+	if (!grown || asprintf(&grown[pp->n_self], "%s%s", path, tree ? "/**" : "") < 0)
+		abort();
+	pp->self = grown;
+	pp->n_self++;
+}
+
+/*
+ * What `protect self` covers: bulwarkd's program and every file its code
+ * is mapped from (libraries, the loader), the policy as read, the state
+ * directory, the control socket and the pin directory.
+ */
+static void self_paths(struct prepared *pp, const char *policy_path)
+{
+	char exe[PATH_MAX], line[PATH_MAX + 128];
+	struct stat st;
+	ssize_t n;
+	FILE *f;
+
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = 0;
+		self_add(pp, exe, false);
+	}
+	f = fopen("/proc/self/maps", "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		char perms[8], *file = strchr(line, '/');
+
+		if (!file || sscanf(line, "%*s %7s", perms) != 1 || perms[2] != 'x')
+			continue;
+		file[strcspn(file, "\n")] = 0;
+		self_add(pp, file, false);
+	}
+	if (f)
+		fclose(f);
+	if (stat(policy_path, &st) == 0 && S_ISDIR(st.st_mode))
+		self_add(pp, policy_path, true);
+	for (size_t i = 0; i < pp->policy->n_files; i++)
+		self_add(pp, pp->policy->files[i], false);
+	if (self_state_dir)
+		self_add(pp, self_state_dir, true);
+	if (self_socket)
+		self_add(pp, self_socket, false);
+	self_add(pp, BW_PIN_ROOT, true);
+	pp->policy->self_paths = (const char *const *)pp->self;
+	pp->policy->n_self_paths = pp->n_self;
+}
+
 void prepared_free(struct prepared *pp)
 {
+	for (size_t i = 0; i < pp->n_self; i++)
+		free(pp->self[i]);
+	free(pp->self);
 	bw_rule_table_free(&pp->table);
 	bw_compiled_free(&pp->compiled);
 	bw_policy_free(pp->policy);
@@ -220,6 +292,7 @@ int prepare_policy(const char *path, const struct drift *keep, const char *expec
 		pp->policy->keep = keep->v;
 		pp->policy->n_keep = keep->n;
 	}
+	self_paths(pp, path);
 	r = bw_compile(pp->policy, &pp->compiled);
 	pp->policy->keep = NULL; /* the old record goes away when this one is committed */
 	pp->policy->n_keep = 0;
@@ -332,6 +405,15 @@ static void loaded_event(struct daemon *d, const char *path, const struct bw_pol
 	policy_event(d, "loaded", reason, what);
 }
 
+/* Does the prepared policy say `protect self`? Its META entry carries the flag. */
+bool policy_protects_self(const struct prepared *pp)
+{
+	for (size_t i = 0; i < pp->compiled.n; i++)
+		if (pp->compiled.entries[i].key.kind == BW_OBJ_META)
+			return pp->compiled.entries[i].val.flags & BW_POLICY_PROTECT_SELF;
+	return false;
+}
+
 /*
  * Swap a prepared policy in. Anything failing leaves the active policy
  * untouched: the kernel only ever sees a complete map swapped in.
@@ -348,6 +430,16 @@ int commit_policy(struct daemon *d, const char *path, struct prepared *pp, const
 
 	if (r < 0)
 		return r;
+	/* Protecting itself: bulwarkd takes level system while its writes still count. */
+	if (policy_protects_self(pp)) {
+		r = bw_kernel_protect_self(&d->kernel);
+		if (r < 0) {
+			if (asprintf(ret_diag, "%s: cannot register bulwarkd as protected: %s\n", path,
+				     strerror(-r)) < 0)
+				*ret_diag = NULL;
+			return r;
+		}
+	}
 	/* Decisions the old policy made are decoded with its rule table. */
 	if (d->rb)
 		ring_buffer__consume(d->rb);
@@ -380,23 +472,112 @@ int commit_policy(struct daemon *d, const char *path, struct prepared *pp, const
 	return 0;
 }
 
-/* `bulwark policy load` (reason "request") and SIGHUP ("sighup"). */
-int load_policy(struct daemon *d, const char *path, const char *reason, char **ret_diag)
+/*
+ * May a change (op "policy" with the new policy's sha256, or "unload") go
+ * ahead? Locked: only with a payload signed by the lock's key for exactly
+ * this change, of a version above the last accepted (*ret_version, to be
+ * recorded once the change is made). Protected and not locked: never.
+ * Neither: yes. Refusals fill why.
+ */
+int authorize_change(struct daemon *d, const char *op, const char *sha_hex, const char *signature,
+		     uint64_t *ret_version, char *why, size_t why_len)
+{
+	struct bw_lock lk;
+	uint64_t version = 0;
+	int r;
+
+	*ret_version = 0;
+	if (bw_kernel_lock_get(&d->kernel, &lk) < 0 || !lk.locked) {
+		if (!protection_on(d))
+			return 0;
+		snprintf(why, why_len, "%s", protection_refusal);
+		return -EPERM;
+	}
+	if (!signature) {
+		snprintf(why, why_len,
+			 "bulwark is locked: this change needs a payload signed with the lock's key "
+			 "(`bulwark sign`, docs/threat-model.md)");
+		return -EPERM;
+	}
+	r = bw_sign_verify(lk.pubkey, signature, op, sha_hex, &version, why, why_len);
+	if (r < 0)
+		return r;
+	if (version <= lk.version) {
+		snprintf(why, why_len,
+			 "rolled back: the payload's version %llu is not above %llu, the last accepted",
+			 (unsigned long long)version, (unsigned long long)lk.version);
+		return -EPERM;
+	}
+	*ret_version = version;
+	return 0;
+}
+
+/* Record an accepted payload's version: the same payload never works twice. */
+int record_version(struct daemon *d, uint64_t version)
+{
+	struct bw_lock lk;
+	int r;
+
+	if (!version)
+		return 0;
+	r = bw_kernel_lock_get(&d->kernel, &lk);
+	if (r == 0) {
+		lk.version = version;
+		r = bw_kernel_lock_set(&d->kernel, &lk);
+	}
+	if (r < 0)
+		bw_log(LOG_ERR, "cannot record the lock version %llu: %s", (unsigned long long)version,
+		       strerror(-r));
+	return r;
+}
+
+/* Is `protect self` in force? Then nothing unsigned changes the policy. */
+bool protection_on(struct daemon *d)
+{
+	struct bw_policy_info info;
+
+	return bw_kernel_policy_info(&d->kernel, &info) == 0 && (info.flags & BW_POLICY_PROTECT_SELF);
+}
+
+const char protection_refusal[] =
+	"protection is on (`protect self`): the policy cannot be changed or unloaded, even by root; "
+	"only a payload signed in locked mode can (`bulwark lock`, docs/threat-model.md), or a boot "
+	"without bulwark";
+
+/*
+ * `bulwark policy load` (reason "request", with the signed payload if
+ * locked) and SIGHUP ("sighup", never signed).
+ */
+int load_policy(struct daemon *d, const char *path, const char *reason, const char *signature,
+		char **ret_diag)
 {
 	struct prepared pp;
-	char *diag = NULL;
+	char *diag = NULL, why[512] = "", hex[65];
+	uint64_t version = 0;
 	int r = prepare_policy(path, NULL, NULL, &pp, &diag);
 
 	if (r == 0) {
-		char *why = NULL;
-
-		r = commit_policy(d, path, &pp, reason, &why);
-		if (why) {
+		bw_hex(pp.policy->sha256, sizeof(pp.policy->sha256), hex);
+		r = authorize_change(d, "policy", hex, signature, &version, why, sizeof(why));
+		if (r < 0) {
 			free(diag);
-			diag = why;
+			if (asprintf(&diag, "%s: %s\n", path, why) < 0)
+				diag = NULL;
+			bw_log(LOG_WARNING, "policy %s refused: %s", path, why);
 		}
-		prepared_free(&pp);
 	}
+	if (r == 0) {
+		char *err = NULL;
+
+		r = commit_policy(d, path, &pp, reason, &err);
+		if (err) {
+			free(diag);
+			diag = err;
+		}
+		if (r == 0)
+			record_version(d, version);
+	}
+	prepared_free(&pp); /* safe after a failed prepare, which already freed it */
 	free(d->last_load_error);
 	d->last_load_error = r < 0 ? strdup(diag ? diag : "policy rejected") : NULL;
 	if (r < 0) {

@@ -32,6 +32,17 @@ struct method {
 
 static const struct field load_fields[] = {
 	FIELD("path", json_type_string, F_REQUIRED | F_ABSOLUTE, path),
+	FIELD("signature", json_type_string, 0, signature),
+	{},
+};
+
+static const struct field unload_fields[] = {
+	FIELD("signature", json_type_string, 0, signature),
+	{},
+};
+
+static const struct field lock_fields[] = {
+	FIELD("pubkey", json_type_string, F_REQUIRED, pubkey),
 	{},
 };
 
@@ -53,7 +64,8 @@ static const struct method methods[BW_M_COUNT] = {
 	[BW_M_POLICY_LOAD] = { "policy-load", load_fields },
 	[BW_M_EXPLAIN] = { "explain", explain_fields },
 	[BW_M_EVENTS] = { "events", events_fields },
-	[BW_M_UNLOAD] = { "unload", no_fields },
+	[BW_M_UNLOAD] = { "unload", unload_fields },
+	[BW_M_LOCK] = { "lock", lock_fields },
 };
 
 const char *bw_method_name(enum bw_method m)

@@ -22,7 +22,8 @@ enum bw_method {
 	BW_M_EXPLAIN = 2,
 	BW_M_EVENTS = 3,
 	BW_M_UNLOAD = 4,
-	BW_M_COUNT = 5,
+	BW_M_LOCK = 5,
+	BW_M_COUNT = 6,
 };
 
 /* A decoded request. Strings point into root and live as long as it does. */
@@ -33,6 +34,8 @@ struct bw_request {
 	const char *query; /* explain */
 	bool backlog;      /* events */
 	bool follow;       /* events */
+	const char *signature; /* policy-load, unload: a signed payload (locked mode) */
+	const char *pubkey;    /* lock: the Ed25519 public key, hex */
 	struct json_object *root;
 };
 

@@ -30,6 +30,7 @@ struct bw_client {
 	void *log_userdata;
 	char *buf; /* received bytes not yet consumed */
 	size_t len, cap;
+	char *error; /* the daemon's message for the last refused request */
 };
 
 static void client_log(struct bw_client *c, enum bw_log_level level, const char *fmt, ...)
@@ -113,7 +114,13 @@ void bw_client_free(struct bw_client *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	free(c->buf);
+	free(c->error);
 	free(c);
+}
+
+const char *bw_client_error(const struct bw_client *c)
+{
+	return c ? c->error : NULL;
 }
 
 static int send_request(struct bw_client *c, struct json_object *req)
@@ -222,9 +229,13 @@ static int reply_status(struct bw_client *c, struct json_object *reply)
 
 	if (json_object_object_get_ex(reply, "ok", &ok) && json_object_get_boolean(ok))
 		return 0;
-	/* The caller gets the errno and decides what to tell its user. */
-	if (json_object_object_get_ex(reply, "error", &err))
+	/* The caller gets the errno, and the message through bw_client_error(). */
+	free(c->error);
+	c->error = NULL;
+	if (json_object_object_get_ex(reply, "error", &err)) {
 		client_log(c, BW_LOG_DEBUG, "bulwarkd: %s", json_object_get_string(err));
+		c->error = strdup(json_object_get_string(err));
+	}
 	if (json_object_object_get_ex(reply, "errno", &code) && json_object_get_int(code) > 0)
 		return -json_object_get_int(code);
 	return -EIO;
@@ -260,6 +271,12 @@ out:
 
 int bw_client_policy_load(struct bw_client *c, const char *path, char **ret_diagnostics)
 {
+	return bw_client_policy_load_signed(c, path, NULL, ret_diagnostics);
+}
+
+int bw_client_policy_load_signed(struct bw_client *c, const char *path, const char *signed_payload,
+				 char **ret_diagnostics)
+{
 	struct json_object *req = request("policy-load"), *reply = NULL, *diag;
 	char *abs = NULL;
 	int r;
@@ -275,6 +292,8 @@ int bw_client_policy_load(struct bw_client *c, const char *path, char **ret_diag
 		goto out;
 	}
 	json_object_object_add(req, "path", json_object_new_string(abs));
+	if (signed_payload)
+		json_object_object_add(req, "signature", json_object_new_string(signed_payload));
 	r = call(c, req, &reply);
 	if (r < 0)
 		goto out;
@@ -369,13 +388,42 @@ int bw_client_events(struct bw_client *c, uint64_t flags, bw_event_fn cb, void *
 
 int bw_client_unload(struct bw_client *c)
 {
+	return bw_client_unload_signed(c, NULL);
+}
+
+int bw_client_unload_signed(struct bw_client *c, const char *signed_payload)
+{
 	struct json_object *req = request("unload"), *reply = NULL;
 	int r;
 
-	if (!c)
+	if (!c) {
+		json_object_put(req);
 		return -EINVAL;
+	}
 	if (!req)
 		return -ENOMEM;
+	if (signed_payload)
+		json_object_object_add(req, "signature", json_object_new_string(signed_payload));
+	r = call(c, req, &reply);
+	if (r == 0)
+		r = reply_status(c, reply);
+	json_object_put(req);
+	json_object_put(reply);
+	return r;
+}
+
+int bw_client_lock(struct bw_client *c, const char *pubkey_hex)
+{
+	struct json_object *req = request("lock"), *reply = NULL;
+	int r;
+
+	if (!c || !pubkey_hex) {
+		json_object_put(req);
+		return -EINVAL;
+	}
+	if (!req)
+		return -ENOMEM;
+	json_object_object_add(req, "pubkey", json_object_new_string(pubkey_hex));
 	r = call(c, req, &reply);
 	if (r == 0)
 		r = reply_status(c, reply);

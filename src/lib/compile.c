@@ -39,7 +39,7 @@ static const unsigned char op_enforced[BW_OP_COUNT] = {
 	[BW_OP_EXEC] = 1,   [BW_OP_FORK] = 1,   [BW_OP_THREAD] = 1, [BW_OP_READ] = 1,
 	[BW_OP_WRITE] = 1,  [BW_OP_SIGNAL] = 1, [BW_OP_CONTROL] = 1, [BW_OP_MODULE] = 1,
 	[BW_OP_KEXEC] = 1,  [BW_OP_LOCKDOWN] = 1, [BW_OP_BPF] = 1,  [BW_OP_WX] = 1,
-	[BW_OP_ANON_EXEC] = 1, [BW_OP_MEMFD_EXEC] = 1, [BW_OP_SYSCTL] = 1,
+	[BW_OP_ANON_EXEC] = 1, [BW_OP_MEMFD_EXEC] = 1, [BW_OP_SYSCTL] = 1, [BW_OP_PROTECT] = 1,
 };
 
 #define OVERLAYFS_MAGIC 0x794c7630ul
@@ -870,6 +870,7 @@ static void expand_rule(struct classes *cs, struct builder *b, const struct bw_r
 			break;
 		case BW_OBJ_TYPE_ANY:
 		case BW_OBJ_TYPE_REASON: /* the reason is the key's arg */
+		case BW_OBJ_TYPE_SELF:   /* protect: expanded by expand_protect instead */
 			c.e.key.kind = BW_OBJ_DEFAULT;
 			break;
 		}
@@ -939,6 +940,90 @@ static void expand_rule(struct classes *cs, struct builder *b, const struct bw_r
 	}
 	for (int k = 0; k < 6; k++)
 		free(lists[k]);
+}
+
+/* ---- protection ---------------------------------------------------------- */
+
+/*
+ * One protected file or tree: its own entry, and an ANCESTOR entry for
+ * every directory above it, so that nothing can be mounted over them.
+ * The value's class_id is the level.
+ */
+static void protect_object(struct bw_policy *p, struct builder *pb, const struct bw_rule *rule,
+			   const char *path, bool tree, uint64_t dev, uint64_t ino)
+{
+	char buf[PATH_MAX], real[PATH_MAX];
+	uint64_t(*anc)[2] = NULL;
+	struct candidate c = { 0 };
+	size_t n = 0;
+
+	c.e.key.op = BW_OP_PROTECT;
+	c.e.key.kind = tree ? BW_OBJ_TREE : BW_OBJ_FILE;
+	c.e.key.dev = dev;
+	c.e.key.ino = ino;
+	c.e.val.verdict = BW_VERDICT_DENY;
+	c.e.val.rule_id = rule->id;
+	c.e.val.class_id = rule->level;
+	push(pb, &c);
+	if (!realpath(on_root(p, path, buf), real) || bw_path_ancestors(real, false, &anc, &n) < 0)
+		return;
+	c.e.key.kind = BW_OBJ_ANCESTOR;
+	for (size_t i = 0; i < n; i++) {
+		c.e.key.dev = anc[i][0];
+		c.e.key.ino = anc[i][1];
+		push(pb, &c);
+	}
+	free(anc);
+}
+
+/*
+ * `protect FILE|TREE level=L`, and `protect self`: bulwarkd's own files,
+ * which it names in p->self_paths (those that exist; a trailing slash and
+ * two stars mark a tree).
+ */
+static void expand_protect(struct bw_policy *p, struct builder *pb, const struct bw_rule *rule)
+{
+	if (rule->obj != BW_OBJ_TYPE_SELF) {
+		protect_object(p, pb, rule, rule->path, rule->obj == BW_OBJ_TYPE_TREE, rule->dev,
+			       rule->ino);
+		return;
+	}
+	for (size_t i = 0; i < p->n_self_paths; i++) {
+		size_t len = strlen(p->self_paths[i]);
+		bool tree = len > 3 && strcmp(p->self_paths[i] + len - 3, "/**") == 0;
+		char *path = strndup(p->self_paths[i], tree ? len - 3 : len);
+		uint64_t dev, ino;
+
+		if (!path)
+			abort();
+		if (resolve_path(p, NULL, &rule->obj_loc, path, tree, &dev, &ino) == 0)
+			protect_object(p, pb, rule, path, tree, dev, ino);
+		free(path);
+	}
+}
+
+/* Protect entries by key, the highest level first: several statements may cover one key. */
+static int protect_cmp(const void *a, const void *b)
+{
+	const struct candidate *x = a, *y = b;
+	int r = memcmp(&x->e.key, &y->e.key, sizeof(x->e.key));
+
+	if (r)
+		return r;
+	if (x->e.val.class_id != y->e.val.class_id)
+		return x->e.val.class_id > y->e.val.class_id ? -1 : 1;
+	return x->e.val.rule_id < y->e.val.rule_id ? -1 : x->e.val.rule_id > y->e.val.rule_id;
+}
+
+/* Merge the protect entries into the policy's: one per key, at the highest level asked. */
+static void merge_protect(struct builder *b, struct builder *pb)
+{
+	if (pb->n)
+		qsort(pb->v, pb->n, sizeof(*pb->v), protect_cmp);
+	for (size_t i = 0; i < pb->n; i++)
+		if (i == 0 || memcmp(&pb->v[i].e.key, &pb->v[i - 1].e.key, sizeof(pb->v[i].e.key)))
+			push(b, &pb->v[i]);
+	free(pb->v);
 }
 
 /*
@@ -1042,7 +1127,7 @@ static void warn_unreachable(struct bw_policy *p, const unsigned *beaten_by)
 int bw_compile(struct bw_policy *p, struct bw_compiled *out)
 {
 	struct classes cs = { 0 };
-	struct builder b = { 0 };
+	struct builder b = { 0 }, pb = { 0 };
 	struct candidate meta = { 0 };
 	unsigned *won = NULL, *beaten_by = NULL;
 	unsigned cgroup_levels = 0;
@@ -1078,10 +1163,13 @@ int bw_compile(struct bw_policy *p, struct bw_compiled *out)
 	if (p->n_errors)
 		goto out;
 	for (size_t i = 0; i < p->n_rules; i++)
-		if (p->rules[i].op != BW_OP_NONE) {
+		if (p->rules[i].op == BW_OP_PROTECT) {
+			expand_protect(p, &pb, &p->rules[i]);
+		} else if (p->rules[i].op != BW_OP_NONE) {
 			expand_rule(&cs, &b, &p->rules[i], &rcs[i]);
 			expand_retired(p, &cs, &b, &p->rules[i], &rcs[i]);
 		}
+	merge_protect(&b, &pb);
 	if (b.overflow) {
 		bw_policy_diag(p, BW_SEV_ERROR, &p->rules[0].loc, NULL,
 			       "rules on a /dir/** subject are copied into every program class below it; name fewer nested programs",
@@ -1153,9 +1241,10 @@ int bw_compile(struct bw_policy *p, struct bw_compiled *out)
 	meta.e.key.op = BW_OP_NONE;
 	meta.e.key.kind = BW_OBJ_META;
 	meta.e.val.flags = p->flags;
-	for (size_t i = 0; i < p->n_rules; i++)
+	for (size_t i = 0; i < p->n_rules; i++) {
 		if (p->rules[i].flags & BW_RULE_STICKY)
 			meta.e.val.flags |= BW_POLICY_STICKY;
+	}
 	meta.e.val.rule_id = p->mode_rule;
 	meta.e.val.cgroup_levels = cgroup_levels;
 	push(&b, &meta);

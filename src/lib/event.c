@@ -216,6 +216,11 @@ static const char *const hook_names[BW_HOOK_MAX + 1] = {
 	[BW_HOOK_PRCTL] = "prctl",        [BW_HOOK_LOCKDOWN] = "lockdown",
 	[BW_HOOK_BPF] = "bpf",            [BW_HOOK_SHMAT] = "shmat",
 	[BW_HOOK_OPEN] = "open",          [BW_HOOK_MODULE_REQUEST] = "module_request",
+	[BW_HOOK_UNLINK] = "unlink",      [BW_HOOK_RENAME] = "rename",
+	[BW_HOOK_CREATE] = "create",      [BW_HOOK_SETATTR] = "setattr",
+	[BW_HOOK_XATTR] = "xattr",        [BW_HOOK_IOCTL] = "ioctl",
+	[BW_HOOK_MOUNT] = "mount",        [BW_HOOK_UMOUNT] = "umount",
+	[BW_HOOK_BPF_MAP] = "bpf_map",
 	/* READ_FILE and LOAD_DATA: named by their op, see via_name */
 };
 
@@ -474,6 +479,11 @@ struct json_object *bw_event_to_json(const struct bw_event *e, const struct bw_r
 		if (bw_gate_name(e->rule_id)) {
 			add_str(rule, "gate", bw_gate_name(e->rule_id));
 			add_str(rule, "text", bw_gate_text(e->rule_id));
+			if (e->rule_id == BW_GATE_PROTECT) {
+				/* subj carries the two levels compared (bw_protect_deny) */
+				add_str(rule, "required_level", bw_level_name(e->subj >> 8 & 0xff));
+				add_str(rule, "subject_level", bw_level_name(e->subj & 0xff));
+			}
 		} else if (ref) {
 			add_str(rule, "file", ref->file);
 			add_u64(rule, "line", ref->line);

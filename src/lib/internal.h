@@ -44,6 +44,17 @@ const struct bw_rule_ref *bw_rule_table_get(const struct bw_rule_table *t, uint3
 
 void bw_hex(const uint8_t *in, size_t len, char *out);
 
+/* Locked mode's signed payloads (src/lib/sign.c): Ed25519, keys as hex text. */
+#define BW_SIGN_PUBLIC 32
+#define BW_SIGN_SECRET 64
+int bw_sign_keygen(char pub_hex[2 * BW_SIGN_PUBLIC + 1], char sec_hex[2 * BW_SIGN_SECRET + 1]);
+int bw_sign_read_key(const char *path, uint8_t *key, size_t n);
+/* A payload for op ("policy" with sha_hex, "unload"), version; *ret is malloc'd text. */
+int bw_sign_payload(const uint8_t sk[BW_SIGN_SECRET], const char *op, uint64_t version,
+		    const char *sha_hex, char **ret);
+int bw_sign_verify(const uint8_t pk[BW_SIGN_PUBLIC], const char *text, const char *op,
+		   const char *sha_hex, uint64_t *ret_version, char *why, size_t why_len);
+
 /*
  * A file as the kernel's walk sees it (src/lib/ancestry.c): views, each
  * the file then its real ancestor directories, nearest first. View 0 is

@@ -79,7 +79,7 @@ static const char *const action_names[] = {
 };
 
 static const char *const statement_words[] = { "allow", "deny", "audit", "mode", "include",
-					       "notify" };
+					       "notify", "protect" };
 
 static const struct {
 	const char *name;
@@ -263,7 +263,27 @@ static const struct {
 		"tamper", "built-in: no write to a sysctl that switches BPF LSM off while a policy is in force" },
 	[BW_GATE_HELPER - BW_GATE_FIRST] = {
 		"helper", "built-in: a process under the no-children mark cannot choose what the kernel spawns" },
+	[BW_GATE_PROTECT - BW_GATE_FIRST] = {
+		"protect", "built-in: a subject below the protection level of the process or file it acts on" },
 };
+
+static const char *const level_names[BW_LEVEL_MAX + 1] = {
+	[BW_LEVEL_NONE] = "none", [BW_LEVEL_VENDOR] = "vendor",
+	[BW_LEVEL_ANTIMALWARE] = "antimalware", [BW_LEVEL_SYSTEM] = "system",
+};
+
+const char *bw_level_name(unsigned level)
+{
+	return level <= BW_LEVEL_MAX ? level_names[level] : "unknown";
+}
+
+int bw_level_from_name(const char *name)
+{
+	for (unsigned i = 0; i <= BW_LEVEL_MAX; i++)
+		if (strcmp(name, level_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
 
 const char *bw_gate_name(uint32_t id)
 {
@@ -1056,6 +1076,94 @@ bad:
 	p->n_rules--;
 }
 
+/*
+ * protect self | protect <file or tree> level=<vendor|antimalware>:
+ * the file or tree cannot be changed, and a program in it runs protected,
+ * except by subjects at that level or above. `system` is bulwarkd's own
+ * level: only `protect self` grants it.
+ */
+static void parse_protect(struct line_ctx *lc)
+{
+	struct bw_policy *p = lc->p;
+	struct bw_rule *r;
+	const char *lv;
+	int level;
+
+	if (lc->n < 2) {
+		line_error(lc, lc->tok[0].col + 7, "e.g. `protect self` or `protect /opt/agent/** level=antimalware`",
+			   "'protect' needs an object");
+		return;
+	}
+	if (p->n_rules >= BW_RULES_MAX) {
+		line_error(lc, lc->tok[0].col, "split the policy or use tree rules",
+			   "too many rules (the limit is %u)", BW_RULES_MAX);
+		return;
+	}
+	r = new_rule(p);
+	r->decision = BW_VERDICT_DENY;
+	r->op = BW_OP_PROTECT;
+	r->loc = (struct bw_loc){ .file = lc->file, .line = lc->line, .col = lc->tok[0].col };
+	r->text = statement_text(lc);
+	r->line = strdup(lc->raw);
+	if (!r->text || !r->line)
+		abort();
+	r->loc.text = r->line;
+	if (is_keyword(&lc->tok[1], "self")) {
+		r->obj = BW_OBJ_TYPE_SELF;
+		r->obj_loc = (struct bw_loc){ .file = lc->file, .line = lc->line, .col = lc->tok[1].col,
+					      .text = r->line };
+		r->level = BW_LEVEL_SYSTEM;
+		p->flags |= BW_POLICY_PROTECT_SELF;
+		if (lc->n > 2) {
+			line_error(lc, lc->tok[2].col, "bulwarkd always runs at level system",
+				   "'protect self' takes nothing after it");
+			goto bad;
+		}
+		return;
+	}
+	if (is_keyword(&lc->tok[1], "any")) {
+		line_error(lc, lc->tok[1].col, "name a file or a tree `/dir/**`, or `self`",
+			   "the object of 'protect' is a file, a tree or `self`");
+		goto bad;
+	}
+	if (parse_object(lc, r, &lc->tok[1]) < 0)
+		goto bad;
+	r->obj_loc.text = r->line;
+	if (lc->n < 3 || lc->tok[2].quoted || strncmp(lc->tok[2].text, "level=", 6) != 0) {
+		line_error(lc, lc->n < 3 ? lc->tok[1].col + strlen(lc->tok[1].text) + 1 : lc->tok[2].col,
+			   "levels are vendor and antimalware, e.g. `protect /opt/agent/** level=antimalware`",
+			   "'protect' needs a level=");
+		goto bad;
+	}
+	lv = lc->tok[2].text + 6;
+	level = bw_level_from_name(lv);
+	if (level == BW_LEVEL_SYSTEM) {
+		line_error(lc, lc->tok[2].col + 6, "use `protect self` for bulwark's own files",
+			   "level 'system' is bulwarkd's own");
+		goto bad;
+	}
+	if (level <= BW_LEVEL_NONE) {
+		const char *best = closest(lv, level_names + 1, 2);
+		char hint[96];
+
+		suggest(hint, sizeof(hint), best, "levels are vendor and antimalware");
+		line_error(lc, lc->tok[2].col + 6, hint, "unknown level '%s'", lv);
+		goto bad;
+	}
+	r->level = (unsigned)level;
+	if (lc->n > 3) {
+		line_error(lc, lc->tok[3].col, "a `protect` statement is: protect <object> level=<level>",
+			   "unexpected '%s'", lc->tok[3].text);
+		goto bad;
+	}
+	return;
+bad:
+	free(r->path);
+	free(r->text);
+	free(r->line);
+	p->n_rules--;
+}
+
 static void parse_mode(struct line_ctx *lc)
 {
 	struct bw_loc loc = { .file = lc->file, .line = lc->line, .col = lc->tok[0].col };
@@ -1179,12 +1287,14 @@ static void parse_line(struct line_ctx *lc)
 		parse_include(lc);
 	else if (strcmp(w, "notify") == 0)
 		parse_notify(lc);
+	else if (strcmp(w, "protect") == 0)
+		parse_protect(lc);
 	else {
 		const char *best = closest(lc->tok[0].text, statement_words, ARRAY_SIZE(statement_words));
 		char hint[96];
 
 		suggest(hint, sizeof(hint), best,
-			"statements start with allow, deny, audit, mode, include or notify");
+			"statements start with allow, deny, audit, mode, include, notify or protect");
 		line_error(lc, lc->tok[0].col, hint, "unknown statement '%s'", lc->tok[0].text);
 	}
 }

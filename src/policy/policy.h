@@ -24,6 +24,7 @@ enum bw_obj_type {
 	BW_OBJ_TYPE_TREE = 2, /* everything below a directory */
 	BW_OBJ_TYPE_ANY = 3,  /* the operation's default */
 	BW_OBJ_TYPE_REASON = 4, /* lockdown: a reason or a group of them (reasons) */
+	BW_OBJ_TYPE_SELF = 5,   /* protect self: bulwark's own files and objects */
 };
 
 enum bw_sel_type {
@@ -63,6 +64,7 @@ struct bw_rule {
 	/* lockdown, sysctl: bit n = id n (every one for `any`); path = as written */
 	uint64_t reasons;
 	unsigned flags; /* enum bw_rule_flag */
+	unsigned level; /* protect: enum bw_level */
 	char *tag;
 	char *text; /* the statement as written, for events and explain */
 	char *line; /* the whole source line: diagnostics quote it */
@@ -101,6 +103,13 @@ struct bw_policy {
 	 */
 	const struct bw_resolved *keep;
 	size_t n_keep;
+	/*
+	 * What `protect self` covers: bulwarkd's own files and pin directory
+	 * (a trailing slash and two stars mark a tree), set by bulwarkd before
+	 * compiling. NULL elsewhere: the statement then only sets the flag.
+	 */
+	const char *const *self_paths;
+	size_t n_self_paths;
 	void *hash_state;        /* internal: running SHA-256 */
 	unsigned depth;          /* internal: include depth */
 };
@@ -160,6 +169,9 @@ uint64_t bw_sysctl_set(const char *name);
 /* A gate's reserved rule id: its short name and what it refuses; NULL for other ids. */
 const char *bw_gate_name(uint32_t id);
 const char *bw_gate_text(uint32_t id);
+/* Protection levels by name: none, vendor, antimalware, system (enum bw_level). */
+const char *bw_level_name(unsigned level);
+int bw_level_from_name(const char *name);
 
 /* Lockdown reasons (ids from abi.h): the name of one, NULL if none. */
 const char *bw_lockdown_name(unsigned id);

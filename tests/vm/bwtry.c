@@ -48,6 +48,9 @@
  *   bwtry socket-family N      socket(N, SOCK_DGRAM): for a family not loaded, the
  *                              kernel runs kernel.modprobe (a module request)
  *   bwtry crash                die of SIGSEGV, dumping core through core_pattern
+ *   bwtry traceme PATH         fork; the child asks to be traced (PTRACE_TRACEME) and
+ *                              execs PATH (running `PATH noop`): errno of that exec
+ *                              (0 when it started traced; the child is then killed)
  *   bwtry tree                 a known process tree for notification tests:
  *                              "tree parent=P child=A grandchild=B thread=T"
  *
@@ -739,8 +742,41 @@ static int deleted_exec(const char *dir)
 	return exec_fd(fd);
 }
 
+/* PTRACE_TRACEME, then exec: the parent would trace the new program from its first instruction. */
+static int traceme_exec(const char *path)
+{
+	int pipefd[2], err = 0, status;
+	pid_t child;
+
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return perror("pipe"), 2;
+	child = fork();
+	if (child < 0)
+		return perror("fork"), 2;
+	if (child == 0) {
+		if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) < 0)
+			err = errno;
+		else
+			execl(path, path, "noop", (char *)NULL);
+		err = err ? err : errno;
+		if (write(pipefd[1], &err, sizeof(err)) < 0)
+			_exit(3);
+		_exit(1);
+	}
+	close(pipefd[1]);
+	/* A successful exec closes the pipe (CLOEXEC) and stops the child with SIGTRAP. */
+	if (read(pipefd[0], &err, sizeof(err)) != sizeof(err))
+		err = 0;
+	kill(child, SIGKILL);
+	waitpid(child, &status, 0);
+	printf("pid=%d parent=%d rc=%d errno=%s\n", child, getpid(), err ? -1 : 0, errno_name(err));
+	return err != 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 3 && strcmp(argv[1], "traceme") == 0)
+		return traceme_exec(argv[2]);
 	if (argc >= 3 && strcmp(argv[1], "exec") == 0)
 		return try_exec(argv + 2);
 	if (argc >= 3 && strcmp(argv[1], "execveat") == 0)

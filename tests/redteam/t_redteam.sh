@@ -1,0 +1,297 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Red team (issue "Self-protection"): root attacks a protected bulwarkd and
+# a protected dummy agent. Every attack runs twice:
+#  - under an open policy (no `protect`): it must succeed, so a broken
+#    attack cannot pass as a blocked one;
+#  - under `protect self` and `protect AGENT level=antimalware`: it must
+#    fail with the exact errno, and the daemon must report a deny by the
+#    `protect` gate.
+# Next to each deny, the same act on an unprotected process or file must
+# still work. Afterwards the daemon still runs, with the same policy hash
+# and generation.
+#
+# Protection stays on until the VM powers off (nothing unsigned can turn it
+# off), so run-suite runs this file after every other one.
+source "$(dirname "$0")/../vm/lib.sh" || exit 1
+setup
+
+T=$WORK/rt
+PIN=/sys/fs/bpf/bulwark
+mkdir -p "$T/agent" "$T/conf" "$T/bin" "$T/other" "$T/nothing" "$T/mnt" "$T/bpf2"
+cp "$BWTRY" "$T/agent/agent"
+cp "$BWTRY" "$T/plain"
+# The daemon runs from a copy: replacing it must fail, and must never touch the build.
+cp "$BULWARKD" "$T/bin/bulwarkd"
+BULWARKD=$T/bin/bulwarkd
+echo decoy >"$T/bin/evil"
+
+OPEN_POLICY=$WORK/open.policy
+PROT_POLICY=$WORK/protect.policy
+cat >"$OPEN_POLICY" <<EOF
+deny exec $T/nothing/**
+EOF
+cat >"$PROT_POLICY" <<EOF
+deny exec $T/nothing/**
+protect self
+protect $T/agent/** level=antimalware
+protect $T/conf/** level=vendor
+EOF
+
+reset_conf() { rm -rf "$T/conf" && mkdir -p "$T/conf" && echo original >"$T/conf/settings"; }
+ino() { stat -c %i "$1"; }
+
+AGENT=
+AGENT_ADDR=
+AGENT_FD=
+# spawn_agent: start the dummy agent (a bwtry target) from its protected directory.
+spawn_agent() {
+	local out=$WORK/agent.out i
+	[[ -n $AGENT ]] && kill -9 "$AGENT" 2>/dev/null
+	: >"$out"
+	"$T/agent/agent" target >"$out" 2>&1 &
+	AGENT=$!
+	for ((i = 0; i < 50; i++)); do
+		grep -q '^target' "$out" && break
+		sleep 0.1
+	done
+	AGENT_ADDR=$(sed -n 's/.*addr=\(0x[0-9a-f]*\).*/\1/p' "$out")
+	AGENT_FD=$(sed -n 's/.* fd=\([0-9]*\).*/\1/p' "$out")
+}
+PLAIN=
+spawn_plain() {
+	"$T/plain" target >/dev/null 2>&1 &
+	PLAIN=$!
+	sleep 0.2
+}
+
+# protected_event NAME FILTER: a deny by the protect gate matching FILTER.
+protected_event() {
+	wait_event "$1" ".action == \"blocked\" and .rule.gate == \"protect\" and ($2)"
+}
+
+# cmd_result NAME WANT COMMAND...: WANT is ok, or EPERM (the command fails
+# and says "Operation not permitted", strerror(EPERM)).
+cmd_result() {
+	local name=$1 want=$2 out rc
+	shift 2
+	out=$("$@" 2>&1)
+	rc=$?
+	if [[ $want == ok && $rc -eq 0 ]]; then
+		pass "$name: succeeds"
+	elif [[ $want == EPERM && $rc -ne 0 && $out == *"Operation not permitted"* ]]; then
+		pass "$name: EPERM"
+	else
+		fail "$name: wanted $want, got rc=$rc: $out"
+		return 1
+	fi
+}
+
+# process_attacks MODE: every act on the agent; MODE open (must work) or protected.
+process_attacks() {
+	local mode=$1 want=EPERM ops op
+	[[ $mode == open ]] && want=0
+	ops=("kill 9" "pidfd-signal 9" "sigqueue 9" "kill 19" "attach" "seize" "mem-read ADDR"
+		"mem-write ADDR" "vm-read ADDR" "vm-write ADDR" "getfd FD" "setpriority 10" "prlimit"
+		"sched" "ioprio")
+	for op in "${ops[@]}"; do
+		local args=${op/ADDR/$AGENT_ADDR}
+		args=${args/FD/$AGENT_FD}
+		local verb=${args%% *} rest=
+		[[ $args == *" "* ]] && rest=${args#* }
+		spawn_agent
+		# shellcheck disable=SC2086
+		expect_try "$mode $verb" "$verb" "$want" "$AGENT" $rest
+		if [[ $mode == protected ]]; then
+			protected_event "$mode $verb" ".target.pid == $AGENT"
+			kill -0 "$AGENT" 2>/dev/null && pass "$mode $verb: agent alive" ||
+				fail "$mode $verb: agent died"
+		fi
+	done
+	spawn_agent
+	expect_try "$mode tgkill STOP one thread" tgkill "$want" "$AGENT" "$AGENT" 19
+	spawn_agent
+	# oom_score_adj: the OOM killer's aim, through /proc (also the task/TID path)
+	expect_try "$mode oom_score_adj" write-file "$want" "/proc/$AGENT/oom_score_adj" 1000
+	[[ $mode == protected ]] && protected_event "$mode oom_score_adj" ".target.pid == $AGENT"
+	expect_try "$mode task oom_score_adj" write-file "$want" "/proc/$AGENT/task/$AGENT/oom_score_adj" 1000
+	# harmless signals stay allowed: the existence probe and SIGCONT
+	expect_try "$mode kill 0 allowed" kill 0 "$AGENT" 0
+	expect_try "$mode SIGCONT allowed" kill 0 "$AGENT" 18
+	# PTRACE_TRACEME, then exec of the protected program
+	expect_try "$mode traceme+exec" traceme "$want" "$T/agent/agent"
+	[[ $mode == protected ]] && protected_event "$mode traceme+exec" ".op == \"exec\""
+	# the loader's injection: the protected program must not run with LD_PRELOAD
+	local out rc
+	out=$(LD_PRELOAD=/lib/x86_64-linux-gnu/libm.so.6 "$T/agent/agent" noop 2>&1)
+	rc=$?
+	if [[ $mode == open ]]; then
+		expect_eq "$mode LD_PRELOAD runs" 0 "$rc"
+	else
+		expect_eq "$mode LD_PRELOAD killed before it runs" 137 "$rc"
+		protected_event "$mode LD_PRELOAD" ".op == \"exec\" and .via == \"execve\""
+		out=$("$T/agent/agent" noop 2>&1)
+		expect_eq "$mode agent without LD_PRELOAD runs" 0 "$?"
+	fi
+}
+
+# file_attacks MODE: every change to a protected file or its tree.
+file_attacks() {
+	local mode=$1 want=EPERM f=$T/conf/settings n
+	[[ $mode == open ]] && want=ok
+	reset_conf
+	n=$(ino "$f")
+	cmd_result "$mode write" "$want" sh -c "echo x >>$f"
+	[[ $mode == protected ]] && protected_event "$mode write" ".op == \"protect\" and .target.ino == $n"
+	reset_conf
+	cmd_result "$mode truncate" "$want" truncate -s 0 "$f"
+	reset_conf
+	cmd_result "$mode chmod" "$want" chmod 777 "$f"
+	reset_conf
+	cmd_result "$mode chown" "$want" chown 1:1 "$f"
+	reset_conf
+	n=$(ino "$f")
+	cmd_result "$mode unlink" "$want" rm -f "$f"
+	[[ $mode == protected ]] && protected_event "$mode unlink" ".via == \"unlink\" and .target.ino == $n"
+	reset_conf
+	cmd_result "$mode rename away" "$want" mv "$f" "$T/other/stolen"
+	reset_conf
+	echo evil >"$T/other/evil"
+	cmd_result "$mode rename over" "$want" mv -f "$T/other/evil" "$f"
+	reset_conf
+	cmd_result "$mode hard link out" "$want" ln "$f" "$T/other/hl"
+	rm -f "$T/other/hl"
+	reset_conf
+	cmd_result "$mode create in tree" "$want" touch "$T/conf/new"
+	reset_conf
+	cmd_result "$mode mkdir in tree" "$want" mkdir "$T/conf/d"
+	reset_conf
+	cmd_result "$mode bind mount over" "$want" mount --bind "$T/other" "$T/conf"
+	umount "$T/conf" 2>/dev/null
+	cmd_result "$mode bind mount over a parent" "$want" mount --bind "$T/other" "$T"
+	umount "$T" 2>/dev/null
+	cmd_result "$mode unshare -m + bind mount" "$want" unshare -m sh -c "mount --bind $T/other $T/conf"
+	[[ $mode == protected ]] && protected_event "$mode mount" ".via == \"mount\""
+	# allow paths: an unprotected file and mountpoint
+	echo x >"$T/other/free"
+	cmd_result "$mode unprotected file write" ok sh -c "echo y >>$T/other/free"
+	cmd_result "$mode unprotected rm" ok rm "$T/other/free"
+	cmd_result "$mode unprotected bind mount" ok mount --bind "$T/other" "$T/mnt"
+	umount "$T/mnt" 2>/dev/null
+}
+
+# ---- open policy: every attack must succeed --------------------------------
+start_daemon --policy "$OPEN_POLICY" || { fail "daemon start (open policy)"; exit 1; }
+process_attacks open
+file_attacks open
+cmd_result "open bpftool map update bw_guard" ok \
+	bpftool map update pinned "$PIN/bw_guard" key 0 0 0 0 value 0 0 0 0 0 0 0 0
+cmd_result "open rename over the daemon binary" ok mv -f "$T/bin/evil" "$T/bin/bulwarkd.moved"
+mv -f "$T/bin/bulwarkd.moved" "$T/bin/evil" 2>/dev/null
+cmd_result "open kill -9 of bulwarkd" ok kill -9 "$DAEMON_PID"
+wait "$DAEMON_PID" 2>/dev/null
+DAEMON_PID=
+start_daemon --policy "$OPEN_POLICY" || { fail "daemon restart (open policy)"; exit 1; }
+
+# ---- protection on ----------------------------------------------------------
+out=$("$BULWARK" policy load "$PROT_POLICY" 2>&1)
+check "protect policy loads: $out" test $? -eq 0
+status() { "$BULWARK" status --json; }
+sha=$(status | jq -r .policy.sha256)
+gen=$(status | jq -r .policy.generation)
+[[ -n $sha && $sha != null ]] && pass "protected policy in force: $sha gen $gen" ||
+	fail "no policy in status: $(status)"
+
+process_attacks protected
+file_attacks protected
+spawn_plain
+expect_try "unprotected process still killable" kill 0 "$PLAIN" 9
+spawn_plain
+expect_try "unprotected process still traceable" attach 0 "$PLAIN"
+kill -9 "$PLAIN" 2>/dev/null
+
+# bulwark itself
+expect_try "kill -9 bulwarkd" kill EPERM "$DAEMON_PID" 9
+protected_event "kill bulwarkd" ".target.pid == $DAEMON_PID"
+expect_try "pidfd kill of bulwarkd" pidfd-signal EPERM "$DAEMON_PID" 9
+expect_try "STOP bulwarkd" kill EPERM "$DAEMON_PID" 19
+expect_try "ptrace bulwarkd (gdb -p)" attach EPERM "$DAEMON_PID"
+expect_try "bulwarkd oom_score_adj" write-file EPERM "/proc/$DAEMON_PID/oom_score_adj" 1000
+out=$("$BULWARK" unload 2>&1)
+rc=$?
+if [[ $rc -ne 0 && $out == *"protection is on"* ]]; then pass "bulwark unload refused"; else
+	fail "bulwark unload: rc=$rc $out"; fi
+out=$("$BULWARK" policy load "$OPEN_POLICY" 2>&1)
+rc=$?
+if [[ $rc -ne 0 && $out == *"protection is on"* ]]; then pass "policy change refused"; else
+	fail "policy load under protection: rc=$rc $out"; fi
+cmd_result "policy file write" EPERM sh -c "echo 'allow exec any' >>$PROT_POLICY"
+cmd_result "bind mount over the policy directory" EPERM mount --bind "$T/other" "$WORK"
+cmd_result "rename over the daemon binary" EPERM mv -f "$T/bin/evil" "$T/bin/bulwarkd"
+cmd_result "unlink the daemon binary" EPERM rm -f "$T/bin/bulwarkd"
+cmd_result "rm -r of the pin directory" EPERM rm -rf "$PIN"
+check "pins still there" test -e "$PIN/bw_policy"
+cmd_result "umount /sys/fs/bpf" EPERM umount /sys/fs/bpf
+protected_event "umount bpffs" ".via == \"umount\""
+cmd_result "bpffs mounted over /sys/fs/bpf" EPERM mount -t bpf bpf /sys/fs/bpf
+cmd_result "a second bpffs elsewhere still mounts" ok mount -t bpf bpf "$T/bpf2"
+umount "$T/bpf2" 2>/dev/null
+cmd_result "bpftool map update bw_guard" EPERM \
+	bpftool map update pinned "$PIN/bw_guard" key 0 0 0 0 value 0 0 0 0 0 0 0 0
+protected_event "bpftool map update" ".via == \"bpf_map\""
+cmd_result "bpftool map update of the policy slot" EPERM \
+	bpftool map update pinned "$PIN/bw_policy" key 0 0 0 0 value 0 0 0 0
+cmd_result "bpftool prog list still works" ok bpftool prog show
+cmd_result "other programs' maps still work" ok "$BWTRY" bpf-map
+
+# ordinary administration
+check "status works" test "$(status | jq -r .enforcement.state)" = on
+out=$("$BULWARK" policy explain --json exec "$T/nothing/x" 2>&1)
+expect_eq "explain works" blocked "$(jq -r .action <<<"$out" 2>/dev/null)"
+
+# the daemon is unharmed, with the same policy
+check "bulwarkd still runs" kill -0 "$DAEMON_PID"
+expect_eq "same policy hash" "$sha" "$(status | jq -r .policy.sha256)"
+expect_eq "same generation" "$gen" "$(status | jq -r .policy.generation)"
+
+# ---- locked mode: only signed, newer payloads change anything -----------------
+PROT2=$WORK/protect2.policy
+{ cat "$PROT_POLICY"; echo "deny exec $T/other/**"; } >"$PROT2"
+"$BULWARK" key gen "$WORK/lock" >/dev/null && "$BULWARK" key gen "$WORK/thief" >/dev/null
+check "key gen makes a 0600 secret" test "$(stat -c %a "$WORK/lock.key")" = 600
+check "bulwark lock" "$BULWARK" lock "$WORK/lock.pub"
+check "status says locked" test "$(status | jq -r .protection.locked)" = true
+# refused: unsigned, signed with another key, signed for another policy, rolled back, replayed
+refused() { # NAME WANT_TEXT COMMAND...
+	local name=$1 want=$2 out rc
+	shift 2
+	out=$("$@" 2>&1)
+	rc=$?
+	if [[ $rc -ne 0 && $out == *"$want"* ]]; then pass "locked: $name refused"; else
+		fail "locked: $name: wanted a refusal saying '$want', got rc=$rc: $out"; fi
+}
+refused "unsigned load" "signed" "$BULWARK" policy load "$PROT2"
+"$BULWARK" sign --key "$WORK/thief.key" --version 5 policy "$PROT2" -o "$WORK/thief.sig" >/dev/null
+refused "load signed by another key" "bad signature" "$BULWARK" policy load --signature "$WORK/thief.sig" "$PROT2"
+"$BULWARK" sign --key "$WORK/lock.key" --version 5 policy "$OPEN_POLICY" -o "$WORK/open.sig" >/dev/null
+refused "signature of another policy" "signs policy" "$BULWARK" policy load --signature "$WORK/open.sig" "$PROT2"
+wait_event "locked: refusal reported" '.event == "rejected"'
+expect_eq "locked: refusals changed nothing" "$gen" "$(status | jq -r .policy.generation)"
+"$BULWARK" sign --key "$WORK/lock.key" --version 5 policy "$PROT2" >/dev/null
+check "locked: signed load accepted" "$BULWARK" policy load "$PROT2"
+expect_eq "locked: version recorded" 5 "$(status | jq -r .protection.lock_version)"
+expect_eq "locked: new generation" "$((gen + 1))" "$(status | jq -r .policy.generation)"
+refused "replayed payload" "rolled back" "$BULWARK" policy load "$PROT2"
+"$BULWARK" sign --key "$WORK/lock.key" --version 4 policy "$PROT2" -o "$WORK/old.sig" >/dev/null
+refused "rolled-back version" "rolled back" "$BULWARK" policy load --signature "$WORK/old.sig" "$PROT2"
+"$BULWARK" sign --key "$WORK/lock.key" --version 6 unload -o "$WORK/unload-thief.sig" >/dev/null
+"$BULWARK" sign --key "$WORK/thief.key" --version 7 unload -o "$WORK/thief-unload.sig" >/dev/null
+refused "unload signed by another key" "bad signature" "$BULWARK" unload --signature "$WORK/thief-unload.sig"
+refused "unsigned unload" "signed" "$BULWARK" unload
+check "bulwarkd still runs after the refusals" kill -0 "$DAEMON_PID"
+# the signed unload ends protection and lock alike: the VM is clean again
+"$BULWARK" sign --key "$WORK/lock.key" --version 6 unload -o "$WORK/unload.sig" >/dev/null
+check "locked: signed unload" "$BULWARK" unload --signature "$WORK/unload.sig"
+wait "$DAEMON_PID" 2>/dev/null
+DAEMON_PID=
+check "pins gone after the signed unload" test ! -e "$PIN/bw_policy"
