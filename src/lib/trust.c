@@ -425,7 +425,10 @@ int bw_trust_abspath(const char *path, char **ret)
 		if (strcmp(comp, ".") == 0)
 			continue;
 		if (strcmp(comp, "..") == 0) {
-			while (len > 0 && out[len] != '/')
+			/* Drop the last "/component"; above / is / */
+			while (len > 0 && out[len - 1] != '/')
+				len--;
+			if (len > 0)
 				len--;
 			continue;
 		}
