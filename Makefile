@@ -63,6 +63,11 @@ install: all
 	install -D -m 644 include/bulwark/bulwark.h $(DESTDIR)$(PREFIX)/include/bulwark/bulwark.h
 	install -D -m 644 $(BUILD)/man/bulwark.policy.5 $(DESTDIR)$(PREFIX)/share/man/man5/bulwark.policy.5
 	install -d -m 755 $(DESTDIR)/etc/bulwark/policy.d
+	# The apt hook (docs/trust.md): the admin copies the snippet into /etc/apt/apt.conf.d.
+	install -d -m 755 $(DESTDIR)$(PREFIX)/lib/bulwark $(DESTDIR)$(PREFIX)/share/bulwark/apt
+	sed 's|/usr/local/|$(PREFIX)/|g' packaging/apt/apt-trust-hook >$(DESTDIR)$(PREFIX)/lib/bulwark/apt-trust-hook
+	chmod 755 $(DESTDIR)$(PREFIX)/lib/bulwark/apt-trust-hook
+	sed 's|/usr/local/|$(PREFIX)/|g' packaging/apt/99bulwark-trust >$(DESTDIR)$(PREFIX)/share/bulwark/apt/99bulwark-trust
 
 $(BUILD)/bulwark.bpf.o: bpf/bulwark.bpf.c bpf/decide.bpf.h bpf/abi.h bpf/vmlinux.h | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
@@ -105,9 +110,10 @@ $(BUILD)/tests/bwtry: $(BUILD)/tests/vm/bwtry.o
 $(BUILD):
 	@mkdir -p $@
 
-# Host-only tests: no privileges, no BPF.
-unit-test: $(UNIT_BINS)
+# Host-only tests: no privileges, no BPF. The trust check hashes /usr.
+unit-test: $(BUILD)/bulwark $(UNIT_BINS)
 	@tests/run-unit $(UNIT_BINS)
+	@tests/trust/check.sh
 
 # The privileged suite; tests/run picks the VM when the host cannot run LSM.
 vm-test: all $(VM_HELPERS)

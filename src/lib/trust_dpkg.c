@@ -31,6 +31,7 @@ struct pkg {
 	int64_t md5sums_size, md5sums_mtime_ns;
 	bool import;      /* new or changed since the last import (or a full import) */
 	size_t files_left;
+	uint64_t rejected; /* files that failed: the package is checked again next time */
 	char source[300]; /* "dpkg:<key>" */
 };
 
@@ -478,7 +479,12 @@ static int finish_pkg(struct dpkg_ctx *c, struct pkg *p)
 	sqlite3_reset(c->put_pkg);
 	sqlite3_bind_text(c->put_pkg, 1, p->key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(c->put_pkg, 2, p->version, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(c->put_pkg, 3, p->has_md5sums ? p->md5sums_size : -1);
+	/*
+	 * A package with rejected files is recorded as never matching, so that
+	 * every --changed run checks it again until it passes (after a
+	 * reinstall), while its files stay known to the removal of packages.
+	 */
+	sqlite3_bind_int64(c->put_pkg, 3, p->rejected ? -2 : p->has_md5sums ? p->md5sums_size : -1);
 	sqlite3_bind_int64(c->put_pkg, 4, p->has_md5sums ? p->md5sums_mtime_ns : -1);
 	sqlite3_bind_int64(c->put_pkg, 5, c->now);
 	if (sqlite3_step(c->put_pkg) != SQLITE_DONE)
@@ -523,8 +529,10 @@ static int dpkg_done(void *ud, struct bw_trust_item *it)
 		} else if (it->status == BW_ITEM_HASHED) {
 			snprintf(buf, sizeof(buf), "does not match dpkg's md5sum for %s; not trusted", p->key);
 			report(c, it->path, buf, true);
+			p->rejected++;
 		} else {
 			report(c, it->path, why, true);
+			p->rejected++;
 		}
 		/* An earlier import's trust in this path ends with the package's word for it. */
 		r = bw_trust_delete(c->t, it->path, p->source, NULL);

@@ -438,7 +438,18 @@ static void test_import_dpkg(void **state)
 	assert_false(lookup(t, at("pkg/tampered"), &rec));
 	assert_false(lookup(t, at("pkg/doc-a"), &rec));
 
-	/* --changed: nothing changed, nothing imported. */
+	/* --changed: beta is unchanged; alpha had a rejected file, so it is checked again. */
+	memset(&st, 0, sizeof(st));
+	assert_int_equal(bw_trust_import_dpkg(t, admindir, true, &run, &st), 0);
+	assert_int_equal(st.packages, 1);
+	assert_int_equal(st.failed, 1);
+	/* Repaired (a reinstall), it passes, and then nothing is checked again. */
+	put("pkg/tampered", alpha_data[3], 0755);
+	memset(&st, 0, sizeof(st));
+	assert_int_equal(bw_trust_import_dpkg(t, admindir, true, &run, &st), 0);
+	assert_int_equal(st.packages, 1);
+	assert_int_equal(st.failed, 0);
+	assert_true(lookup(t, at("pkg/tampered"), &rec));
 	memset(&st, 0, sizeof(st));
 	assert_int_equal(bw_trust_import_dpkg(t, admindir, true, &run, &st), 0);
 	assert_int_equal(st.packages, 0);
