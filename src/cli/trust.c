@@ -191,72 +191,6 @@ static struct bw_trust_run make_run(struct run_view *v, const struct trust_args 
 	return run;
 }
 
-static int cmd_trust_add(int argc, char **argv)
-{
-	struct trust_args a = { 0 };
-	struct bw_trust *t = NULL;
-	struct bw_trust_stats st = { 0 };
-	struct run_view v;
-	struct bw_trust_run run;
-	int r = parse_args(argc, argv, "r", &a);
-
-	if (r == EXIT_OK && a.n_operands == 0) {
-		fprintf(stderr, "Usage: bulwark trust add [-r] PATH...\n");
-		r = EXIT_USAGE;
-	}
-	if (r == EXIT_OK)
-		r = open_store(&a, BW_TRUST_WRITE, &t);
-	if (r != EXIT_OK)
-		goto out;
-	run_view_init(&v, "hashing", stderr);
-	run = make_run(&v, &a);
-	r = bw_trust_add(t, a.operands, (size_t)a.n_operands, a.recursive, &run, &st);
-	clear_bar(&v);
-	if (r < 0) {
-		r = store_failed(t, r);
-		goto out;
-	}
-	print_summary(&v, "trusted", &st);
-	r = st.failed ? EXIT_FAIL : EXIT_OK;
-out:
-	bw_trust_close(t);
-	free(a.operands);
-	return r;
-}
-
-static int cmd_trust_remove(int argc, char **argv)
-{
-	struct trust_args a = { 0 };
-	struct bw_trust *t = NULL;
-	struct bw_trust_stats st = { 0 };
-	struct run_view v;
-	struct bw_trust_run run;
-	int r = parse_args(argc, argv, "r", &a);
-
-	if (r == EXIT_OK && a.n_operands == 0) {
-		fprintf(stderr, "Usage: bulwark trust remove [-r] PATH...\n");
-		r = EXIT_USAGE;
-	}
-	if (r == EXIT_OK)
-		r = open_store(&a, BW_TRUST_WRITE, &t);
-	if (r != EXIT_OK)
-		goto out;
-	run_view_init(&v, "removing", stderr);
-	run = make_run(&v, &a);
-	r = bw_trust_remove(t, a.operands, (size_t)a.n_operands, a.recursive, &run, &st);
-	if (r < 0) {
-		r = store_failed(t, r);
-		goto out;
-	}
-	printf("removed %llu entries; %llu failed\n", (unsigned long long)st.removed,
-	       (unsigned long long)st.failed);
-	r = st.failed ? EXIT_FAIL : EXIT_OK;
-out:
-	bw_trust_close(t);
-	free(a.operands);
-	return r;
-}
-
 struct list_out {
 	bool json;
 	size_t n;
@@ -313,35 +247,117 @@ out:
 	return r;
 }
 
-static int cmd_trust_verify(int argc, char **argv)
+/* The commands that change or check files: how each runs and reports. */
+struct trust_cmd {
+	const char *usage;
+	const char *accepted; /* options: r (-r), c (--changed), a (--admindir) */
+	int operands;         /* -1: at least one; else exactly this many */
+	unsigned open_flags;
+	const char *verb;     /* on the progress bar */
+	bool findings_on_stdout;
+	int (*run)(struct bw_trust *t, const struct trust_args *a, const struct bw_trust_run *run,
+		   struct bw_trust_stats *st);
+	void (*summary)(struct run_view *v, const struct bw_trust_stats *st);
+};
+
+static int run_add(struct bw_trust *t, const struct trust_args *a, const struct bw_trust_run *run,
+		   struct bw_trust_stats *st)
+{
+	return bw_trust_add(t, a->operands, (size_t)a->n_operands, a->recursive, run, st);
+}
+
+static void summary_add(struct run_view *v, const struct bw_trust_stats *st)
+{
+	print_summary(v, "trusted", st);
+}
+
+static int run_remove(struct bw_trust *t, const struct trust_args *a, const struct bw_trust_run *run,
+		      struct bw_trust_stats *st)
+{
+	return bw_trust_remove(t, a->operands, (size_t)a->n_operands, a->recursive, run, st);
+}
+
+static void summary_remove(struct run_view *v, const struct bw_trust_stats *st)
+{
+	printf("removed %llu entries; %llu failed\n", (unsigned long long)st->removed,
+	       (unsigned long long)st->failed);
+}
+
+static int run_verify(struct bw_trust *t, const struct trust_args *a, const struct bw_trust_run *run,
+		      struct bw_trust_stats *st)
+{
+	return bw_trust_verify(t, run, st);
+}
+
+static void summary_verify(struct run_view *v, const struct bw_trust_stats *st)
+{
+	printf("verified %llu entries: %llu unchanged, %llu changed, %llu missing\n",
+	       (unsigned long long)st->examined, (unsigned long long)(st->examined - st->failed),
+	       (unsigned long long)(st->failed - st->missing), (unsigned long long)st->missing);
+}
+
+static int run_import(struct bw_trust *t, const struct trust_args *a, const struct bw_trust_run *run,
+		      struct bw_trust_stats *st)
+{
+	return bw_trust_import_dpkg(t, a->admindir, a->changed, run, st);
+}
+
+static void summary_import(struct run_view *v, const struct bw_trust_stats *st)
+{
+	printf("imported %llu packages; ", (unsigned long long)st->packages);
+	print_summary(v, "trusted", st);
+	if (st->missing || st->notes)
+		printf("%llu listed files are missing (dpkg path-exclude?); %llu notes\n",
+		       (unsigned long long)st->missing, (unsigned long long)st->notes);
+}
+
+static const struct trust_cmd cmd_add = {
+	"bulwark trust add [-r] PATH...", "r", -1, BW_TRUST_WRITE, "hashing", false, run_add, summary_add,
+};
+static const struct trust_cmd cmd_remove = {
+	"bulwark trust remove [-r] PATH...", "r", -1, BW_TRUST_WRITE, "removing", false, run_remove,
+	summary_remove,
+};
+static const struct trust_cmd cmd_verify = {
+	"bulwark trust verify", "", 0, BW_TRUST_READ, "verifying", true, run_verify, summary_verify,
+};
+static const struct trust_cmd cmd_import = {
+	"bulwark trust import dpkg [--changed] [--admindir DIR]", "ca", 1, BW_TRUST_WRITE, "importing",
+	false, run_import, summary_import,
+};
+
+/* Parse, open, run with a progress bar, summarise; exit 1 if any file failed. */
+static int run_trust_cmd(const struct trust_cmd *c, int argc, char **argv)
 {
 	struct trust_args a = { 0 };
 	struct bw_trust *t = NULL;
 	struct bw_trust_stats st = { 0 };
 	struct run_view v;
 	struct bw_trust_run run;
-	int r = parse_args(argc, argv, "", &a);
+	int r = parse_args(argc, argv, c->accepted, &a);
 
-	if (r == EXIT_OK && a.n_operands) {
-		fprintf(stderr, "Usage: bulwark trust verify\n");
+	if (r == EXIT_OK && (c->operands < 0 ? a.n_operands == 0 : a.n_operands != c->operands)) {
+		fprintf(stderr, "Usage: %s\n", c->usage);
+		r = EXIT_USAGE;
+	}
+	/* import's one operand names the package manager; dpkg is the one there is. */
+	if (r == EXIT_OK && c == &cmd_import && strcmp(a.operands[0], "dpkg") != 0) {
+		fprintf(stderr, "bulwark trust import: unknown source '%s' (dpkg)\n", a.operands[0]);
 		r = EXIT_USAGE;
 	}
 	if (r == EXIT_OK)
-		r = open_store(&a, BW_TRUST_READ, &t);
+		r = open_store(&a, c->open_flags, &t);
 	if (r != EXIT_OK)
 		goto out;
-	run_view_init(&v, "verifying", stdout);
+	run_view_init(&v, c->verb, c->findings_on_stdout ? stdout : stderr);
 	run = make_run(&v, &a);
-	r = bw_trust_verify(t, &run, &st);
+	r = c->run(t, &a, &run, &st);
 	clear_bar(&v);
 	if (r < 0) {
 		r = store_failed(t, r);
 		goto out;
 	}
-	printf("verified %llu entries: %llu unchanged, %llu changed, %llu missing\n",
-	       (unsigned long long)st.examined,
-	       (unsigned long long)(st.examined - st.failed),
-	       (unsigned long long)(st.failed - st.missing), (unsigned long long)st.missing);
+	c->summary(&v, &st);
 	r = st.failed ? EXIT_FAIL : EXIT_OK;
 out:
 	bw_trust_close(t);
@@ -349,41 +365,24 @@ out:
 	return r;
 }
 
+static int cmd_trust_add(int argc, char **argv)
+{
+	return run_trust_cmd(&cmd_add, argc, argv);
+}
+
+static int cmd_trust_remove(int argc, char **argv)
+{
+	return run_trust_cmd(&cmd_remove, argc, argv);
+}
+
+static int cmd_trust_verify(int argc, char **argv)
+{
+	return run_trust_cmd(&cmd_verify, argc, argv);
+}
+
 static int cmd_trust_import(int argc, char **argv)
 {
-	struct trust_args a = { 0 };
-	struct bw_trust *t = NULL;
-	struct bw_trust_stats st = { 0 };
-	struct run_view v;
-	struct bw_trust_run run;
-	int r = parse_args(argc, argv, "ca", &a);
-
-	if (r == EXIT_OK && (a.n_operands != 1 || strcmp(a.operands[0], "dpkg") != 0)) {
-		fprintf(stderr, "Usage: bulwark trust import dpkg [--changed] [--admindir DIR]\n");
-		r = EXIT_USAGE;
-	}
-	if (r == EXIT_OK)
-		r = open_store(&a, BW_TRUST_WRITE, &t);
-	if (r != EXIT_OK)
-		goto out;
-	run_view_init(&v, "importing", stderr);
-	run = make_run(&v, &a);
-	r = bw_trust_import_dpkg(t, a.admindir, a.changed, &run, &st);
-	clear_bar(&v);
-	if (r < 0) {
-		r = store_failed(t, r);
-		goto out;
-	}
-	printf("imported %llu packages; ", (unsigned long long)st.packages);
-	print_summary(&v, "trusted", &st);
-	if (st.missing || st.notes)
-		printf("%llu listed files are missing (dpkg path-exclude?); %llu notes\n",
-		       (unsigned long long)st.missing, (unsigned long long)st.notes);
-	r = st.failed ? EXIT_FAIL : EXIT_OK;
-out:
-	bw_trust_close(t);
-	free(a.operands);
-	return r;
+	return run_trust_cmd(&cmd_import, argc, argv);
 }
 
 static void trust_usage(FILE *out)

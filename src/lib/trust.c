@@ -584,6 +584,22 @@ static int add_done(void *ud, struct bw_trust_item *it)
 	return r;
 }
 
+/*
+ * A path from the command line, made absolute: 0 with *ret set, 1 when it
+ * was reported as a failure (the run goes on), or -errno.
+ */
+static int arg_path(const struct bw_trust_run *run, struct bw_trust_stats *st, const char *arg,
+		    char **ret)
+{
+	int r = bw_trust_abspath(arg, ret);
+
+	if (r == -ENAMETOOLONG || r == -EINVAL) {
+		report(run, st, arg, r == -EINVAL ? "empty path" : "path longer than PATH_MAX", true);
+		return 1;
+	}
+	return r;
+}
+
 int bw_trust_add(struct bw_trust *t, char *const *paths, size_t n, bool recursive,
 		 const struct bw_trust_run *run, struct bw_trust_stats *st)
 {
@@ -595,14 +611,11 @@ int bw_trust_add(struct bw_trust *t, char *const *paths, size_t n, bool recursiv
 		char *abs = NULL;
 		struct stat sb;
 
-		r = bw_trust_abspath(paths[i], &abs);
-		if (r == -ENAMETOOLONG || r == -EINVAL) {
-			report(run, st, paths[i], r == -EINVAL ? "empty path" : "path longer than PATH_MAX", true);
-			r = 0;
+		r = arg_path(run, st, paths[i], &abs);
+		if (r != 0) {
+			r = r > 0 ? 0 : r;
 			continue;
 		}
-		if (r < 0)
-			break;
 		if (stat(abs, &sb) < 0) {
 			report(run, st, abs, strerror(errno), true);
 			free(abs);
@@ -652,14 +665,11 @@ int bw_trust_remove(struct bw_trust *t, char *const *paths, size_t n, bool recur
 		char *abs = NULL;
 		uint64_t gone = 0;
 
-		r = bw_trust_abspath(paths[i], &abs);
-		if (r == -ENAMETOOLONG || r == -EINVAL) {
-			report(run, st, paths[i], r == -EINVAL ? "empty path" : "path longer than PATH_MAX", true);
-			r = 0;
+		r = arg_path(run, st, paths[i], &abs);
+		if (r != 0) {
+			r = r > 0 ? 0 : r;
 			continue;
 		}
-		if (r < 0)
-			break;
 		r = bw_trust_delete(t, abs, NULL, &gone);
 		if (r == 0 && recursive) {
 			sqlite3_reset(below);
