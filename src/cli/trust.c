@@ -398,7 +398,7 @@ static void trust_usage(FILE *out)
 		"add      hash and trust each PATH (a symlink: its target's content, under the\n"
 		"         path given). With -r, directories are walked and only code is\n"
 		"         recorded: files with an exec bit, ELF files, #! scripts; symlinks\n"
-		"         inside are not followed.\n"
+		"         inside are not followed, other file systems not entered.\n"
 		"remove   forget each PATH; with -r, everything recorded below it too.\n"
 		"list     every entry: sha256, source (manual, dpkg:PACKAGE), path.\n"
 		"verify   re-hash every entry; prints changed and missing files.\n"

@@ -496,12 +496,18 @@ static void item_list_free(struct item_list *l)
 	free(l->v);
 }
 
-/* A directory named with -r: every regular file below it, symlinks not followed. */
+/*
+ * A directory named with -r: every regular file below it on the same
+ * file system. Symlinks inside are not followed, the one named is (/bin
+ * on a merged-/usr system). Staying on one file system keeps /proc,
+ * /sys and network mounts out of `trust add -r /`; other mounts are
+ * named on their own (decision 47).
+ */
 static int walk_tree(const char *root, struct item_list *items, const struct bw_trust_run *run,
 		     struct bw_trust_stats *st)
 {
 	char *roots[] = { (char *)root, NULL };
-	FTS *fts = fts_open(roots, FTS_PHYSICAL | FTS_NOCHDIR, NULL);
+	FTS *fts = fts_open(roots, FTS_PHYSICAL | FTS_COMFOLLOW | FTS_NOCHDIR | FTS_XDEV, NULL);
 	FTSENT *e;
 	int r = 0;
 

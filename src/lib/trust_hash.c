@@ -114,10 +114,15 @@ static void hash_item(struct bw_trust_item *it, unsigned char *buf)
 		}
 		if (r == 0)
 			break;
+		total += (uint64_t)r;
+		/* Growing as we read, or a pseudo file: stop at once, it is not trusted anyway. */
+		if (total > (uint64_t)before.st_size) {
+			it->status = BW_ITEM_RACED;
+			goto out;
+		}
 		crypto_hash_sha256_update(&sha, buf, (unsigned long long)r);
 		if (it->flags & BW_ITEM_MD5)
 			md5_update(&md5, (size_t)r, buf);
-		total += (uint64_t)r;
 	}
 	crypto_hash_sha256_final(&sha, it->sha256);
 	md5_digest(&md5, sizeof(it->md5), it->md5);

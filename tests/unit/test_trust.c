@@ -167,6 +167,7 @@ static void test_add_tree_records_code_only(void **state)
 	struct bw_trust_record rec;
 	char *paths[] = { at("tree") };
 	uint8_t want[32];
+	size_t n_same;
 	const char *script = "#!/bin/sh\necho hi\n";
 
 	(void)state;
@@ -199,6 +200,18 @@ static void test_add_tree_records_code_only(void **state)
 	assert_true(lookup(t, at("tree/noexec-script"), &rec));
 	assert_false(lookup(t, at("tree/notes.txt"), &rec));
 	assert_int_equal(bw_trust_check(t), 0);
+
+	/* A symlinked directory named with -r is walked, under the name given (/bin -> usr/bin). */
+	assert_int_equal(symlink("tree", at("tree-link")), 0);
+	paths[0] = at("tree-link");
+	memset(&st, 0, sizeof(st));
+	assert_int_equal(bw_trust_add(t, paths, 1, true, &run, &st), 0);
+	assert_int_equal(st.trusted, 3);
+	assert_int_equal(count(t), 6);
+	/* One content under two names: the lookup by hash returns both. */
+	n_same = 0;
+	assert_int_equal(bw_trust_find_sha256(t, want, count_cb, &n_same), 0);
+	assert_int_equal(n_same, 2);
 	bw_trust_close(t);
 }
 
