@@ -8,10 +8,10 @@
 /* Exit codes, documented in --help and docs/cli.md. */
 enum {
 	EXIT_OK = 0,
-	EXIT_FAIL = 1,        /* the operation failed, the policy has errors, a file was not trusted */
-	EXIT_WARNINGS = 2,    /* policy check --strict: warnings only */
-	EXIT_USAGE = 64,      /* bad command line */
-	EXIT_NO_DAEMON = 69,  /* bulwarkd is not running */
+	EXIT_FAIL = 1,	   /* the operation failed, the policy has errors, a file was not trusted */
+	EXIT_WARNINGS = 2, /* policy check --strict: warnings only */
+	EXIT_USAGE = 64,   /* bad command line */
+	EXIT_NO_DAEMON = 69, /* bulwarkd is not running */
 };
 
 /* Whether --help or -h is among a command's arguments. */

@@ -28,9 +28,9 @@ struct trust_args {
 
 /* Progress and problems as a run goes. */
 struct run_view {
-	bool tty;            /* stderr is a terminal: draw a progress bar */
+	bool tty; /* stderr is a terminal: draw a progress bar */
 	bool bar_drawn;
-	FILE *findings;      /* where problems go: stdout for verify (they are its result) */
+	FILE *findings; /* where problems go: stdout for verify (they are its result) */
 	struct timespec start, last;
 	const char *verb;
 };
@@ -74,14 +74,15 @@ static void on_progress(void *ud, const struct bw_trust_stats *st)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	/* Ten redraws a second at most: a terminal is slower than the hashing of small files. */
 	if (st->examined < st->total && st->examined &&
-	    (now.tv_sec - v->last.tv_sec) * 1000000000L + (now.tv_nsec - v->last.tv_nsec) < 100000000L)
+	    (now.tv_sec - v->last.tv_sec) * 1000000000L + (now.tv_nsec - v->last.tv_nsec) <
+		100000000L)
 		return;
 	v->last = now;
 	pct = st->total ? (unsigned)(st->examined * 100 / st->total) : 0;
 	filled = pct * 30 / 100;
 	elapsed = seconds_since(&v->start);
-	fprintf(stderr, "\r\033[K%s %3u%% [%.*s%*s] %llu/%llu files, %.1f MiB, %.0f files/s", v->verb,
-		pct, (int)filled, "##############################", (int)(30 - filled), "",
+	fprintf(stderr, "\r\033[K%s %3u%% [%.*s%*s] %llu/%llu files, %.1f MiB, %.0f files/s",
+		v->verb, pct, (int)filled, "##############################", (int)(30 - filled), "",
 		(unsigned long long)st->examined, (unsigned long long)st->total,
 		(double)st->bytes / 1048576.0, elapsed > 0 ? (double)st->examined / elapsed : 0.0);
 	v->bar_drawn = true;
@@ -124,7 +125,8 @@ static int parse_args(int argc, char **argv, const char *accepted, struct trust_
 				return EXIT_USAGE;
 			}
 			a->threads = (unsigned)n;
-		} else if (strchr(accepted, 'r') && (strcmp(o, "-r") == 0 || strcmp(o, "--recursive") == 0)) {
+		} else if (strchr(accepted, 'r') &&
+			   (strcmp(o, "-r") == 0 || strcmp(o, "--recursive") == 0)) {
 			a->recursive = true;
 		} else if (strchr(accepted, 'j') && strcmp(o, "--json") == 0) {
 			a->json = true;
@@ -182,10 +184,10 @@ static void print_summary(struct run_view *v, const char *what, const struct bw_
 static struct bw_trust_run make_run(struct run_view *v, const struct trust_args *a)
 {
 	struct bw_trust_run run = {
-		.problem = on_problem,
-		.progress = on_progress,
-		.ud = v,
-		.threads = a->threads,
+	    .problem = on_problem,
+	    .progress = on_progress,
+	    .ud = v,
+	    .threads = a->threads,
 	};
 
 	return run;
@@ -203,7 +205,8 @@ static int print_record(void *ud, const struct bw_trust_record *rec)
 	if (o->json) {
 		struct json_object *j = bw_trust_record_to_json(rec);
 
-		printf("%s\n  %s", o->n ? "," : "[", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
+		printf("%s\n  %s", o->n ? "," : "[",
+		       json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
 		json_object_put(j);
 	} else {
 		char hex[65];
@@ -218,9 +221,9 @@ static int print_record(void *ud, const struct bw_trust_record *rec)
 
 static int cmd_trust_list(int argc, char **argv)
 {
-	struct trust_args a = { 0 };
+	struct trust_args a = {0};
 	struct bw_trust *t = NULL;
-	struct list_out o = { 0 };
+	struct list_out o = {0};
 	int r = parse_args(argc, argv, "j", &a);
 
 	if (r == EXIT_OK && a.n_operands) {
@@ -251,9 +254,9 @@ out:
 struct trust_cmd {
 	const char *usage;
 	const char *accepted; /* options: r (-r), c (--changed), a (--admindir) */
-	int operands;         /* -1: at least one; else exactly this many */
+	int operands;	      /* -1: at least one; else exactly this many */
 	unsigned open_flags;
-	const char *verb;     /* on the progress bar */
+	const char *verb; /* on the progress bar */
 	bool findings_on_stdout;
 	int (*run)(struct bw_trust *t, const struct trust_args *a, const struct bw_trust_run *run,
 		   struct bw_trust_stats *st);
@@ -271,8 +274,8 @@ static void summary_add(struct run_view *v, const struct bw_trust_stats *st)
 	print_summary(v, "trusted", st);
 }
 
-static int run_remove(struct bw_trust *t, const struct trust_args *a, const struct bw_trust_run *run,
-		      struct bw_trust_stats *st)
+static int run_remove(struct bw_trust *t, const struct trust_args *a,
+		      const struct bw_trust_run *run, struct bw_trust_stats *st)
 {
 	return bw_trust_remove(t, a->operands, (size_t)a->n_operands, a->recursive, run, st);
 }
@@ -283,8 +286,8 @@ static void summary_remove(struct run_view *v, const struct bw_trust_stats *st)
 	       (unsigned long long)st->failed);
 }
 
-static int run_verify(struct bw_trust *t, const struct trust_args *a, const struct bw_trust_run *run,
-		      struct bw_trust_stats *st)
+static int run_verify(struct bw_trust *t, const struct trust_args *a,
+		      const struct bw_trust_run *run, struct bw_trust_stats *st)
 {
 	return bw_trust_verify(t, run, st);
 }
@@ -296,8 +299,8 @@ static void summary_verify(struct run_view *v, const struct bw_trust_stats *st)
 	       (unsigned long long)(st->failed - st->missing), (unsigned long long)st->missing);
 }
 
-static int run_import(struct bw_trust *t, const struct trust_args *a, const struct bw_trust_run *run,
-		      struct bw_trust_stats *st)
+static int run_import(struct bw_trust *t, const struct trust_args *a,
+		      const struct bw_trust_run *run, struct bw_trust_stats *st)
 {
 	return bw_trust_import_dpkg(t, a->admindir, a->changed, run, st);
 }
@@ -312,26 +315,45 @@ static void summary_import(struct run_view *v, const struct bw_trust_stats *st)
 }
 
 static const struct trust_cmd cmd_add = {
-	"bulwark trust add [-r] PATH...", "r", -1, BW_TRUST_WRITE, "hashing", false, run_add, summary_add,
+    "bulwark trust add [-r] PATH...",
+    "r",
+    -1,
+    BW_TRUST_WRITE,
+    "hashing",
+    false,
+    run_add,
+    summary_add,
 };
 static const struct trust_cmd cmd_remove = {
-	"bulwark trust remove [-r] PATH...", "r", -1, BW_TRUST_WRITE, "removing", false, run_remove,
-	summary_remove,
+    "bulwark trust remove [-r] PATH...",
+    "r",
+    -1,
+    BW_TRUST_WRITE,
+    "removing",
+    false,
+    run_remove,
+    summary_remove,
 };
 static const struct trust_cmd cmd_verify = {
-	"bulwark trust verify", "", 0, BW_TRUST_READ, "verifying", true, run_verify, summary_verify,
+    "bulwark trust verify", "", 0, BW_TRUST_READ, "verifying", true, run_verify, summary_verify,
 };
 static const struct trust_cmd cmd_import = {
-	"bulwark trust import dpkg [--changed] [--admindir DIR]", "ca", 1, BW_TRUST_WRITE, "importing",
-	false, run_import, summary_import,
+    "bulwark trust import dpkg [--changed] [--admindir DIR]",
+    "ca",
+    1,
+    BW_TRUST_WRITE,
+    "importing",
+    false,
+    run_import,
+    summary_import,
 };
 
 /* Parse, open, run with a progress bar, summarise; exit 1 if any file failed. */
 static int run_trust_cmd(const struct trust_cmd *c, int argc, char **argv)
 {
-	struct trust_args a = { 0 };
+	struct trust_args a = {0};
 	struct bw_trust *t = NULL;
-	struct bw_trust_stats st = { 0 };
+	struct bw_trust_stats st = {0};
 	struct run_view v;
 	struct bw_trust_run run;
 	int r = parse_args(argc, argv, c->accepted, &a);
@@ -342,7 +364,8 @@ static int run_trust_cmd(const struct trust_cmd *c, int argc, char **argv)
 	}
 	/* import's one operand names the package manager; dpkg is the one there is. */
 	if (r == EXIT_OK && c == &cmd_import && strcmp(a.operands[0], "dpkg") != 0) {
-		fprintf(stderr, "bulwark trust import: unknown source '%s' (dpkg)\n", a.operands[0]);
+		fprintf(stderr, "bulwark trust import: unknown source '%s' (dpkg)\n",
+			a.operands[0]);
 		r = EXIT_USAGE;
 	}
 	if (r == EXIT_OK)
@@ -418,9 +441,8 @@ int cmd_trust(int argc, char **argv)
 		const char *name;
 		int (*fn)(int, char **);
 	} subs[] = {
-		{ "add", cmd_trust_add },       { "remove", cmd_trust_remove },
-		{ "list", cmd_trust_list },     { "verify", cmd_trust_verify },
-		{ "import", cmd_trust_import },
+	    {"add", cmd_trust_add},	  {"remove", cmd_trust_remove}, {"list", cmd_trust_list},
+	    {"verify", cmd_trust_verify}, {"import", cmd_trust_import},
 	};
 	const char *db = NULL;
 	int i = 1;
@@ -458,7 +480,8 @@ int cmd_trust(int argc, char **argv)
 		free(args);
 		return r;
 	}
-	fprintf(stderr, "bulwark trust: unknown subcommand '%s' (add, remove, list, verify, import)\n",
+	fprintf(stderr,
+		"bulwark trust: unknown subcommand '%s' (add, remove, list, verify, import)\n",
 		argv[i]);
 	return EXIT_USAGE;
 }

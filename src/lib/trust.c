@@ -29,29 +29,28 @@
 #define BUSY_TIMEOUT_MS 30000
 
 /* The schema, version 1 (docs/trust.md). */
-static const char schema_sql[] =
-	"CREATE TABLE IF NOT EXISTS files ("
-	"  path TEXT PRIMARY KEY NOT NULL,"
-	"  sha256 BLOB NOT NULL CHECK (length(sha256) = 32),"
-	"  size INTEGER NOT NULL,"
-	"  dev INTEGER NOT NULL,"
-	"  ino INTEGER NOT NULL,"
-	"  ctime_ns INTEGER NOT NULL,"
-	"  mtime_ns INTEGER NOT NULL,"
-	"  source TEXT NOT NULL,"
-	"  added_at INTEGER NOT NULL"
-	") WITHOUT ROWID;"
-	"CREATE INDEX IF NOT EXISTS files_by_inode ON files (dev, ino);"
-	"CREATE INDEX IF NOT EXISTS files_by_sha256 ON files (sha256);"
-	"CREATE INDEX IF NOT EXISTS files_by_source ON files (source);"
-	/* What the last dpkg import saw of each package, for --changed. */
-	"CREATE TABLE IF NOT EXISTS packages ("
-	"  name TEXT PRIMARY KEY NOT NULL,"
-	"  version TEXT NOT NULL,"
-	"  md5sums_size INTEGER NOT NULL,"
-	"  md5sums_mtime_ns INTEGER NOT NULL,"
-	"  imported_at INTEGER NOT NULL"
-	") WITHOUT ROWID;";
+static const char schema_sql[] = "CREATE TABLE IF NOT EXISTS files ("
+				 "  path TEXT PRIMARY KEY NOT NULL,"
+				 "  sha256 BLOB NOT NULL CHECK (length(sha256) = 32),"
+				 "  size INTEGER NOT NULL,"
+				 "  dev INTEGER NOT NULL,"
+				 "  ino INTEGER NOT NULL,"
+				 "  ctime_ns INTEGER NOT NULL,"
+				 "  mtime_ns INTEGER NOT NULL,"
+				 "  source TEXT NOT NULL,"
+				 "  added_at INTEGER NOT NULL"
+				 ") WITHOUT ROWID;"
+				 "CREATE INDEX IF NOT EXISTS files_by_inode ON files (dev, ino);"
+				 "CREATE INDEX IF NOT EXISTS files_by_sha256 ON files (sha256);"
+				 "CREATE INDEX IF NOT EXISTS files_by_source ON files (source);"
+				 /* What the last dpkg import saw of each package, for --changed. */
+				 "CREATE TABLE IF NOT EXISTS packages ("
+				 "  name TEXT PRIMARY KEY NOT NULL,"
+				 "  version TEXT NOT NULL,"
+				 "  md5sums_size INTEGER NOT NULL,"
+				 "  md5sums_mtime_ns INTEGER NOT NULL,"
+				 "  imported_at INTEGER NOT NULL"
+				 ") WITHOUT ROWID;";
 
 #define COLUMNS "path, sha256, size, dev, ino, ctime_ns, mtime_ns, source, added_at"
 
@@ -150,9 +149,9 @@ static int setup_schema(struct bw_trust *t, bool writable)
 		return 0;
 	if (app != 0 || version != 0) {
 		snprintf(t->err, sizeof(t->err),
-			 app == TRUST_APPLICATION_ID ?
-				 "trust database schema %d is newer than this bulwark knows (%d)" :
-				 "not a bulwark trust database (application_id %#x)",
+			 app == TRUST_APPLICATION_ID
+			     ? "trust database schema %d is newer than this bulwark knows (%d)"
+			     : "not a bulwark trust database (application_id %#x)",
 			 app == TRUST_APPLICATION_ID ? version : app, TRUST_SCHEMA_VERSION);
 		return -EINVAL;
 	}
@@ -214,7 +213,9 @@ int bw_trust_open(struct bw_trust **ret, const char *path, unsigned flags, char 
 	if (!writable && stat(path, &st) < 0) {
 		r = -errno;
 		snprintf(err, errlen, "%s%s", strerror(errno),
-			 errno == ENOENT ? " (no trust database yet: `bulwark trust add` creates it)" : "");
+			 errno == ENOENT
+			     ? " (no trust database yet: `bulwark trust add` creates it)"
+			     : "");
 		return r;
 	}
 	if (writable) {
@@ -230,9 +231,9 @@ int bw_trust_open(struct bw_trust **ret, const char *path, unsigned flags, char 
 		snprintf(err, errlen, "%s", strerror(ENOMEM));
 		goto out;
 	}
-	r = sqlite3_open_v2(path, &t->db,
-			    writable ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY,
-			    NULL);
+	r = sqlite3_open_v2(
+	    path, &t->db,
+	    writable ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY, NULL);
 	if (r != SQLITE_OK) {
 		r = r == SQLITE_CANTOPEN ? -EACCES : -EIO;
 		snprintf(err, errlen, "%s", t->db ? sqlite3_errmsg(t->db) : "cannot open");
@@ -246,16 +247,17 @@ int bw_trust_open(struct bw_trust **ret, const char *path, unsigned flags, char 
 	 * too; commits are per batch, so its fsyncs are cheap.
 	 */
 	r = exec_sql(t, writable ? "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-				   "PRAGMA temp_store = MEMORY" :
-				   "PRAGMA query_only = 1");
+				   "PRAGMA temp_store = MEMORY"
+				 : "PRAGMA query_only = 1");
 	if (r == 0)
 		r = setup_schema(t, writable);
 	if (r == 0 && writable)
-		r = prepare(t, "INSERT INTO files (" COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-			       "ON CONFLICT (path) DO UPDATE SET sha256 = excluded.sha256, "
-			       "size = excluded.size, dev = excluded.dev, ino = excluded.ino, "
-			       "ctime_ns = excluded.ctime_ns, mtime_ns = excluded.mtime_ns, "
-			       "source = excluded.source, added_at = excluded.added_at",
+		r = prepare(t,
+			    "INSERT INTO files (" COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+			    "ON CONFLICT (path) DO UPDATE SET sha256 = excluded.sha256, "
+			    "size = excluded.size, dev = excluded.dev, ino = excluded.ino, "
+			    "ctime_ns = excluded.ctime_ns, mtime_ns = excluded.mtime_ns, "
+			    "source = excluded.source, added_at = excluded.added_at",
 			    &t->put);
 	if (r == 0 && writable)
 		r = prepare(t, "DELETE FROM files WHERE path = ?", &t->del);
@@ -299,7 +301,8 @@ int bw_trust_check(struct bw_trust *t)
 	} else {
 		msg = (const char *)sqlite3_column_text(s, 0);
 		if (!msg || strcmp(msg, "ok") != 0) {
-			snprintf(t->err, sizeof(t->err), "integrity check: %s", msg ? msg : "failed");
+			snprintf(t->err, sizeof(t->err), "integrity check: %s",
+				 msg ? msg : "failed");
 			r = -EIO;
 		}
 	}
@@ -506,7 +509,7 @@ static void item_list_free(struct item_list *l)
 static int walk_tree(const char *root, struct item_list *items, const struct bw_trust_run *run,
 		     struct bw_trust_stats *st)
 {
-	char *roots[] = { (char *)root, NULL };
+	char *roots[] = {(char *)root, NULL};
 	FTS *fts = fts_open(roots, FTS_PHYSICAL | FTS_COMFOLLOW | FTS_NOCHDIR | FTS_XDEV, NULL);
 	FTSENT *e;
 	int r = 0;
@@ -527,13 +530,15 @@ static int walk_tree(const char *root, struct item_list *items, const struct bw_
 		case FTS_F:
 			if (!S_ISREG(e->fts_statp->st_mode) || e->fts_pathlen >= PATH_MAX) {
 				if (e->fts_pathlen >= PATH_MAX)
-					report(run, st, e->fts_path, "path longer than PATH_MAX", true);
+					report(run, st, e->fts_path, "path longer than PATH_MAX",
+					       true);
 				else
 					st->skipped++;
 				break;
 			}
 			copy = strdup(e->fts_path);
-			r = copy ? item_push(items, copy, BW_ITEM_CODE_ONLY | BW_ITEM_NOFOLLOW, 0) : -ENOMEM;
+			r = copy ? item_push(items, copy, BW_ITEM_CODE_ONLY | BW_ITEM_NOFOLLOW, 0)
+				 : -ENOMEM;
 			if (r < 0)
 				free(copy);
 			break;
@@ -600,7 +605,8 @@ static int arg_path(const struct bw_trust_run *run, struct bw_trust_stats *st, c
 	int r = bw_trust_abspath(arg, ret);
 
 	if (r == -ENAMETOOLONG || r == -EINVAL) {
-		report(run, st, arg, r == -EINVAL ? "empty path" : "path longer than PATH_MAX", true);
+		report(run, st, arg, r == -EINVAL ? "empty path" : "path longer than PATH_MAX",
+		       true);
 		return 1;
 	}
 	return r;
@@ -609,8 +615,8 @@ static int arg_path(const struct bw_trust_run *run, struct bw_trust_stats *st, c
 int bw_trust_add(struct bw_trust *t, char *const *paths, size_t n, bool recursive,
 		 const struct bw_trust_run *run, struct bw_trust_stats *st)
 {
-	struct item_list items = { 0 };
-	struct add_ctx ctx = { .t = t, .run = run, .st = st, .now = time(NULL) };
+	struct item_list items = {0};
+	struct add_ctx ctx = {.t = t, .run = run, .st = st, .now = time(NULL)};
 	int r = 0;
 
 	for (size_t i = 0; r == 0 && i < n; i++) {
@@ -633,7 +639,9 @@ int bw_trust_add(struct bw_trust *t, char *const *paths, size_t n, bool recursiv
 			continue;
 		}
 		if (!S_ISREG(sb.st_mode)) {
-			report(run, st, abs, S_ISDIR(sb.st_mode) ? "is a directory (use -r)" : "not a regular file",
+			report(run, st, abs,
+			       S_ISDIR(sb.st_mode) ? "is a directory (use -r)"
+						   : "not a regular file",
 			       true);
 			free(abs);
 			continue;
@@ -664,7 +672,8 @@ int bw_trust_remove(struct bw_trust *t, char *const *paths, size_t n, bool recur
 
 	/* Entries below a directory: the range [dir/, dir0) of the path index ('0' follows '/'). */
 	if (recursive)
-		r = prepare(t, "DELETE FROM files WHERE path >= ?1 || '/' AND path < ?1 || '0'", &below);
+		r = prepare(t, "DELETE FROM files WHERE path >= ?1 || '/' AND path < ?1 || '0'",
+			    &below);
 	if (r == 0)
 		r = bw_trust_begin(t);
 	for (size_t i = 0; r == 0 && i < n; i++) {
@@ -680,14 +689,16 @@ int bw_trust_remove(struct bw_trust *t, char *const *paths, size_t n, bool recur
 		if (r == 0 && recursive) {
 			sqlite3_reset(below);
 			/* "/" keeps no trailing slash of its own: its range is [/, 0). */
-			sqlite3_bind_text(below, 1, strcmp(abs, "/") == 0 ? "" : abs, -1, SQLITE_STATIC);
+			sqlite3_bind_text(below, 1, strcmp(abs, "/") == 0 ? "" : abs, -1,
+					  SQLITE_STATIC);
 			if (sqlite3_step(below) != SQLITE_DONE)
 				r = bw_trust_db_error(t, abs);
 			else
 				gone += (uint64_t)sqlite3_changes(t->db);
 		}
 		if (r == 0 && gone == 0)
-			report(run, st, abs, recursive ? "nothing trusted there" : "not in the trust database",
+			report(run, st, abs,
+			       recursive ? "nothing trusted there" : "not in the trust database",
 			       true);
 		st->removed += gone;
 		free(abs);
@@ -745,7 +756,8 @@ int bw_trust_find_inode(struct bw_trust *t, uint64_t dev, uint64_t ino, bw_trust
 			void *ud)
 {
 	sqlite3_stmt *s = NULL;
-	int r = prepare(t, "SELECT " COLUMNS " FROM files WHERE dev = ? AND ino = ? ORDER BY path", &s);
+	int r =
+	    prepare(t, "SELECT " COLUMNS " FROM files WHERE dev = ? AND ino = ? ORDER BY path", &s);
 
 	if (r < 0)
 		return r;
@@ -832,7 +844,8 @@ static int verify_done(void *ud, struct bw_trust_item *it)
 		c->st->bytes += it->size;
 		if (it->dev != c->want_dev[it->owner] || it->ino != c->want_ino[it->owner])
 			report(c->run, c->st, it->path,
-			       "same content in a new inode (`bulwark trust add` records it)", false);
+			       "same content in a new inode (`bulwark trust add` records it)",
+			       false);
 	}
 	progress(c->run, c->st);
 	return 0;
@@ -840,7 +853,7 @@ static int verify_done(void *ud, struct bw_trust_item *it)
 
 int bw_trust_verify(struct bw_trust *t, const struct bw_trust_run *run, struct bw_trust_stats *st)
 {
-	struct verify_ctx c = { .run = run, .st = st };
+	struct verify_ctx c = {.run = run, .st = st};
 	int r = bw_trust_check(t);
 
 	if (r == 0)
@@ -850,7 +863,8 @@ int bw_trust_verify(struct bw_trust *t, const struct bw_trust_run *run, struct b
 	st->total = c.items.n;
 	progress(run, st);
 	if (r == 0)
-		r = bw_trust_hash_items(c.items.v, c.items.n, run ? run->threads : 0, verify_done, &c);
+		r = bw_trust_hash_items(c.items.v, c.items.n, run ? run->threads : 0, verify_done,
+					&c);
 	item_list_free(&c.items);
 	free(c.want);
 	free(c.want_dev);

@@ -30,7 +30,7 @@ struct bw_trust_record {
 	const char *path;   /* absolute, as given (symlinks not resolved) */
 	uint8_t sha256[32]; /* of the file the path resolved to */
 	uint64_t size;
-	uint64_t dev;       /* st_dev as stat(2) reports it; bw_kernel_dev() for keys */
+	uint64_t dev; /* st_dev as stat(2) reports it; bw_kernel_dev() for keys */
 	uint64_t ino;
 	int64_t ctime_ns, mtime_ns;
 	const char *source; /* "manual" or "dpkg:<package>" */
@@ -43,12 +43,12 @@ struct bw_trust_stats {
 	uint64_t trusted;  /* written to the database */
 	uint64_t skipped;  /* not code under -r, symlinks in a tree, not regular */
 	uint64_t failed;   /* reported through problem(): the run's exit status */
-	uint64_t notes;    /* reported through problem() but not failures */
+	uint64_t notes;	   /* reported through problem() but not failures */
 	uint64_t removed;  /* rows deleted */
 	uint64_t missing;  /* dpkg: listed but absent; verify: counted in failed too */
-	uint64_t bytes;    /* hashed */
+	uint64_t bytes;	   /* hashed */
 	uint64_t packages; /* dpkg: packages (re)imported */
-	uint64_t total;    /* files the run will look at, once known (progress) */
+	uint64_t total;	   /* files the run will look at, once known (progress) */
 };
 
 /*
@@ -61,8 +61,8 @@ struct bw_trust_run {
 	void (*problem)(void *ud, const char *path, const char *reason, bool is_failure);
 	void (*progress)(void *ud, const struct bw_trust_stats *st);
 	void *ud;
-	unsigned threads;   /* hashing threads; 0: one per online CPU (at most 16) */
-	unsigned batch;     /* files per transaction; 0: 2000 (also committed every second) */
+	unsigned threads; /* hashing threads; 0: one per online CPU (at most 16) */
+	unsigned batch;	  /* files per transaction; 0: 2000 (also committed every second) */
 };
 
 enum bw_trust_open_flags {
@@ -75,7 +75,8 @@ enum bw_trust_open_flags {
  * BW_TRUST_DB_PATH). On failure err gets a one-line reason without the
  * path. -ENOENT: no database (and BW_TRUST_WRITE not given).
  */
-int bw_trust_open(struct bw_trust **ret, const char *path, unsigned flags, char *err, size_t errlen);
+int bw_trust_open(struct bw_trust **ret, const char *path, unsigned flags, char *err,
+		  size_t errlen);
 void bw_trust_close(struct bw_trust *t);
 /* The path opened, and the last error of a call that failed on the store (or NULL). */
 const char *bw_trust_path(const struct bw_trust *t);
@@ -131,7 +132,7 @@ int bw_trust_abspath(const char *path, char **ret);
 enum bw_item_flags {
 	BW_ITEM_CODE_ONLY = 1u << 0, /* skip files that are not code */
 	BW_ITEM_NOFOLLOW = 1u << 1,  /* found by a walk: never follow a symlink */
-	BW_ITEM_MD5 = 1u << 2,       /* also compute MD5 (dpkg's checksums) */
+	BW_ITEM_MD5 = 1u << 2,	     /* also compute MD5 (dpkg's checksums) */
 	BW_ITEM_CONFFILE = 1u << 3,  /* dpkg: a conffile, which admins may change */
 };
 
@@ -139,18 +140,18 @@ enum bw_item_status {
 	BW_ITEM_HASHED = 0,
 	BW_ITEM_NOT_CODE = 1,
 	BW_ITEM_NOT_REGULAR = 2,
-	BW_ITEM_FAILED = 3,  /* err says why */
-	BW_ITEM_RACED = 4,   /* changed while being hashed */
+	BW_ITEM_FAILED = 3, /* err says why */
+	BW_ITEM_RACED = 4,  /* changed while being hashed */
 };
 
 /* A file to hash, and what hashing found. */
 struct bw_trust_item {
 	char *path;
 	unsigned flags;
-	uint32_t owner;          /* the caller's: a package, a row */
-	uint8_t expect_md5[16];  /* dpkg */
+	uint32_t owner;		/* the caller's: a package, a row */
+	uint8_t expect_md5[16]; /* dpkg */
 	enum bw_item_status status;
-	int err;                 /* -errno for BW_ITEM_FAILED */
+	int err; /* -errno for BW_ITEM_FAILED */
 	uint8_t sha256[32];
 	uint8_t md5[16];
 	uint64_t size, dev, ino;
@@ -179,7 +180,7 @@ void bw_trust_record_from_item(struct bw_trust_record *r, const struct bw_trust_
 			       const char *path, const char *source, int64_t now);
 /* Sets bw_trust_error(); returns err. */
 int bw_trust_fail(struct bw_trust *t, int err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* Sets bw_trust_error() from the database's last message; returns -EIO. */
 int bw_trust_db_error(struct bw_trust *t, const char *what);
 /* The item's outcome as a reason for problem() (NULL when hashed). */

@@ -23,16 +23,16 @@
 #include "trust.h"
 
 struct pkg {
-	char *key;        /* as dpkg names its info files: name or name:arch */
+	char *key; /* as dpkg names its info files: name or name:arch */
 	char *name;
 	char *version;
-	char *conffiles;  /* the status field's lines */
+	char *conffiles; /* the status field's lines */
 	bool has_md5sums;
 	int64_t md5sums_size, md5sums_mtime_ns;
-	bool import;      /* new or changed since the last import (or a full import) */
+	bool import; /* new or changed since the last import (or a full import) */
 	size_t files_left;
 	uint64_t rejected; /* files that failed: the package is checked again next time */
-	char source[300]; /* "dpkg:<key>" */
+	char source[300];  /* "dpkg:<key>" */
 };
 
 struct diversion {
@@ -123,8 +123,8 @@ static int pkg_locate(struct dpkg_ctx *c, struct pkg *p, const char *arch)
 		if (with_arch && !arch)
 			continue;
 		free(p->key);
-		if (with_arch ? asprintf(&p->key, "%s:%s", p->name, arch) < 0 :
-				!(p->key = strdup(p->name))) {
+		if (with_arch ? asprintf(&p->key, "%s:%s", p->name, arch) < 0
+			      : !(p->key = strdup(p->name))) {
 			p->key = NULL;
 			return -ENOMEM;
 		}
@@ -132,7 +132,8 @@ static int pkg_locate(struct dpkg_ctx *c, struct pkg *p, const char *arch)
 		if (stat(path, &st) == 0) {
 			p->has_md5sums = true;
 			p->md5sums_size = st.st_size;
-			p->md5sums_mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+			p->md5sums_mtime_ns =
+			    (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
 			break;
 		}
 	}
@@ -171,9 +172,9 @@ static int add_pkg(struct dpkg_ctx *c, char *name, char *status, char *arch, cha
 
 static int read_status(struct dpkg_ctx *c)
 {
-	char path[4096], *line = NULL, *fields[5] = { 0 };
-	static const char *const names[5] = { "Package", "Status", "Architecture", "Version",
-					      "Conffiles" };
+	char path[4096], *line = NULL, *fields[5] = {0};
+	static const char *const names[5] = {"Package", "Status", "Architecture", "Version",
+					     "Conffiles"};
 	size_t cap = 0, conf_len = 0;
 	FILE *f;
 	int r = 0, last = -1;
@@ -244,8 +245,8 @@ static int read_status(struct dpkg_ctx *c)
 /* The diversions file: triples of lines (from, to, diverting package or ":"). */
 static int read_diversions(struct dpkg_ctx *c)
 {
-	char path[4096], *lines[3] = { 0 };
-	size_t caps[3] = { 0 };
+	char path[4096], *lines[3] = {0};
+	size_t caps[3] = {0};
 	FILE *f;
 	int r = 0;
 
@@ -288,7 +289,8 @@ static int read_diversions(struct dpkg_ctx *c)
 	return r;
 }
 
-/* Where package p's file `path` really is: elsewhere if another package or the admin diverted it. */
+/* Where package p's file `path` really is: elsewhere if another package or the admin diverted it.
+ */
 static const char *diverted(struct dpkg_ctx *c, const struct pkg *p, const char *path)
 {
 	for (size_t i = 0; i < c->n_divs; i++)
@@ -351,7 +353,8 @@ static int collect_files(struct dpkg_ctx *c, size_t pkg, struct bw_trust_item **
 			}
 			if (snprintf(path, sizeof(path), "/%s", line + 34) >= 4096) {
 				report(c, line + 34, "path longer than PATH_MAX", true);
-				snprintf(path, sizeof(path), "%s/info/%s.md5sums", c->admindir, p->key);
+				snprintf(path, sizeof(path), "%s/info/%s.md5sums", c->admindir,
+					 p->key);
 				continue;
 			}
 			r = push_item(c, items, n, cap, pkg, path, md5, 0);
@@ -385,8 +388,9 @@ static int mark_changed(struct dpkg_ctx *c, bool changed_only)
 		c->pkgs[i].import = true;
 	if (!changed_only)
 		return 0;
-	if (sqlite3_prepare_v2(db, "SELECT version, md5sums_size, md5sums_mtime_ns FROM packages WHERE name = ?",
-			       -1, &s, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+		db, "SELECT version, md5sums_size, md5sums_mtime_ns FROM packages WHERE name = ?",
+		-1, &s, NULL) != SQLITE_OK)
 		return bw_trust_db_error(c->t, "packages");
 	for (size_t i = 0; i < c->n_pkgs; i++) {
 		struct pkg *p = &c->pkgs[i];
@@ -396,9 +400,11 @@ static int mark_changed(struct dpkg_ctx *c, bool changed_only)
 		if (sqlite3_step(s) == SQLITE_ROW) {
 			const char *v = (const char *)sqlite3_column_text(s, 0);
 
-			p->import = !v || strcmp(v, p->version) != 0 ||
-				    sqlite3_column_int64(s, 1) != (p->has_md5sums ? p->md5sums_size : -1) ||
-				    sqlite3_column_int64(s, 2) != (p->has_md5sums ? p->md5sums_mtime_ns : -1);
+			p->import =
+			    !v || strcmp(v, p->version) != 0 ||
+			    sqlite3_column_int64(s, 1) != (p->has_md5sums ? p->md5sums_size : -1) ||
+			    sqlite3_column_int64(s, 2) !=
+				(p->has_md5sums ? p->md5sums_mtime_ns : -1);
 		}
 	}
 	sqlite3_finalize(s);
@@ -415,9 +421,10 @@ static int drop_removed(struct dpkg_ctx *c)
 	int r = 0, rc;
 
 	if (sqlite3_prepare_v2(db, "SELECT name FROM packages", -1, &list, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "DELETE FROM files WHERE source = 'dpkg:' || ?", -1, &del_files, NULL) !=
-		    SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "DELETE FROM packages WHERE name = ?", -1, &del_pkg, NULL) != SQLITE_OK) {
+	    sqlite3_prepare_v2(db, "DELETE FROM files WHERE source = 'dpkg:' || ?", -1, &del_files,
+			       NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "DELETE FROM packages WHERE name = ?", -1, &del_pkg, NULL) !=
+		SQLITE_OK) {
 		r = bw_trust_db_error(c->t, "packages");
 		goto out;
 	}
@@ -523,11 +530,13 @@ static int dpkg_done(void *ud, struct bw_trust_item *it)
 	} else {
 		if (it->status == BW_ITEM_HASHED && (it->flags & BW_ITEM_CONFFILE)) {
 			snprintf(buf, sizeof(buf),
-				 "conffile changed since %s installed it; not trusted (`bulwark trust add` it if intended)",
+				 "conffile changed since %s installed it; not trusted (`bulwark "
+				 "trust add` it if intended)",
 				 p->key);
 			report(c, it->path, buf, false);
 		} else if (it->status == BW_ITEM_HASHED) {
-			snprintf(buf, sizeof(buf), "does not match dpkg's md5sum for %s; not trusted", p->key);
+			snprintf(buf, sizeof(buf),
+				 "does not match dpkg's md5sum for %s; not trusted", p->key);
 			report(c, it->path, buf, true);
 			p->rejected++;
 		} else {
@@ -551,15 +560,20 @@ static int prepare_all(struct dpkg_ctx *c)
 	sqlite3 *db = bw_trust_db(c->t);
 
 	/* The paths this run trusted: a package's other rows go when it finishes. */
-	if (sqlite3_exec(db, "CREATE TEMP TABLE IF NOT EXISTS run_paths (path TEXT PRIMARY KEY) WITHOUT ROWID;"
-			     "DELETE FROM temp.run_paths",
-			 NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO temp.run_paths (path) VALUES (?)", -1, &c->keep,
-			       NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "DELETE FROM files WHERE source = ? AND path NOT IN (SELECT path FROM temp.run_paths)",
+	if (sqlite3_exec(
+		db,
+		"CREATE TEMP TABLE IF NOT EXISTS run_paths (path TEXT PRIMARY KEY) WITHOUT ROWID;"
+		"DELETE FROM temp.run_paths",
+		NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO temp.run_paths (path) VALUES (?)", -1,
+			       &c->keep, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db,
+			       "DELETE FROM files WHERE source = ? AND path NOT IN (SELECT path "
+			       "FROM temp.run_paths)",
 			       -1, &c->drop_stale, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO packages (name, version, md5sums_size, "
-				   "md5sums_mtime_ns, imported_at) VALUES (?, ?, ?, ?, ?)",
+	    sqlite3_prepare_v2(db,
+			       "INSERT OR REPLACE INTO packages (name, version, md5sums_size, "
+			       "md5sums_mtime_ns, imported_at) VALUES (?, ?, ?, ?, ?)",
 			       -1, &c->put_pkg, NULL) != SQLITE_OK)
 		return bw_trust_db_error(c->t, "prepare");
 	return 0;
@@ -568,7 +582,7 @@ static int prepare_all(struct dpkg_ctx *c)
 int bw_trust_import_dpkg(struct bw_trust *t, const char *admindir, bool changed_only,
 			 const struct bw_trust_run *run, struct bw_trust_stats *st)
 {
-	struct dpkg_ctx c = { .t = t, .run = run, .st = st, .now = time(NULL) };
+	struct dpkg_ctx c = {.t = t, .run = run, .st = st, .now = time(NULL)};
 	struct bw_trust_item *items = NULL;
 	size_t n = 0, cap = 0;
 	int r;
@@ -590,7 +604,8 @@ int bw_trust_import_dpkg(struct bw_trust *t, const char *admindir, bool changed_
 			continue;
 		r = collect_files(&c, i, &items, &n, &cap);
 		if (r < 0)
-			bw_trust_fail(t, r, "%s/info/%s.md5sums: %s", c.admindir, c.pkgs[i].key, strerror(-r));
+			bw_trust_fail(t, r, "%s/info/%s.md5sums: %s", c.admindir, c.pkgs[i].key,
+				      strerror(-r));
 	}
 	if (r == 0)
 		r = prepare_all(&c);

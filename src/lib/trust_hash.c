@@ -27,8 +27,8 @@
 struct pool {
 	struct bw_trust_item *items;
 	size_t n;
-	size_t next;       /* the next item a worker claims */
-	size_t *finished;  /* item indexes in completion order */
+	size_t next;	  /* the next item a worker claims */
+	size_t *finished; /* item indexes in completion order */
 	size_t n_finished;
 	bool stop;
 	pthread_mutex_t lock;
@@ -82,10 +82,10 @@ static void hash_item(struct bw_trust_item *it, unsigned char *buf)
 	 * run; it is refused as not regular right after.
 	 */
 	fd = open(it->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
-				    (it->flags & BW_ITEM_NOFOLLOW ? O_NOFOLLOW : 0));
+				(it->flags & BW_ITEM_NOFOLLOW ? O_NOFOLLOW : 0));
 	if (fd < 0) {
-		it->status = errno == ELOOP && (it->flags & BW_ITEM_NOFOLLOW) ? BW_ITEM_NOT_REGULAR :
-										 BW_ITEM_FAILED;
+		it->status = errno == ELOOP && (it->flags & BW_ITEM_NOFOLLOW) ? BW_ITEM_NOT_REGULAR
+									      : BW_ITEM_FAILED;
 		it->err = -errno;
 		return;
 	}
@@ -108,7 +108,8 @@ static void hash_item(struct bw_trust_item *it, unsigned char *buf)
 			it->err = (int)r;
 			goto out;
 		}
-		if (first && (it->flags & BW_ITEM_CODE_ONLY) && !looks_like_code(&before, buf, (size_t)r)) {
+		if (first && (it->flags & BW_ITEM_CODE_ONLY) &&
+		    !looks_like_code(&before, buf, (size_t)r)) {
 			it->status = BW_ITEM_NOT_CODE;
 			goto out;
 		}
@@ -195,7 +196,7 @@ static unsigned pool_threads(unsigned asked, size_t n)
 int bw_trust_hash_items(struct bw_trust_item *items, size_t n, unsigned threads,
 			bw_item_done_fn done, void *ud)
 {
-	struct pool p = { .items = items, .n = n };
+	struct pool p = {.items = items, .n = n};
 	pthread_t tids[THREADS_MAX];
 	unsigned started = 0, want = pool_threads(threads, n);
 	size_t consumed = 0;

@@ -35,8 +35,8 @@ static void on_problem(void *ud, const char *path, const char *reason, bool is_f
 	struct seen *s = ud;
 	size_t len = strlen(s->text);
 
-	snprintf(s->text + len, sizeof(s->text) - len, "%s%s: %s\n", is_failure ? "" : "note ", path,
-		 reason);
+	snprintf(s->text + len, sizeof(s->text) - len, "%s%s: %s\n", is_failure ? "" : "note ",
+		 path, reason);
 	if (is_failure)
 		s->failures++;
 	else
@@ -161,11 +161,11 @@ static void test_abspath(void **state)
 static void test_add_tree_records_code_only(void **state)
 {
 	struct bw_trust *t = open_db("a.db");
-	struct bw_trust_stats st = { 0 };
-	struct seen seen = { 0 };
-	struct bw_trust_run run = { .problem = on_problem, .ud = &seen, .threads = 2 };
+	struct bw_trust_stats st = {0};
+	struct seen seen = {0};
+	struct bw_trust_run run = {.problem = on_problem, .ud = &seen, .threads = 2};
 	struct bw_trust_record rec;
-	char *paths[] = { at("tree") };
+	char *paths[] = {at("tree")};
 	uint8_t want[32];
 	size_t n_same;
 	const char *script = "#!/bin/sh\necho hi\n";
@@ -218,13 +218,13 @@ static void test_add_tree_records_code_only(void **state)
 static void test_add_named(void **state)
 {
 	struct bw_trust *t = open_db("b.db");
-	struct bw_trust_stats st = { 0 };
-	struct seen seen = { 0 };
-	struct bw_trust_run run = { .problem = on_problem, .ud = &seen };
+	struct bw_trust_stats st = {0};
+	struct seen seen = {0};
+	struct bw_trust_run run = {.problem = on_problem, .ud = &seen};
 	struct bw_trust_record rec;
 	char *longp = malloc(PATH_MAX + 16);
-	char *paths[] = { at("named/text"), at("named/link"), at("named"), at("named/none"),
-			  at("named/fifo"), longp };
+	char *paths[] = {at("named/text"), at("named/link"), at("named"),
+			 at("named/none"), at("named/fifo"), longp};
 	struct stat target;
 
 	(void)state;
@@ -256,13 +256,13 @@ static void test_add_named(void **state)
 static void test_remove_ranges(void **state)
 {
 	struct bw_trust *t = open_db("c.db");
-	struct bw_trust_stats st = { 0 };
-	struct seen seen = { 0 };
-	struct bw_trust_run run = { .problem = on_problem, .ud = &seen };
-	char *add[] = { at("rm/a/x"), at("rm/a/deep/y"), at("rm/ab/z"), at("rm/a0") };
-	char *below_a[] = { at("rm/a") };
-	char *one[] = { at("rm/ab/z") };
-	char *absent[] = { at("rm/nothing") };
+	struct bw_trust_stats st = {0};
+	struct seen seen = {0};
+	struct bw_trust_run run = {.problem = on_problem, .ud = &seen};
+	char *add[] = {at("rm/a/x"), at("rm/a/deep/y"), at("rm/ab/z"), at("rm/a0")};
+	char *below_a[] = {at("rm/a")};
+	char *one[] = {at("rm/ab/z")};
+	char *absent[] = {at("rm/nothing")};
 
 	(void)state;
 	assert_int_equal(mkdir(at("rm"), 0755), 0);
@@ -295,10 +295,10 @@ static void test_remove_ranges(void **state)
 static void test_verify(void **state)
 {
 	struct bw_trust *t = open_db("d.db");
-	struct bw_trust_stats st = { 0 };
-	struct seen seen = { 0 };
-	struct bw_trust_run run = { .problem = on_problem, .ud = &seen };
-	char *paths[] = { at("v/same"), at("v/changed"), at("v/gone"), at("v/copied") };
+	struct bw_trust_stats st = {0};
+	struct seen seen = {0};
+	struct bw_trust_run run = {.problem = on_problem, .ud = &seen};
+	char *paths[] = {at("v/same"), at("v/changed"), at("v/gone"), at("v/copied")};
 
 	(void)state;
 	assert_int_equal(mkdir(at("v"), 0755), 0);
@@ -337,20 +337,25 @@ static void test_open_errors(void **state)
 
 	(void)state;
 	/* Reading never creates. */
-	assert_int_equal(bw_trust_open(&t, at("absent.db"), BW_TRUST_READ, err, sizeof(err)), -ENOENT);
+	assert_int_equal(bw_trust_open(&t, at("absent.db"), BW_TRUST_READ, err, sizeof(err)),
+			 -ENOENT);
 	assert_null(t);
 	assert_int_equal(access(at("absent.db"), F_OK), -1);
 	/* Someone else's SQLite file is not ours to write into. */
 	assert_int_equal(sqlite3_open(at("other.db"), &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "CREATE TABLE x (y); PRAGMA application_id = 7", NULL, NULL, NULL),
-			 SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(db, "CREATE TABLE x (y); PRAGMA application_id = 7", NULL, NULL, NULL),
+	    SQLITE_OK);
 	sqlite3_close(db);
-	assert_int_equal(bw_trust_open(&t, at("other.db"), BW_TRUST_WRITE, err, sizeof(err)), -EINVAL);
+	assert_int_equal(bw_trust_open(&t, at("other.db"), BW_TRUST_WRITE, err, sizeof(err)),
+			 -EINVAL);
 	assert_non_null(strstr(err, "not a bulwark trust database"));
-	put("garbage.db", "this is not a database, it is text of some length to be sure......", 0644);
+	put("garbage.db", "this is not a database, it is text of some length to be sure......",
+	    0644);
 	assert_true(bw_trust_open(&t, at("garbage.db"), BW_TRUST_WRITE, err, sizeof(err)) < 0);
 	/* The directory is made on a first run. */
-	assert_int_equal(bw_trust_open(&t, at("newdir/trust.db"), BW_TRUST_WRITE, err, sizeof(err)), 0);
+	assert_int_equal(bw_trust_open(&t, at("newdir/trust.db"), BW_TRUST_WRITE, err, sizeof(err)),
+			 0);
 	bw_trust_close(t);
 }
 
@@ -394,30 +399,37 @@ static void write_status(bool with_beta)
 	snprintf(p, sizeof(p), "%s/dpkg/status", dir);
 	f = fopen(p, "w");
 	assert_non_null(f);
-	fprintf(f, "Package: alpha\nStatus: install ok installed\nPriority: optional\n"
-		   "Architecture: amd64\nMulti-Arch: same\nVersion: 1.0\nDescription: a\n two lines\n\n");
+	fprintf(
+	    f,
+	    "Package: alpha\nStatus: install ok installed\nPriority: optional\n"
+	    "Architecture: amd64\nMulti-Arch: same\nVersion: 1.0\nDescription: a\n two lines\n\n");
 	if (with_beta)
-		fprintf(f, "Package: beta\nStatus: install ok installed\nArchitecture: all\nVersion: 2\n"
-			   "Conffiles:\n %s %s\n %s %s\n %s 0123456789abcdef0123456789abcdef obsolete\n"
-			   "Description: b\n\n",
-			at("pkg/etc-ok"), hex_ok, at("pkg/etc-edited"), hex_conf, at("pkg/etc-old"));
-	fprintf(f, "Package: gamma\nStatus: deinstall ok config-files\nArchitecture: amd64\nVersion: 3\n\n");
+		fprintf(
+		    f,
+		    "Package: beta\nStatus: install ok installed\nArchitecture: all\nVersion: 2\n"
+		    "Conffiles:\n %s %s\n %s %s\n %s 0123456789abcdef0123456789abcdef obsolete\n"
+		    "Description: b\n\n",
+		    at("pkg/etc-ok"), hex_ok, at("pkg/etc-edited"), hex_conf, at("pkg/etc-old"));
+	fprintf(f, "Package: gamma\nStatus: deinstall ok config-files\nArchitecture: "
+		   "amd64\nVersion: 3\n\n");
 	fclose(f);
 }
 
 static void test_import_dpkg(void **state)
 {
 	struct bw_trust *t = open_db("e.db");
-	struct bw_trust_stats st = { 0 };
-	struct seen seen = { 0 };
-	struct bw_trust_run run = { .problem = on_problem, .ud = &seen };
+	struct bw_trust_stats st = {0};
+	struct seen seen = {0};
+	struct bw_trust_run run = {.problem = on_problem, .ud = &seen};
 	struct bw_trust_record rec;
-	const char *alpha_files[] = { "pkg/bin-a", "pkg/lib-a.so", "pkg/doc-a", "pkg/tampered", "pkg/absent" };
-	const char *alpha_data[] = { "#!/bin/sh\na\n", "\177ELF a", "docs", "#!/bin/sh\nshipped\n", "x" };
-	const char *beta_files[] = { "pkg/bin-b" };
-	const char *beta_data[] = { "#!/bin/sh\nb\n" };
+	const char *alpha_files[] = {"pkg/bin-a", "pkg/lib-a.so", "pkg/doc-a", "pkg/tampered",
+				     "pkg/absent"};
+	const char *alpha_data[] = {"#!/bin/sh\na\n", "\177ELF a", "docs", "#!/bin/sh\nshipped\n",
+				    "x"};
+	const char *beta_files[] = {"pkg/bin-b"};
+	const char *beta_data[] = {"#!/bin/sh\nb\n"};
 	char admindir[PATH_MAX];
-	struct timeval later[2] = { { 1000000000, 0 }, { 1000000000, 0 } };
+	struct timeval later[2] = {{1000000000, 0}, {1000000000, 0}};
 
 	(void)state;
 	snprintf(admindir, sizeof(admindir), "%s/dpkg", dir);
@@ -441,9 +453,12 @@ static void test_import_dpkg(void **state)
 	assert_int_equal(st.failed, 1);
 	assert_int_equal(st.notes, 1);
 	assert_int_equal(st.missing, 1);
-	assert_non_null(strstr(seen.text, "/pkg/tampered: does not match dpkg's md5sum for alpha:amd64; not trusted\n"));
+	assert_non_null(
+	    strstr(seen.text,
+		   "/pkg/tampered: does not match dpkg's md5sum for alpha:amd64; not trusted\n"));
 	assert_non_null(strstr(seen.text, "note "));
-	assert_non_null(strstr(seen.text, "/pkg/etc-edited: conffile changed since beta installed it"));
+	assert_non_null(
+	    strstr(seen.text, "/pkg/etc-edited: conffile changed since beta installed it"));
 	assert_true(lookup(t, at("pkg/bin-a"), &rec));
 	assert_string_equal(rec.source, "dpkg:alpha:amd64");
 	assert_true(lookup(t, at("pkg/etc-ok"), &rec));
@@ -492,13 +507,10 @@ static void test_import_dpkg(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_abspath),
-		cmocka_unit_test(test_add_tree_records_code_only),
-		cmocka_unit_test(test_add_named),
-		cmocka_unit_test(test_remove_ranges),
-		cmocka_unit_test(test_verify),
-		cmocka_unit_test(test_open_errors),
-		cmocka_unit_test(test_import_dpkg),
+	    cmocka_unit_test(test_abspath),	cmocka_unit_test(test_add_tree_records_code_only),
+	    cmocka_unit_test(test_add_named),	cmocka_unit_test(test_remove_ranges),
+	    cmocka_unit_test(test_verify),	cmocka_unit_test(test_open_errors),
+	    cmocka_unit_test(test_import_dpkg),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
