@@ -382,7 +382,6 @@ static int mark_changed(struct dpkg_ctx *c, bool changed_only)
 {
 	sqlite3 *db = bw_trust_db(c->t);
 	sqlite3_stmt *s = NULL;
-	int r = 0;
 
 	for (size_t i = 0; i < c->n_pkgs; i++)
 		c->pkgs[i].import = true;
@@ -397,6 +396,7 @@ static int mark_changed(struct dpkg_ctx *c, bool changed_only)
 
 		sqlite3_reset(s);
 		sqlite3_bind_text(s, 1, p->key, -1, SQLITE_STATIC);
+		/* No row (or no answer): imported, which errs on the side of checking. */
 		if (sqlite3_step(s) == SQLITE_ROW) {
 			const char *v = (const char *)sqlite3_column_text(s, 0);
 
@@ -408,7 +408,7 @@ static int mark_changed(struct dpkg_ctx *c, bool changed_only)
 		}
 	}
 	sqlite3_finalize(s);
-	return r;
+	return 0;
 }
 
 /* Packages the last import saw that are gone now: forget their files. */
@@ -520,8 +520,10 @@ static int dpkg_done(void *ud, struct bw_trust_item *it)
 			if (sqlite3_step(c->keep) != SQLITE_DONE)
 				r = bw_trust_db_error(c->t, it->path);
 		}
-		c->st->trusted++;
-		c->st->bytes += it->size;
+		if (r == 0) {
+			c->st->trusted++;
+			c->st->bytes += it->size;
+		}
 	} else if (it->status == BW_ITEM_NOT_CODE) {
 		c->st->skipped++;
 	} else if (it->status == BW_ITEM_FAILED && it->err == -ENOENT) {
