@@ -13,7 +13,7 @@ BUILD     ?= build
 CC        ?= gcc
 CLANG     ?= clang
 BPFTOOL   ?= bpftool
-PKGS      := libbpf json-c libsodium
+PKGS      := libbpf json-c libsodium sqlite3 nettle
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -30,14 +30,15 @@ ifdef BPF_SALT
 BPF_CFLAGS += -DBW_BUILD_SALT=$(BPF_SALT)
 endif
 
-LIB_SRCS  := src/policy/parse.c src/lib/compile.c src/lib/client.c src/lib/event.c src/lib/check.c src/lib/explain.c src/lib/pins.c src/lib/ancestry.c src/lib/sign.c
+LIB_SRCS  := src/policy/parse.c src/lib/compile.c src/lib/client.c src/lib/event.c src/lib/check.c src/lib/explain.c src/lib/pins.c src/lib/ancestry.c src/lib/sign.c \
+	src/lib/trust.c src/lib/trust_hash.c src/lib/trust_dpkg.c
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 D_SRCS    := src/daemon/main.c src/daemon/server.c src/daemon/proto.c src/daemon/control.c \
 	src/daemon/policy.c src/daemon/events.c src/daemon/kernel.c src/daemon/log.c src/daemon/drift.c src/daemon/watchdog.c
 D_OBJS    := $(D_SRCS:%.c=$(BUILD)/%.o)
-CLI_SRCS  := src/cli/main.c
+CLI_SRCS  := src/cli/main.c src/cli/trust.c
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
-UNIT_TESTS := test_parse test_compile test_event test_precedence test_proto test_server
+UNIT_TESTS := test_parse test_compile test_event test_precedence test_proto test_server test_trust
 UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 VM_HELPERS := $(BUILD)/tests/bwtry
 
@@ -62,6 +63,11 @@ install: all
 	install -D -m 644 include/bulwark/bulwark.h $(DESTDIR)$(PREFIX)/include/bulwark/bulwark.h
 	install -D -m 644 $(BUILD)/man/bulwark.policy.5 $(DESTDIR)$(PREFIX)/share/man/man5/bulwark.policy.5
 	install -d -m 755 $(DESTDIR)/etc/bulwark/policy.d
+	# The apt hook (docs/trust.md): the admin copies the snippet into /etc/apt/apt.conf.d.
+	install -d -m 755 $(DESTDIR)$(PREFIX)/lib/bulwark $(DESTDIR)$(PREFIX)/share/bulwark/apt
+	sed 's|/usr/local/|$(PREFIX)/|g' packaging/apt/apt-trust-hook >$(DESTDIR)$(PREFIX)/lib/bulwark/apt-trust-hook
+	chmod 755 $(DESTDIR)$(PREFIX)/lib/bulwark/apt-trust-hook
+	sed 's|/usr/local/|$(PREFIX)/|g' packaging/apt/99bulwark-trust >$(DESTDIR)$(PREFIX)/share/bulwark/apt/99bulwark-trust
 
 $(BUILD)/bulwark.bpf.o: bpf/bulwark.bpf.c bpf/decide.bpf.h bpf/abi.h bpf/vmlinux.h | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
@@ -104,9 +110,10 @@ $(BUILD)/tests/bwtry: $(BUILD)/tests/vm/bwtry.o
 $(BUILD):
 	@mkdir -p $@
 
-# Host-only tests: no privileges, no BPF.
-unit-test: $(UNIT_BINS)
+# Host-only tests: no privileges, no BPF. The trust check hashes /usr.
+unit-test: $(BUILD)/bulwark $(UNIT_BINS)
 	@tests/run-unit $(UNIT_BINS)
+	@tests/trust/check.sh
 
 # The privileged suite; tests/run picks the VM when the host cannot run LSM.
 vm-test: all $(VM_HELPERS)

@@ -11,18 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bulwark/bulwark.h>
 
-/* Exit codes, documented in --help and docs/cli.md. */
-enum {
-	EXIT_OK = 0,
-	EXIT_FAIL = 1,        /* the operation failed or the policy has errors */
-	EXIT_WARNINGS = 2,    /* policy check --strict: warnings only */
-	EXIT_USAGE = 64,      /* bad command line */
-	EXIT_NO_DAEMON = 69,  /* bulwarkd is not running */
-};
+#include "cli.h"
+
 
 static const char *socket_path;
 
@@ -45,13 +40,18 @@ static void usage(FILE *out)
 		"  sign --key K --version N (policy PATH | unload)\n"
 		"                                a signed payload for locked mode\n"
 		"  lock PUBFILE                  locked mode: changes need signed payloads\n"
+		"  trust add [-r] PATH...        hash files and trust their content\n"
+		"  trust remove [-r] PATH...     stop trusting paths (and what is below them)\n"
+		"  trust list [--json]           the trust database\n"
+		"  trust verify                  re-hash every entry; report changed and missing\n"
+		"  trust import dpkg [--changed] trust installed packages' files that match dpkg\n"
 		"  help                          show this help\n"
 		"\n"
 		"Run `bulwark COMMAND --help` for a command's details.\n"
 		"\n"
 		"Exit status:\n"
 		"   0  success\n"
-		"   1  failure: policy errors, rejected load, daemon error\n"
+		"   1  failure: policy errors, rejected load, daemon error, a file not trusted\n"
 		"   2  policy check --strict found warnings only\n"
 		"  64  usage error\n"
 		"  69  bulwarkd is not running (or the socket is not reachable)\n");
@@ -90,7 +90,7 @@ static int connect_daemon(struct bw_client **ret)
 }
 
 /* Commands take only --help and their own flags; getopt per command. */
-static bool want_help(int argc, char **argv)
+bool want_help(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
@@ -929,6 +929,8 @@ int main(int argc, char **argv)
 		return cmd_sign(argc, argv);
 	if (strcmp(argv[0], "lock") == 0)
 		return cmd_lock(argc, argv);
+	if (strcmp(argv[0], "trust") == 0)
+		return cmd_trust(argc, argv);
 	if (strcmp(argv[0], "help") == 0) {
 		usage(stdout);
 		return EXIT_OK;

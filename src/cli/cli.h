@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* What the CLI's command files share. */
+#ifndef BULWARK_CLI_H
+#define BULWARK_CLI_H
+
+#include <stdbool.h>
+
+/* Exit codes, documented in --help and docs/cli.md. */
+enum {
+	EXIT_OK = 0,
+	EXIT_FAIL = 1,	   /* the operation failed, the policy has errors, a file was not trusted */
+	EXIT_WARNINGS = 2, /* policy check --strict: warnings only */
+	EXIT_USAGE = 64,   /* bad command line */
+	EXIT_NO_DAEMON = 69, /* bulwarkd is not running */
+};
+
+/* Whether --help or -h is among a command's arguments. */
+bool want_help(int argc, char **argv);
+
+/* bulwark trust ... (src/cli/trust.c) */
+int cmd_trust(int argc, char **argv);
+
+#endif
