@@ -38,7 +38,7 @@ D_SRCS    := src/daemon/main.c src/daemon/server.c src/daemon/proto.c src/daemon
 D_OBJS    := $(D_SRCS:%.c=$(BUILD)/%.o)
 CLI_SRCS  := src/cli/main.c src/cli/trust.c
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
-UNIT_TESTS := test_parse test_compile test_event test_precedence test_proto test_server test_trust
+UNIT_TESTS := test_parse test_compile test_event test_precedence test_proto test_server test_trust test_sign
 UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 VM_HELPERS := $(BUILD)/tests/bwtry
 

@@ -579,6 +579,9 @@ static void print_explain(const char *json)
 	if (rule) {
 		print_rule_ref("rule:", rule, NULL);
 		printf("%-9s %s\n", "matched:", jstr(o, "matched"));
+		if (jstr(o, "required_level"))
+			printf("%-9s %s: subjects below it are refused, root included\n", "level:",
+			       jstr(o, "required_level"));
 	} else {
 		printf("%-9s no rule matches: allowed, not reported\n", "rule:");
 	}

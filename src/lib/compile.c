@@ -1149,7 +1149,7 @@ int bw_compile(struct bw_policy *p, struct bw_compiled *out)
 			continue; /* the mode statement: only in the rule table */
 		if (!op_enforced[rule->op]) {
 			rule_error(p, &rule->loc,
-				   "this build enforces every operation but load and protect",
+				   "this build enforces every operation but load (image-load control)",
 				   "operation '%s' is not enforced by this build yet", bw_op_name(rule->op));
 			continue;
 		}

@@ -250,6 +250,11 @@ static void add_decision(struct json_object *o, const struct bw_rule_val *meta,
 	json_object_object_add(o, "action", json_object_new_string(action));
 	json_object_object_add(o, "rule", rule_json(rules, v->rule_id));
 	json_object_object_add(o, "matched", json_object_new_string(matched));
+	/* protect: the entry's class_id is the level a subject needs to change the file */
+	if (v->rule_id && v->class_id && v->verdict == BW_VERDICT_DENY && v->class_id <= BW_LEVEL_MAX &&
+	    json_object_object_get_ex(o, "op", NULL) &&
+	    strcmp(json_object_get_string(json_object_object_get(o, "op")), "protect") == 0)
+		json_object_object_add(o, "required_level", json_object_new_string(bw_level_name(v->class_id)));
 }
 
 static void finish(struct json_object *o, const struct bw_rule_val *meta, bool decided,

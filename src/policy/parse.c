@@ -1004,6 +1004,11 @@ static void parse_rule(struct line_ctx *lc, enum bw_verdict decision)
 			   "too many rules (the limit is %u)", BW_RULES_MAX);
 		return;
 	}
+	if (op == BW_OP_PROTECT && !lc->query) {
+		line_error(lc, lc->tok[0].col, "e.g. `protect /opt/agent/** level=antimalware`",
+			   "protection is its own statement: protect <object> level=<level>");
+		return;
+	}
 	r = new_rule(p);
 	r->decision = decision;
 	r->op = op;

@@ -418,7 +418,7 @@ static void test_errors(void **state)
 		{ "deny exec @/file/**", 1, 11, "/file/** is not a directory" },
 		{ "deny exec @/tree", 1, 11, "/tree is a directory" },
 		{ "deny load any", 1, 1, "operation 'load' is not enforced by this build yet" },
-		{ "deny protect any", 1, 1, "operation 'protect' is not enforced by this build yet" },
+		{ "protect @/missing level=vendor", 1, 9, "/missing: No such file or directory" },
 		{ "deny exec any from level=1", 1, 20, "selector 'level' is not enforced by this build yet" },
 		{ "deny exec any from trusted", 1, 20, "selector 'trusted' is not enforced by this build yet" },
 		{ "deny exec any from exe=@/missing", 1, 24, "/missing: No such file or directory" },
@@ -631,6 +631,81 @@ static void test_root_controlled(void **state)
 	assert_int_equal(system(p), 0);
 }
 
+static const struct bw_rule_entry *find_protect(const struct bw_compiled *c, unsigned kind,
+						 uint64_t dev, uint64_t ino)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (c->entries[i].key.op == BW_OP_PROTECT && c->entries[i].key.kind == kind &&
+		    c->entries[i].key.dev == dev && c->entries[i].key.ino == ino)
+			return &c->entries[i];
+	return NULL;
+}
+
+/*
+ * protect: the file or tree at its level (class_id), every directory above
+ * it as an ANCESTOR entry (mounts), the highest level where statements
+ * overlap; `protect self` sets the policy flag and covers self_paths.
+ */
+static void test_protect(void **state)
+{
+	struct bw_compiled c;
+	const struct bw_rule_entry *e;
+	uint64_t dev, ino, tdev, tino;
+	struct stat st;
+	int r;
+	struct bw_policy *p = compile("protect @/tree/** level=vendor\n"
+				      "protect @/file level=vendor\n"
+				      "protect @/hard level=antimalware\n"
+				      "protect self\n", &c, &r);
+
+	(void)state;
+	assert_int_equal(r, 0);
+	stat_id("tree", &tdev, &tino);
+	e = find_protect(&c, BW_OBJ_TREE, tdev, tino);
+	assert_non_null(e);
+	assert_int_equal(e->val.class_id, BW_LEVEL_VENDOR);
+	assert_int_equal(e->val.rule_id, 1);
+	/* file and hard are one inode: the higher level wins */
+	stat_id("file", &dev, &ino);
+	e = find_protect(&c, BW_OBJ_FILE, dev, ino);
+	assert_non_null(e);
+	assert_int_equal(e->val.class_id, BW_LEVEL_ANTIMALWARE);
+	assert_int_equal(e->val.rule_id, 3);
+	/* the directory holding them, and /, are mountpoints no one may cover */
+	assert_int_equal(stat(dir, &st), 0);
+	assert_non_null(find_protect(&c, BW_OBJ_ANCESTOR, bw_kernel_dev(st.st_dev), st.st_ino));
+	assert_int_equal(stat("/", &st), 0);
+	assert_non_null(find_protect(&c, BW_OBJ_ANCESTOR, bw_kernel_dev(st.st_dev), st.st_ino));
+	e = find(&c, BW_OBJ_META);
+	assert_true(e->val.flags & BW_POLICY_PROTECT_SELF);
+	assert_true(e->val.ops & (1u << BW_OP_PROTECT));
+	bw_compiled_free(&c);
+	bw_policy_free(p);
+
+	/* self_paths: what bulwarkd names (a missing one is an error, as any path) */
+	{
+		char self_tree[128], self_file[128];
+		const char *paths[] = { self_tree, self_file };
+		struct bw_policy *q = bw_policy_new();
+
+		snprintf(self_tree, sizeof(self_tree), "%s/tree/**", dir);
+		snprintf(self_file, sizeof(self_file), "%s/file", dir);
+		bw_policy_load_buffer(q, "s.rules", "protect self\n", 13);
+		bw_policy_finish(q);
+		q->self_paths = paths;
+		q->n_self_paths = 2;
+		assert_int_equal(bw_compile(q, &c), 0);
+		e = find_protect(&c, BW_OBJ_TREE, tdev, tino);
+		assert_non_null(e);
+		assert_int_equal(e->val.class_id, BW_LEVEL_SYSTEM);
+		e = find_protect(&c, BW_OBJ_FILE, dev, ino);
+		assert_non_null(e);
+		assert_int_equal(e->val.class_id, BW_LEVEL_SYSTEM);
+		bw_compiled_free(&c);
+		bw_policy_free(q);
+	}
+}
+
 static void test_kernel_dev(void **state)
 {
 	(void)state;
@@ -650,6 +725,7 @@ int main(void)
 		cmocka_unit_test(test_kernel_rules), cmocka_unit_test(test_sysctl_rules),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_kernel_dev),
+		cmocka_unit_test(test_protect),
 		cmocka_unit_test(test_resolution_record),
 		cmocka_unit_test(test_retired_identities),
 		cmocka_unit_test(test_root_controlled),
