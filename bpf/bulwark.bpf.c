@@ -666,7 +666,7 @@ static __noinline int bw_protect_proc_file(struct file *file, struct inode *inod
  * A write needs an fd opened for writing, so judging the open covers
  * write(2), io_uring and splice alike.
  */
-static __noinline int bw_proc_open(struct file *file, struct inode *inode, __u32 f_mode)
+static __always_inline int bw_proc_open(struct file *file, struct inode *inode, __u32 f_mode)
 {
 	struct bw_sysctl_val *guard;
 	struct bw_sysctl_key key = {};

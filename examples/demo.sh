@@ -118,9 +118,42 @@ step "Counters (a restarted daemon adopts the pinned programs)"
 start_daemon
 "$BULWARK" status | sed 's/^/  /'
 
-step "Unload: detach everything"
-"$BULWARK" unload | sed 's/^/  /'
+step "Self-protection: lock bulwark with a key, then protect it and an agent"
+"$BULWARK" key gen "$D/admin" | sed 's/^/  /'
+"$BULWARK" lock "$D/admin.pub" | sed 's/^/  /'
+mkdir -p "$D/protected" && cp "$BWTRY" "$D/protected/edr-agent"
+printf 'include "%s"\nprotect self\nprotect %s/protected/** level=antimalware\n' \
+	"$repo/examples/demo.policy" "$D" >"$D/protect.policy"
+sed 's/^/  /' "$D/protect.policy"
+echo '$ bulwark policy load (unsigned: refused, the daemon is locked)'
+"$BULWARK" policy load "$D/protect.policy" 2>&1 | sed 's/^/  /'
+"$BULWARK" sign --key "$D/admin.key" --version 1 policy "$D/protect.policy" | sed 's/^/  /'
+"$BULWARK" policy load "$D/protect.policy" 2>&1 | sed 's/^/  /' # with protect.policy.sig
+"$D/protected/edr-agent" target >"$D/edr.out" &
+edr=$!
+for _ in $(seq 600); do grep -q '^target' "$D/edr.out" && break; sleep 0.1; done
+
+step "Root cannot kill the protected agent, nor bulwarkd, nor unload it"
+expect_try EPERM kill "$edr" KILL
+expect_try EPERM attach "$edr"
+expect_try EPERM kill "$pid" KILL
+echo '$ bulwark unload'
+out=$("$BULWARK" unload 2>&1)
+printf '  %s\n' "$out"
+[[ $out == *"signed"* ]] || { echo "  !! unload should have been refused"; ok=0; }
+echo '$ rm -rf /sys/fs/bpf/bulwark'
+rm -rf /sys/fs/bpf/bulwark 2>&1 | head -n 2 | sed 's/^/  /'
+[[ -e /sys/fs/bpf/bulwark/bw_policy ]] || { echo "  !! the pins should still be there"; ok=0; }
+kill -0 "$edr" && kill -0 "$pid" && echo "  the agent and bulwarkd are alive" ||
+	{ echo "  !! the agent and bulwarkd should be alive"; ok=0; }
+jq -c 'select(.rule.gate == "protect") | {op, via, target: (.target.pid // .target.path), required: .rule.required_level}' \
+	"$D/events.json" 2>/dev/null | head -n 4 | sed 's/^/  /'
+
+step "Unload: a payload signed with the lock's key, version 2, detaches everything"
+"$BULWARK" sign --key "$D/admin.key" --version 2 unload -o "$D/unload.sig" | sed 's/^/  /'
+"$BULWARK" unload --signature "$D/unload.sig" | sed 's/^/  /'
 wait $pid 2>/dev/null
+kill -KILL "$edr" 2>/dev/null
 kill -KILL "$agent" 2>/dev/null
 expect 0 "$D/downloads/invoice.pdf.exe"
 
