@@ -95,11 +95,11 @@ process_attacks() {
 		"mem-write ADDR" "vm-read ADDR" "vm-write ADDR" "getfd FD" "setpriority 10" "prlimit"
 		"sched" "ioprio")
 	for op in "${ops[@]}"; do
+		spawn_agent # first: the address and fd are the new agent's
 		local args=${op/ADDR/$AGENT_ADDR}
 		args=${args/FD/$AGENT_FD}
 		local verb=${args%% *} rest=
 		[[ $args == *" "* ]] && rest=${args#* }
-		spawn_agent
 		# shellcheck disable=SC2086
 		expect_try "$mode $verb" "$verb" "$want" "$AGENT" $rest
 		if [[ $mode == protected ]]; then
