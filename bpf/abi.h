@@ -214,7 +214,9 @@ enum bw_level {
 struct bw_protected_proc {
 	__u32 level;      /* enum bw_level */
 	__u32 rule_id;    /* the `protect` rule; 0 for bulwarkd itself */
-	__u64 start_time; /* task->start_time of its group leader; 0 = bulwarkd, set by itself */
+	__u64 start_time; /* task->start_time of its group leader; 0 until the kernel fills it */
+	__u64 task;       /* its group leader (kernel address, checked against tgid and start
+			     time before use): where its cgroup is now; 0 until known */
 };
 
 /*
@@ -344,7 +346,8 @@ enum bw_hook {
 	BW_HOOK_MOUNT = 27,     /* sb_mount, move_mount: something mounted over the path */
 	BW_HOOK_UMOUNT = 28,    /* sb_umount */
 	BW_HOOK_BPF_MAP = 29,   /* bpf_map: an fd to one of bulwark's maps, for writing */
-	BW_HOOK_MAX = 29,
+	BW_HOOK_CGROUP = 30,    /* file_open of a cgroup control file (kill, freeze, limits) */
+	BW_HOOK_MAX = 30,
 };
 
 enum bw_event_type {
@@ -438,7 +441,7 @@ BW_ABI_ASSERT(sizeof(struct bw_task_state) == 24 + BW_PATH_LEN);
 BW_ABI_ASSERT(sizeof(struct bw_sysctl_key) == 48);
 BW_ABI_ASSERT(sizeof(struct bw_canary) == 16);
 BW_ABI_ASSERT(sizeof(struct bw_build) == 32);
-BW_ABI_ASSERT(sizeof(struct bw_protected_proc) == 16);
+BW_ABI_ASSERT(sizeof(struct bw_protected_proc) == 24);
 BW_ABI_ASSERT(sizeof(struct bw_guard) == 8);
 BW_ABI_ASSERT(sizeof(struct bw_lock) == 48);
 

@@ -261,6 +261,7 @@ static __always_inline void bw_protect_committed(struct linux_binprm *bprm)
 		return;
 	}
 	pp.start_time = BPF_CORE_READ(task, group_leader, start_time);
+	pp.task = (__u64)BPF_CORE_READ(task, group_leader);
 	if (bpf_map_update_elem(&bw_protected, &tgid, &pp, BPF_ANY))
 		bw_count(BW_OP_PROTECT, BW_CNT_HELPER_ERR); /* full: bulwarkd reports it */
 }
@@ -523,9 +524,23 @@ static __always_inline void bw_canary_hit(void)
 	struct bw_canary *c;
 	__u32 zero = 0;
 
+	struct task_struct *leader = BPF_CORE_READ(bpf_get_current_task_btf(), group_leader);
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct bw_protected_proc *pp;
+
 	c = bpf_map_lookup_elem(&bw_canary, &zero);
-	if (c && c->tgid && c->tgid == bpf_get_current_pid_tgid() >> 32)
-		__sync_fetch_and_add(&c->hits, 1);
+	if (!c || !c->tgid || c->tgid != tgid)
+		return;
+	__sync_fetch_and_add(&c->hits, 1);
+	/*
+	 * bulwarkd registered itself from user space, which knows neither its
+	 * start time nor where its task is: its probe fills them in.
+	 */
+	pp = bpf_map_lookup_elem(&bw_protected, &tgid);
+	if (pp && !pp->task) {
+		pp->start_time = BPF_CORE_READ(leader, start_time);
+		pp->task = (__u64)leader;
+	}
 }
 
 /*
@@ -720,6 +735,8 @@ int BPF_PROG(bw_file_open, struct file *file, int ret)
 	if (BPF_CORE_READ(inode, i_sb, s_magic) != PROC_SUPER_MAGIC) {
 		if (!(f_mode & FMODE_WRITE))
 			return 0;
+		if (BPF_CORE_READ(inode, i_sb, s_magic) == BW_CGROUP2_MAGIC)
+			return bw_protect_cgroup_file(file);
 		return bw_protect_change(bw_real_dentry(file), &file->f_path, BW_HOOK_OPEN, false);
 	}
 	return bw_proc_open(file, inode, f_mode);

@@ -217,4 +217,76 @@ static __always_inline int bw_protect_entry(struct dentry *dentry, __u32 hook)
 	return bw_protect_change(BPF_CORE_READ(dentry, d_parent), NULL, hook, false);
 }
 
+/*
+ * cgroups: a protected process is stopped or starved through its cgroup or
+ * any cgroup above it (cgroup.kill, cgroup.freeze, memory.max, pids.max,
+ * cpu.max, ...). A write-open of such a file is refused below the level of
+ * the most protected process inside, wherever that process is now (the
+ * cgroup it was moved to included). Files named cgroup.* other than kill
+ * and freeze (procs, threads, subtree_control, ...) stay writable: they
+ * neither stop nor starve, and service managers write them constantly.
+ */
+#define BW_CGROUP2_MAGIC 0x63677270
+
+struct bw_cgroup_scan {
+	struct cgroup *target; /* the cgroup whose file is opened */
+	int level;             /* its level */
+	__u32 need, rule_id;   /* the highest level found inside it */
+};
+
+/* One protected process: is it in s->target or below? */
+static long bw_cgroup_scan_step(struct bpf_map *map, __u32 *tgid, struct bw_protected_proc *pp,
+				struct bw_cgroup_scan *s)
+{
+	struct task_struct *task = (void *)pp->task;
+	struct cgroup *cgrp, *anc = NULL;
+
+	if (!task || pp->level <= s->need || BPF_CORE_READ(task, tgid) != *tgid ||
+	    BPF_CORE_READ(task, start_time) != pp->start_time)
+		return 0;
+	cgrp = BPF_CORE_READ(task, cgroups, dfl_cgrp);
+	if (!cgrp || BPF_CORE_READ(cgrp, level) < s->level)
+		return 0;
+	bpf_core_read(&anc, sizeof(anc), &cgrp->ancestors[s->level & 63]);
+	if (anc == s->target) {
+		s->need = pp->level;
+		s->rule_id = pp->rule_id;
+	}
+	return 0;
+}
+
+/* Does a write to this cgroup file stop or starve what is inside? */
+static __always_inline bool bw_cgroup_file_guarded(struct kernfs_node *kn)
+{
+	char name[16] = {};
+
+	bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(kn, name));
+	if (name[0] != 'c' || name[1] != 'g' || name[2] != 'r' || name[3] != 'o' || name[4] != 'u' ||
+	    name[5] != 'p' || name[6] != '.')
+		return true; /* a controller's file: memory.max, pids.max, cpu.max, io.max, ... */
+	return (name[7] == 'k' && name[8] == 'i' && name[9] == 'l' && name[10] == 'l' && !name[11]) ||
+	       (name[7] == 'f' && name[8] == 'r' && name[9] == 'e' && name[10] == 'e' && name[11] == 'z' &&
+		name[12] == 'e' && !name[13]);
+}
+
+/* A write-open of a cgroup v2 file: refused below the level of a protected process inside. */
+static __noinline int bw_protect_cgroup_file(struct file *file)
+{
+	struct kernfs_node *kn = BPF_CORE_READ(file, f_inode, i_private), *dir;
+	struct bw_cgroup_scan s = {};
+
+	if (!kn || !bw_cgroup_file_guarded(kn))
+		return 0;
+	dir = BPF_CORE_READ(kn, parent);
+	s.target = dir ? BPF_CORE_READ(dir, priv) : NULL;
+	if (!s.target)
+		return 0;
+	s.level = BPF_CORE_READ(s.target, level);
+	bpf_for_each_map_elem(&bw_protected, bw_cgroup_scan_step, &s, 0);
+	if (!s.need)
+		return 0;
+	return bw_protect_file_gate(BPF_CORE_READ(file, f_path.dentry), &file->f_path, BW_HOOK_CGROUP,
+				    s.need, s.rule_id);
+}
+
 #endif /* BULWARK_PROTECT_BPF_H */

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <bulwark/bulwark.h>
@@ -95,13 +96,26 @@ void set_self_places(const char *state_dir, const char *socket_path)
 	self_socket = socket_path;
 }
 
+#define OVERLAYFS_MAGIC 0x794c7630
+
 static void self_add(struct prepared *pp, const char *path, bool tree)
 {
+	struct statfs sf;
 	struct stat st;
 	char **grown;
 
 	if (stat(path, &st) < 0 || (tree && !S_ISDIR(st.st_mode)) || (!tree && S_ISDIR(st.st_mode)))
 		return;
+	/*
+	 * An exact file on overlayfs cannot be keyed yet (the hooks see the
+	 * overlay inode, stat the real one): left out, and said so, rather
+	 * than failing every `protect self` policy on an overlay root.
+	 */
+	if (!tree && statfs(path, &sf) == 0 && (unsigned long)sf.f_type == OVERLAYFS_MAGIC) {
+		bw_log(LOG_WARNING, "protect self: %s is on overlayfs, where single files cannot be "
+				    "protected yet: left unprotected", path);
+		return;
+	}
 	for (size_t i = 0; i < pp->n_self; i++)
 		if (strncmp(pp->self[i], path, strlen(path)) == 0 &&
 		    strcmp(pp->self[i] + strlen(path), tree ? "/**" : "") == 0)

@@ -180,10 +180,43 @@ file_attacks() {
 	umount "$T/mnt" 2>/dev/null
 }
 
+# cgroup_attacks MODE: stop or starve the agent through its cgroup.
+CG=/sys/fs/cgroup/bw-redteam
+cgroup_attacks() {
+	local mode=$1 want=EPERM f
+	[[ $mode == open ]] && want=ok
+	[[ -d /sys/fs/cgroup && -e /sys/fs/cgroup/cgroup.procs ]] || { fail "$mode: no cgroup v2 here"; return; }
+	mkdir -p "$CG/inner"
+	echo "+memory +pids" >"$CG/cgroup.subtree_control" 2>/dev/null
+	spawn_agent
+	cmd_result "$mode move the agent into a test cgroup" ok sh -c "echo $AGENT >$CG/inner/cgroup.procs"
+	for f in memory.max pids.max; do
+		[[ -e $CG/inner/$f ]] || continue
+		cmd_result "$mode write $f of its cgroup" "$want" sh -c "echo 1 >$CG/inner/$f"
+		echo max >"$CG/inner/$f" 2>/dev/null
+	done
+	cmd_result "$mode cgroup.freeze of the cgroup above it" "$want" sh -c "echo 1 >$CG/cgroup.freeze"
+	echo 0 >"$CG/cgroup.freeze" 2>/dev/null
+	[[ $mode == protected ]] && protected_event "$mode cgroup" ".via == \"cgroup\""
+	cmd_result "$mode cgroup.kill of its cgroup" "$want" sh -c "echo 1 >$CG/inner/cgroup.kill"
+	sleep 0.2
+	if [[ $mode == protected ]]; then
+		check "$mode agent survived its cgroup's kill" kill -0 "$AGENT"
+		# an empty cgroup next to it stays the admin's
+		mkdir -p "$CG/free"
+		cmd_result "$mode freeze of a cgroup without protected processes" ok sh -c "echo 1 >$CG/free/cgroup.freeze"
+		echo 0 >"$CG/free/cgroup.freeze"
+	fi
+	kill -9 "$AGENT" 2>/dev/null
+	sleep 0.2
+	rmdir "$CG/inner" "$CG/free" 2>/dev/null
+}
+
 # ---- open policy: every attack must succeed --------------------------------
 start_daemon --policy "$OPEN_POLICY" || { fail "daemon start (open policy)"; exit 1; }
 process_attacks open
 file_attacks open
+cgroup_attacks open
 cmd_result "open bpftool map update bw_guard" ok \
 	bpftool map update pinned "$PIN/bw_guard" key 0 0 0 0 value 0 0 0 0 0 0 0 0
 cmd_result "open rename over the daemon binary" ok mv -f "$T/bin/evil" "$T/bin/bulwarkd.moved"
@@ -204,6 +237,7 @@ gen=$(status | jq -r .policy.generation)
 
 process_attacks protected
 file_attacks protected
+cgroup_attacks protected
 spawn_plain
 expect_try "unprotected process still killable" kill 0 "$PLAIN" 9
 spawn_plain
