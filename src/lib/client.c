@@ -391,9 +391,11 @@ int bw_client_unload(struct bw_client *c)
 	return bw_client_unload_signed(c, NULL);
 }
 
-int bw_client_unload_signed(struct bw_client *c, const char *signed_payload)
+/* A request whose reply is only ok or an error; takes req (field `name` set to value if both given). */
+static int simple_request(struct bw_client *c, struct json_object *req, const char *name,
+			  const char *value)
 {
-	struct json_object *req = request("unload"), *reply = NULL;
+	struct json_object *reply = NULL;
 	int r;
 
 	if (!c) {
@@ -402,8 +404,8 @@ int bw_client_unload_signed(struct bw_client *c, const char *signed_payload)
 	}
 	if (!req)
 		return -ENOMEM;
-	if (signed_payload)
-		json_object_object_add(req, "signature", json_object_new_string(signed_payload));
+	if (name && value)
+		json_object_object_add(req, name, json_object_new_string(value));
 	r = call(c, req, &reply);
 	if (r == 0)
 		r = reply_status(c, reply);
@@ -412,24 +414,16 @@ int bw_client_unload_signed(struct bw_client *c, const char *signed_payload)
 	return r;
 }
 
+int bw_client_unload_signed(struct bw_client *c, const char *signed_payload)
+{
+	return simple_request(c, request("unload"), "signature", signed_payload);
+}
+
 int bw_client_lock(struct bw_client *c, const char *pubkey_hex)
 {
-	struct json_object *req = request("lock"), *reply = NULL;
-	int r;
-
-	if (!c || !pubkey_hex) {
-		json_object_put(req);
+	if (!pubkey_hex)
 		return -EINVAL;
-	}
-	if (!req)
-		return -ENOMEM;
-	json_object_object_add(req, "pubkey", json_object_new_string(pubkey_hex));
-	r = call(c, req, &reply);
-	if (r == 0)
-		r = reply_status(c, reply);
-	json_object_put(req);
-	json_object_put(reply);
-	return r;
+	return simple_request(c, request("lock"), "pubkey", pubkey_hex);
 }
 
 int bw_unload_pins(void)

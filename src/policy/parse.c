@@ -971,6 +971,28 @@ static int parse_target(struct line_ctx *lc, struct bw_rule *r, size_t *i)
 	return 0;
 }
 
+/* A new rule for this line's statement, or NULL (with a diagnostic) past the rule limit. */
+static struct bw_rule *statement_rule(struct line_ctx *lc, enum bw_verdict decision, enum bw_op op)
+{
+	struct bw_rule *r;
+
+	if (lc->p->n_rules >= BW_RULES_MAX) {
+		line_error(lc, lc->tok[0].col, "split the policy or use tree rules",
+			   "too many rules (the limit is %u)", BW_RULES_MAX);
+		return NULL;
+	}
+	r = new_rule(lc->p);
+	r->decision = decision;
+	r->op = op;
+	r->loc = (struct bw_loc){ .file = lc->file, .line = lc->line, .col = lc->tok[0].col };
+	r->text = statement_text(lc);
+	r->line = strdup(lc->raw);
+	if (!r->text || !r->line)
+		abort();
+	r->loc.text = r->line;
+	return r;
+}
+
 static void parse_rule(struct line_ctx *lc, enum bw_verdict decision)
 {
 	struct bw_policy *p = lc->p;
@@ -999,25 +1021,14 @@ static void parse_rule(struct line_ctx *lc, enum bw_verdict decision)
 			   lc->tok[1].text);
 		return;
 	}
-	if (p->n_rules >= BW_RULES_MAX) {
-		line_error(lc, lc->tok[0].col, "split the policy or use tree rules",
-			   "too many rules (the limit is %u)", BW_RULES_MAX);
-		return;
-	}
 	if (op == BW_OP_PROTECT && !lc->query) {
 		line_error(lc, lc->tok[0].col, "e.g. `protect /opt/agent/** level=antimalware`",
 			   "protection is its own statement: protect <object> level=<level>");
 		return;
 	}
-	r = new_rule(p);
-	r->decision = decision;
-	r->op = op;
-	r->loc = (struct bw_loc){ .file = lc->file, .line = lc->line, .col = lc->tok[0].col };
-	r->text = statement_text(lc);
-	r->line = strdup(lc->raw);
-	if (!r->text || !r->line)
-		abort();
-	r->loc.text = r->line;
+	r = statement_rule(lc, decision, op);
+	if (!r)
+		return;
 	if (bw_op_targets_process(op)) {
 		if (parse_target(lc, r, &i) < 0)
 			goto bad;
@@ -1099,20 +1110,9 @@ static void parse_protect(struct line_ctx *lc)
 			   "'protect' needs an object");
 		return;
 	}
-	if (p->n_rules >= BW_RULES_MAX) {
-		line_error(lc, lc->tok[0].col, "split the policy or use tree rules",
-			   "too many rules (the limit is %u)", BW_RULES_MAX);
+	r = statement_rule(lc, BW_VERDICT_DENY, BW_OP_PROTECT);
+	if (!r)
 		return;
-	}
-	r = new_rule(p);
-	r->decision = BW_VERDICT_DENY;
-	r->op = BW_OP_PROTECT;
-	r->loc = (struct bw_loc){ .file = lc->file, .line = lc->line, .col = lc->tok[0].col };
-	r->text = statement_text(lc);
-	r->line = strdup(lc->raw);
-	if (!r->text || !r->line)
-		abort();
-	r->loc.text = r->line;
 	if (is_keyword(&lc->tok[1], "self")) {
 		r->obj = BW_OBJ_TYPE_SELF;
 		r->obj_loc = (struct bw_loc){ .file = lc->file, .line = lc->line, .col = lc->tok[1].col,
