@@ -69,7 +69,7 @@ install: all
 	chmod 755 $(DESTDIR)$(PREFIX)/lib/bulwark/apt-trust-hook
 	sed 's|/usr/local/|$(PREFIX)/|g' packaging/apt/99bulwark-trust >$(DESTDIR)$(PREFIX)/share/bulwark/apt/99bulwark-trust
 
-$(BUILD)/bulwark.bpf.o: bpf/bulwark.bpf.c bpf/decide.bpf.h bpf/abi.h bpf/vmlinux.h | $(BUILD)
+$(BUILD)/bulwark.bpf.o: bpf/bulwark.bpf.c $(wildcard bpf/*.h) | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(BUILD)/bulwark.skel.h: $(BUILD)/bulwark.bpf.o

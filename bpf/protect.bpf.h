@@ -274,14 +274,16 @@ static __noinline int bw_protect_cgroup_file(struct file *file)
 {
 	struct kernfs_node *kn = BPF_CORE_READ(file, f_inode, i_private), *dir;
 	struct bw_cgroup_scan s = {};
+	struct cgroup *target; /* a local: CO-RE relocates kernel types only */
 
 	if (!kn || !bw_cgroup_file_guarded(kn))
 		return 0;
 	dir = BPF_CORE_READ(kn, parent);
-	s.target = dir ? BPF_CORE_READ(dir, priv) : NULL;
-	if (!s.target)
+	target = dir ? BPF_CORE_READ(dir, priv) : NULL;
+	if (!target)
 		return 0;
-	s.level = BPF_CORE_READ(s.target, level);
+	s.target = target;
+	s.level = BPF_CORE_READ(target, level);
 	bpf_for_each_map_elem(&bw_protected, bw_cgroup_scan_step, &s, 0);
 	if (!s.need)
 		return 0;

@@ -306,7 +306,8 @@ int prepare_policy(const char *path, const struct drift *keep, const char *expec
 		pp->policy->keep = keep->v;
 		pp->policy->n_keep = keep->n;
 	}
-	self_paths(pp, path);
+	if (pp->policy->flags & BW_POLICY_PROTECT_SELF)
+		self_paths(pp, path);
 	r = bw_compile(pp->policy, &pp->compiled);
 	pp->policy->keep = NULL; /* the old record goes away when this one is committed */
 	pp->policy->n_keep = 0;
