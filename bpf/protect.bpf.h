@@ -240,14 +240,15 @@ static long bw_cgroup_scan_step(struct bpf_map *map, __u32 *tgid, struct bw_prot
 {
 	struct task_struct *task = (void *)pp->task;
 	struct cgroup *cgrp, *anc = NULL;
+	int level = s->level & 63; /* a local: CO-RE relocates kernel types only */
 
 	if (!task || pp->level <= s->need || BPF_CORE_READ(task, tgid) != *tgid ||
 	    BPF_CORE_READ(task, start_time) != pp->start_time)
 		return 0;
 	cgrp = BPF_CORE_READ(task, cgroups, dfl_cgrp);
-	if (!cgrp || BPF_CORE_READ(cgrp, level) < s->level)
+	if (!cgrp || BPF_CORE_READ(cgrp, level) < level)
 		return 0;
-	bpf_core_read(&anc, sizeof(anc), &cgrp->ancestors[s->level & 63]);
+	bpf_core_read(&anc, sizeof(anc), &cgrp->ancestors[level]);
 	if (anc == s->target) {
 		s->need = pp->level;
 		s->rule_id = pp->rule_id;

@@ -48,6 +48,7 @@
  *   bwtry socket-family N      socket(N, SOCK_DGRAM): for a family not loaded, the
  *                              kernel runs kernel.modprobe (a module request)
  *   bwtry crash                die of SIGSEGV, dumping core through core_pattern
+ *   bwtry mount-bind SRC DST | mount-fs TYPE DST | umount PATH   mount(2) and umount2(2)
  *   bwtry traceme PATH         fork; the child asks to be traced (PTRACE_TRACEME) and
  *                              execs PATH (running `PATH noop`): errno of that exec
  *                              (0 when it started traced; the child is then killed)
@@ -89,6 +90,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/prctl.h>
+#include <sys/mount.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -777,6 +779,12 @@ int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "traceme") == 0)
 		return traceme_exec(argv[2]);
+	if (argc == 4 && strcmp(argv[1], "mount-bind") == 0)
+		return report(mount(argv[2], argv[3], NULL, MS_BIND, NULL), errno);
+	if (argc == 4 && strcmp(argv[1], "mount-fs") == 0)
+		return report(mount(argv[2], argv[3], argv[2], 0, NULL), errno);
+	if (argc == 3 && strcmp(argv[1], "umount") == 0)
+		return report(umount2(argv[2], 0), errno);
 	if (argc >= 3 && strcmp(argv[1], "exec") == 0)
 		return try_exec(argv + 2);
 	if (argc >= 3 && strcmp(argv[1], "execveat") == 0)
