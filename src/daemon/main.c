@@ -313,6 +313,28 @@ static int take_lock(struct daemon *d)
 	return 0;
 }
 
+/* A small file (a signed payload), whole, or NULL. */
+static char *read_small_file(const char *path)
+{
+	char *buf = calloc(1, 8192);
+	FILE *f = fopen(path, "re");
+	size_t n;
+
+	if (!buf || !f) {
+		free(buf);
+		if (f)
+			fclose(f);
+		return NULL;
+	}
+	n = fread(buf, 1, 8191, f);
+	fclose(f);
+	if (n == 8191) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
 /* sd_notify(3) without libsystemd: one datagram to $NOTIFY_SOCKET. */
 static void notify_socket(const char *msg)
 {
@@ -400,6 +422,37 @@ static int takeover_policy(struct daemon *d, const char **policy, struct prepare
 	return 1;
 }
 
+/*
+ * A bulwarkd that starts while a `protect self` policy is pinned (the last
+ * one crashed) may not swap in another policy on its own say: the same
+ * rule as a request, a signed payload (PATH.sig) when locked, nothing
+ * otherwise. The pinned policy stays in force.
+ */
+static bool start_policy_authorized(struct daemon *d, const char *policy, struct prepared *pending)
+{
+	struct bw_policy_info info;
+	char hex[65], pinned[65], why[512] = "", *sig_path = NULL, *sig = NULL;
+	uint64_t version = 0;
+	bool ok;
+
+	if (!protection_on(d) || bw_kernel_policy_info(&d->kernel, &info) < 0)
+		return true;
+	bw_hex(pending->policy->sha256, sizeof(pending->policy->sha256), hex);
+	bw_hex(info.sha256, sizeof(info.sha256), pinned);
+	if (strcmp(hex, pinned) == 0)
+		return true; /* the policy in force, again */
+	if (asprintf(&sig_path, "%s.sig", policy) >= 0)
+		sig = read_small_file(sig_path);
+	ok = authorize_change(d, "policy", hex, sig, &version, why, sizeof(why)) == 0;
+	if (ok)
+		record_version(d, version);
+	else
+		bw_log(LOG_ERR, "policy %s refused at start: %s; the pinned policy stays in force", policy, why);
+	free(sig_path);
+	free(sig);
+	return ok;
+}
+
 /* Install the start policy into the kernel just opened. <0 to exit. */
 static int commit_start_policy(struct daemon *d, const char *policy, struct prepared *pending)
 {
@@ -449,6 +502,10 @@ static int start(struct daemon *d, const struct options *o, const char *policy)
 		have_pending = r = takeover_policy(d, &policy, &pending);
 	if (r < 0)
 		goto out;
+	if (have_pending && !start_policy_authorized(d, policy, &pending)) {
+		prepared_free(&pending);
+		have_pending = 0;
+	}
 	if (have_pending && (r = commit_start_policy(d, policy, &pending)) < 0)
 		goto out;
 	/* The old build's events are decoded with its generation's rule table. */
