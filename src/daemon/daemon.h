@@ -114,6 +114,7 @@ struct prepared {
 	size_t n_self;
 };
 void set_self_places(const char *state_dir, const char *socket_path);
+void set_compile_tick(void (*tick)(void *ctx), void *ctx);
 bool policy_protects_self(const struct prepared *pp);
 bool protection_on(struct daemon *d);
 extern const char protection_refusal[];

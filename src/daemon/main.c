@@ -142,6 +142,18 @@ static void run_due_tasks(struct daemon *d)
 	}
 }
 
+/*
+ * A long compile's tick: what the kernel reported meanwhile goes out now
+ * (decoded with the tables in force: the new policy is not committed yet).
+ */
+static void drain_events(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	if (d->rb)
+		ring_buffer__consume(d->rb);
+}
+
 /* SIGHUP: what `bulwark policy load` of the loaded path would do. */
 static void reload(struct daemon *d)
 {
@@ -593,6 +605,7 @@ int main(int argc, char **argv)
 		return r < 0 ? 0 : r;
 	d.server.path = d.socket_path;
 	set_self_places(d.state_dir, d.socket_path);
+	set_compile_tick(drain_events, &d);
 	bw_log_init(o.verbose ? LOG_DEBUG : LOG_INFO);
 	if (geteuid() != 0) {
 		bw_log(LOG_ERR, "must run as root: it loads BPF LSM programs");

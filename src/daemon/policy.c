@@ -89,6 +89,15 @@ out:
 
 /* Where bulwarkd keeps what `protect self` covers besides its code and policy. */
 static const char *self_state_dir, *self_socket;
+/* What a long compile calls now and then: the event pipeline, so it never stalls. */
+static void (*compile_tick)(void *ctx);
+static void *compile_tick_ctx;
+
+void set_compile_tick(void (*tick)(void *ctx), void *ctx)
+{
+	compile_tick = tick;
+	compile_tick_ctx = ctx;
+}
 
 void set_self_places(const char *state_dir, const char *socket_path)
 {
@@ -308,6 +317,8 @@ int prepare_policy(const char *path, const struct drift *keep, const char *expec
 	}
 	if (pp->policy->flags & BW_POLICY_PROTECT_SELF)
 		self_paths(pp, path);
+	pp->policy->tick = compile_tick;
+	pp->policy->tick_ctx = compile_tick_ctx;
 	r = bw_compile(pp->policy, &pp->compiled);
 	pp->policy->keep = NULL; /* the old record goes away when this one is committed */
 	pp->policy->n_keep = 0;

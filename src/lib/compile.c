@@ -1124,6 +1124,17 @@ static void warn_unreachable(struct bw_policy *p, const unsigned *beaten_by)
 	}
 }
 
+/*
+ * Every 1024 rules, the caller's tick (bulwarkd drains the kernel's events
+ * there): a policy of a million rules compiles for seconds, and the ring
+ * buffer must not fill meanwhile.
+ */
+static void compile_tick(const struct bw_policy *p, size_t i)
+{
+	if (p->tick && (i & 1023) == 1023)
+		p->tick(p->tick_ctx);
+}
+
 int bw_compile(struct bw_policy *p, struct bw_compiled *out)
 {
 	struct classes cs = { 0 };
@@ -1145,6 +1156,7 @@ int bw_compile(struct bw_policy *p, struct bw_compiled *out)
 	for (size_t i = 0; i < p->n_rules; i++) {
 		struct bw_rule *rule = &p->rules[i];
 
+		compile_tick(p, i);
 		if (rule->op == BW_OP_NONE)
 			continue; /* the mode statement: only in the rule table */
 		if (!op_enforced[rule->op]) {
@@ -1162,13 +1174,15 @@ int bw_compile(struct bw_policy *p, struct bw_compiled *out)
 	}
 	if (p->n_errors)
 		goto out;
-	for (size_t i = 0; i < p->n_rules; i++)
+	for (size_t i = 0; i < p->n_rules; i++) {
+		compile_tick(p, i);
 		if (p->rules[i].op == BW_OP_PROTECT) {
 			expand_protect(p, &pb, &p->rules[i]);
 		} else if (p->rules[i].op != BW_OP_NONE) {
 			expand_rule(&cs, &b, &p->rules[i], &rcs[i]);
 			expand_retired(p, &cs, &b, &p->rules[i], &rcs[i]);
 		}
+	}
 	merge_protect(&b, &pb);
 	if (b.overflow) {
 		bw_policy_diag(p, BW_SEV_ERROR, &p->rules[0].loc, NULL,

@@ -110,6 +110,9 @@ struct bw_policy {
 	 */
 	const char *const *self_paths;
 	size_t n_self_paths;
+	/* Called now and then during a long compile (bulwarkd drains events); may be NULL. */
+	void (*tick)(void *ctx);
+	void *tick_ctx;
 	void *hash_state;        /* internal: running SHA-256 */
 	unsigned depth;          /* internal: include depth */
 };

@@ -706,6 +706,35 @@ static void test_protect(void **state)
 	}
 }
 
+static void count_tick(void *ctx)
+{
+	(*(unsigned *)ctx)++;
+}
+
+/* A long compile calls back now and then: bulwarkd drains its events there. */
+static void test_compile_ticks(void **state)
+{
+	struct bw_policy *p = bw_policy_new();
+	struct bw_compiled c;
+	unsigned ticks = 0;
+	size_t cap = 5000 * 64, len = 0;
+	char *text = malloc(cap);
+
+	(void)state;
+	assert_non_null(text);
+	for (int i = 0; i < 5000; i++)
+		len += (size_t)snprintf(text + len, cap - len, "deny signal any from uid=%d\n", i);
+	bw_policy_load_buffer(p, "big.rules", text, len);
+	bw_policy_finish(p);
+	p->tick = count_tick;
+	p->tick_ctx = &ticks;
+	assert_int_equal(bw_compile(p, &c), 0);
+	assert_true(ticks >= 8); /* twice per 1024 rules: resolving, then expanding */
+	bw_compiled_free(&c);
+	bw_policy_free(p);
+	free(text);
+}
+
 static void test_kernel_dev(void **state)
 {
 	(void)state;
@@ -726,6 +755,7 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_kernel_dev),
 		cmocka_unit_test(test_protect),
+		cmocka_unit_test(test_compile_ticks),
 		cmocka_unit_test(test_resolution_record),
 		cmocka_unit_test(test_retired_identities),
 		cmocka_unit_test(test_root_controlled),
