@@ -594,7 +594,7 @@ int main(int argc, char **argv)
 			    .on_writable = events_pump },
 	};
 	struct options o = { 0 };
-	char *policy_abs = NULL, why[1024] = "";
+	char *policy_abs = NULL, *events_abs = NULL, why[1024] = "";
 	sigset_t mask;
 	const char *policy;
 	int r, ret = 1;
@@ -627,6 +627,9 @@ int main(int argc, char **argv)
 			bw_log(LOG_ERR, "cannot open %s: %s", o.events, strerror(errno));
 			goto out;
 		}
+		/* The event log is evidence: `protect self` keeps others from rewriting it. */
+		events_abs = realpath(o.events, NULL);
+		set_self_events(events_abs);
 	}
 	/* The drop-in directory is the default policy when it exists. */
 	policy = o.policy;
@@ -650,5 +653,6 @@ int main(int argc, char **argv)
 out:
 	cleanup(&d);
 	free(policy_abs);
+	free(events_abs);
 	return ret;
 }

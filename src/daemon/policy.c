@@ -99,10 +99,17 @@ void set_compile_tick(void (*tick)(void *ctx), void *ctx)
 	compile_tick_ctx = ctx;
 }
 
+static const char *self_events;
+
 void set_self_places(const char *state_dir, const char *socket_path)
 {
 	self_state_dir = state_dir;
 	self_socket = socket_path;
+}
+
+void set_self_events(const char *events_path)
+{
+	self_events = events_path;
 }
 
 #define OVERLAYFS_MAGIC 0x794c7630
@@ -139,7 +146,8 @@ static void self_add(struct prepared *pp, const char *path, bool tree)
 /*
  * What `protect self` covers: bulwarkd's program and every file its code
  * is mapped from (libraries, the loader), the policy as read, the state
- * directory, the control socket and the pin directory.
+ * directory, the control socket, the event log (--events) and the pin
+ * directory.
  */
 static void self_paths(struct prepared *pp, const char *policy_path)
 {
@@ -172,6 +180,8 @@ static void self_paths(struct prepared *pp, const char *policy_path)
 		self_add(pp, self_state_dir, true);
 	if (self_socket)
 		self_add(pp, self_socket, false);
+	if (self_events)
+		self_add(pp, self_events, false);
 	self_add(pp, BW_PIN_ROOT, true);
 	pp->policy->self_paths = (const char *const *)pp->self;
 	pp->policy->n_self_paths = pp->n_self;
