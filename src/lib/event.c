@@ -462,6 +462,8 @@ struct json_object *bw_event_to_json(const struct bw_event *e, const struct bw_r
 		add_str(target, "image", "from memory"); /* init_module, kexec_load: no file */
 		json_object_object_add(o, "target", target);
 	} else {
+		const struct bw_rule_ref *prot = e->op == BW_OP_PROTECT ? bw_rule_table_get(rt, e->arg) : NULL;
+
 		if (e->flags & (BW_EVF_PATH_ERR | BW_EVF_PATH_TRUNC))
 			json_object_object_add(target, "path", NULL);
 		else
@@ -469,6 +471,15 @@ struct json_object *bw_event_to_json(const struct bw_event *e, const struct bw_r
 		bw_dev_string(e->target_dev, dev, sizeof(dev));
 		add_str(target, "dev", dev);
 		add_u64(target, "ino", e->target_ino);
+		/* a protected file: the statement that protects it (where no path helper could name it) */
+		if (prot) {
+			struct json_object *by = json_object_new_object();
+
+			add_str(by, "file", prot->file);
+			add_u64(by, "line", prot->line);
+			add_str(by, "text", prot->text);
+			json_object_object_add(target, "protected_by", by);
+		}
 		json_object_object_add(o, "target", target);
 	}
 
