@@ -10,7 +10,10 @@
  *   verify-cost [OBJECT [PROGRAM...]]
  *
  * OBJECT defaults to build/bulwark.bpf.o; naming programs loads only
- * those (quicker, when working on one of them).
+ * those (quicker, when working on one of them). With VERIFY_COST_DUMP=DIR
+ * the named programs are loaded with the full log (BPF_LOG_LEVEL1) and each
+ * log is written to DIR/PROGRAM.log: counting how often each instruction
+ * was processed there shows where the verifier's time goes.
  *
  * Needs root and a kernel that loads BPF LSM programs: `make bench` runs
  * it in vm/run (bench/verify-cost.sh).
@@ -24,6 +27,7 @@
 #include <time.h>
 
 #define LOG_SIZE (1u << 20)
+#define DUMP_LOG_SIZE (1u << 28)
 #define MAX_PROGS 64
 
 static int quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -50,6 +54,8 @@ static long long log_number(const char *log, const char *key)
 int main(int argc, char **argv)
 {
 	const char *path = argc > 1 ? argv[1] : "build/bulwark.bpf.o";
+	const char *dump = getenv("VERIFY_COST_DUMP");
+	size_t log_size = dump && argc > 2 ? DUMP_LOG_SIZE : LOG_SIZE;
 	char *logs[MAX_PROGS] = { 0 };
 	long long usec_sum = 0, insn_sum = 0;
 	struct bpf_program *prog;
@@ -76,11 +82,12 @@ int main(int argc, char **argv)
 				named |= strcmp(argv[i], bpf_program__name(prog)) == 0;
 			bpf_program__set_autoload(prog, named);
 		}
-		logs[n] = calloc(1, LOG_SIZE);
+		logs[n] = calloc(1, log_size);
 		if (!logs[n])
 			return 1;
-		bpf_program__set_log_buf(prog, logs[n], LOG_SIZE);
-		bpf_program__set_log_level(prog, 4); /* BPF_LOG_STATS */
+		bpf_program__set_log_buf(prog, logs[n], log_size);
+		/* BPF_LOG_STATS, and BPF_LOG_LEVEL1 (every instruction, source lines) to dump */
+		bpf_program__set_log_level(prog, log_size == DUMP_LOG_SIZE ? 4 | 1 : 4);
 		n++;
 	}
 	t0 = now_s();
@@ -109,6 +116,17 @@ int main(int argc, char **argv)
 		usec = log_number(logs[i], "verification time ");
 		insns = log_number(logs[i], "processed ");
 		printf("%-28s %12lld %12lld\n", bpf_program__name(prog), usec, insns);
+		if (log_size == DUMP_LOG_SIZE) {
+			char name[512];
+			FILE *f;
+
+			snprintf(name, sizeof(name), "%s/%s.log", dump, bpf_program__name(prog));
+			f = fopen(name, "w");
+			if (f) {
+				fputs(logs[i], f);
+				fclose(f);
+			}
+		}
 		usec_sum += usec > 0 ? usec : 0;
 		insn_sum += insns > 0 ? insns : 0;
 		i++;

@@ -39,6 +39,6 @@ start "daemon start, nothing pinned"
 kill -9 "$pid"
 wait "$pid" 2>/dev/null || true
 start "daemon restart, same build (adopts)"
+# unload ends the daemon too
 "$B/bulwark" unload >/dev/null
-kill -TERM "$pid"
 wait "$pid" 2>/dev/null || true
