@@ -11,7 +11,7 @@
  *
  * OBJECT defaults to build/bulwark.bpf.o; naming programs loads only
  * those (quicker, when working on one of them). With VERIFY_COST_DUMP=DIR
- * the named programs are loaded with the full log (BPF_LOG_LEVEL1) and each
+ * the named programs are loaded with the full log (BPF_LOG_LEVEL2) and each
  * log is written to DIR/PROGRAM.log: counting how often each instruction
  * was processed there shows where the verifier's time goes.
  *
@@ -86,8 +86,8 @@ int main(int argc, char **argv)
 		if (!logs[n])
 			return 1;
 		bpf_program__set_log_buf(prog, logs[n], log_size);
-		/* BPF_LOG_STATS, and BPF_LOG_LEVEL1 (every instruction, source lines) to dump */
-		bpf_program__set_log_level(prog, log_size == DUMP_LOG_SIZE ? 4 | 1 : 4);
+		/* BPF_LOG_STATS, and BPF_LOG_LEVEL2: level 1 keeps only the last path */
+		bpf_program__set_log_level(prog, log_size == DUMP_LOG_SIZE ? 4 | 2 : 4);
 		n++;
 	}
 	t0 = now_s();

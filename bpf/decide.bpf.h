@@ -245,6 +245,7 @@ struct bw_search {
 	union {
 		const struct bw_subject *t;   /* process objects: the target's */
 		struct bw_rule_val *best;     /* file objects: the best entry of the views so far */
+		struct cgroup *cgrp;          /* cgroup class: the task's cgroup (top: its level) */
 	};
 	struct dentry *dentry;        /* walk position */
 	struct mount *mnt;            /* NULL: a real view, which ends at its filesystem's root */
@@ -543,16 +544,40 @@ static __always_inline __u32 bw_exe_class(struct bw_search *w, struct file *file
 }
 
 /*
+ * One level of bw_cgroup_class, deepest first: the ancestor of w->cgrp at
+ * level w->top - i. Returns 1 when its class is found (w->v) or there is
+ * no level left.
+ */
+static long bw_cgroup_step(__u32 i, void *ctx)
+{
+	struct bw_search *w = ctx;
+	/* A local, not w->...: CO-RE relocations only apply to kernel types. */
+	struct cgroup *cgrp = w->cgrp, *anc = NULL;
+	int level = (int)w->top - (int)i;
+
+	if (level < 0)
+		return 1;
+	bpf_core_read(&anc, sizeof(anc), &cgrp->ancestors[level & 63]);
+	if (!anc)
+		return 1;
+	w->key.ino = BPF_CORE_READ(anc, kn, id);
+	w->v = bpf_map_lookup_elem(w->policy, &w->key);
+	return w->v ? 1 : 0;
+}
+
+/*
  * The deepest cgroup class among a task's cgroup (v2) and its ancestors.
  * The ancestors array is indexed by level, so this is one read and one
  * lookup per level, and only levels that can hold a class are looked at.
+ * A bpf_loop, not a bounded loop: the verifier walked each of the 33
+ * iterations of that, twice per process decision (a third of a task
+ * hook's verification on 6.1).
  */
 static __noinline __u32 bw_cgroup_class(struct bw_search *w, struct task_struct *task,
 					__u32 levels)
 {
-	struct cgroup *cgrp = BPF_CORE_READ(task, cgroups, dfl_cgrp), *anc;
-	struct bw_rule_val *v;
-	int level, i;
+	struct cgroup *cgrp = BPF_CORE_READ(task, cgroups, dfl_cgrp);
+	int level;
 
 	if (!cgrp)
 		return 0;
@@ -561,19 +586,13 @@ static __noinline __u32 bw_cgroup_class(struct bw_search *w, struct task_struct 
 	level = BPF_CORE_READ(cgrp, level);
 	if (level > (int)levels - 1)
 		level = (int)levels - 1;
-	for (i = 0; i < BW_CGROUP_LEVEL_MAX + 1; i++) {
-		if (level - i < 0)
-			break;
-		anc = NULL;
-		bpf_core_read(&anc, sizeof(anc), &cgrp->ancestors[(level - i) & 63]);
-		if (!anc)
-			break;
-		w->key.ino = BPF_CORE_READ(anc, kn, id);
-		v = bpf_map_lookup_elem(w->policy, &w->key);
-		if (v)
-			return v->class_id;
-	}
-	return 0;
+	if (level < 0)
+		return 0;
+	w->cgrp = cgrp;
+	w->top = level;
+	w->v = NULL;
+	bpf_loop(BW_CGROUP_LEVEL_MAX + 1, bw_cgroup_step, w, 0);
+	return w->v ? w->v->class_id : 0;
 }
 
 /* A task's cached program class, tagged with the policy serial it belongs to. */
