@@ -376,9 +376,9 @@ static __always_inline long bw_next_view(struct bw_search *w, __u32 i)
 	w->mnt = NULL;
 	w->key.kind -= 1; /* tree kind -> exact kind: the new view starts at its file */
 	/*
-	 * The verifier must not tell the views apart: the walk's callback is
-	 * verified until its states repeat, and a view number it knows makes
-	 * every view (and every combination of flags) a state of its own.
+	 * Forget the view number and flags (a helper's copy), so that views
+	 * cannot multiply the states of a callback the verifier checks until
+	 * its states repeat. Measured: no change on 6.1 or 6.12 today.
 	 */
 	bpf_probe_read_kernel(&w->top, sizeof(w->top), &w->top);
 	return 0;
