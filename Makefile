@@ -176,9 +176,15 @@ $(BUILD)/bench/opbench: bench/opbench.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) -o $@ $< -lpthread
 
+$(BUILD)/bench/verify-cost: bench/verify-cost.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) $(PKG_CFLAGS) -o $@ $< $(PKG_LIBS)
+
 # Benchmarks: ratios against the bare kernel, taken in one VM run.
-bench: all $(BUILD)/bench/execloop $(BUILD)/bench/opbench
+bench: all $(BUILD)/bench/execloop $(BUILD)/bench/opbench $(BUILD)/bench/verify-cost
 	bench/compile-rules.sh
+	vm/run --kernel 6.1 -- bench/verify-cost.sh
+	vm/run --kernel 6.12 -- bench/verify-cost.sh
 	vm/run -- bench/exec-rules.sh
 	vm/run -- bench/op-rules.sh
 .SECONDARY:

@@ -91,7 +91,7 @@ int BPF_PROG(bw_mmap_file, struct file *file, unsigned long reqprot, unsigned lo
 	if (ret || !(prot & PROT_EXEC))
 		return ret;
 	if (!anon && !bw_is_own_exe(file)) {
-		bw_decide_file(&d, BW_OP_EXEC, BW_HOOK_MMAP, file);
+		bw_decide_file(&d, BW_OP_EXEC, BW_HOOK_MMAP, bw_addr(file));
 		rc = bw_conclude(&d, &file->f_path, NULL);
 		if (rc)
 			return rc;
@@ -139,7 +139,7 @@ int BPF_PROG(bw_file_mprotect, struct vm_area_struct *vma, unsigned long reqprot
 	if (bw_is_own_exe(file))
 		return 0;
 	__builtin_memset(&d, 0, sizeof(d));
-	bw_decide_file(&d, BW_OP_EXEC, BW_HOOK_MPROTECT, file);
+	bw_decide_file(&d, BW_OP_EXEC, BW_HOOK_MPROTECT, bw_addr(file));
 	/* bpf_d_path is not allowed in this hook: dev and ino still name it. */
 	d.event_flags |= BW_EVF_PATH_ERR;
 	rc = bw_conclude(&d, NULL, NULL);
@@ -281,7 +281,7 @@ int BPF_PROG(bw_bprm_check, struct linux_binprm *bprm, int ret)
 	if (bw_policy_has(BW_POLICY_STICKY))
 		bw_mark_nochild(bpf_task_storage_get(&bw_task_state, bpf_get_current_task_btf(), 0,
 						     BPF_LOCAL_STORAGE_GET_F_CREATE), &d);
-	bw_decide_file(&d, BW_OP_EXEC, BW_HOOK_EXEC, bprm->file);
+	bw_decide_file(&d, BW_OP_EXEC, BW_HOOK_EXEC, bw_addr(bprm->file));
 	ret = bw_conclude(&d, &bprm->file->f_path, NULL);
 	if (!ret)
 		ret = bw_protect_traced_exec(&d, bprm);
@@ -426,7 +426,14 @@ int BPF_PROG(bw_task_alloc, struct task_struct *task, unsigned long clone_flags,
 		d.rule_flags = BW_RULE_STICKY;
 		d.event_flags = BW_EVF_STICKY;
 	} else {
-		bw_decide_task(&d, thread ? BW_OP_THREAD : BW_OP_FORK, BW_HOOK_CLONE, NULL);
+		/*
+		 * One op the verifier does not know: else it checks the whole
+		 * decision twice, once for fork and once for thread.
+		 */
+		__u32 op = thread ? BW_OP_THREAD : BW_OP_FORK;
+
+		bpf_probe_read_kernel(&op, sizeof(op), &op);
+		bw_decide_task(&d, op, BW_HOOK_CLONE, NULL);
 	}
 	rc = bw_conclude(&d, NULL, NULL);
 	/* A live sticky rule denied it: mark the process, as its exec would have. */
@@ -816,7 +823,7 @@ int BPF_PROG(bw_kernel_read_file, struct file *file, enum kernel_read_file_id id
 
 	if (ret || !op || bw_is_kthread())
 		return ret;
-	bw_decide_file(&d, op, BW_HOOK_READ_FILE, file);
+	bw_decide_file(&d, op, BW_HOOK_READ_FILE, bw_addr(file));
 	return bw_conclude(&d, &file->f_path, NULL);
 }
 

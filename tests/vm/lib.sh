@@ -162,11 +162,12 @@ counter() { # counter OP NAME
 # is ready: the policy in force and the socket listening. A daemon that
 # dies first closes the pipe without a word.
 start_daemon() {
-	local ready=
+	local ready= t0=$EPOCHREALTIME
 	rm -f "$WORK/ready" && mkfifo "$WORK/ready" || return 1
 	"$BULWARKD" "$@" --events "$EV" --ready-fd 3 3>"$WORK/ready" 2>>"$DAEMON_LOG" &
 	DAEMON_PID=$!
 	read -r -t 600 ready <"$WORK/ready"
+	[[ -n ${BW_STARTS:-} ]] && awk "BEGIN {print $EPOCHREALTIME - $t0}" >>"$BW_STARTS"
 	[[ $ready == READY=1 ]] && return 0
 	echo "bulwarkd did not come up; its log:" && cat "$DAEMON_LOG"
 	return 1
