@@ -347,7 +347,8 @@ enum bw_hook {
 	BW_HOOK_UMOUNT = 28,    /* sb_umount */
 	BW_HOOK_BPF_MAP = 29,   /* bpf_map: an fd to one of bulwark's maps, for writing */
 	BW_HOOK_CGROUP = 30,    /* file_open of a cgroup control file (kill, freeze, limits) */
-	BW_HOOK_MAX = 30,
+	BW_HOOK_BPF_PROG = 31,  /* bpf_prog: an fd to one of bulwark's programs */
+	BW_HOOK_MAX = 31,
 };
 
 enum bw_event_type {

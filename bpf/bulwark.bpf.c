@@ -1100,6 +1100,40 @@ int BPF_PROG(bw_bpf_map, struct bpf_map *map, fmode_t fmode, int ret)
 }
 
 /*
+ * An fd to one of bulwark's programs (all named bw_...), by id. Under
+ * `protect self`, only bulwarkd gets one: with a program fd, root could
+ * attach an extension program (freplace) over one of the decision path's
+ * global functions and decide nothing. Other programs' fds stay available.
+ */
+SEC("lsm/bpf_prog")
+int BPF_PROG(bw_bpf_prog, struct bpf_prog *prog, int ret)
+{
+	struct bw_decision d = {};
+	struct bw_event *e;
+	char name[4] = {};
+	__u32 have;
+
+	if (ret)
+		return ret;
+	bpf_probe_read_kernel(name, 3, BPF_CORE_READ(prog, aux, name));
+	if (name[0] != 'b' || name[1] != 'w' || name[2] != '_')
+		return 0;
+	if (!bw_policy_has(BW_POLICY_PROTECT_SELF))
+		return 0;
+	have = bw_current_level();
+	if (have >= BW_LEVEL_SYSTEM)
+		return 0;
+	bw_protect_deny(&d, BW_OP_PROTECT, BW_HOOK_BPF_PROG, BW_LEVEL_SYSTEM, have);
+	ret = bw_enforce(&d);
+	e = bw_event_begin(&d);
+	if (e) {
+		bpf_probe_read_kernel_str(e->path, 16, BPF_CORE_READ(prog, aux, name));
+		bw_event_submit(e);
+	}
+	return ret;
+}
+
+/*
  * Process notifications: opt-in per policy (`notify exec fork exit
  * thread`). With none asked for, each costs two map lookups and returns.
  */

@@ -228,6 +228,8 @@ cmd_result "open bpftool map update bw_guard" ok \
 	bpftool map update pinned "$PIN/bw_guard" key 0 0 0 0 value 0 0 0 0 0 0 0 0
 cmd_result "open rename over the daemon binary" ok mv -f "$T/bin/evil" "$T/bin/bulwarkd.moved"
 mv -f "$T/bin/bulwarkd.moved" "$T/bin/evil" 2>/dev/null
+PROG_ID=$(bpftool prog show -j | jq '[.[] | select(.name == "bw_bprm_check")][0].id')
+cmd_result "open bpftool prog show of bulwark's program" ok bpftool prog show id "$PROG_ID"
 cmd_result "open kill -9 of bulwarkd" ok kill -9 "$DAEMON_PID"
 wait "$DAEMON_PID" 2>/dev/null
 DAEMON_PID=
@@ -282,7 +284,10 @@ cmd_result "bpftool map update bw_guard" EPERM \
 protected_event "bpftool map update" ".via == \"bpf_map\""
 cmd_result "bpftool map update of the policy slot" EPERM \
 	bpftool map update pinned "$PIN/bw_policy" key 0 0 0 0 value 0 0 0 0
-cmd_result "bpftool prog list still works" ok bpftool prog show
+# a program fd would let root attach freplace over a global function of the decision path
+cmd_result "bpftool prog show of bulwark's program" EPERM bpftool prog show id "$PROG_ID"
+protected_event "program fd" ".via == \"bpf_prog\""
+cmd_result "other programs still load" ok "$BWTRY" bpf-load
 cmd_result "other programs' maps still work" ok "$BWTRY" bpf-map
 
 # ordinary administration
