@@ -114,6 +114,17 @@ process_attacks() {
 	done
 	spawn_agent
 	expect_try "$mode tgkill STOP one thread" tgkill "$want" "$AGENT" "$AGENT" 19
+	# SIGIO: make the agent own a pipe with F_SETSIG SIGKILL, then write to it (the
+	# kernel sends the signal; the caller sees nothing either way)
+	spawn_agent
+	"$BWTRY" sigio "$AGENT" 9 >/dev/null 2>&1
+	sleep 0.3
+	if [[ $mode == open ]]; then
+		kill -0 "$AGENT" 2>/dev/null && fail "$mode sigio: the agent should be dead" || pass "$mode sigio kills"
+	else
+		check "$mode sigio: the agent is alive" kill -0 "$AGENT"
+		protected_event "$mode sigio" ".via == \"sigio\" and .target.pid == $AGENT"
+	fi
 	spawn_agent
 	# oom_score_adj: the OOM killer's aim, through /proc (also the task/TID path)
 	expect_try "$mode oom_score_adj" write-file "$want" "/proc/$AGENT/oom_score_adj" 1000
