@@ -102,8 +102,9 @@ process_attacks() {
 		local verb=${args%% *} rest=
 		[[ $args == *" "* ]] && rest=${args#* }
 		local errno=$want
-		# the kernel reports a refused /proc/PID/mem open as EACCES (mm_access)
-		[[ $mode == protected && $verb == mem-* ]] && errno=EACCES
+		# a read-only /proc/PID/mem open is refused by ptrace_access_check, which the
+		# kernel reports as EACCES (mm_access); a write-open already at file_open
+		[[ $mode == protected && $verb == mem-read ]] && errno=EACCES
 		# shellcheck disable=SC2086
 		expect_try "$mode $verb" "$verb" "$errno" "$AGENT" $rest
 		if [[ $mode == protected ]]; then

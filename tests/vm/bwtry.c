@@ -779,12 +779,22 @@ int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "traceme") == 0)
 		return traceme_exec(argv[2]);
-	if (argc == 4 && strcmp(argv[1], "mount-bind") == 0)
-		return report(mount(argv[2], argv[3], NULL, MS_BIND, NULL), errno);
-	if (argc == 4 && strcmp(argv[1], "mount-fs") == 0)
-		return report(mount(argv[2], argv[3], argv[2], 0, NULL), errno);
-	if (argc == 3 && strcmp(argv[1], "umount") == 0)
-		return report(umount2(argv[2], 0), errno);
+	/* The call first, then errno: argument evaluation order is unspecified. */
+	if (argc == 4 && strcmp(argv[1], "mount-bind") == 0) {
+		long rc = mount(argv[2], argv[3], NULL, MS_BIND, NULL);
+
+		return report(rc, errno);
+	}
+	if (argc == 4 && strcmp(argv[1], "mount-fs") == 0) {
+		long rc = mount(argv[2], argv[3], argv[2], 0, NULL);
+
+		return report(rc, errno);
+	}
+	if (argc == 3 && strcmp(argv[1], "umount") == 0) {
+		long rc = umount2(argv[2], 0);
+
+		return report(rc, errno);
+	}
 	if (argc >= 3 && strcmp(argv[1], "exec") == 0)
 		return try_exec(argv + 2);
 	if (argc >= 3 && strcmp(argv[1], "execveat") == 0)
