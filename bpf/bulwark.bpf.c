@@ -198,18 +198,6 @@ static __always_inline void bw_mark_nochild(struct bw_task_state *ts, struct bw_
 }
 
 /* Only policies with a sticky rule pay for marking. */
-static __always_inline bool bw_policy_has(__u32 flag)
-{
-	struct bw_rule_val *meta;
-	__u32 zero = 0;
-	void *policy;
-
-	policy = bpf_map_lookup_elem(&bw_policy, &zero);
-	if (!policy)
-		return false;
-	meta = bpf_map_lookup_elem(policy, &bw_meta_key);
-	return meta && (meta->flags & flag);
-}
 
 /*
  * A protected program never starts traced by a subject below its level:
@@ -248,6 +236,13 @@ static __always_inline void bw_protect_committed(struct linux_binprm *bprm)
 	struct bw_guard *g;
 
 	pp.level = bw_protected_file(BPF_CORE_READ(bprm, file, f_path.dentry), false, &pp.rule_id);
+	/*
+	 * Only in the host's file system view: in a chroot or another mount
+	 * namespace, root chooses which libraries and which ld.so.preload the
+	 * protected program would load.
+	 */
+	if (pp.level && !bw_host_view(task))
+		pp.level = BW_LEVEL_NONE;
 	if (pp.level == BW_LEVEL_SYSTEM) {
 		g = bpf_map_lookup_elem(&bw_guard, &bw_zero_key);
 		if (!g || (g->daemon_tgid && g->daemon_tgid != tgid))
@@ -710,6 +705,10 @@ static __always_inline int bw_proc_open(struct file *file, struct inode *inode, 
 		return 0;
 	if (bw_protect_proc_file(file, inode))
 		return -EPERM;
+	/* sysrq: the OOM killer on demand (f), or every process killed (e, i) */
+	if (bw_name_is(BPF_CORE_READ(file, f_path.dentry), "sysrq-trigger", 14) &&
+	    bw_protect_self_only(BPF_CORE_READ(file, f_path.dentry), &file->f_path, BW_HOOK_OPEN))
+		return -EPERM;
 	if (!BPF_CORE_READ(container_of(inode, struct proc_inode, vfs_inode), sysctl_entry))
 		return 0;
 	dentry = BPF_CORE_READ(file, f_path.dentry);
@@ -744,6 +743,9 @@ int BPF_PROG(bw_file_open, struct file *file, int ret)
 			return 0;
 		if (BPF_CORE_READ(inode, i_sb, s_magic) == BW_CGROUP2_MAGIC)
 			return bw_protect_cgroup_file(file);
+		if (BPF_CORE_READ(inode, i_sb, s_magic) == BW_CGROUP1_MAGIC)
+			return bw_protect_self_only(BPF_CORE_READ(file, f_path.dentry), &file->f_path,
+						    BW_HOOK_CGROUP);
 		return bw_protect_change(bw_real_dentry(file), &file->f_path, BW_HOOK_OPEN, false);
 	}
 	return bw_proc_open(file, inode, f_mode);
@@ -880,6 +882,35 @@ int BPF_PROG(bw_locked_down, enum lockdown_reason what, int ret)
 		       (1ull << BPF_LINK_CREATE) | (1ull << BPF_LINK_UPDATE) | \
 		       (1ull << BPF_LINK_DETACH))
 
+/*
+ * Program types that act on other processes or on the kernel's own
+ * decisions: bpf_send_signal (kill a protected process without
+ * task_kill), bpf_probe_write_user (write its memory), fmod_ret on
+ * security_* (skip bulwark's programs), extension and struct_ops. Under
+ * `protect self`, only a subject at level antimalware or above loads
+ * them; networking and cgroup programs stay everyone's.
+ */
+#define BW_BPF_TRACING_TYPES ((1ull << BPF_PROG_TYPE_KPROBE) | (1ull << BPF_PROG_TYPE_TRACEPOINT) | \
+			      (1ull << BPF_PROG_TYPE_PERF_EVENT) | (1ull << BPF_PROG_TYPE_RAW_TRACEPOINT) | \
+			      (1ull << BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE) | \
+			      (1ull << BPF_PROG_TYPE_TRACING) | (1ull << BPF_PROG_TYPE_STRUCT_OPS) | \
+			      (1ull << BPF_PROG_TYPE_EXT) | (1ull << BPF_PROG_TYPE_LSM) | \
+			      (1ull << BPF_PROG_TYPE_SYSCALL))
+
+static __always_inline bool bw_protect_bpf_load(struct bw_decision *d, __u32 type)
+{
+	__u32 have;
+
+	if (type > 63 || !((1ull << type) & BW_BPF_TRACING_TYPES) ||
+	    !bw_policy_has(BW_POLICY_PROTECT_SELF))
+		return false;
+	have = bw_current_level();
+	if (have >= BW_LEVEL_ANTIMALWARE)
+		return false;
+	bw_protect_deny(d, BW_OP_BPF, BW_HOOK_BPF, BW_LEVEL_ANTIMALWARE, have);
+	return true;
+}
+
 SEC("lsm/bpf")
 int BPF_PROG(bw_bpf, int cmd, union bpf_attr *attr, unsigned int size)
 {
@@ -888,7 +919,9 @@ int BPF_PROG(bw_bpf, int cmd, union bpf_attr *attr, unsigned int size)
 	if (cmd < 0 || cmd > 63 || !((1ull << cmd) & BW_BPF_JUDGED) || bw_is_kthread())
 		return 0;
 	d.arg = cmd;
-	bw_decide_default(&d, BW_OP_BPF, BW_HOOK_BPF, 0);
+	if (cmd != BPF_PROG_LOAD || !bw_protect_bpf_load(&d, BPF_CORE_READ(attr, prog_type)))
+		bw_decide_default(&d, BW_OP_BPF, BW_HOOK_BPF, 0);
+	d.arg = cmd;
 	return bw_conclude(&d, NULL, NULL);
 }
 
@@ -923,6 +956,12 @@ int BPF_PROG(bw_inode_rename, struct inode *old_dir, struct dentry *old_dentry,
 	if (ret)
 		return ret;
 	ret = bw_protect_change(old_dentry, NULL, BW_HOOK_RENAME, false);
+	if (!ret) {
+		/* a directory above a protected file: moving it lets a stand-in take its path */
+		__u32 rule_id, need = bw_protected_above(old_dentry, &rule_id);
+
+		ret = bw_protect_file_gate(old_dentry, NULL, BW_HOOK_RENAME, need, rule_id);
+	}
 	if (!ret)
 		ret = bw_protect_entry(new_dentry, BW_HOOK_RENAME);
 	if (!ret)
@@ -1002,12 +1041,25 @@ int BPF_PROG(bw_inode_removexattr, void *idmap, struct dentry *dentry, const cha
 #define FS_IOC_SETFLAGS 0x40086602u
 #define FS_IOC_FSSETXATTR 0x401c5820u
 
-/* chattr: the immutable and append-only flags are set through ioctl, on a read-only fd. */
+#define TIOCSTI 0x5412u
+#define TIOCSIG 0x40045436u
+
+/*
+ * chattr: the immutable and append-only flags are set through ioctl, on a
+ * read-only fd. TIOCSTI and TIOCSIG: keystrokes or a signal pushed into a
+ * terminal reach its foreground process group without task_kill (^C, ^Z
+ * of a protected process's terminal): bulwarkd's level only, under
+ * `protect self`.
+ */
 SEC("lsm/file_ioctl")
 int BPF_PROG(bw_file_ioctl, struct file *file, unsigned int cmd, unsigned long arg, int ret)
 {
-	if (ret || (cmd != FS_IOC_SETFLAGS && cmd != FS_IOC_FSSETXATTR))
+	if (ret)
 		return ret;
+	if (cmd == TIOCSTI || cmd == TIOCSIG)
+		return bw_protect_self_only(BPF_CORE_READ(file, f_path.dentry), NULL, BW_HOOK_IOCTL);
+	if (cmd != FS_IOC_SETFLAGS && cmd != FS_IOC_FSSETXATTR)
+		return 0;
 	return bw_protect_change(bw_real_dentry(file), NULL, BW_HOOK_IOCTL, false);
 }
 
@@ -1079,7 +1131,11 @@ int BPF_PROG(bw_bpf_map, struct bpf_map *map, fmode_t fmode, int ret)
 	char name[4] = {};
 	__u32 have;
 
-	if (ret || !(fmode & FMODE_WRITE))
+	/*
+	 * Read-only fds too: a program of root's own that is handed one may
+	 * still write the map (the verifier does not check an fd's mode).
+	 */
+	if (ret)
 		return ret;
 	bpf_probe_read_kernel(name, 3, map->name);
 	if (name[0] != 'b' || name[1] != 'w' || name[2] != '_')

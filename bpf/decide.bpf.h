@@ -723,6 +723,20 @@ static __always_inline void bw_gate_deny(struct bw_decision *d, __u32 op, __u32 
 	d->rule_flags = 0;
 }
 
+/* Does the policy in force carry this flag (enum bw_policy_flag)? */
+static __always_inline bool bw_policy_has(__u32 flag)
+{
+	struct bw_rule_val *meta;
+	__u32 zero = 0;
+	void *policy;
+
+	policy = bpf_map_lookup_elem(&bw_policy, &zero);
+	if (!policy)
+		return false;
+	meta = bpf_map_lookup_elem(policy, &bw_meta_key);
+	return meta && (meta->flags & flag);
+}
+
 /* Is a policy in force? The tamper gate guards enforcement only while there is some. */
 static __always_inline bool bw_policy_installed(void)
 {

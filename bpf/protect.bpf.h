@@ -202,20 +202,85 @@ static __noinline int bw_protect_file_gate(struct dentry *dentry, struct path *p
 	return bw_conclude(&d, path, NULL);
 }
 
-/* A change to an existing file or directory (or, exact_only, to its entries). */
+
+/* A dentry's name is exactly `name` (len counts the NUL). */
+static __always_inline bool bw_name_is(struct dentry *dentry, const char *name, int len)
+{
+	char buf[16] = {};
+
+	if (len > (int)sizeof(buf))
+		return false;
+	bpf_probe_read_kernel_str(buf, sizeof(buf), BPF_CORE_READ(dentry, d_name.name));
+	for (int i = 0; i < len && i < (int)sizeof(buf); i++)
+		if (buf[i] != name[i])
+			return false;
+	return true;
+}
+
+/*
+ * Something only bulwarkd may do while `protect self` is in force (a
+ * cgroup v1 file, sysrq, a terminal's input): refused below `system`.
+ * Returns the hook's answer.
+ */
+static __noinline int bw_protect_self_only(struct dentry *dentry, struct path *path, __u32 hook)
+{
+	if (!bw_policy_has(BW_POLICY_PROTECT_SELF))
+		return 0;
+	return bw_protect_file_gate(dentry, path, hook, BW_LEVEL_SYSTEM, 0);
+}
+
+extern struct nsproxy init_nsproxy __ksym;
+
+/* Is the task in the host's mount namespace, at its root (not chrooted)? */
+static __always_inline bool bw_host_view(struct task_struct *task)
+{
+	struct mnt_namespace *ns = BPF_CORE_READ(task, nsproxy, mnt_ns);
+	struct mount *root;
+
+	if (ns != BPF_CORE_READ(&init_nsproxy, mnt_ns))
+		return false;
+	root = BPF_CORE_READ(ns, root);
+	return BPF_CORE_READ(task, fs, root.mnt) == &root->mnt &&
+	       BPF_CORE_READ(task, fs, root.dentry) == BPF_CORE_READ(root, mnt.mnt_root);
+}
+
+
+#define DCACHE_DISCONNECTED 0x20
+
+/*
+ * A change to an existing file or directory (or, exact_only, to its
+ * entries). A dentry cut off from its directory (open_by_handle_at) has
+ * no ancestors to prove it lies outside every protected tree: while the
+ * policy protects files, only bulwarkd changes it. A file named
+ * ld.so.preload is code injected into every program: bulwarkd's alone
+ * under `protect self`.
+ */
 static __always_inline int bw_protect_change(struct dentry *dentry, struct path *path, __u32 hook,
 					     bool exact_only)
 {
 	__u32 rule_id, need = bw_protected_file(dentry, exact_only, &rule_id);
+	void *policy;
 
+	if (!need && (BPF_CORE_READ(dentry, d_flags) & DCACHE_DISCONNECTED) && bw_protect_meta(&policy))
+		need = BW_LEVEL_SYSTEM;
+	if (!need && bw_name_is(dentry, "ld.so.preload", 14))
+		return bw_protect_self_only(dentry, path, hook);
 	return bw_protect_file_gate(dentry, path, hook, need, rule_id);
 }
 
-/* A name added to or removed from a directory: the directory's own entry and its trees. */
+/* A name added to a directory: the directory's own entry and its trees. */
 static __always_inline int bw_protect_entry(struct dentry *dentry, __u32 hook)
 {
+	if (bw_name_is(dentry, "ld.so.preload", 14)) {
+		int r = bw_protect_self_only(dentry, NULL, hook);
+
+		if (r)
+			return r;
+	}
 	return bw_protect_change(BPF_CORE_READ(dentry, d_parent), NULL, hook, false);
 }
+
+#define BW_CGROUP1_MAGIC 0x27e0eb
 
 /*
  * cgroups: a protected process is stopped or starved through its cgroup or

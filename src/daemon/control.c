@@ -254,6 +254,17 @@ static void do_lock(struct daemon *d, struct conn *c, const struct bw_request *r
 		reply_error(d, c, EEXIST, "already locked: a signed unload, or a reboot, ends a lock");
 		return;
 	}
+	/*
+	 * Under `protect self` the policy is fixed; a lock taken now would
+	 * hand it to whoever holds the key, root's own included. Lock first,
+	 * then load the protecting policy signed.
+	 */
+	if (protection_on(d)) {
+		reply_error(d, c, EPERM,
+			    "protection is on: a lock must come before `protect self` (lock, then load the "
+			    "protecting policy signed)");
+		return;
+	}
 	if (strlen(req->pubkey) != 2 * sizeof(lk.pubkey) ||
 	    sodium_hex2bin(lk.pubkey, sizeof(lk.pubkey), req->pubkey, strlen(req->pubkey), NULL, &len,
 			   NULL) != 0 || len != sizeof(lk.pubkey)) {

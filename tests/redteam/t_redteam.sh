@@ -247,9 +247,13 @@ wait "$DAEMON_PID" 2>/dev/null
 DAEMON_PID=
 start_daemon --policy "$OPEN_POLICY" || { fail "daemon restart (open policy)"; exit 1; }
 
-# ---- protection on ----------------------------------------------------------
+# ---- protection on, locked: a lock comes first, then the protecting policy, signed ----
+"$BULWARK" key gen "$WORK/lock" >/dev/null && "$BULWARK" key gen "$WORK/thief" >/dev/null
+check "key gen makes a 0600 secret" test "$(stat -c %a "$WORK/lock.key")" = 600
+check "bulwark lock" "$BULWARK" lock "$WORK/lock.pub"
+"$BULWARK" sign --key "$WORK/lock.key" --version 1 policy "$PROT_POLICY" >/dev/null
 out=$("$BULWARK" policy load "$PROT_POLICY" 2>&1)
-check "protect policy loads: $out" test $? -eq 0
+check "protect policy loads (signed): $out" test $? -eq 0
 status() { "$BULWARK" status --json; }
 sha=$(status | jq -r .policy.sha256)
 gen=$(status | jq -r .policy.generation)
@@ -274,12 +278,16 @@ expect_try "ptrace bulwarkd (gdb -p)" attach EPERM "$DAEMON_PID"
 expect_try "bulwarkd oom_score_adj" write-file EPERM "/proc/$DAEMON_PID/oom_score_adj" 1000
 out=$("$BULWARK" unload 2>&1)
 rc=$?
-if [[ $rc -ne 0 && $out == *"protection is on"* ]]; then pass "bulwark unload refused"; else
+if [[ $rc -ne 0 && $out == *"signed"* ]]; then pass "bulwark unload refused"; else
 	fail "bulwark unload: rc=$rc $out"; fi
 out=$("$BULWARK" policy load "$OPEN_POLICY" 2>&1)
 rc=$?
-if [[ $rc -ne 0 && $out == *"protection is on"* ]]; then pass "policy change refused"; else
+if [[ $rc -ne 0 && $out == *"signed"* ]]; then pass "policy change refused"; else
 	fail "policy load under protection: rc=$rc $out"; fi
+out=$("$BULWARK" lock "$WORK/thief.pub" 2>&1)
+rc=$?
+if [[ $rc -ne 0 && $out == *"already locked"* ]]; then pass "a second lock refused"; else
+	fail "lock while locked: rc=$rc $out"; fi
 cmd_result "policy file write" EPERM sh -c "echo 'allow exec any' >>$PROT_POLICY"
 expect_try "bind mount over the policy directory" mount-bind EPERM "$T/other" "$WORK"
 cmd_result "rename over the daemon binary" EPERM mv -f "$T/bin/evil" "$T/bin/bulwarkd"
@@ -315,9 +323,6 @@ expect_eq "same generation" "$gen" "$(status | jq -r .policy.generation)"
 # ---- locked mode: only signed, newer payloads change anything -----------------
 PROT2=$WORK/protect2.policy
 { cat "$PROT_POLICY"; echo "deny exec $T/other/**"; } >"$PROT2"
-"$BULWARK" key gen "$WORK/lock" >/dev/null && "$BULWARK" key gen "$WORK/thief" >/dev/null
-check "key gen makes a 0600 secret" test "$(stat -c %a "$WORK/lock.key")" = 600
-check "bulwark lock" "$BULWARK" lock "$WORK/lock.pub"
 check "status says locked" test "$(status | jq -r .protection.locked)" = true
 # refused: unsigned, signed with another key, signed for another policy, rolled back, replayed
 refused() { # NAME WANT_TEXT COMMAND...
@@ -353,3 +358,12 @@ check "locked: signed unload" "$BULWARK" unload --signature "$WORK/unload.sig"
 wait "$DAEMON_PID" 2>/dev/null
 DAEMON_PID=
 check "pins gone after the signed unload" test ! -e "$PIN/bw_policy"
+
+# ---- protection on, not locked: fixed until reboot, and a lock taken now is refused ----
+# (root's own key would make it root's policy). Nothing unsigned turns this off:
+# run-suite runs this file last.
+start_daemon --policy "$OPEN_POLICY" || { fail "daemon start for the unlocked part"; exit 1; }
+check "protect policy loads unlocked" "$BULWARK" policy load "$PROT_POLICY"
+refused "a lock under protection" "lock must come before" "$BULWARK" lock "$WORK/thief.pub"
+refused "unload, unlocked" "protection is on" "$BULWARK" unload
+check "still protected" test "$(status | jq -r .protection.self)" = true
