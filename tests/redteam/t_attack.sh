@@ -42,6 +42,7 @@ cat >"$PROT_POLICY" <<EOF
 deny exec $T/other/**
 protect self
 protect $T/opt/agent/** level=antimalware
+protect $T/ext/agent2/** level=vendor
 EOF
 
 protected_event() {
@@ -393,7 +394,34 @@ chroot_attack() {
 	umount "$CR/agent" 2>/dev/null
 }
 
+# ---- 15. a protected tree on a disk filesystem, through a file handle ---------
+# open_by_handle_at of a file whose dentry was dropped gives a disconnected
+# dentry: walking d_parent from it never reaches the protected directory
+EXT=$T/ext
+ext_setup() {
+	modprobe loop 2>/dev/null
+	modprobe ext4 2>/dev/null
+	mkdir -p "$EXT"
+	truncate -s 16M "$WORK/ext.img" && mkfs.ext4 -q -F "$WORK/ext.img" &&
+		mount -o loop "$WORK/ext.img" "$EXT" && mkdir -p "$EXT/agent2" &&
+		echo original >"$EXT/agent2/signatures.db"
+}
+handle_attack() {
+	local mode=$1 worked=no out
+	if ! mountpoint -q "$EXT"; then
+		fail "file handle attack: no ext4 mount at $EXT (setup failed)"
+		return
+	fi
+	[[ $mode == protected ]] && cmd_ok=$(sh -c "echo x >>'$EXT/agent2/signatures.db'" 2>&1 && echo yes)
+	[[ $mode == protected && $cmd_ok == yes ]] && fail "plain write to the protected ext4 tree works?"
+	out=$("$BWTRY" handle-write "$EXT" "$EXT/agent2/signatures.db" tampered 2>&1)
+	echo "  handle-write: $out"
+	grep -q tampered "$EXT/agent2/signatures.db" && worked=yes
+	verdict "open_by_handle_at for writing on a file in a protected tree (ext4)" "$mode" "$worked"
+}
+
 # ---- open policy: controls ------------------------------------------------------
+ext_setup || { fail "cannot set up an ext4 filesystem at $T/ext"; mkdir -p "$EXT/agent2"; }
 start_daemon --policy "$OPEN_POLICY" || { fail "daemon start (open policy)"; exit 1; }
 mount -t cgroup -o freezer bw-freezer "$FZ" 2>/dev/null ||
 	fail "cannot mount the cgroup v1 freezer at $FZ"
@@ -413,6 +441,8 @@ fmod_ret_attacks open
 oom_attack open
 utimes_attack open
 chroot_attack open
+handle_attack open
+rm -f "$EXT/agent2/signatures.db" && echo original >"$EXT/agent2/signatures.db"
 
 # ---- protection on (not locked: "the policy is fixed until the next boot") -------
 out=$("$BULWARK" policy load "$PROT_POLICY" 2>&1)
@@ -432,6 +462,7 @@ fmod_ret_attacks protected
 oom_attack protected
 utimes_attack protected
 chroot_attack protected
+handle_attack protected
 slots_attack
 
 # the daemon itself: stop it from its own context (SIGCONT, which anyone may

@@ -73,6 +73,8 @@
  *   bwtry bpf-in-proc TGID SECS kill SIG | write ADDR BYTE   a raw tracepoint program
  *                              that signals TGID (bpf_send_signal) or writes its memory
  *                              (bpf_probe_write_user) in its own context
+ *   bwtry handle-write MOUNTDIR PATH VALUE   name_to_handle_at PATH, drop the dentry
+ *                              cache, open_by_handle_at for writing, append VALUE
  *   bwtry tiocsti TTY CODE     push a byte into a terminal's input (^C = 3, ^Z = 26)
  *   bwtry target-busy [MB]     as target, but making a system call every 100 ms and
  *                              printing "buf C" when its buffer's first byte changes;
@@ -790,6 +792,41 @@ static int traceme_exec(const char *path)
 }
 
 
+/*
+ * bwtry handle-write MOUNTDIR PATH VALUE: name PATH by a file handle, drop
+ * the dentry cache, then open the handle for writing (open_by_handle_at,
+ * relative to MOUNTDIR, PATH's filesystem) and append VALUE. On a disk
+ * filesystem the dentry comes back disconnected: no parent above it.
+ */
+static int handle_write(const char *mountdir, const char *path, const char *value)
+{
+	struct file_handle *fh = malloc(sizeof(*fh) + MAX_HANDLE_SZ);
+	int mount_id, mfd, fd, dc;
+	ssize_t n;
+
+	if (!fh)
+		return 2;
+	fh->handle_bytes = MAX_HANDLE_SZ;
+	if (name_to_handle_at(AT_FDCWD, path, fh, &mount_id, 0) < 0)
+		return report_step(-1, errno, "name_to_handle_at");
+	sync();
+	dc = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
+	if (dc < 0 || write(dc, "2", 1) != 1)
+		return report_step(-1, errno, "drop_caches");
+	close(dc);
+	mfd = open(mountdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (mfd < 0)
+		return report_step(-1, errno, "open-mountdir");
+	fd = open_by_handle_at(mfd, fh, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd < 0)
+		return report_step(-1, errno, "open_by_handle_at");
+	n = write(fd, value, strlen(value));
+	close(fd);
+	if (n < 0)
+		return report_step(-1, errno, "write");
+	return report(0, 0);
+}
+
 /* ---- attacks with root's own BPF programs (tests/redteam/t_attack.sh) ---- */
 
 #define I(c, d, s, o, i) ((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i) })
@@ -1072,6 +1109,8 @@ int main(int argc, char **argv)
 	if ((argc == 6 && strcmp(argv[4], "kill") == 0) || (argc == 7 && strcmp(argv[4], "write") == 0))
 		if (strcmp(argv[1], "bpf-in-proc") == 0)
 			return bpf_in_proc(argc, argv);
+	if (argc == 5 && strcmp(argv[1], "handle-write") == 0)
+		return handle_write(argv[2], argv[3], argv[4]);
 	if (argc == 4 && strcmp(argv[1], "tiocsti") == 0)
 		return tiocsti(argv[2], argv[3]);
 	if ((argc == 2 || argc == 3) && strcmp(argv[1], "target-busy") == 0)
