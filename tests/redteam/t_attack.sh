@@ -5,16 +5,31 @@
 # `protect self` + `protect AGENT level=antimalware` (it must be refused).
 # A failing check here is a hole in self-protection.
 #
-# Covered: root's own BPF programs (bpf_send_signal and
-# bpf_probe_write_user in the target's own context; a read-only map fd
-# used by a program that writes the map; junk in the ring buffer), the
-# terminal (TIOCSTI ^C to a protected process's tty), the cgroup v1
-# freezer, renaming a directory above a protected file, the events file,
-# and `bulwark lock` by root while protection is on and nobody locked yet.
+# Covered:
+#  - root's own BPF programs: bpf_send_signal and bpf_probe_write_user in
+#    the target's own context (raw tracepoint); a read-only fd to a bw_ map
+#    used by a program that writes the map (and fills the ring buffer);
+#    fmod_ret on security_bpf_map (a writable map fd) and on
+#    security_bprm_committed_creds (a protected program starts unprotected);
+#  - the kernel's own signals on root's request: TIOCSTI ^C into the
+#    agent's terminal, the OOM killer through sysrq-f;
+#  - the cgroup v1 freezer (the cgroup guard looks at cgroup2 only);
+#  - files: renaming a directory above a protected file or tree; a write
+#    through open_by_handle_at (a disconnected dentry) into a protected
+#    tree on ext4; utimensat; the events file;
+#  - a protected program run in root's chroot, with the chroot's own
+#    /etc/ld.so.preload: root's code runs at the program's level;
+#  - the daemon: held connection slots, SIGSTOP and SIGKILL from its own
+#    context, the v1 freezer, a restart by root with `--policy` (committed
+#    unsigned, even when locked), its bw_protected entry deleted;
+#  - `bulwark lock` by root while protection is on and nobody locked yet,
+#    then an unload signed with root's own key;
+#  - bulwark's links detached by id (held: tracing links have no detach).
 #
-# The last attack (root locks with its own key and signs an unload) ends
-# protection when it works; when it is refused, protection stays on until
-# the VM powers off, as in t_redteam.sh.
+# Where an attack works, the check says HOLE. The lock attack ends
+# protection when it works (then the admin protects and locks again for the
+# restart attack); when it is refused, protection stays on until the VM
+# powers off, as in t_redteam.sh (run-suite runs that file first).
 source "$(dirname "$0")/../vm/lib.sh" || exit 1
 setup
 # root's own BPF programs (bwevil, evil.bpf.o): built here when make did not
@@ -129,9 +144,11 @@ tty_attack() {
 	local mode=$1 worked=no out tty i
 	: >"$WORK/tty.name"
 	python3 - "$T/opt/agent/agent" "$WORK/tty.name" >"$WORK/tty.out" 2>&1 <<'EOF' &
-import os, sys, pty
+import os, sys, pty, signal
 pid, fd = pty.fork()
 if pid == 0:
+    # as from a login shell: a background job of this script ignores SIGINT
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     open(sys.argv[2], "w").write("%d %s\n" % (os.getpid(), os.ttyname(0)))
     os.execv(sys.argv[1], [sys.argv[1], "target"])
 while True:
@@ -283,9 +300,10 @@ oom_attack() {
 utimes_attack() {
 	local mode=$1 worked=no before
 	before=$(stat -c %Y "$BULWARKD")
-	touch -d '2001-02-03 04:05:06' "$BULWARKD" 2>/dev/null
+	# -c: utimensat by path, no open for writing (which is refused)
+	touch -c -d '2001-02-03 04:05:06' "$BULWARKD" 2>/dev/null
 	[[ $(stat -c %Y "$BULWARKD") != "$before" ]] && worked=yes
-	verdict "touch -d (utimensat) on bulwarkd's binary" "$mode" "$worked"
+	verdict "touch -c -d (utimensat by path) on bulwarkd's binary" "$mode" "$worked"
 }
 
 # ---- 11. bulwark's links, by id --------------------------------------------------
@@ -362,6 +380,16 @@ restart_attack() {
 			pass "bulwarkd restarted by root with another policy: the protected policy stays" ||
 			fail "bulwarkd restarted by root with --policy: HOLE: unsigned policy committed ($sha_after)"
 		expect_try "agent after root's restart of bulwarkd" kill EPERM "$a" 9
+		cmd_ok=no
+		bpftool map update pinned "$PIN/bw_guard" key 0 0 0 0 value 0 0 0 0 0 0 0 0 >/dev/null 2>&1 &&
+			cmd_ok=yes
+		[[ $cmd_ok == no ]] && pass "after root's restart of bulwarkd, bulwark's maps stay closed" ||
+			fail "after root's restart of bulwarkd: HOLE: bpftool map update of bw_guard works"
+		if sh -c "echo '# root was here' >>'$PROT_POLICY'" 2>/dev/null; then
+			fail "after root's restart of bulwarkd: HOLE: the protected policy file is writable"
+		else
+			pass "after root's restart of bulwarkd, the policy file stays protected"
+		fi
 	else
 		pass "bulwarkd restarted by root with another policy: refused to start"
 	fi
