@@ -301,7 +301,7 @@ utimes_attack() {
 	local mode=$1 worked=no before
 	before=$(stat -c %Y "$BULWARKD")
 	# -c: utimensat by path, no open for writing (which is refused)
-	touch -c -d '2001-02-03 04:05:06' "$BULWARKD" 2>/dev/null
+	touch -c -d "@$((before - 86400))" "$BULWARKD" 2>/dev/null
 	[[ $(stat -c %Y "$BULWARKD") != "$before" ]] && worked=yes
 	verdict "touch -c -d (utimensat by path) on bulwarkd's binary" "$mode" "$worked"
 }
