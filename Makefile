@@ -40,7 +40,8 @@ CLI_SRCS  := src/cli/main.c src/cli/trust.c
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 UNIT_TESTS := test_parse test_compile test_event test_precedence test_proto test_server test_trust test_sign
 UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/%)
-VM_HELPERS := $(BUILD)/tests/bwtry
+VM_HELPERS := $(BUILD)/tests/bwtry $(BUILD)/tests/bwevil $(BUILD)/tests/evil.bpf.o \
+	      $(BUILD)/tests/evil-preload.so
 
 .PHONY: all install test unit-test vm-test demo deps clean fuzz fuzz-smoke bench upgrade-from
 all: $(BUILD)/bulwarkd $(BUILD)/bulwark $(BUILD)/libbulwark.a $(BUILD)/libbulwark.so \
@@ -106,6 +107,19 @@ $(BUILD)/tests/test_server: $(BUILD)/tests/unit/test_server.o $(BUILD)/src/daemo
 
 $(BUILD)/tests/bwtry: $(BUILD)/tests/vm/bwtry.o
 	$(CC) $(LDHARDEN) -o $@ $< -lpthread
+
+# The red team's own BPF programs and their loader (tests/redteam/t_attack.sh).
+$(BUILD)/tests/evil.bpf.o: tests/redteam/evil.bpf.c bpf/vmlinux.h
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/tests/bwevil: tests/redteam/bwevil.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDHARDEN) -o $@ $< -lbpf
+
+$(BUILD)/tests/evil-preload.so: tests/redteam/evil-preload.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -shared -fPIC -o $@ $<
 
 $(BUILD):
 	@mkdir -p $@

