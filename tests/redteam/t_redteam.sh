@@ -11,8 +11,8 @@
 # still work. Afterwards the daemon still runs, with the same policy hash
 # and generation.
 #
-# Protection stays on until the VM powers off (nothing unsigned can turn it
-# off), so run-suite runs this file after every other one.
+# Protection is on until the signed unload at the end; run-suite runs the
+# red-team files after every other one.
 source "$(dirname "$0")/../vm/lib.sh" || exit 1
 setup
 
@@ -359,11 +359,3 @@ wait "$DAEMON_PID" 2>/dev/null
 DAEMON_PID=
 check "pins gone after the signed unload" test ! -e "$PIN/bw_policy"
 
-# ---- protection on, not locked: fixed until reboot, and a lock taken now is refused ----
-# (root's own key would make it root's policy). Nothing unsigned turns this off:
-# run-suite runs this file last.
-start_daemon --policy "$OPEN_POLICY" || { fail "daemon start for the unlocked part"; exit 1; }
-check "protect policy loads unlocked" "$BULWARK" policy load "$PROT_POLICY"
-refused "a lock under protection" "lock must come before" "$BULWARK" lock "$WORK/thief.pub"
-refused "unload, unlocked" "protection is on" "$BULWARK" unload
-check "still protected" test "$(status | jq -r .protection.self)" = true
