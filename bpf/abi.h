@@ -235,7 +235,7 @@ struct bw_lock {
 /* Who is bulwarkd, as the kernel knows it (bw_guard map, one slot). */
 struct bw_guard {
 	__u32 daemon_tgid; /* 0 = none alive: the next protected bulwarkd exec may claim it */
-	__u32 pad;
+	__u32 mnt_ns;      /* bulwarkd's mount namespace (its inode number): the host's view */
 };
 
 /*

@@ -229,15 +229,17 @@ static __noinline int bw_protect_self_only(struct dentry *dentry, struct path *p
 	return bw_protect_file_gate(dentry, path, hook, BW_LEVEL_SYSTEM, 0);
 }
 
-extern struct nsproxy init_nsproxy __ksym;
-
-/* Is the task in the host's mount namespace, at its root (not chrooted)? */
+/*
+ * Is the task in the host's mount namespace (bulwarkd's, recorded in the
+ * guard), at its root (not chrooted)?
+ */
 static __always_inline bool bw_host_view(struct task_struct *task)
 {
 	struct mnt_namespace *ns = BPF_CORE_READ(task, nsproxy, mnt_ns);
+	struct bw_guard *g = bpf_map_lookup_elem(&bw_guard, &bw_zero_key);
 	struct mount *root;
 
-	if (ns != BPF_CORE_READ(&init_nsproxy, mnt_ns))
+	if (g && g->mnt_ns && BPF_CORE_READ(ns, ns.inum) != g->mnt_ns)
 		return false;
 	root = BPF_CORE_READ(ns, root);
 	return BPF_CORE_READ(task, fs, root.mnt) == &root->mnt &&
