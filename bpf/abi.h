@@ -236,6 +236,8 @@ struct bw_lock {
 struct bw_guard {
 	__u32 daemon_tgid; /* 0 = none alive: the next protected bulwarkd exec may claim it */
 	__u32 mnt_ns;      /* bulwarkd's mount namespace (its inode number): the host's view */
+	__u64 root_dev;    /* bulwarkd's root directory (kernel dev_t, inode): the host's root */
+	__u64 root_ino;
 };
 
 /*
@@ -443,7 +445,7 @@ BW_ABI_ASSERT(sizeof(struct bw_sysctl_key) == 48);
 BW_ABI_ASSERT(sizeof(struct bw_canary) == 16);
 BW_ABI_ASSERT(sizeof(struct bw_build) == 32);
 BW_ABI_ASSERT(sizeof(struct bw_protected_proc) == 24);
-BW_ABI_ASSERT(sizeof(struct bw_guard) == 8);
+BW_ABI_ASSERT(sizeof(struct bw_guard) == 24);
 BW_ABI_ASSERT(sizeof(struct bw_lock) == 48);
 
 #endif /* BULWARK_ABI_H */

@@ -230,20 +230,23 @@ static __noinline int bw_protect_self_only(struct dentry *dentry, struct path *p
 }
 
 /*
- * Is the task in the host's mount namespace (bulwarkd's, recorded in the
- * guard), at its root (not chrooted)?
+ * Is the task in the host's mount namespace with the host's root directory
+ * (bulwarkd's, recorded in the guard), not in a chroot of root's making?
  */
 static __always_inline bool bw_host_view(struct task_struct *task)
 {
-	struct mnt_namespace *ns = BPF_CORE_READ(task, nsproxy, mnt_ns);
 	struct bw_guard *g = bpf_map_lookup_elem(&bw_guard, &bw_zero_key);
-	struct mount *root;
+	__u64 dev = 0, ino = 0;
 
-	if (g && g->mnt_ns && BPF_CORE_READ(ns, ns.inum) != g->mnt_ns)
+	if (!g)
 		return false;
-	root = BPF_CORE_READ(ns, root);
-	return BPF_CORE_READ(task, fs, root.mnt) == &root->mnt &&
-	       BPF_CORE_READ(task, fs, root.dentry) == BPF_CORE_READ(root, mnt.mnt_root);
+	if (g->mnt_ns && BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum) != g->mnt_ns)
+		return false;
+	/* the same root directory as bulwarkd's (a boot's switch_root is a chroot too) */
+	if (g->root_ino && (!bw_inode_id(BPF_CORE_READ(task, fs, root.dentry), &dev, &ino) ||
+			    dev != g->root_dev || ino != g->root_ino))
+		return false;
+	return true;
 }
 
 

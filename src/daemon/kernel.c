@@ -830,9 +830,13 @@ int bw_kernel_protect_self(struct bw_kernel *k)
 	__u32 zero = 0, tgid = (__u32)getpid();
 	struct stat st;
 
-	/* Our mount namespace is the host's view: protected programs get levels only there. */
+	/* Our mount namespace and root are the host's view: protected programs get levels only there. */
 	if (stat("/proc/self/ns/mnt", &st) == 0)
 		g.mnt_ns = (__u32)st.st_ino;
+	if (stat("/", &st) == 0) {
+		g.root_dev = bw_kernel_dev(st.st_dev);
+		g.root_ino = st.st_ino;
+	}
 
 	if (bpf_map_update_elem(bpf_map__fd(k->skel->maps.bw_protected), &tgid, &pp, BPF_ANY) < 0 ||
 	    bpf_map_update_elem(bpf_map__fd(k->skel->maps.bw_guard), &zero, &g, BPF_ANY) < 0)
