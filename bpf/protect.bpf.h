@@ -233,7 +233,7 @@ static __noinline int bw_protect_self_only(struct dentry *dentry, struct path *p
  * Is the task in the host's mount namespace with the host's root directory
  * (bulwarkd's, recorded in the guard), not in a chroot of root's making?
  */
-static __always_inline bool bw_host_view(struct task_struct *task)
+static __noinline bool bw_host_view(struct task_struct *task)
 {
 	struct bw_guard *g = bpf_map_lookup_elem(&bw_guard, &bw_zero_key);
 	__u64 dev = 0, ino = 0;

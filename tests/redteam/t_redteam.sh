@@ -237,7 +237,7 @@ process_attacks open
 file_attacks open
 cgroup_attacks open
 cmd_result "open bpftool map update bw_guard" ok \
-	bpftool map update pinned "$PIN/bw_guard" key 0 0 0 0 value 0 0 0 0 0 0 0 0
+	bpftool map update pinned "$PIN/bw_guard" key 0 0 0 0 value 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0
 cmd_result "open rename over the daemon binary" ok mv -f "$T/bin/evil" "$T/bin/bulwarkd.moved"
 mv -f "$T/bin/bulwarkd.moved" "$T/bin/evil" 2>/dev/null
 PROG_ID=$(bpftool prog show -j | jq '[.[] | select(.name == "bw_bprm_check")][0].id')
@@ -300,7 +300,7 @@ expect_try "bpffs mounted over /sys/fs/bpf" mount-fs EPERM bpf /sys/fs/bpf
 expect_try "a second bpffs elsewhere still mounts" mount-fs 0 bpf "$T/bpf2"
 umount "$T/bpf2" 2>/dev/null
 cmd_result "bpftool map update bw_guard" EPERM \
-	bpftool map update pinned "$PIN/bw_guard" key 0 0 0 0 value 0 0 0 0 0 0 0 0
+	bpftool map update pinned "$PIN/bw_guard" key 0 0 0 0 value 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0
 protected_event "bpftool map update" ".via == \"bpf_map\""
 cmd_result "bpftool map update of the policy slot" EPERM \
 	bpftool map update pinned "$PIN/bw_policy" key 0 0 0 0 value 0 0 0 0
