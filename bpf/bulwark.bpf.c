@@ -1118,75 +1118,59 @@ int BPF_PROG(bw_sb_umount, struct vfsmount *mnt, int flags, int ret)
 }
 
 /*
- * An fd to one of bulwark's maps (all named bw_...) that could write:
- * by id, by pin, or a new map of that name. Under `protect self`, only
- * bulwarkd (level system) gets one: nobody else can rewrite rules, levels
- * or the guard. Read-only fds stay available (BPF_F_RDONLY).
+ * An fd to one of bulwark's own BPF objects (their names start with bw_):
+ * under `protect self`, bulwarkd's alone. name: the object's name, in the
+ * kernel. The event names the object in target.path.
  */
-SEC("lsm/bpf_map")
-int BPF_PROG(bw_bpf_map, struct bpf_map *map, fmode_t fmode, int ret)
+static __always_inline int bw_protect_bpf_object(const char *name, __u32 hook)
 {
 	struct bw_decision d = {};
 	struct bw_event *e;
-	char name[4] = {};
+	char prefix[4] = {};
 	__u32 have;
+	int ret;
 
-	/*
-	 * Read-only fds too: a program of root's own that is handed one may
-	 * still write the map (the verifier does not check an fd's mode).
-	 */
-	if (ret)
-		return ret;
-	bpf_probe_read_kernel(name, 3, map->name);
-	if (name[0] != 'b' || name[1] != 'w' || name[2] != '_')
+	bpf_probe_read_kernel(prefix, 3, name);
+	if (prefix[0] != 'b' || prefix[1] != 'w' || prefix[2] != '_')
 		return 0;
 	if (!bw_policy_has(BW_POLICY_PROTECT_SELF))
 		return 0;
 	have = bw_current_level();
 	if (have >= BW_LEVEL_SYSTEM)
 		return 0;
-	bw_protect_deny(&d, BW_OP_PROTECT, BW_HOOK_BPF_MAP, BW_LEVEL_SYSTEM, have);
+	bw_protect_deny(&d, BW_OP_PROTECT, hook, BW_LEVEL_SYSTEM, have);
 	ret = bw_enforce(&d);
 	e = bw_event_begin(&d);
 	if (e) {
-		bpf_probe_read_kernel_str(e->path, 16, map->name); /* BPF_OBJ_NAME_LEN */
+		bpf_probe_read_kernel_str(e->path, 16, name); /* BPF_OBJ_NAME_LEN */
 		bw_event_submit(e);
 	}
 	return ret;
 }
 
 /*
- * An fd to one of bulwark's programs (all named bw_...), by id. Under
- * `protect self`, only bulwarkd gets one: with a program fd, root could
- * attach an extension program (freplace) over one of the decision path's
- * global functions and decide nothing. Other programs' fds stay available.
+ * An fd to one of bulwark's maps, by id, by pin, or a new map of that
+ * name: nobody but bulwarkd rewrites rules, levels, the lock or the guard.
+ * Read-only fds too: a program of root's own that is handed one may still
+ * write the map (the verifier does not check an fd's mode).
+ */
+SEC("lsm/bpf_map")
+int BPF_PROG(bw_bpf_map, struct bpf_map *map, fmode_t fmode, int ret)
+{
+	return ret ? ret : bw_protect_bpf_object(map->name, BW_HOOK_BPF_MAP);
+}
+
+/*
+ * An fd to one of bulwark's programs, by id: with one, root could attach
+ * an extension program (freplace) over one of the decision path's global
+ * functions and decide nothing. Other programs' fds stay available.
  */
 SEC("lsm/bpf_prog")
 int BPF_PROG(bw_bpf_prog, struct bpf_prog *prog, int ret)
 {
-	struct bw_decision d = {};
-	struct bw_event *e;
-	char name[4] = {};
-	__u32 have;
+	struct bpf_prog_aux *aux = BPF_CORE_READ(prog, aux);
 
-	if (ret)
-		return ret;
-	bpf_probe_read_kernel(name, 3, BPF_CORE_READ(prog, aux, name));
-	if (name[0] != 'b' || name[1] != 'w' || name[2] != '_')
-		return 0;
-	if (!bw_policy_has(BW_POLICY_PROTECT_SELF))
-		return 0;
-	have = bw_current_level();
-	if (have >= BW_LEVEL_SYSTEM)
-		return 0;
-	bw_protect_deny(&d, BW_OP_PROTECT, BW_HOOK_BPF_PROG, BW_LEVEL_SYSTEM, have);
-	ret = bw_enforce(&d);
-	e = bw_event_begin(&d);
-	if (e) {
-		bpf_probe_read_kernel_str(e->path, 16, BPF_CORE_READ(prog, aux, name));
-		bw_event_submit(e);
-	}
-	return ret;
+	return ret ? ret : bw_protect_bpf_object(aux->name, BW_HOOK_BPF_PROG);
 }
 
 /*
