@@ -1025,6 +1025,23 @@ int BPF_PROG(bw_path_truncate, const struct path *path, int ret)
 	return ret ? ret : bw_protect_change(BPF_CORE_READ(path, dentry), NULL, BW_HOOK_SETATTR, false);
 }
 
+/*
+ * Every other attribute change, utimensat's timestamps among them: chmod,
+ * chown and truncate meet the path hooks first. 6.12 added the mount's
+ * idmap in front of the dentry (6.1: dentry, iattr), so the dentry is
+ * found by the argument count the trampoline records rather than by a
+ * fixed position: one program for both kernels.
+ */
+SEC("lsm/inode_setattr")
+int bw_inode_setattr(__u64 *ctx)
+{
+	__u64 dentry = 0;
+
+	if (bpf_get_func_arg(ctx, bpf_get_func_arg_cnt(ctx) == 3 ? 1 : 0, &dentry) || !dentry)
+		return 0;
+	return bw_protect_change((struct dentry *)dentry, NULL, BW_HOOK_SETATTR, false);
+}
+
 /* The first argument is the mount's user namespace (6.1) or idmap (6.12): unused. */
 SEC("lsm/inode_setxattr")
 int BPF_PROG(bw_inode_setxattr, void *idmap, struct dentry *dentry, const char *name)

@@ -140,6 +140,7 @@ static struct json_object *status_json(struct daemon *d)
 	json_object_object_add(o, "ringbuf_drops", json_object_new_uint64(drops));
 	json_object_object_add(o, "subscriber_drops", json_object_new_uint64(d->subscriber_drops));
 	json_object_object_add(o, "clients_dropped", json_object_new_uint64(d->server.dropped));
+	json_object_object_add(o, "clients_evicted", json_object_new_uint64(d->server.evicted));
 	json_object_object_add(o, "last_load_error",
 			       d->last_load_error ? json_object_new_string(d->last_load_error) : NULL);
 	return o;
@@ -293,6 +294,14 @@ static void (*const handlers[BW_M_COUNT])(struct daemon *, struct conn *, const 
 	[BW_M_UNLOAD] = do_unload,
 	[BW_M_LOCK] = do_lock,
 };
+
+/* A protected agent keeps its connection when root fills every slot. */
+bool control_keeps_slot(void *ctx, const struct conn *c)
+{
+	struct daemon *d = ctx;
+
+	return bw_kernel_level_of(&d->kernel, c->pid) > BW_LEVEL_NONE;
+}
 
 int control_on_line(void *ctx, struct conn *c, const char *line, size_t len)
 {

@@ -138,5 +138,6 @@ void rules_free(struct daemon *d);
 
 /* control.c */
 int control_on_line(void *ctx, struct conn *c, const char *line, size_t len);
+bool control_keeps_slot(void *ctx, const struct conn *c);
 
 #endif

@@ -863,6 +863,16 @@ int bw_kernel_lock_set(struct bw_kernel *k, const struct bw_lock *lk)
 	return 0;
 }
 
+__u32 bw_kernel_level_of(struct bw_kernel *k, pid_t tgid)
+{
+	struct bw_protected_proc pp;
+	__u32 key = (__u32)tgid;
+
+	if (!k->skel || bpf_map_lookup_elem(bpf_map__fd(k->skel->maps.bw_protected), &key, &pp) < 0)
+		return BW_LEVEL_NONE;
+	return pp.level;
+}
+
 size_t bw_kernel_protected_count(struct bw_kernel *k)
 {
 	__u32 key, *prev = NULL;

@@ -82,6 +82,8 @@ int bw_kernel_policy_info(struct bw_kernel *k, struct bw_policy_info *info);
 bool bw_kernel_has_policy(struct bw_kernel *k);
 /* Register this process as bulwarkd at level system (before a `protect self` policy). */
 int bw_kernel_protect_self(struct bw_kernel *k);
+/* The protection level the kernel holds for a process (BW_LEVEL_NONE: none). */
+__u32 bw_kernel_level_of(struct bw_kernel *k, pid_t tgid);
 /* Locked mode's state (struct bw_lock), in its pinned map. */
 int bw_kernel_lock_get(struct bw_kernel *k, struct bw_lock *lk);
 int bw_kernel_lock_set(struct bw_kernel *k, const struct bw_lock *lk);

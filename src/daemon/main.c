@@ -591,6 +591,7 @@ int main(int argc, char **argv)
 		.ready_fd = -1,
 		.drift.watch_fd = -1,
 		.server = { .listen_fd = -1, .epfd = -1, .ctx = &d, .on_line = control_on_line,
+			    .keeps_slot = control_keeps_slot,
 			    .on_writable = events_pump },
 	};
 	struct options o = { 0 };

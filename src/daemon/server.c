@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -106,6 +107,50 @@ out:
 	return 0;
 }
 
+static int64_t monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void conn_free(struct server *s, int slot)
+{
+	struct conn *c = s->conns[slot];
+
+	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	free(c->out);
+	free(c);
+	s->conns[slot] = NULL;
+}
+
+/* A free slot, made by closing the longest-idle evictable client if need be; -1: none. */
+static int free_slot(struct server *s)
+{
+	int slot, victim = -1;
+
+	for (slot = 0; slot < CLIENTS_MAX; slot++) {
+		struct conn *c = s->conns[slot];
+
+		if (!c)
+			return slot;
+		if (c->dead || (s->keeps_slot && s->keeps_slot(s->ctx, c)))
+			continue;
+		if (victim < 0 || c->active_ms < s->conns[victim]->active_ms)
+			victim = slot;
+	}
+	if (victim < 0)
+		return -1;
+	bw_log(LOG_WARNING, "control connections full: closing pid %d (%s), idle %lld ms",
+	       (int)s->conns[victim]->pid, s->conns[victim]->exe[0] ? s->conns[victim]->exe : "?",
+	       (long long)(monotonic_ms() - s->conns[victim]->active_ms));
+	conn_free(s, victim);
+	s->evicted++;
+	return victim;
+}
+
 void server_accept(struct server *s)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
@@ -123,9 +168,8 @@ void server_accept(struct server *s)
 		       (int)cred.uid, (int)cred.pid);
 		goto fail;
 	}
-	for (slot = 0; slot < CLIENTS_MAX && s->conns[slot]; slot++)
-		;
-	c = slot < CLIENTS_MAX ? calloc(1, sizeof(*c)) : NULL;
+	slot = free_slot(s);
+	c = slot >= 0 ? calloc(1, sizeof(*c)) : NULL;
 	if (!c) {
 		bw_log(LOG_WARNING, "too many control connections; refusing pid %d", (int)cred.pid);
 		goto fail;
@@ -133,6 +177,7 @@ void server_accept(struct server *s)
 	c->fd = fd;
 	c->slot = slot;
 	c->pid = cred.pid;
+	c->active_ms = monotonic_ms();
 	snprintf(link, sizeof(link), "/proc/%d/exe", (int)cred.pid);
 	if (!program_of(link, c->exe, sizeof(c->exe)))
 		c->exe[0] = 0;
@@ -249,6 +294,7 @@ static void conn_read(struct server *s, struct conn *c)
 		int stop;
 
 		*nl = 0;
+		c->active_ms = monotonic_ms();
 		stop = s->on_line(s->ctx, c, c->in, len);
 		memmove(c->in, nl + 1, c->in_len - len - 1 + 1);
 		c->in_len -= len + 1;
@@ -281,13 +327,8 @@ void server_reap(struct server *s)
 	for (int i = 0; i < CLIENTS_MAX; i++) {
 		struct conn *c = s->conns[i];
 
-		if (!c || !c->dead)
-			continue;
-		epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-		close(c->fd);
-		free(c->out);
-		free(c);
-		s->conns[i] = NULL;
+		if (c && c->dead)
+			conn_free(s, i);
 	}
 }
 

@@ -29,6 +29,7 @@ struct conn {
 	pid_t pid;           /* the peer, as the kernel vouched at accept */
 	char exe[PATH_MAX];  /* its program then: the pid may be gone when an event names it */
 	bool dead;           /* closed at the next reap */
+	int64_t active_ms;   /* accepted or last request line (CLOCK_MONOTONIC) */
 	bool want_out;       /* EPOLLOUT is armed */
 	/* An events stream: lines [cursor, end) of the backlog; with follow, every new one. */
 	bool streaming, follow;
@@ -45,11 +46,14 @@ struct server {
 	int epfd;
 	struct conn *conns[CLIENTS_MAX];
 	uint64_t dropped; /* clients dropped for output they did not read */
+	uint64_t evicted; /* idle clients closed to make room for a new one */
 	void *ctx;
 	/* One request line (NUL-terminated, no newline). Non-zero: read no further lines. */
 	int (*on_line)(void *ctx, struct conn *c, const char *line, size_t len);
 	/* The client's queue ran low: feed its stream, if it has one. */
 	void (*on_writable)(void *ctx, struct conn *c);
+	/* Optional: a client that is never evicted (a protected agent's). */
+	bool (*keeps_slot)(void *ctx, const struct conn *c);
 };
 
 /* Is something listening at path (another bulwarkd)? */
@@ -59,6 +63,12 @@ bool socket_answers(const char *path);
  * answers (-EADDRINUSE). Registers the socket with s->epfd.
  */
 int server_listen(struct server *s);
+/*
+ * Accept a root peer. With every slot taken, the client idle the longest
+ * (no request line since) is closed to make room, so root holding every
+ * connection cannot shut the administrator out; a client keeps_slot
+ * vouches for is never chosen.
+ */
 void server_accept(struct server *s);
 /* Serve what epoll reported for the client in slot. */
 void server_io(struct server *s, int slot, uint32_t events);

@@ -160,30 +160,61 @@ file_attacks() {
 	cmd_result "$mode write" "$want" sh -c "echo x >>$f"
 	[[ $mode == protected ]] && protected_event "$mode write" ".op == \"protect\" and .target.ino == $n"
 	reset_conf
-	cmd_result "$mode truncate" "$want" truncate -s 0 "$f"
+	n=$(ino "$f")
+	cmd_result "$mode truncate -s 0" "$want" truncate -s 0 "$f" # opens for writing first
+	[[ $mode == protected ]] && protected_event "$mode truncate -s 0" ".via == \"open\" and .target.ino == $n"
 	reset_conf
+	local errno=EPERM
+	[[ $mode == open ]] && errno=0
+	expect_try "$mode truncate(2) by path" truncate "$errno" "$f"
+	[[ $mode == protected ]] && protected_event "$mode truncate(2)" ".process.pid == $TRY_PID and .via == \"setattr\" and .target.ino == $n"
+	reset_conf
+	n=$(ino "$f")
 	cmd_result "$mode chmod" "$want" chmod 777 "$f"
+	[[ $mode == protected ]] && protected_event "$mode chmod" ".via == \"setattr\" and .target.ino == $n"
 	reset_conf
+	n=$(ino "$f")
 	cmd_result "$mode chown" "$want" chown 1:1 "$f"
+	[[ $mode == protected ]] && protected_event "$mode chown" ".via == \"setattr\" and .target.ino == $n"
+	reset_conf
+	# utimensat by path (-c: no open for writing): only inode_setattr sees it
+	n=$(ino "$f")
+	local mtime
+	mtime=$(stat -c %Y "$f")
+	cmd_result "$mode utimensat (touch -c -d)" "$want" touch -c -d @86400 "$f"
+	if [[ $mode == protected ]]; then
+		protected_event "$mode utimensat" ".via == \"setattr\" and .target.ino == $n"
+		expect_eq "$mode utimensat: mtime unchanged" "$mtime" "$(stat -c %Y "$f")"
+	else
+		expect_eq "$mode utimensat: mtime changed" 86400 "$(stat -c %Y "$f")"
+	fi
 	reset_conf
 	n=$(ino "$f")
 	cmd_result "$mode unlink" "$want" rm -f "$f"
 	[[ $mode == protected ]] && protected_event "$mode unlink" ".via == \"unlink\" and .target.ino == $n"
 	reset_conf
+	n=$(ino "$f")
 	cmd_result "$mode rename away" "$want" mv "$f" "$T/other/stolen"
+	[[ $mode == protected ]] && protected_event "$mode rename away" ".via == \"rename\" and .target.ino == $n"
 	reset_conf
+	n=$(ino "$T/conf") # the name is replaced inside the protected tree: its directory refuses
 	echo evil >"$T/other/evil"
 	cmd_result "$mode rename over" "$want" mv -f "$T/other/evil" "$f"
+	[[ $mode == protected ]] && protected_event "$mode rename over" ".via == \"rename\" and .target.ino == $n"
 	reset_conf
+	n=$(ino "$f")
 	cmd_result "$mode hard link out" "$want" ln "$f" "$T/other/hl"
+	[[ $mode == protected ]] && protected_event "$mode hard link out" ".via == \"create\" and .target.ino == $n"
 	rm -f "$T/other/hl"
 	reset_conf
+	n=$(ino "$T/conf")
 	cmd_result "$mode create in tree" "$want" touch "$T/conf/new"
+	[[ $mode == protected ]] && protected_event "$mode create in tree" ".via == \"create\" and .target.ino == $n"
 	reset_conf
+	n=$(ino "$T/conf")
 	cmd_result "$mode mkdir in tree" "$want" mkdir "$T/conf/d"
+	[[ $mode == protected ]] && protected_event "$mode mkdir in tree" ".via == \"create\" and .target.ino == $n"
 	reset_conf
-	local errno=EPERM
-	[[ $mode == open ]] && errno=0
 	expect_try "$mode bind mount over" mount-bind "$errno" "$T/other" "$T/conf"
 	umount "$T/conf" 2>/dev/null
 	expect_try "$mode bind mount over a parent" mount-bind "$errno" "$T/other" "$T"

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -138,11 +140,80 @@ static void test_reads_late(void **state)
 	teardown_pair(&p);
 }
 
+static bool keep_all(void *ctx, const struct conn *c)
+{
+	(void)ctx;
+	(void)c;
+	return true;
+}
+
+/* Is the peer's end closed (EOF, nothing pending)? */
+static bool closed_by_server(int fd)
+{
+	char b;
+
+	return recv(fd, &b, 1, MSG_DONTWAIT) == 0;
+}
+
+/*
+ * Root holding every control slot cannot shut the administrator out: the
+ * client idle the longest makes room; clients keeps_slot vouches for stay,
+ * and when every one is kept the newcomer is the one refused.
+ */
+static void test_full_table_evicts_idle(void **state)
+{
+	char dir[] = "/tmp/bw-test-server.XXXXXX", path[64];
+	struct server s = { .listen_fd = -1 };
+	int peers[CLIENTS_MAX + 2], oldest = 17;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip(); /* the server takes root peers only */
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/sock", dir);
+	s.path = path;
+	s.epfd = epoll_create1(EPOLL_CLOEXEC);
+	assert_int_equal(server_listen(&s), 0);
+	for (int i = 0; i < CLIENTS_MAX + 2; i++) {
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+		strcpy(sa.sun_path, path);
+		peers[i] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		assert_int_equal(connect(peers[i], (struct sockaddr *)&sa, sizeof(sa)), 0);
+		if (i < CLIENTS_MAX)
+			server_accept(&s); /* one by one: the listen backlog is short */
+	}
+	for (int i = 0; i < CLIENTS_MAX; i++) {
+		assert_non_null(s.conns[i]);
+		s.conns[i]->active_ms = 1000 + i; /* all idle since, slot 17 the longest */
+	}
+	s.conns[oldest]->active_ms = 10;
+	server_accept(&s); /* the 65th */
+	assert_int_equal(s.evicted, 1);
+	assert_non_null(s.conns[oldest]);
+	assert_true(s.conns[oldest]->active_ms > 1000 + CLIENTS_MAX);
+	assert_true(closed_by_server(peers[oldest]));
+	assert_false(closed_by_server(peers[oldest + 1]));
+	/* every client kept: the newcomer is refused, nobody else goes */
+	s.keeps_slot = keep_all;
+	server_accept(&s);
+	assert_int_equal(s.evicted, 1);
+	assert_true(closed_by_server(peers[CLIENTS_MAX + 1]));
+	for (int i = 0; i < CLIENTS_MAX; i++)
+		assert_non_null(s.conns[i]);
+	server_close(&s);
+	for (int i = 0; i < CLIENTS_MAX + 2; i++)
+		close(peers[i]);
+	close(s.epfd);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_never_reads),
 		cmocka_unit_test(test_reads_late),
+		cmocka_unit_test(test_full_table_evicts_idle),
 	};
 
 	bw_log_init(LOG_ERR);

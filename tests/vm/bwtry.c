@@ -49,6 +49,7 @@
  *                              kernel runs kernel.modprobe (a module request)
  *   bwtry crash                die of SIGSEGV, dumping core through core_pattern
  *   bwtry mount-bind SRC DST | mount-fs TYPE DST | umount PATH   mount(2) and umount2(2)
+ *   bwtry truncate PATH        truncate(2) to 0 bytes: by path, no open for writing
  *   bwtry traceme PATH         fork; the child asks to be traced (PTRACE_TRACEME) and
  *                              execs PATH (running `PATH noop`): errno of that exec
  *                              (0 when it started traced; the child is then killed)
@@ -1126,6 +1127,11 @@ int main(int argc, char **argv)
 	}
 	if (argc == 4 && strcmp(argv[1], "mount-fs") == 0) {
 		long rc = mount(argv[2], argv[3], argv[2], 0, NULL);
+
+		return report(rc, errno);
+	}
+	if (argc == 3 && strcmp(argv[1], "truncate") == 0) {
+		long rc = truncate(argv[2], 0);
 
 		return report(rc, errno);
 	}
