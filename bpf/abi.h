@@ -342,7 +342,7 @@ enum bw_hook {
 	BW_HOOK_UNLINK = 21,    /* inode_unlink, inode_rmdir: a name removed */
 	BW_HOOK_RENAME = 22,    /* inode_rename: either end */
 	BW_HOOK_CREATE = 23,    /* inode_create, mkdir, mknod, symlink, link: a name added */
-	BW_HOOK_SETATTR = 24,   /* path_chmod, path_chown, path_truncate */
+	BW_HOOK_SETATTR = 24,   /* path_chmod, path_chown, path_truncate, inode_setattr */
 	BW_HOOK_XATTR = 25,     /* inode_setxattr, inode_removexattr */
 	BW_HOOK_IOCTL = 26,     /* file_ioctl: chattr (FS_IOC_SETFLAGS, FS_IOC_FSSETXATTR) */
 	BW_HOOK_MOUNT = 27,     /* sb_mount, move_mount: something mounted over the path */

@@ -204,9 +204,9 @@ static void print_status(struct json_object *s)
 		       (long long)jint(per, "audited"), (long long)jint(per, "events"),
 		       (long long)jint(per, "helper_errors"));
 	}
-	printf("dropped:   %lld in the kernel ring buffer, %lld to slow subscribers, %lld clients not reading\n",
+	printf("dropped:   %lld in the kernel ring buffer, %lld to slow subscribers, %lld clients not reading, %lld idle clients evicted\n",
 	       (long long)jint(s, "ringbuf_drops"), (long long)jint(s, "subscriber_drops"),
-	       (long long)jint(s, "clients_dropped"));
+	       (long long)jint(s, "clients_dropped"), (long long)jint(s, "clients_evicted"));
 	if (jstr(s, "last_load_error"))
 		printf("last failed load:\n%s", jstr(s, "last_load_error"));
 }
