@@ -27,6 +27,7 @@ struct explain {
 	struct bw_rule_key key;
 	/* process objects: the target's part of every key */
 	uint32_t tsubj, tids[BW_DIM_COUNT], arg;
+	bool oom; /* a class could not be computed: the answer would be wrong */
 };
 
 static const struct bw_rule_val *lookup(struct explain *x, uint32_t op, uint32_t kind, uint32_t subj,
@@ -66,8 +67,12 @@ static uint32_t program_class(struct explain *x, const char *path)
 	uint32_t cls = 0;
 	bool exact = false;
 
-	if (bw_file_views(path, &views, &n_views) < 0)
+	int r = bw_file_views(path, &views, &n_views);
+
+	if (r < 0) {
+		x->oom |= r == -ENOMEM;
 		return 0;
+	}
 	for (size_t vi = 0; vi < n_views && !exact; vi++)
 		for (size_t c = 0; c < views[vi].n; c++) {
 			const struct bw_rule_val *v =
@@ -93,8 +98,10 @@ static uint32_t cgroup_class(struct explain *x, const char *path)
 	char *p = strdup(path);
 	uint32_t cls = 0;
 
-	if (!p)
-		abort();
+	if (!p) {
+		x->oom = true;
+		return 0;
+	}
 	for (;;) {
 		const struct bw_rule_val *v;
 		uint64_t id;
@@ -507,7 +514,13 @@ int bw_explain(const struct bw_rule_entry *entries, size_t n, const struct bw_ru
 	 * first entry decides; across views the stronger verdict (deny, audit,
 	 * allow), the earlier view on a tie; with none, the default.
 	 */
-	if (bw_file_views(real, &views, &n_views) < 0 || !n_views) {
+	r = bw_file_views(real, &views, &n_views);
+	if (r == -ENOMEM) {
+		json_object_put(subject);
+		goto out;
+	}
+	r = -EINVAL;
+	if (!n_views) {
 		bw_policy_diag(q, BW_SEV_ERROR, &qr->obj_loc, NULL, NULL,
 			       "%s: cannot place it among the mounts", qr->path);
 		goto diag_subject;
@@ -603,7 +616,9 @@ int bw_explain(const struct bw_rule_entry *entries, size_t n, const struct bw_ru
 diag_subject:
 	json_object_put(subject);
 diag:
-	if (ret_diag) {
+	if (q->oom)
+		r = -ENOMEM;
+	else if (ret_diag) {
 		size_t len = 0;
 		FILE *f = open_memstream(ret_diag, &len);
 
@@ -613,6 +628,11 @@ diag:
 		}
 	}
 out:
+	if (r == 0 && (x.oom || q->oom)) {
+		json_object_put(*ret);
+		*ret = NULL;
+		r = -ENOMEM;
+	}
 	bw_file_views_free(views, n_views);
 	bw_policy_free(q);
 	return r;
