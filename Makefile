@@ -51,7 +51,8 @@ D_SRCS    := src/daemon/main.c src/daemon/server.c src/daemon/proto.c src/daemon
 D_OBJS    := $(D_SRCS:%.c=$(BUILD)/%.o)
 CLI_SRCS  := src/cli/main.c src/cli/trust.c
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
-UNIT_TESTS := test_parse test_compile test_event test_precedence test_proto test_server test_trust test_sign
+UNIT_TESTS := test_parse test_compile test_event test_precedence test_proto test_server test_trust test_sign \
+	test_api test_oom
 UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 VM_HELPERS := $(BUILD)/tests/bwtry $(BUILD)/tests/bwevil $(BUILD)/tests/evil.bpf.o \
 	      $(BUILD)/tests/evil-preload.so
@@ -110,6 +111,12 @@ $(BUILD)/bulwark: $(CLI_OBJS) $(BUILD)/libbulwark.a
 
 $(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(BUILD)/libbulwark.a
 	$(CC) $(LDHARDEN) -o $@ $< $(BUILD)/libbulwark.a $(PKG_LIBS) -lcmocka
+
+# Out of memory at every allocation in turn: the library's allocator calls are wrapped.
+OOM_WRAP := $(foreach f,malloc calloc realloc strdup strndup asprintf vasprintf __asprintf_chk \
+	__vasprintf_chk,-Wl,--wrap=$(f))
+$(BUILD)/tests/test_oom: $(BUILD)/tests/unit/test_oom.o $(BUILD)/libbulwark.a
+	$(CC) $(LDHARDEN) $(OOM_WRAP) -o $@ $< $(BUILD)/libbulwark.a $(PKG_LIBS) -lcmocka
 
 # The decoder is bulwarkd's, not the library's: link its object directly.
 $(BUILD)/tests/test_proto: $(BUILD)/tests/unit/test_proto.o $(BUILD)/src/daemon/proto.o

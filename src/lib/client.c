@@ -49,6 +49,25 @@ static void client_log(struct bw_client *c, enum bw_log_level level, const char 
 	c->log(c->log_userdata, level, msg);
 }
 
+uint32_t bw_version_major(void)
+{
+	return BULWARK_VERSION_MAJOR;
+}
+
+uint32_t bw_version_minor(void)
+{
+	return BULWARK_VERSION_MINOR;
+}
+
+#define BW_STR_(x) #x
+#define BW_STR(x) BW_STR_(x)
+
+const char *bw_version_string(void)
+{
+	return BW_STR(BULWARK_VERSION_MAJOR) "." BW_STR(BULWARK_VERSION_MINOR) "." BW_STR(
+		BULWARK_VERSION_PATCH);
+}
+
 int bw_opts_valid(const void *opts, size_t known, size_t given)
 {
 	const unsigned char *p = opts;
@@ -64,27 +83,23 @@ int bw_opts_valid(const void *opts, size_t known, size_t given)
 int bw_client_new(struct bw_client **ret, const struct bw_client_opts *opts)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	const char *path = BULWARK_SOCKET_PATH;
+	const char *path;
 	struct bw_client *c = NULL;
 	int r;
 
-	if (!ret)
-		return -EINVAL;
-	if (opts && !bw_opts_valid(opts, sizeof(*opts), opts->sz))
+	if (!ret || !BW_OPTS_VALID(opts, struct bw_client_opts))
 		return -EINVAL;
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
 	c->fd = -1;
-	c->timeout_ms = 30000;
-	if (opts) {
-		if (opts->socket_path)
-			path = opts->socket_path;
-		if (opts->timeout_ms > 0)
-			c->timeout_ms = opts->timeout_ms;
-		c->log = opts->log;
-		c->log_userdata = opts->log_userdata;
-	}
+	/* Only what the caller's sz covers: an older caller's struct ends sooner. */
+	path = BW_OPTS_GET(opts, socket_path, NULL) ?: BULWARK_SOCKET_PATH;
+	c->timeout_ms = BW_OPTS_GET(opts, timeout_ms, 0);
+	if (c->timeout_ms <= 0)
+		c->timeout_ms = 30000;
+	c->log = BW_OPTS_GET(opts, log, NULL);
+	c->log_userdata = BW_OPTS_GET(opts, log_userdata, NULL);
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		r = -ENAMETOOLONG;
 		goto fail;

@@ -42,8 +42,10 @@ int bw_rule_table_from_policy(const struct bw_policy *p, const struct bw_compile
 	if (!p->n_rules)
 		return 0;
 	t->rules = calloc(p->n_rules, sizeof(*t->rules));
-	if (!t->rules)
+	if (!t->rules) {
+		bw_rule_table_free(t);
 		return -ENOMEM;
+	}
 	t->n = p->n_rules;
 	for (size_t i = 0; i < p->n_rules; i++) {
 		const struct bw_rule *r = &p->rules[i];
@@ -107,17 +109,19 @@ static int unhex(const char *in, uint8_t *out, size_t len)
 }
 
 /* Shadows are optional: a table without them explains with less detail. */
-static void shadows_from_json(struct json_object *o, struct bw_rule_table *t)
+static int shadows_from_json(struct json_object *o, struct bw_rule_table *t)
 {
 	struct json_object *a;
 	size_t n;
 
 	if (!json_object_object_get_ex(o, "shadows", &a) || !json_object_is_type(a, json_type_array))
-		return;
+		return 0;
 	n = json_object_array_length(a);
-	t->shadows = n ? calloc(n, sizeof(*t->shadows)) : NULL;
+	if (!n)
+		return 0;
+	t->shadows = calloc(n, sizeof(*t->shadows));
 	if (!t->shadows)
-		return;
+		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *x = json_object_array_get_idx(a, i);
 		struct bw_shadow *sh = &t->shadows[t->n_shadows];
@@ -131,6 +135,7 @@ static void shadows_from_json(struct json_object *o, struct bw_rule_table *t)
 		sh->why = json_object_get_int(json_object_array_get_idx(x, 3));
 		t->n_shadows++;
 	}
+	return 0;
 }
 
 int bw_rule_table_from_json(struct json_object *o, struct bw_rule_table *t)
@@ -165,7 +170,10 @@ int bw_rule_table_from_json(struct json_object *o, struct bw_rule_table *t)
 			return -ENOMEM;
 		}
 	}
-	shadows_from_json(o, t);
+	if (shadows_from_json(o, t) < 0) {
+		bw_rule_table_free(t);
+		return -ENOMEM;
+	}
 	return 0;
 }
 

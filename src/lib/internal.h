@@ -15,8 +15,20 @@
 #include "../policy/policy.h"
 #include "compile.h"
 
-/* libbpf-style OPTS_VALID: known prefix, and no unknown non-zero tail. */
+/*
+ * Options structs, as libbpf's OPTS_VALID/OPTS_HAS/OPTS_GET: the caller's
+ * sz says how much of the struct it has. Valid: sz covers at least the
+ * sz field, and every byte between what this library knows
+ * (sizeof(type)) and sz is zero. A field is read only if sz covers it;
+ * otherwise its default applies. Tail padding is counted as known: new
+ * fields go after it, so a caller's stray padding bytes never fail.
+ */
 int bw_opts_valid(const void *opts, size_t known, size_t given);
+#define bw_offsetofend(type, field) (offsetof(type, field) + sizeof(((type *)0)->field))
+#define BW_OPTS_VALID(opts, type) (!(opts) || bw_opts_valid((opts), sizeof(type), (opts)->sz))
+#define BW_OPTS_HAS(opts, field) \
+	((opts) && (opts)->sz >= bw_offsetofend(__typeof__(*(opts)), field))
+#define BW_OPTS_GET(opts, field, fallback) (BW_OPTS_HAS(opts, field) ? (opts)->field : (fallback))
 
 /* Where each rule id came from: what events and explain quote. */
 struct bw_rule_ref {

@@ -1608,6 +1608,8 @@ static int load_path_at(struct bw_policy *p, const char *path, const struct bw_l
 	free(buf);
 	return r;
 fail:
+	if (r == -ENOMEM)
+		bw_policy_oom(p);
 	if (from) {
 		bw_policy_diag(p, BW_SEV_ERROR, from, from_line,
 			       r == -EFBIG ? "split it into several files in a directory of *.rules" :

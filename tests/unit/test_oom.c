@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Out of memory at every allocation in turn. The library's own calls to
+ * malloc, calloc, realloc, strdup, strndup and asprintf are wrapped
+ * (-Wl,--wrap, see the Makefile); the N-th one fails, for N = 1, 2, ...
+ * until a run needs fewer than N. Every run must return -ENOMEM (never
+ * abort, never crash, never a silently different answer), and under
+ * `make unit-test-asan` LeakSanitizer checks that none of the error
+ * paths leaked.
+ *
+ * Allocations inside shared libraries (json-c, glibc's own realpath or
+ * open_memstream) are not wrapped: those stay untested here.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <bulwark/bulwark.h>
+
+/* Which allocation fails (0: none), and how many were asked for so far. */
+static unsigned long fail_at, seen;
+
+static int should_fail(void)
+{
+	return fail_at && ++seen == fail_at;
+}
+
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t n);
+char *__real_strdup(const char *s);
+char *__real_strndup(const char *s, size_t n);
+int __real_vasprintf(char **s, const char *fmt, va_list ap);
+
+void *__wrap_malloc(size_t n)
+{
+	return should_fail() ? NULL : __real_malloc(n);
+}
+
+void *__wrap_calloc(size_t n, size_t size)
+{
+	return should_fail() ? NULL : __real_calloc(n, size);
+}
+
+void *__wrap_realloc(void *p, size_t n)
+{
+	return should_fail() ? NULL : __real_realloc(p, n);
+}
+
+char *__wrap_strdup(const char *s)
+{
+	return should_fail() ? NULL : __real_strdup(s);
+}
+
+char *__wrap_strndup(const char *s, size_t n)
+{
+	return should_fail() ? NULL : __real_strndup(s, n);
+}
+
+/* asprintf, and what _FORTIFY_SOURCE turns it into. */
+int __wrap_vasprintf(char **s, const char *fmt, va_list ap)
+{
+	if (should_fail())
+		return -1;
+	return __real_vasprintf(s, fmt, ap);
+}
+
+int __wrap_asprintf(char **s, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = __wrap_vasprintf(s, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int __wrap___vasprintf_chk(char **s, int flag, const char *fmt, va_list ap)
+{
+	(void)flag;
+	return __wrap_vasprintf(s, fmt, ap);
+}
+
+int __wrap___asprintf_chk(char **s, int flag, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	(void)flag;
+	va_start(ap, fmt);
+	r = __wrap_vasprintf(s, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+static char dir[64];
+static char policy[128];
+
+static void put(const char *rel, const char *text)
+{
+	char path[192];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static int setup(void **state)
+{
+	char path[192], text[2048];
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/bw-test-oom.XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(path, sizeof(path), "%s/bin", dir);
+	if (mkdir(path, 0755) < 0)
+		return -1;
+	put("bin/tool", "");
+	put("bin/agent", "");
+	/*
+	 * Something of everything the parser and compiler allocate for:
+	 * files, trees, selectors, classes, signals, reasons, tags, an
+	 * include, a warning (a shadowed rule) and protection.
+	 */
+	snprintf(text, sizeof(text),
+		 "mode enforce\n"
+		 "deny exec %1$s/bin/**\n"
+		 "allow exec %1$s/bin/tool from exe=%1$s/bin/agent uid=0 with tag=ok\n"
+		 "audit exec /usr/bin/true from exe=%1$s/bin/** gid=0\n"
+		 "deny exec /usr/bin/true\n"
+		 "deny exec /usr/bin/true\n"
+		 "deny signal exe=%1$s/bin/agent with signals=HUP,KILL\n"
+		 "deny lockdown integrity from uid=1000\n"
+		 "notify exec exit\n"
+		 "protect %1$s/bin/** level=antimalware\n"
+		 "include \"more.rules\"\n",
+		 dir);
+	put("main.rules", text);
+	snprintf(text, sizeof(text), "deny write exe=%s/bin/tool from parent=%s/bin/agent\n", dir, dir);
+	put("more.rules", text);
+	snprintf(policy, sizeof(policy), "%s/main.rules", dir);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Run f with the n-th allocation failing, n = 1 ... until it succeeds untouched. */
+static void every_allocation(int (*f)(void *), void *arg, unsigned long *runs)
+{
+	int r;
+
+	for (unsigned long n = 1;; n++) {
+		fail_at = n;
+		seen = 0;
+		r = f(arg);
+		fail_at = 0;
+		if (seen < n) { /* nothing failed: the normal answer */
+			assert_int_equal(r, 0);
+			*runs = n - 1;
+			print_message("%lu allocations, each failed in turn: -ENOMEM every time\n", *runs);
+			return;
+		}
+		if (r != -ENOMEM)
+			fail_msg("allocation %lu failed and the call returned %d, not -ENOMEM", n, r);
+	}
+}
+
+static int run_check(void *arg)
+{
+	char *diag = NULL;
+	unsigned warnings = 0;
+	int r = bw_policy_check(arg, &diag, &warnings);
+
+	if (r == 0 && warnings != 1)
+		r = -EPROTO; /* the shadowed rule's warning went missing */
+	free(diag);
+	return r;
+}
+
+static void test_check(void **state)
+{
+	unsigned long runs = 0;
+
+	(void)state;
+	every_allocation(run_check, policy, &runs);
+	/* The policy above really exercises the allocator. */
+	assert_true(runs > 50);
+}
+
+static int run_explain(void *arg)
+{
+	char query[256], *json = NULL, *diag = NULL;
+	int r;
+
+	snprintf(query, sizeof(query), "exec %s/bin/tool as exe=%s/bin/agent uid=0", dir, dir);
+	r = bw_policy_explain(arg, query, &json, &diag);
+	if (r == 0 && (!json || !strstr(json, "\"allow\"")))
+		r = -EPROTO;
+	free(json);
+	free(diag);
+	return r;
+}
+
+static void test_explain(void **state)
+{
+	unsigned long runs = 0;
+
+	(void)state;
+	every_allocation(run_explain, policy, &runs);
+	assert_true(runs > 50);
+}
+
+static int run_client_new(void *arg)
+{
+	struct bw_client_opts o = { .sz = sizeof(o), .socket_path = arg };
+	struct bw_client *c = NULL;
+	int r = bw_client_new(&c, &o);
+
+	bw_client_free(c);
+	return r == -ENOENT ? 0 : r;
+}
+
+static void test_client_new(void **state)
+{
+	unsigned long runs = 0;
+
+	(void)state;
+	every_allocation(run_client_new, "/nonexistent-bulwark-test/sock", &runs);
+	assert_true(runs >= 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_check),
+		cmocka_unit_test(test_explain),
+		cmocka_unit_test(test_client_new),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
