@@ -57,9 +57,9 @@ UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 VM_HELPERS := $(BUILD)/tests/bwtry $(BUILD)/tests/bwevil $(BUILD)/tests/evil.bpf.o \
 	      $(BUILD)/tests/evil-preload.so
 
-.PHONY: all install test unit-test unit-test-asan lib-check vm-test demo deps clean fuzz fuzz-smoke bench upgrade-from
+.PHONY: all install test unit-test unit-test-asan lib-check FORCE vm-test demo deps clean fuzz fuzz-smoke bench upgrade-from
 all: $(BUILD)/bulwarkd $(BUILD)/bulwark $(BUILD)/libbulwark.a $(BUILD)/libbulwark.so \
-	$(BUILD)/man/bulwark.policy.5
+	$(BUILD)/bulwark.pc $(BUILD)/man/bulwark.policy.5
 
 # The policy reference is written once, in docs/policy.md, and rendered.
 $(BUILD)/man/bulwark.policy.5: docs/policy.md
@@ -67,15 +67,18 @@ $(BUILD)/man/bulwark.policy.5: docs/policy.md
 	{ printf '%% BULWARK.POLICY 5 "" "bulwark" "File Formats"\n'; cat $<; } | go-md2man > $@.tmp && mv $@.tmp $@
 
 PREFIX  ?= /usr/local
+LIBDIR  ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
 DESTDIR ?=
 # Install what a host running bulwark needs; `make install DESTDIR=...` stages it.
 install: all
 	install -D -m 755 $(BUILD)/bulwarkd $(DESTDIR)$(PREFIX)/sbin/bulwarkd
 	install -D -m 755 $(BUILD)/bulwark $(DESTDIR)$(PREFIX)/bin/bulwark
-	install -D -m 644 $(BUILD)/libbulwark.a $(DESTDIR)$(PREFIX)/lib/libbulwark.a
-	install -D -m 755 $(BUILD)/libbulwark.so $(DESTDIR)$(PREFIX)/lib/libbulwark.so.$(SOVERSION)
-	ln -sf libbulwark.so.$(SOVERSION) $(DESTDIR)$(PREFIX)/lib/libbulwark.so
-	install -D -m 644 include/bulwark/bulwark.h $(DESTDIR)$(PREFIX)/include/bulwark/bulwark.h
+	install -D -m 644 $(BUILD)/libbulwark.a $(DESTDIR)$(LIBDIR)/libbulwark.a
+	install -D -m 755 $(BUILD)/libbulwark.so $(DESTDIR)$(LIBDIR)/libbulwark.so.$(SOVERSION)
+	ln -sf libbulwark.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libbulwark.so
+	install -D -m 644 include/bulwark/bulwark.h $(DESTDIR)$(INCLUDEDIR)/bulwark/bulwark.h
+	install -D -m 644 $(BUILD)/bulwark.pc $(DESTDIR)$(LIBDIR)/pkgconfig/bulwark.pc
 	install -D -m 644 $(BUILD)/man/bulwark.policy.5 $(DESTDIR)$(PREFIX)/share/man/man5/bulwark.policy.5
 	install -d -m 755 $(DESTDIR)/etc/bulwark/policy.d
 	# The apt hook (docs/trust.md): the admin copies the snippet into /etc/apt/apt.conf.d.
@@ -83,6 +86,26 @@ install: all
 	sed 's|/usr/local/|$(PREFIX)/|g' packaging/apt/apt-trust-hook >$(DESTDIR)$(PREFIX)/lib/bulwark/apt-trust-hook
 	chmod 755 $(DESTDIR)$(PREFIX)/lib/bulwark/apt-trust-hook
 	sed 's|/usr/local/|$(PREFIX)/|g' packaging/apt/99bulwark-trust >$(DESTDIR)$(PREFIX)/share/bulwark/apt/99bulwark-trust
+
+# pkg-config for vendors: the version is the header's, the paths this
+# build's (rewritten only when they change, so PREFIX=... takes effect).
+# The dependencies are Libs.private, not Requires.private: bulwark.h
+# includes none of their headers, and a shared-library user then needs
+# none of their -dev packages (docs/decisions.md).
+BW_VERSION = $(shell sed -n 's/^\#define BULWARK_VERSION_\(MAJOR\|MINOR\|PATCH\) //p' include/bulwark/bulwark.h | paste -sd.)
+$(BUILD)/bulwark.pc: include/bulwark/bulwark.h FORCE | $(BUILD)
+	@{ echo 'prefix=$(PREFIX)'; \
+	  echo 'libdir=$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))'; \
+	  echo 'includedir=$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))'; \
+	  echo; \
+	  echo 'Name: bulwark'; \
+	  echo 'Description: libbulwark, the C API of the bulwark BPF LSM protection layer'; \
+	  echo 'Version: $(BW_VERSION)'; \
+	  echo 'Libs: -L$${libdir} -lbulwark'; \
+	  echo 'Libs.private: $(strip $(PKG_LIBS))'; \
+	  echo 'Cflags: -I$${includedir}'; } >$@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+FORCE:
 
 $(BUILD)/bulwark.bpf.o: bpf/bulwark.bpf.c $(wildcard bpf/*.h) | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
@@ -156,6 +179,12 @@ unit-test-asan:
 	@$(MAKE) --no-print-directory SAN=1 BUILD=$(BUILD)/asan $(SAN_UNIT_BINS)
 	@ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0:strict_string_checks=1:detect_stack_use_after_return=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run-unit $(SAN_UNIT_BINS)
+
+# The library as a vendor gets it: exported symbols against the map and
+# the header, no mutable globals or abort in its objects, and a consumer
+# built from a `make install DESTDIR=...` through pkg-config.
+lib-check: all
+	@tests/lib/check.sh
 
 # The privileged suite; tests/run picks the VM when the host cannot run LSM.
 vm-test: all $(VM_HELPERS)

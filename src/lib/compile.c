@@ -759,6 +759,32 @@ static unsigned verdict_rank(const struct bw_rule *r)
 	}
 }
 
+/*
+ * getpwnam_r/getgrnam_r: getpwnam's static buffer would make two threads
+ * checking policies at once race. Only the id is kept, so the buffer goes
+ * before returning. -ENOMEM, or 0 with *ret NULL when there is no such name.
+ */
+static int name_lookup(const char *name, bool user, void *ent, void *ret)
+{
+	size_t len = 1024;
+	int r;
+
+	for (;;) {
+		char *buf = malloc(len);
+
+		if (!buf)
+			return -ENOMEM;
+		r = user ? getpwnam_r(name, ent, buf, len, ret) : getgrnam_r(name, ent, buf, len, ret);
+		free(buf);
+		if (r != ERANGE)
+			break;
+		if (len >= (1u << 20))
+			return -ENOMEM;
+		len *= 2;
+	}
+	return 0;
+}
+
 int bw_selector_resolve_id(struct bw_policy *p, struct bw_selector *s)
 {
 	struct bw_loc vloc = { .file = s->loc.file, .line = s->loc.line, .col = s->value_col, .text = s->loc.text };
@@ -770,8 +796,13 @@ int bw_selector_resolve_id(struct bw_policy *p, struct bw_selector *s)
 		return 0;
 	}
 	if (s->type == BW_SEL_UID) {
-		struct passwd *pw = getpwnam(s->value);
+		struct passwd pwd, *pw = NULL;
+		int r = name_lookup(s->value, true, &pwd, &pw);
 
+		if (r == -ENOMEM) {
+			bw_policy_oom(p);
+			return -1;
+		}
 		if (pw) {
 			s->id = pw->pw_uid;
 			return 0;
@@ -779,8 +810,13 @@ int bw_selector_resolve_id(struct bw_policy *p, struct bw_selector *s)
 		rule_error(p, &vloc, "names are looked up on this host when the policy loads; or give the number",
 			   "unknown user '%s'", s->value);
 	} else {
-		struct group *gr = getgrnam(s->value);
+		struct group grp, *gr = NULL;
+		int r = name_lookup(s->value, false, &grp, &gr);
 
+		if (r == -ENOMEM) {
+			bw_policy_oom(p);
+			return -1;
+		}
 		if (gr) {
 			s->id = gr->gr_gid;
 			return 0;

@@ -141,7 +141,7 @@ static int setup(void **state)
 		 "mode enforce\n"
 		 "deny exec %1$s/bin/**\n"
 		 "allow exec %1$s/bin/tool from exe=%1$s/bin/agent uid=0 with tag=ok\n"
-		 "audit exec /usr/bin/true from exe=%1$s/bin/** gid=0\n"
+		 "audit exec /usr/bin/true from exe=%1$s/bin/** gid=root\n"
 		 "deny exec /usr/bin/true\n"
 		 "deny exec /usr/bin/true\n"
 		 "deny signal exe=%1$s/bin/agent with signals=HUP,KILL\n"
