@@ -9,7 +9,8 @@
 # make fuzz-smoke a short run of every fuzzer (FUZZ_SMOKE_SECONDS each, default 20)
 # make install    install binaries, library, header, bulwark.pc and bulwark.policy(5)
 # make unit-test-asan  the unit tests under ASan, LSan and UBSan (in build/asan)
-# make lib-check  the library as vendors see it: exported symbols, bulwark.pc, a consumer
+# make lib-check  the library as vendors see it: exports, ABI, bulwark.pc, a consumer
+# make abi-check  the ABI against src/lib/libbulwark.abi (abi-baseline rewrites it)
 
 # SAN=1 builds with ASan, LSan and UBSan, in a tree of its own.
 ifdef SAN
@@ -57,7 +58,7 @@ UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 VM_HELPERS := $(BUILD)/tests/bwtry $(BUILD)/tests/bwevil $(BUILD)/tests/evil.bpf.o \
 	      $(BUILD)/tests/evil-preload.so
 
-.PHONY: all install test unit-test unit-test-asan lib-check FORCE vm-test demo deps clean fuzz fuzz-smoke bench upgrade-from
+.PHONY: all install test unit-test unit-test-asan lib-check abi-check abi-baseline FORCE vm-test demo deps clean fuzz fuzz-smoke bench upgrade-from
 all: $(BUILD)/bulwarkd $(BUILD)/bulwark $(BUILD)/libbulwark.a $(BUILD)/libbulwark.so \
 	$(BUILD)/bulwark.pc $(BUILD)/man/bulwark.policy.5
 
@@ -179,6 +180,17 @@ unit-test-asan:
 	@$(MAKE) --no-print-directory SAN=1 BUILD=$(BUILD)/asan $(SAN_UNIT_BINS)
 	@ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0:strict_string_checks=1:detect_stack_use_after_return=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run-unit $(SAN_UNIT_BINS)
+
+# The ABI against the committed baseline (abigail-tools): added functions
+# are fine, and so is an options struct growing at its end; any other
+# change fails. A release that means to change the ABI runs abi-baseline
+# and commits the new src/lib/libbulwark.abi with it.
+ABIDW_FLAGS := --headers-dir include/bulwark --drop-private-types --no-corpus-path --no-comp-dir-path
+abi-check: $(BUILD)/libbulwark.so
+	abidiff --headers-dir2 include/bulwark --no-added-syms \
+		--suppressions src/lib/libbulwark.abignore src/lib/libbulwark.abi $<
+abi-baseline: $(BUILD)/libbulwark.so
+	abidw $(ABIDW_FLAGS) $< --out-file src/lib/libbulwark.abi
 
 # The library as a vendor gets it: exported symbols against the map and
 # the header, no mutable globals or abort in its objects, and a consumer

@@ -4,7 +4,8 @@
 #   1. exports: every symbol libbulwark.so exports is a bw_ function that
 #      bulwark.h declares, listed in src/lib/libbulwark.map at the version
 #      node it is exported with; every function bulwark.h declares is
-#      exported; nothing internal leaks out;
+#      exported; nothing internal leaks out; the ABI matches the committed
+#      baseline (abidiff);
 #   2. the library's objects hold no mutable static or thread-local data
 #      and call nothing that aborts, exits, prints or is not thread-safe;
 #   3. `make install DESTDIR=...` stages bulwark.h, the library and
@@ -64,6 +65,16 @@ if [[ -z $dups ]]; then ok "no symbol is in two version nodes"; else bad "in two
 
 soname=$(objdump -p "$so" | awk '$1 == "SONAME" { print $2 }')
 if [[ $soname == libbulwark.so.0 ]]; then ok "soname $soname"; else bad "soname '$soname', want libbulwark.so.0"; fi
+
+# The ABI against the committed baseline (make abi-check).
+if ! command -v abidiff >/dev/null; then
+	bad "abidiff not found: install abigail-tools (make deps)"
+elif make -s -C "$repo" BUILD="$build" abi-check >"$scratch/abi.log" 2>&1; then
+	ok "ABI compatible with src/lib/libbulwark.abi (abidiff)"
+else
+	bad "ABI differs from src/lib/libbulwark.abi (an intended change: make abi-baseline, and say so):"
+	cat "$scratch/abi.log"
+fi
 
 # --- 2. the objects ----------------------------------------------------------
 # Mutable data with static storage (.data, .bss, TLS); tables of pointers
@@ -127,7 +138,9 @@ else
 	bad "the consumer failed:"; cat "$scratch/run.log"
 fi
 
-if command -v c++ >/dev/null; then
+if ! command -v c++ >/dev/null; then
+	bad "no C++ compiler: install g++ (make deps)"
+else
 	if c++ -x c++ -std=c++11 -Wall -Wextra -Werror $cflags -o "$scratch/consumer++" "$consumer" $libs \
 		>"$scratch/cxx.log" 2>&1 && mkdir -p "$scratch/run++" &&
 		LD_LIBRARY_PATH=$stage$prefix/lib "$scratch/consumer++" "$scratch/run++" >/dev/null 2>&1; then
