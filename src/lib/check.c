@@ -104,8 +104,9 @@ int bw_policy_explain(const char *path, const char *query, char **ret_json, char
 	if (r < 0)
 		goto out;
 	{
-		char *s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-									   JSON_C_TO_STRING_NOSLASHESCAPE));
+		const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+									      JSON_C_TO_STRING_NOSLASHESCAPE);
+		char *s = text ? strdup(text) : NULL;
 
 		if (s)
 			*ret_json = s;

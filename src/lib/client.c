@@ -138,11 +138,29 @@ const char *bw_client_error(const struct bw_client *c)
 	return c ? c->error : NULL;
 }
 
+/* An object as one line of text, or NULL when json-c runs out of memory. */
+static const char *json_text(struct json_object *o)
+{
+	return json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+}
+
+/* o[k] = v, taking v; a NULL v is json-c out of memory. */
+static int add_field(struct json_object *o, const char *k, struct json_object *v)
+{
+	if (!v || json_object_object_add(o, k, v) < 0) {
+		json_object_put(v);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 static int send_request(struct bw_client *c, struct json_object *req)
 {
-	const char *s = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	size_t len = strlen(s), off = 0;
+	const char *s = json_text(req);
+	size_t len = s ? strlen(s) : 0, off = 0;
 
+	if (!s)
+		return -ENOMEM;
 	while (off <= len) {
 		/* Send the text, then the terminating newline. */
 		const char *p = off < len ? s + off : "\n";
@@ -230,9 +248,10 @@ static struct json_object *request(const char *cmd)
 	struct json_object *req = json_object_new_object();
 
 	/* The protocol version this library speaks (docs/architecture.md). */
-	if (req) {
-		json_object_object_add(req, "v", json_object_new_int(1));
-		json_object_object_add(req, "cmd", json_object_new_string(cmd));
+	if (req && (add_field(req, "v", json_object_new_int(1)) < 0 ||
+		    add_field(req, "cmd", json_object_new_string(cmd)) < 0)) {
+		json_object_put(req);
+		req = NULL;
 	}
 	return req;
 }
@@ -247,8 +266,9 @@ static int reply_status(struct bw_client *c, struct json_object *reply)
 	/* The caller gets the errno, and the message through bw_client_error(). */
 	free(c->error);
 	c->error = NULL;
-	if (json_object_object_get_ex(reply, "error", &err)) {
+	if (json_object_object_get_ex(reply, "error", &err) && json_object_get_string(err)) {
 		client_log(c, BW_LOG_DEBUG, "bulwarkd: %s", json_object_get_string(err));
+		/* Out of memory here loses only the message: the errno still says it. */
 		c->error = strdup(json_object_get_string(err));
 	}
 	if (json_object_object_get_ex(reply, "errno", &code) && json_object_get_int(code) > 0)
@@ -272,7 +292,7 @@ int bw_client_status(struct bw_client *c, char **ret_json)
 	r = reply_status(c, reply);
 	if (r < 0)
 		goto out;
-	s = strdup(json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	s = json_text(reply) ? strdup(json_text(reply)) : NULL;
 	if (!s) {
 		r = -ENOMEM;
 		goto out;
@@ -306,9 +326,11 @@ int bw_client_policy_load_signed(struct bw_client *c, const char *path, const ch
 		r = -errno;
 		goto out;
 	}
-	json_object_object_add(req, "path", json_object_new_string(abs));
-	if (signed_payload)
-		json_object_object_add(req, "signature", json_object_new_string(signed_payload));
+	r = add_field(req, "path", json_object_new_string(abs));
+	if (r == 0 && signed_payload)
+		r = add_field(req, "signature", json_object_new_string(signed_payload));
+	if (r < 0)
+		goto out;
 	r = call(c, req, &reply);
 	if (r < 0)
 		goto out;
@@ -333,14 +355,17 @@ out:
 static int take_string(struct json_object *reply, const char *field, char **ret)
 {
 	struct json_object *v;
+	const char *text;
+	char *copy;
 
 	if (!ret || !json_object_object_get_ex(reply, field, &v) || json_object_is_type(v, json_type_null))
 		return 0;
-	*ret = strdup(json_object_is_type(v, json_type_string) ?
-			      json_object_get_string(v) :
-			      json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
-									 JSON_C_TO_STRING_NOSLASHESCAPE));
-	return *ret ? 0 : -ENOMEM;
+	text = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : json_text(v);
+	copy = text ? strdup(text) : NULL;
+	if (!copy)
+		return -ENOMEM;
+	*ret = copy;
+	return 0;
 }
 
 int bw_client_explain(struct bw_client *c, const char *query, char **ret_json, char **ret_diagnostics)
@@ -354,7 +379,9 @@ int bw_client_explain(struct bw_client *c, const char *query, char **ret_json, c
 	}
 	if (!req)
 		return -ENOMEM;
-	json_object_object_add(req, "query", json_object_new_string(query));
+	r = add_field(req, "query", json_object_new_string(query));
+	if (r < 0)
+		goto out;
 	r = call(c, req, &reply);
 	if (r < 0)
 		goto out;
@@ -378,9 +405,11 @@ int bw_client_events(struct bw_client *c, uint64_t flags, bw_event_fn cb, void *
 		return -EINVAL;
 	if (!req)
 		return -ENOMEM;
-	json_object_object_add(req, "backlog", json_object_new_boolean(!!(flags & BW_EVENTS_BACKLOG)));
-	json_object_object_add(req, "follow", json_object_new_boolean(!!(flags & BW_EVENTS_FOLLOW)));
-	r = send_request(c, req);
+	r = add_field(req, "backlog", json_object_new_boolean(!!(flags & BW_EVENTS_BACKLOG)));
+	if (r == 0)
+		r = add_field(req, "follow", json_object_new_boolean(!!(flags & BW_EVENTS_FOLLOW)));
+	if (r == 0)
+		r = send_request(c, req);
 	while (r == 0) {
 		struct json_object *end, *ev;
 
@@ -392,7 +421,7 @@ int bw_client_events(struct bw_client *c, uint64_t flags, bw_event_fn cb, void *
 			break;
 		}
 		if (json_object_object_get_ex(line, "event", &ev))
-			r = cb(userdata, json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+			r = json_text(ev) ? cb(userdata, json_text(ev)) : -ENOMEM;
 		json_object_put(line);
 		line = NULL;
 	}
@@ -419,9 +448,9 @@ static int simple_request(struct bw_client *c, struct json_object *req, const ch
 	}
 	if (!req)
 		return -ENOMEM;
-	if (name && value)
-		json_object_object_add(req, name, json_object_new_string(value));
-	r = call(c, req, &reply);
+	r = name && value ? add_field(req, name, json_object_new_string(value)) : 0;
+	if (r == 0)
+		r = call(c, req, &reply);
 	if (r == 0)
 		r = reply_status(c, reply);
 	json_object_put(req);
