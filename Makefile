@@ -53,7 +53,7 @@ D_OBJS    := $(D_SRCS:%.c=$(BUILD)/%.o)
 CLI_SRCS  := src/cli/main.c src/cli/trust.c
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 UNIT_TESTS := test_parse test_compile test_event test_precedence test_proto test_server test_trust test_sign \
-	test_api test_oom
+	test_api test_oom test_client
 UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 VM_HELPERS := $(BUILD)/tests/bwtry $(BUILD)/tests/bwevil $(BUILD)/tests/evil.bpf.o \
 	      $(BUILD)/tests/evil-preload.so
@@ -141,6 +141,9 @@ OOM_WRAP := $(foreach f,malloc calloc realloc strdup strndup asprintf vasprintf 
 	__vasprintf_chk,-Wl,--wrap=$(f))
 $(BUILD)/tests/test_oom: $(BUILD)/tests/unit/test_oom.o $(BUILD)/libbulwark.a
 	$(CC) $(LDHARDEN) $(OOM_WRAP) -o $@ $< $(BUILD)/libbulwark.a $(PKG_LIBS) -lcmocka
+
+$(BUILD)/tests/test_client: $(BUILD)/tests/unit/test_client.o $(BUILD)/libbulwark.a
+	$(CC) $(LDHARDEN) $(OOM_WRAP) -o $@ $< $(BUILD)/libbulwark.a $(PKG_LIBS) -lcmocka -lpthread
 
 # The decoder is bulwarkd's, not the library's: link its object directly.
 $(BUILD)/tests/test_proto: $(BUILD)/tests/unit/test_proto.o $(BUILD)/src/daemon/proto.o

@@ -278,12 +278,14 @@ static int reply_status(struct bw_client *c, struct json_object *reply)
 
 int bw_client_status(struct bw_client *c, char **ret_json)
 {
-	struct json_object *req = request("status"), *reply = NULL;
+	struct json_object *req, *reply = NULL;
 	char *s;
 	int r;
 
+	/* Arguments first: a refused call must not have allocated anything. */
 	if (!c || !ret_json)
 		return -EINVAL;
+	req = request("status");
 	if (!req)
 		return -ENOMEM;
 	r = call(c, req, &reply);
@@ -312,12 +314,13 @@ int bw_client_policy_load(struct bw_client *c, const char *path, char **ret_diag
 int bw_client_policy_load_signed(struct bw_client *c, const char *path, const char *signed_payload,
 				 char **ret_diagnostics)
 {
-	struct json_object *req = request("policy-load"), *reply = NULL, *diag;
+	struct json_object *req, *reply = NULL, *diag;
 	char *abs = NULL;
 	int r;
 
 	if (!c || !path)
 		return -EINVAL;
+	req = request("policy-load");
 	if (!req)
 		return -ENOMEM;
 	/* The daemon may run with another working directory. */
@@ -370,13 +373,12 @@ static int take_string(struct json_object *reply, const char *field, char **ret)
 
 int bw_client_explain(struct bw_client *c, const char *query, char **ret_json, char **ret_diagnostics)
 {
-	struct json_object *req = request("explain"), *reply = NULL;
+	struct json_object *req, *reply = NULL;
 	int r;
 
-	if (!c || !query || !ret_json) {
-		json_object_put(req);
+	if (!c || !query || !ret_json)
 		return -EINVAL;
-	}
+	req = request("explain");
 	if (!req)
 		return -ENOMEM;
 	r = add_field(req, "query", json_object_new_string(query));
@@ -398,11 +400,12 @@ out:
 
 int bw_client_events(struct bw_client *c, uint64_t flags, bw_event_fn cb, void *userdata)
 {
-	struct json_object *req = request("events"), *line = NULL;
+	struct json_object *req, *line = NULL;
 	int r;
 
 	if (!c || !cb || (flags & ~(uint64_t)(BW_EVENTS_BACKLOG | BW_EVENTS_FOLLOW)))
 		return -EINVAL;
+	req = request("events");
 	if (!req)
 		return -ENOMEM;
 	r = add_field(req, "backlog", json_object_new_boolean(!!(flags & BW_EVENTS_BACKLOG)));
