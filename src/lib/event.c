@@ -62,17 +62,8 @@ int bw_rule_table_from_policy(const struct bw_policy *p, const struct bw_compile
 	return 0;
 }
 
-/*
- * json-c returns NULL when it runs out of memory, and asserts (aborts) when
- * handed a NULL container. Every object here is built through these, which
- * remember a failure instead; the builder checks once at the end, drops
- * what it built and returns NULL.
- */
-struct jb {
-	bool oom;
-};
-
-static struct json_object *new_obj(struct jb *b)
+/* The json-c builders of internal.h (struct bw_jb). */
+struct json_object *bw_jb_obj(struct bw_jb *b)
 {
 	struct json_object *o = json_object_new_object();
 
@@ -80,7 +71,7 @@ static struct json_object *new_obj(struct jb *b)
 	return o;
 }
 
-static struct json_object *new_arr(struct jb *b)
+struct json_object *bw_jb_arr(struct bw_jb *b)
 {
 	struct json_object *a = json_object_new_array();
 
@@ -88,8 +79,7 @@ static struct json_object *new_arr(struct jb *b)
 	return a;
 }
 
-/* Takes v. A NULL v is a failed allocation: add_null says null on purpose. */
-static void add(struct jb *b, struct json_object *o, const char *k, struct json_object *v)
+void bw_jb_add(struct bw_jb *b, struct json_object *o, const char *k, struct json_object *v)
 {
 	if (!v || !o || json_object_object_add(o, k, v) < 0) {
 		json_object_put(v);
@@ -97,13 +87,13 @@ static void add(struct jb *b, struct json_object *o, const char *k, struct json_
 	}
 }
 
-static void add_null(struct jb *b, struct json_object *o, const char *k)
+void bw_jb_add_null(struct bw_jb *b, struct json_object *o, const char *k)
 {
 	if (!o || json_object_object_add(o, k, NULL) < 0)
 		b->oom = true;
 }
 
-static void push(struct jb *b, struct json_object *a, struct json_object *v)
+void bw_jb_push(struct bw_jb *b, struct json_object *a, struct json_object *v)
 {
 	if (!v || !a || json_object_array_add(a, v) < 0) {
 		json_object_put(v);
@@ -111,8 +101,7 @@ static void push(struct jb *b, struct json_object *a, struct json_object *v)
 	}
 }
 
-/* The object built, or NULL (everything dropped) if any allocation failed. */
-static struct json_object *jb_done(struct jb *b, struct json_object *o)
+struct json_object *bw_jb_done(struct bw_jb *b, struct json_object *o)
 {
 	if (!b->oom)
 		return o;
@@ -122,35 +111,35 @@ static struct json_object *jb_done(struct jb *b, struct json_object *o)
 
 struct json_object *bw_rule_table_to_json(const struct bw_rule_table *t)
 {
-	struct jb jb = { 0 }, *b = &jb;
-	struct json_object *o = new_obj(b), *rules = new_arr(b);
+	struct bw_jb jb = { 0 }, *b = &jb;
+	struct json_object *o = bw_jb_obj(b), *rules = bw_jb_arr(b);
 
-	add(b, o, "sha256", json_object_new_string(t->sha256));
+	bw_jb_add(b, o, "sha256", json_object_new_string(t->sha256));
 	for (size_t i = 0; i < t->n; i++) {
-		struct json_object *r = new_obj(b);
+		struct json_object *r = bw_jb_obj(b);
 
-		add(b, r, "file", json_object_new_string(t->rules[i].file));
-		add(b, r, "line", json_object_new_int(t->rules[i].line));
-		add(b, r, "col", json_object_new_int(t->rules[i].col));
-		add(b, r, "text", json_object_new_string(t->rules[i].text));
-		push(b, rules, r);
+		bw_jb_add(b, r, "file", json_object_new_string(t->rules[i].file));
+		bw_jb_add(b, r, "line", json_object_new_int(t->rules[i].line));
+		bw_jb_add(b, r, "col", json_object_new_int(t->rules[i].col));
+		bw_jb_add(b, r, "text", json_object_new_string(t->rules[i].text));
+		bw_jb_push(b, rules, r);
 	}
-	add(b, o, "rules", rules);
-	rules = new_arr(b);
+	bw_jb_add(b, o, "rules", rules);
+	rules = bw_jb_arr(b);
 	for (size_t i = 0; i < t->n_shadows; i++) {
 		const struct bw_shadow *sh = &t->shadows[i];
-		struct json_object *a = new_arr(b);
+		struct json_object *a = bw_jb_arr(b);
 		char key[2 * sizeof(sh->key) + 1];
 
 		bw_hex((const uint8_t *)&sh->key, sizeof(sh->key), key);
-		push(b, a, json_object_new_string(key));
-		push(b, a, json_object_new_int64(sh->rule_id));
-		push(b, a, json_object_new_int64(sh->by_rule_id));
-		push(b, a, json_object_new_int(sh->why));
-		push(b, rules, a);
+		bw_jb_push(b, a, json_object_new_string(key));
+		bw_jb_push(b, a, json_object_new_int64(sh->rule_id));
+		bw_jb_push(b, a, json_object_new_int64(sh->by_rule_id));
+		bw_jb_push(b, a, json_object_new_int(sh->why));
+		bw_jb_push(b, rules, a);
 	}
-	add(b, o, "shadows", rules);
-	return jb_done(b, o);
+	bw_jb_add(b, o, "shadows", rules);
+	return bw_jb_done(b, o);
 }
 
 static int unhex(const char *in, uint8_t *out, size_t len)
@@ -257,20 +246,20 @@ const struct bw_rule_ref *bw_rule_table_get(const struct bw_rule_table *t, uint3
 	return t && id >= 1 && id <= t->n ? &t->rules[id - 1] : NULL;
 }
 
-static void add_str(struct jb *b, struct json_object *o, const char *k, const char *v)
+static void add_str(struct bw_jb *b, struct json_object *o, const char *k, const char *v)
 {
-	add(b, o, k, json_object_new_string(v));
+	bw_jb_add(b, o, k, json_object_new_string(v));
 }
 
 /* Kernel strings are fixed arrays: never trust them to be terminated. */
-static void add_fixed(struct jb *b, struct json_object *o, const char *k, const char *v, size_t cap)
+static void add_fixed(struct bw_jb *b, struct json_object *o, const char *k, const char *v, size_t cap)
 {
-	add(b, o, k, json_object_new_string_len(v, strnlen(v, cap)));
+	bw_jb_add(b, o, k, json_object_new_string_len(v, strnlen(v, cap)));
 }
 
-static void add_u64(struct jb *b, struct json_object *o, const char *k, uint64_t v)
+static void add_u64(struct bw_jb *b, struct json_object *o, const char *k, uint64_t v)
 {
-	add(b, o, k, json_object_new_uint64(v));
+	bw_jb_add(b, o, k, json_object_new_uint64(v));
 }
 
 static const char *const hook_names[BW_HOOK_MAX + 1] = {
@@ -336,7 +325,7 @@ static struct json_object *signal_json(uint32_t sig)
 	return json_object_new_string(buf);
 }
 
-static void add_time(struct jb *b, struct json_object *o, uint64_t boot_ns, int64_t boot_to_real_ns)
+static void add_time(struct bw_jb *b, struct json_object *o, uint64_t boot_ns, int64_t boot_to_real_ns)
 {
 	int64_t real = (int64_t)boot_ns + boot_to_real_ns;
 	time_t secs = real / 1000000000;
@@ -373,9 +362,9 @@ static uint32_t event_flags(const struct bw_event *e)
 	return f;
 }
 
-static struct json_object *process_json(struct jb *b, const struct bw_event *e, uint32_t f)
+static struct json_object *process_json(struct bw_jb *b, const struct bw_event *e, uint32_t f)
 {
-	struct json_object *proc = new_obj(b);
+	struct json_object *proc = bw_jb_obj(b);
 
 	add_u64(b, proc, "pid", e->tgid);
 	add_u64(b, proc, "tid", e->pid);
@@ -384,14 +373,14 @@ static struct json_object *process_json(struct jb *b, const struct bw_event *e, 
 	add_u64(b, proc, "gid", e->gid);
 	add_fixed(b, proc, "comm", e->comm, sizeof(e->comm));
 	if (f & BW_EVF_PROC_EXE_UNKNOWN)
-		add_null(b, proc, "exe");
+		bw_jb_add_null(b, proc, "exe");
 	else
 		add_fixed(b, proc, "exe", e->exe, sizeof(e->exe));
 	add_u64(b, proc, "cgroup_id", e->cgroup_id);
 	return proc;
 }
 
-static struct json_object *flags_json(struct jb *b, uint32_t f)
+static struct json_object *flags_json(struct bw_jb *b, uint32_t f)
 {
 	static const struct { uint32_t bit; const char *name; } names[] = {
 		{ BW_EVF_PATH_TRUNC, "path-too-long" }, { BW_EVF_PATH_ERR, "path-unresolved" },
@@ -399,74 +388,74 @@ static struct json_object *flags_json(struct jb *b, uint32_t f)
 		{ BW_EVF_WALK_LIMIT, "walk-limit" },    { BW_EVF_STICKY, "sticky" },
 		{ BW_EVF_ARGV_TRUNC, "argv-truncated" }, { BW_EVF_REAL_FILE, "real-file" },
 	};
-	struct json_object *a = new_arr(b);
+	struct json_object *a = bw_jb_arr(b);
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (f & names[i].bit)
-			push(b, a, json_object_new_string(names[i].name));
+			bw_jb_push(b, a, json_object_new_string(names[i].name));
 	return a;
 }
 
 /* argv as the kernel stores it: NUL-separated, `len` bytes. */
-static struct json_object *argv_json(struct jb *b, const char *buf, size_t len)
+static struct json_object *argv_json(struct bw_jb *b, const char *buf, size_t len)
 {
-	struct json_object *a = new_arr(b);
+	struct json_object *a = bw_jb_arr(b);
 	size_t i = 0;
 
 	while (i < len) {
 		size_t n = strnlen(buf + i, len - i);
 
-		push(b, a, json_object_new_string_len(buf + i, (int)n));
+		bw_jb_push(b, a, json_object_new_string_len(buf + i, (int)n));
 		i += n + 1;
 	}
 	return a;
 }
 
 /* An opt-in process notification: exec, fork, exit, thread start and exit. */
-static struct json_object *notification_json(struct jb *b, const struct bw_event *e,
+static struct json_object *notification_json(struct bw_jb *b, const struct bw_event *e,
 					     int64_t boot_to_real_ns)
 {
-	struct json_object *o = new_obj(b), *x;
+	struct json_object *o = bw_jb_obj(b), *x;
 	uint32_t flags = event_flags(e);
 
 	add_time(b, o, e->ts_ns, boot_to_real_ns);
 	add_str(b, o, "type", "process");
 	add_str(b, o, "event", name_of(proc_event_names, BW_PROC_MAX + 1, e->what));
-	add(b, o, "process", process_json(b, e, flags));
+	bw_jb_add(b, o, "process", process_json(b, e, flags));
 	switch (e->what) {
 	case BW_PROC_EXEC:
-		add(b, o, "argv", argv_json(b, e->path, e->arg < sizeof(e->path) ?
+		bw_jb_add(b, o, "argv", argv_json(b, e->path, e->arg < sizeof(e->path) ?
 									      e->arg : sizeof(e->path)));
 		if (e->target_pid && e->target_pid != e->pid)
 			add_u64(b, o, "old_tid", e->target_pid); /* a thread exec'd: it took the leader's id */
 		break;
 	case BW_PROC_FORK:
 	case BW_PROC_THREAD_START:
-		x = new_obj(b);
+		x = bw_jb_obj(b);
 		add_u64(b, x, "pid", e->target_tgid);
 		add_u64(b, x, "tid", e->target_pid);
-		add(b, o, e->what == BW_PROC_FORK ? "child" : "thread", x);
+		bw_jb_add(b, o, e->what == BW_PROC_FORK ? "child" : "thread", x);
 		break;
 	case BW_PROC_EXIT:
 	case BW_PROC_THREAD_EXIT:
-		x = new_obj(b);
+		x = bw_jb_obj(b);
 		/* a wait status: exit code in bits 8-15, terminating signal in 0-6 */
 		add_u64(b, x, "code", (e->arg >> 8) & 0xff);
 		if (e->arg & 0x7f)
-			add(b, x, "signal", signal_json(e->arg & 0x7f));
+			bw_jb_add(b, x, "signal", signal_json(e->arg & 0x7f));
 		else
-			add_null(b, x, "signal");
-		add(b, o, "exit", x);
+			bw_jb_add_null(b, x, "signal");
+		bw_jb_add(b, o, "exit", x);
 		if (e->what == BW_PROC_THREAD_EXIT) {
-			x = new_obj(b);
+			x = bw_jb_obj(b);
 			add_u64(b, x, "pid", e->target_tgid);
 			add_u64(b, x, "tid", e->target_pid);
-			add(b, o, "thread", x);
+			bw_jb_add(b, o, "thread", x);
 		}
 		break;
 	}
 	add_u64(b, o, "policy_generation", e->policy_gen);
-	add(b, o, "flags", flags_json(b, flags));
+	bw_jb_add(b, o, "flags", flags_json(b, flags));
 	return o;
 }
 
@@ -474,15 +463,15 @@ static struct json_object *notification_json(struct jb *b, const struct bw_event
 struct json_object *bw_event_to_json(const struct bw_event *e, const struct bw_rule_table *rt,
 				     int64_t boot_to_real_ns)
 {
-	struct jb jb = { 0 }, *b = &jb;
+	struct bw_jb jb = { 0 }, *b = &jb;
 	struct json_object *o, *target;
 	const struct bw_rule_ref *ref = bw_rule_table_get(rt, e->rule_id);
 	uint32_t flags = event_flags(e);
 	char dev[32];
 
 	if (e->type == BW_EV_PROCESS)
-		return jb_done(b, notification_json(b, e, boot_to_real_ns));
-	o = new_obj(b);
+		return bw_jb_done(b, notification_json(b, e, boot_to_real_ns));
+	o = bw_jb_obj(b);
 	add_time(b, o, e->ts_ns, boot_to_real_ns);
 	add_str(b, o, "type", "decision");
 	add_str(b, o, "op", bw_op_name(e->op));
@@ -490,53 +479,53 @@ struct json_object *bw_event_to_json(const struct bw_event *e, const struct bw_r
 	add_str(b, o, "decision", bw_verdict_name(e->verdict));
 	add_str(b, o, "action", bw_action_name(e->action));
 	add_str(b, o, "mode", e->action == BW_ACTION_WOULD_BLOCK ? "audit" : "enforce");
-	add(b, o, "process", process_json(b, e, flags));
+	bw_jb_add(b, o, "process", process_json(b, e, flags));
 
-	target = new_obj(b);
+	target = bw_jb_obj(b);
 	if (e->target_tgid) {
 		/* a process: named by its program, as remembered at its exec */
 		add_u64(b, target, "pid", e->target_tgid);
 		add_u64(b, target, "tid", e->target_pid);
 		if (flags & (BW_EVF_TARGET_EXE_UNKNOWN | BW_EVF_PATH_TRUNC))
-			add_null(b, target, "exe");
+			bw_jb_add_null(b, target, "exe");
 		else
 			add_fixed(b, target, "exe", e->path, sizeof(e->path));
-		add(b, o, "target", target);
+		bw_jb_add(b, o, "target", target);
 		if (e->op == BW_OP_SIGNAL)
-			add(b, o, "signal", signal_json(e->arg));
+			bw_jb_add(b, o, "signal", signal_json(e->arg));
 	} else if (e->op == BW_OP_FORK || e->op == BW_OP_THREAD) {
 		json_object_put(target); /* creation has no object */
-		add_null(b, o, "target");
+		bw_jb_add_null(b, o, "target");
 	} else if (e->op == BW_OP_SYSCTL) {
 		const struct bw_sysctl_def *def = bw_sysctl_def(e->arg);
 
 		add_str(b, target, "sysctl", def ? def->name : "unknown");
 		if (e->flags & (BW_EVF_PATH_ERR | BW_EVF_PATH_TRUNC))
-			add_null(b, target, "path");
+			bw_jb_add_null(b, target, "path");
 		else
 			add_fixed(b, target, "path", e->path, sizeof(e->path));
-		add(b, o, "target", target);
+		bw_jb_add(b, o, "target", target);
 	} else if (e->op == BW_OP_LOCKDOWN) {
 		add_str(b, target, "reason", bw_lockdown_name(e->arg) ? bw_lockdown_name(e->arg) : "unknown");
-		add(b, o, "target", target);
+		bw_jb_add(b, o, "target", target);
 	} else if (e->op == BW_OP_BPF) {
 		add_str(b, target, "command", name_of(bpf_cmd_names, sizeof(bpf_cmd_names) / sizeof(*bpf_cmd_names),
 						   e->arg));
-		add(b, o, "target", target);
+		bw_jb_add(b, o, "target", target);
 	} else if ((e->op == BW_OP_WX || e->op == BW_OP_ANON_EXEC) && !e->target_dev && !e->target_ino) {
 		add_str(b, target, "memory", "anonymous"); /* no file behind the mapping */
-		add(b, o, "target", target);
+		bw_jb_add(b, o, "target", target);
 	} else if (e->hook == BW_HOOK_MODULE_REQUEST) {
 		add_fixed(b, target, "request", e->path, sizeof(e->path)); /* what modprobe would be asked */
-		add(b, o, "target", target);
+		bw_jb_add(b, o, "target", target);
 	} else if (e->hook == BW_HOOK_LOAD_DATA) {
 		add_str(b, target, "image", "from memory"); /* init_module, kexec_load: no file */
-		add(b, o, "target", target);
+		bw_jb_add(b, o, "target", target);
 	} else {
 		const struct bw_rule_ref *prot = e->op == BW_OP_PROTECT ? bw_rule_table_get(rt, e->arg) : NULL;
 
 		if (e->flags & (BW_EVF_PATH_ERR | BW_EVF_PATH_TRUNC))
-			add_null(b, target, "path");
+			bw_jb_add_null(b, target, "path");
 		else
 			add_fixed(b, target, "path", e->path, sizeof(e->path));
 		bw_dev_string(e->target_dev, dev, sizeof(dev));
@@ -544,18 +533,18 @@ struct json_object *bw_event_to_json(const struct bw_event *e, const struct bw_r
 		add_u64(b, target, "ino", e->target_ino);
 		/* a protected file: the statement that protects it (where no path helper could name it) */
 		if (prot) {
-			struct json_object *by = new_obj(b);
+			struct json_object *by = bw_jb_obj(b);
 
 			add_str(b, by, "file", prot->file);
 			add_u64(b, by, "line", prot->line);
 			add_str(b, by, "text", prot->text);
-			add(b, target, "protected_by", by);
+			bw_jb_add(b, target, "protected_by", by);
 		}
-		add(b, o, "target", target);
+		bw_jb_add(b, o, "target", target);
 	}
 
 	if (e->rule_id) {
-		struct json_object *rule = new_obj(b);
+		struct json_object *rule = bw_jb_obj(b);
 
 		add_u64(b, rule, "id", e->rule_id);
 		if (bw_gate_name(e->rule_id)) {
@@ -571,11 +560,11 @@ struct json_object *bw_event_to_json(const struct bw_event *e, const struct bw_r
 			add_u64(b, rule, "line", ref->line);
 			add_str(b, rule, "text", ref->text);
 		}
-		add(b, o, "rule", rule);
+		bw_jb_add(b, o, "rule", rule);
 	} else {
-		add_null(b, o, "rule");
+		bw_jb_add_null(b, o, "rule");
 	}
 	add_u64(b, o, "policy_generation", e->policy_gen);
-	add(b, o, "flags", flags_json(b, flags));
-	return jb_done(b, o);
+	bw_jb_add(b, o, "flags", flags_json(b, flags));
+	return bw_jb_done(b, o);
 }

@@ -49,7 +49,7 @@ struct bw_rule_table {
 /* The table of p's rules, with c's shadows (c may be NULL). */
 int bw_rule_table_from_policy(const struct bw_policy *p, const struct bw_compiled *c,
 			      struct bw_rule_table *t);
-struct json_object *bw_rule_table_to_json(const struct bw_rule_table *t);
+struct json_object *bw_rule_table_to_json(const struct bw_rule_table *t); /* NULL: out of memory */
 int bw_rule_table_from_json(struct json_object *o, struct bw_rule_table *t);
 void bw_rule_table_free(struct bw_rule_table *t);
 const struct bw_rule_ref *bw_rule_table_get(const struct bw_rule_table *t, uint32_t id);
@@ -90,7 +90,26 @@ void bw_file_views_free(struct bw_view *v, size_t n);
 void bw_dev_string(uint64_t kdev, char *buf, size_t len);
 
 /*
+ * Building JSON with json-c, which returns NULL when it runs out of memory
+ * and asserts (aborts) when handed a NULL container: every object is built
+ * through these, which remember a failure in b->oom instead. The builder
+ * checks once at the end; bw_jb_done drops what was built and returns NULL
+ * then. bw_jb_add and bw_jb_push take v; a NULL v counts as a failed
+ * allocation (bw_jb_add_null adds a null on purpose).
+ */
+struct bw_jb {
+	bool oom;
+};
+struct json_object *bw_jb_obj(struct bw_jb *b);
+struct json_object *bw_jb_arr(struct bw_jb *b);
+void bw_jb_add(struct bw_jb *b, struct json_object *o, const char *k, struct json_object *v);
+void bw_jb_add_null(struct bw_jb *b, struct json_object *o, const char *k);
+void bw_jb_push(struct bw_jb *b, struct json_object *a, struct json_object *v);
+struct json_object *bw_jb_done(struct bw_jb *b, struct json_object *o);
+
+/*
  * One ring-buffer record as the JSON object documented in docs/events.md.
+ * NULL when out of memory.
  * boot_to_real_ns converts CLOCK_BOOTTIME stamps to wall-clock time.
  */
 struct json_object *bw_event_to_json(const struct bw_event *e, const struct bw_rule_table *rt,
