@@ -58,14 +58,23 @@ UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 VM_HELPERS := $(BUILD)/tests/bwtry $(BUILD)/tests/bwevil $(BUILD)/tests/evil.bpf.o \
 	      $(BUILD)/tests/evil-preload.so
 
-.PHONY: all install test unit-test unit-test-asan lib-check abi-check abi-baseline FORCE vm-test demo deps clean fuzz fuzz-smoke bench upgrade-from
+.PHONY: all install test unit-test unit-test-asan lib-check abi-check abi-baseline api-reference FORCE vm-test demo deps clean fuzz fuzz-smoke bench upgrade-from
 all: $(BUILD)/bulwarkd $(BUILD)/bulwark $(BUILD)/libbulwark.a $(BUILD)/libbulwark.so \
-	$(BUILD)/bulwark.pc $(BUILD)/man/bulwark.policy.5
+	$(BUILD)/bulwark.pc $(BUILD)/man/bulwark.policy.5 $(BUILD)/man/libbulwark.3
 
 # The policy reference is written once, in docs/policy.md, and rendered.
 $(BUILD)/man/bulwark.policy.5: docs/policy.md
 	@mkdir -p $(dir $@)
 	{ printf '%% BULWARK.POLICY 5 "" "bulwark" "File Formats"\n'; cat $<; } | go-md2man > $@.tmp && mv $@.tmp $@
+
+# The library's reference, generated from bulwark.h (scripts/api-reference),
+# committed as docs/api/reference.md and rendered as libbulwark(3).
+api-reference:
+	scripts/api-reference >docs/api/reference.md.tmp && mv docs/api/reference.md.tmp docs/api/reference.md
+
+$(BUILD)/man/libbulwark.3: docs/api/reference.md
+	@mkdir -p $(dir $@)
+	{ printf '%% LIBBULWARK 3 "" "bulwark" "Library Functions"\n'; sed 1d $<; } | go-md2man > $@.tmp && mv $@.tmp $@
 
 PREFIX  ?= /usr/local
 LIBDIR  ?= $(PREFIX)/lib
@@ -81,6 +90,7 @@ install: all
 	install -D -m 644 include/bulwark/bulwark.h $(DESTDIR)$(INCLUDEDIR)/bulwark/bulwark.h
 	install -D -m 644 $(BUILD)/bulwark.pc $(DESTDIR)$(LIBDIR)/pkgconfig/bulwark.pc
 	install -D -m 644 $(BUILD)/man/bulwark.policy.5 $(DESTDIR)$(PREFIX)/share/man/man5/bulwark.policy.5
+	install -D -m 644 $(BUILD)/man/libbulwark.3 $(DESTDIR)$(PREFIX)/share/man/man3/libbulwark.3
 	install -d -m 755 $(DESTDIR)/etc/bulwark/policy.d
 	# The apt hook (docs/trust.md): the admin copies the snippet into /etc/apt/apt.conf.d.
 	install -d -m 755 $(DESTDIR)$(PREFIX)/lib/bulwark $(DESTDIR)$(PREFIX)/share/bulwark/apt

@@ -93,6 +93,7 @@ void bw_client_free(struct bw_client *client);
 /*
  * The daemon's status as one JSON object (schema: docs/api.md):
  * active policy identity, mode, rule count, per-operation counters.
+ * *ret_json is malloc'd.
  */
 int bw_client_status(struct bw_client *client, char **ret_json);
 
@@ -114,10 +115,20 @@ enum bw_events_flags {
 /* One event as a JSON object on one line (schema: docs/events.md). */
 typedef int (*bw_event_fn)(void *userdata, const char *json);
 
-/* Returns 0 at the end of the stream, or the first non-zero cb result. */
+/*
+ * Stream events to cb on the calling thread, which it blocks meanwhile:
+ * BW_EVENTS_BACKLOG first replays the daemon's last 1024 events,
+ * BW_EVENTS_FOLLOW then waits for new ones (no timeout) until cb returns
+ * non-zero. Returns 0 at the end of the stream (without FOLLOW), the first
+ * non-zero cb result, or -errno (-EINVAL for unknown flags or no cb).
+ */
 int bw_client_events(struct bw_client *client, uint64_t flags, bw_event_fn cb, void *userdata);
 
-/* Detach every program, remove every pin, and stop the daemon. */
+/*
+ * Detach every program, remove every pin, and stop the daemon. -EPERM
+ * when the policy protects bulwark or the daemon is locked (see
+ * bw_client_unload_signed); bw_client_error says which.
+ */
 int bw_client_unload(struct bw_client *client);
 
 /*

@@ -76,6 +76,17 @@ else
 	cat "$scratch/abi.log"
 fi
 
+# Every public function documented, and the generated reference current.
+if "$repo/scripts/api-reference" >"$scratch/reference.md" 2>"$scratch/reference.err"; then
+	if diff -u "$repo/docs/api/reference.md" "$scratch/reference.md" >"$scratch/d3"; then
+		ok "docs/api/reference.md documents every function, and is current"
+	else
+		bad "docs/api/reference.md is stale: make api-reference"; head -n 20 "$scratch/d3"
+	fi
+else
+	bad "scripts/api-reference:"; cat "$scratch/reference.err"
+fi
+
 # --- 2. the objects ----------------------------------------------------------
 # Mutable data with static storage (.data, .bss, TLS); tables of pointers
 # sit in .data.rel.ro, which is read-only after relocation.
@@ -102,7 +113,8 @@ if make -s -C "$repo" BUILD="$build" install DESTDIR="$stage" PREFIX="$prefix" >
 else
 	bad "make install failed:"; tail -n 20 "$scratch/install.log"
 fi
-for f in include/bulwark/bulwark.h lib/libbulwark.so.0 lib/libbulwark.so lib/libbulwark.a lib/pkgconfig/bulwark.pc; do
+for f in include/bulwark/bulwark.h lib/libbulwark.so.0 lib/libbulwark.so lib/libbulwark.a lib/pkgconfig/bulwark.pc \
+	share/man/man3/libbulwark.3; do
 	if [[ -e $stage$prefix/$f ]]; then ok "installed $prefix/$f"; else bad "not installed: $prefix/$f"; fi
 done
 
