@@ -136,6 +136,34 @@ static void test_explain(void **state)
 	assert_true(runs > 50);
 }
 
+static char key_pub[128], key_sec[128];
+
+static int run_sign(void *arg)
+{
+	char *payload = NULL, *hex = NULL;
+	int r = bw_sign(key_sec, "policy", 7, arg, &payload);
+
+	if (r == 0 && (!payload || !strstr(payload, "version 7")))
+		r = -EPROTO;
+	free(payload);
+	if (r == 0)
+		r = bw_key_read_public(key_pub, &hex);
+	free(hex);
+	return r;
+}
+
+static void test_sign(void **state)
+{
+	unsigned long runs = 0;
+
+	(void)state;
+	snprintf(key_pub, sizeof(key_pub), "%s/admin.pub", dir);
+	snprintf(key_sec, sizeof(key_sec), "%s/admin.key", dir);
+	assert_int_equal(bw_key_generate(key_pub, key_sec), 0);
+	every_allocation(run_sign, policy, &runs);
+	assert_true(runs > 10); /* the policy is parsed for its hash */
+}
+
 static int run_client_new(void *arg)
 {
 	struct bw_client_opts o = { .sz = sizeof(o), .socket_path = arg };
@@ -160,6 +188,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_check),
 		cmocka_unit_test(test_explain),
+		cmocka_unit_test(test_sign),
 		cmocka_unit_test(test_client_new),
 	};
 
