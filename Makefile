@@ -152,6 +152,9 @@ OOM_WRAP := $(foreach f,malloc calloc realloc strdup strndup asprintf vasprintf 
 $(BUILD)/tests/test_oom: $(BUILD)/tests/unit/test_oom.o $(BUILD)/libbulwark.a
 	$(CC) $(LDHARDEN) $(OOM_WRAP) -o $@ $< $(BUILD)/libbulwark.a $(PKG_LIBS) -lcmocka
 
+$(BUILD)/tests/test_api: $(BUILD)/tests/unit/test_api.o $(BUILD)/libbulwark.a
+	$(CC) $(LDHARDEN) -o $@ $< $(BUILD)/libbulwark.a $(PKG_LIBS) -lcmocka -lpthread
+
 $(BUILD)/tests/test_client: $(BUILD)/tests/unit/test_client.o $(BUILD)/libbulwark.a
 	$(CC) $(LDHARDEN) $(OOM_WRAP) -o $@ $< $(BUILD)/libbulwark.a $(PKG_LIBS) -lcmocka -lpthread
 

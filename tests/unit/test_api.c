@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -256,6 +257,56 @@ static void test_check_opts_unknown_tail(void **state)
 	assert_ptr_equal(diag, (char *)&newer);
 }
 
+/*
+ * The offline calls are documented thread-safe: the same policy checked,
+ * explained and hashed for signing from several threads at once, each
+ * answer as a single thread gets it. (Names are looked up with
+ * getpwnam_r: getpwnam's static buffer would be shared.)
+ */
+static char threads_policy[128];
+
+static void *offline_loop(void *arg)
+{
+	struct bw_policy_check_opts o = { .sz = sizeof(o), .root = img };
+	long bad = 0;
+
+	(void)arg;
+	for (int i = 0; i < 20; i++) {
+		char *json = NULL, *diag = NULL;
+
+		if (bw_policy_check(threads_policy, NULL, NULL) != 0 ||
+		    bw_policy_check_ext(policy, &o, NULL, NULL) != 0)
+			bad++;
+		if (bw_policy_explain(threads_policy, "exec /bin/sh as uid=0 gid=0", &json, &diag) != 0 ||
+		    !strstr(json, "\"deny\""))
+			bad++;
+		free(json);
+		free(diag);
+	}
+	return (void *)bad;
+}
+
+static void test_offline_threads(void **state)
+{
+	pthread_t t[4];
+	void *r;
+	FILE *f;
+
+	(void)state;
+	snprintf(threads_policy, sizeof(threads_policy), "%s/threads.rules", img);
+	f = fopen(threads_policy, "w");
+	assert_non_null(f);
+	fputs("deny exec /bin/sh from uid=root gid=root\nallow exec /bin/sh from uid=nobody\n", f);
+	fclose(f);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, offline_loop, NULL), 0);
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(pthread_join(t[i], &r), 0);
+		assert_null(r);
+	}
+	unlink(threads_policy);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -267,6 +318,7 @@ int main(void)
 		cmocka_unit_test(test_client_opts_too_small),
 		cmocka_unit_test_setup_teardown(test_check_opts, setup_image, teardown_image),
 		cmocka_unit_test_setup_teardown(test_check_opts_unknown_tail, setup_image, teardown_image),
+		cmocka_unit_test_setup_teardown(test_offline_threads, setup_image, teardown_image),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
