@@ -7,7 +7,7 @@
 # make deps       install the Debian packages the build and tests need
 # make fuzz       run the policy fuzzer (FUZZ_SECONDS, default 600)
 # make fuzz-smoke a short run of every fuzzer (FUZZ_SMOKE_SECONDS each, default 20)
-# make install    install binaries, library, header, bulwark.pc and bulwark.policy(5)
+# make install    install binaries, library, header, bulwark.pc, libbulwark(3), bulwark.policy(5)
 # make unit-test-asan  the unit tests under ASan, LSan and UBSan (in build/asan)
 # make lib-check  the library as vendors see it: exports, ABI, bulwark.pc, a consumer
 # make abi-check  the ABI against src/lib/libbulwark.abi (abi-baseline rewrites it)
@@ -144,19 +144,12 @@ $(BUILD)/bulwark: $(CLI_OBJS) $(BUILD)/libbulwark.a
 	$(CC) $(LDHARDEN) -o $@ $(CLI_OBJS) $(BUILD)/libbulwark.a $(PKG_LIBS)
 
 $(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(BUILD)/libbulwark.a
-	$(CC) $(LDHARDEN) -o $@ $< $(BUILD)/libbulwark.a $(PKG_LIBS) -lcmocka
+	$(CC) $(LDHARDEN) $(TEST_LDFLAGS) -o $@ $< $(BUILD)/libbulwark.a $(PKG_LIBS) -lcmocka
 
-# Out of memory at every allocation in turn: the library's allocator calls are wrapped.
-OOM_WRAP := $(foreach f,malloc calloc realloc strdup strndup asprintf vasprintf __asprintf_chk \
-	__vasprintf_chk,-Wl,--wrap=$(f))
-$(BUILD)/tests/test_oom: $(BUILD)/tests/unit/test_oom.o $(BUILD)/libbulwark.a
-	$(CC) $(LDHARDEN) $(OOM_WRAP) -o $@ $< $(BUILD)/libbulwark.a $(PKG_LIBS) -lcmocka
-
-$(BUILD)/tests/test_api: $(BUILD)/tests/unit/test_api.o $(BUILD)/libbulwark.a
-	$(CC) $(LDHARDEN) -o $@ $< $(BUILD)/libbulwark.a $(PKG_LIBS) -lcmocka -lpthread
-
-$(BUILD)/tests/test_client: $(BUILD)/tests/unit/test_client.o $(BUILD)/libbulwark.a
-	$(CC) $(LDHARDEN) $(OOM_WRAP) -o $@ $< $(BUILD)/libbulwark.a $(PKG_LIBS) -lcmocka -lpthread
+# Out of memory at every allocation in turn (tests/unit/oom.h): the
+# library's allocator calls are wrapped.
+$(BUILD)/tests/test_oom $(BUILD)/tests/test_client: TEST_LDFLAGS = $(foreach f,malloc calloc \
+	realloc strdup strndup asprintf vasprintf __asprintf_chk __vasprintf_chk,-Wl,--wrap=$(f))
 
 # The decoder is bulwarkd's, not the library's: link its object directly.
 $(BUILD)/tests/test_proto: $(BUILD)/tests/unit/test_proto.o $(BUILD)/src/daemon/proto.o
