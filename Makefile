@@ -7,9 +7,17 @@
 # make deps       install the Debian packages the build and tests need
 # make fuzz       run the policy fuzzer (FUZZ_SECONDS, default 600)
 # make fuzz-smoke a short run of every fuzzer (FUZZ_SMOKE_SECONDS each, default 20)
-# make install    install binaries, library, header and bulwark.policy(5)
+# make install    install binaries, library, header, bulwark.pc, libbulwark(3), bulwark.policy(5)
+# make unit-test-asan  the unit tests under ASan, LSan and UBSan (in build/asan)
+# make lib-check  the library as vendors see it: exports, ABI, bulwark.pc, a consumer
+# make abi-check  the ABI against src/lib/libbulwark.abi (abi-baseline rewrites it)
 
+# SAN=1 builds with ASan, LSan and UBSan, in a tree of its own.
+ifdef SAN
+BUILD     ?= build/asan
+else
 BUILD     ?= build
+endif
 CC        ?= gcc
 CLANG     ?= clang
 BPFTOOL   ?= bpftool
@@ -22,6 +30,12 @@ HARDEN    := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIC
 CFLAGS    ?= -O2 -g
 ALL_CFLAGS := $(CFLAGS) $(WARN) $(HARDEN) -std=gnu11 -Iinclude -I$(BUILD) $(PKG_CFLAGS) -MMD -MP
 LDHARDEN  := -Wl,-z,relro,-z,now -pie
+ifdef SAN
+# _FORTIFY_SOURCE's checked calls hide accesses from ASan: off here.
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+ALL_CFLAGS := $(filter-out -D_FORTIFY_SOURCE=2,$(ALL_CFLAGS)) $(SAN_FLAGS)
+LDHARDEN  += $(SAN_FLAGS)
+endif
 SOVERSION := 0
 
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Wall -Werror -Ibpf -I$(BUILD)
@@ -38,37 +52,71 @@ D_SRCS    := src/daemon/main.c src/daemon/server.c src/daemon/proto.c src/daemon
 D_OBJS    := $(D_SRCS:%.c=$(BUILD)/%.o)
 CLI_SRCS  := src/cli/main.c src/cli/trust.c
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
-UNIT_TESTS := test_parse test_compile test_event test_precedence test_proto test_server test_trust test_sign
+UNIT_TESTS := test_parse test_compile test_event test_precedence test_proto test_server test_trust test_sign \
+	test_api test_oom test_client
 UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 VM_HELPERS := $(BUILD)/tests/bwtry $(BUILD)/tests/bwevil $(BUILD)/tests/evil.bpf.o \
 	      $(BUILD)/tests/evil-preload.so
 
-.PHONY: all install test unit-test vm-test demo deps clean fuzz fuzz-smoke bench upgrade-from
+.PHONY: all install test unit-test unit-test-asan lib-check abi-check abi-baseline api-reference FORCE vm-test demo deps clean fuzz fuzz-smoke bench upgrade-from
 all: $(BUILD)/bulwarkd $(BUILD)/bulwark $(BUILD)/libbulwark.a $(BUILD)/libbulwark.so \
-	$(BUILD)/man/bulwark.policy.5
+	$(BUILD)/bulwark.pc $(BUILD)/man/bulwark.policy.5 $(BUILD)/man/libbulwark.3
 
 # The policy reference is written once, in docs/policy.md, and rendered.
 $(BUILD)/man/bulwark.policy.5: docs/policy.md
 	@mkdir -p $(dir $@)
 	{ printf '%% BULWARK.POLICY 5 "" "bulwark" "File Formats"\n'; cat $<; } | go-md2man > $@.tmp && mv $@.tmp $@
 
+# The library's reference, generated from bulwark.h (scripts/api-reference),
+# committed as docs/api/reference.md and rendered as libbulwark(3).
+api-reference:
+	scripts/api-reference >docs/api/reference.md.tmp && mv docs/api/reference.md.tmp docs/api/reference.md
+
+$(BUILD)/man/libbulwark.3: docs/api/reference.md
+	@mkdir -p $(dir $@)
+	{ printf '%% LIBBULWARK 3 "" "bulwark" "Library Functions"\n'; sed 1d $<; } | go-md2man > $@.tmp && mv $@.tmp $@
+
 PREFIX  ?= /usr/local
+LIBDIR  ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
 DESTDIR ?=
 # Install what a host running bulwark needs; `make install DESTDIR=...` stages it.
 install: all
 	install -D -m 755 $(BUILD)/bulwarkd $(DESTDIR)$(PREFIX)/sbin/bulwarkd
 	install -D -m 755 $(BUILD)/bulwark $(DESTDIR)$(PREFIX)/bin/bulwark
-	install -D -m 644 $(BUILD)/libbulwark.a $(DESTDIR)$(PREFIX)/lib/libbulwark.a
-	install -D -m 755 $(BUILD)/libbulwark.so $(DESTDIR)$(PREFIX)/lib/libbulwark.so.$(SOVERSION)
-	ln -sf libbulwark.so.$(SOVERSION) $(DESTDIR)$(PREFIX)/lib/libbulwark.so
-	install -D -m 644 include/bulwark/bulwark.h $(DESTDIR)$(PREFIX)/include/bulwark/bulwark.h
+	install -D -m 644 $(BUILD)/libbulwark.a $(DESTDIR)$(LIBDIR)/libbulwark.a
+	install -D -m 755 $(BUILD)/libbulwark.so $(DESTDIR)$(LIBDIR)/libbulwark.so.$(SOVERSION)
+	ln -sf libbulwark.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libbulwark.so
+	install -D -m 644 include/bulwark/bulwark.h $(DESTDIR)$(INCLUDEDIR)/bulwark/bulwark.h
+	install -D -m 644 $(BUILD)/bulwark.pc $(DESTDIR)$(LIBDIR)/pkgconfig/bulwark.pc
 	install -D -m 644 $(BUILD)/man/bulwark.policy.5 $(DESTDIR)$(PREFIX)/share/man/man5/bulwark.policy.5
+	install -D -m 644 $(BUILD)/man/libbulwark.3 $(DESTDIR)$(PREFIX)/share/man/man3/libbulwark.3
 	install -d -m 755 $(DESTDIR)/etc/bulwark/policy.d
 	# The apt hook (docs/trust.md): the admin copies the snippet into /etc/apt/apt.conf.d.
 	install -d -m 755 $(DESTDIR)$(PREFIX)/lib/bulwark $(DESTDIR)$(PREFIX)/share/bulwark/apt
 	sed 's|/usr/local/|$(PREFIX)/|g' packaging/apt/apt-trust-hook >$(DESTDIR)$(PREFIX)/lib/bulwark/apt-trust-hook
 	chmod 755 $(DESTDIR)$(PREFIX)/lib/bulwark/apt-trust-hook
 	sed 's|/usr/local/|$(PREFIX)/|g' packaging/apt/99bulwark-trust >$(DESTDIR)$(PREFIX)/share/bulwark/apt/99bulwark-trust
+
+# pkg-config for vendors: the version is the header's, the paths this
+# build's (rewritten only when they change, so PREFIX=... takes effect).
+# The dependencies are Libs.private, not Requires.private: bulwark.h
+# includes none of their headers, and a shared-library user then needs
+# none of their -dev packages (docs/decisions.md).
+BW_VERSION = $(shell sed -n 's/^\#define BULWARK_VERSION_\(MAJOR\|MINOR\|PATCH\) //p' include/bulwark/bulwark.h | paste -sd.)
+$(BUILD)/bulwark.pc: include/bulwark/bulwark.h FORCE | $(BUILD)
+	@{ echo 'prefix=$(PREFIX)'; \
+	  echo 'libdir=$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))'; \
+	  echo 'includedir=$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))'; \
+	  echo; \
+	  echo 'Name: bulwark'; \
+	  echo 'Description: libbulwark, the C API of the bulwark BPF LSM protection layer'; \
+	  echo 'Version: $(BW_VERSION)'; \
+	  echo 'Libs: -L$${libdir} -lbulwark'; \
+	  echo 'Libs.private: $(strip $(PKG_LIBS))'; \
+	  echo 'Cflags: -I$${includedir}'; } >$@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+FORCE:
 
 $(BUILD)/bulwark.bpf.o: bpf/bulwark.bpf.c $(wildcard bpf/*.h) | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
@@ -96,7 +144,12 @@ $(BUILD)/bulwark: $(CLI_OBJS) $(BUILD)/libbulwark.a
 	$(CC) $(LDHARDEN) -o $@ $(CLI_OBJS) $(BUILD)/libbulwark.a $(PKG_LIBS)
 
 $(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(BUILD)/libbulwark.a
-	$(CC) $(LDHARDEN) -o $@ $< $(BUILD)/libbulwark.a $(PKG_LIBS) -lcmocka
+	$(CC) $(LDHARDEN) $(TEST_LDFLAGS) -o $@ $< $(BUILD)/libbulwark.a $(PKG_LIBS) -lcmocka
+
+# Out of memory at every allocation in turn (tests/unit/oom.h): the
+# library's allocator calls are wrapped.
+$(BUILD)/tests/test_oom $(BUILD)/tests/test_client: TEST_LDFLAGS = $(foreach f,malloc calloc \
+	realloc strdup strndup asprintf vasprintf __asprintf_chk __vasprintf_chk,-Wl,--wrap=$(f))
 
 # The decoder is bulwarkd's, not the library's: link its object directly.
 $(BUILD)/tests/test_proto: $(BUILD)/tests/unit/test_proto.o $(BUILD)/src/daemon/proto.o
@@ -128,6 +181,31 @@ $(BUILD):
 unit-test: $(BUILD)/bulwark $(UNIT_BINS)
 	@tests/run-unit $(UNIT_BINS)
 	@tests/trust/check.sh
+
+# The unit tests again with ASan, LSan and UBSan (docs/api.md, "Stability and
+# quality"): a leak on any path they take, an overflow or UB fails them.
+SAN_UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/asan/tests/%)
+unit-test-asan:
+	@$(MAKE) --no-print-directory SAN=1 BUILD=$(BUILD)/asan $(SAN_UNIT_BINS)
+	@ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0:strict_string_checks=1:detect_stack_use_after_return=1 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run-unit $(SAN_UNIT_BINS)
+
+# The ABI against the committed baseline (abigail-tools): added functions
+# are fine, and so is an options struct growing at its end; any other
+# change fails. A release that means to change the ABI runs abi-baseline
+# and commits the new src/lib/libbulwark.abi with it.
+ABIDW_FLAGS := --headers-dir include/bulwark --drop-private-types --no-corpus-path --no-comp-dir-path
+abi-check: $(BUILD)/libbulwark.so
+	abidiff --headers-dir2 include/bulwark --no-added-syms \
+		--suppressions src/lib/libbulwark.abignore src/lib/libbulwark.abi $<
+abi-baseline: $(BUILD)/libbulwark.so
+	abidw $(ABIDW_FLAGS) $< --out-file src/lib/libbulwark.abi
+
+# The library as a vendor gets it: exported symbols against the map and
+# the header, no mutable globals or abort in its objects, and a consumer
+# built from a `make install DESTDIR=...` through pkg-config.
+lib-check: all
+	@tests/lib/check.sh
 
 # The privileged suite; tests/run picks the VM when the host cannot run LSM.
 vm-test: all $(VM_HELPERS)

@@ -4,13 +4,24 @@
  *
  * Administrators' tools and security vendors use it to talk to bulwarkd
  * (status, policy loading, event streams) and to check policies offline.
- * Conventions (see docs/api.md):
+ * Conventions (see docs/api.md, "Stability and quality"):
  *   - int functions return 0 or a negative errno, and leave ret_
- *     out-parameters untouched on failure;
- *   - opts structs start with `size_t sz`: set it to sizeof(the struct);
- *     unknown non-zero trailing bytes are rejected with -EINVAL;
+ *     out-parameters untouched on failure; running out of memory is
+ *     -ENOMEM, never an abort;
+ *   - opts structs start with `size_t sz`: set it to sizeof(the struct)
+ *     and zero what you do not set. The library reads no field past sz (a
+ *     caller built against an older header passes a smaller sz and gets
+ *     the defaults for newer fields); non-zero bytes past the struct this
+ *     library knows are rejected with -EINVAL;
  *   - the library never prints: it reports through the log callback;
  *   - strings handed out are malloc()ed and owned by the caller.
+ *
+ * Threads: the library has no global state. A struct bw_client is not
+ * thread-safe: use one from one thread at a time (or lock around it);
+ * distinct clients may be used from distinct threads at once. Functions
+ * that take no client (bw_policy_*, bw_key_*, bw_sign, bw_unload_pins,
+ * bw_version_*) are safe to call from any number of threads. Callbacks
+ * run on the calling thread, inside the call that invokes them.
  */
 #ifndef BULWARK_BULWARK_H
 #define BULWARK_BULWARK_H
@@ -22,8 +33,9 @@
 extern "C" {
 #endif
 
+/* The version of this header; bw_version_*() give the library's. */
 #define BULWARK_VERSION_MAJOR 0
-#define BULWARK_VERSION_MINOR 2
+#define BULWARK_VERSION_MINOR 4
 #define BULWARK_VERSION_PATCH 0
 
 /* Where bulwarkd listens unless told otherwise. */
@@ -40,6 +52,16 @@ enum bw_log_level {
 	_BW_LOG_LEVEL_FORCE_64BIT = UINT64_MAX,
 };
 
+/*
+ * The library's version at run time (a program may run against a newer
+ * libbulwark.so.0 than the header it was built with). The string is
+ * static: do not free it. Since LIBBULWARK_0.4.
+ */
+uint32_t bw_version_major(void);
+uint32_t bw_version_minor(void);
+const char *bw_version_string(void);
+
+/* Called on the thread of the call that logs; msg is valid during the call only. */
 typedef void (*bw_log_fn)(void *userdata, enum bw_log_level level, const char *msg);
 
 struct bw_client_opts {
@@ -48,11 +70,22 @@ struct bw_client_opts {
 	bw_log_fn log;           /* NULL: no logging */
 	void *log_userdata;
 	int timeout_ms;          /* per request; 0: 30000 */
+	/* New fields go after the tail padding, never into it. */
 };
 
+/*
+ * A connection to bulwarkd. Not thread-safe: one thread at a time per
+ * client (requests and replies share one socket and one buffer); distinct
+ * clients are independent. bw_client_events blocks its caller, so a
+ * program that also sends requests uses a second client for them.
+ */
 struct bw_client;
 
-/* Connects to bulwarkd. -ENOENT/-ECONNREFUSED: the daemon is not running. */
+/*
+ * Connects to bulwarkd; opts may be NULL. -ENOENT/-ECONNREFUSED: the
+ * daemon is not running; -EINVAL: bad opts (sz too small, or non-zero
+ * bytes past the fields this library knows).
+ */
 int bw_client_new(struct bw_client **ret, const struct bw_client_opts *opts);
 /* NULL is a no-op. */
 void bw_client_free(struct bw_client *client);
@@ -60,6 +93,7 @@ void bw_client_free(struct bw_client *client);
 /*
  * The daemon's status as one JSON object (schema: docs/api.md):
  * active policy identity, mode, rule count, per-operation counters.
+ * *ret_json is malloc'd.
  */
 int bw_client_status(struct bw_client *client, char **ret_json);
 
@@ -81,10 +115,20 @@ enum bw_events_flags {
 /* One event as a JSON object on one line (schema: docs/events.md). */
 typedef int (*bw_event_fn)(void *userdata, const char *json);
 
-/* Returns 0 at the end of the stream, or the first non-zero cb result. */
+/*
+ * Stream events to cb on the calling thread, which it blocks meanwhile:
+ * BW_EVENTS_BACKLOG first replays the daemon's last 1024 events,
+ * BW_EVENTS_FOLLOW then waits for new ones (no timeout) until cb returns
+ * non-zero. Returns 0 at the end of the stream (without FOLLOW), the first
+ * non-zero cb result, or -errno (-EINVAL for unknown flags or no cb).
+ */
 int bw_client_events(struct bw_client *client, uint64_t flags, bw_event_fn cb, void *userdata);
 
-/* Detach every program, remove every pin, and stop the daemon. */
+/*
+ * Detach every program, remove every pin, and stop the daemon. -EPERM
+ * when the policy protects bulwark or the daemon is locked (see
+ * bw_client_unload_signed); bw_client_error says which.
+ */
 int bw_client_unload(struct bw_client *client);
 
 /*
@@ -140,6 +184,20 @@ int bw_policy_check(const char *path, char **ret_diagnostics, unsigned *ret_warn
  */
 int bw_policy_check_root(const char *path, const char *root, char **ret_diagnostics,
 			 unsigned *ret_warnings);
+
+struct bw_policy_check_opts {
+	size_t sz;        /* sizeof(struct bw_policy_check_opts) */
+	const char *root; /* resolve the rules' paths below this image root; NULL: "/" */
+};
+
+/*
+ * bw_policy_check with options; opts may be NULL (this host, as
+ * bw_policy_check). -EINVAL also for bad opts, with no diagnostics then.
+ * New options arrive as fields here, not as new functions.
+ * Since LIBBULWARK_0.4.
+ */
+int bw_policy_check_ext(const char *path, const struct bw_policy_check_opts *opts,
+			char **ret_diagnostics, unsigned *ret_warnings);
 
 /*
  * What would the kernel decide? `query` is `<op> <object> [as <selector>...]`,

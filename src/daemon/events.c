@@ -72,6 +72,10 @@ int on_ringbuf_record(void *ctx, void *data, size_t size)
 	}
 	/* The rule ids of an event are those of the policy it was decided under. */
 	o = bw_event_to_json(e, rules_for_gen(d, e->policy_gen), boot_to_real_ns());
+	if (!o) {
+		bw_log(LOG_WARNING, "out of memory: an event was not reported");
+		return 0;
+	}
 	fill_exe_from_proc(o, e);
 	publish(d, o);
 	json_object_put(o);

@@ -36,6 +36,11 @@ static void save_state(struct daemon *d)
 	struct json_object *o = bw_rule_table_to_json(&d->rules);
 	char *path = state_path(d), *tmp = NULL;
 
+	if (!o) {
+		bw_log(LOG_WARNING, "out of memory: events after a restart will lack rule text");
+		free(path);
+		return;
+	}
 	json_object_object_add(o, "files", json_object_get(d->policy_files));
 	json_object_object_add(o, "path", d->policy_path ? json_object_new_string(d->policy_path) : NULL);
 	json_object_object_add(o, "resolved", drift_to_json(&d->drift));

@@ -92,9 +92,19 @@ static int mnts_read(struct mnts *m)
 		x.point = strdup(point);
 		x.fstype = strdup(fstype);
 		x.opts = strdup(opts);
-		grown = realloc(m->v, (m->n + 1) * sizeof(*grown));
-		if (!x.root || !x.point || !x.fstype || !x.opts || !grown)
-			abort();
+		grown = x.root && x.point && x.fstype && x.opts ?
+				realloc(m->v, (m->n + 1) * sizeof(*grown)) :
+				NULL;
+		if (!grown) {
+			free(x.root);
+			free(x.point);
+			free(x.fstype);
+			free(x.opts);
+			free(line);
+			fclose(f);
+			mnts_free(m);
+			return -ENOMEM;
+		}
 		m->v = grown;
 		m->v[m->n++] = x;
 	}
@@ -180,18 +190,19 @@ static int reachable(const struct mnts *m, const struct mnt *on, const char *fs_
 	return -ENOENT;
 }
 
-static void push(struct bw_view *v, uint64_t dev, uint64_t ino, const char *label, bool dir)
+static int push(struct bw_view *v, uint64_t dev, uint64_t ino, const char *label, bool dir)
 {
 	struct bw_anc *grown = realloc(v->v, (v->n + 1) * sizeof(*grown));
 
 	if (!grown)
-		abort();
+		return -ENOMEM;
 	v->v = grown;
 	v->v[v->n] = (struct bw_anc){ .dev = dev, .ino = ino };
 	if (asprintf(&v->v[v->n].label, "%s%s", label,
 		     dir ? (strcmp(label, "/") ? "/**" : "**") : "") < 0)
-		abort();
+		return -ENOMEM;
 	v->n++;
+	return 0;
 }
 
 /* Cut the last component of an absolute path; false at "/". */
@@ -214,8 +225,8 @@ static bool up(char *p)
  * mountpoint in the parent mount, as the kernel does for the path used;
  * a real view below an overlay does not hop.
  */
-static void walk(const struct mnts *m, const struct mnt *on, const char *path, bool hop,
-		 struct bw_view *v)
+static int walk(const struct mnts *m, const struct mnt *on, const char *path, bool hop,
+		struct bw_view *v)
 {
 	char fs_path[PATH_MAX], shown[PATH_MAX];
 	struct stat st;
@@ -226,12 +237,13 @@ static void walk(const struct mnts *m, const struct mnt *on, const char *path, b
 	for (unsigned hops = 0; on && hops < 64; hops++) {
 		do {
 			if (reachable(m, on, fs_path, shown, sizeof(shown)) == 0 &&
-			    stat(shown, &st) == 0)
-				push(v, bw_kernel_dev(st.st_dev), st.st_ino, shown, !first);
+			    stat(shown, &st) == 0 &&
+			    push(v, bw_kernel_dev(st.st_dev), st.st_ino, shown, !first) < 0)
+				return -ENOMEM;
 			first = false;
 		} while (up(fs_path));
 		if (!hop)
-			return;
+			return 0;
 		/*
 		 * The mountpoint itself is a directory hidden by this mount:
 		 * no rule can name it. Its parent directories come next.
@@ -241,15 +253,16 @@ static void walk(const struct mnts *m, const struct mnt *on, const char *path, b
 			char point[PATH_MAX];
 
 			if (!parent || parent == on || strcmp(on->point, "/") == 0)
-				return;
+				return 0;
 			snprintf(point, sizeof(point), "%s", on->point);
 			off = path_prefix(parent->point, point);
 			join(fs_path, sizeof(fs_path), parent->root, off < 0 ? "" : point + off);
 			if (!up(fs_path))
-				return;
+				return 0;
 			on = parent;
 		}
 	}
+	return 0;
 }
 
 /* The file below an overlay: the first layer (upper, then lowers) that has it. */
@@ -262,7 +275,7 @@ static int overlay_real(const struct mnt *ovl, const char *path, char *out, size
 	struct stat st;
 
 	if (!opts)
-		abort();
+		return -ENOMEM;
 	for (o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
 		if (strncmp(o, "upperdir=", 9) == 0)
 			snprintf(upper, sizeof(upper), "%s", o + 9);
@@ -302,7 +315,7 @@ int bw_file_views(const char *path, struct bw_view **ret, size_t *n_ret)
 	int r;
 
 	if (!views)
-		abort();
+		return -ENOMEM;
 	if (!realpath(path, cur)) {
 		r = -errno;
 		goto fail;
@@ -315,10 +328,16 @@ int bw_file_views(const char *path, struct bw_view **ret, size_t *n_ret)
 
 		if (!on)
 			break;
-		walk(&m, on, cur, n == 0, &views[n]);
+		r = walk(&m, on, cur, n == 0, &views[n]);
 		n++;
-		if (strcmp(on->fstype, "overlay") != 0 || overlay_real(on, cur, next, sizeof(next)) < 0 ||
-		    !realpath(next, cur))
+		if (r < 0)
+			goto fail;
+		if (strcmp(on->fstype, "overlay") != 0)
+			break;
+		r = overlay_real(on, cur, next, sizeof(next));
+		if (r == -ENOMEM)
+			goto fail;
+		if (r < 0 || !realpath(next, cur))
 			break;
 	}
 	mnts_free(&m);
@@ -327,7 +346,7 @@ int bw_file_views(const char *path, struct bw_view **ret, size_t *n_ret)
 	return 0;
 fail:
 	mnts_free(&m);
-	free(views);
+	bw_file_views_free(views, n);
 	return r;
 }
 

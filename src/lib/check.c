@@ -19,6 +19,15 @@ int bw_policy_check(const char *path, char **ret_diagnostics, unsigned *ret_warn
 int bw_policy_check_root(const char *path, const char *root, char **ret_diagnostics,
 			 unsigned *ret_warnings)
 {
+	struct bw_policy_check_opts opts = { .sz = sizeof(opts), .root = root };
+
+	return bw_policy_check_ext(path, &opts, ret_diagnostics, ret_warnings);
+}
+
+int bw_policy_check_ext(const char *path, const struct bw_policy_check_opts *opts,
+			char **ret_diagnostics, unsigned *ret_warnings)
+{
+	const char *root;
 	char real_root[PATH_MAX];
 	struct bw_compiled c = { 0 };
 	struct bw_policy *p;
@@ -27,8 +36,9 @@ int bw_policy_check_root(const char *path, const char *root, char **ret_diagnost
 	FILE *f;
 	int r;
 
-	if (!path)
+	if (!path || !BW_OPTS_VALID(opts, struct bw_policy_check_opts))
 		return -EINVAL;
+	root = BW_OPTS_GET(opts, root, NULL);
 	if (root && !realpath(root, real_root))
 		return -errno;
 	p = bw_policy_new();
@@ -84,7 +94,7 @@ int bw_policy_explain(const char *path, const char *query, char **ret_json, char
 			bw_policy_print_diags(p, f);
 			fclose(f);
 		}
-		r = -EINVAL;
+		r = p->oom ? -ENOMEM : -EINVAL;
 		goto out;
 	}
 	r = bw_rule_table_from_policy(p, &c, &t);
@@ -93,10 +103,16 @@ int bw_policy_explain(const char *path, const char *query, char **ret_json, char
 	r = bw_explain(c.entries, c.n, &t, query, &o, &diag);
 	if (r < 0)
 		goto out;
-	*ret_json = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-								    JSON_C_TO_STRING_NOSLASHESCAPE));
-	if (!*ret_json)
-		r = -ENOMEM;
+	{
+		const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+									      JSON_C_TO_STRING_NOSLASHESCAPE);
+		char *s = text ? strdup(text) : NULL;
+
+		if (s)
+			*ret_json = s;
+		else
+			r = -ENOMEM;
+	}
 out:
 	if (ret_diagnostics)
 		*ret_diagnostics = diag;

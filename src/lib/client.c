@@ -49,6 +49,25 @@ static void client_log(struct bw_client *c, enum bw_log_level level, const char 
 	c->log(c->log_userdata, level, msg);
 }
 
+uint32_t bw_version_major(void)
+{
+	return BULWARK_VERSION_MAJOR;
+}
+
+uint32_t bw_version_minor(void)
+{
+	return BULWARK_VERSION_MINOR;
+}
+
+#define BW_STR_(x) #x
+#define BW_STR(x) BW_STR_(x)
+
+const char *bw_version_string(void)
+{
+	return BW_STR(BULWARK_VERSION_MAJOR) "." BW_STR(BULWARK_VERSION_MINOR) "." BW_STR(
+		BULWARK_VERSION_PATCH);
+}
+
 int bw_opts_valid(const void *opts, size_t known, size_t given)
 {
 	const unsigned char *p = opts;
@@ -64,27 +83,23 @@ int bw_opts_valid(const void *opts, size_t known, size_t given)
 int bw_client_new(struct bw_client **ret, const struct bw_client_opts *opts)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	const char *path = BULWARK_SOCKET_PATH;
+	const char *path;
 	struct bw_client *c = NULL;
 	int r;
 
-	if (!ret)
-		return -EINVAL;
-	if (opts && !bw_opts_valid(opts, sizeof(*opts), opts->sz))
+	if (!ret || !BW_OPTS_VALID(opts, struct bw_client_opts))
 		return -EINVAL;
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
 	c->fd = -1;
-	c->timeout_ms = 30000;
-	if (opts) {
-		if (opts->socket_path)
-			path = opts->socket_path;
-		if (opts->timeout_ms > 0)
-			c->timeout_ms = opts->timeout_ms;
-		c->log = opts->log;
-		c->log_userdata = opts->log_userdata;
-	}
+	/* Only what the caller's sz covers: an older caller's struct ends sooner. */
+	path = BW_OPTS_GET(opts, socket_path, NULL) ?: BULWARK_SOCKET_PATH;
+	c->timeout_ms = BW_OPTS_GET(opts, timeout_ms, 0);
+	if (c->timeout_ms <= 0)
+		c->timeout_ms = 30000;
+	c->log = BW_OPTS_GET(opts, log, NULL);
+	c->log_userdata = BW_OPTS_GET(opts, log_userdata, NULL);
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		r = -ENAMETOOLONG;
 		goto fail;
@@ -123,11 +138,29 @@ const char *bw_client_error(const struct bw_client *c)
 	return c ? c->error : NULL;
 }
 
+/* An object as one line of text, or NULL when json-c runs out of memory. */
+static const char *json_text(struct json_object *o)
+{
+	return json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+}
+
+/* o[k] = v, taking v; a NULL v is json-c out of memory. */
+static int add_field(struct json_object *o, const char *k, struct json_object *v)
+{
+	if (!v || json_object_object_add(o, k, v) < 0) {
+		json_object_put(v);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 static int send_request(struct bw_client *c, struct json_object *req)
 {
-	const char *s = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	size_t len = strlen(s), off = 0;
+	const char *s = json_text(req);
+	size_t len = s ? strlen(s) : 0, off = 0;
 
+	if (!s)
+		return -ENOMEM;
 	while (off <= len) {
 		/* Send the text, then the terminating newline. */
 		const char *p = off < len ? s + off : "\n";
@@ -215,9 +248,10 @@ static struct json_object *request(const char *cmd)
 	struct json_object *req = json_object_new_object();
 
 	/* The protocol version this library speaks (docs/architecture.md). */
-	if (req) {
-		json_object_object_add(req, "v", json_object_new_int(1));
-		json_object_object_add(req, "cmd", json_object_new_string(cmd));
+	if (req && (add_field(req, "v", json_object_new_int(1)) < 0 ||
+		    add_field(req, "cmd", json_object_new_string(cmd)) < 0)) {
+		json_object_put(req);
+		req = NULL;
 	}
 	return req;
 }
@@ -232,8 +266,9 @@ static int reply_status(struct bw_client *c, struct json_object *reply)
 	/* The caller gets the errno, and the message through bw_client_error(). */
 	free(c->error);
 	c->error = NULL;
-	if (json_object_object_get_ex(reply, "error", &err)) {
+	if (json_object_object_get_ex(reply, "error", &err) && json_object_get_string(err)) {
 		client_log(c, BW_LOG_DEBUG, "bulwarkd: %s", json_object_get_string(err));
+		/* Out of memory here loses only the message: the errno still says it. */
 		c->error = strdup(json_object_get_string(err));
 	}
 	if (json_object_object_get_ex(reply, "errno", &code) && json_object_get_int(code) > 0)
@@ -243,12 +278,14 @@ static int reply_status(struct bw_client *c, struct json_object *reply)
 
 int bw_client_status(struct bw_client *c, char **ret_json)
 {
-	struct json_object *req = request("status"), *reply = NULL;
+	struct json_object *req, *reply = NULL;
 	char *s;
 	int r;
 
+	/* Arguments first: a refused call must not have allocated anything. */
 	if (!c || !ret_json)
 		return -EINVAL;
+	req = request("status");
 	if (!req)
 		return -ENOMEM;
 	r = call(c, req, &reply);
@@ -257,7 +294,7 @@ int bw_client_status(struct bw_client *c, char **ret_json)
 	r = reply_status(c, reply);
 	if (r < 0)
 		goto out;
-	s = strdup(json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	s = json_text(reply) ? strdup(json_text(reply)) : NULL;
 	if (!s) {
 		r = -ENOMEM;
 		goto out;
@@ -277,12 +314,13 @@ int bw_client_policy_load(struct bw_client *c, const char *path, char **ret_diag
 int bw_client_policy_load_signed(struct bw_client *c, const char *path, const char *signed_payload,
 				 char **ret_diagnostics)
 {
-	struct json_object *req = request("policy-load"), *reply = NULL, *diag;
+	struct json_object *req, *reply = NULL, *diag;
 	char *abs = NULL;
 	int r;
 
 	if (!c || !path)
 		return -EINVAL;
+	req = request("policy-load");
 	if (!req)
 		return -ENOMEM;
 	/* The daemon may run with another working directory. */
@@ -291,9 +329,11 @@ int bw_client_policy_load_signed(struct bw_client *c, const char *path, const ch
 		r = -errno;
 		goto out;
 	}
-	json_object_object_add(req, "path", json_object_new_string(abs));
-	if (signed_payload)
-		json_object_object_add(req, "signature", json_object_new_string(signed_payload));
+	r = add_field(req, "path", json_object_new_string(abs));
+	if (r == 0 && signed_payload)
+		r = add_field(req, "signature", json_object_new_string(signed_payload));
+	if (r < 0)
+		goto out;
 	r = call(c, req, &reply);
 	if (r < 0)
 		goto out;
@@ -318,28 +358,32 @@ out:
 static int take_string(struct json_object *reply, const char *field, char **ret)
 {
 	struct json_object *v;
+	const char *text;
+	char *copy;
 
 	if (!ret || !json_object_object_get_ex(reply, field, &v) || json_object_is_type(v, json_type_null))
 		return 0;
-	*ret = strdup(json_object_is_type(v, json_type_string) ?
-			      json_object_get_string(v) :
-			      json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN |
-									 JSON_C_TO_STRING_NOSLASHESCAPE));
-	return *ret ? 0 : -ENOMEM;
+	text = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : json_text(v);
+	copy = text ? strdup(text) : NULL;
+	if (!copy)
+		return -ENOMEM;
+	*ret = copy;
+	return 0;
 }
 
 int bw_client_explain(struct bw_client *c, const char *query, char **ret_json, char **ret_diagnostics)
 {
-	struct json_object *req = request("explain"), *reply = NULL;
+	struct json_object *req, *reply = NULL;
 	int r;
 
-	if (!c || !query || !ret_json) {
-		json_object_put(req);
+	if (!c || !query || !ret_json)
 		return -EINVAL;
-	}
+	req = request("explain");
 	if (!req)
 		return -ENOMEM;
-	json_object_object_add(req, "query", json_object_new_string(query));
+	r = add_field(req, "query", json_object_new_string(query));
+	if (r < 0)
+		goto out;
 	r = call(c, req, &reply);
 	if (r < 0)
 		goto out;
@@ -356,16 +400,19 @@ out:
 
 int bw_client_events(struct bw_client *c, uint64_t flags, bw_event_fn cb, void *userdata)
 {
-	struct json_object *req = request("events"), *line = NULL;
+	struct json_object *req, *line = NULL;
 	int r;
 
 	if (!c || !cb || (flags & ~(uint64_t)(BW_EVENTS_BACKLOG | BW_EVENTS_FOLLOW)))
 		return -EINVAL;
+	req = request("events");
 	if (!req)
 		return -ENOMEM;
-	json_object_object_add(req, "backlog", json_object_new_boolean(!!(flags & BW_EVENTS_BACKLOG)));
-	json_object_object_add(req, "follow", json_object_new_boolean(!!(flags & BW_EVENTS_FOLLOW)));
-	r = send_request(c, req);
+	r = add_field(req, "backlog", json_object_new_boolean(!!(flags & BW_EVENTS_BACKLOG)));
+	if (r == 0)
+		r = add_field(req, "follow", json_object_new_boolean(!!(flags & BW_EVENTS_FOLLOW)));
+	if (r == 0)
+		r = send_request(c, req);
 	while (r == 0) {
 		struct json_object *end, *ev;
 
@@ -377,7 +424,7 @@ int bw_client_events(struct bw_client *c, uint64_t flags, bw_event_fn cb, void *
 			break;
 		}
 		if (json_object_object_get_ex(line, "event", &ev))
-			r = cb(userdata, json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+			r = json_text(ev) ? cb(userdata, json_text(ev)) : -ENOMEM;
 		json_object_put(line);
 		line = NULL;
 	}
@@ -404,9 +451,9 @@ static int simple_request(struct bw_client *c, struct json_object *req, const ch
 	}
 	if (!req)
 		return -ENOMEM;
-	if (name && value)
-		json_object_object_add(req, name, json_object_new_string(value));
-	r = call(c, req, &reply);
+	r = name && value ? add_field(req, name, json_object_new_string(value)) : 0;
+	if (r == 0)
+		r = call(c, req, &reply);
 	if (r == 0)
 		r = reply_status(c, reply);
 	json_object_put(req);

@@ -78,24 +78,34 @@ static const char *on_root(const struct bw_policy *p, const char *path, char buf
  * directory itself (written /dir/ and two stars). 
  */
 /* Note what a path resolved to, for bulwarkd's record and drift checks. */
-static void record(struct bw_compiled *rec, const struct bw_loc *loc, const char *path,
-		   unsigned kind, uint64_t dev, uint64_t ino)
+static struct bw_resolved *record(struct bw_policy *p, struct bw_compiled *rec,
+				  const struct bw_loc *loc, const char *path, unsigned kind,
+				  uint64_t dev, uint64_t ino)
 {
 	struct bw_resolved *grown;
 
 	if (!rec)
-		return;
+		return NULL;
 	if (rec->n_resolved == rec->cap_resolved) {
-		rec->cap_resolved = rec->cap_resolved ? rec->cap_resolved * 2 : 64;
-		grown = realloc(rec->resolved, rec->cap_resolved * sizeof(*grown));
+		size_t cap = rec->cap_resolved ? rec->cap_resolved * 2 : 64;
+
+		grown = realloc(rec->resolved, cap * sizeof(*grown));
 		if (!grown)
-			abort();
+			goto oom;
 		rec->resolved = grown;
+		rec->cap_resolved = cap;
 	}
-	grown = &rec->resolved[rec->n_resolved++];
+	grown = &rec->resolved[rec->n_resolved];
 	*grown = (struct bw_resolved){ .path = strdup(path), .kind = kind, .dev = dev, .ino = ino };
-	if (!grown->path || asprintf(&grown->where, "%s:%u", loc->file, loc->line) < 0)
-		abort();
+	if (!grown->path || asprintf(&grown->where, "%s:%u", loc->file, loc->line) < 0) {
+		free(grown->path);
+		goto oom;
+	}
+	rec->n_resolved++;
+	return grown;
+oom:
+	bw_policy_oom(p);
+	return NULL;
 }
 
 static int resolved_cmp(const void *a, const void *b)
@@ -117,17 +127,20 @@ static int record_order_cmp(const void *a, const void *b, void *ctx)
 }
 
 /* Sort by (kind, path); of equal ones keep the first recorded, the earliest rule. */
-static void finish_record(struct bw_compiled *rec)
+static int finish_record(struct bw_compiled *rec)
 {
 	size_t n = rec->n_resolved, kept = 0, *order;
 	struct bw_resolved *sorted;
 
 	if (!n)
-		return;
+		return 0;
 	order = malloc(n * sizeof(*order));
 	sorted = malloc(n * sizeof(*sorted));
-	if (!order || !sorted)
-		abort();
+	if (!order || !sorted) {
+		free(order);
+		free(sorted);
+		return -ENOMEM;
+	}
 	for (size_t i = 0; i < n; i++)
 		order[i] = i;
 	qsort_r(order, n, sizeof(*order), record_order_cmp, rec->resolved);
@@ -146,6 +159,7 @@ static void finish_record(struct bw_compiled *rec)
 	free(rec->resolved);
 	rec->resolved = sorted;
 	rec->n_resolved = rec->cap_resolved = kept;
+	return 0;
 }
 
 const struct bw_resolved *bw_resolved_find(const struct bw_resolved *v, size_t n, unsigned kind,
@@ -295,8 +309,11 @@ static size_t retired_of(const struct bw_policy *p, const char *path, uint64_t d
 	if (!kept)
 		return 0;
 	v = calloc(kept->n_retired + 1, sizeof(*v));
-	if (!v)
-		abort();
+	if (!v) {
+		/* p is const to the compiler's reading; running out is its one write. */
+		bw_policy_oom((struct bw_policy *)p);
+		return 0;
+	}
 	for (size_t i = 0; i < kept->n_retired; i++)
 		if (kept->retired[i][0] != dev || kept->retired[i][1] != ino) {
 			v[n][0] = kept->retired[i][0];
@@ -323,6 +340,7 @@ static int resolve_path(struct bw_policy *p, struct bw_compiled *rec, const stru
 		bw_resolved_find(p->keep, p->n_keep, tree ? BW_RESOLVED_DIR : BW_RESOLVED_FILE, path);
 	char buf[PATH_MAX];
 	const char *real = on_root(p, path, buf);
+	struct bw_resolved *rd;
 	struct stat st;
 
 	/*
@@ -335,10 +353,9 @@ static int resolve_path(struct bw_policy *p, struct bw_compiled *rec, const stru
 	if (kept) {
 		*dev = kept->dev;
 		*ino = kept->ino;
-		record(rec, loc, path, tree ? BW_RESOLVED_DIR : BW_RESOLVED_FILE, *dev, *ino);
-		if (tree && rec)
-			rec->resolved[rec->n_resolved - 1].n_retired =
-				retired_of(p, path, *dev, *ino, &rec->resolved[rec->n_resolved - 1].retired);
+		rd = record(p, rec, loc, path, tree ? BW_RESOLVED_DIR : BW_RESOLVED_FILE, *dev, *ino);
+		if (tree && rd)
+			rd->n_retired = retired_of(p, path, *dev, *ino, &rd->retired);
 		return 0;
 	}
 	if (stat(real, &st) < 0) {
@@ -377,10 +394,9 @@ static int resolve_path(struct bw_policy *p, struct bw_compiled *rec, const stru
 	}
 	*dev = bw_kernel_dev(st.st_dev);
 	*ino = st.st_ino;
-	record(rec, loc, path, tree ? BW_RESOLVED_DIR : BW_RESOLVED_FILE, *dev, *ino);
-	if (tree && rec)
-		rec->resolved[rec->n_resolved - 1].n_retired =
-			retired_of(p, path, *dev, *ino, &rec->resolved[rec->n_resolved - 1].retired);
+	rd = record(p, rec, loc, path, tree ? BW_RESOLVED_DIR : BW_RESOLVED_FILE, *dev, *ino);
+	if (tree && rd)
+		rd->n_retired = retired_of(p, path, *dev, *ino, &rd->retired);
 	return 0;
 }
 
@@ -519,8 +535,10 @@ int bw_cgroup_path_id(const char *cgroup_path, uint64_t *id)
 
 	if (!root)
 		return -ENOENT;
-	if (asprintf(&full, "%s%s", root, strcmp(cgroup_path, "/") ? cgroup_path : "") < 0)
-		abort();
+	if (asprintf(&full, "%s%s", root, strcmp(cgroup_path, "/") ? cgroup_path : "") < 0) {
+		free(root);
+		return -ENOMEM;
+	}
 	r = cgroup_id(full, id);
 	free(full);
 	free(root);
@@ -531,15 +549,17 @@ char *bw_resolved_fs_path(const struct bw_resolved *r)
 {
 	char *root, *full = NULL;
 
-	static char *cached_root; /* drift checks ask often; the cgroup2 mount stays put */
-
+	/*
+	 * No cache of the cgroup2 mount: the library keeps no global state.
+	 * Reading mountinfo once per cgroup a policy names is cheap next to
+	 * the drift check that asks.
+	 */
 	if (r->kind != BW_RESOLVED_CGROUP)
 		return strdup(r->path);
-	if (!cached_root)
-		cached_root = cgroup2_mount();
-	root = cached_root;
+	root = cgroup2_mount();
 	if (root && asprintf(&full, "%s%s", root, strcmp(r->path, "/") ? r->path : "") < 0)
-		abort();
+		full = NULL;
+	free(root);
 	return full;
 }
 
@@ -612,7 +632,7 @@ static ssize_t class_for(struct bw_policy *p, struct classes *cs, struct bw_sele
 			return -1;
 		}
 		snprintf(real, sizeof(real), "%s", s->value);
-		record(cs->rec, &vloc, s->value, BW_RESOLVED_CGROUP, 0, c.ino);
+		record(p, cs->rec, &vloc, s->value, BW_RESOLVED_CGROUP, 0, c.ino);
 	}
 	for (size_t i = 0; i < cs->n; i++) {
 		struct class *x = &cs->v[i];
@@ -622,19 +642,25 @@ static ssize_t class_for(struct bw_policy *p, struct classes *cs, struct bw_sele
 	}
 	c.path = strdup(real);
 	if (!c.path)
-		abort();
+		goto oom;
 	c.depth = path_depth(real) + (c.tree ? 0 : 1);
 	if (space == SPACE_PROGRAM && bw_path_ancestors(real, false, &c.anc, &c.n_anc) < 0)
-		abort();
+		goto oom;
 	if (space == SPACE_PROGRAM && c.tree)
 		c.n_retired = retired_of(p, s->value, c.dev, c.ino, &c.retired);
-	c.id = ++cs->next_id[space];
 	grown = realloc(cs->v, (cs->n + 1) * sizeof(*grown));
 	if (!grown)
-		abort();
+		goto oom;
+	c.id = ++cs->next_id[space];
 	cs->v = grown;
 	cs->v[cs->n] = c;
 	return (ssize_t)cs->n++;
+oom:
+	free(c.path);
+	free(c.anc);
+	free(c.retired);
+	bw_policy_oom(p);
+	return -1;
 }
 
 /* Is class `outer` (a tree) `inner` or above it? */
@@ -691,6 +717,7 @@ struct builder {
 	struct candidate *v;
 	size_t n, cap;
 	bool overflow;
+	bool oom; /* a candidate was lost: the compile fails with -ENOMEM */
 };
 
 static void push(struct builder *b, const struct candidate *c)
@@ -704,8 +731,10 @@ static void push(struct builder *b, const struct candidate *c)
 			return;
 		}
 		grown = realloc(b->v, cap * sizeof(*grown));
-		if (!grown)
-			abort();
+		if (!grown) {
+			b->oom = true;
+			return;
+		}
 		b->v = grown;
 		b->cap = cap;
 	}
@@ -730,6 +759,32 @@ static unsigned verdict_rank(const struct bw_rule *r)
 	}
 }
 
+/*
+ * getpwnam_r/getgrnam_r: getpwnam's static buffer would make two threads
+ * checking policies at once race. Only the id is kept, so the buffer goes
+ * before returning. -ENOMEM, or 0 with *ret NULL when there is no such name.
+ */
+static int name_lookup(const char *name, bool user, void *ent, void *ret)
+{
+	size_t len = 1024;
+	int r;
+
+	for (;;) {
+		char *buf = malloc(len);
+
+		if (!buf)
+			return -ENOMEM;
+		r = user ? getpwnam_r(name, ent, buf, len, ret) : getgrnam_r(name, ent, buf, len, ret);
+		free(buf);
+		if (r != ERANGE)
+			break;
+		if (len >= (1u << 20))
+			return -ENOMEM;
+		len *= 2;
+	}
+	return 0;
+}
+
 int bw_selector_resolve_id(struct bw_policy *p, struct bw_selector *s)
 {
 	struct bw_loc vloc = { .file = s->loc.file, .line = s->loc.line, .col = s->value_col, .text = s->loc.text };
@@ -741,8 +796,13 @@ int bw_selector_resolve_id(struct bw_policy *p, struct bw_selector *s)
 		return 0;
 	}
 	if (s->type == BW_SEL_UID) {
-		struct passwd *pw = getpwnam(s->value);
+		struct passwd pwd, *pw = NULL;
+		int r = name_lookup(s->value, true, &pwd, &pw);
 
+		if (r == -ENOMEM) {
+			bw_policy_oom(p);
+			return -1;
+		}
 		if (pw) {
 			s->id = pw->pw_uid;
 			return 0;
@@ -750,8 +810,13 @@ int bw_selector_resolve_id(struct bw_policy *p, struct bw_selector *s)
 		rule_error(p, &vloc, "names are looked up on this host when the policy loads; or give the number",
 			   "unknown user '%s'", s->value);
 	} else {
-		struct group *gr = getgrnam(s->value);
+		struct group grp, *gr = NULL;
+		int r = name_lookup(s->value, false, &grp, &gr);
 
+		if (r == -ENOMEM) {
+			bw_policy_oom(p);
+			return -1;
+		}
 		if (gr) {
 			s->id = gr->gr_gid;
 			return 0;
@@ -827,7 +892,7 @@ static void direct_ids(const struct bw_selector *list, size_t n, uint16_t *mask,
 	}
 }
 
-/* Every class nested in the named one (or a single "none" entry). */
+/* Every class nested in the named one (or a single "none" entry); 0 when out of memory. */
 static size_t covered(const struct classes *cs, ssize_t named, size_t **list)
 {
 	size_t n = 0;
@@ -837,7 +902,7 @@ static size_t covered(const struct classes *cs, ssize_t named, size_t **list)
 		return 1;
 	*list = calloc(cs->n, sizeof(size_t));
 	if (!*list)
-		abort();
+		return 0;
 	for (size_t i = 0; i < cs->n; i++)
 		if (class_covers(&cs->v[named], &cs->v[i]))
 			(*list)[n++] = i;
@@ -887,8 +952,14 @@ static void expand_rule(struct classes *cs, struct builder *b, const struct bw_r
 		c.arg_rank = rule->obj == BW_OBJ_TYPE_ANY ? 0 : __builtin_popcountll(rule->reasons) == 1 ? 2 : 1;
 	direct_ids(rule->subjects, rule->n_subjects, &c.e.key.subj, c.e.key.ids);
 	direct_ids(rule->targets, rule->n_targets, &c.e.key.tsubj, c.e.key.tids);
-	for (int k = 0; k < 6; k++) {
+	for (int k = 0; k < 6; k++)
 		lens[k] = covered(cs, *named[k], &lists[k]);
+	for (int k = 0; k < 6; k++) {
+		/* A named class covers at least itself: 0 is a failed allocation. */
+		if (!lens[k]) {
+			b->oom = true;
+			goto out;
+		}
 		if (*named[k] < 0)
 			continue;
 		if (k < 3)
@@ -938,6 +1009,7 @@ static void expand_rule(struct classes *cs, struct builder *b, const struct bw_r
 		if (k < 0)
 			break;
 	}
+out:
 	for (int k = 0; k < 6; k++)
 		free(lists[k]);
 }
@@ -965,8 +1037,12 @@ static void protect_object(struct bw_policy *p, struct builder *pb, const struct
 	c.e.val.rule_id = rule->id;
 	c.e.val.class_id = rule->level;
 	push(pb, &c);
-	if (!realpath(on_root(p, path, buf), real) || bw_path_ancestors(real, false, &anc, &n) < 0)
+	if (!realpath(on_root(p, path, buf), real))
 		return;
+	if (bw_path_ancestors(real, false, &anc, &n) < 0) {
+		pb->oom = true;
+		return;
+	}
 	c.e.key.kind = BW_OBJ_ANCESTOR;
 	for (size_t i = 0; i < n; i++) {
 		c.e.key.dev = anc[i][0];
@@ -994,8 +1070,10 @@ static void expand_protect(struct bw_policy *p, struct builder *pb, const struct
 		char *path = strndup(p->self_paths[i], tree ? len - 3 : len);
 		uint64_t dev, ino;
 
-		if (!path)
-			abort();
+		if (!path) {
+			pb->oom = true;
+			return;
+		}
 		if (resolve_path(p, NULL, &rule->obj_loc, path, tree, &dev, &ino) == 0)
 			protect_object(p, pb, rule, path, tree, dev, ino);
 		free(path);
@@ -1150,8 +1228,10 @@ int bw_compile(struct bw_policy *p, struct bw_compiled *out)
 	if (p->n_errors)
 		goto out;
 	rcs = calloc(p->n_rules + 1, sizeof(*rcs));
-	if (!rcs)
-		abort();
+	if (!rcs) {
+		bw_policy_oom(p);
+		goto out;
+	}
 
 	for (size_t i = 0; i < p->n_rules; i++) {
 		struct bw_rule *rule = &p->rules[i];
@@ -1184,6 +1264,8 @@ int bw_compile(struct bw_policy *p, struct bw_compiled *out)
 		}
 	}
 	merge_protect(&b, &pb);
+	if (b.oom || pb.oom)
+		bw_policy_oom(p);
 	if (b.overflow) {
 		bw_policy_diag(p, BW_SEV_ERROR, &p->rules[0].loc, NULL,
 			       "rules on a /dir/** subject are copied into every program class below it; name fewer nested programs",
@@ -1197,8 +1279,10 @@ int bw_compile(struct bw_policy *p, struct bw_compiled *out)
 		qsort(b.v, b.n, sizeof(*b.v), cand_cmp);
 	won = calloc(p->n_rules + 1, sizeof(*won));
 	beaten_by = calloc(p->n_rules + 1, sizeof(*beaten_by));
-	if (!won || !beaten_by)
-		abort();
+	if (!won || !beaten_by) {
+		bw_policy_oom(p);
+		goto out;
+	}
 	{
 		size_t w = 0, cap = 0;
 
@@ -1217,10 +1301,15 @@ int bw_compile(struct bw_policy *p, struct bw_compiled *out)
 				if (!beaten_by[id - 1])
 					beaten_by[id - 1] = b.v[w - 1].e.val.rule_id;
 				if (out->n_shadows == cap) {
-					cap = cap ? 2 * cap : 64;
-					out->shadows = realloc(out->shadows, cap * sizeof(*out->shadows));
-					if (!out->shadows)
-						abort();
+					size_t ncap = cap ? 2 * cap : 64;
+					struct bw_shadow *grown = realloc(out->shadows, ncap * sizeof(*grown));
+
+					if (!grown) {
+						bw_policy_oom(p);
+						goto out;
+					}
+					out->shadows = grown;
+					cap = ncap;
 				}
 				out->shadows[out->n_shadows++] = (struct bw_shadow){
 					.key = b.v[i].e.key,
@@ -1262,25 +1351,37 @@ int bw_compile(struct bw_policy *p, struct bw_compiled *out)
 	meta.e.val.rule_id = p->mode_rule;
 	meta.e.val.cgroup_levels = cgroup_levels;
 	push(&b, &meta);
+	if (b.oom) {
+		bw_policy_oom(p);
+		goto out;
+	}
 
 	out->entries = calloc(b.n, sizeof(*out->entries));
-	if (!out->entries)
-		abort();
+	if (!out->entries) {
+		bw_policy_oom(p);
+		goto out;
+	}
 	for (size_t i = 0; i < b.n; i++)
 		out->entries[i] = b.v[i].e;
 	out->n = b.n;
 	qsort(out->entries, out->n, sizeof(*out->entries), entry_cmp);
-	r = 0;
+	r = finish_record(out);
+	if (r < 0)
+		bw_policy_oom(p);
 out:
+	if (p->oom)
+		r = -ENOMEM;
 	if (r < 0) {
+		free(out->entries);
+		out->entries = NULL;
+		out->n = 0;
 		free(out->shadows);
 		out->shadows = NULL;
 		out->n_shadows = 0;
 		bw_resolved_free(out->resolved, out->n_resolved);
 		out->resolved = NULL;
-		out->n_resolved = 0;
+		out->n_resolved = out->cap_resolved = 0;
 	}
-	finish_record(out);
 	free(rcs);
 	free(won);
 	free(beaten_by);

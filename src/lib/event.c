@@ -42,8 +42,10 @@ int bw_rule_table_from_policy(const struct bw_policy *p, const struct bw_compile
 	if (!p->n_rules)
 		return 0;
 	t->rules = calloc(p->n_rules, sizeof(*t->rules));
-	if (!t->rules)
+	if (!t->rules) {
+		bw_rule_table_free(t);
 		return -ENOMEM;
+	}
 	t->n = p->n_rules;
 	for (size_t i = 0; i < p->n_rules; i++) {
 		const struct bw_rule *r = &p->rules[i];
@@ -60,36 +62,84 @@ int bw_rule_table_from_policy(const struct bw_policy *p, const struct bw_compile
 	return 0;
 }
 
+/* The json-c builders of internal.h (struct bw_jb). */
+struct json_object *bw_jb_obj(struct bw_jb *b)
+{
+	struct json_object *o = json_object_new_object();
+
+	b->oom |= !o;
+	return o;
+}
+
+struct json_object *bw_jb_arr(struct bw_jb *b)
+{
+	struct json_object *a = json_object_new_array();
+
+	b->oom |= !a;
+	return a;
+}
+
+void bw_jb_add(struct bw_jb *b, struct json_object *o, const char *k, struct json_object *v)
+{
+	if (!v || !o || json_object_object_add(o, k, v) < 0) {
+		json_object_put(v);
+		b->oom = true;
+	}
+}
+
+void bw_jb_add_null(struct bw_jb *b, struct json_object *o, const char *k)
+{
+	if (!o || json_object_object_add(o, k, NULL) < 0)
+		b->oom = true;
+}
+
+void bw_jb_push(struct bw_jb *b, struct json_object *a, struct json_object *v)
+{
+	if (!v || !a || json_object_array_add(a, v) < 0) {
+		json_object_put(v);
+		b->oom = true;
+	}
+}
+
+struct json_object *bw_jb_done(struct bw_jb *b, struct json_object *o)
+{
+	if (!b->oom)
+		return o;
+	json_object_put(o);
+	return NULL;
+}
+
 struct json_object *bw_rule_table_to_json(const struct bw_rule_table *t)
 {
-	struct json_object *o = json_object_new_object(), *rules = json_object_new_array();
+	struct bw_jb jb = { 0 }, *b = &jb;
+	struct json_object *o = bw_jb_obj(b), *rules = bw_jb_arr(b);
 
-	json_object_object_add(o, "sha256", json_object_new_string(t->sha256));
+	bw_jb_add(b, o, "sha256", json_object_new_string(t->sha256));
 	for (size_t i = 0; i < t->n; i++) {
-		struct json_object *r = json_object_new_object();
+		struct json_object *r = bw_jb_obj(b);
 
-		json_object_object_add(r, "file", json_object_new_string(t->rules[i].file));
-		json_object_object_add(r, "line", json_object_new_int(t->rules[i].line));
-		json_object_object_add(r, "col", json_object_new_int(t->rules[i].col));
-		json_object_object_add(r, "text", json_object_new_string(t->rules[i].text));
-		json_object_array_add(rules, r);
+		bw_jb_add(b, r, "file", json_object_new_string(t->rules[i].file));
+		bw_jb_add(b, r, "line", json_object_new_int(t->rules[i].line));
+		bw_jb_add(b, r, "col", json_object_new_int(t->rules[i].col));
+		bw_jb_add(b, r, "text", json_object_new_string(t->rules[i].text));
+		bw_jb_push(b, rules, r);
 	}
-	json_object_object_add(o, "rules", rules);
-	rules = json_object_new_array();
+	bw_jb_add(b, o, "rules", rules);
+	rules = bw_jb_arr(b);
 	for (size_t i = 0; i < t->n_shadows; i++) {
 		const struct bw_shadow *sh = &t->shadows[i];
-		struct json_object *a = json_object_new_array();
+		struct json_object *a = bw_jb_arr(b);
 		char key[2 * sizeof(sh->key) + 1];
 
 		bw_hex((const uint8_t *)&sh->key, sizeof(sh->key), key);
-		json_object_array_add(a, json_object_new_string(key));
-		json_object_array_add(a, json_object_new_int64(sh->rule_id));
-		json_object_array_add(a, json_object_new_int64(sh->by_rule_id));
-		json_object_array_add(a, json_object_new_int(sh->why));
-		json_object_array_add(rules, a);
+		bw_jb_push(b, a, json_object_new_string(key));
+		bw_jb_push(b, a, json_object_new_int64(sh->rule_id));
+		bw_jb_push(b, a, json_object_new_int64(sh->by_rule_id));
+		bw_jb_push(b, a, json_object_new_int(sh->why));
+		bw_jb_push(b, rules, a);
 	}
-	json_object_object_add(o, "shadows", rules);
-	return o;
+	bw_jb_add(b, o, "shadows", rules);
+	return bw_jb_done(b, o);
 }
 
 static int unhex(const char *in, uint8_t *out, size_t len)
@@ -107,17 +157,19 @@ static int unhex(const char *in, uint8_t *out, size_t len)
 }
 
 /* Shadows are optional: a table without them explains with less detail. */
-static void shadows_from_json(struct json_object *o, struct bw_rule_table *t)
+static int shadows_from_json(struct json_object *o, struct bw_rule_table *t)
 {
 	struct json_object *a;
 	size_t n;
 
 	if (!json_object_object_get_ex(o, "shadows", &a) || !json_object_is_type(a, json_type_array))
-		return;
+		return 0;
 	n = json_object_array_length(a);
-	t->shadows = n ? calloc(n, sizeof(*t->shadows)) : NULL;
+	if (!n)
+		return 0;
+	t->shadows = calloc(n, sizeof(*t->shadows));
 	if (!t->shadows)
-		return;
+		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *x = json_object_array_get_idx(a, i);
 		struct bw_shadow *sh = &t->shadows[t->n_shadows];
@@ -131,6 +183,7 @@ static void shadows_from_json(struct json_object *o, struct bw_rule_table *t)
 		sh->why = json_object_get_int(json_object_array_get_idx(x, 3));
 		t->n_shadows++;
 	}
+	return 0;
 }
 
 int bw_rule_table_from_json(struct json_object *o, struct bw_rule_table *t)
@@ -165,7 +218,10 @@ int bw_rule_table_from_json(struct json_object *o, struct bw_rule_table *t)
 			return -ENOMEM;
 		}
 	}
-	shadows_from_json(o, t);
+	if (shadows_from_json(o, t) < 0) {
+		bw_rule_table_free(t);
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -190,20 +246,20 @@ const struct bw_rule_ref *bw_rule_table_get(const struct bw_rule_table *t, uint3
 	return t && id >= 1 && id <= t->n ? &t->rules[id - 1] : NULL;
 }
 
-static void add_str(struct json_object *o, const char *k, const char *v)
+static void add_str(struct bw_jb *b, struct json_object *o, const char *k, const char *v)
 {
-	json_object_object_add(o, k, json_object_new_string(v));
+	bw_jb_add(b, o, k, json_object_new_string(v));
 }
 
 /* Kernel strings are fixed arrays: never trust them to be terminated. */
-static void add_fixed(struct json_object *o, const char *k, const char *v, size_t cap)
+static void add_fixed(struct bw_jb *b, struct json_object *o, const char *k, const char *v, size_t cap)
 {
-	json_object_object_add(o, k, json_object_new_string_len(v, strnlen(v, cap)));
+	bw_jb_add(b, o, k, json_object_new_string_len(v, strnlen(v, cap)));
 }
 
-static void add_u64(struct json_object *o, const char *k, uint64_t v)
+static void add_u64(struct bw_jb *b, struct json_object *o, const char *k, uint64_t v)
 {
-	json_object_object_add(o, k, json_object_new_uint64(v));
+	bw_jb_add(b, o, k, json_object_new_uint64(v));
 }
 
 static const char *const hook_names[BW_HOOK_MAX + 1] = {
@@ -269,7 +325,7 @@ static struct json_object *signal_json(uint32_t sig)
 	return json_object_new_string(buf);
 }
 
-static void add_time(struct json_object *o, uint64_t boot_ns, int64_t boot_to_real_ns)
+static void add_time(struct bw_jb *b, struct json_object *o, uint64_t boot_ns, int64_t boot_to_real_ns)
 {
 	int64_t real = (int64_t)boot_ns + boot_to_real_ns;
 	time_t secs = real / 1000000000;
@@ -280,7 +336,7 @@ static void add_time(struct json_object *o, uint64_t boot_ns, int64_t boot_to_re
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(when + strlen(when), sizeof(when) - strlen(when), ".%09lldZ",
 		 (long long)(real % 1000000000));
-	add_str(o, "time", when);
+	add_str(b, o, "time", when);
 }
 
 /* The acting task: every event has one. */
@@ -306,25 +362,25 @@ static uint32_t event_flags(const struct bw_event *e)
 	return f;
 }
 
-static struct json_object *process_json(const struct bw_event *e, uint32_t f)
+static struct json_object *process_json(struct bw_jb *b, const struct bw_event *e, uint32_t f)
 {
-	struct json_object *proc = json_object_new_object();
+	struct json_object *proc = bw_jb_obj(b);
 
-	add_u64(proc, "pid", e->tgid);
-	add_u64(proc, "tid", e->pid);
-	add_u64(proc, "ppid", e->ppid);
-	add_u64(proc, "uid", e->uid);
-	add_u64(proc, "gid", e->gid);
-	add_fixed(proc, "comm", e->comm, sizeof(e->comm));
+	add_u64(b, proc, "pid", e->tgid);
+	add_u64(b, proc, "tid", e->pid);
+	add_u64(b, proc, "ppid", e->ppid);
+	add_u64(b, proc, "uid", e->uid);
+	add_u64(b, proc, "gid", e->gid);
+	add_fixed(b, proc, "comm", e->comm, sizeof(e->comm));
 	if (f & BW_EVF_PROC_EXE_UNKNOWN)
-		json_object_object_add(proc, "exe", NULL);
+		bw_jb_add_null(b, proc, "exe");
 	else
-		add_fixed(proc, "exe", e->exe, sizeof(e->exe));
-	add_u64(proc, "cgroup_id", e->cgroup_id);
+		add_fixed(b, proc, "exe", e->exe, sizeof(e->exe));
+	add_u64(b, proc, "cgroup_id", e->cgroup_id);
 	return proc;
 }
 
-static struct json_object *flags_json(uint32_t f)
+static struct json_object *flags_json(struct bw_jb *b, uint32_t f)
 {
 	static const struct { uint32_t bit; const char *name; } names[] = {
 		{ BW_EVF_PATH_TRUNC, "path-too-long" }, { BW_EVF_PATH_ERR, "path-unresolved" },
@@ -332,180 +388,183 @@ static struct json_object *flags_json(uint32_t f)
 		{ BW_EVF_WALK_LIMIT, "walk-limit" },    { BW_EVF_STICKY, "sticky" },
 		{ BW_EVF_ARGV_TRUNC, "argv-truncated" }, { BW_EVF_REAL_FILE, "real-file" },
 	};
-	struct json_object *a = json_object_new_array();
+	struct json_object *a = bw_jb_arr(b);
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (f & names[i].bit)
-			json_object_array_add(a, json_object_new_string(names[i].name));
+			bw_jb_push(b, a, json_object_new_string(names[i].name));
 	return a;
 }
 
 /* argv as the kernel stores it: NUL-separated, `len` bytes. */
-static struct json_object *argv_json(const char *buf, size_t len)
+static struct json_object *argv_json(struct bw_jb *b, const char *buf, size_t len)
 {
-	struct json_object *a = json_object_new_array();
+	struct json_object *a = bw_jb_arr(b);
 	size_t i = 0;
 
 	while (i < len) {
 		size_t n = strnlen(buf + i, len - i);
 
-		json_object_array_add(a, json_object_new_string_len(buf + i, (int)n));
+		bw_jb_push(b, a, json_object_new_string_len(buf + i, (int)n));
 		i += n + 1;
 	}
 	return a;
 }
 
 /* An opt-in process notification: exec, fork, exit, thread start and exit. */
-static struct json_object *notification_json(const struct bw_event *e, int64_t boot_to_real_ns)
+static struct json_object *notification_json(struct bw_jb *b, const struct bw_event *e,
+					     int64_t boot_to_real_ns)
 {
-	struct json_object *o = json_object_new_object(), *x;
+	struct json_object *o = bw_jb_obj(b), *x;
 	uint32_t flags = event_flags(e);
 
-	add_time(o, e->ts_ns, boot_to_real_ns);
-	add_str(o, "type", "process");
-	add_str(o, "event", name_of(proc_event_names, BW_PROC_MAX + 1, e->what));
-	json_object_object_add(o, "process", process_json(e, flags));
+	add_time(b, o, e->ts_ns, boot_to_real_ns);
+	add_str(b, o, "type", "process");
+	add_str(b, o, "event", name_of(proc_event_names, BW_PROC_MAX + 1, e->what));
+	bw_jb_add(b, o, "process", process_json(b, e, flags));
 	switch (e->what) {
 	case BW_PROC_EXEC:
-		json_object_object_add(o, "argv", argv_json(e->path, e->arg < sizeof(e->path) ?
+		bw_jb_add(b, o, "argv", argv_json(b, e->path, e->arg < sizeof(e->path) ?
 									      e->arg : sizeof(e->path)));
 		if (e->target_pid && e->target_pid != e->pid)
-			add_u64(o, "old_tid", e->target_pid); /* a thread exec'd: it took the leader's id */
+			add_u64(b, o, "old_tid", e->target_pid); /* a thread exec'd: it took the leader's id */
 		break;
 	case BW_PROC_FORK:
 	case BW_PROC_THREAD_START:
-		x = json_object_new_object();
-		add_u64(x, "pid", e->target_tgid);
-		add_u64(x, "tid", e->target_pid);
-		json_object_object_add(o, e->what == BW_PROC_FORK ? "child" : "thread", x);
+		x = bw_jb_obj(b);
+		add_u64(b, x, "pid", e->target_tgid);
+		add_u64(b, x, "tid", e->target_pid);
+		bw_jb_add(b, o, e->what == BW_PROC_FORK ? "child" : "thread", x);
 		break;
 	case BW_PROC_EXIT:
 	case BW_PROC_THREAD_EXIT:
-		x = json_object_new_object();
+		x = bw_jb_obj(b);
 		/* a wait status: exit code in bits 8-15, terminating signal in 0-6 */
-		add_u64(x, "code", (e->arg >> 8) & 0xff);
+		add_u64(b, x, "code", (e->arg >> 8) & 0xff);
 		if (e->arg & 0x7f)
-			json_object_object_add(x, "signal", signal_json(e->arg & 0x7f));
+			bw_jb_add(b, x, "signal", signal_json(e->arg & 0x7f));
 		else
-			json_object_object_add(x, "signal", NULL);
-		json_object_object_add(o, "exit", x);
+			bw_jb_add_null(b, x, "signal");
+		bw_jb_add(b, o, "exit", x);
 		if (e->what == BW_PROC_THREAD_EXIT) {
-			x = json_object_new_object();
-			add_u64(x, "pid", e->target_tgid);
-			add_u64(x, "tid", e->target_pid);
-			json_object_object_add(o, "thread", x);
+			x = bw_jb_obj(b);
+			add_u64(b, x, "pid", e->target_tgid);
+			add_u64(b, x, "tid", e->target_pid);
+			bw_jb_add(b, o, "thread", x);
 		}
 		break;
 	}
-	add_u64(o, "policy_generation", e->policy_gen);
-	json_object_object_add(o, "flags", flags_json(flags));
+	add_u64(b, o, "policy_generation", e->policy_gen);
+	bw_jb_add(b, o, "flags", flags_json(b, flags));
 	return o;
 }
 
+/* NULL when out of memory. */
 struct json_object *bw_event_to_json(const struct bw_event *e, const struct bw_rule_table *rt,
 				     int64_t boot_to_real_ns)
 {
+	struct bw_jb jb = { 0 }, *b = &jb;
 	struct json_object *o, *target;
 	const struct bw_rule_ref *ref = bw_rule_table_get(rt, e->rule_id);
 	uint32_t flags = event_flags(e);
 	char dev[32];
 
 	if (e->type == BW_EV_PROCESS)
-		return notification_json(e, boot_to_real_ns);
-	o = json_object_new_object();
-	add_time(o, e->ts_ns, boot_to_real_ns);
-	add_str(o, "type", "decision");
-	add_str(o, "op", bw_op_name(e->op));
-	add_str(o, "via", via_name(e));
-	add_str(o, "decision", bw_verdict_name(e->verdict));
-	add_str(o, "action", bw_action_name(e->action));
-	add_str(o, "mode", e->action == BW_ACTION_WOULD_BLOCK ? "audit" : "enforce");
-	json_object_object_add(o, "process", process_json(e, flags));
+		return bw_jb_done(b, notification_json(b, e, boot_to_real_ns));
+	o = bw_jb_obj(b);
+	add_time(b, o, e->ts_ns, boot_to_real_ns);
+	add_str(b, o, "type", "decision");
+	add_str(b, o, "op", bw_op_name(e->op));
+	add_str(b, o, "via", via_name(e));
+	add_str(b, o, "decision", bw_verdict_name(e->verdict));
+	add_str(b, o, "action", bw_action_name(e->action));
+	add_str(b, o, "mode", e->action == BW_ACTION_WOULD_BLOCK ? "audit" : "enforce");
+	bw_jb_add(b, o, "process", process_json(b, e, flags));
 
-	target = json_object_new_object();
+	target = bw_jb_obj(b);
 	if (e->target_tgid) {
 		/* a process: named by its program, as remembered at its exec */
-		add_u64(target, "pid", e->target_tgid);
-		add_u64(target, "tid", e->target_pid);
+		add_u64(b, target, "pid", e->target_tgid);
+		add_u64(b, target, "tid", e->target_pid);
 		if (flags & (BW_EVF_TARGET_EXE_UNKNOWN | BW_EVF_PATH_TRUNC))
-			json_object_object_add(target, "exe", NULL);
+			bw_jb_add_null(b, target, "exe");
 		else
-			add_fixed(target, "exe", e->path, sizeof(e->path));
-		json_object_object_add(o, "target", target);
+			add_fixed(b, target, "exe", e->path, sizeof(e->path));
+		bw_jb_add(b, o, "target", target);
 		if (e->op == BW_OP_SIGNAL)
-			json_object_object_add(o, "signal", signal_json(e->arg));
+			bw_jb_add(b, o, "signal", signal_json(e->arg));
 	} else if (e->op == BW_OP_FORK || e->op == BW_OP_THREAD) {
 		json_object_put(target); /* creation has no object */
-		json_object_object_add(o, "target", NULL);
+		bw_jb_add_null(b, o, "target");
 	} else if (e->op == BW_OP_SYSCTL) {
 		const struct bw_sysctl_def *def = bw_sysctl_def(e->arg);
 
-		add_str(target, "sysctl", def ? def->name : "unknown");
+		add_str(b, target, "sysctl", def ? def->name : "unknown");
 		if (e->flags & (BW_EVF_PATH_ERR | BW_EVF_PATH_TRUNC))
-			json_object_object_add(target, "path", NULL);
+			bw_jb_add_null(b, target, "path");
 		else
-			add_fixed(target, "path", e->path, sizeof(e->path));
-		json_object_object_add(o, "target", target);
+			add_fixed(b, target, "path", e->path, sizeof(e->path));
+		bw_jb_add(b, o, "target", target);
 	} else if (e->op == BW_OP_LOCKDOWN) {
-		add_str(target, "reason", bw_lockdown_name(e->arg) ? bw_lockdown_name(e->arg) : "unknown");
-		json_object_object_add(o, "target", target);
+		add_str(b, target, "reason", bw_lockdown_name(e->arg) ? bw_lockdown_name(e->arg) : "unknown");
+		bw_jb_add(b, o, "target", target);
 	} else if (e->op == BW_OP_BPF) {
-		add_str(target, "command", name_of(bpf_cmd_names, sizeof(bpf_cmd_names) / sizeof(*bpf_cmd_names),
+		add_str(b, target, "command", name_of(bpf_cmd_names, sizeof(bpf_cmd_names) / sizeof(*bpf_cmd_names),
 						   e->arg));
-		json_object_object_add(o, "target", target);
+		bw_jb_add(b, o, "target", target);
 	} else if ((e->op == BW_OP_WX || e->op == BW_OP_ANON_EXEC) && !e->target_dev && !e->target_ino) {
-		add_str(target, "memory", "anonymous"); /* no file behind the mapping */
-		json_object_object_add(o, "target", target);
+		add_str(b, target, "memory", "anonymous"); /* no file behind the mapping */
+		bw_jb_add(b, o, "target", target);
 	} else if (e->hook == BW_HOOK_MODULE_REQUEST) {
-		add_fixed(target, "request", e->path, sizeof(e->path)); /* what modprobe would be asked */
-		json_object_object_add(o, "target", target);
+		add_fixed(b, target, "request", e->path, sizeof(e->path)); /* what modprobe would be asked */
+		bw_jb_add(b, o, "target", target);
 	} else if (e->hook == BW_HOOK_LOAD_DATA) {
-		add_str(target, "image", "from memory"); /* init_module, kexec_load: no file */
-		json_object_object_add(o, "target", target);
+		add_str(b, target, "image", "from memory"); /* init_module, kexec_load: no file */
+		bw_jb_add(b, o, "target", target);
 	} else {
 		const struct bw_rule_ref *prot = e->op == BW_OP_PROTECT ? bw_rule_table_get(rt, e->arg) : NULL;
 
 		if (e->flags & (BW_EVF_PATH_ERR | BW_EVF_PATH_TRUNC))
-			json_object_object_add(target, "path", NULL);
+			bw_jb_add_null(b, target, "path");
 		else
-			add_fixed(target, "path", e->path, sizeof(e->path));
+			add_fixed(b, target, "path", e->path, sizeof(e->path));
 		bw_dev_string(e->target_dev, dev, sizeof(dev));
-		add_str(target, "dev", dev);
-		add_u64(target, "ino", e->target_ino);
+		add_str(b, target, "dev", dev);
+		add_u64(b, target, "ino", e->target_ino);
 		/* a protected file: the statement that protects it (where no path helper could name it) */
 		if (prot) {
-			struct json_object *by = json_object_new_object();
+			struct json_object *by = bw_jb_obj(b);
 
-			add_str(by, "file", prot->file);
-			add_u64(by, "line", prot->line);
-			add_str(by, "text", prot->text);
-			json_object_object_add(target, "protected_by", by);
+			add_str(b, by, "file", prot->file);
+			add_u64(b, by, "line", prot->line);
+			add_str(b, by, "text", prot->text);
+			bw_jb_add(b, target, "protected_by", by);
 		}
-		json_object_object_add(o, "target", target);
+		bw_jb_add(b, o, "target", target);
 	}
 
 	if (e->rule_id) {
-		struct json_object *rule = json_object_new_object();
+		struct json_object *rule = bw_jb_obj(b);
 
-		add_u64(rule, "id", e->rule_id);
+		add_u64(b, rule, "id", e->rule_id);
 		if (bw_gate_name(e->rule_id)) {
-			add_str(rule, "gate", bw_gate_name(e->rule_id));
-			add_str(rule, "text", bw_gate_text(e->rule_id));
+			add_str(b, rule, "gate", bw_gate_name(e->rule_id));
+			add_str(b, rule, "text", bw_gate_text(e->rule_id));
 			if (e->rule_id == BW_GATE_PROTECT) {
 				/* subj carries the two levels compared (bw_protect_deny) */
-				add_str(rule, "required_level", bw_level_name(e->subj >> 8 & 0xff));
-				add_str(rule, "subject_level", bw_level_name(e->subj & 0xff));
+				add_str(b, rule, "required_level", bw_level_name(e->subj >> 8 & 0xff));
+				add_str(b, rule, "subject_level", bw_level_name(e->subj & 0xff));
 			}
 		} else if (ref) {
-			add_str(rule, "file", ref->file);
-			add_u64(rule, "line", ref->line);
-			add_str(rule, "text", ref->text);
+			add_str(b, rule, "file", ref->file);
+			add_u64(b, rule, "line", ref->line);
+			add_str(b, rule, "text", ref->text);
 		}
-		json_object_object_add(o, "rule", rule);
+		bw_jb_add(b, o, "rule", rule);
 	} else {
-		json_object_object_add(o, "rule", NULL);
+		bw_jb_add_null(b, o, "rule");
 	}
-	add_u64(o, "policy_generation", e->policy_gen);
-	json_object_object_add(o, "flags", flags_json(flags));
-	return o;
+	add_u64(b, o, "policy_generation", e->policy_gen);
+	bw_jb_add(b, o, "flags", flags_json(b, flags));
+	return bw_jb_done(b, o);
 }

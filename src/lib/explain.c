@@ -27,6 +27,8 @@ struct explain {
 	struct bw_rule_key key;
 	/* process objects: the target's part of every key */
 	uint32_t tsubj, tids[BW_DIM_COUNT], arg;
+	/* Out of memory: a class could not be computed, or the answer not built. */
+	struct bw_jb jb;
 };
 
 static const struct bw_rule_val *lookup(struct explain *x, uint32_t op, uint32_t kind, uint32_t subj,
@@ -66,8 +68,12 @@ static uint32_t program_class(struct explain *x, const char *path)
 	uint32_t cls = 0;
 	bool exact = false;
 
-	if (bw_file_views(path, &views, &n_views) < 0)
+	int r = bw_file_views(path, &views, &n_views);
+
+	if (r < 0) {
+		x->jb.oom |= r == -ENOMEM;
 		return 0;
+	}
 	for (size_t vi = 0; vi < n_views && !exact; vi++)
 		for (size_t c = 0; c < views[vi].n; c++) {
 			const struct bw_rule_val *v =
@@ -93,8 +99,10 @@ static uint32_t cgroup_class(struct explain *x, const char *path)
 	char *p = strdup(path);
 	uint32_t cls = 0;
 
-	if (!p)
-		abort();
+	if (!p) {
+		x->jb.oom = true;
+		return 0;
+	}
 	for (;;) {
 		const struct bw_rule_val *v;
 		uint64_t id;
@@ -131,37 +139,37 @@ static const char *shadow_why(unsigned why)
 	}
 }
 
-static struct json_object *rule_json(const struct bw_rule_table *t, uint32_t id)
+static struct json_object *rule_json(struct bw_jb *b, const struct bw_rule_table *t, uint32_t id)
 {
 	const struct bw_rule_ref *r = bw_rule_table_get(t, id);
-	struct json_object *o = json_object_new_object();
+	struct json_object *o = bw_jb_obj(b);
 
-	json_object_object_add(o, "id", json_object_new_int64(id));
+	bw_jb_add(b, o, "id", json_object_new_int64(id));
 	if (bw_gate_name(id)) {
-		json_object_object_add(o, "gate", json_object_new_string(bw_gate_name(id)));
-		json_object_object_add(o, "text", json_object_new_string(bw_gate_text(id)));
+		bw_jb_add(b, o, "gate", json_object_new_string(bw_gate_name(id)));
+		bw_jb_add(b, o, "text", json_object_new_string(bw_gate_text(id)));
 	} else if (r) {
-		json_object_object_add(o, "file", json_object_new_string(r->file));
-		json_object_object_add(o, "line", json_object_new_int(r->line));
-		json_object_object_add(o, "text", json_object_new_string(r->text));
+		bw_jb_add(b, o, "file", json_object_new_string(r->file));
+		bw_jb_add(b, o, "line", json_object_new_int(r->line));
+		bw_jb_add(b, o, "text", json_object_new_string(r->text));
 	}
 	return o;
 }
 
-static void add_beaten(struct json_object *arr, const struct bw_rule_table *t, uint32_t id,
-		       const char *why)
+static void add_beaten(struct bw_jb *b, struct json_object *arr, const struct bw_rule_table *t,
+		       uint32_t id, const char *why)
 {
-	struct json_object *o = rule_json(t, id);
+	struct json_object *o = rule_json(b, t, id);
 
-	json_object_object_add(o, "why", json_object_new_string(why));
-	json_object_array_add(arr, o);
+	bw_jb_add(b, o, "why", json_object_new_string(why));
+	bw_jb_push(b, arr, o);
 }
 
 static void add_shadows(struct explain *x, struct json_object *arr, const struct bw_rule_key *key)
 {
 	for (size_t i = 0; x->rules && i < x->rules->n_shadows; i++)
 		if (memcmp(&x->rules->shadows[i].key, key, sizeof(*key)) == 0)
-			add_beaten(arr, x->rules, x->rules->shadows[i].rule_id,
+			add_beaten(&x->jb, arr, x->rules, x->rules->shadows[i].rule_id,
 				   shadow_why(x->rules->shadows[i].why));
 }
 
@@ -176,6 +184,7 @@ static int classify(struct explain *x, struct bw_policy *q, struct bw_selector *
 		    uint32_t combos, uint32_t ids[BW_DIM_COUNT], uint32_t *masks,
 		    struct json_object *out)
 {
+	struct bw_jb *b = &x->jb;
 	uint32_t known = 0;
 
 	for (size_t i = 0; i < n; i++) {
@@ -212,11 +221,13 @@ static int classify(struct explain *x, struct bw_policy *q, struct bw_selector *
 			return -1;
 		}
 		known |= 1u << dim;
-		json_object_object_add(out, dim_names[dim], json_object_new_string(s->value));
+		bw_jb_add(b, out, dim_names[dim], json_object_new_string(s->value));
 		if (dim >= BW_DIM_CGROUP)
-			json_object_object_add(out, dim == BW_DIM_EXE ? "exe_class" :
-							dim == BW_DIM_PARENT ? "parent_class" : "cgroup_class",
-					       json_object_new_int64(ids[dim]));
+			bw_jb_add(b, out,
+				  dim == BW_DIM_EXE    ? "exe_class" :
+				  dim == BW_DIM_PARENT ? "parent_class" :
+							 "cgroup_class",
+				  json_object_new_int64(ids[dim]));
 	}
 
 	*masks = combos | 1u << BW_SUBJ_ANY;
@@ -238,7 +249,7 @@ static int verdict_rank(uint32_t verdict)
 }
 
 /* The deciding entry: what it says, what the kernel does with it, where it is. */
-static void add_decision(struct json_object *o, const struct bw_rule_val *meta,
+static void add_decision(struct bw_jb *b, struct json_object *o, const struct bw_rule_val *meta,
 			 const struct bw_rule_val *v, const struct bw_rule_table *rules,
 			 const char *matched)
 {
@@ -246,29 +257,29 @@ static void add_decision(struct json_object *o, const struct bw_rule_val *meta,
 	const char *action = v->verdict == BW_VERDICT_DENY ? (audit_mode ? "would-deny" : "blocked") :
 							     "allowed";
 
-	json_object_object_add(o, "decision", json_object_new_string(bw_verdict_name(v->verdict)));
-	json_object_object_add(o, "action", json_object_new_string(action));
-	json_object_object_add(o, "rule", rule_json(rules, v->rule_id));
-	json_object_object_add(o, "matched", json_object_new_string(matched));
+	bw_jb_add(b, o, "decision", json_object_new_string(bw_verdict_name(v->verdict)));
+	bw_jb_add(b, o, "action", json_object_new_string(action));
+	bw_jb_add(b, o, "rule", rule_json(b, rules, v->rule_id));
+	bw_jb_add(b, o, "matched", json_object_new_string(matched));
 	/* protect: the entry's class_id is the level a subject needs to change the file */
 	if (v->rule_id && v->class_id && v->verdict == BW_VERDICT_DENY && v->class_id <= BW_LEVEL_MAX &&
 	    json_object_object_get_ex(o, "op", NULL) &&
 	    strcmp(json_object_get_string(json_object_object_get(o, "op")), "protect") == 0)
-		json_object_object_add(o, "required_level", json_object_new_string(bw_level_name(v->class_id)));
+		bw_jb_add(b, o, "required_level", json_object_new_string(bw_level_name(v->class_id)));
 }
 
-static void finish(struct json_object *o, const struct bw_rule_val *meta, bool decided,
-		   struct json_object *beaten)
+static void finish(struct bw_jb *b, struct json_object *o, const struct bw_rule_val *meta,
+		   bool decided, struct json_object *beaten)
 {
 	if (!decided) {
-		json_object_object_add(o, "decision", json_object_new_string("none"));
-		json_object_object_add(o, "action", json_object_new_string("allowed"));
-		json_object_object_add(o, "rule", NULL);
-		json_object_object_add(o, "matched", NULL);
+		bw_jb_add(b, o, "decision", json_object_new_string("none"));
+		bw_jb_add(b, o, "action", json_object_new_string("allowed"));
+		bw_jb_add_null(b, o, "rule");
+		bw_jb_add_null(b, o, "matched");
 	}
-	json_object_object_add(o, "beaten", beaten);
-	json_object_object_add(o, "mode", json_object_new_string(
-						  meta && (meta->flags & BW_POLICY_AUDIT) ? "audit" : "enforce"));
+	bw_jb_add(b, o, "beaten", beaten);
+	bw_jb_add(b, o, "mode",
+		  json_object_new_string(meta && (meta->flags & BW_POLICY_AUDIT) ? "audit" : "enforce"));
 }
 
 /* "exe+uid", "any": the dimensions a mask names, for the output. */
@@ -291,9 +302,10 @@ static void mask_label(uint32_t m, char *buf, size_t len)
 static int explain_process(struct explain *x, struct bw_policy *q, const struct bw_rule *qr,
 			   const char *query, struct json_object **ret)
 {
+	struct bw_jb *b = &x->jb;
 	static const uint32_t none[BW_DIM_COUNT];
 	const struct bw_rule_val *meta = lookup(x, BW_OP_NONE, BW_OBJ_META, 0, none, 0, 0);
-	struct json_object *o, *subject = json_object_new_object(), *target = json_object_new_object();
+	struct json_object *o, *subject = bw_jb_obj(b), *target = bw_jb_obj(b);
 	struct json_object *beaten;
 	uint32_t ids[BW_DIM_COUNT] = { 0 }, tids[BW_DIM_COUNT] = { 0 }, masks, tmasks, won_tm = 0;
 	bool decided = false;
@@ -315,14 +327,14 @@ static int explain_process(struct explain *x, struct bw_policy *q, const struct 
 		     target) < 0)
 		goto fail;
 	x->arg = sig < 0 ? 0 : (uint32_t)sig;
-	o = json_object_new_object();
-	json_object_object_add(o, "query", json_object_new_string(query));
-	json_object_object_add(o, "op", json_object_new_string(bw_op_name(qr->op)));
-	json_object_object_add(o, "object", target);
+	o = bw_jb_obj(b);
+	bw_jb_add(b, o, "query", json_object_new_string(query));
+	bw_jb_add(b, o, "op", json_object_new_string(bw_op_name(qr->op)));
+	bw_jb_add(b, o, "object", target);
 	if (sig >= 0)
-		json_object_object_add(o, "signal", json_object_new_int(sig));
-	json_object_object_add(o, "subject", subject);
-	beaten = json_object_new_array();
+		bw_jb_add(b, o, "signal", json_object_new_int(sig));
+	bw_jb_add(b, o, "subject", subject);
+	beaten = bw_jb_arr(b);
 	for (int tm = BW_SUBJ_COMBOS - 1; tm >= 0; tm--) {
 		if (!(tmasks & (1u << tm)))
 			continue;
@@ -342,16 +354,16 @@ static int explain_process(struct explain *x, struct bw_policy *q, const struct 
 				won_tm = (uint32_t)tm;
 				memcpy(label, "target ", 7);
 				mask_label((uint32_t)tm, label + 7, sizeof(label) - 7);
-				add_decision(o, meta, v, x->rules, label);
+				add_decision(b, o, meta, v, x->rules, label);
 			} else {
-				add_beaten(beaten, x->rules, v->rule_id,
+				add_beaten(b, beaten, x->rules, v->rule_id,
 					   (uint32_t)tm == won_tm ? "same target, less specific subject" :
 								    "less specific target");
 			}
 			add_shadows(x, beaten, &x->key);
 		}
 	}
-	finish(o, meta, decided, beaten);
+	finish(b, o, meta, decided, beaten);
 	*ret = o;
 	return 0;
 fail:
@@ -368,9 +380,10 @@ fail:
 static int explain_default(struct explain *x, struct bw_policy *q, const struct bw_rule *qr,
 			   const char *query, struct json_object **ret)
 {
+	struct bw_jb *b = &x->jb;
 	static const uint32_t none[BW_DIM_COUNT];
 	const struct bw_rule_val *meta = lookup(x, BW_OP_NONE, BW_OBJ_META, 0, none, 0, 0);
-	struct json_object *o, *subject = json_object_new_object(), *object = json_object_new_object();
+	struct json_object *o, *subject = bw_jb_obj(b), *object = bw_jb_obj(b);
 	struct json_object *beaten;
 	uint32_t ids[BW_DIM_COUNT] = { 0 }, masks, gate = 0;
 	bool decided = false;
@@ -384,8 +397,7 @@ static int explain_default(struct explain *x, struct bw_policy *q, const struct 
 		}
 		x->arg = (uint32_t)__builtin_ctzll(qr->reasons);
 		gate = bw_sysctl_def(x->arg)->gate;
-		json_object_object_add(object, "sysctl",
-				       json_object_new_string(bw_sysctl_def(x->arg)->name));
+		bw_jb_add(b, object, "sysctl", json_object_new_string(bw_sysctl_def(x->arg)->name));
 	} else if (qr->op == BW_OP_LOCKDOWN) {
 		if (__builtin_popcountll(qr->reasons) != 1) {
 			bw_policy_diag(q, BW_SEV_ERROR, &qr->obj_loc, NULL, "e.g. lockdown dev-mem as uid=0",
@@ -393,29 +405,29 @@ static int explain_default(struct explain *x, struct bw_policy *q, const struct 
 			goto fail;
 		}
 		x->arg = (uint32_t)__builtin_ctzll(qr->reasons);
-		json_object_object_add(object, "reason", json_object_new_string(bw_lockdown_name(x->arg)));
+		bw_jb_add(b, object, "reason", json_object_new_string(bw_lockdown_name(x->arg)));
 	} else {
 		x->arg = 0;
 		if (qr->op == BW_OP_MODULE || qr->op == BW_OP_KEXEC)
-			json_object_object_add(object, "image", json_object_new_string("from memory"));
+			bw_jb_add(b, object, "image", json_object_new_string("from memory"));
 	}
 	if (classify(x, q, qr->subjects, qr->n_subjects, meta ? meta->combos : 0, ids, &masks,
 		     subject) < 0)
 		goto fail;
-	o = json_object_new_object();
-	json_object_object_add(o, "query", json_object_new_string(query));
-	json_object_object_add(o, "op", json_object_new_string(bw_op_name(qr->op)));
-	json_object_object_add(o, "object", object);
-	json_object_object_add(o, "subject", subject);
-	beaten = json_object_new_array();
+	o = bw_jb_obj(b);
+	bw_jb_add(b, o, "query", json_object_new_string(query));
+	bw_jb_add(b, o, "op", json_object_new_string(bw_op_name(qr->op)));
+	bw_jb_add(b, o, "object", object);
+	bw_jb_add(b, o, "subject", subject);
+	beaten = bw_jb_arr(b);
 	/* The gate decides before any rule (bpf/bulwark.bpf.c bw_file_open). */
 	if (gate == BW_GATE_TAMPER && meta) {
 		const struct bw_rule_val gv = { .verdict = BW_VERDICT_DENY, .rule_id = BW_GATE_TAMPER };
 
 		decided = true;
-		add_decision(o, meta, &gv, x->rules, "gate");
+		add_decision(b, o, meta, &gv, x->rules, "gate");
 	} else if (gate == BW_GATE_HELPER) {
-		json_object_object_add(o, "gate", rule_json(x->rules, BW_GATE_HELPER));
+		bw_jb_add(b, o, "gate", rule_json(b, x->rules, BW_GATE_HELPER));
 	}
 	for (int m = BW_SUBJ_COMBOS - 1; m >= 0; m--) {
 		const struct bw_rule_val *v;
@@ -430,15 +442,15 @@ static int explain_default(struct explain *x, struct bw_policy *q, const struct 
 
 			decided = true;
 			mask_label((uint32_t)m, label, sizeof(label));
-			add_decision(o, meta, v, x->rules, label);
+			add_decision(b, o, meta, v, x->rules, label);
 		} else {
-			add_beaten(beaten, x->rules, v->rule_id,
+			add_beaten(b, beaten, x->rules, v->rule_id,
 				   gate == BW_GATE_TAMPER ? "the gate decides first" :
 							    "less specific subject");
 		}
 		add_shadows(x, beaten, &x->key);
 	}
-	finish(o, meta, decided, beaten);
+	finish(b, o, meta, decided, beaten);
 	*ret = o;
 	return 0;
 fail:
@@ -452,6 +464,7 @@ int bw_explain(const struct bw_rule_entry *entries, size_t n, const struct bw_ru
 {
 	static const uint32_t none[BW_DIM_COUNT];
 	struct explain x = { .entries = entries, .n = n, .rules = rules };
+	struct bw_jb *b = &x.jb;
 	struct bw_policy *q = bw_policy_new();
 	struct bw_view *views = NULL;
 	size_t n_views = 0;
@@ -495,7 +508,7 @@ int bw_explain(const struct bw_rule_entry *entries, size_t n, const struct bw_ru
 	}
 
 	meta = lookup(&x, BW_OP_NONE, BW_OBJ_META, 0, none, 0, 0);
-	subject = json_object_new_object();
+	subject = bw_jb_obj(b);
 	if (classify(&x, q, qr->subjects, qr->n_subjects, meta ? meta->combos : 0, ids, &masks,
 		     subject) < 0)
 		goto diag_subject;
@@ -507,27 +520,33 @@ int bw_explain(const struct bw_rule_entry *entries, size_t n, const struct bw_ru
 	 * first entry decides; across views the stronger verdict (deny, audit,
 	 * allow), the earlier view on a tie; with none, the default.
 	 */
-	if (bw_file_views(real, &views, &n_views) < 0 || !n_views) {
+	r = bw_file_views(real, &views, &n_views);
+	if (r == -ENOMEM) {
+		json_object_put(subject);
+		goto out;
+	}
+	r = -EINVAL;
+	if (!n_views) {
 		bw_policy_diag(q, BW_SEV_ERROR, &qr->obj_loc, NULL, NULL,
 			       "%s: cannot place it among the mounts", qr->path);
 		goto diag_subject;
 	}
 
-	o = json_object_new_object();
-	json_object_object_add(o, "query", json_object_new_string(query));
-	json_object_object_add(o, "op", json_object_new_string(bw_op_name(qr->op)));
+	o = bw_jb_obj(b);
+	bw_jb_add(b, o, "query", json_object_new_string(query));
+	bw_jb_add(b, o, "op", json_object_new_string(bw_op_name(qr->op)));
 	{
-		struct json_object *obj = json_object_new_object();
+		struct json_object *obj = bw_jb_obj(b);
 		char dev[32];
 
 		bw_dev_string(bw_kernel_dev(st.st_dev), dev, sizeof(dev));
-		json_object_object_add(obj, "path", json_object_new_string(real));
-		json_object_object_add(obj, "dev", json_object_new_string(dev));
-		json_object_object_add(obj, "ino", json_object_new_uint64(st.st_ino));
-		json_object_object_add(o, "object", obj);
+		bw_jb_add(b, obj, "path", json_object_new_string(real));
+		bw_jb_add(b, obj, "dev", json_object_new_string(dev));
+		bw_jb_add(b, obj, "ino", json_object_new_uint64(st.st_ino));
+		bw_jb_add(b, o, "object", obj);
 	}
-	json_object_object_add(o, "subject", subject);
-	beaten = json_object_new_array();
+	bw_jb_add(b, o, "subject", subject);
+	beaten = bw_jb_arr(b);
 	{
 		const struct bw_rule_val *best = NULL;
 		const char *best_label = NULL;
@@ -553,18 +572,18 @@ int bw_explain(const struct bw_rule_entry *entries, size_t n, const struct bw_ru
 						add_shadows(&x, beaten, &x.key);
 						if (!best || verdict_rank(v->verdict) > verdict_rank(best->verdict)) {
 							if (best)
-								add_beaten(beaten, rules, best->rule_id,
+								add_beaten(b, beaten, rules, best->rule_id,
 									   "another view of the file decides: weaker verdict");
 							best = v;
 							best_label = views[vi].v[c].label;
 							best_view = vi;
 						} else {
-							add_beaten(beaten, rules, v->rule_id,
+							add_beaten(b, beaten, rules, v->rule_id,
 								   "another view of the file decides: weaker or equal verdict");
 						}
 						continue;
 					}
-					add_beaten(beaten, rules, v->rule_id,
+					add_beaten(b, beaten, rules, v->rule_id,
 						   c == won_at ? "same object, less specific subject" :
 								 "less specific object");
 					add_shadows(&x, beaten, &x.key);
@@ -573,9 +592,9 @@ int bw_explain(const struct bw_rule_entry *entries, size_t n, const struct bw_ru
 		}
 		if (best) {
 			decided = true;
-			add_decision(o, meta, best, rules, best_label);
+			add_decision(b, o, meta, best, rules, best_label);
 			if (best_view)
-				json_object_object_add(o, "real_file", json_object_new_boolean(true));
+				bw_jb_add(b, o, "real_file", json_object_new_boolean(true));
 		}
 		for (int m = BW_SUBJ_COMBOS - 1; m >= 0; m--) {
 			const struct bw_rule_val *v;
@@ -587,15 +606,15 @@ int bw_explain(const struct bw_rule_entry *entries, size_t n, const struct bw_ru
 				continue;
 			if (!decided) {
 				decided = true;
-				add_decision(o, meta, v, rules, "any");
+				add_decision(b, o, meta, v, rules, "any");
 			} else {
-				add_beaten(beaten, rules, v->rule_id,
+				add_beaten(b, beaten, rules, v->rule_id,
 					   best ? "less specific object" : "same object, less specific subject");
 			}
 			add_shadows(&x, beaten, &x.key);
 		}
 	}
-	finish(o, meta, decided, beaten);
+	finish(b, o, meta, decided, beaten);
 	*ret = o;
 	r = 0;
 	goto out;
@@ -603,7 +622,9 @@ int bw_explain(const struct bw_rule_entry *entries, size_t n, const struct bw_ru
 diag_subject:
 	json_object_put(subject);
 diag:
-	if (ret_diag) {
+	if (q->oom)
+		r = -ENOMEM;
+	else if (ret_diag) {
 		size_t len = 0;
 		FILE *f = open_memstream(ret_diag, &len);
 
@@ -613,6 +634,11 @@ diag:
 		}
 	}
 out:
+	if (r == 0 && (x.jb.oom || q->oom)) {
+		json_object_put(*ret);
+		*ret = NULL;
+		r = -ENOMEM;
+	}
 	bw_file_views_free(views, n_views);
 	bw_policy_free(q);
 	return r;

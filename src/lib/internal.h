@@ -15,8 +15,20 @@
 #include "../policy/policy.h"
 #include "compile.h"
 
-/* libbpf-style OPTS_VALID: known prefix, and no unknown non-zero tail. */
+/*
+ * Options structs, as libbpf's OPTS_VALID/OPTS_HAS/OPTS_GET: the caller's
+ * sz says how much of the struct it has. Valid: sz covers at least the
+ * sz field, and every byte between what this library knows
+ * (sizeof(type)) and sz is zero. A field is read only if sz covers it;
+ * otherwise its default applies. Tail padding is counted as known: new
+ * fields go after it, so a caller's stray padding bytes never fail.
+ */
 int bw_opts_valid(const void *opts, size_t known, size_t given);
+#define bw_offsetofend(type, field) (offsetof(type, field) + sizeof(((type *)0)->field))
+#define BW_OPTS_VALID(opts, type) (!(opts) || bw_opts_valid((opts), sizeof(type), (opts)->sz))
+#define BW_OPTS_HAS(opts, field) \
+	((opts) && (opts)->sz >= bw_offsetofend(__typeof__(*(opts)), field))
+#define BW_OPTS_GET(opts, field, fallback) (BW_OPTS_HAS(opts, field) ? (opts)->field : (fallback))
 
 /* Where each rule id came from: what events and explain quote. */
 struct bw_rule_ref {
@@ -37,7 +49,7 @@ struct bw_rule_table {
 /* The table of p's rules, with c's shadows (c may be NULL). */
 int bw_rule_table_from_policy(const struct bw_policy *p, const struct bw_compiled *c,
 			      struct bw_rule_table *t);
-struct json_object *bw_rule_table_to_json(const struct bw_rule_table *t);
+struct json_object *bw_rule_table_to_json(const struct bw_rule_table *t); /* NULL: out of memory */
 int bw_rule_table_from_json(struct json_object *o, struct bw_rule_table *t);
 void bw_rule_table_free(struct bw_rule_table *t);
 const struct bw_rule_ref *bw_rule_table_get(const struct bw_rule_table *t, uint32_t id);
@@ -78,7 +90,26 @@ void bw_file_views_free(struct bw_view *v, size_t n);
 void bw_dev_string(uint64_t kdev, char *buf, size_t len);
 
 /*
+ * Building JSON with json-c, which returns NULL when it runs out of memory
+ * and asserts (aborts) when handed a NULL container: every object is built
+ * through these, which remember a failure in b->oom instead. The builder
+ * checks once at the end; bw_jb_done drops what was built and returns NULL
+ * then. bw_jb_add and bw_jb_push take v; a NULL v counts as a failed
+ * allocation (bw_jb_add_null adds a null on purpose).
+ */
+struct bw_jb {
+	bool oom;
+};
+struct json_object *bw_jb_obj(struct bw_jb *b);
+struct json_object *bw_jb_arr(struct bw_jb *b);
+void bw_jb_add(struct bw_jb *b, struct json_object *o, const char *k, struct json_object *v);
+void bw_jb_add_null(struct bw_jb *b, struct json_object *o, const char *k);
+void bw_jb_push(struct bw_jb *b, struct json_object *a, struct json_object *v);
+struct json_object *bw_jb_done(struct bw_jb *b, struct json_object *o);
+
+/*
  * One ring-buffer record as the JSON object documented in docs/events.md.
+ * NULL when out of memory.
  * boot_to_real_ns converts CLOCK_BOOTTIME stamps to wall-clock time.
  */
 struct json_object *bw_event_to_json(const struct bw_event *e, const struct bw_rule_table *rt,

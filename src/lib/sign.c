@@ -196,7 +196,7 @@ int bw_key_generate(const char *public_path, const char *secret_path)
 int bw_key_read_public(const char *public_path, char **ret_hex)
 {
 	uint8_t pk[BW_SIGN_PUBLIC];
-	char hex[2 * BW_SIGN_PUBLIC + 1];
+	char hex[2 * BW_SIGN_PUBLIC + 1], *copy;
 	int r;
 
 	if (!public_path || !ret_hex)
@@ -205,8 +205,11 @@ int bw_key_read_public(const char *public_path, char **ret_hex)
 	if (r < 0)
 		return r;
 	sodium_bin2hex(hex, sizeof(hex), pk, sizeof(pk));
-	*ret_hex = strdup(hex);
-	return *ret_hex ? 0 : -ENOMEM;
+	copy = strdup(hex);
+	if (!copy)
+		return -ENOMEM;
+	*ret_hex = copy;
+	return 0;
 }
 
 int bw_sign(const char *secret_path, const char *op, uint64_t version, const char *policy_path,

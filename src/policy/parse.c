@@ -374,6 +374,14 @@ void bw_policy_free(struct bw_policy *p)
 	free(p);
 }
 
+void bw_policy_oom(struct bw_policy *p)
+{
+	/* Counted as an error too, so that no caller mistakes the policy for a usable one. */
+	if (!p->oom)
+		p->n_errors++;
+	p->oom = true;
+}
+
 void bw_policy_diag(struct bw_policy *p, enum bw_severity sev, const struct bw_loc *loc,
 		    const char *line_text, const char *hint, const char *fmt, ...)
 {
@@ -381,22 +389,32 @@ void bw_policy_diag(struct bw_policy *p, enum bw_severity sev, const struct bw_l
 	va_list ap;
 
 	grown = realloc(p->diags, (p->n_diags + 1) * sizeof(*p->diags));
-	if (!grown)
-		abort(); /* out of memory while reporting: nothing sane remains */
+	if (!grown) {
+		bw_policy_oom(p);
+		return;
+	}
 	p->diags = grown;
-	d = &p->diags[p->n_diags++];
+	d = &p->diags[p->n_diags];
 	memset(d, 0, sizeof(*d));
 	d->sev = sev;
 	if (loc)
 		d->loc = *loc;
 	va_start(ap, fmt);
 	if (vasprintf(&d->msg, fmt, ap) < 0)
-		abort();
+		d->msg = NULL;
 	va_end(ap);
 	d->hint = hint ? strdup(hint) : NULL;
 	if (!line_text && loc)
 		line_text = loc->text;
 	d->line_text = line_text ? strdup(line_text) : NULL;
+	if (!d->msg || (hint && !d->hint) || (line_text && !d->line_text)) {
+		free(d->msg);
+		free(d->hint);
+		free(d->line_text);
+		bw_policy_oom(p);
+		return;
+	}
+	p->n_diags++;
 	if (sev == BW_SEV_ERROR)
 		p->n_errors++;
 	else
@@ -405,6 +423,8 @@ void bw_policy_diag(struct bw_policy *p, enum bw_severity sev, const struct bw_l
 
 void bw_policy_print_diags(const struct bw_policy *p, FILE *out)
 {
+	if (p->oom)
+		fputs("error: out of memory (diagnostics may be missing)\n", out);
 	for (size_t i = 0; i < p->n_diags; i++) {
 		const struct bw_diag *d = &p->diags[i];
 		const char *sev = d->sev == BW_SEV_ERROR ? "error" : "warning";
@@ -437,8 +457,11 @@ static void line_error(struct line_ctx *lc, unsigned col, const char *hint, cons
 	va_list ap;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		abort();
+	if (vasprintf(&msg, fmt, ap) < 0) {
+		va_end(ap);
+		bw_policy_oom(lc->p);
+		return;
+	}
 	va_end(ap);
 	bw_policy_diag(lc->p, BW_SEV_ERROR, &loc, lc->raw, hint, "%s", msg);
 	free(msg);
@@ -478,8 +501,10 @@ static int tokenize(struct line_ctx *lc)
 		t->col = i + 1;
 		t->quoted = s[i] == '"';
 		out = malloc(len - i + 1);
-		if (!out)
-			abort();
+		if (!out) {
+			bw_policy_oom(lc->p);
+			return -1;
+		}
 		if (t->quoted) {
 			bool closed = false;
 
@@ -524,8 +549,10 @@ static struct bw_rule *new_rule(struct bw_policy *p)
 		size_t cap = p->cap_rules ? p->cap_rules * 2 : 64;
 		struct bw_rule *grown = realloc(p->rules, cap * sizeof(*grown));
 
-		if (!grown)
-			abort();
+		if (!grown) {
+			bw_policy_oom(p);
+			return NULL;
+		}
 		p->rules = grown;
 		p->cap_rules = cap;
 	}
@@ -589,8 +616,10 @@ static int parse_reason(struct line_ctx *lc, struct bw_rule *r, const struct tok
 	if (r->reasons) {
 		r->obj = strcmp(w, "any") == 0 ? BW_OBJ_TYPE_ANY : BW_OBJ_TYPE_REASON;
 		r->path = strdup(w);
-		if (!r->path)
-			abort();
+		if (!r->path) {
+			bw_policy_oom(lc->p);
+			return -1;
+		}
 		return 0;
 	}
 	if (t->quoted && set) {
@@ -639,8 +668,10 @@ static int parse_object(struct line_ctx *lc, struct bw_rule *r, const struct tok
 	if (len >= 3 && strcmp(path + len - 3, "/**") == 0) {
 		char *dir = strndup(path, len == 3 ? 1 : len - 3);
 
-		if (!dir)
-			abort();
+		if (!dir) {
+			bw_policy_oom(lc->p);
+			return -1;
+		}
 		if (check_path(lc, t, dir) < 0) {
 			free(dir);
 			return -1;
@@ -653,8 +684,10 @@ static int parse_object(struct line_ctx *lc, struct bw_rule *r, const struct tok
 		return -1;
 	r->obj = BW_OBJ_TYPE_PATH;
 	r->path = strdup(path);
-	if (!r->path)
-		abort();
+	if (!r->path) {
+		bw_policy_oom(lc->p);
+		return -1;
+	}
 	return 0;
 }
 
@@ -755,15 +788,19 @@ static int parse_selector(struct line_ctx *lc, struct bw_rule *r, struct bw_sele
 			return -1;
 		}
 		grown = realloc(*list, (*n + 1) * sizeof(*grown));
-		if (!grown)
-			abort();
+		if (!grown) {
+			bw_policy_oom(lc->p);
+			return -1;
+		}
 		*list = grown;
 		s = &(*list)[(*n)++];
 		memset(s, 0, sizeof(*s));
 		s->type = selector_names[i].type;
 		s->value = eq ? strdup(eq + 1) : NULL;
-		if (eq && !s->value)
-			abort();
+		if (eq && !s->value) {
+			bw_policy_oom(lc->p);
+			return -1;
+		}
 		s->loc = (struct bw_loc){ .file = lc->file, .line = lc->line, .col = t->col, .text = r->line };
 		s->value_col = t->col + (unsigned)klen + 1;
 		return s->value ? check_selector_value(lc, s) : 0;
@@ -812,8 +849,10 @@ static int parse_signals(struct line_ctx *lc, struct bw_rule *r, const struct to
 	unsigned col = t->col + 8;
 	int rc = 0;
 
-	if (!list)
-		abort();
+	if (!list) {
+		bw_policy_oom(lc->p);
+		return -1;
+	}
 	if (r->op != BW_OP_SIGNAL) {
 		line_error(lc, t->col, "signal sets belong to `signal` rules", "'signals=' needs the signal operation");
 		rc = -1;
@@ -882,8 +921,10 @@ static int parse_option(struct line_ctx *lc, struct bw_rule *r, const struct tok
 		}
 		free(r->tag);
 		r->tag = strdup(w + 4);
-		if (!r->tag)
-			abort();
+		if (!r->tag) {
+			bw_policy_oom(lc->p);
+			return -1;
+		}
 		return 0;
 	}
 	{
@@ -982,13 +1023,21 @@ static struct bw_rule *statement_rule(struct line_ctx *lc, enum bw_verdict decis
 		return NULL;
 	}
 	r = new_rule(lc->p);
+	if (!r)
+		return NULL;
 	r->decision = decision;
 	r->op = op;
 	r->loc = (struct bw_loc){ .file = lc->file, .line = lc->line, .col = lc->tok[0].col };
 	r->text = statement_text(lc);
 	r->line = strdup(lc->raw);
-	if (!r->text || !r->line)
-		abort();
+	if (!r->text || !r->line) {
+		/* Not half a rule in the table: the compiler must never see it. */
+		free(r->text);
+		free(r->line);
+		lc->p->n_rules--;
+		bw_policy_oom(lc->p);
+		return NULL;
+	}
 	r->loc.text = r->line;
 	return r;
 }
@@ -1193,11 +1242,16 @@ static void parse_mode(struct line_ctx *lc)
 		lc->p->flags |= BW_POLICY_AUDIT;
 	/* The mode gets a rule-table entry so events can point at it. */
 	r = new_rule(lc->p);
+	if (!r)
+		return;
 	r->op = BW_OP_NONE;
 	r->loc = loc;
 	r->text = statement_text(lc);
-	if (!r->text)
-		abort();
+	if (!r->text) {
+		lc->p->n_rules--;
+		bw_policy_oom(lc->p);
+		return;
+	}
 	lc->p->mode_rule = r->id;
 }
 
@@ -1224,8 +1278,10 @@ static void parse_include(struct line_ctx *lc)
 			     lc->tok[1].text) < 0)
 			target = NULL;
 	}
-	if (!target)
-		abort();
+	if (!target) {
+		bw_policy_oom(lc->p);
+		return;
+	}
 	if (lc->p->depth >= BW_INCLUDE_DEPTH_MAX) {
 		line_error(lc, lc->tok[1].col, "is there an include cycle?",
 			   "includes nested deeper than %d", BW_INCLUDE_DEPTH_MAX);
@@ -1308,12 +1364,16 @@ static const char *intern_file(struct bw_policy *p, const char *name)
 {
 	char **grown = realloc(p->files, (p->n_files + 1) * sizeof(*grown));
 
-	if (!grown)
-		abort();
+	if (!grown) {
+		bw_policy_oom(p);
+		return NULL;
+	}
 	p->files = grown;
 	p->files[p->n_files] = strdup(name);
-	if (!p->files[p->n_files])
-		abort();
+	if (!p->files[p->n_files]) {
+		bw_policy_oom(p);
+		return NULL;
+	}
 	return p->files[p->n_files++];
 }
 
@@ -1326,8 +1386,11 @@ int bw_policy_load_buffer(struct bw_policy *p, const char *name, const char *buf
 	lc.file = intern_file(p, name);
 	crypto_hash_sha256_update(p->hash_state, (const unsigned char *)buf, len);
 	line = malloc(BW_LINE_MAX + 1);
-	if (!line)
-		abort();
+	if (!lc.file || !line) {
+		free(line);
+		bw_policy_oom(p);
+		return -ENOMEM;
+	}
 	while (pos < len) {
 		const char *nl = memchr(buf + pos, '\n', len - pos);
 		size_t l = nl ? (size_t)(nl - (buf + pos)) : len - pos;
@@ -1366,6 +1429,8 @@ int bw_policy_parse_query(struct bw_policy *p, const char *text)
 	size_t before = p->n_rules;
 
 	lc.file = intern_file(p, "query");
+	if (!lc.file)
+		return -ENOMEM;
 	if (strlen(text) > BW_LINE_MAX || strchr(text, '\n')) {
 		struct bw_loc loc = { .file = lc.file, .line = 1, .col = 1 };
 
@@ -1389,9 +1454,12 @@ int bw_policy_parse_query(struct bw_policy *p, const char *text)
 	/* The same grammar as a rule, with an implied decision in front. */
 	memmove(&lc.tok[1], &lc.tok[0], lc.n * sizeof(lc.tok[0]));
 	lc.tok[0] = (struct token){ .text = strdup("explain"), .col = 1 };
-	if (!lc.tok[0].text)
-		abort();
 	lc.n++;
+	if (!lc.tok[0].text) {
+		free_tokens(&lc);
+		bw_policy_oom(p);
+		return -ENOMEM;
+	}
 	parse_rule(&lc, BW_VERDICT_NONE);
 	free_tokens(&lc);
 	if (p->n_errors || p->n_rules != before + 1)
@@ -1422,11 +1490,15 @@ static int load_dir(struct bw_policy *p, const char *dir)
 	for (int i = 0; i < n; i++) {
 		char *path = NULL;
 
-		if (asprintf(&path, "%s/%s", dir, names[i]->d_name) < 0)
-			abort();
-		p->depth++;
-		load_path_at(p, path, NULL, NULL);
-		p->depth--;
+		if (asprintf(&path, "%s/%s", dir, names[i]->d_name) < 0) {
+			path = NULL;
+			bw_policy_oom(p);
+		}
+		if (path) {
+			p->depth++;
+			load_path_at(p, path, NULL, NULL);
+			p->depth--;
+		}
 		free(path);
 		free(names[i]);
 	}
@@ -1536,6 +1608,8 @@ static int load_path_at(struct bw_policy *p, const char *path, const struct bw_l
 	free(buf);
 	return r;
 fail:
+	if (r == -ENOMEM)
+		bw_policy_oom(p);
 	if (from) {
 		bw_policy_diag(p, BW_SEV_ERROR, from, from_line,
 			       r == -EFBIG ? "split it into several files in a directory of *.rules" :
@@ -1555,7 +1629,9 @@ fail:
 
 int bw_policy_load_path(struct bw_policy *p, const char *path)
 {
-	return load_path_at(p, path, NULL, NULL);
+	int r = load_path_at(p, path, NULL, NULL);
+
+	return r == 0 && p->oom ? -ENOMEM : r;
 }
 
 void bw_policy_finish(struct bw_policy *p)

@@ -113,6 +113,11 @@ struct bw_policy {
 	/* Called now and then during a long compile (bulwarkd drains events); may be NULL. */
 	void (*tick)(void *ctx);
 	void *tick_ctx;
+	/*
+	 * An allocation failed somewhere: the policy is unusable (counted once
+	 * in n_errors too) and loaders and compilers return -ENOMEM.
+	 */
+	bool oom;
 	void *hash_state;        /* internal: running SHA-256 */
 	unsigned depth;          /* internal: include depth */
 };
@@ -131,7 +136,8 @@ void bw_policy_free(struct bw_policy *p);
  * Read a policy file or a directory of *.rules files (natural sort order).
  * Returns 0 when the text was read; syntax problems are diagnostics, and
  * p->n_errors says whether the policy is usable. -errno only for I/O
- * failures of the top-level path (also recorded as a diagnostic).
+ * failures of the top-level path (also recorded as a diagnostic), and
+ * -ENOMEM when memory ran out (p->oom).
  */
 int bw_policy_load_path(struct bw_policy *p, const char *path);
 /* Parse text held in memory, named `name` in diagnostics. */
@@ -148,6 +154,8 @@ void bw_policy_finish(struct bw_policy *p);
 void bw_policy_diag(struct bw_policy *p, enum bw_severity sev, const struct bw_loc *loc,
 		    const char *line_text, const char *hint, const char *fmt, ...)
 	__attribute__((format(printf, 6, 7)));
+/* Out of memory: mark p unusable (p->oom); the caller returns -ENOMEM. */
+void bw_policy_oom(struct bw_policy *p);
 /* Render every diagnostic, gcc style, with a caret line and hint. */
 void bw_policy_print_diags(const struct bw_policy *p, FILE *out);
 
