@@ -350,7 +350,8 @@ enum bw_hook {
 	BW_HOOK_BPF_MAP = 29,   /* bpf_map: an fd to one of bulwark's maps, for writing */
 	BW_HOOK_CGROUP = 30,    /* file_open of a cgroup control file (kill, freeze, limits) */
 	BW_HOOK_BPF_PROG = 31,  /* bpf_prog: an fd to one of bulwark's programs */
-	BW_HOOK_MAX = 31,
+	BW_HOOK_CGROUP_MOVE = 32, /* inode_permission of cgroup.procs: a process moved to another cgroup */
+	BW_HOOK_MAX = 32,
 };
 
 enum bw_event_type {

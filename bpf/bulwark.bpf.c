@@ -925,6 +925,42 @@ int BPF_PROG(bw_bpf, int cmd, union bpf_attr *attr, unsigned int size)
 	return bw_conclude(&d, NULL, NULL);
 }
 
+/* ---- a protected process moved to another cgroup (protect.bpf.h) ------- */
+
+SEC("fexit/cgroup_procs_write_start")
+int bw_cgroup_move_start(__u64 *ctx)
+{
+	__u64 task = 0;
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	/* the arguments differ between 6.1 and 6.12; the return value is the process */
+	if (bpf_get_func_ret(ctx, &task) || !task || task >= (__u64)-4095)
+		return 0;
+	if (bw_level_of((struct task_struct *)task))
+		bpf_map_update_elem(&bw_cgroup_moving, &tid, &task, BPF_ANY);
+	return 0;
+}
+
+SEC("fentry/cgroup_procs_write_finish")
+int bw_cgroup_move_finish(__u64 *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	bpf_map_delete_elem(&bw_cgroup_moving, &tid);
+	return 0;
+}
+
+#define MAY_WRITE 0x2
+
+/* Every path walk passes here: two register tests, then one lookup only while writing. */
+SEC("lsm/inode_permission")
+int BPF_PROG(bw_inode_permission, struct inode *inode, int mask, int ret)
+{
+	if (ret || !(mask & MAY_WRITE))
+		return ret;
+	return bw_protect_cgroup_move();
+}
+
 /* ---- protected files: names, attributes, mounts ----------------------- */
 
 /*

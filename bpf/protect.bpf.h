@@ -362,4 +362,39 @@ static __noinline int bw_protect_cgroup_file(struct file *file)
 				    s.need, s.rule_id);
 }
 
+/*
+ * Moving a protected process to another cgroup (cgroup v2 `cgroup.procs`
+ * or `cgroup.threads`): into one frozen or limited beforehand, that stops
+ * or starves it as surely as cgroup.freeze. No LSM hook sees a migration,
+ * but the kernel asks inode_permission(MAY_WRITE) on the common
+ * ancestor's cgroup.procs before it moves anything, in the writer's
+ * context, after it found the process. The writer's thread notes the
+ * process here when it is protected (cgroup_procs_write_start's exit);
+ * the permission check refuses below its level; the write's end
+ * (cgroup_procs_write_finish) clears the note.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);   /* the writer's thread id */
+	__type(value, __u64); /* the process being moved (task_struct), held by the kernel */
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bw_cgroup_moving SEC(".maps");
+
+static __noinline int bw_protect_cgroup_move(void)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 *moving = bpf_map_lookup_elem(&bw_cgroup_moving, &tid);
+	struct task_struct *task;
+	struct bw_decision d = {};
+
+	if (!moving)
+		return 0;
+	task = (struct task_struct *)*moving;
+	bpf_map_delete_elem(&bw_cgroup_moving, &tid);
+	if (!bw_protect_task(&d, BW_OP_CONTROL, BW_HOOK_CGROUP_MOVE, task))
+		return 0;
+	return bw_conclude(&d, NULL, NULL);
+}
+
 #endif /* BULWARK_PROTECT_BPF_H */

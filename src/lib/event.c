@@ -277,7 +277,7 @@ static const char *const hook_names[BW_HOOK_MAX + 1] = {
 	[BW_HOOK_XATTR] = "xattr",        [BW_HOOK_IOCTL] = "ioctl",
 	[BW_HOOK_MOUNT] = "mount",        [BW_HOOK_UMOUNT] = "umount",
 	[BW_HOOK_BPF_MAP] = "bpf_map",    [BW_HOOK_CGROUP] = "cgroup",
-	[BW_HOOK_BPF_PROG] = "bpf_prog",
+	[BW_HOOK_BPF_PROG] = "bpf_prog",  [BW_HOOK_CGROUP_MOVE] = "cgroup_move",
 	/* READ_FILE and LOAD_DATA: named by their op, see via_name */
 };
 

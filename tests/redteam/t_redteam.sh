@@ -236,10 +236,31 @@ cgroup_attacks() {
 	local mode=$1 want=EPERM f
 	[[ $mode == open ]] && want=ok
 	[[ -d /sys/fs/cgroup && -e /sys/fs/cgroup/cgroup.procs ]] || { fail "$mode: no cgroup v2 here"; return; }
-	mkdir -p "$CG/inner"
+	mkdir -p "$CG/inner" "$CG/frozen"
 	echo "+memory +pids" >"$CG/cgroup.subtree_control" 2>/dev/null
+	# the agent starts inside the test cgroup: this shell steps in to start it
+	local home
+	home=/sys/fs/cgroup$(sed -n 's/^0:://p' /proc/self/cgroup)
+	echo $$ >"$CG/inner/cgroup.procs"
 	spawn_agent
-	cmd_result "$mode move the agent into a test cgroup" ok sh -c "echo $AGENT >$CG/inner/cgroup.procs"
+	echo $$ >"$home/cgroup.procs"
+	expect_eq "$mode the agent starts in the test cgroup" "0::/bw-redteam/inner" "$(cat /proc/"$AGENT"/cgroup)"
+	# moved into a cgroup frozen beforehand, it would stop as surely as by cgroup.freeze
+	echo 1 >"$CG/frozen/cgroup.freeze"
+	local errno=EPERM
+	[[ $mode == open ]] && errno=0
+	expect_try "$mode move the agent into a frozen cgroup" write-file "$errno" "$CG/frozen/cgroup.procs" "$AGENT"
+	if [[ $mode == protected ]]; then
+		protected_event "$mode cgroup move" ".process.pid == $TRY_PID and .via == \"cgroup_move\" and .target.pid == $AGENT"
+		expect_eq "$mode the agent stays where it was" "0::/bw-redteam/inner" "$(cat /proc/"$AGENT"/cgroup)"
+	fi
+	echo "$AGENT" >"$CG/inner/cgroup.procs" 2>/dev/null
+	echo 0 >"$CG/frozen/cgroup.freeze"
+	# allow path: an unprotected process moves freely
+	sleep 30 &
+	local free=$!
+	cmd_result "$mode move an unprotected process" ok sh -c "echo $free >$CG/frozen/cgroup.procs"
+	kill -9 "$free" 2>/dev/null
 	for f in memory.max pids.max; do
 		[[ -e $CG/inner/$f ]] || continue
 		cmd_result "$mode write $f of its cgroup" "$want" sh -c "echo 1 >$CG/inner/$f"
@@ -259,7 +280,7 @@ cgroup_attacks() {
 	fi
 	kill -9 "$AGENT" 2>/dev/null
 	sleep 0.2
-	rmdir "$CG/inner" "$CG/free" 2>/dev/null
+	rmdir "$CG/inner" "$CG/free" "$CG/frozen" 2>/dev/null
 }
 
 # ---- open policy: every attack must succeed --------------------------------
