@@ -34,14 +34,15 @@ LIB_SRCS  := src/policy/parse.c src/lib/compile.c src/lib/client.c src/lib/event
 	src/lib/trust.c src/lib/trust_hash.c src/lib/trust_dpkg.c
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 D_SRCS    := src/daemon/main.c src/daemon/server.c src/daemon/proto.c src/daemon/control.c \
-	src/daemon/policy.c src/daemon/events.c src/daemon/kernel.c src/daemon/log.c src/daemon/drift.c src/daemon/watchdog.c
+	src/daemon/policy.c src/daemon/events.c src/daemon/kernel.c src/daemon/log.c src/daemon/drift.c src/daemon/watchdog.c \
+	src/daemon/trust.c
 D_OBJS    := $(D_SRCS:%.c=$(BUILD)/%.o)
 CLI_SRCS  := src/cli/main.c src/cli/trust.c
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 UNIT_TESTS := test_parse test_compile test_event test_precedence test_proto test_server test_trust test_sign
 UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 VM_HELPERS := $(BUILD)/tests/bwtry $(BUILD)/tests/bwevil $(BUILD)/tests/evil.bpf.o \
-	      $(BUILD)/tests/evil-preload.so
+	      $(BUILD)/tests/evil-preload.so $(BUILD)/tests/trust-lib.so
 
 .PHONY: all install test unit-test vm-test demo deps clean fuzz fuzz-smoke bench upgrade-from
 all: $(BUILD)/bulwarkd $(BUILD)/bulwark $(BUILD)/libbulwark.a $(BUILD)/libbulwark.so \
@@ -116,6 +117,10 @@ $(BUILD)/tests/evil.bpf.o: tests/redteam/evil.bpf.c bpf/vmlinux.h
 $(BUILD)/tests/bwevil: tests/redteam/bwevil.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDHARDEN) -o $@ $< -lbpf
+
+$(BUILD)/tests/trust-lib.so: tests/vm/trust-lib.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -shared -fPIC -o $@ $<
 
 $(BUILD)/tests/evil-preload.so: tests/redteam/evil-preload.c
 	@mkdir -p $(dir $@)

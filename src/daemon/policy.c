@@ -426,6 +426,41 @@ static int check_lockdown(struct daemon *d, const char *path, const struct bw_po
 	return 0;
 }
 
+/*
+ * A policy with trust rules reads the trust database afresh (what `trust
+ * add` wrote since). One that refuses untrusted code while the trust map
+ * is empty would stop every program on the host: refused, with the way out.
+ */
+static int check_trust(struct daemon *d, const char *path, struct bw_policy *p, char **ret_diag)
+{
+	const struct bw_rule *deny = NULL;
+	bool uses = false;
+
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct bw_rule *r = &p->rules[i];
+
+		if (!bw_rule_uses_trust(r))
+			continue;
+		uses = true;
+		if (!deny && r->obj == BW_OBJ_TYPE_UNTRUSTED && r->decision == BW_VERDICT_DENY &&
+		    !(r->flags & BW_RULE_AUDIT) && !(p->flags & BW_POLICY_AUDIT))
+			deny = r;
+	}
+	if (!uses)
+		return 0;
+	trust_sync(d, "policy");
+	if (!deny || d->trust.trusted)
+		return 0;
+	bw_policy_diag(p, BW_SEV_ERROR, &deny->obj_loc, NULL,
+		       "trust the system's code first (`bulwark trust import dpkg`, `bulwark trust add -r DIR`), "
+		       "or roll out with `mode audit`",
+		       "no file is trusted (trust database %s: %s): this rule would refuse every program",
+		       trust_status_db(d),
+		       d->trust.error ? d->trust.error : d->trust.entries ? "no entry matches its file" : "empty or missing");
+	*ret_diag = render_diags(p, path, NULL);
+	return -EPERM;
+}
+
 static void loaded_event(struct daemon *d, const char *path, const struct bw_policy *p, const char *reason)
 {
 	struct json_object *what = json_object_new_object(), *pol = json_object_new_object();
@@ -464,6 +499,9 @@ int commit_policy(struct daemon *d, const char *path, struct prepared *pp, const
 	char why[512] = "";
 	int r = check_lockdown(d, path, p, ret_diag);
 
+	if (r < 0)
+		return r;
+	r = check_trust(d, path, p, ret_diag);
 	if (r < 0)
 		return r;
 	/* Protecting itself: bulwarkd takes level system while its writes still count. */

@@ -10,6 +10,8 @@
  *   bwtry mmap PATH            map the file PROT_READ|PROT_EXEC
  *   bwtry mprotect PATH        map it PROT_READ, then mprotect to add PROT_EXEC
  *   bwtry anon-exec -          map anonymous memory PROT_READ|PROT_EXEC
+ *   bwtry dlopen PATH          dlopen(PATH, RTLD_NOW): the errno ld.so reports in
+ *                              dlerror() (EPERM when a mapping was refused)
  *
  * Memory controls:
  *   bwtry wx-anon | wx-file PATH   map anonymous memory (PATH, private) read-write-execute
@@ -86,6 +88,7 @@
  * Exit: 0 if the operation succeeded, 1 if it failed, 2 on usage errors.
  */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -216,6 +219,33 @@ static int try_map(const char *path, bool via_mprotect)
 		return report(rc, errno);
 	}
 	return report(0, 0);
+}
+
+/*
+ * dlopen: ld.so maps the library itself and reports the errno of the
+ * failing step only in dlerror()'s text ("...: failed to map segment from
+ * shared object: Operation not permitted"), so that is where it is read.
+ */
+static int try_dlopen(const char *path)
+{
+	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	const char *why;
+	int err = 0;
+
+	if (h)
+		return report(0, 0);
+	why = dlerror();
+	for (int e = 1; e < 134 && why; e++) {
+		const char *text = strerror(e);
+		size_t n = strlen(text), len = strlen(why);
+
+		if (len >= n && strcmp(why + len - n, text) == 0) {
+			err = e;
+			break;
+		}
+	}
+	printf("dlerror: %s\n", why ? why : "(none)");
+	return report(-1, err ? err : EIO);
 }
 
 /* Like report(), with the failing step named. */
@@ -1144,6 +1174,8 @@ int main(int argc, char **argv)
 		return try_map(argv[2], false);
 	if (argc == 3 && strcmp(argv[1], "mprotect") == 0)
 		return try_map(argv[2], true);
+	if (argc == 3 && strcmp(argv[1], "dlopen") == 0)
+		return try_dlopen(argv[2]);
 	if (argc == 3 && strcmp(argv[1], "anon-exec") == 0) {
 		void *p = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
