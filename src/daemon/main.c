@@ -618,6 +618,9 @@ int main(int argc, char **argv)
 	if (r)
 		return r < 0 ? 0 : r;
 	d.server.path = d.socket_path;
+	/* explain (offline code, in libbulwark) then reads the same database. */
+	if (d.trust.db)
+		setenv(BW_TRUST_DB_ENV, d.trust.db, 1);
 	set_self_places(d.state_dir, d.socket_path);
 	set_compile_tick(drain_events, &d);
 	bw_log_init(o.verbose ? LOG_DEBUG : LOG_INFO);

@@ -431,10 +431,15 @@ static int check_lockdown(struct daemon *d, const char *path, const struct bw_po
  * add` wrote since). One that refuses untrusted code while the trust map
  * is empty would stop every program on the host: refused, with the way out.
  */
-static int check_trust(struct daemon *d, const char *path, struct bw_policy *p, char **ret_diag)
+static int check_trust(struct daemon *d, const char *path, struct prepared *pp, char **ret_diag)
 {
+	struct bw_policy *p = pp->policy;
 	const struct bw_rule *deny = NULL;
+	struct json_object *o = NULL;
+	char self[PATH_MAX], *q = NULL, *diag = NULL;
+	const char *action;
 	bool uses = false;
+	int r = 0;
 
 	for (size_t i = 0; i < p->n_rules; i++) {
 		const struct bw_rule *r = &p->rules[i];
@@ -449,16 +454,38 @@ static int check_trust(struct daemon *d, const char *path, struct bw_policy *p, 
 	if (!uses)
 		return 0;
 	trust_sync(d, "policy");
-	if (!deny || d->trust.trusted)
+	if (!deny)
 		return 0;
-	bw_policy_diag(p, BW_SEV_ERROR, &deny->obj_loc, NULL,
-		       "trust the system's code first (`bulwark trust import dpkg`, `bulwark trust add -r DIR`), "
-		       "or roll out with `mode audit`",
-		       "no file is trusted (trust database %s: %s): this rule would refuse every program",
-		       trust_status_db(d),
-		       d->trust.error ? d->trust.error : d->trust.entries ? "no entry matches its file" : "empty or missing");
-	*ret_diag = render_diags(p, path, NULL);
-	return -EPERM;
+	if (!d->trust.trusted) {
+		bw_policy_diag(p, BW_SEV_ERROR, &deny->obj_loc, NULL,
+			       "trust the system's code first (`bulwark trust import dpkg`, `bulwark trust add -r DIR`), "
+			       "or roll out with `mode audit`",
+			       "no file is trusted (trust database %s: %s): this rule would refuse every program",
+			       trust_status_db(d),
+			       d->trust.error ? d->trust.error :
+			       d->trust.entries ? "no entry matches its file" : "empty or missing");
+		*ret_diag = render_diags(p, path, NULL);
+		return -EPERM;
+	}
+	/* bulwarkd must be able to start again under the policy it installs. */
+	if (!program_of("/proc/self/exe", self, sizeof(self)) || asprintf(&q, "exec %s", self) < 0 ||
+	    bw_explain(pp->compiled.entries, pp->compiled.n, &pp->table, q, &o, &diag) < 0) {
+		bw_policy_diag(p, BW_SEV_ERROR, &deny->obj_loc, NULL, NULL,
+			       "cannot check that this policy lets bulwarkd's own program run");
+		r = -EPERM;
+	} else if ((action = json_object_get_string(json_object_object_get(o, "action"))) &&
+		   strcmp(action, "blocked") == 0) {
+		bw_policy_diag(p, BW_SEV_ERROR, &deny->obj_loc, NULL, "trust it: `bulwark trust add PATH`",
+			       "bulwarkd's own program %s is not trusted: it could not start again under this policy",
+			       self);
+		r = -EPERM;
+	}
+	if (r < 0)
+		*ret_diag = render_diags(p, path, NULL);
+	json_object_put(o);
+	free(q);
+	free(diag);
+	return r;
 }
 
 static void loaded_event(struct daemon *d, const char *path, const struct bw_policy *p, const char *reason)
@@ -501,7 +528,7 @@ int commit_policy(struct daemon *d, const char *path, struct prepared *pp, const
 
 	if (r < 0)
 		return r;
-	r = check_trust(d, path, p, ret_diag);
+	r = check_trust(d, path, pp, ret_diag);
 	if (r < 0)
 		return r;
 	/* Protecting itself: bulwarkd takes level system while its writes still count. */
