@@ -199,11 +199,21 @@ $(BUILD)/bench/verify-cost: bench/verify-cost.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) $(PKG_CFLAGS) -o $@ $< $(PKG_LIBS)
 
+$(BUILD)/bench/ima.bpf.o: bench/ima.bpf.c bpf/vmlinux.h
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bench/imabench: bench/imabench.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) $(PKG_CFLAGS) -o $@ $< $(PKG_LIBS)
+
 # Benchmarks: ratios against the bare kernel, taken in one VM run.
-bench: all $(BUILD)/bench/execloop $(BUILD)/bench/opbench $(BUILD)/bench/verify-cost
+bench: all $(BUILD)/bench/execloop $(BUILD)/bench/opbench $(BUILD)/bench/verify-cost \
+	$(BUILD)/bench/ima.bpf.o $(BUILD)/bench/imabench
 	bench/compile-rules.sh
 	vm/run --kernel 6.1 -- bench/verify-cost.sh
 	vm/run --kernel 6.12 -- bench/verify-cost.sh
 	vm/run -- bench/exec-rules.sh
 	vm/run -- bench/op-rules.sh
+	vm/run -- bench/trust-exec.sh
 .SECONDARY:
