@@ -5,6 +5,7 @@
  *
  *   bwtry exec PATH [ARG...]   fork, then execve in the child
  *   bwtry execveat PATH        as exec, by execveat(dirfd of PATH's directory, name)
+ *   bwtry fexecve PATH [ARG...]  as exec, by an open descriptor (execveat AT_EMPTY_PATH)
  *   bwtry run PATH [ARG...]    execve in this process (no fork), so the
  *                              subject is bwtry's copy and its parent
  *   bwtry mmap PATH            map the file PROT_READ|PROT_EXEC
@@ -138,7 +139,7 @@ static const char *errno_name(int e)
  * The child reports execve's errno through a close-on-exec pipe. at: use
  * execveat relative to a descriptor of the file's directory instead.
  */
-static int try_exec_how(char **argv, bool at)
+static int try_exec_how(char **argv, int at)
 {
 	int pfd[2], status, err = 0;
 	pid_t pid;
@@ -151,7 +152,13 @@ static int try_exec_how(char **argv, bool at)
 		return perror("fork"), 2;
 	if (pid == 0) {
 		close(pfd[0]);
-		if (at) {
+		if (at == 2) {
+			/* fexecve: by an open descriptor, execveat(fd, "", AT_EMPTY_PATH) */
+			int fd = open(argv[0], O_RDONLY | O_CLOEXEC);
+
+			if (fd >= 0)
+				syscall(SYS_execveat, fd, "", argv, environ, AT_EMPTY_PATH);
+		} else if (at) {
 			char dir[4096];
 			const char *slash = strrchr(argv[0], '/');
 			int dfd;
@@ -186,7 +193,7 @@ static int try_exec_how(char **argv, bool at)
 
 static int try_exec(char **argv)
 {
-	return try_exec_how(argv, false);
+	return try_exec_how(argv, 0);
 }
 
 /* In place: on success PATH replaces us and reports nothing itself. */
@@ -1167,7 +1174,9 @@ int main(int argc, char **argv)
 	if (argc >= 3 && strcmp(argv[1], "exec") == 0)
 		return try_exec(argv + 2);
 	if (argc >= 3 && strcmp(argv[1], "execveat") == 0)
-		return try_exec_how(argv + 2, true);
+		return try_exec_how(argv + 2, 1);
+	if (argc >= 3 && strcmp(argv[1], "fexecve") == 0)
+		return try_exec_how(argv + 2, 2);
 	if (argc >= 3 && strcmp(argv[1], "run") == 0)
 		return run_in_place(argv + 2);
 	if (argc == 3 && strcmp(argv[1], "mmap") == 0)
