@@ -806,19 +806,22 @@ static __always_inline __u64 bw_addr(const void *p)
 static __always_inline bool bw_decide_trust(struct bw_decision *d, struct bw_search *w,
 					    __u64 file_addr)
 {
-	struct bw_trust_out t = {};
 	struct bw_rule_val *tree = w->v;
 	__u32 tree_subj = w->subj;
-	int trusted = bw_trust_of(file_addr, &t);
+	int trusted;
 
-	d->event_flags |= trusted ? BW_EVF_TRUSTED : BW_EVF_UNTRUSTED;
-	w->tsubj = 0; /* shared with the view state */
+	/* The hash lands in the key itself: no room on the stack for a copy. */
 	w->key.dev = 0;
 	w->key.ino = 0;
+	trusted = bw_trust_of(file_addr, (struct bw_trust_out *)&w->key.dev);
+	if (!trusted) {
+		w->key.dev = 0;
+		w->key.ino = 0;
+	}
+	d->event_flags |= trusted ? BW_EVF_TRUSTED : BW_EVF_UNTRUSTED;
+	w->tsubj = 0; /* shared with the view state */
 	if (trusted) {
 		w->key.kind = BW_OBJ_HASH;
-		w->key.dev = t.h0;
-		w->key.ino = t.h1;
 		w->v = bw_lookup(w->policy, w->s, &w->key, &w->subj);
 		if (w->v) {
 			bw_take(d, w);

@@ -75,8 +75,12 @@ static __always_inline struct inode *bw_real_inode(struct file *file)
 	return inode;
 }
 
-/* bw_inode_id for an inode: (dev, ino) as stat reports them, btrfs by subvolume. */
-static __noinline bool bw_inode_ident(struct inode *inode, __u64 *dev, __u64 *ino)
+/*
+ * bw_inode_id for an inode: (dev, ino) as stat reports them, btrfs by
+ * subvolume. Inline: a frame of its own below bw_decide_file would pass
+ * the 512 bytes of stack the mmap hook's call chain may use.
+ */
+static __always_inline bool bw_inode_ident(struct inode *inode, __u64 *dev, __u64 *ino)
 {
 	struct super_block *sb = BPF_CORE_READ(inode, i_sb);
 	struct bw_fs_layout *l;
@@ -98,7 +102,11 @@ static __noinline bool bw_inode_ident(struct inode *inode, __u64 *dev, __u64 *in
 	return true;
 }
 
-/* The trust verdict's result: the first half of the file's SHA-256, the key of `sha256:` rules. */
+/*
+ * The trust verdict's result: the first half of the file's SHA-256, the
+ * key of `sha256:` rules. Laid out as struct bw_trust_key, which it holds
+ * on the way.
+ */
 struct bw_trust_out {
 	__u64 h0, h1;
 };
@@ -110,22 +118,25 @@ struct bw_trust_out {
 __noinline int bw_trust_of(__u64 file_addr, struct bw_trust_out *out)
 {
 	struct file *file = (struct file *)file_addr;
-	struct bw_trust_key k = {};
 	struct bw_trust_val *v;
 	struct inode *inode;
-	__s64 sec = 0;
-	__u32 nsec = 0;
 
+	/*
+	 * out is the scratch: the identity (the map's key), then the ctime,
+	 * then the hash. This call chain has no stack to spare (mmap_file).
+	 */
 	if (!out || !file)
 		return 0;
 	inode = bw_real_inode(file);
-	if (!inode || !bw_inode_ident(inode, &k.dev, &k.ino))
+	if (!inode || !bw_inode_ident(inode, &out->h0, &out->h1))
 		return 0;
-	v = bpf_map_lookup_elem(&bw_trust, &k);
+	v = bpf_map_lookup_elem(&bw_trust, out);
 	if (!v)
 		return 0;
-	bw_inode_ctime(inode, &sec, &nsec);
-	if (v->ctime_sec != sec || v->ctime_nsec != nsec ||
+	out->h0 = 0;
+	out->h1 = 0;
+	bw_inode_ctime(inode, (__s64 *)&out->h0, (__u32 *)&out->h1);
+	if (v->ctime_sec != (__s64)out->h0 || v->ctime_nsec != (__u32)out->h1 ||
 	    v->size != (__u64)BPF_CORE_READ(inode, i_size))
 		return 0;
 	__builtin_memcpy(&out->h0, v->sha256, 8);
