@@ -101,6 +101,9 @@ expect_exec_errno "untrusted binary" EPERM "$T/x"
 deny_event "untrusted binary" "$T/x"
 expect_eq "untrusted event has no hash" null "$(event_field .target.sha256)"
 check "untrusted event flag" grep -q untrusted <<<"$(event_field '.flags | join(",")')"
+EXPLAIN_POLICY=$WORK/trust.policy
+explain_agrees "untrusted binary" "exec $T/x" blocked 1
+explain_agrees "trusted program" "exec /usr/bin/true" allowed none
 expect_try "untrusted binary by execveat" execveat EPERM "$T/x"
 deny_event "execveat" "$T/x"
 expect_try "untrusted binary by fexecve (AT_EMPTY_PATH)" fexecve EPERM "$T/x"
@@ -192,6 +195,7 @@ if wait_event "deny exec sha256:" ".process.pid == $TRY_PID and .target.path == 
 	expect_eq "hash rule event: trusted" true "$(event_field .target.trusted)"
 	expect_eq "hash rule event: sha256" "$H" "$(event_field .target.sha256)"
 fi
+explain_agrees "deny exec sha256:" "exec $T/h" blocked 3
 expect_exec_ok "audit exec sha256: runs" "$T/h2"
 if wait_event "audit exec sha256:" ".process.pid == $TRY_PID and .decision == \"audit\" and .rule.line == 4"; then
 	expect_eq "audit event sha256" "$H2" "$(event_field .target.sha256)"
