@@ -113,9 +113,11 @@ struct bw_trust_out {
 
 /*
  * Is the file (its struct file, as a number) trusted now? 1 with out
- * filled, else 0. Global: verified once per program.
+ * filled, else 0. Static, not global: 6.1 refuses a global function's
+ * pointer argument as a map key; its only caller, bw_decide_file, is
+ * global, so it is still verified once per program.
  */
-__noinline int bw_trust_of(__u64 file_addr, struct bw_trust_out *out)
+static __noinline int bw_trust_of(__u64 file_addr, struct bw_trust_out *out)
 {
 	struct file *file = (struct file *)file_addr;
 	struct bw_trust_val *v;
