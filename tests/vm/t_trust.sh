@@ -202,6 +202,23 @@ deny_event "after a chmod" "$T/rv2"
 "$BULWARK" trust add "$T/rv2" >/dev/null 2>&1
 expect_exec_ok "trust add after the chmod" "$T/rv2"
 
+# --- overlayfs: the kernel judges the real file below. A trusted file of
+# the lower layer, changed through the overlay, is copied up: a new real
+# file, untrusted until trusted itself. Only where / is the VM's
+# throwaway overlay (vm/README.md): never on a real root.
+if [[ $(stat -f -c %T /) == overlayfs && -x /usr/bin/tac ]]; then
+	OV=/usr/bin/tac
+	"$BULWARK" trust add "$OV" >/dev/null 2>&1
+	expect_exec_ok "overlay: a trusted lower-layer file" "$OV" /dev/null
+	printf 'O' >>"$OV"
+	expect_exec_errno "overlay: changed through the overlay (copied up)" EPERM "$OV"
+	deny_event "overlay: copied up" "$OV"
+	"$BULWARK" trust add "$OV" >/dev/null 2>&1
+	expect_exec_ok "overlay: the upper file, trusted" "$OV" /dev/null
+else
+	echo "   (overlay checks skipped: / is $(stat -f -c %T /))"
+fi
+
 # --- rules by hash: trusted content named by its sha256
 expect_exec_errno "deny exec sha256:" EPERM "$T/h"
 if wait_event "deny exec sha256:" ".process.pid == $TRY_PID and .target.path == \"$T/h\" and .action == \"blocked\" and .rule.line == 3"; then
