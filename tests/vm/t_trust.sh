@@ -39,6 +39,7 @@ printf '#!/bin/sh\nexit 0\n' >"$T/script.sh" && chmod +x "$T/script.sh"
 printf '#!%s\n' "$T/x" >"$T/script-x.sh" && chmod +x "$T/script-x.sh"   # an untrusted interpreter
 cp /usr/bin/true "$T/rv" && printf 'r' >>"$T/rv"     # trusted, then changed
 cp /usr/bin/true "$T/rv2" && printf 's' >>"$T/rv2"   # trusted, then chmod'ed
+cp /usr/bin/true "$T/rv3" && printf 't' >>"$T/rv3" && ln "$T/rv3" "$T/rv3-link"   # written through a hardlink, truncated
 cp /usr/bin/true "$T/h" && printf 'h' >>"$T/h"       # trusted, denied by its hash
 cp /usr/bin/true "$T/h2" && printf 'i' >>"$T/h2"     # trusted, audited by its hash
 cp "$BWTRY" "$T/bwtry-allowed"                       # a program allowed untrusted loads
@@ -64,8 +65,8 @@ expect_exec_ok "nothing in force after the refusal" "$T/x"
 
 # --- trust the code this test runs
 progs=(bash sh dash true env ls cat cp rm ln mkdir chmod stat sleep head tail wc sed grep awk mawk
-	jq timeout mkfifo dd printf sha256sum cut date kill setpriv python3 python3.11 id)
-files=("$LDSO" "$BULWARK" "$BULWARKD" "$BWTRY" "$T/bwtry-allowed" "$T/rv" "$T/rv2" "$T/h" "$T/h2")
+	jq timeout mkfifo dd printf sha256sum cut date kill setpriv python3 python3.11 id truncate)
+files=("$LDSO" "$BULWARK" "$BULWARKD" "$BWTRY" "$T/bwtry-allowed" "$T/rv" "$T/rv2" "$T/rv3" "$T/h" "$T/h2")
 for p in "${progs[@]}"; do
 	f=$(type -P "$p") && [[ $f == /* ]] && files+=("$f" "$(readlink -f "$f")")
 done
@@ -193,6 +194,18 @@ expect_exec_errno "one byte changed" EPERM "$T/rv"
 deny_event "one byte changed" "$T/rv"
 "$BULWARK" trust add "$T/rv" >/dev/null 2>&1
 expect_exec_ok "trust add after the change" "$T/rv"
+# Through another name: the inode is the key, a hardlink is the same file.
+expect_exec_ok "trusted, with a hardlink elsewhere" "$T/rv3"
+printf 'L' | dd of="$T/rv3-link" bs=1 seek=$(($(stat -c %s "$T/rv3") - 1)) conv=notrunc status=none
+expect_exec_errno "written through its hardlink" EPERM "$T/rv3"
+deny_event "written through its hardlink" "$T/rv3"
+# A truncate to the size it has: the bytes stay, the hook still ends trust.
+"$BULWARK" trust add "$T/rv3" >/dev/null 2>&1
+expect_exec_ok "trusted again before a truncate" "$T/rv3"
+truncate -s "$(stat -c %s "$T/rv3")" "$T/rv3"
+expect_exec_errno "after a truncate" EPERM "$T/rv3"
+deny_event "after a truncate" "$T/rv3"
+
 # A change with no write and no hook on its path (chmod): the inode's
 # ctime moved, so the kernel no longer counts the stored entry.
 expect_exec_ok "trusted before a chmod" "$T/rv2"
