@@ -48,7 +48,8 @@ LIB_SRCS  := src/policy/parse.c src/lib/compile.c src/lib/client.c src/lib/event
 	src/lib/trust.c src/lib/trust_hash.c src/lib/trust_dpkg.c
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 D_SRCS    := src/daemon/main.c src/daemon/server.c src/daemon/proto.c src/daemon/control.c \
-	src/daemon/policy.c src/daemon/events.c src/daemon/kernel.c src/daemon/log.c src/daemon/drift.c src/daemon/watchdog.c
+	src/daemon/policy.c src/daemon/events.c src/daemon/kernel.c src/daemon/log.c src/daemon/drift.c src/daemon/watchdog.c \
+	src/daemon/trust.c
 D_OBJS    := $(D_SRCS:%.c=$(BUILD)/%.o)
 CLI_SRCS  := src/cli/main.c src/cli/trust.c
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
@@ -56,7 +57,7 @@ UNIT_TESTS := test_parse test_compile test_event test_precedence test_proto test
 	test_api test_oom test_client
 UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 VM_HELPERS := $(BUILD)/tests/bwtry $(BUILD)/tests/bwevil $(BUILD)/tests/evil.bpf.o \
-	      $(BUILD)/tests/evil-preload.so
+	      $(BUILD)/tests/evil-preload.so $(BUILD)/tests/trust-lib.so
 
 BENCH_TOOLS := $(BUILD)/bench/execloop $(BUILD)/bench/opbench $(BUILD)/bench/verify-cost \
 	$(BUILD)/bench/floorload $(BUILD)/bench/hookstats $(BUILD)/bench/floor.bpf.o
@@ -173,6 +174,10 @@ $(BUILD)/tests/bwevil: tests/redteam/bwevil.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDHARDEN) -o $@ $< -lbpf
 
+$(BUILD)/tests/trust-lib.so: tests/vm/trust-lib.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -shared -fPIC -o $@ $<
+
 $(BUILD)/tests/evil-preload.so: tests/redteam/evil-preload.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -shared -fPIC -o $@ $<
@@ -275,7 +280,7 @@ $(BUILD)/bench/verify-cost: bench/verify-cost.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) $(PKG_CFLAGS) -o $@ $< $(PKG_LIBS)
 
-$(BUILD)/bench/floorload $(BUILD)/bench/hookstats: $(BUILD)/bench/%: bench/%.c
+$(BUILD)/bench/floorload $(BUILD)/bench/hookstats $(BUILD)/bench/imabench: $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) $(PKG_CFLAGS) -o $@ $< $(PKG_LIBS)
 
@@ -285,10 +290,14 @@ $(BUILD)/bench/floor.bpf.o: bpf/bulwark.bpf.c bench/floor-gen
 	bench/floor-gen $< >$(BUILD)/bench/floor.bpf.c
 	$(CLANG) $(BPF_CFLAGS) -c $(BUILD)/bench/floor.bpf.c -o $@
 
+$(BUILD)/bench/ima.bpf.o: bench/ima.bpf.c bpf/vmlinux.h
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
 # Benchmarks: ratios against the bare kernel and the floor, taken in one VM
 # run each. QUICK=1: the per-hook report only, one round, fewer operations
 # (under 3 minutes; make test runs it so the bench cannot rot).
-bench: all $(BENCH_TOOLS)
+bench: all $(BENCH_TOOLS) $(BUILD)/bench/ima.bpf.o $(BUILD)/bench/imabench
 ifeq ($(QUICK),1)
 	vm/run -- env QUICK=1 bench/hook-cost.sh
 else
@@ -299,5 +308,6 @@ else
 	vm/run --kernel 6.12 -- bench/hook-cost.sh
 	vm/run -- bench/exec-rules.sh
 	vm/run -- bench/op-rules.sh
+	vm/run -- bench/trust-exec.sh
 endif
 .SECONDARY:

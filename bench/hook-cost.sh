@@ -31,11 +31,11 @@ python3 - "$W" "$BIG" <<'PY'
 import sys
 w, n = sys.argv[1], int(sys.argv[2])
 def rules(k):
-    ops = ["exec", "write", "read", "control", "signal", "fork", "thread", "bpf", "lockdown", "exec"]
+    ops = ["exec", "write", "read", "control", "signal", "fork", "thread", "bpf", "lockdown", "load"]
     out = []
     for i in range(k):
         op, who, tgt = ops[i % len(ops)], 20000 + i, 40000 + i
-        if op == "exec":
+        if op in ("exec", "load"):
             open(f"{w}/files/f{i}", "w").close()
             out.append(f"deny {op} {w}/files/f{i}\n")
         elif op in ("fork", "thread", "bpf"):

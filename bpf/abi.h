@@ -74,7 +74,10 @@ enum bw_obj_kind {
 	BW_OBJ_CGROUP = 6,     /* subject class of a cgroup and its descendants: ino = cgroup id */
 	BW_OBJ_TASK = 7,       /* a target process: tsubj/tids name it (0 = any) */
 	BW_OBJ_ANCESTOR = 8,   /* PROTECT: a directory above a protected file or tree (mounts) */
-	BW_OBJ_MAX = 8,
+	BW_OBJ_TRUSTED = 9,    /* EXEC/LOAD: any file the trust map vouches for (dev = ino = 0) */
+	BW_OBJ_UNTRUSTED = 10, /* EXEC/LOAD: any file it does not */
+	BW_OBJ_HASH = 11,      /* EXEC/LOAD: a trusted file by content: dev, ino = sha256 bytes 0-15 */
+	BW_OBJ_MAX = 11,
 };
 
 /* Rule flags (bw_rule_val.flags). */
@@ -94,6 +97,7 @@ enum bw_policy_flag {
 	BW_POLICY_NOTIFY_THREAD = 1u << 4, /* thread start and exit */
 	BW_POLICY_STICKY = 1u << 5,       /* some rule is `deny fork ... with sticky` */
 	BW_POLICY_PROTECT_SELF = 1u << 6, /* `protect self`: bulwark guards its own objects */
+	BW_POLICY_TRUST = 1u << 7,        /* some rule names `trusted`, `untrusted` or `sha256:` */
 };
 #define BW_POLICY_NOTIFY_ANY (BW_POLICY_NOTIFY_EXEC | BW_POLICY_NOTIFY_FORK | \
 			      BW_POLICY_NOTIFY_EXIT | BW_POLICY_NOTIFY_THREAD)
@@ -379,6 +383,8 @@ enum bw_event_flag {
 	BW_EVF_STICKY = 1u << 5,     /* denied by the no-children mark, not a live rule */
 	BW_EVF_ARGV_TRUNC = 1u << 6, /* exec notification: argv did not fit */
 	BW_EVF_REAL_FILE = 1u << 7,  /* decided by the file below an overlay, not the path used */
+	BW_EVF_TRUSTED = 1u << 8,    /* exec/load under a trust policy: the trust map vouches for it */
+	BW_EVF_UNTRUSTED = 1u << 9,  /* exec/load under a trust policy: it does not (or it changed) */
 };
 
 /* One record in the ring buffer. Fixed layout. */
@@ -431,6 +437,44 @@ struct bw_task_state {
 
 #define BW_OPEN_MODE_SET 0x80000000u
 
+/*
+ * Image-load control (docs/trust.md). The trust map (bw_trust) holds the
+ * files bulwarkd verified against the trust database, keyed by the real
+ * file's identity as the kernel computes it (below overlays; btrfs by
+ * subvolume). An entry counts only while the inode's ctime and size are
+ * still those bulwarkd verified: any write, truncate or attribute change
+ * moves ctime, so a change revokes trust with no hook and no daemon; the
+ * kernel also deletes the entry at a write-open and a truncate.
+ */
+struct bw_trust_key {
+	__u64 dev; /* kernel dev_t (btrfs: the subvolume's), of the real file */
+	__u64 ino;
+};
+
+struct bw_trust_val {
+	__s64 ctime_sec;  /* the inode's ctime when bulwarkd verified it */
+	__u32 ctime_nsec;
+	__u32 flags;      /* 0 */
+	__u64 size;
+	__u8 sha256[32];  /* of its content, as the trust database records it */
+};
+
+/*
+ * What the trust iterator (iter/task_file, run by bulwarkd over its own
+ * descriptors) reports per open file: the identities the hooks will use,
+ * computed by the same kernel code, so user space never guesses them.
+ */
+struct bw_trust_ident {
+	__u32 fd;
+	__u32 ok;         /* 1: the identity is known (0: a btrfs file before its layout) */
+	__u64 dev, ino;   /* the real file: the trust map's key */
+	__u64 pdev, pino; /* the path used: what events name as the target */
+	__s64 ctime_sec;
+	__u32 ctime_nsec;
+	__u32 pad;
+	__u64 size;
+};
+
 #define BW_ABI_ASSERT(cond) _Static_assert(cond, #cond)
 BW_ABI_ASSERT(sizeof(struct bw_rule_key) == 72);
 BW_ABI_ASSERT(__builtin_offsetof(struct bw_rule_key, dev) == 56);
@@ -448,5 +492,8 @@ BW_ABI_ASSERT(sizeof(struct bw_build) == 32);
 BW_ABI_ASSERT(sizeof(struct bw_protected_proc) == 24);
 BW_ABI_ASSERT(sizeof(struct bw_guard) == 24);
 BW_ABI_ASSERT(sizeof(struct bw_lock) == 48);
+BW_ABI_ASSERT(sizeof(struct bw_trust_key) == 16);
+BW_ABI_ASSERT(sizeof(struct bw_trust_val) == 56);
+BW_ABI_ASSERT(sizeof(struct bw_trust_ident) == 64);
 
 #endif /* BULWARK_ABI_H */

@@ -95,6 +95,12 @@ int BPF_PROG(bw_mmap_file, struct file *file, unsigned long reqprot, unsigned lo
 		rc = bw_conclude(&d, &file->f_path, NULL);
 		if (rc)
 			return rc;
+		/* Image load: a library, ld.so's program, dlopen: `load` rules. */
+		__builtin_memset(&d, 0, sizeof(d));
+		bw_decide_file(&d, BW_OP_LOAD, BW_HOOK_MMAP, bw_addr(file));
+		rc = bw_conclude(&d, &file->f_path, NULL);
+		if (rc)
+			return rc;
 	}
 	if (prot & PROT_WRITE) {
 		rc = anon ? bw_memory(&d, BW_OP_WX, BW_HOOK_MMAP, NULL, NULL) :
@@ -141,6 +147,12 @@ int BPF_PROG(bw_file_mprotect, struct vm_area_struct *vma, unsigned long reqprot
 	__builtin_memset(&d, 0, sizeof(d));
 	bw_decide_file(&d, BW_OP_EXEC, BW_HOOK_MPROTECT, bw_addr(file));
 	/* bpf_d_path is not allowed in this hook: dev and ino still name it. */
+	d.event_flags |= BW_EVF_PATH_ERR;
+	rc = bw_conclude(&d, NULL, NULL);
+	if (rc)
+		return rc;
+	__builtin_memset(&d, 0, sizeof(d));
+	bw_decide_file(&d, BW_OP_LOAD, BW_HOOK_MPROTECT, bw_addr(file));
 	d.event_flags |= BW_EVF_PATH_ERR;
 	rc = bw_conclude(&d, NULL, NULL);
 	if (rc || !bw_is_nameless(file))
@@ -741,6 +753,8 @@ int BPF_PROG(bw_file_open, struct file *file, int ret)
 	if (BPF_CORE_READ(inode, i_sb, s_magic) != PROC_SUPER_MAGIC) {
 		if (!(f_mode & FMODE_WRITE))
 			return 0;
+		/* Its content may change now: no longer trusted (trust.bpf.h). */
+		bw_trust_revoke_inode(inode);
 		if (BPF_CORE_READ(inode, i_sb, s_magic) == BW_CGROUP2_MAGIC)
 			return bw_protect_cgroup_file(file);
 		if (BPF_CORE_READ(inode, i_sb, s_magic) == BW_CGROUP1_MAGIC)
@@ -1058,7 +1072,12 @@ int BPF_PROG(bw_path_chown, const struct path *path, __u64 uid, __u64 gid, int r
 SEC("lsm/path_truncate")
 int BPF_PROG(bw_path_truncate, const struct path *path, int ret)
 {
-	return ret ? ret : bw_protect_change(BPF_CORE_READ(path, dentry), NULL, BW_HOOK_SETATTR, false);
+	if (ret)
+		return ret;
+	ret = bw_protect_change(BPF_CORE_READ(path, dentry), NULL, BW_HOOK_SETATTR, false);
+	if (!ret)
+		bw_trust_revoke_inode(BPF_CORE_READ(path, dentry, d_inode));
+	return ret;
 }
 
 /*
@@ -1416,5 +1435,35 @@ int BPF_PROG(bw_notify_exit, struct task_struct *p)
 	e->target_tgid = tgid;
 	e->arg = BPF_CORE_READ(p, exit_code);
 	bw_event_submit(e);
+	return 0;
+}
+
+/*
+ * The trust iterator: bulwarkd reads it (bpf_iter_create on its pinned
+ * link) while it holds the files it verified open, and learns for each of
+ * its own descriptors the identity, ctime and size the hooks will see,
+ * computed by the same code (trust.bpf.h). Only the reader's own files
+ * are reported.
+ */
+SEC("iter/task_file")
+int bw_trust_iter(struct bpf_iter__task_file *ctx)
+{
+	struct seq_file *seq = ctx->meta->seq;
+	struct task_struct *task = ctx->task;
+	struct file *file = ctx->file;
+	struct bw_trust_ident r = {};
+	struct inode *inode;
+
+	if (!task || !file || task->tgid != (bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	r.fd = ctx->fd;
+	inode = bw_real_inode(file);
+	if (inode && bw_inode_ident(inode, &r.dev, &r.ino)) {
+		r.ok = 1;
+		bw_inode_ctime(inode, &r.ctime_sec, &r.ctime_nsec);
+		r.size = BPF_CORE_READ(inode, i_size);
+	}
+	bw_inode_id(BPF_CORE_READ(file, f_path.dentry), &r.pdev, &r.pino);
+	bpf_seq_write(seq, &r, sizeof(r));
 	return 0;
 }

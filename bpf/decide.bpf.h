@@ -795,6 +795,52 @@ static __always_inline __u64 bw_addr(const void *p)
 	return v;
 }
 
+#include "trust.bpf.h"
+
+/*
+ * Trust objects, between an exact file and a tree (docs/policy.md): the
+ * file's content by hash (`sha256:`), then `trusted`/`untrusted`. Returns
+ * true when one of them decided. The tree the walk found, if any, stays
+ * in w->v/w->subj otherwise.
+ */
+static __always_inline bool bw_decide_trust(struct bw_decision *d, struct bw_search *w,
+					    __u64 file_addr)
+{
+	struct bw_rule_val *tree = w->v;
+	__u32 tree_subj = w->subj;
+	int trusted;
+
+	/* The hash lands in the key itself: no room on the stack for a copy. */
+	w->key.dev = 0;
+	w->key.ino = 0;
+	trusted = bw_trust_of(file_addr, (struct bw_trust_out *)&w->key.dev);
+	if (!trusted) {
+		w->key.dev = 0;
+		w->key.ino = 0;
+	}
+	d->event_flags |= trusted ? BW_EVF_TRUSTED : BW_EVF_UNTRUSTED;
+	w->tsubj = 0; /* shared with the view state */
+	if (trusted) {
+		w->key.kind = BW_OBJ_HASH;
+		w->v = bw_lookup(w->policy, w->s, &w->key, &w->subj);
+		if (w->v) {
+			bw_take(d, w);
+			return true;
+		}
+		w->key.dev = 0;
+		w->key.ino = 0;
+	}
+	w->key.kind = trusted ? BW_OBJ_TRUSTED : BW_OBJ_UNTRUSTED;
+	w->v = bw_lookup(w->policy, w->s, &w->key, &w->subj);
+	if (w->v) {
+		bw_take(d, w);
+		return true;
+	}
+	w->v = tree;
+	w->subj = tree_subj;
+	return false;
+}
+
 /*
  * Steps 1-3 for an operation on a file (file_addr: its struct file).
  * Global, not static: the verifier checks a global function once per
@@ -819,6 +865,16 @@ __noinline int bw_decide_file(struct bw_decision *d, __u32 op, __u32 hook, __u64
 		return 0;
 	bw_search_key(w, &s, op, BW_OBJ_FILE);
 	r = bw_find_file_views(w, file, false);
+	if (r == 1 && w->v && (w->vflags & BW_VIEW_EXACT)) {
+		w->tsubj = 0; /* shared with the view state */
+		bw_take(d, w);
+		if (w->vflags & BW_VIEW_REAL)
+			d->event_flags |= BW_EVF_REAL_FILE;
+		return 0;
+	}
+	if (r >= 0 && (op == BW_OP_EXEC || op == BW_OP_LOAD) && meta &&
+	    (meta->flags & BW_POLICY_TRUST) && bw_decide_trust(d, w, file_addr))
+		return 0;
 	if (r == 1 && w->v) {
 		w->tsubj = 0; /* shared with the view state */
 		bw_take(d, w);

@@ -148,6 +148,14 @@ int bw_client_policy_load_signed(struct bw_client *client, const char *path,
 int bw_client_unload_signed(struct bw_client *client, const char *signed_payload);
 
 /*
+ * Image-load control: have bulwarkd read the trust database again and
+ * install what it verified in the kernel (after `bulwark trust add`, an
+ * import, the apt hook). *ret_json (may be NULL) gets what the kernel
+ * trusts now: {"db", "entries", "trusted", "rejected", "missing", ...}.
+ */
+int bw_client_trust_sync(struct bw_client *client, char **ret_json);
+
+/*
  * Ed25519 keys as one line of hex each; the secret file is created 0600,
  * and neither file may exist yet (-EEXIST).
  */

@@ -17,6 +17,12 @@ enum {
 /* Whether --help or -h is among a command's arguments. */
 bool want_help(int argc, char **argv);
 
+/*
+ * Ask bulwarkd to read the trust database again. quiet: a daemon that is
+ * not running is not an error (after `trust add`). Returns an exit code.
+ */
+int trust_sync_daemon(bool quiet);
+
 /* bulwark trust ... (src/cli/trust.c) */
 int cmd_trust(int argc, char **argv);
 

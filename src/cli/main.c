@@ -64,6 +64,43 @@ static void log_to_stderr(void *userdata, enum bw_log_level level, const char *m
 		fprintf(stderr, "bulwark: %s\n", msg);
 }
 
+static int connect_daemon(struct bw_client **ret);
+
+int trust_sync_daemon(bool quiet)
+{
+	struct bw_client_opts opts = {
+		.sz = sizeof(opts),
+		.socket_path = socket_path,
+		.log = log_to_stderr,
+	};
+	struct bw_client *c = NULL;
+	char *json = NULL;
+	int r = bw_client_new(&c, &opts);
+
+	if (quiet && (r == -ENOENT || r == -ECONNREFUSED))
+		return EXIT_OK; /* no bulwarkd: it reads the database when it starts */
+	if (r < 0) {
+		bw_client_free(c);
+		c = NULL;
+		r = connect_daemon(&c);
+		bw_client_free(c);
+		return r ? r : EXIT_NO_DAEMON;
+	}
+	r = bw_client_trust_sync(c, &json);
+	if (r < 0) {
+		const char *why = bw_client_error(c);
+
+		fprintf(stderr, "bulwark: bulwarkd could not read the trust database: %s\n",
+			why ? why : strerror(-r));
+		bw_client_free(c);
+		return EXIT_FAIL;
+	}
+	printf("bulwarkd: %s\n", json);
+	free(json);
+	bw_client_free(c);
+	return EXIT_OK;
+}
+
 static int connect_daemon(struct bw_client **ret)
 {
 	struct bw_client_opts opts = {

@@ -382,6 +382,13 @@ static int run_trust_cmd(const struct trust_cmd *c, int argc, char **argv)
 	}
 	c->summary(&v, &st);
 	r = st.failed ? EXIT_FAIL : EXIT_OK;
+	/* What changed reaches the kernel now, not at bulwarkd's next start. */
+	if (c->open_flags & BW_TRUST_WRITE) {
+		bw_trust_close(t);
+		t = NULL;
+		if (trust_sync_daemon(true) != EXIT_OK)
+			r = EXIT_FAIL;
+	}
 out:
 	bw_trust_close(t);
 	free(a.operands);
@@ -408,6 +415,15 @@ static int cmd_trust_import(int argc, char **argv)
 	return run_trust_cmd(&cmd_import, argc, argv);
 }
 
+static int cmd_trust_sync(int argc, char **argv)
+{
+	if (argc != 1 && !(argc == 3 && strcmp(argv[1], "--db") == 0)) {
+		fprintf(stderr, "Usage: bulwark trust sync\n");
+		return EXIT_USAGE;
+	}
+	return trust_sync_daemon(false);
+}
+
 static void trust_usage(FILE *out)
 {
 	fprintf(out,
@@ -416,6 +432,7 @@ static void trust_usage(FILE *out)
 		"       bulwark trust list [--json]\n"
 		"       bulwark trust verify\n"
 		"       bulwark trust import dpkg [--changed] [--admindir DIR]\n"
+		"       bulwark trust sync\n"
 		"\n"
 		"The trust database records files by path, SHA-256, size, inode and ctime.\n"
 		"add      hash and trust each PATH (a symlink: its target's content, under the\n"
@@ -428,6 +445,9 @@ static void trust_usage(FILE *out)
 		"import dpkg  trust installed packages' code files that match dpkg's md5sums;\n"
 		"         files that do not are reported and not trusted. --changed: only\n"
 		"         packages installed or upgraded since the last import (the apt hook).\n"
+		"sync     have bulwarkd read the database again and install what it verified\n"
+		"         in the kernel (add, remove and import do this themselves when\n"
+		"         bulwarkd runs; bulwarkd reads its own --trust-db).\n"
 		"\n"
 		"Options: --db PATH (default $" BW_TRUST_DB_ENV ", else " BW_TRUST_DB_PATH "),\n"
 		"         --threads N (hashing threads; default one per CPU).\n"
@@ -442,7 +462,7 @@ int cmd_trust(int argc, char **argv)
 		int (*fn)(int, char **);
 	} subs[] = {
 	    {"add", cmd_trust_add},	  {"remove", cmd_trust_remove}, {"list", cmd_trust_list},
-	    {"verify", cmd_trust_verify}, {"import", cmd_trust_import},
+	    {"verify", cmd_trust_verify}, {"import", cmd_trust_import}, {"sync", cmd_trust_sync},
 	};
 	const char *db = NULL;
 	int i = 1;
@@ -481,7 +501,7 @@ int cmd_trust(int argc, char **argv)
 		return r;
 	}
 	fprintf(stderr,
-		"bulwark trust: unknown subcommand '%s' (add, remove, list, verify, import)\n",
+		"bulwark trust: unknown subcommand '%s' (add, remove, list, verify, import, sync)\n",
 		argv[i]);
 	return EXIT_USAGE;
 }

@@ -136,6 +136,7 @@ static struct json_object *status_json(struct daemon *d)
 	json_object_object_add(o, "enforcement", watchdog_status(&d->watchdog));
 	json_object_object_add(o, "policy", policy_json(d));
 	json_object_object_add(o, "protection", protection_json(d));
+	json_object_object_add(o, "trust", trust_status(d));
 	json_object_object_add(o, "counters", counters_json(d, &drops));
 	json_object_object_add(o, "ringbuf_drops", json_object_new_uint64(drops));
 	json_object_object_add(o, "subscriber_drops", json_object_new_uint64(d->subscriber_drops));
@@ -286,6 +287,26 @@ static void do_lock(struct daemon *d, struct conn *c, const struct bw_request *r
 	conn_send(&d->server, c, "", "{\"ok\":true}", "");
 }
 
+/*
+ * Read the trust database again (`bulwark trust add` and the apt hook ask
+ * after every change): the reply carries what the kernel now trusts.
+ */
+static void do_trust_sync(struct daemon *d, struct conn *c, const struct bw_request *req)
+{
+	struct json_object *reply;
+	int r = trust_sync(d, "request");
+
+	if (r < 0) {
+		reply_error(d, c, -r, d->trust.error ? d->trust.error : "cannot read the trust database");
+		return;
+	}
+	reply = json_object_new_object();
+	json_object_object_add(reply, "ok", json_object_new_boolean(1));
+	json_object_object_add(reply, "trust", trust_status(d));
+	send_json(d, c, reply);
+	json_object_put(reply);
+}
+
 static void (*const handlers[BW_M_COUNT])(struct daemon *, struct conn *, const struct bw_request *) = {
 	[BW_M_STATUS] = do_status,
 	[BW_M_POLICY_LOAD] = do_policy_load,
@@ -293,6 +314,7 @@ static void (*const handlers[BW_M_COUNT])(struct daemon *, struct conn *, const 
 	[BW_M_EVENTS] = do_events,
 	[BW_M_UNLOAD] = do_unload,
 	[BW_M_LOCK] = do_lock,
+	[BW_M_TRUST_SYNC] = do_trust_sync,
 };
 
 /* A protected agent keeps its connection when root fills every slot. */

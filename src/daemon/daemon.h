@@ -18,6 +18,7 @@
 #include "drift.h"
 #include "kernel.h"
 #include "server.h"
+#include "trust.h"
 #include "watchdog.h"
 
 #define BACKLOG_MAX 1024
@@ -74,6 +75,7 @@ struct daemon {
 	char *policy_path;                /* what the active policy was loaded from */
 	struct drift drift;               /* what its paths resolved to */
 	struct watchdog watchdog;         /* what the kernel actually runs */
+	struct trust_state trust;         /* the kernel's trust map, from the trust database */
 	uint64_t failed_drift;            /* fingerprint of the drift a re-resolution failed on */
 	size_t last_missing;              /* missing paths at the last check: rewatch on change */
 	int64_t settle_ms;                /* wait after an event: ten times the last check's cost */
@@ -99,6 +101,8 @@ void schedule(struct daemon *d, enum task_id id, int64_t due_ms);
 /* events.c */
 int on_ringbuf_record(void *ctx, void *data, size_t size);
 void publish(struct daemon *d, struct json_object *o);
+/* A trust map event (docs/events.md): takes what. */
+void trust_event(struct daemon *d, const char *event, struct json_object *what);
 void policy_event(struct daemon *d, const char *event, const char *reason, struct json_object *what);
 void rejected_event(struct daemon *d, const char *reason, const char *path, const char *diag);
 void events_subscribe(struct daemon *d, struct conn *c, bool backlog, bool follow);

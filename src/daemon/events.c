@@ -60,6 +60,22 @@ static void fill_exe_from_proc(struct json_object *o, const struct bw_event *e)
 		json_object_array_add(flags, json_object_new_string("exe-from-proc"));
 }
 
+/* A trusted image's SHA-256, from what the last trust sync installed. */
+static void fill_trust_hash(struct daemon *d, struct json_object *o, const struct bw_event *e)
+{
+	struct json_object *target;
+	const uint8_t *h;
+	char hex[65];
+
+	if (!(e->flags & (BW_EVF_TRUSTED | BW_EVF_UNTRUSTED)) ||
+	    !json_object_object_get_ex(o, "target", &target) || !json_object_is_type(target, json_type_object))
+		return;
+	h = e->flags & BW_EVF_TRUSTED ? trust_known_hash(d, e->target_dev, e->target_ino) : NULL;
+	if (h)
+		bw_hex(h, 32, hex);
+	json_object_object_add(target, "sha256", h ? json_object_new_string(hex) : NULL);
+}
+
 int on_ringbuf_record(void *ctx, void *data, size_t size)
 {
 	struct daemon *d = ctx;
@@ -77,6 +93,7 @@ int on_ringbuf_record(void *ctx, void *data, size_t size)
 		return 0;
 	}
 	fill_exe_from_proc(o, e);
+	fill_trust_hash(d, o, e);
 	publish(d, o);
 	json_object_put(o);
 	return 0;
@@ -171,6 +188,22 @@ void policy_event(struct daemon *d, const char *event, const char *reason, struc
 							  json_object_new_string(d->requester->exe) : NULL);
 	}
 	json_object_object_add(o, "by", by);
+	json_object_object_foreach(what, k, v)
+		json_object_object_add(o, k, json_object_get(v));
+	json_object_put(what);
+	publish(d, o);
+	json_object_put(o);
+}
+
+void trust_event(struct daemon *d, const char *event, struct json_object *what)
+{
+	struct json_object *o = json_object_new_object();
+	char when[64];
+
+	bw_time_now(when, sizeof(when));
+	json_object_object_add(o, "time", json_object_new_string(when));
+	json_object_object_add(o, "type", json_object_new_string("trust"));
+	json_object_object_add(o, "event", json_object_new_string(event));
 	json_object_object_foreach(what, k, v)
 		json_object_object_add(o, k, json_object_get(v));
 	json_object_put(what);

@@ -1002,3 +1002,25 @@ void bw_kernel_check(struct bw_kernel *k, struct bw_integrity *out, bw_integrity
 	out->called = canary_hits(k) != before;
 	out->ftrace_enabled = read_ftrace_enabled();
 }
+
+int bw_kernel_trust_map(struct bw_kernel *k)
+{
+	return bpf_map__fd(k->skel->maps.bw_trust);
+}
+
+int bw_kernel_trust_iter(struct bw_kernel *k)
+{
+	static const char name[] = "/link_bw_trust_iter";
+	size_t n = strlen(name);
+
+	for (size_t i = 0; i < k->n_links; i++) {
+		size_t len = strlen(k->links[i].path);
+
+		if (len >= n && strcmp(k->links[i].path + len - n, name) == 0) {
+			int fd = bpf_iter_create(k->links[i].fd);
+
+			return fd < 0 ? -errno : fd;
+		}
+	}
+	return -ENOENT;
+}

@@ -98,6 +98,13 @@ int bw_kernel_counters(struct bw_kernel *k, uint64_t *out);
  * BW_PIN_ROOT. No gap: ours were attached before the old ones went.
  */
 int bw_kernel_finish_handover(struct bw_kernel *k, ring_buffer_sample_fn drain, void *ctx);
+/* The trust map's fd (struct bw_trust_key -> struct bw_trust_val). */
+int bw_kernel_trust_map(struct bw_kernel *k);
+/*
+ * A new read fd of the trust iterator: struct bw_trust_ident records for
+ * the caller's own open files. -errno on failure.
+ */
+int bw_kernel_trust_iter(struct bw_kernel *k);
 /* Detach everything and remove every pin. */
 int bw_kernel_unload(struct bw_kernel *k);
 

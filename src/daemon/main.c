@@ -29,6 +29,7 @@
 
 #include <bulwark/bulwark.h>
 
+#include "../lib/trust.h"
 #include "daemon.h"
 #include "log.h"
 
@@ -52,6 +53,8 @@ static void usage(FILE *out)
 		"      --state-dir DIR   runtime state and the lock file (default: /run/bulwark)\n"
 		"      --ready-fd N      write \"READY=1\\n\" to fd N and close it once the policy is\n"
 		"                        in force and the socket listens (also: $NOTIFY_SOCKET)\n"
+		"      --trust-db PATH   the trust database `deny exec untrusted` and `sha256:`\n"
+		"                        rules read (default: $BULWARK_TRUST_DB, else %s)\n"
 		"  -v, --verbose         debug logging, including libbpf's\n"
 		"      --probe           check that this kernel runs bulwark's BPF LSM programs,\n"
 		"                        then exit (0: yes, 1: no, with the reason)\n"
@@ -68,7 +71,7 @@ static void usage(FILE *out)
 		"\n"
 		"Exit status: 0 after `bulwark unload`, SIGTERM or SIGINT, 1 on a startup error\n"
 		"(bad policy, BPF LSM unavailable, another bulwarkd running), 2 on bad usage.\n",
-		BULWARK_POLICY_DIR, BULWARK_SOCKET_PATH, BW_PIN_ROOT);
+		BULWARK_POLICY_DIR, BULWARK_SOCKET_PATH, BW_TRUST_DB_PATH, BW_PIN_ROOT);
 }
 
 int64_t now_ms(void)
@@ -254,6 +257,7 @@ static int parse_options(int argc, char **argv, struct daemon *d, struct options
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "probe", no_argument, NULL, 'P' },
+		{ "trust-db", required_argument, NULL, 'T' },
 		{}
 	};
 	char *end;
@@ -268,6 +272,7 @@ static int parse_options(int argc, char **argv, struct daemon *d, struct options
 		case 'S': d->state_dir = optarg; break;
 		case 'v': o->verbose = true; break;
 		case 'P': o->probe = true; break;
+		case 'T': d->trust.db = optarg; break;
 		case 'R':
 			errno = 0;
 			fd = strtol(optarg, &end, 10);
@@ -510,6 +515,14 @@ static int start(struct daemon *d, const struct options *o, const char *policy)
 	}
 	if (d->kernel.adopted || d->kernel.handover)
 		restore_state(d);
+	/*
+	 * The trust map before any policy: a policy with `deny exec untrusted`
+	 * must never meet an empty map. A database that cannot be read leaves
+	 * the map as it was (pinned: what the last daemon installed). A start
+	 * policy with trust rules syncs when it commits.
+	 */
+	if (!have_pending)
+		trust_sync(d, "start");
 	if (d->kernel.handover && !have_pending)
 		have_pending = r = takeover_policy(d, &policy, &pending);
 	if (r < 0)
@@ -563,6 +576,7 @@ static void cleanup(struct daemon *d)
 	if (d->kernel.skel)
 		bw_kernel_close(&d->kernel);
 	rules_free(d);
+	trust_free(d);
 	json_object_put(d->policy_files);
 	free(d->policy_path);
 	drift_free(&d->drift);
@@ -605,6 +619,9 @@ int main(int argc, char **argv)
 	if (r)
 		return r < 0 ? 0 : r;
 	d.server.path = d.socket_path;
+	/* explain (offline code, in libbulwark) then reads the same database. */
+	if (d.trust.db)
+		setenv(BW_TRUST_DB_ENV, d.trust.db, 1);
 	set_self_places(d.state_dir, d.socket_path);
 	set_compile_tick(drain_events, &d);
 	bw_log_init(o.verbose ? LOG_DEBUG : LOG_INFO);

@@ -431,6 +431,68 @@ static int check_lockdown(struct daemon *d, const char *path, const struct bw_po
 	return 0;
 }
 
+/*
+ * A policy with trust rules reads the trust database afresh (what `trust
+ * add` wrote since). One that refuses untrusted code while the trust map
+ * is empty would stop every program on the host: refused, with the way out.
+ */
+static int check_trust(struct daemon *d, const char *path, struct prepared *pp, char **ret_diag)
+{
+	struct bw_policy *p = pp->policy;
+	const struct bw_rule *deny = NULL;
+	struct json_object *o = NULL;
+	char self[PATH_MAX], *q = NULL, *diag = NULL;
+	const char *action;
+	bool uses = false;
+	int r = 0;
+
+	for (size_t i = 0; i < p->n_rules; i++) {
+		const struct bw_rule *r = &p->rules[i];
+
+		if (!bw_rule_uses_trust(r))
+			continue;
+		uses = true;
+		if (!deny && r->obj == BW_OBJ_TYPE_UNTRUSTED && r->decision == BW_VERDICT_DENY &&
+		    !(r->flags & BW_RULE_AUDIT) && !(p->flags & BW_POLICY_AUDIT))
+			deny = r;
+	}
+	if (!uses)
+		return 0;
+	trust_sync(d, "policy");
+	if (!deny)
+		return 0;
+	if (!d->trust.trusted) {
+		bw_policy_diag(p, BW_SEV_ERROR, &deny->obj_loc, NULL,
+			       "trust the system's code first (`bulwark trust import dpkg`, `bulwark trust add -r DIR`), "
+			       "or roll out with `mode audit`",
+			       "no file is trusted (trust database %s: %s): this rule would refuse every program",
+			       trust_status_db(d),
+			       d->trust.error ? d->trust.error :
+			       d->trust.entries ? "no entry matches its file" : "empty or missing");
+		*ret_diag = render_diags(p, path, NULL);
+		return -EPERM;
+	}
+	/* bulwarkd must be able to start again under the policy it installs. */
+	if (!program_of("/proc/self/exe", self, sizeof(self)) || asprintf(&q, "exec %s", self) < 0 ||
+	    bw_explain(pp->compiled.entries, pp->compiled.n, &pp->table, q, &o, &diag) < 0) {
+		bw_policy_diag(p, BW_SEV_ERROR, &deny->obj_loc, NULL, NULL,
+			       "cannot check that this policy lets bulwarkd's own program run");
+		r = -EPERM;
+	} else if ((action = json_object_get_string(json_object_object_get(o, "action"))) &&
+		   strcmp(action, "blocked") == 0) {
+		bw_policy_diag(p, BW_SEV_ERROR, &deny->obj_loc, NULL, "trust it: `bulwark trust add PATH`",
+			       "bulwarkd's own program %s is not trusted: it could not start again under this policy",
+			       self);
+		r = -EPERM;
+	}
+	if (r < 0)
+		*ret_diag = render_diags(p, path, NULL);
+	json_object_put(o);
+	free(q);
+	free(diag);
+	return r;
+}
+
 static void loaded_event(struct daemon *d, const char *path, const struct bw_policy *p, const char *reason)
 {
 	struct json_object *what = json_object_new_object(), *pol = json_object_new_object();
@@ -469,6 +531,9 @@ int commit_policy(struct daemon *d, const char *path, struct prepared *pp, const
 	char why[512] = "";
 	int r = check_lockdown(d, path, p, ret_diag);
 
+	if (r < 0)
+		return r;
+	r = check_trust(d, path, pp, ret_diag);
 	if (r < 0)
 		return r;
 	/* Protecting itself: bulwarkd takes level system while its writes still count. */

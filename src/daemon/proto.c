@@ -66,6 +66,7 @@ static const struct method methods[BW_M_COUNT] = {
 	[BW_M_EVENTS] = { "events", events_fields },
 	[BW_M_UNLOAD] = { "unload", unload_fields },
 	[BW_M_LOCK] = { "lock", lock_fields },
+	[BW_M_TRUST_SYNC] = { "trust-sync", no_fields },
 };
 
 const char *bw_method_name(enum bw_method m)

@@ -23,7 +23,8 @@ enum bw_method {
 	BW_M_EVENTS = 3,
 	BW_M_UNLOAD = 4,
 	BW_M_LOCK = 5,
-	BW_M_COUNT = 6,
+	BW_M_TRUST_SYNC = 6,
+	BW_M_COUNT = 7,
 };
 
 /* A decoded request. Strings point into root and live as long as it does. */

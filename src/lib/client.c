@@ -306,6 +306,40 @@ out:
 	return r;
 }
 
+int bw_client_trust_sync(struct bw_client *c, char **ret_json)
+{
+	struct json_object *req = request("trust-sync"), *reply = NULL, *trust;
+	char *s;
+	int r;
+
+	if (!c) {
+		json_object_put(req);
+		return -EINVAL;
+	}
+	if (!req)
+		return -ENOMEM;
+	r = call(c, req, &reply);
+	if (r < 0)
+		goto out;
+	r = reply_status(c, reply);
+	if (r < 0 || !ret_json)
+		goto out;
+	if (!json_object_object_get_ex(reply, "trust", &trust)) {
+		r = -EPROTO;
+		goto out;
+	}
+	s = strdup(json_object_to_json_string_ext(trust, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	if (!s) {
+		r = -ENOMEM;
+		goto out;
+	}
+	*ret_json = s;
+out:
+	json_object_put(req);
+	json_object_put(reply);
+	return r;
+}
+
 int bw_client_policy_load(struct bw_client *c, const char *path, char **ret_diagnostics)
 {
 	return bw_client_policy_load_signed(c, path, NULL, ret_diagnostics);

@@ -40,6 +40,7 @@ static const unsigned char op_enforced[BW_OP_COUNT] = {
 	[BW_OP_WRITE] = 1,  [BW_OP_SIGNAL] = 1, [BW_OP_CONTROL] = 1, [BW_OP_MODULE] = 1,
 	[BW_OP_KEXEC] = 1,  [BW_OP_LOCKDOWN] = 1, [BW_OP_BPF] = 1,  [BW_OP_WX] = 1,
 	[BW_OP_ANON_EXEC] = 1, [BW_OP_MEMFD_EXEC] = 1, [BW_OP_SYSCTL] = 1, [BW_OP_PROTECT] = 1,
+	[BW_OP_LOAD] = 1,
 };
 
 #define OVERLAYFS_MAGIC 0x794c7630ul
@@ -47,6 +48,18 @@ static const unsigned char op_enforced[BW_OP_COUNT] = {
 
 /* Expansion is bounded: past this the policy is an error, never truncated. */
 #define BW_ENTRIES_MAX 8000000u
+
+/*
+ * The key of a `sha256:` rule: the first 16 bytes of the hash, as the
+ * kernel copies them out of a trust entry (byte for byte, native order).
+ * 128 bits: finding a second content with the same key is as hard as a
+ * preimage of a 128-bit hash.
+ */
+void bw_hash_key(const uint8_t sha256[32], __u64 *dev, __u64 *ino)
+{
+	memcpy(dev, sha256, 8);
+	memcpy(ino, sha256 + 8, 8);
+}
 
 unsigned long long bw_kernel_dev(unsigned long long st_dev)
 {
@@ -938,9 +951,20 @@ static void expand_rule(struct classes *cs, struct builder *b, const struct bw_r
 		case BW_OBJ_TYPE_SELF:   /* protect: expanded by expand_protect instead */
 			c.e.key.kind = BW_OBJ_DEFAULT;
 			break;
+		case BW_OBJ_TYPE_TRUSTED:
+			c.e.key.kind = BW_OBJ_TRUSTED;
+			break;
+		case BW_OBJ_TYPE_UNTRUSTED:
+			c.e.key.kind = BW_OBJ_UNTRUSTED;
+			break;
+		case BW_OBJ_TYPE_HASH:
+			c.e.key.kind = BW_OBJ_HASH;
+			break;
 		}
 		c.e.key.dev = rule->dev;
 		c.e.key.ino = rule->ino;
+		if (rule->obj == BW_OBJ_TYPE_HASH)
+			bw_hash_key(rule->sha256, &c.e.key.dev, &c.e.key.ino);
 	}
 	c.e.val.verdict = rule->decision;
 	c.e.val.flags = rule->flags;
@@ -1240,9 +1264,8 @@ int bw_compile(struct bw_policy *p, struct bw_compiled *out)
 		if (rule->op == BW_OP_NONE)
 			continue; /* the mode statement: only in the rule table */
 		if (!op_enforced[rule->op]) {
-			rule_error(p, &rule->loc,
-				   "this build enforces every operation but load (image-load control)",
-				   "operation '%s' is not enforced by this build yet", bw_op_name(rule->op));
+			rule_error(p, &rule->loc, "see docs/policy.md for what each operation covers",
+				   "operation '%s' is not enforced by this build", bw_op_name(rule->op));
 			continue;
 		}
 		if ((rule->obj == BW_OBJ_TYPE_PATH || rule->obj == BW_OBJ_TYPE_TREE) &&
@@ -1347,6 +1370,8 @@ int bw_compile(struct bw_policy *p, struct bw_compiled *out)
 	for (size_t i = 0; i < p->n_rules; i++) {
 		if (p->rules[i].flags & BW_RULE_STICKY)
 			meta.e.val.flags |= BW_POLICY_STICKY;
+		if (bw_rule_uses_trust(&p->rules[i]))
+			meta.e.val.flags |= BW_POLICY_TRUST;
 	}
 	meta.e.val.rule_id = p->mode_rule;
 	meta.e.val.cgroup_levels = cgroup_levels;
@@ -1388,6 +1413,12 @@ out:
 	free(b.v);
 	classes_free(&cs);
 	return r;
+}
+
+bool bw_rule_uses_trust(const struct bw_rule *r)
+{
+	return r->obj == BW_OBJ_TYPE_TRUSTED || r->obj == BW_OBJ_TYPE_UNTRUSTED ||
+	       r->obj == BW_OBJ_TYPE_HASH;
 }
 
 const struct bw_rule_val *bw_compiled_lookup(const struct bw_rule_entry *entries, size_t n,

@@ -6,7 +6,9 @@
 #ifndef BULWARK_COMPILE_H
 #define BULWARK_COMPILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "../policy/policy.h"
 
@@ -63,6 +65,11 @@ struct bw_compiled {
 	struct bw_resolved *resolved;  /* one per (kind, path), sorted by kind then path */
 	size_t n_resolved, cap_resolved;
 };
+
+/* The rule key's (dev, ino) of a `sha256:` object: the hash's first 16 bytes. */
+void bw_hash_key(const uint8_t sha256[32], __u64 *dev, __u64 *ino);
+/* Does the rule name a trust object (`trusted`, `untrusted`, `sha256:`)? */
+bool bw_rule_uses_trust(const struct bw_rule *r);
 
 /* User-visible st_dev to the kernel's internal dev_t encoding. */
 unsigned long long bw_kernel_dev(unsigned long long st_dev);

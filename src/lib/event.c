@@ -387,6 +387,7 @@ static struct json_object *flags_json(struct bw_jb *b, uint32_t f)
 		{ BW_EVF_EXE_UNKNOWN, "exe-unknown" },  { BW_EVF_EXE_TRUNC, "exe-too-long" },
 		{ BW_EVF_WALK_LIMIT, "walk-limit" },    { BW_EVF_STICKY, "sticky" },
 		{ BW_EVF_ARGV_TRUNC, "argv-truncated" }, { BW_EVF_REAL_FILE, "real-file" },
+		{ BW_EVF_TRUSTED, "trusted" },          { BW_EVF_UNTRUSTED, "untrusted" },
 	};
 	struct json_object *a = bw_jb_arr(b);
 
@@ -531,6 +532,9 @@ struct json_object *bw_event_to_json(const struct bw_event *e, const struct bw_r
 		bw_dev_string(e->target_dev, dev, sizeof(dev));
 		add_str(b, target, "dev", dev);
 		add_u64(b, target, "ino", e->target_ino);
+		/* exec and load under a policy with trust rules: whether the trust map vouched for it */
+		if (e->flags & (BW_EVF_TRUSTED | BW_EVF_UNTRUSTED))
+			bw_jb_add(b, target, "trusted", json_object_new_boolean(!!(e->flags & BW_EVF_TRUSTED)));
 		/* a protected file: the statement that protects it (where no path helper could name it) */
 		if (prot) {
 			struct json_object *by = bw_jb_obj(b);

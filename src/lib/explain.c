@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "internal.h"
+#include "trust.h"
 
 
 struct explain {
@@ -459,6 +460,56 @@ fail:
 	return -EINVAL;
 }
 
+/* A trust database row that still describes the file as it is now. */
+struct trust_probe {
+	const struct stat *st;
+	bool trusted;
+	uint8_t sha256[32];
+};
+
+static int trust_row(void *ud, const struct bw_trust_record *r)
+{
+	struct trust_probe *t = ud;
+	const struct stat *st = t->st;
+
+	if (r->size != (uint64_t)st->st_size ||
+	    r->ctime_ns != (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec ||
+	    r->mtime_ns != (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec)
+		return 0;
+	t->trusted = true;
+	memcpy(t->sha256, r->sha256, 32);
+	return 1;
+}
+
+/*
+ * Is the file trusted, as bulwarkd would install it from the trust
+ * database ($BULWARK_TRUST_DB, else the default)? A row for its inode
+ * whose size, ctime and mtime are still the file's. Adds "trust" to o.
+ */
+static bool explain_trust(struct json_object *o, const struct stat *st, uint8_t sha256[32])
+{
+	struct trust_probe t = { .st = st };
+	struct json_object *j = json_object_new_object();
+	struct bw_trust *db = NULL;
+	char err[256] = "", hex[65];
+
+	if (bw_trust_open(&db, NULL, BW_TRUST_READ, err, sizeof(err)) == 0) {
+		bw_trust_find_inode(db, st->st_dev, st->st_ino, trust_row, &t);
+		json_object_object_add(j, "db", json_object_new_string(bw_trust_path(db)));
+		bw_trust_close(db);
+	} else {
+		json_object_object_add(j, "db", NULL);
+		json_object_object_add(j, "error", json_object_new_string(err[0] ? err : "no trust database"));
+	}
+	json_object_object_add(j, "trusted", json_object_new_boolean(t.trusted));
+	if (t.trusted)
+		bw_hex(t.sha256, 32, hex);
+	json_object_object_add(j, "sha256", t.trusted ? json_object_new_string(hex) : NULL);
+	json_object_object_add(o, "trust", j);
+	memcpy(sha256, t.sha256, 32);
+	return t.trusted;
+}
+
 int bw_explain(const struct bw_rule_entry *entries, size_t n, const struct bw_rule_table *rules,
 	       const char *query, struct json_object **ret, char **ret_diag)
 {
@@ -551,6 +602,7 @@ int bw_explain(const struct bw_rule_entry *entries, size_t n, const struct bw_ru
 		const struct bw_rule_val *best = NULL;
 		const char *best_label = NULL;
 		size_t best_view = 0;
+		bool best_exact = false;
 
 		for (size_t vi = 0; vi < n_views; vi++) {
 			const struct bw_rule_val *first = NULL;
@@ -577,6 +629,7 @@ int bw_explain(const struct bw_rule_entry *entries, size_t n, const struct bw_ru
 							best = v;
 							best_label = views[vi].v[c].label;
 							best_view = vi;
+							best_exact = c == 0;
 						} else {
 							add_beaten(b, beaten, rules, v->rule_id,
 								   "another view of the file decides: weaker or equal verdict");
@@ -588,6 +641,40 @@ int bw_explain(const struct bw_rule_entry *entries, size_t n, const struct bw_ru
 								 "less specific object");
 					add_shadows(&x, beaten, &x.key);
 				}
+			}
+		}
+		/*
+		 * Trust objects (bw_decide_trust): after an exact file, before
+		 * trees: the content's hash, then trusted or untrusted.
+		 */
+		if (meta && (meta->flags & BW_POLICY_TRUST) && (qr->op == BW_OP_EXEC || qr->op == BW_OP_LOAD) &&
+		    !(best && best_exact)) {
+			uint8_t sha[32];
+			bool trusted = explain_trust(o, &st, sha);
+			const struct bw_rule_val *tv = NULL;
+			const char *label = trusted ? "trusted" : "untrusted";
+			__u64 h0 = 0, h1 = 0;
+
+			bw_hash_key(sha, &h0, &h1);
+			for (int pass = trusted ? 0 : 1; pass < 2 && !tv; pass++) {
+				for (int m = BW_SUBJ_COMBOS - 1; m >= 0 && !tv; m--) {
+					if (!(masks & (1u << m)))
+						continue;
+					tv = pass == 0 ? lookup(&x, qr->op, BW_OBJ_HASH, (uint32_t)m, ids, h0, h1) :
+							 lookup(&x, qr->op, trusted ? BW_OBJ_TRUSTED : BW_OBJ_UNTRUSTED,
+								(uint32_t)m, ids, 0, 0);
+					if (tv && pass == 0)
+						label = "sha256";
+				}
+			}
+			if (tv) {
+				if (best)
+					add_beaten(b, beaten, rules, best->rule_id,
+						   "less specific object (a tree, below the file's trust)");
+				best = tv;
+				best_label = label;
+				best_view = 0;
+				add_shadows(&x, beaten, &x.key);
 			}
 		}
 		if (best) {

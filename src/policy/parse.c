@@ -643,6 +643,62 @@ static int parse_reason(struct line_ctx *lc, struct bw_rule *r, const struct tok
 	return -1;
 }
 
+/*
+ * The trust objects of exec and load (image-load control): `trusted`,
+ * `untrusted`, and a file's content by hash, `sha256:` and 64 hex digits.
+ */
+#define BW_SHA256_HINT "a SHA-256 is 64 hex digits, as `sha256sum FILE` or `bulwark trust list` prints it"
+
+static int parse_trust_object(struct line_ctx *lc, struct bw_rule *r, const struct token *t)
+{
+	const char *w = t->text;
+
+	if (r->op != BW_OP_EXEC && r->op != BW_OP_LOAD) {
+		line_error(lc, t->col, "e.g. `deny exec untrusted` or `deny load sha256:<64 hex digits>`",
+			   "'%.*s' is an object of exec and load only", strncmp(w, "sha256:", 7) == 0 ? 7 : 9,
+			   w);
+		return -1;
+	}
+	if (strcmp(w, "trusted") == 0 || strcmp(w, "untrusted") == 0) {
+		r->obj = w[0] == 't' ? BW_OBJ_TYPE_TRUSTED : BW_OBJ_TYPE_UNTRUSTED;
+		r->path = strdup(w);
+		if (!r->path) {
+			bw_policy_oom(lc->p);
+			return -1;
+		}
+		return 0;
+	}
+	for (size_t i = 0; i < 64; i++) {
+		char c = w[7 + i];
+
+		if (!c) {
+			line_error(lc, t->col + 7 + (unsigned)i, BW_SHA256_HINT,
+				   "sha256 is too short: %zu hex digits, expected 64", i);
+			return -1;
+		}
+		if (!isxdigit((unsigned char)c)) {
+			line_error(lc, t->col + 7 + (unsigned)i, BW_SHA256_HINT,
+				   "invalid hex digit '%c' in sha256", c);
+			return -1;
+		}
+		r->sha256[i / 2] = (uint8_t)(r->sha256[i / 2] << 4 |
+					     (isdigit((unsigned char)c) ? c - '0' : (tolower((unsigned char)c) - 'a' + 10)));
+	}
+	if (w[71]) {
+		line_error(lc, t->col + 71, BW_SHA256_HINT, "sha256 is too long: expected 64 hex digits");
+		return -1;
+	}
+	r->obj = BW_OBJ_TYPE_HASH;
+	r->path = strdup(w);
+	if (!r->path) {
+		bw_policy_oom(lc->p);
+		return -1;
+	}
+	for (char *c = r->path + 7; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	return 0;
+}
+
 static int parse_object(struct line_ctx *lc, struct bw_rule *r, const struct token *t)
 {
 	char *path = t->text;
@@ -651,6 +707,9 @@ static int parse_object(struct line_ctx *lc, struct bw_rule *r, const struct tok
 	r->obj_loc = (struct bw_loc){ .file = lc->file, .line = lc->line, .col = t->col };
 	if (r->op == BW_OP_LOCKDOWN || r->op == BW_OP_SYSCTL)
 		return parse_reason(lc, r, t);
+	if (!t->quoted && (strcmp(path, "trusted") == 0 || strcmp(path, "untrusted") == 0 ||
+			   strncmp(path, "sha256:", 7) == 0))
+		return parse_trust_object(lc, r, t);
 	if (!t->quoted && strcmp(path, "any") == 0) {
 		r->obj = BW_OBJ_TYPE_ANY;
 		return 0;

@@ -25,6 +25,9 @@ enum bw_obj_type {
 	BW_OBJ_TYPE_ANY = 3,  /* the operation's default */
 	BW_OBJ_TYPE_REASON = 4, /* lockdown: a reason or a group of them (reasons) */
 	BW_OBJ_TYPE_SELF = 5,   /* protect self: bulwark's own files and objects */
+	BW_OBJ_TYPE_TRUSTED = 6,   /* exec, load: any file the trust database vouches for */
+	BW_OBJ_TYPE_UNTRUSTED = 7, /* exec, load: any file it does not */
+	BW_OBJ_TYPE_HASH = 8,      /* exec, load: a file by content (sha256:HEX) */
 };
 
 enum bw_sel_type {
@@ -70,6 +73,7 @@ struct bw_rule {
 	char *line; /* the whole source line: diagnostics quote it */
 	/* Filled by the compiler: what the path resolved to. */
 	uint64_t dev, ino;
+	uint8_t sha256[32]; /* HASH: the content named */
 };
 
 enum bw_severity { BW_SEV_ERROR = 1, BW_SEV_WARNING = 2 };

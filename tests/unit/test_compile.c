@@ -417,7 +417,6 @@ static void test_errors(void **state)
 		{ "deny exec @/missing", 1, 11, "/missing: No such file or directory" },
 		{ "deny exec @/file/**", 1, 11, "/file/** is not a directory" },
 		{ "deny exec @/tree", 1, 11, "/tree is a directory" },
-		{ "deny load any", 1, 1, "operation 'load' is not enforced by this build yet" },
 		{ "protect @/missing level=vendor", 1, 9, "/missing: No such file or directory" },
 		{ "deny exec any from level=1", 1, 20, "selector 'level' is not enforced by this build yet" },
 		{ "deny exec any from trusted", 1, 20, "selector 'trusted' is not enforced by this build yet" },
@@ -444,6 +443,82 @@ static void test_errors(void **state)
 		assert_non_null(p->diags[0].hint);
 		bw_policy_free(p);
 	}
+}
+
+static const struct bw_rule_entry *find_op(const struct bw_compiled *c, unsigned op, unsigned kind)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (c->entries[i].key.op == op && c->entries[i].key.kind == kind)
+			return &c->entries[i];
+	return NULL;
+}
+
+/*
+ * Trust objects become one key each: TRUSTED and UNTRUSTED with no file,
+ * HASH keyed by the content's first 16 bytes (as the kernel copies them
+ * out of a trust entry); the META entry says the policy uses trust, so
+ * the kernel consults the trust map only then. load is a decision of its own.
+ */
+static void test_trust_entries(void **state)
+{
+	static const uint8_t h[32] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+				       17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32 };
+	struct bw_compiled c;
+	const struct bw_rule_entry *e;
+	__u64 dev, ino;
+	int r;
+	struct bw_policy *p = compile("deny exec untrusted\n"
+				      "allow load trusted from uid=1000\n"
+				      "deny exec sha256:0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20\n"
+				      "deny load @/tree/**\n", &c, &r);
+
+	(void)state;
+	assert_int_equal(r, 0);
+	assert_int_equal(p->n_errors, 0);
+	e = find(&c, BW_OBJ_META);
+	assert_non_null(e);
+	assert_true(e->val.flags & BW_POLICY_TRUST);
+	assert_true(e->val.ops & (1u << BW_OP_EXEC));
+	assert_true(e->val.ops & (1u << BW_OP_LOAD));
+	assert_true(e->val.combos & (1u << (1u << BW_DIM_UID)));
+
+	e = find_op(&c, BW_OP_EXEC, BW_OBJ_UNTRUSTED);
+	assert_non_null(e);
+	assert_int_equal(e->val.verdict, BW_VERDICT_DENY);
+	assert_int_equal(e->val.rule_id, 1);
+	assert_int_equal(e->key.dev, 0);
+	assert_int_equal(e->key.ino, 0);
+	assert_int_equal(e->key.subj, 0);
+
+	e = find_op(&c, BW_OP_LOAD, BW_OBJ_TRUSTED);
+	assert_non_null(e);
+	assert_int_equal(e->val.verdict, BW_VERDICT_ALLOW);
+	assert_int_equal(e->key.subj, 1u << BW_DIM_UID);
+	assert_int_equal(e->key.ids[BW_DIM_UID], 1000);
+
+	e = find_op(&c, BW_OP_EXEC, BW_OBJ_HASH);
+	assert_non_null(e);
+	bw_hash_key(h, &dev, &ino);
+	assert_int_equal(e->key.dev, dev);
+	assert_int_equal(e->key.ino, ino);
+	assert_memory_equal(&e->key.dev, h, 8);
+	assert_memory_equal(&e->key.ino, h + 8, 8);
+	assert_int_equal(e->val.rule_id, 3);
+
+	assert_non_null(find_op(&c, BW_OP_LOAD, BW_OBJ_TREE));
+	assert_null(find_op(&c, BW_OP_LOAD, BW_OBJ_UNTRUSTED));
+	bw_compiled_free(&c);
+	bw_policy_free(p);
+
+	/* A policy without trust objects leaves the trust map alone. */
+	p = compile("deny exec @/tree/**\ndeny load any\n", &c, &r);
+	assert_int_equal(r, 0);
+	e = find(&c, BW_OBJ_META);
+	assert_non_null(e);
+	assert_false(e->val.flags & BW_POLICY_TRUST);
+	assert_non_null(find_op(&c, BW_OP_LOAD, BW_OBJ_DEFAULT));
+	bw_compiled_free(&c);
+	bw_policy_free(p);
 }
 
 /* Compile text as a re-resolution does, keeping c's record. */
@@ -746,6 +821,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_entries),
+		cmocka_unit_test(test_trust_entries),
 		cmocka_unit_test(test_tree_and_default),
 		cmocka_unit_test(test_links_resolve_to_inode),
 		cmocka_unit_test(test_shadowing),

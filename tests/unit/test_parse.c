@@ -91,6 +91,42 @@ static void test_valid_fixture(void **state)
 	bw_policy_free(p);
 }
 
+#define SHA_HINT "a SHA-256 is 64 hex digits, as `sha256sum FILE` or `bulwark trust list` prints it"
+#define TRUST_HINT "e.g. `deny exec untrusted` or `deny load sha256:<64 hex digits>`"
+
+/* Image-load control's objects: trusted, untrusted, and content by hash. */
+static void test_trust_objects(void **state)
+{
+	static const char text[] =
+		"deny exec untrusted\n"
+		"allow load trusted from uid=1000\n"
+		"audit exec sha256:00112233445566778899AABBCCDDEEFF00112233445566778899aabbccddeeff with log\n"
+		"deny load /usr/lib/**\n";
+	static const uint8_t want[32] = { 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa,
+					  0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x00, 0x11, 0x22, 0x33, 0x44, 0x55,
+					  0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff };
+	struct bw_policy *p = parse(text, sizeof(text) - 1);
+
+	(void)state;
+	assert_int_equal(p->n_errors, 0);
+	assert_int_equal(p->n_rules, 4);
+	assert_int_equal(p->rules[0].op, BW_OP_EXEC);
+	assert_int_equal(p->rules[0].obj, BW_OBJ_TYPE_UNTRUSTED);
+	assert_int_equal(p->rules[0].obj_loc.col, 11);
+	assert_int_equal(p->rules[1].op, BW_OP_LOAD);
+	assert_int_equal(p->rules[1].obj, BW_OBJ_TYPE_TRUSTED);
+	assert_int_equal(p->rules[1].n_subjects, 1);
+	assert_int_equal(p->rules[2].obj, BW_OBJ_TYPE_HASH);
+	assert_memory_equal(p->rules[2].sha256, want, 32);
+	/* written as given, in lower case: what events and explain quote */
+	assert_string_equal(p->rules[2].path,
+			    "sha256:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff");
+	assert_int_equal(p->rules[2].flags, BW_RULE_LOG);
+	assert_int_equal(p->rules[3].op, BW_OP_LOAD);
+	assert_int_equal(p->rules[3].obj, BW_OBJ_TYPE_TREE);
+	bw_policy_free(p);
+}
+
 struct bad {
 	const char *text;
 	unsigned line, col;
@@ -254,6 +290,18 @@ static const struct bad bad_inputs[] = {
 	{ "allow anon-exec /usr/**", 1, 17, "the object of 'anon-exec' is `any`: rules say which programs may",
 	  "e.g. `allow anon-exec any from exe=/usr/bin/node` for a JIT" },
 	{ "deny memfd-exe any", 1, 6, "unknown operation 'memfd-exe'", "did you mean 'memfd-exec'?" },
+	/* image-load control: trust objects belong to exec and load; hashes are 64 hex digits */
+	{ "deny exec sha256:abc", 1, 21, "sha256 is too short: 3 hex digits, expected 64", SHA_HINT },
+	{ "deny exec sha256:", 1, 18, "sha256 is too short: 0 hex digits, expected 64", SHA_HINT },
+	{ "deny exec sha256:g000000000000000000000000000000000000000000000000000000000000000", 1, 18, "invalid hex digit 'g' in sha256", SHA_HINT },
+	{ "deny load sha256:00000000000000000000000000000000000000000000000000000000000000-0", 1, 80, "invalid hex digit '-' in sha256", SHA_HINT },
+	{ "deny exec sha256:00000000000000000000000000000000000000000000000000000000000000000", 1, 82, "sha256 is too long: expected 64 hex digits", SHA_HINT },
+	{ "deny module untrusted", 1, 13, "'untrusted' is an object of exec and load only", TRUST_HINT },
+	{ "allow kexec trusted", 1, 13, "'trusted' is an object of exec and load only", TRUST_HINT },
+	{ "protect trusted level=vendor", 1, 9, "'trusted' is an object of exec and load only", TRUST_HINT },
+	{ "deny wx sha256:0000000000000000000000000000000000000000000000000000000000000000", 1, 9, "'sha256:' is an object of exec and load only", TRUST_HINT },
+	{ "deny exec \"untrusted\"", 1, 11, "expected an absolute path, a tree `/dir/**` or `any`, got 'untrusted'",
+	  "paths are absolute, e.g. /usr/bin/curl or /opt/app/**" },
 };
 
 /* Explain queries share the rule grammar: `<op> <file> [as <selector>...]`. */
@@ -504,7 +552,7 @@ static void test_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_valid_fixture),   cmocka_unit_test(test_bad_inputs),
+		cmocka_unit_test(test_valid_fixture),   cmocka_unit_test(test_trust_objects),   cmocka_unit_test(test_bad_inputs),
 		cmocka_unit_test(test_bad_queries),
 		cmocka_unit_test(test_limits),          cmocka_unit_test(test_multiple_errors),
 		cmocka_unit_test(test_includes_and_dirs), cmocka_unit_test(test_hash),

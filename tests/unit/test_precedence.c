@@ -19,9 +19,15 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 
+#include <sodium.h>
+
 #include "bulwark/bulwark.h"
+#include "../../src/lib/trust.h"
 
 static char dir[] = "/tmp/bw-prec-XXXXXX";
+/* The trust database's files, and the hex SHA-256 of opt/app/tool ("%" in rows). */
+static const char *const trusted[] = { "opt/app/tool", "usr/bin/id" };
+static char tool_hex[65];
 
 static const char *const files[] = {
 	"opt/app/tool", "opt/app/other", "opt/lib/x", "x",
@@ -42,7 +48,31 @@ static int setup(void **state)
 		snprintf(cmd, sizeof(cmd), "mkdir -p $(dirname %s)", path);
 		if (system(cmd) != 0 || !(f = fopen(path, "w")))
 			return -1;
+		fputs(files[i], f); /* distinct contents: distinct hashes */
 		fclose(f);
+	}
+	{
+		uint8_t h[32];
+		struct bw_trust *t = NULL;
+		struct bw_trust_stats st = { 0 };
+		char db[300], err[256], *paths[2];
+
+		snprintf(db, sizeof(db), "%s/trust.db", dir);
+		setenv(BW_TRUST_DB_ENV, db, 1);
+		if (bw_trust_open(&t, db, BW_TRUST_WRITE, err, sizeof(err)) < 0)
+			return -1;
+		for (int i = 0; i < 2; i++) {
+			paths[i] = malloc(300);
+			snprintf(paths[i], 300, "%s/%s", dir, trusted[i]);
+		}
+		if (bw_trust_add(t, paths, 2, false, NULL, &st) < 0 || st.trusted != 2)
+			return -1;
+		bw_trust_close(t);
+		free(paths[0]);
+		free(paths[1]);
+		crypto_hash_sha256(h, (const uint8_t *)"opt/app/tool", strlen("opt/app/tool"));
+		for (int i = 0; i < 32; i++)
+			snprintf(tool_hex + 2 * i, 3, "%02x", h[i]);
 	}
 	return 0;
 }
@@ -65,6 +95,9 @@ static void expand(const char *tmpl, char *out, size_t cap)
 		if (*s == '@') {
 			memcpy(out + n, dir, strlen(dir));
 			n += strlen(dir);
+		} else if (*s == '%' && n + 64 < cap) {
+			memcpy(out + n, tool_hex, 64);
+			n += 64;
 		} else {
 			out[n++] = *s;
 		}
@@ -188,6 +221,35 @@ static const struct row rows[] = {
 	  "deny anon-exec any from exe=@/usr/sbin/nginx", "anon-exec any as exe=@/usr/sbin/nginx uid=5", "deny", B },
 	{ "memfd-exec: deny beats allow for the same subject", "allow memfd-exec any",
 	  "deny memfd-exec any", "memfd-exec any", "deny", B },
+	/*
+	 * image-load control (trusted: opt/app/tool, usr/bin/id; % = tool's
+	 * sha256): exact file, then the content's hash, then trusted or
+	 * untrusted, then trees, then any
+	 */
+	{ "trust: exact file beats untrusted", "deny exec untrusted", "allow exec @/x", "exec @/x", "allow", B },
+	{ "trust: untrusted beats tree", "allow exec @/opt/**", "deny exec untrusted",
+	  "exec @/opt/app/other", "deny", B },
+	{ "trust: trusted beats tree", "deny exec @/opt/**", "allow exec trusted", "exec @/opt/app/tool",
+	  "allow", B },
+	{ "trust: the tree decides what the trust rule leaves", "deny exec @/opt/**", "allow exec trusted",
+	  "exec @/opt/app/other", "deny", A },
+	{ "trust: sha256 beats trusted", "allow exec trusted", "deny exec sha256:%", "exec @/opt/app/tool",
+	  "deny", B },
+	{ "trust: sha256 beats tree", "allow exec @/opt/**", "deny exec sha256:%", "exec @/opt/app/tool",
+	  "deny", B },
+	{ "trust: exact file beats sha256", "deny exec sha256:%", "allow exec @/opt/app/tool",
+	  "exec @/opt/app/tool", "allow", B },
+	{ "trust: sha256 names only that content", "deny exec sha256:%", "allow exec trusted",
+	  "exec @/usr/bin/id", "allow", B },
+	{ "trust: trusted beats any", "deny exec any", "allow exec trusted", "exec @/usr/bin/id", "allow", B },
+	{ "trust: any decides what trust rules leave", "deny exec any", "allow exec trusted", "exec @/x",
+	  "deny", A },
+	{ "trust: same object, subject rule wins", "deny exec untrusted", "allow exec untrusted from uid=33",
+	  "exec @/x as uid=33", "allow", B },
+	{ "trust: exe beats uid on untrusted", "allow load untrusted from uid=33",
+	  "deny load untrusted from exe=@/usr/sbin/nginx", "load @/x as exe=@/usr/sbin/nginx uid=33", "deny", B },
+	{ "trust: exec and load are separate decisions", "deny exec untrusted", "allow load untrusted",
+	  "load @/x", "allow", B },
 	/* 6. still tied: the rule read first */
 	{ "identical rules: first read wins", "deny exec @/x with tag=one", "deny exec @/x with tag=two",
 	  "exec @/x", "deny", FIRST },

@@ -5,11 +5,14 @@
  *
  *   bwtry exec PATH [ARG...]   fork, then execve in the child
  *   bwtry execveat PATH        as exec, by execveat(dirfd of PATH's directory, name)
+ *   bwtry fexecve PATH [ARG...]  as exec, by an open descriptor (execveat AT_EMPTY_PATH)
  *   bwtry run PATH [ARG...]    execve in this process (no fork), so the
  *                              subject is bwtry's copy and its parent
  *   bwtry mmap PATH            map the file PROT_READ|PROT_EXEC
  *   bwtry mprotect PATH        map it PROT_READ, then mprotect to add PROT_EXEC
  *   bwtry anon-exec -          map anonymous memory PROT_READ|PROT_EXEC
+ *   bwtry dlopen PATH          dlopen(PATH, RTLD_NOW); on failure dlerror()'s text
+ *                              is printed first (ld.so keeps no errno), errno=EIO
  *
  * Memory controls:
  *   bwtry wx-anon | wx-file PATH   map anonymous memory (PATH, private) read-write-execute
@@ -87,6 +90,7 @@
  * Exit: 0 if the operation succeeded, 1 if it failed, 2 on usage errors.
  */
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -136,7 +140,7 @@ static const char *errno_name(int e)
  * The child reports execve's errno through a close-on-exec pipe. at: use
  * execveat relative to a descriptor of the file's directory instead.
  */
-static int try_exec_how(char **argv, bool at)
+static int try_exec_how(char **argv, int at)
 {
 	int pfd[2], status, err = 0;
 	pid_t pid;
@@ -149,7 +153,13 @@ static int try_exec_how(char **argv, bool at)
 		return perror("fork"), 2;
 	if (pid == 0) {
 		close(pfd[0]);
-		if (at) {
+		if (at == 2) {
+			/* fexecve: by an open descriptor, execveat(fd, "", AT_EMPTY_PATH) */
+			int fd = open(argv[0], O_RDONLY | O_CLOEXEC);
+
+			if (fd >= 0)
+				syscall(SYS_execveat, fd, "", argv, environ, AT_EMPTY_PATH);
+		} else if (at) {
 			char dir[4096];
 			const char *slash = strrchr(argv[0], '/');
 			int dfd;
@@ -184,7 +194,7 @@ static int try_exec_how(char **argv, bool at)
 
 static int try_exec(char **argv)
 {
-	return try_exec_how(argv, false);
+	return try_exec_how(argv, 0);
 }
 
 /* In place: on success PATH replaces us and reports nothing itself. */
@@ -217,6 +227,23 @@ static int try_map(const char *path, bool via_mprotect)
 		return report(rc, errno);
 	}
 	return report(0, 0);
+}
+
+/*
+ * dlopen: ld.so maps the library itself and reports failure only as
+ * dlerror() text ("...: failed to map segment from shared object"; errno
+ * is not kept), so that text is printed for the test to read.
+ */
+static int try_dlopen(const char *path)
+{
+	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	const char *why;
+
+	if (h)
+		return report(0, 0);
+	why = dlerror();
+	printf("dlerror: %s\n", why ? why : "(none)");
+	return report(-1, EIO);
 }
 
 /* Like report(), with the failing step named. */
@@ -1143,13 +1170,17 @@ int main(int argc, char **argv)
 	if (argc >= 3 && strcmp(argv[1], "exec") == 0)
 		return try_exec(argv + 2);
 	if (argc >= 3 && strcmp(argv[1], "execveat") == 0)
-		return try_exec_how(argv + 2, true);
+		return try_exec_how(argv + 2, 1);
+	if (argc >= 3 && strcmp(argv[1], "fexecve") == 0)
+		return try_exec_how(argv + 2, 2);
 	if (argc >= 3 && strcmp(argv[1], "run") == 0)
 		return run_in_place(argv + 2);
 	if (argc == 3 && strcmp(argv[1], "mmap") == 0)
 		return try_map(argv[2], false);
 	if (argc == 3 && strcmp(argv[1], "mprotect") == 0)
 		return try_map(argv[2], true);
+	if (argc == 3 && strcmp(argv[1], "dlopen") == 0)
+		return try_dlopen(argv[2]);
 	if (argc == 3 && strcmp(argv[1], "anon-exec") == 0) {
 		void *p = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 

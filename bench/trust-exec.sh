@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Image-load control, per-exec cost of the two mechanisms of issue 12, in
+# one run, rounds interleaved: the bare kernel; bulwark's trust map
+# (`deny exec untrusted` for the benchmark's programs: one hash lookup of
+# the file, ctime and size compared, then the rule lookups); and option
+# (b), IMA's bpf_ima_file_hash in a sleepable exec hook matched against a
+# hash-keyed map (bench/ima.bpf.c). The program run is a static busybox
+# (the exec path, not ld.so), then a 4 MiB one (IMA hashes the whole file
+# when its cache has no hash: no IMA policy, as Debian boots).
+# Needs root and a kernel that runs BPF LSM: run it in vm/run.
+set -eu
+repo=$(cd "$(dirname "$0")/.." && pwd)
+B=$repo/build
+N=${BENCH_EXECS:-500}
+ROUNDS=${BENCH_ROUNDS:-3}
+W=/tmp/bw-trust-bench
+rm -rf "$W" && mkdir -p "$W/bin"
+cp "$(command -v busybox)" "$W/bin/busybox"
+cp "$(command -v busybox)" "$W/bin/big" && head -c 4194304 /dev/urandom >>"$W/bin/big"
+cp "$B/bench/execloop" "$W/bin/execloop"
+export BULWARK_TRUST_DB=$W/trust.db
+"$B/bulwark" trust add "$W/bin/busybox" "$W/bin/big" >/dev/null
+cat >"$W/trust.policy" <<POL
+deny exec untrusted from exe=$W/bin/execloop
+POL
+
+run() { "$W/bin/execloop" "$N" "$W/bin/$1" true; }
+start() {
+	"$B/bulwarkd" --policy "$W/trust.policy" --events /dev/null 2>>"$W/daemon.log" &
+	for _ in $(seq 600); do "$B/bulwark" status >/dev/null 2>&1 && return; sleep 0.1; done
+	echo "bulwarkd did not start" >&2; cat "$W/daemon.log" >&2; exit 1
+}
+hashes=$(sha256sum "$W/bin/busybox" "$W/bin/big" | cut -d' ' -f1)
+"$B/bulwark" unload >/dev/null 2>&1 || true
+declare -a bare bw ima bbare bbw bima
+for r in $(seq "$ROUNDS"); do
+	bare+=("$(run busybox)") bbare+=("$(run big)")
+	start
+	trusted=$("$B/bulwark" status --json | jq -r .trust.trusted)
+	[[ $trusted -ge 2 ]] || { echo "trust map not filled ($trusted)" >&2; exit 1; }
+	bw+=("$(run busybox)") bbw+=("$(run big)")
+	denied=$("$B/bulwark" status --json | jq -r .counters.exec.denied)
+	"$B/bulwark" unload >/dev/null
+	wait
+	coproc IMA { IMABENCH_OBJ=$B/bench/ima.bpf.o exec "$B/bench/imabench" $hashes; }
+	read -r line <&"${IMA[0]}"
+	[[ $line == attached ]] || { echo "imabench: $line" >&2; exit 1; }
+	ima+=("$(run busybox)") bima+=("$(run big)")
+	kill -TERM "$IMA_PID"
+	read -r counts <&"${IMA[0]}"
+	wait "$IMA_PID" || true
+	echo "round $r: bare ${bare[-1]} / ${bbare[-1]} ns, trust map ${bw[-1]} / ${bbw[-1]} ns (denied $denied), IMA ${ima[-1]} / ${bima[-1]} ns ($counts)"
+done
+median() { printf '%s\n' "$@" | sort -n | sed -n "$(( ($# + 1) / 2 ))p"; }
+echo "kernel $(uname -r), $N fork+exec per sample, $ROUNDS rounds, medians (static busybox / busybox + 4 MiB):"
+awk -v b="$(median "${bare[@]}")" -v t="$(median "${bw[@]}")" -v i="$(median "${ima[@]}")" \
+    -v bb="$(median "${bbare[@]}")" -v tb="$(median "${bbw[@]}")" -v ib="$(median "${bima[@]}")" 'BEGIN {
+	printf "  bare kernel         %8.1f us  1.000   %8.1f us  1.000\n", b / 1000, bb / 1000
+	printf "  bulwark trust map   %8.1f us  %.3f   %8.1f us  %.3f\n", t / 1000, t / b, tb / 1000, tb / bb
+	printf "  IMA hash + map      %8.1f us  %.3f   %8.1f us  %.3f\n", i / 1000, i / b, ib / 1000, ib / bb
+	printf "  added per exec: trust map %.1f us / %.1f us, IMA %.1f us / %.1f us\n", (t - b) / 1000, (tb - bb) / 1000, (i - b) / 1000, (ib - bb) / 1000
+}'

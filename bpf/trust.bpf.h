@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Image-load control: is a file one the trust database vouches for?
+ *
+ * bulwarkd fills bw_trust from the trust database (src/daemon/trust.c):
+ * for each file it verified, the real file's identity -> its ctime, size
+ * and SHA-256. A file counts as trusted only while its inode still has
+ * that ctime and size. Every write, truncate, fallocate, chmod or other
+ * attribute change moves ctime, so trust ends with the change, even if
+ * the inode was evicted and read back, with no daemon round trip. The
+ * hooks also delete the entry at a write-open and a truncate (belt and
+ * braces: a change within one tick of the ctime clock keeps ctime).
+ *
+ * The decision stays a hash lookup: one here, then the rule lookups.
+ * Nothing is hashed in the kernel.
+ */
+#ifndef BULWARK_TRUST_BPF_H
+#define BULWARK_TRUST_BPF_H
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1 << 20);
+	__type(key, struct bw_trust_key);
+	__type(value, struct bw_trust_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bw_trust SEC(".maps");
+
+/* ctime moved out of struct inode's timespec: __i_ctime (6.6), then _sec/_nsec (6.11). */
+struct inode___v611 {
+	time64_t i_ctime_sec;
+	u32 i_ctime_nsec;
+} __attribute__((preserve_access_index));
+
+struct inode___v66 {
+	struct timespec64 __i_ctime;
+} __attribute__((preserve_access_index));
+
+static __always_inline void bw_inode_ctime(struct inode *inode, __s64 *sec, __u32 *nsec)
+{
+	struct inode___v611 *n = (void *)inode;
+	struct inode___v66 *m = (void *)inode;
+
+	if (bpf_core_field_exists(struct inode___v611, i_ctime_sec)) {
+		*sec = BPF_CORE_READ(n, i_ctime_sec);
+		*nsec = BPF_CORE_READ(n, i_ctime_nsec);
+	} else if (bpf_core_field_exists(struct inode___v66, __i_ctime)) {
+		*sec = BPF_CORE_READ(m, __i_ctime.tv_sec);
+		*nsec = BPF_CORE_READ(m, __i_ctime.tv_nsec);
+	} else {
+		*sec = BPF_CORE_READ(inode, i_ctime.tv_sec);
+		*nsec = BPF_CORE_READ(inode, i_ctime.tv_nsec);
+	}
+}
+
+/*
+ * The inode whose bytes a file holds: below an overlay (at most two
+ * stacked), the real file ovl_open keeps in private_data; 6.1's mappings
+ * already carry the real inode under the overlay's path.
+ */
+static __always_inline struct inode *bw_real_inode(struct file *file)
+{
+	struct inode *inode = BPF_CORE_READ(file, f_inode);
+
+	if (inode && BPF_CORE_READ(inode, i_sb, s_magic) == BW_OVERLAYFS_MAGIC) {
+		file = BPF_CORE_READ(file, private_data);
+		inode = file ? BPF_CORE_READ(file, f_inode) : NULL;
+	}
+	if (inode && BPF_CORE_READ(inode, i_sb, s_magic) == BW_OVERLAYFS_MAGIC) {
+		file = BPF_CORE_READ(file, private_data);
+		inode = file ? BPF_CORE_READ(file, f_inode) : NULL;
+	}
+	if (inode && BPF_CORE_READ(inode, i_sb, s_magic) == BW_OVERLAYFS_MAGIC)
+		return NULL; /* stacked deeper than overlayfs allows: not ours to guess */
+	return inode;
+}
+
+/*
+ * bw_inode_id for an inode: (dev, ino) as stat reports them, btrfs by
+ * subvolume. Inline: a frame of its own below bw_decide_file would pass
+ * the 512 bytes of stack the mmap hook's call chain may use.
+ */
+static __always_inline bool bw_inode_ident(struct inode *inode, __u64 *dev, __u64 *ino)
+{
+	struct super_block *sb = BPF_CORE_READ(inode, i_sb);
+	struct bw_fs_layout *l;
+	void *root;
+
+	*dev = BPF_CORE_READ(sb, s_dev);
+	if (BPF_CORE_READ(sb, s_magic) == BW_BTRFS_MAGIC) {
+		l = bpf_map_lookup_elem(&bw_fs_layout, &bw_zero_key);
+		if (!l || !l->valid ||
+		    bpf_probe_read_kernel(ino, sizeof(*ino),
+					  (void *)inode - l->btrfs_vfs_inode + l->btrfs_root))
+			return false;
+		root = (void *)*ino;
+		*dev = 0;
+		if (!root || bpf_probe_read_kernel(dev, sizeof(__u32), root + l->btrfs_anon_dev))
+			return false;
+	}
+	*ino = BPF_CORE_READ(inode, i_ino);
+	return true;
+}
+
+/*
+ * The trust verdict's result: the first half of the file's SHA-256, the
+ * key of `sha256:` rules. Laid out as struct bw_trust_key, which it holds
+ * on the way.
+ */
+struct bw_trust_out {
+	__u64 h0, h1;
+};
+
+/*
+ * Is the file (its struct file, as a number) trusted now? 1 with out
+ * filled, else 0. Static, not global: 6.1 refuses a global function's
+ * pointer argument as a map key; its only caller, bw_decide_file, is
+ * global, so it is still verified once per program.
+ */
+static __noinline int bw_trust_of(__u64 file_addr, struct bw_trust_out *out)
+{
+	struct file *file = (struct file *)file_addr;
+	struct bw_trust_val *v;
+	struct inode *inode;
+
+	/*
+	 * out is the scratch: the identity (the map's key), then the ctime,
+	 * then the hash. This call chain has no stack to spare (mmap_file).
+	 */
+	if (!out || !file)
+		return 0;
+	inode = bw_real_inode(file);
+	if (!inode || !bw_inode_ident(inode, &out->h0, &out->h1))
+		return 0;
+	v = bpf_map_lookup_elem(&bw_trust, out);
+	if (!v)
+		return 0;
+	out->h0 = 0;
+	out->h1 = 0;
+	bw_inode_ctime(inode, (__s64 *)&out->h0, (__u32 *)&out->h1);
+	if (v->ctime_sec != (__s64)out->h0 || v->ctime_nsec != (__u32)out->h1 ||
+	    v->size != (__u64)BPF_CORE_READ(inode, i_size))
+		return 0;
+	__builtin_memcpy(&out->h0, v->sha256, 8);
+	__builtin_memcpy(&out->h1, v->sha256 + 8, 8);
+	return 1;
+}
+
+/*
+ * Trust ends when the content can change: a write-open (through any name
+ * or hardlink: the inode is the key), a truncate. Called from file_open
+ * and path_truncate; costs one delete on a hash map.
+ */
+static __always_inline void bw_trust_revoke_inode(struct inode *inode)
+{
+	struct bw_trust_key k = {};
+
+	if (inode && bw_inode_ident(inode, &k.dev, &k.ino))
+		bpf_map_delete_elem(&bw_trust, &k);
+}
+
+#endif /* BULWARK_TRUST_BPF_H */
