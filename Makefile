@@ -51,7 +51,7 @@ D_SRCS    := src/daemon/main.c src/daemon/server.c src/daemon/proto.c src/daemon
 	src/daemon/policy.c src/daemon/events.c src/daemon/kernel.c src/daemon/log.c src/daemon/drift.c src/daemon/watchdog.c \
 	src/daemon/trust.c
 D_OBJS    := $(D_SRCS:%.c=$(BUILD)/%.o)
-CLI_SRCS  := src/cli/main.c src/cli/trust.c
+CLI_SRCS  := src/cli/main.c src/cli/trust.c src/cli/suggest.c
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 UNIT_TESTS := test_parse test_compile test_event test_precedence test_proto test_server test_trust test_sign \
 	test_api test_oom test_client

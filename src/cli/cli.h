@@ -23,7 +23,13 @@ bool want_help(int argc, char **argv);
  */
 int trust_sync_daemon(bool quiet);
 
+struct bw_client;
+/* Connect to bulwarkd, or say why not on stderr. Returns an exit code. */
+int connect_daemon(struct bw_client **ret);
+
 /* bulwark trust ... (src/cli/trust.c) */
 int cmd_trust(int argc, char **argv);
+/* bulwark trust suggest (src/cli/suggest.c) */
+int cmd_trust_suggest(int argc, char **argv);
 
 #endif

@@ -64,8 +64,6 @@ static void log_to_stderr(void *userdata, enum bw_log_level level, const char *m
 		fprintf(stderr, "bulwark: %s\n", msg);
 }
 
-static int connect_daemon(struct bw_client **ret);
-
 int trust_sync_daemon(bool quiet)
 {
 	struct bw_client_opts opts = {
@@ -101,7 +99,7 @@ int trust_sync_daemon(bool quiet)
 	return EXIT_OK;
 }
 
-static int connect_daemon(struct bw_client **ret)
+int connect_daemon(struct bw_client **ret)
 {
 	struct bw_client_opts opts = {
 		.sz = sizeof(opts),

@@ -433,6 +433,7 @@ static void trust_usage(FILE *out)
 		"       bulwark trust verify\n"
 		"       bulwark trust import dpkg [--changed] [--admindir DIR]\n"
 		"       bulwark trust sync\n"
+		"       bulwark trust suggest [--events FILE] [--json]\n"
 		"\n"
 		"The trust database records files by path, SHA-256, size, inode and ctime.\n"
 		"add      hash and trust each PATH (a symlink: its target's content, under the\n"
@@ -448,6 +449,8 @@ static void trust_usage(FILE *out)
 		"sync     have bulwarkd read the database again and install what it verified\n"
 		"         in the kernel (add, remove and import do this themselves when\n"
 		"         bulwarkd runs; bulwarkd reads its own --trust-db).\n"
+		"suggest  the `trust add` commands that would have allowed the untrusted execs\n"
+		"         and loads in bulwarkd's events (monitor mode, then lockdown).\n"
 		"\n"
 		"Options: --db PATH (default $" BW_TRUST_DB_ENV ", else " BW_TRUST_DB_PATH "),\n"
 		"         --threads N (hashing threads; default one per CPU).\n"
@@ -463,6 +466,7 @@ int cmd_trust(int argc, char **argv)
 	} subs[] = {
 	    {"add", cmd_trust_add},	  {"remove", cmd_trust_remove}, {"list", cmd_trust_list},
 	    {"verify", cmd_trust_verify}, {"import", cmd_trust_import}, {"sync", cmd_trust_sync},
+	    {"suggest", cmd_trust_suggest},
 	};
 	const char *db = NULL;
 	int i = 1;

@@ -183,5 +183,28 @@ else
 	bad "trust add -r $crash_tree finished before it could be killed: $(tail -n 1 "$scratch/crash.out")"
 fi
 
+# --- trust suggest: the events of a monitoring period into trust add commands
+ev=$scratch/events.json
+{
+	echo '{"type":"decision","op":"exec","action":"would-deny","target":{"path":"/opt/app/run me","trusted":false}}'
+	echo '{"type":"decision","op":"load","action":"would-deny","target":{"path":"/opt/app/libapp.so","trusted":false}}'
+	echo '{"type":"decision","op":"exec","action":"allowed","target":{"path":"/usr/bin/ls","trusted":true}}'
+	echo '{"type":"decision","op":"exec","action":"blocked","target":{"path":"/opt/app/run me","trusted":false}}'
+	echo '{"type":"decision","op":"exec","action":"blocked","target":{"path":null,"trusted":false}}'
+	echo '{"type":"decision","op":"signal","action":"blocked","target":{"pid":1}}'
+	echo 'a line that is not JSON'
+} >"$ev"
+out=$("$B" trust suggest --events "$ev" 2>&1)
+check "suggest: one command per untrusted image, quoted, sorted ($out)" test \
+	"$(grep '^bulwark trust add' <<<"$out" | sed 's/ *#.*//')" = \
+	"$(printf '%s\n' "bulwark trust add /opt/app/libapp.so" "bulwark trust add '/opt/app/run me'")"
+check "suggest: trusted files and other operations are left out" test "$(grep -c '/usr/bin/ls\|pid' <<<"$out")" -eq 0
+check "suggest: an image without a path is counted, not listed" grep -q "1 without a path" <<<"$out"
+out=$("$B" trust suggest --events - --json <"$ev")
+check "suggest --json: times seen per operation ($out)" test \
+	"$(jq -c '[.[] | [.path, .exec, .load]]' <<<"$out")" = '[["/opt/app/libapp.so",0,1],["/opt/app/run me",2,0]]'
+"$B" trust suggest --events "$scratch/nonexistent" >/dev/null 2>&1
+check "suggest: a missing events file is an error" test $? -eq 1
+
 echo "trust: $passed passed, $failed failed"
 [[ $failed -eq 0 && $passed -gt 0 ]]
