@@ -160,13 +160,14 @@ static void print_drift(struct json_object *pol)
 	printf("resolved:  %lld paths", (long long)jint(pol, "resolved"));
 	if (!count)
 		printf(", all as loaded\n");
-	/* Directories followed to a replacement: their deny and audit rules keep the old tree. */
+	/* Files and directories followed to a replacement: their deny and audit rules keep the old one. */
 	for (size_t i = 0; i < n_old; i++) {
 		struct json_object *e = json_object_array_get_idx(old, i);
 
-		printf("  %s: %s %s was replaced; its old directory (%s inode %lld) is still denied and audited\n",
-		       jstr(e, "rule"), jstr(e, "kind"), jstr(e, "path"), jstr(e, "dev"),
-		       (long long)jint(e, "ino"));
+		printf("  %s: %s %s was replaced; its old %s (%s inode %lld) is still denied and audited\n",
+		       jstr(e, "rule"), jstr(e, "kind"), jstr(e, "path"),
+		       strcmp(jstr(e, "kind") ? jstr(e, "kind") : "", "file") == 0 ? "file" : "directory",
+		       jstr(e, "dev"), (long long)jint(e, "ino"));
 	}
 	if (!count)
 		return;
@@ -179,8 +180,8 @@ static void print_drift(struct json_object *pol)
 		printf("  %s: %s %s ", jstr(e, "rule"), kind, jstr(e, "path"));
 		if (now && strcmp(now, "missing") == 0)
 			printf("is missing\n");
-		else if (file)
-			printf("is a different file now: its rules keep the one they were given\n");
+		else if (file && !json_object_get_boolean(json_object_object_get(e, "followed")))
+			printf("is a different file now, put there where not only root can write: not followed, its rules keep the one they were given\n");
 		else if (json_object_get_boolean(json_object_object_get(e, "followed")))
 			printf("was replaced: bulwarkd re-resolves it (unless the policy files were edited)\n");
 		else

@@ -206,9 +206,9 @@ struct drift_report drift_scan(struct drift *dr, struct json_object *list, size_
 		else if (err)
 			bw_log(LOG_WARNING, "%s: %s %s is gone (%s): re-resolved when it is back, if only root could have put it there",
 			       r->where, kind, r->path, strerror(-err));
-		else if (r->kind == BW_RESOLVED_FILE)
+		else if (r->kind == BW_RESOLVED_FILE && !followed)
 			bw_log(LOG_WARNING,
-			       "%s: file %s was replaced since the policy loaded: rules still name the file they were given; `bulwark policy load` re-resolves",
+			       "%s: file %s was replaced where someone other than root could have: not followed, rules still name the file they were given; `bulwark policy load` re-resolves",
 			       r->where, r->path);
 		else if (!followed)
 			bw_log(LOG_WARNING,

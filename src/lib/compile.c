@@ -291,30 +291,44 @@ static bool followable_dir(const char *fs_path)
 	return stat(fs_path, &st) == 0 && S_ISDIR(st.st_mode) && bw_root_controlled(fs_path);
 }
 
+/*
+ * An exact file a re-resolution may follow: a regular file again, in
+ * directories only root can write (a package upgrade renames the new
+ * file over the old one). Elsewhere whoever can write the directory
+ * could put any file under the name the rule gave.
+ */
+static bool followable_file(const char *fs_path)
+{
+	struct stat st;
+
+	return stat(fs_path, &st) == 0 && S_ISREG(st.st_mode) && bw_root_controlled(fs_path);
+}
+
 bool bw_resolved_followable(const struct bw_resolved *r)
 {
 	char *path;
 	bool yes;
 
-	if (r->kind == BW_RESOLVED_FILE)
-		return false;
 	path = bw_resolved_fs_path(r);
-	yes = path && followable_dir(path);
+	yes = path && (r->kind == BW_RESOLVED_FILE ? followable_file(path) : followable_dir(path));
 	free(path);
 	return yes;
 }
 
 /*
- * The identities a directory had before it was followed to (dev, ino):
- * what the record being re-resolved kept, plus its identity then if it
- * differs. A deployment swap (mv app app.old; mkdir app) leaves the same
- * files in the old tree, so rules that deny or audit must keep covering
- * it. Only a re-resolution has any; an explicit load starts afresh.
+ * The identities a directory or file had before it was followed to (dev,
+ * ino): what the record being re-resolved kept, plus its identity then if
+ * it differs. A deployment swap (mv app app.old; mkdir app) leaves the
+ * same files in the old tree, and an upgraded program's old inode lives
+ * on in a hard link or a running process, so rules that deny or audit
+ * must keep covering them. Only a re-resolution has any; an explicit
+ * load starts afresh.
  */
-static size_t retired_of(const struct bw_policy *p, const char *path, uint64_t dev, uint64_t ino,
-			 uint64_t (**out)[2])
+static size_t retired_of(const struct bw_policy *p, const char *path, bool tree, uint64_t dev,
+			 uint64_t ino, uint64_t (**out)[2])
 {
-	const struct bw_resolved *kept = bw_resolved_find(p->keep, p->n_keep, BW_RESOLVED_DIR, path);
+	const struct bw_resolved *kept =
+		bw_resolved_find(p->keep, p->n_keep, tree ? BW_RESOLVED_DIR : BW_RESOLVED_FILE, path);
 	uint64_t(*v)[2];
 	size_t n = 0;
 
@@ -357,18 +371,19 @@ static int resolve_path(struct bw_policy *p, struct bw_compiled *rec, const stru
 	struct stat st;
 
 	/*
-	 * Re-resolving: a file keeps its identity, even deleted; a directory
-	 * follows its path only where only root could have replaced it. What
-	 * is not followed keeps its identity and never stops the rest.
+	 * Re-resolving: a file or directory follows its path only where only
+	 * root could have replaced it (a package upgrade, a deployment swap);
+	 * elsewhere it keeps its identity, even deleted. What is not followed
+	 * never stops the rest.
 	 */
-	if (kept && tree && followable_dir(real))
+	if (kept && (tree ? followable_dir(real) : followable_file(real)))
 		kept = NULL;
 	if (kept) {
 		*dev = kept->dev;
 		*ino = kept->ino;
 		rd = record(p, rec, loc, path, tree ? BW_RESOLVED_DIR : BW_RESOLVED_FILE, *dev, *ino);
-		if (tree && rd)
-			rd->n_retired = retired_of(p, path, *dev, *ino, &rd->retired);
+		if (rd)
+			rd->n_retired = retired_of(p, path, tree, *dev, *ino, &rd->retired);
 		return 0;
 	}
 	if (stat(real, &st) < 0) {
@@ -408,8 +423,8 @@ static int resolve_path(struct bw_policy *p, struct bw_compiled *rec, const stru
 	*dev = bw_kernel_dev(st.st_dev);
 	*ino = st.st_ino;
 	rd = record(p, rec, loc, path, tree ? BW_RESOLVED_DIR : BW_RESOLVED_FILE, *dev, *ino);
-	if (tree && rd)
-		rd->n_retired = retired_of(p, path, *dev, *ino, &rd->retired);
+	if (rd)
+		rd->n_retired = retired_of(p, path, tree, *dev, *ino, &rd->retired);
 	return 0;
 }
 
@@ -659,8 +674,8 @@ static ssize_t class_for(struct bw_policy *p, struct classes *cs, struct bw_sele
 	c.depth = path_depth(real) + (c.tree ? 0 : 1);
 	if (space == SPACE_PROGRAM && bw_path_ancestors(real, false, &c.anc, &c.n_anc) < 0)
 		goto oom;
-	if (space == SPACE_PROGRAM && c.tree)
-		c.n_retired = retired_of(p, s->value, c.dev, c.ino, &c.retired);
+	if (space == SPACE_PROGRAM)
+		c.n_retired = retired_of(p, s->value, c.tree, c.dev, c.ino, &c.retired);
 	grown = realloc(cs->v, (cs->n + 1) * sizeof(*grown));
 	if (!grown)
 		goto oom;
@@ -1162,10 +1177,10 @@ static int entry_cmp(const void *a, const void *b)
 }
 
 /*
- * A deny or audit tree rule whose directory bulwarkd followed to a
- * replacement keeps its old trees: the same rule, keyed on each identity
- * the directory had. Allows are not kept: an old tree falls back to what
- * else applies, never to more than the policy grants now.
+ * A deny or audit rule whose directory or file bulwarkd followed to a
+ * replacement keeps its old trees and files: the same rule, keyed on each
+ * identity it had. Allows are not kept: an old tree or file falls back to
+ * what else applies, never to more than the policy grants now.
  */
 static void expand_retired(const struct bw_policy *p, struct classes *cs, struct builder *b,
 			   const struct bw_rule *rule, const struct rule_classes *rc)
@@ -1173,10 +1188,11 @@ static void expand_retired(const struct bw_policy *p, struct classes *cs, struct
 	uint64_t(*v)[2] = NULL;
 	size_t n;
 
-	if (rule->obj != BW_OBJ_TYPE_TREE || bw_op_targets_process(rule->op) ||
+	if ((rule->obj != BW_OBJ_TYPE_TREE && rule->obj != BW_OBJ_TYPE_PATH) ||
+	    bw_op_targets_process(rule->op) ||
 	    (rule->decision != BW_VERDICT_DENY && rule->decision != BW_VERDICT_AUDIT))
 		return;
-	n = retired_of(p, rule->path, rule->dev, rule->ino, &v);
+	n = retired_of(p, rule->path, rule->obj == BW_OBJ_TYPE_TREE, rule->dev, rule->ino, &v);
 	for (size_t k = 0; k < n; k++) {
 		struct bw_rule old = *rule;
 

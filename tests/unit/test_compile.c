@@ -660,6 +660,84 @@ static void test_retired_identities(void **state)
 	bw_policy_free(p);
 }
 
+/* Does c hold an exact-file entry for op exec at (dev, ino) by rule id? */
+static bool has_file(const struct bw_compiled *c, uint64_t dev, uint64_t ino, uint32_t id)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (c->entries[i].key.op == BW_OP_EXEC && c->entries[i].key.kind == BW_OBJ_FILE &&
+		    c->entries[i].key.dev == dev && c->entries[i].key.ino == ino &&
+		    c->entries[i].val.rule_id == id)
+			return true;
+	return false;
+}
+
+/*
+ * A package upgrade renames a new file over the one a rule named: where
+ * only root could have done it, a re-resolution follows the path, and
+ * deny and audit rules keep the old file too; allows do not.
+ */
+static void test_replaced_file_followed(void **state)
+{
+	char base[64] = "/run/bw-up-XXXXXX", f[128], tmp[160], text[512];
+	struct bw_compiled c, c2;
+	struct bw_policy *p, *p2;
+	const struct bw_resolved *r;
+	uint64_t dev, ino_old, ino_new;
+	struct stat st;
+	FILE *out;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip(); /* needs a directory only root can write */
+	assert_non_null(mkdtemp(base));
+	chmod(base, 0755);
+	snprintf(f, sizeof(f), "%s/tool", base);
+	assert_non_null(out = fopen(f, "w"));
+	fclose(out);
+	snprintf(text, sizeof(text), "deny exec %s\naudit exec %s from uid=0\nallow exec %s from uid=1\n", f, f, f);
+	p = bw_policy_new();
+	bw_policy_load_buffer(p, "c.rules", text, strlen(text));
+	bw_policy_finish(p);
+	assert_int_equal(bw_compile(p, &c), 0);
+	assert_int_equal(stat(f, &st), 0);
+	dev = bw_kernel_dev(st.st_dev);
+	ino_old = st.st_ino;
+	/* the upgrade: a new file renamed over the old one; a hard link keeps the old alive */
+	snprintf(tmp, sizeof(tmp), "%s.old", f);
+	assert_int_equal(link(f, tmp), 0);
+	snprintf(tmp, sizeof(tmp), "%s.dpkg-new", f);
+	assert_non_null(out = fopen(tmp, "w"));
+	fclose(out);
+	assert_int_equal(rename(tmp, f), 0);
+	assert_int_equal(stat(f, &st), 0);
+	ino_new = st.st_ino;
+	assert_true(ino_new != ino_old);
+	r = bw_resolved_find(c.resolved, c.n_resolved, BW_RESOLVED_FILE, f);
+	assert_non_null(r);
+	assert_true(bw_resolved_followable(r));
+
+	p2 = recompile_keeping(&c, text, &c2);
+	assert_true(has_file(&c2, dev, ino_new, 1));
+	assert_true(has_file(&c2, dev, ino_old, 1));
+	assert_true(has_file(&c2, dev, ino_new, 2));
+	assert_true(has_file(&c2, dev, ino_old, 2));
+	assert_true(has_file(&c2, dev, ino_new, 3));
+	assert_false(has_file(&c2, dev, ino_old, 3));
+	r = bw_resolved_find(c2.resolved, c2.n_resolved, BW_RESOLVED_FILE, f);
+	assert_non_null(r);
+	assert_int_equal(r->ino, ino_new);
+	assert_int_equal(r->n_retired, 1);
+	assert_int_equal(r->retired[0][1], ino_old);
+	bw_compiled_free(&c2);
+	bw_policy_free(p2);
+	bw_compiled_free(&c);
+	bw_policy_free(p);
+	unlink(f);
+	snprintf(tmp, sizeof(tmp), "%s.old", f);
+	unlink(tmp);
+	rmdir(base);
+}
+
 /*
  * Who could have replaced a path: walked a component at a time, so a
  * symlink hop through a directory someone else owns does not pass.
@@ -834,6 +912,7 @@ int main(void)
 		cmocka_unit_test(test_compile_ticks),
 		cmocka_unit_test(test_resolution_record),
 		cmocka_unit_test(test_retired_identities),
+		cmocka_unit_test(test_replaced_file_followed),
 		cmocka_unit_test(test_root_controlled),
 	};
 

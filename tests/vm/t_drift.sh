@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Drift: what the policy's paths resolved to at load against what they
-# are now. Exact files keep the identity they were given (a replaced file
-# is reported, not followed); a replaced directory or a recreated cgroup is
-# re-resolved by the daemon on its own, from the same policy text, but
-# only where only root could have replaced it; edited policy text is never
+# are now. A replaced file (a package upgrade), a replaced directory or a
+# recreated cgroup is re-resolved by the daemon on its own, from the same
+# policy text, but only where only root could have replaced it, and deny
+# rules keep the old file or tree too; elsewhere it is reported and not
+# followed (the rules keep what they were given); edited policy text is never
 # loaded behind the admin's back. Status never re-resolves and the daemon's
 # own periodic check is slower than these waits: what is seen here came
 # through the inotify watch. Every enforcement
@@ -22,6 +23,7 @@ mkdir -p "$S" && mount -t tmpfs -o mode=0755 bwdrift "$S"
 mkdir -p "$S/bin" "$S/app/v1" "$U/app"
 cp /usr/bin/true "$S/bin/x"
 cp /usr/bin/true "$S/bin/y"
+cp /usr/bin/true "$U/x"
 cp /usr/bin/true "$S/app/v1/tool"
 rmdir "$CG/bwdrift" 2>/dev/null
 mkdir "$CG/bwdrift"
@@ -31,6 +33,7 @@ deny exec $S/bin/x
 deny exec $S/app/**
 deny exec $S/bin/y from cgroup=/bwdrift
 deny exec $U/app/**
+deny exec $U/x
 POL
 start_daemon --policy "$POLICY" || { fail "daemon start"; exit 1; }
 
@@ -80,9 +83,9 @@ deny_event() { # deny_event NAME LINE: the last try_exec was blocked by LINE
 }
 
 # --- the record, as loaded ---------------------------------------------
-expect_eq "five paths recorded" 5 "$(status_field resolved)"
+expect_eq "six paths recorded" 6 "$(status_field resolved)"
 expect_eq "nothing drifted at load" 0 "$(status_field drift_count)"
-check "status says all as loaded" grep -q "resolved:  5 paths, all as loaded" <("$BULWARK" status)
+check "status says all as loaded" grep -q "resolved:  6 paths, all as loaded" <("$BULWARK" status)
 expect_exec_errno "file rule" EPERM "$S/bin/x" && deny_event "file rule" 1
 expect_exec_errno "tree rule" EPERM "$S/app/v1/tool" && deny_event "tree rule" 2
 in_cgroup EPERM 3 "cgroup rule" "$S/bin/y"
@@ -92,17 +95,27 @@ SHA=$(status_field sha256)
 wait_event "the start is a policy event" \
 	".type == \"policy\" and .event == \"loaded\" and .reason == \"start\" and .policy.sha256 == \"$SHA\" and .policy.generation == $GEN and .by == null"
 
-# --- a replaced file is reported, not followed ----------------------------
-cp "$S/bin/x" "$S/bin/x.new" && mv -f "$S/bin/x.new" "$S/bin/x"
-wait_log "replaced file" "file $S/bin/x was replaced since the policy loaded"
-expect_eq "a replaced file does not reload" "$GEN" "$(generation)"
-wait_event "the replaced file is a drift event" \
-	".type == \"policy\" and .event == \"drift\" and .path == \"$S/bin/x\" and .kind == \"file\" and .now == \"changed\" and .followed == false and .rule == \"$POLICY:1\""
-expect_exec_ok "the new file is not the denied one" "$S/bin/x"
-DRIFT=$("$BULWARK" status --json | jq -c '.policy.drift[0]')
-expect_eq "status lists the replaced file" \
-	"{\"path\":\"$S/bin/x\",\"kind\":\"file\",\"rule\":\"$POLICY:1\",\"now\":\"changed\",\"followed\":false}" "$DRIFT"
-check "status tells how to re-resolve" grep -q "file $S/bin/x is a different file now" <("$BULWARK" status)
+# --- a replaced file is followed: a package upgrade does not open a deny ----
+# dpkg writes the new version beside the old and renames it over; the old
+# inode lives on while a hard link or a running process holds it.
+ln "$S/bin/x" "$S/bin/x.old"
+cp /usr/bin/true "$S/bin/x.new" && printf 'v2' >>"$S/bin/x.new" && mv -f "$S/bin/x.new" "$S/bin/x"
+wait_generation "replaced file re-resolved" $((GEN + 1))
+wait_event "the replaced file is a drift event, followed" \
+	".type == \"policy\" and .event == \"drift\" and .path == \"$S/bin/x\" and .kind == \"file\" and .now == \"changed\" and .followed == true and .rule == \"$POLICY:1\""
+expect_exec_errno "the new file is denied" EPERM "$S/bin/x" && deny_event "new file" 1
+expect_exec_errno "the old file stays denied under another name" EPERM "$S/bin/x.old" && deny_event "old file" 1
+check "status names the old file as still denied" grep -q "file $S/bin/x was replaced; its old file" <("$BULWARK" status)
+GEN=$((GEN + 1))
+
+# --- a file others could have replaced is reported, not followed -----------
+cp /usr/bin/true "$U/x.new" && printf 'u' >>"$U/x.new" && mv -f "$U/x.new" "$U/x"
+wait_log "replaced file in /tmp" "file $U/x was replaced where someone other than root could have: not followed"
+expect_eq "a replaced file in /tmp does not reload" "$GEN" "$(generation)"
+wait_event "the file in /tmp is a drift event, not followed" \
+	".type == \"policy\" and .event == \"drift\" and .path == \"$U/x\" and .kind == \"file\" and .followed == false and .rule == \"$POLICY:5\""
+expect_exec_ok "the new file in /tmp is not the denied one" "$U/x"
+check "status tells it is not followed" grep -q "file $U/x is a different file now, put there where not only root can write" <("$BULWARK" status)
 
 # --- a directory others could have replaced is not followed ----------------
 cp /usr/bin/true "$U/app/tool"
@@ -126,8 +139,8 @@ wait_event "the re-resolution is a policy event" \
 expect_exec_errno "tree rule on the new directory" EPERM "$S/app/v2/tool" && deny_event "new directory" 2
 # The old tree holds the same files: the deny keeps covering it (decision 37).
 expect_exec_errno "the old directory stays denied" EPERM "$S/app.old/v1/tool" && deny_event "old directory" 2
-expect_exec_ok "re-resolving kept the file's identity" "$S/bin/x"
-expect_eq "only the file and the /tmp tree still drift" 2 "$(status_field drift_count)"
+expect_exec_errno "re-resolving keeps the followed file" EPERM "$S/bin/x" && deny_event "followed file" 1
+expect_eq "only the /tmp file and tree still drift" 2 "$(status_field drift_count)"
 
 # --- a recreated cgroup is re-resolved -------------------------------------
 rmdir "$CG/bwdrift" && mkdir "$CG/bwdrift"
@@ -158,7 +171,7 @@ expect_eq "a deleted file shows as missing" missing \
 	"$("$BULWARK" status --json | jq -r '.policy.drift[0].now')"
 stop_daemon
 start_daemon || { fail "daemon restart"; exit 1; }
-expect_eq "the record survives a restart" 5 "$(status_field resolved)"
+expect_eq "the record survives a restart" 6 "$(status_field resolved)"
 expect_eq "the restarted daemon sees the missing file" 1 "$(status_field drift_count)"
 rmdir "$CG/bwdrift" && mkdir "$CG/bwdrift"
 wait_generation "re-resolved after a restart" $((GEN + 4))
