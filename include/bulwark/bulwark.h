@@ -26,6 +26,7 @@
 #ifndef BULWARK_BULWARK_H
 #define BULWARK_BULWARK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -225,6 +226,76 @@ int bw_policy_explain(const char *policy_path, const char *query, char **ret_jso
 		      char **ret_diagnostics);
 int bw_client_explain(struct bw_client *client, const char *query, char **ret_json,
 		      char **ret_diagnostics);
+
+/*
+ * Notifications without a blocked thread: a subscription is its own
+ * connection to bulwarkd, streaming events as they happen. Poll its fd
+ * (POLLIN) in your own loop (epoll, sd-event, libuv), then call
+ * bw_subscription_dispatch, which reads what arrived without blocking and
+ * calls cb once per notification, in the order the daemon published
+ * them. A subscription is not thread-safe; distinct ones are.
+ * Since LIBBULWARK_0.4.
+ */
+struct bw_subscription;
+/* One notification, valid during the callback only. */
+struct bw_notification;
+
+enum bw_notification_kind {
+	BW_NOTIFY_DECISION = 1u << 0,  /* a decision: denials, audits, allows with `log` */
+	BW_NOTIFY_PROCESS = 1u << 1,   /* process create, exec, exit (`notify` statements) */
+	BW_NOTIFY_POLICY = 1u << 2,    /* policy loaded, rejected, drift */
+	BW_NOTIFY_INTEGRITY = 1u << 3, /* enforcement off or restored, pins repaired */
+	BW_NOTIFY_TRUST = 1u << 4,     /* trust database synced into the kernel, rows rejected */
+	BW_NOTIFY_OTHER = 1u << 30,    /* a kind newer than this library */
+};
+
+struct bw_subscribe_opts {
+	size_t sz;      /* sizeof(struct bw_subscribe_opts) */
+	uint32_t kinds; /* enum bw_notification_kind bits to deliver; 0: every kind */
+	bool backlog;   /* first the daemon's last 1024 events, then new ones */
+};
+
+/* Return 0 to go on; non-zero stops the dispatch, which returns it. */
+typedef int (*bw_notification_fn)(void *userdata, const struct bw_notification *n);
+
+/*
+ * Subscribe. client_opts as for bw_client_new (socket, log); opts may be
+ * NULL (every kind, no backlog). -EINVAL for bad opts or no cb; -errno
+ * of the connection.
+ */
+int bw_subscribe(struct bw_subscription **ret, const struct bw_client_opts *client_opts,
+		 const struct bw_subscribe_opts *opts, bw_notification_fn cb, void *userdata);
+/* The fd to poll for POLLIN. */
+int bw_subscription_fd(const struct bw_subscription *sub);
+/*
+ * Deliver what has arrived: the number of callbacks made (0 when nothing
+ * was ready), a callback's non-zero result, or -errno: -EPIPE when
+ * bulwarkd closed the stream (it stopped, or evicted an idle client), and
+ * -ENOMEM. Never blocks.
+ */
+int bw_subscription_dispatch(struct bw_subscription *sub);
+/*
+ * Events this subscriber never received: published while it read too
+ * slowly, they left the daemon's backlog first. Counted, never silent.
+ */
+uint64_t bw_subscription_dropped(const struct bw_subscription *sub);
+/* Close the connection and free; NULL is allowed. */
+void bw_subscription_free(struct bw_subscription *sub);
+
+/* The notification's kind (one enum bw_notification_kind bit). */
+uint32_t bw_notification_kind(const struct bw_notification *n);
+/* Its whole JSON object, as docs/events.md describes it. */
+const char *bw_notification_json(const struct bw_notification *n);
+/* Decisions: "exec", "signal", ...; process: "exec", "fork", "exit"; NULL if none. */
+const char *bw_notification_op(const struct bw_notification *n);
+/* Decisions: "allowed", "blocked" or "would-deny"; NULL otherwise. */
+const char *bw_notification_action(const struct bw_notification *n);
+/* The acting process's pid; -1 when the notification has none. */
+int64_t bw_notification_pid(const struct bw_notification *n);
+/* The acting process's program; NULL when unknown. */
+const char *bw_notification_exe(const struct bw_notification *n);
+/* The target's path (a file, or a target process's program); NULL when none or unresolved. */
+const char *bw_notification_target_path(const struct bw_notification *n);
 
 #ifdef __cplusplus
 }

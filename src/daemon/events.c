@@ -137,8 +137,13 @@ void events_pump(void *ctx, struct conn *c)
 	if (!c->streaming || c->dead)
 		return;
 	if (c->cursor < b->first) {
+		char note[64];
+
+		/* Counted for status, and told to the subscriber, in order: it knows what it missed. */
 		d->subscriber_drops += b->first - c->cursor;
+		snprintf(note, sizeof(note), "{\"dropped\":%llu}", (unsigned long long)(b->first - c->cursor));
 		c->cursor = b->first;
+		conn_send(&d->server, c, "", note, "");
 	}
 	while (!c->dead && conn_pending(c) < STREAM_LOW && c->cursor < (c->follow ? b->next : c->end)) {
 		conn_send(&d->server, c, "{\"event\":", b->lines[c->cursor % BACKLOG_MAX], "}");

@@ -518,3 +518,181 @@ int bw_unload_pins(void)
 	q = bw_pins_unload(BW_PIN_ROOT);
 	return q < 0 ? q : r == -ENOENT ? 0 : r;
 }
+
+/* ---- subscriptions: notifications through a pollable fd --------------- */
+
+struct bw_subscription {
+	struct bw_client *c; /* its own connection, streaming */
+	uint32_t kinds;
+	bw_notification_fn cb;
+	void *userdata;
+	uint64_t dropped;
+};
+
+struct bw_notification {
+	struct json_object *o;
+	uint32_t kind;
+};
+
+int bw_subscribe(struct bw_subscription **ret, const struct bw_client_opts *client_opts,
+		 const struct bw_subscribe_opts *opts, bw_notification_fn cb, void *userdata)
+{
+	struct bw_subscription *s;
+	struct json_object *req;
+	int r;
+
+	if (!ret || !cb || !BW_OPTS_VALID(opts, struct bw_subscribe_opts))
+		return -EINVAL;
+	*ret = NULL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->kinds = BW_OPTS_GET(opts, kinds, 0) ?: UINT32_MAX;
+	s->cb = cb;
+	s->userdata = userdata;
+	r = bw_client_new(&s->c, client_opts);
+	if (r < 0) {
+		free(s);
+		return r;
+	}
+	req = request("events");
+	if (!req)
+		r = -ENOMEM;
+	if (r == 0)
+		r = add_field(req, "backlog", json_object_new_boolean(BW_OPTS_GET(opts, backlog, false)));
+	if (r == 0)
+		r = add_field(req, "follow", json_object_new_boolean(1));
+	if (r == 0)
+		r = send_request(s->c, req);
+	json_object_put(req);
+	if (r < 0) {
+		bw_subscription_free(s);
+		return r;
+	}
+	*ret = s;
+	return 0;
+}
+
+int bw_subscription_fd(const struct bw_subscription *sub)
+{
+	return sub ? sub->c->fd : -EINVAL;
+}
+
+uint64_t bw_subscription_dropped(const struct bw_subscription *sub)
+{
+	return sub ? sub->dropped : 0;
+}
+
+void bw_subscription_free(struct bw_subscription *sub)
+{
+	if (!sub)
+		return;
+	bw_client_free(sub->c);
+	free(sub);
+}
+
+static uint32_t kind_of(struct json_object *ev)
+{
+	static const struct {
+		const char *type;
+		uint32_t kind;
+	} kinds[] = {
+		{ "decision", BW_NOTIFY_DECISION }, { "process", BW_NOTIFY_PROCESS },
+		{ "policy", BW_NOTIFY_POLICY },	    { "integrity", BW_NOTIFY_INTEGRITY },
+		{ "trust", BW_NOTIFY_TRUST },
+	};
+	struct json_object *t;
+	const char *type;
+
+	if (!json_object_object_get_ex(ev, "type", &t) || !(type = json_object_get_string(t)))
+		return BW_NOTIFY_OTHER;
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (strcmp(type, kinds[i].type) == 0)
+			return kinds[i].kind;
+	return BW_NOTIFY_OTHER;
+}
+
+int bw_subscription_dispatch(struct bw_subscription *sub)
+{
+	int calls = 0;
+
+	if (!sub)
+		return -EINVAL;
+	for (;;) {
+		struct json_object *line = NULL, *ev, *n;
+		int r = read_reply(sub->c, 0, &line);
+
+		if (r == -ETIMEDOUT)
+			return calls; /* nothing more has arrived */
+		if (r == -ECONNRESET)
+			return -EPIPE;
+		if (r < 0)
+			return r;
+		/* The daemon says how many events left its backlog before we read them. */
+		if (json_object_object_get_ex(line, "dropped", &n))
+			sub->dropped += (uint64_t)json_object_get_int64(n);
+		if (json_object_object_get_ex(line, "event", &ev)) {
+			struct bw_notification note = { .o = ev, .kind = kind_of(ev) };
+
+			if (note.kind & sub->kinds) {
+				calls++;
+				r = sub->cb(sub->userdata, &note);
+			}
+		}
+		json_object_put(line);
+		if (r)
+			return r;
+	}
+}
+
+uint32_t bw_notification_kind(const struct bw_notification *n)
+{
+	return n ? n->kind : 0;
+}
+
+const char *bw_notification_json(const struct bw_notification *n)
+{
+	return n ? json_text(n->o) : NULL;
+}
+
+/* A string field, at a path of up to two keys; NULL when absent or not a string. */
+static const char *note_str(const struct bw_notification *n, const char *k1, const char *k2)
+{
+	struct json_object *v;
+
+	if (!n || !json_object_object_get_ex(n->o, k1, &v))
+		return NULL;
+	if (k2 && !json_object_object_get_ex(v, k2, &v))
+		return NULL;
+	return json_object_is_type(v, json_type_string) ? json_object_get_string(v) : NULL;
+}
+
+const char *bw_notification_op(const struct bw_notification *n)
+{
+	return note_str(n, "op", NULL) ?: note_str(n, "event", NULL);
+}
+
+const char *bw_notification_action(const struct bw_notification *n)
+{
+	return note_str(n, "action", NULL);
+}
+
+int64_t bw_notification_pid(const struct bw_notification *n)
+{
+	struct json_object *p, *pid;
+
+	if (!n || !json_object_object_get_ex(n->o, "process", &p) ||
+	    !json_object_object_get_ex(p, "pid", &pid))
+		return -1;
+	return json_object_get_int64(pid);
+}
+
+const char *bw_notification_exe(const struct bw_notification *n)
+{
+	return note_str(n, "process", "exe");
+}
+
+const char *bw_notification_target_path(const struct bw_notification *n)
+{
+	return note_str(n, "target", "path") ?: note_str(n, "target", "exe");
+}

@@ -53,6 +53,7 @@
  *   bwtry crash                die of SIGSEGV, dumping core through core_pattern
  *   bwtry mount-bind SRC DST | mount-fs TYPE DST | umount PATH   mount(2) and umount2(2)
  *   bwtry truncate PATH        truncate(2) to 0 bytes: by path, no open for writing
+ *   bwtry signal-storm PID SIG N   kill(PID, SIG) N times: " denied=<EPERM count>"
  *   bwtry traceme PATH         fork; the child asks to be traced (PTRACE_TRACEME) and
  *                              execs PATH (running `PATH noop`): errno of that exec
  *                              (0 when it started traced; the child is then killed)
@@ -1156,6 +1157,15 @@ int main(int argc, char **argv)
 		long rc = mount(argv[2], argv[3], argv[2], 0, NULL);
 
 		return report(rc, errno);
+	}
+	if (argc == 5 && strcmp(argv[1], "signal-storm") == 0) {
+		long n = atol(argv[4]), denied = 0;
+
+		for (long i = 0; i < n; i++)
+			if (kill(atoi(argv[2]), atoi(argv[3])) < 0 && errno == EPERM)
+				denied++;
+		printf("pid=%d denied=%ld\n", getpid(), denied);
+		return 0;
 	}
 	if (argc == 3 && strcmp(argv[1], "truncate") == 0) {
 		long rc = truncate(argv[2], 0);
