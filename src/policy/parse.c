@@ -1351,21 +1351,47 @@ static void parse_include(struct line_ctx *lc)
 	free(target);
 }
 
+static struct bw_rule *statement_rule(struct line_ctx *lc, enum bw_verdict decision, enum bw_op op);
+
 /*
- * notify exec fork exit thread: the process notifications this policy
+ * notify image: an event for every image that runs or is mapped to run,
+ * through the decision path itself, so each says what the kernel knew:
+ * the file, trusted or not (and its hash), and the decision. It is the
+ * rules `allow exec any with log` and `allow load any with log`, written
+ * by this statement: anything more specific (a deny, a tree, untrusted)
+ * still decides, and is reported as always.
+ */
+static void notify_images(struct line_ctx *lc, const struct token *t)
+{
+	static const enum bw_op ops[] = { BW_OP_EXEC, BW_OP_LOAD };
+
+	for (size_t i = 0; i < ARRAY_SIZE(ops); i++) {
+		struct bw_rule *r = statement_rule(lc, BW_VERDICT_ALLOW, ops[i]);
+
+		if (!r)
+			return;
+		r->obj = BW_OBJ_TYPE_ANY;
+		r->obj_loc = (struct bw_loc){ .file = lc->file, .line = lc->line, .col = t->col };
+		r->flags |= BW_RULE_LOG;
+	}
+}
+
+/*
+ * notify exec fork exit thread image: the notifications this policy
  * wants. They are opt-in so that an idle system pays nothing for them.
  */
 static void parse_notify(struct line_ctx *lc)
 {
-	static const char *const words[] = { "exec", "fork", "exit", "thread", "all" };
+	static const char *const words[] = { "exec", "fork", "exit", "thread", "all", "image" };
 	static const unsigned flags[] = { BW_POLICY_NOTIFY_EXEC, BW_POLICY_NOTIFY_FORK,
 					  BW_POLICY_NOTIFY_EXIT, BW_POLICY_NOTIFY_THREAD,
 					  BW_POLICY_NOTIFY_EXEC | BW_POLICY_NOTIFY_FORK |
-						  BW_POLICY_NOTIFY_EXIT | BW_POLICY_NOTIFY_THREAD };
+						  BW_POLICY_NOTIFY_EXIT | BW_POLICY_NOTIFY_THREAD,
+					  0 };
 
 	if (lc->n < 2) {
 		line_error(lc, lc->tok[0].col + 6, "e.g. `notify exec fork exit`",
-			   "'notify' needs at least one of exec, fork, exit, thread, all");
+			   "'notify' needs at least one of exec, fork, exit, thread, all, image");
 		return;
 	}
 	for (size_t i = 1; i < lc->n; i++) {
@@ -1378,11 +1404,13 @@ static void parse_notify(struct line_ctx *lc)
 			const char *best = closest(lc->tok[i].text, words, ARRAY_SIZE(words));
 			char hint[64];
 
-			suggest(hint, sizeof(hint), best, "notifications are exec, fork, exit, thread and all");
+			suggest(hint, sizeof(hint), best, "notifications are exec, fork, exit, thread, all and image");
 			line_error(lc, lc->tok[i].col, hint, "unknown notification '%s'", lc->tok[i].text);
 			return;
 		}
 		lc->p->flags |= flags[k];
+		if (strcmp(words[k], "image") == 0)
+			notify_images(lc, &lc->tok[i]);
 	}
 }
 

@@ -127,6 +127,28 @@ static void test_trust_objects(void **state)
 	bw_policy_free(p);
 }
 
+/* notify image: the two logged allows it stands for, at the statement's place. */
+static void test_notify_image(void **state)
+{
+	static const char text[] = "deny exec /tmp/**\nnotify exec image\n";
+	struct bw_policy *p = parse(text, sizeof(text) - 1);
+
+	(void)state;
+	assert_int_equal(p->n_errors, 0);
+	assert_int_equal(p->n_rules, 3);
+	assert_true(p->flags & BW_POLICY_NOTIFY_EXEC);
+	for (int i = 1; i <= 2; i++) {
+		assert_int_equal(p->rules[i].op, i == 1 ? BW_OP_EXEC : BW_OP_LOAD);
+		assert_int_equal(p->rules[i].decision, BW_VERDICT_ALLOW);
+		assert_int_equal(p->rules[i].obj, BW_OBJ_TYPE_ANY);
+		assert_int_equal(p->rules[i].flags, BW_RULE_LOG);
+		assert_int_equal(p->rules[i].loc.line, 2);
+		assert_int_equal(p->rules[i].obj_loc.col, 13);
+		assert_string_equal(p->rules[i].text, "notify exec image");
+	}
+	bw_policy_free(p);
+}
+
 struct bad {
 	const char *text;
 	unsigned line, col;
@@ -135,6 +157,7 @@ struct bad {
 };
 
 static const struct bad bad_inputs[] = {
+	{ "notify imag", 1, 8, "unknown notification 'imag'", "did you mean 'image'?" },
 	{ "dney exec /x", 1, 1, "unknown statement 'dney'", "did you mean 'deny'?" },
 	{ "alow exec /x", 1, 1, "unknown statement 'alow'", "did you mean 'allow'?" },
 	{ "mdoe audit", 1, 1, "unknown statement 'mdoe'", "did you mean 'mode'?" },
@@ -556,7 +579,7 @@ int main(void)
 		cmocka_unit_test(test_bad_queries),
 		cmocka_unit_test(test_limits),          cmocka_unit_test(test_multiple_errors),
 		cmocka_unit_test(test_includes_and_dirs), cmocka_unit_test(test_hash),
-		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_names),           cmocka_unit_test(test_notify_image),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

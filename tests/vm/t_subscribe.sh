@@ -86,4 +86,22 @@ check "the slow subscriber was told it dropped some (${told:-none})" test "${tol
 expect_eq "received plus told-dropped is every event published" "$published" "$((got + told))"
 expect_eq "status counts the same drops" "$told" "$drops"
 expect_eq "every denial accounted for: published plus ring-buffer drops" 6000 "$((published + ring))"
+
+# --- image loads: `notify image` reports every exec and executable mapping
+LIB=$T/lib.so
+cp "$REPO/build/tests/trust-lib.so" "$LIB"
+{ cat "$POLICY"; echo "notify image"; } >"$WORK/image.policy"
+"$BULWARK" policy load "$WORK/image.policy" >/dev/null || fail "notify image policy load"
+sub "images" "$WORK/img.out" 1 20 "$LIB"
+expect_exec_ok "an exec, reported" "$T/ok" noop
+exec_pid=$TRY_PID
+expect_try "a dlopen, reported" dlopen 0 "$LIB"
+load_pid=$TRY_PID
+wait "$SUB_PID"
+check "the exec is a notification" grep -qx "note kind=1 op=exec action=allowed pid=$exec_pid exe=[^ ]* target=$T/ok" "$WORK/img.out"
+check "the library mapping is a notification" grep -qx "note kind=1 op=load action=allowed pid=$load_pid exe=$BWTRY target=$LIB" "$WORK/img.out"
+wait_event "the image event names the file" \
+	".process.pid == $load_pid and .op == \"load\" and .target.path == \"$LIB\" and .target.ino == $(stat -c %i "$LIB") and .rule.text == \"notify image\""
+expect_exec_errno "a deny still decides under notify image" EPERM "$T/bad/prog" noop
+wait_event "a deny still decides under notify image" ".process.pid == $TRY_PID and .action == \"blocked\" and .rule.line == 1"
 teardown
