@@ -137,12 +137,16 @@ void events_pump(void *ctx, struct conn *c)
 	if (!c->streaming || c->dead)
 		return;
 	if (c->cursor < b->first) {
+		d->subscriber_drops += b->first - c->cursor;
+		c->missed += b->first - c->cursor;
+		c->cursor = b->first;
+	}
+	/* Told to the subscriber once it has room, in order: before the events after the gap. */
+	if (c->missed && !c->dead && conn_pending(c) < STREAM_LOW) {
 		char note[64];
 
-		/* Counted for status, and told to the subscriber, in order: it knows what it missed. */
-		d->subscriber_drops += b->first - c->cursor;
-		snprintf(note, sizeof(note), "{\"dropped\":%llu}", (unsigned long long)(b->first - c->cursor));
-		c->cursor = b->first;
+		snprintf(note, sizeof(note), "{\"dropped\":%llu}", (unsigned long long)c->missed);
+		c->missed = 0;
 		conn_send(&d->server, c, "", note, "");
 	}
 	while (!c->dead && conn_pending(c) < STREAM_LOW && c->cursor < (c->follow ? b->next : c->end)) {

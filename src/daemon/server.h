@@ -34,6 +34,7 @@ struct conn {
 	/* An events stream: lines [cursor, end) of the backlog; with follow, every new one. */
 	bool streaming, follow;
 	uint64_t cursor, end;
+	uint64_t missed; /* lines that left the backlog unread, not yet told to the client */
 	char *out;           /* unsent bytes are out[out_off, out_len) */
 	size_t out_off, out_len, out_cap;
 	size_t in_len;
