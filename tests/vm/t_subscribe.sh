@@ -92,11 +92,13 @@ LIB=$T/lib.so
 cp "$REPO/build/tests/trust-lib.so" "$LIB"
 { cat "$POLICY"; echo "notify image"; } >"$WORK/image.policy"
 "$BULWARK" policy load "$WORK/image.policy" >/dev/null || fail "notify image policy load"
-sub "images" "$WORK/img.out" 1 20 "$LIB"
+cp "$T/ok" "$T/sentinel" # run last: the subscriber stops at its note, after the others
+sub "images" "$WORK/img.out" 1 20 "$T/sentinel"
 expect_exec_ok "an exec, reported" "$T/ok" noop
 exec_pid=$TRY_PID
 expect_try "a dlopen, reported" dlopen 0 "$LIB"
 load_pid=$TRY_PID
+expect_exec_ok "the sentinel" "$T/sentinel" noop
 wait "$SUB_PID"
 check "the exec is a notification" grep -qx "note kind=1 op=exec action=allowed pid=$exec_pid exe=[^ ]* target=$T/ok" "$WORK/img.out"
 check "the library mapping is a notification" grep -qx "note kind=1 op=load action=allowed pid=$load_pid exe=$BWTRY target=$LIB" "$WORK/img.out"
