@@ -43,7 +43,7 @@ int main(int argc, char **argv)
 	struct bpf_object *obj;
 	struct bpf_program *prog;
 	struct bpf_link *link;
-	unsigned long long c[3] = { 0 };
+	unsigned long long c[3] = {0};
 	unsigned one = 1;
 	int allow, counts;
 

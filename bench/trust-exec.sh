@@ -15,41 +15,43 @@ B=$repo/build
 N=${BENCH_EXECS:-500}
 ROUNDS=${BENCH_ROUNDS:-3}
 W=/tmp/bw-trust-bench
-rm -rf "$W" && mkdir -p "$W/bin"
+rm -rf "$W" && mkdir -p "$W/bin" "$W/big"
 cp "$(command -v busybox)" "$W/bin/busybox"
-cp "$(command -v busybox)" "$W/bin/big" && head -c 4194304 /dev/urandom >>"$W/bin/big"
+# busybox picks its applet by argv[0]'s name: the big copy keeps the name.
+cp "$(command -v busybox)" "$W/big/busybox" && head -c 4194304 /dev/urandom >>"$W/big/busybox"
 cp "$B/bench/execloop" "$W/bin/execloop"
 export BULWARK_TRUST_DB=$W/trust.db
-"$B/bulwark" trust add "$W/bin/busybox" "$W/bin/big" >/dev/null
+"$B/bulwark" trust add "$W/bin/busybox" "$W/big/busybox" >/dev/null 2>&1
 cat >"$W/trust.policy" <<POL
 deny exec untrusted from exe=$W/bin/execloop
 POL
 
-run() { "$W/bin/execloop" "$N" "$W/bin/$1" true; }
+run() { "$W/bin/execloop" "$N" "$W/$1/busybox" true; }
 start() {
 	"$B/bulwarkd" --policy "$W/trust.policy" --events /dev/null 2>>"$W/daemon.log" &
 	for _ in $(seq 600); do "$B/bulwark" status >/dev/null 2>&1 && return; sleep 0.1; done
 	echo "bulwarkd did not start" >&2; cat "$W/daemon.log" >&2; exit 1
 }
-hashes=$(sha256sum "$W/bin/busybox" "$W/bin/big" | cut -d' ' -f1)
+hashes=$(sha256sum "$W/bin/busybox" "$W/big/busybox" | cut -d' ' -f1)
 "$B/bulwark" unload >/dev/null 2>&1 || true
 declare -a bare bw ima bbare bbw bima
 for r in $(seq "$ROUNDS"); do
-	bare+=("$(run busybox)") bbare+=("$(run big)")
+	bare+=("$(run bin)") bbare+=("$(run big)")
 	start
 	trusted=$("$B/bulwark" status --json | jq -r .trust.trusted)
 	[[ $trusted -ge 2 ]] || { echo "trust map not filled ($trusted)" >&2; exit 1; }
-	bw+=("$(run busybox)") bbw+=("$(run big)")
+	bw+=("$(run bin)") bbw+=("$(run big)")
 	denied=$("$B/bulwark" status --json | jq -r .counters.exec.denied)
 	"$B/bulwark" unload >/dev/null
 	wait
-	coproc IMA { IMABENCH_OBJ=$B/bench/ima.bpf.o exec "$B/bench/imabench" $hashes; }
-	read -r line <&"${IMA[0]}"
-	[[ $line == attached ]] || { echo "imabench: $line" >&2; exit 1; }
-	ima+=("$(run busybox)") bima+=("$(run big)")
-	kill -TERM "$IMA_PID"
-	read -r counts <&"${IMA[0]}"
-	wait "$IMA_PID" || true
+	IMABENCH_OBJ=$B/bench/ima.bpf.o "$B/bench/imabench" $hashes >"$W/ima.out" 2>&1 &
+	ipid=$!
+	for _ in $(seq 300); do grep -q attached "$W/ima.out" && break; kill -0 "$ipid" 2>/dev/null || break; sleep 0.1; done
+	grep -q attached "$W/ima.out" || { echo "imabench: $(cat "$W/ima.out")" >&2; exit 1; }
+	ima+=("$(run bin)") bima+=("$(run big)")
+	kill -TERM "$ipid"
+	wait "$ipid" || true
+	counts=$(tail -n 1 "$W/ima.out")
 	echo "round $r: bare ${bare[-1]} / ${bbare[-1]} ns, trust map ${bw[-1]} / ${bbw[-1]} ns (denied $denied), IMA ${ima[-1]} / ${bima[-1]} ns ($counts)"
 done
 median() { printf '%s\n' "$@" | sort -n | sed -n "$(( ($# + 1) / 2 ))p"; }

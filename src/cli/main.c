@@ -194,7 +194,7 @@ static void print_drift(struct json_object *pol)
 
 static void print_status(struct json_object *s)
 {
-	struct json_object *pol, *counters, *files, *enf;
+	struct json_object *pol, *counters, *files, *enf, *trust;
 
 	printf("bulwarkd:  running, pid %lld%s\n", (long long)jint(s, "daemon_pid"),
 	       json_object_get_boolean(json_object_object_get(s, "adopted")) ?
@@ -231,6 +231,13 @@ static void print_status(struct json_object *s)
 	} else {
 		printf("policy:    none (every operation is allowed)\n");
 	}
+	trust = json_object_object_get(s, "trust");
+	if (trust && (jint(trust, "entries") || jstr(trust, "error")))
+		printf("trust:     %lld files trusted in the kernel of %lld entries (%lld rejected, %lld missing) from %s%s%s\n",
+		       (long long)jint(trust, "trusted"), (long long)jint(trust, "entries"),
+		       (long long)jint(trust, "rejected"), (long long)jint(trust, "missing"), jstr(trust, "db"),
+		       jstr(trust, "error") ? "; last read failed: " : "",
+		       jstr(trust, "error") ? jstr(trust, "error") : "");
 	counters = json_object_object_get(s, "counters");
 	json_object_object_foreach(counters, op, per)
 	{

@@ -237,7 +237,8 @@ static int sync_batch(struct sync *s, struct row *rows, size_t n)
 			uint8_t now[32];
 			struct stat after;
 
-			/* Moved (copied back, touched, a new inode): is it still the content trusted? */
+			/* Moved (copied back, touched, a new inode): is it still the content
+			 * trusted? */
 			if (hash_fd(fds[i], now) < 0 || fstat(fds[i], &after) < 0 ||
 			    ns_of(&after.st_ctim) != ns_of(&st->st_ctim)) {
 				reject(s, x->path, "could not be hashed again");
@@ -249,7 +250,9 @@ static int sync_batch(struct sync *s, struct row *rows, size_t n)
 				char why[128];
 
 				bw_hex(now, 32, hex);
-				snprintf(why, sizeof(why), "changed since it was trusted: sha256 is now %.16s...", hex);
+				snprintf(why, sizeof(why),
+					 "changed since it was trusted: sha256 is now %.16s...",
+					 hex);
 				reject(s, x->path, why);
 				goto drop;
 			}
@@ -258,7 +261,7 @@ static int sync_batch(struct sync *s, struct row *rows, size_t n)
 		if (fds[i] >= max)
 			max = fds[i] + 1;
 		continue;
-drop:
+	drop:
 		close(fds[i]);
 		fds[i] = -1;
 	}
@@ -275,13 +278,14 @@ drop:
 	for (size_t i = 0; i < n; i++) {
 		struct bw_trust_ident *id;
 		struct bw_trust_key k;
-		struct bw_trust_val v = { 0 };
+		struct bw_trust_val v = {0};
 
 		if (fds[i] < 0)
 			continue;
 		id = &idents[fds[i]];
 		if (!id->ok) {
-			reject(s, rows[i].path, "the kernel cannot identify it yet (btrfs before a policy load)");
+			reject(s, rows[i].path,
+			       "the kernel cannot identify it yet (btrfs before a policy load)");
 			continue;
 		}
 		if (id->ctime_sec * 1000000000 + id->ctime_nsec != ns_of(&sts[i].st_ctim) ||
@@ -297,7 +301,8 @@ drop:
 		memcpy(v.sha256, rows[i].sha256, 32);
 		if (bpf_map_update_elem(s->map, &k, &v, BPF_ANY) < 0) {
 			r = -errno;
-			bw_log(LOG_ERR, "trust: cannot install %s in the kernel: %s", rows[i].path, strerror(errno));
+			bw_log(LOG_ERR, "trust: cannot install %s in the kernel: %s", rows[i].path,
+			       strerror(errno));
 			goto out;
 		}
 		if ((r = push_key(s, &k)) < 0)
@@ -352,8 +357,8 @@ out:
 int trust_sync(struct daemon *d, const char *reason)
 {
 	struct trust_state *ts = &d->trust;
-	struct sync s = { .d = d, .ts = ts };
-	struct rows rows = { 0 };
+	struct sync s = {.d = d, .ts = ts};
+	struct rows rows = {0};
 	struct bw_trust *db = NULL;
 	struct json_object *o;
 	char err[256] = "";
@@ -363,14 +368,16 @@ int trust_sync(struct daemon *d, const char *reason)
 	s.map = bw_kernel_trust_map(&d->kernel);
 	r = bw_trust_open(&db, ts->db, BW_TRUST_READ, err, sizeof(err));
 	if (r == -ENOENT) {
-		bw_log(LOG_NOTICE, "trust: no trust database (%s): no file is trusted", trust_status_db(d));
+		bw_log(LOG_NOTICE, "trust: no trust database (%s): no file is trusted",
+		       trust_status_db(d));
 		r = 0;
 	} else if (r < 0) {
 		goto fail;
 	} else {
 		r = bw_trust_foreach(db, collect, &rows);
 		if (r < 0) {
-			snprintf(err, sizeof(err), "%s", bw_trust_error(db) ? bw_trust_error(db) : strerror(-r));
+			snprintf(err, sizeof(err), "%s",
+				 bw_trust_error(db) ? bw_trust_error(db) : strerror(-r));
 			goto fail;
 		}
 	}
@@ -394,7 +401,8 @@ int trust_sync(struct daemon *d, const char *reason)
 	ts->error = NULL;
 	ts->synced_ms = (int64_t)time(NULL) * 1000;
 	ts->took_ms = now_ms() - t0;
-	bw_log(LOG_INFO, "trust: %" PRIu64 " entries: %" PRIu64 " files trusted, %" PRIu64
+	bw_log(LOG_INFO,
+	       "trust: %" PRIu64 " entries: %" PRIu64 " files trusted, %" PRIu64
 	       " rejected, %" PRIu64 " missing, %" PRIu64 " hashed again (%" PRId64 " ms)",
 	       ts->entries, ts->trusted, ts->rejected, ts->missing, ts->rehashed, ts->took_ms);
 	o = trust_status(d);
@@ -404,7 +412,8 @@ int trust_sync(struct daemon *d, const char *reason)
 fail:
 	if (r == 0)
 		r = -EIO;
-	bw_log(LOG_ERR, "trust: cannot read the trust database: %s; the trust map stays as it was", err);
+	bw_log(LOG_ERR, "trust: cannot read the trust database: %s; the trust map stays as it was",
+	       err);
 	free(ts->error);
 	ts->error = strdup(err);
 	o = json_object_new_object();
@@ -423,7 +432,7 @@ out:
 
 const uint8_t *trust_known_hash(const struct daemon *d, uint64_t dev, uint64_t ino)
 {
-	struct trust_known probe = { .dev = dev, .ino = ino }, *k;
+	struct trust_known probe = {.dev = dev, .ino = ino}, *k;
 
 	if (!d->trust.n_known)
 		return NULL;

@@ -17,17 +17,17 @@ struct trust_known {
 };
 
 struct trust_state {
-	const char *db;             /* --trust-db; NULL: $BULWARK_TRUST_DB, else the default */
-	struct trust_known *known;  /* sorted by (dev, ino) */
+	const char *db;		   /* --trust-db; NULL: $BULWARK_TRUST_DB, else the default */
+	struct trust_known *known; /* sorted by (dev, ino) */
 	size_t n_known;
-	uint64_t entries;           /* rows read at the last sync */
-	uint64_t trusted;           /* files installed in the trust map */
-	uint64_t rejected;          /* rows whose file changed, or is not a regular file */
-	uint64_t missing;           /* rows whose file is gone */
-	uint64_t rehashed;          /* rows whose file had to be hashed again (same content) */
-	int64_t synced_ms;          /* when (CLOCK_REALTIME ms), 0: never */
+	uint64_t entries;  /* rows read at the last sync */
+	uint64_t trusted;  /* files installed in the trust map */
+	uint64_t rejected; /* rows whose file changed, or is not a regular file */
+	uint64_t missing;  /* rows whose file is gone */
+	uint64_t rehashed; /* rows whose file had to be hashed again (same content) */
+	int64_t synced_ms; /* when (CLOCK_REALTIME ms), 0: never */
 	int64_t took_ms;
-	char *error;                /* why the last sync failed, NULL if it did not */
+	char *error; /* why the last sync failed, NULL if it did not */
 };
 
 /*
