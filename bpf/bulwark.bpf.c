@@ -966,11 +966,14 @@ int bw_cgroup_move_finish(__u64 *ctx)
 
 #define MAY_WRITE 0x2
 
-/* Every path walk passes here: two register tests, then one lookup only while writing. */
+/*
+ * Every path walk passes here: a mask test, then the superblock's magic,
+ * and the one lookup only for writes to cgroup v2 files.
+ */
 SEC("lsm/inode_permission")
 int BPF_PROG(bw_inode_permission, struct inode *inode, int mask, int ret)
 {
-	if (ret || !(mask & MAY_WRITE))
+	if (ret || !(mask & MAY_WRITE) || BPF_CORE_READ(inode, i_sb, s_magic) != BW_CGROUP2_MAGIC)
 		return ret;
 	return bw_protect_cgroup_move();
 }
