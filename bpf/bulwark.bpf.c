@@ -74,6 +74,43 @@ static __always_inline int bw_memory(struct bw_decision *d, __u32 op, __u32 hook
 }
 
 /*
+ * Self-protection reads image-load control's verdict (decision 77): while
+ * the policy uses trust objects (`trusted`, `untrusted`, `sha256:`), a
+ * protected level is earned only by a trusted image, and a protected
+ * process maps only trusted code. The verdict is bw_trust_of, the one
+ * the `trusted` object uses: one code path for both.
+ */
+static __always_inline bool bw_image_trusted(struct file *file)
+{
+	struct bw_trust_out t = {};
+
+	return bw_trust_of(bw_addr(file), &t);
+}
+
+/*
+ * A protected process maps only trusted code while trust is in use: an
+ * untrusted library (DT_NEEDED, dlopen, a file mounted over a trusted
+ * one) is refused by the protect gate, whatever the rules say, as
+ * Windows refuses an image below a protected process's signing level.
+ * path is NULL where bpf_d_path is not allowed.
+ */
+static __always_inline int bw_protect_untrusted_load(struct bw_decision *d, struct file *file,
+						      __u32 hook, struct path *path)
+{
+	__u32 need = bw_current_level();
+
+	if (!need || !bw_policy_has(BW_POLICY_TRUST) || bw_image_trusted(file))
+		return 0;
+	__builtin_memset(d, 0, sizeof(*d));
+	bw_protect_deny(d, BW_OP_LOAD, hook, need, BW_LEVEL_NONE);
+	bw_inode_id(BPF_CORE_READ(file, f_path.dentry), &d->dev, &d->ino);
+	d->event_flags |= BW_EVF_UNTRUSTED;
+	if (!path)
+		d->event_flags |= BW_EVF_PATH_ERR;
+	return bw_conclude(d, path, NULL);
+}
+
+/*
  * Running a file's code without execve: ld.so given the program as an
  * argument, dlopen, or any executable mapping. `exec` rules cover these
  * too, or `ld.so /denied/prog` would walk around every exec rule. Then the
@@ -99,6 +136,8 @@ int BPF_PROG(bw_mmap_file, struct file *file, unsigned long reqprot, unsigned lo
 		__builtin_memset(&d, 0, sizeof(d));
 		bw_decide_file(&d, BW_OP_LOAD, BW_HOOK_MMAP, bw_addr(file));
 		rc = bw_conclude(&d, &file->f_path, NULL);
+		if (!rc)
+			rc = bw_protect_untrusted_load(&d, file, BW_HOOK_MMAP, &file->f_path);
 		if (rc)
 			return rc;
 	}
@@ -155,6 +194,8 @@ int BPF_PROG(bw_file_mprotect, struct vm_area_struct *vma, unsigned long reqprot
 	bw_decide_file(&d, BW_OP_LOAD, BW_HOOK_MPROTECT, bw_addr(file));
 	d.event_flags |= BW_EVF_PATH_ERR;
 	rc = bw_conclude(&d, NULL, NULL);
+	if (!rc)
+		rc = bw_protect_untrusted_load(&d, file, BW_HOOK_MPROTECT, NULL);
 	if (rc || !bw_is_nameless(file))
 		return rc;
 	return bw_memory(&d, BW_OP_MEMFD_EXEC, BW_HOOK_MPROTECT, file, NULL);
@@ -236,6 +277,33 @@ static __always_inline int bw_protect_traced_exec(struct bw_decision *d, struct 
 }
 
 /*
+ * A protected program's image must be trusted while the policy uses
+ * trust (decision 77): else root, who chose what lies at its path before
+ * protection was in force (or copied it into a protected tree then),
+ * would run code of its own at the program's level. The exec is refused,
+ * as Windows refuses to start a protected process whose image is not
+ * signed at its level: a code-integrity failure, reported by the
+ * `protect` gate with `trusted: false`.
+ */
+static __always_inline int bw_protect_untrusted_exec(struct bw_decision *d, struct linux_binprm *bprm)
+{
+	struct dentry *dentry = BPF_CORE_READ(bprm, file, f_path.dentry);
+	__u32 rule_id, need;
+
+	if (!bw_policy_has(BW_POLICY_TRUST))
+		return 0;
+	need = bw_protected_file(dentry, false, &rule_id);
+	if (!need || bw_image_trusted(bprm->file))
+		return 0;
+	__builtin_memset(d, 0, sizeof(*d));
+	bw_protect_deny(d, BW_OP_EXEC, BW_HOOK_EXEC, need, BW_LEVEL_NONE);
+	d->arg = rule_id;
+	bw_inode_id(dentry, &d->dev, &d->ino);
+	d->event_flags |= BW_EVF_UNTRUSTED;
+	return bw_conclude(d, &bprm->file->f_path, NULL);
+}
+
+/*
  * The level of a process that exec'd: the new program's `protect` level,
  * or none. Level `system` is bulwarkd's, and only one process holds it:
  * while a bulwarkd lives, another exec of its binary gets no level.
@@ -292,6 +360,8 @@ int BPF_PROG(bw_bprm_check, struct linux_binprm *bprm, int ret)
 	ret = bw_conclude(&d, &bprm->file->f_path, NULL);
 	if (!ret)
 		ret = bw_protect_traced_exec(&d, bprm);
+	if (!ret)
+		ret = bw_protect_untrusted_exec(&d, bprm);
 	if (ret || !bw_is_nameless(bprm->file))
 		return ret;
 	/* fexecve of a memfd or a deleted file: code with no name to judge it by */

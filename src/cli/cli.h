@@ -12,6 +12,7 @@ enum {
 	EXIT_WARNINGS = 2, /* policy check --strict: warnings only */
 	EXIT_USAGE = 64,   /* bad command line */
 	EXIT_NO_DAEMON = 69, /* bulwarkd is not running */
+	EXIT_PROTECTED = 77, /* trust: the database is guarded by `protect self` (EX_NOPERM) */
 };
 
 /* Whether --help or -h is among a command's arguments. */

@@ -150,7 +150,7 @@ static int open_store(const struct trust_args *a, unsigned flags, struct bw_trus
 
 	if (r < 0) {
 		fprintf(stderr, "bulwark: %s: %s\n", path && *path ? path : BW_TRUST_DB_PATH, err);
-		return EXIT_FAIL;
+		return r == -EPERM ? EXIT_PROTECTED : EXIT_FAIL;
 	}
 	return EXIT_OK;
 }

@@ -120,6 +120,7 @@ struct prepared {
 void set_self_places(const char *state_dir, const char *socket_path);
 void set_compile_tick(void (*tick)(void *ctx), void *ctx);
 void set_self_events(const char *events_path);
+void set_self_trust_db(const char *db_path);
 bool policy_protects_self(const struct prepared *pp);
 bool protection_on(struct daemon *d);
 extern const char protection_refusal[];

@@ -623,6 +623,7 @@ int main(int argc, char **argv)
 	if (d.trust.db)
 		setenv(BW_TRUST_DB_ENV, d.trust.db, 1);
 	set_self_places(d.state_dir, d.socket_path);
+	set_self_trust_db(trust_status_db(&d));
 	set_compile_tick(drain_events, &d);
 	bw_log_init(o.verbose ? LOG_DEBUG : LOG_INFO);
 	if (geteuid() != 0) {

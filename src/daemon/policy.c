@@ -6,7 +6,9 @@
  */
 #define _GNU_SOURCE
 #include <bpf/libbpf.h>
+#include <dirent.h>
 #include <errno.h>
+#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,7 +106,7 @@ void set_compile_tick(void (*tick)(void *ctx), void *ctx)
 	compile_tick_ctx = ctx;
 }
 
-static const char *self_events;
+static const char *self_events, *self_trust_db;
 
 void set_self_places(const char *state_dir, const char *socket_path)
 {
@@ -115,6 +117,11 @@ void set_self_places(const char *state_dir, const char *socket_path)
 void set_self_events(const char *events_path)
 {
 	self_events = events_path;
+}
+
+void set_self_trust_db(const char *db_path)
+{
+	self_trust_db = db_path;
 }
 
 #define OVERLAYFS_MAGIC 0x794c7630
@@ -149,10 +156,60 @@ static void self_add(struct prepared *pp, const char *path, bool tree)
 }
 
 /*
+ * The trust database under `protect self` (decision 78): its whole
+ * directory, as a tree. The file alone would not do: SQLite reads a
+ * `-wal` file beside it as part of the database, so root could add rows
+ * by creating one, or by replacing `-shm`. bulwarkd creates the directory
+ * when it is missing, so that there is something to protect: an absent
+ * database would be root's to create. A directory that holds more than the
+ * database is protected whole all the same, and said so in the log.
+ */
+static void self_trust_dir(struct prepared *pp)
+{
+	char *copy, *dir, *base, real[PATH_MAX] = "";
+	struct dirent *de;
+	DIR *dh;
+
+	if (!self_trust_db || !(copy = strdup(self_trust_db)))
+		return;
+	dir = dirname(copy);
+	/* mkdir -p: the default's parent (/var/lib) exists, a --trust-db's may not */
+	for (char *p = dir + 1; *p; p++)
+		if (*p == '/') {
+			*p = 0;
+			(void)mkdir(dir, 0755);
+			*p = '/';
+		}
+	if (mkdir(dir, 0755) == 0)
+		bw_log(LOG_INFO, "protect self: created %s for the trust database, to protect it", dir);
+	if (!realpath(dir, real) || strcmp(real, "/") == 0) {
+		bw_log(LOG_WARNING, "protect self: the trust database's directory %s cannot be protected: %s",
+		       dir, real[0] ? "it is /" : strerror(errno));
+		free(copy);
+		return;
+	}
+	free(copy);
+	if (!(copy = strdup(self_trust_db)))
+		return;
+	base = basename(copy);
+	dh = opendir(real);
+	while (dh && (de = readdir(dh)))
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
+		    strncmp(de->d_name, base, strlen(base)) != 0)
+			bw_log(LOG_WARNING, "protect self: %s, the trust database's directory, also holds %s: "
+					    "protected with it (give the database a directory of its own)",
+			       real, de->d_name);
+	if (dh)
+		closedir(dh);
+	free(copy);
+	self_add(pp, real, true);
+}
+
+/*
  * What `protect self` covers: bulwarkd's program and every file its code
  * is mapped from (libraries, the loader), the policy as read, the state
- * directory, the control socket, the event log (--events) and the pin
- * directory.
+ * directory, the control socket, the event log (--events), the trust
+ * database's directory and the pin directory.
  */
 static void self_paths(struct prepared *pp, const char *policy_path)
 {
@@ -187,6 +244,7 @@ static void self_paths(struct prepared *pp, const char *policy_path)
 		self_add(pp, self_socket, false);
 	if (self_events)
 		self_add(pp, self_events, false);
+	self_trust_dir(pp);
 	self_add(pp, BW_PIN_ROOT, true);
 	pp->policy->self_paths = (const char *const *)pp->self;
 	pp->policy->n_self_paths = pp->n_self;

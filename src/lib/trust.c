@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <fts.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -219,11 +220,27 @@ int bw_trust_open(struct bw_trust **ret, const char *path, unsigned flags, char 
 		return r;
 	}
 	if (writable) {
+		int fd;
+
 		r = make_parent(path);
 		if (r < 0) {
 			snprintf(err, errlen, "cannot create its directory: %s", strerror(-r));
 			return r;
 		}
+		/*
+		 * SQLite falls back to read-only when a write-open fails, and
+		 * says "readonly database" at the first write: ask the kernel
+		 * first, so a database guarded by `protect self` says so.
+		 */
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+		if (fd < 0 && errno == EPERM) {
+			snprintf(err, errlen, "the kernel refused writing it (%s): under bulwark's `protect self` "
+					      "the trust database is fixed until a signed unload or a reboot (docs/trust.md)",
+				 strerror(EPERM));
+			return -EPERM;
+		}
+		if (fd >= 0)
+			close(fd);
 	}
 	t = calloc(1, sizeof(*t));
 	if (!t || !(t->path = strdup(path))) {

@@ -39,6 +39,11 @@ protect $T/agent/** level=antimalware
 protect $T/conf/** level=vendor
 EOF
 
+# The trust database in a directory of its own: `protect self` guards that
+# directory whole (decision 78), so it must not be $WORK, which the tests write.
+TDB=$WORK/tdb
+export BULWARK_TRUST_DB=$TDB/trust.db
+
 reset_conf() { rm -rf "$T/conf" && mkdir -p "$T/conf" && echo original >"$T/conf/settings"; }
 ino() { stat -c %i "$1"; }
 
@@ -230,6 +235,54 @@ file_attacks() {
 	umount "$T/mnt" 2>/dev/null
 }
 
+# trustdb_attacks MODE: root adding rows to the trust database, or SQLite
+# files beside it (a -wal is read as part of the database), under its
+# default name and through the CLI (decision 78).
+trustdb_attacks() {
+	local mode=$1 want=EPERM db=$BULWARK_TRUST_DB n dn out rc
+	[[ $mode == open ]] && want=ok
+	n=$(ino "$db")
+	dn=$(ino "$TDB")
+	out=$("$BULWARK" trust add "$T/plain" 2>&1)
+	rc=$?
+	if [[ $mode == open ]]; then
+		check "open trust add by root: $out" test $rc -eq 0
+	else
+		if [[ $rc -eq 77 && $out == *"protect self"* ]]; then pass "protected trust add refused (exit 77, says why)"; else
+			fail "protected trust add: wanted exit 77 naming protect self, got rc=$rc: $out"; fi
+		protected_event "$mode trust add" ".via == \"open\" and .target.ino == $n"
+		out=$("$BULWARK" trust list 2>&1)
+		if [[ $? -eq 0 && $out == *"$T/agent/agent"* && $out != *"$T/plain"* ]]; then
+			pass "protected trust list still works for root, without root's row"
+		else
+			fail "protected trust list: $out"
+		fi
+		out=$(BULWARK=$BULWARK sh "$REPO/packaging/apt/apt-trust-hook" 2>&1)
+		rc=$?
+		if [[ $rc -eq 0 && $out == *"guarded by \`protect self\`"* ]]; then pass "apt hook under protect self: says so, exit 0"; else
+			fail "apt hook under protect self: rc=$rc: $out"; fi
+	fi
+	cmd_result "$mode write to the trust database" "$want" sh -c "printf x >>$db"
+	[[ $mode == protected ]] && protected_event "$mode trust db write" ".via == \"open\" and .target.ino == $n"
+	cmd_result "$mode create trust.db-wal beside it" "$want" touch "$db-wal"
+	[[ $mode == protected ]] && protected_event "$mode trust db -wal" ".via == \"create\" and .target.ino == $dn"
+	rm -f "$db-wal"
+	echo evil >"$T/other/evil.db"
+	cmd_result "$mode rename over the trust database" "$want" mv -f "$T/other/evil.db" "$db"
+	[[ $mode == protected ]] && protected_event "$mode trust db rename" ".via == \"rename\" and (.target.ino == $n or .target.ino == $dn)"
+	cmd_result "$mode unlink the trust database" "$want" rm -f "$db"
+	[[ $mode == protected ]] && protected_event "$mode trust db unlink" ".via == \"unlink\" and .target.ino == $n"
+	cmd_result "$mode rename its directory away" "$want" mv "$TDB" "$T/other/tdb"
+	if [[ $mode == open ]]; then
+		# a fresh database for the protected round, with one row
+		rm -rf "$TDB" "$T/other/tdb"
+		"$BULWARK" trust add "$T/agent/agent" >/dev/null 2>&1
+		check "trust database recreated" test -s "$db"
+	else
+		check "trust database unchanged" test "$(ino "$db")" = "$n"
+	fi
+}
+
 # cgroup_attacks MODE: stop or starve the agent through its cgroup.
 CG=/sys/fs/cgroup/bw-redteam
 cgroup_attacks() {
@@ -285,8 +338,10 @@ cgroup_attacks() {
 
 # ---- open policy: every attack must succeed --------------------------------
 start_daemon --policy "$OPEN_POLICY" || { fail "daemon start (open policy)"; exit 1; }
+"$BULWARK" trust add "$T/agent/agent" >/dev/null 2>&1
 process_attacks open
 file_attacks open
+trustdb_attacks open
 cgroup_attacks open
 cmd_result "open bpftool map update bw_guard" ok \
 	bpftool map update pinned "$PIN/bw_guard" key 0 0 0 0 value 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0
@@ -314,6 +369,7 @@ gen=$(status | jq -r .policy.generation)
 
 process_attacks protected
 file_attacks protected
+trustdb_attacks protected
 cgroup_attacks protected
 spawn_plain
 expect_try "unprotected process still killable" kill 0 "$PLAIN" 9
