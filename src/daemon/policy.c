@@ -20,6 +20,7 @@
 
 #include <bulwark/bulwark.h>
 
+#include "../lib/trust.h"
 #include "daemon.h"
 #include "log.h"
 
@@ -489,6 +490,60 @@ static int check_lockdown(struct daemon *d, const char *path, const struct bw_po
 	return 0;
 }
 
+/* A row that still describes the file (size, ctime, mtime), as bulwarkd installs rows. */
+static int self_row(void *ud, const struct bw_trust_record *r)
+{
+	const struct stat *st = ud;
+
+	return r->size == (uint64_t)st->st_size &&
+	       r->ctime_ns == (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec &&
+	       r->mtime_ns == (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+}
+
+/*
+ * Under `protect self` with trust objects, bulwarkd's program and the code
+ * it maps must be trusted (decision 77): else the protect gate refuses its
+ * next start, or a library it maps later. The first file that is not, in
+ * bad; false when all are.
+ */
+static bool self_code_untrusted(struct daemon *d, char *bad, size_t len)
+{
+	char line[PATH_MAX + 128], exe[PATH_MAX];
+	struct bw_trust *db = NULL;
+	char err[256];
+	bool found = false;
+	struct stat st;
+	ssize_t n;
+	FILE *f;
+
+	if (bw_trust_open(&db, trust_status_db(d), BW_TRUST_READ, err, sizeof(err)) < 0) {
+		snprintf(bad, len, "%s (trust database: %s)", "/proc/self/exe", err);
+		return true;
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = 0;
+	if (n <= 0 || stat(exe, &st) < 0 || bw_trust_find_inode(db, st.st_dev, st.st_ino, self_row, &st) <= 0) {
+		snprintf(bad, len, "%s", n > 0 ? exe : "/proc/self/exe");
+		found = true;
+	}
+	f = fopen("/proc/self/maps", "re");
+	while (!found && f && fgets(line, sizeof(line), f)) {
+		char perms[8], *file = strchr(line, '/');
+
+		if (!file || sscanf(line, "%*s %7s", perms) != 1 || perms[2] != 'x')
+			continue;
+		file[strcspn(file, "\n")] = 0;
+		if (stat(file, &st) < 0 || bw_trust_find_inode(db, st.st_dev, st.st_ino, self_row, &st) <= 0) {
+			snprintf(bad, len, "%s", file);
+			found = true;
+		}
+	}
+	if (f)
+		fclose(f);
+	bw_trust_close(db);
+	return found;
+}
+
 /*
  * A policy with trust rules reads the trust database afresh (what `trust
  * add` wrote since). One that refuses untrusted code while the trust map
@@ -517,6 +572,18 @@ static int check_trust(struct daemon *d, const char *path, struct prepared *pp, 
 	if (!uses)
 		return 0;
 	trust_sync(d, "policy");
+	if ((p->flags & BW_POLICY_PROTECT_SELF) && self_code_untrusted(d, self, sizeof(self))) {
+		const struct bw_rule *first = p->rules;
+
+		while (!bw_rule_uses_trust(first))
+			first++; /* uses: there is one */
+		bw_policy_diag(p, BW_SEV_ERROR, &first->obj_loc, NULL,
+			       "trust it first: `bulwark trust add PATH`",
+			       "bulwarkd's code %s is not trusted: under `protect self` with trust rules, "
+			       "its next start would be refused", self);
+		*ret_diag = render_diags(p, path, NULL);
+		return -EPERM;
+	}
 	if (!deny)
 		return 0;
 	if (!d->trust.trusted) {

@@ -47,6 +47,17 @@ protect $T/agent/** level=antimalware
 EOF
 
 start_daemon || { fail "daemon start"; exit 1; }
+# `protect self` with trust objects while bulwarkd's own code is untrusted:
+# its next start would be refused by the gate, so the policy is (and the
+# old "nothing trusted" refusal stands behind it if this one broke).
+printf 'deny exec untrusted from uid=4242\nprotect self\n' >"$WORK/self-trust.policy"
+out=$("$BULWARK" policy load "$WORK/self-trust.policy" 2>&1)
+rc=$?
+if [[ $rc -ne 0 && $out == *"self-trust.policy:1:"*"bulwarkd's code"*"is not trusted"* ]]; then
+	pass "protect self with trust objects refused while bulwarkd's code is untrusted"
+else
+	fail "protect self with trust objects, bulwarkd untrusted: wanted a refusal, got rc=$rc: $out"
+fi
 # The protected program's own code: itself, ld.so, its libraries and the test library's.
 files=("$T/agent/agent" "$T/lib/good.so" "$T/lib/bind.so" /lib64/ld-linux-x86-64.so.2 "$BULWARKD")
 mapfile -t libs < <(ldd "$BWTRY" "$LIB" "$BULWARKD" 2>/dev/null |
