@@ -80,11 +80,10 @@ static __always_inline int bw_memory(struct bw_decision *d, __u32 op, __u32 hook
  * process maps only trusted code. The verdict is bw_trust_of, the one
  * the `trusted` object uses: one code path for both.
  */
-static __always_inline bool bw_image_trusted(struct file *file)
+static __always_inline bool bw_image_trusted(struct bw_decision *d, struct file *file)
 {
-	struct bw_trust_out t = {};
-
-	return bw_trust_of(bw_addr(file), &t);
+	/* d's dev and ino are the scratch (trust.bpf.h): the mmap hook has no stack to spare */
+	return bw_trust_of(bw_addr(file), (struct bw_trust_out *)&d->dev);
 }
 
 /*
@@ -99,7 +98,7 @@ static __always_inline int bw_protect_untrusted_load(struct bw_decision *d, stru
 {
 	__u32 need = bw_current_level();
 
-	if (!need || !bw_policy_has(BW_POLICY_TRUST) || bw_image_trusted(file))
+	if (!need || !bw_policy_has(BW_POLICY_TRUST) || bw_image_trusted(d, file))
 		return 0;
 	__builtin_memset(d, 0, sizeof(*d));
 	bw_protect_deny(d, BW_OP_LOAD, hook, need, BW_LEVEL_NONE);
@@ -293,7 +292,7 @@ static __always_inline int bw_protect_untrusted_exec(struct bw_decision *d, stru
 	if (!bw_policy_has(BW_POLICY_TRUST))
 		return 0;
 	need = bw_protected_file(dentry, false, &rule_id);
-	if (!need || bw_image_trusted(bprm->file))
+	if (!need || bw_image_trusted(d, bprm->file))
 		return 0;
 	__builtin_memset(d, 0, sizeof(*d));
 	bw_protect_deny(d, BW_OP_EXEC, BW_HOOK_EXEC, need, BW_LEVEL_NONE);

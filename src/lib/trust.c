@@ -202,6 +202,44 @@ static int make_parent(const char *path)
 	return r;
 }
 
+/*
+ * A reader that may not create SQLite's -shm beside a WAL database (the
+ * directory is guarded by `protect self`, decision 78) cannot read it
+ * the usual way. Nobody but bulwarkd can write there then, and bulwarkd
+ * only reads, so the file is as immutable as SQLite's `immutable=1`
+ * assumes: read it that way (the main file only; rows a crashed writer
+ * left in its -wal are not seen until bulwarkd's next sync folds them in).
+ */
+static int reopen_immutable(struct bw_trust *t)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = strlen(t->path);
+	char *uri = malloc(3 * n + sizeof("file:?immutable=1")), *u = uri;
+
+	if (!uri)
+		return -ENOMEM;
+	u += sprintf(u, "file:");
+	for (const unsigned char *p = (const unsigned char *)t->path; *p; p++)
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		    strchr("/._-", *p)) {
+			*u++ = (char)*p;
+		} else {
+			*u++ = '%';
+			*u++ = hex[*p >> 4];
+			*u++ = hex[*p & 15];
+		}
+	strcpy(u, "?immutable=1");
+	sqlite3_close(t->db);
+	t->db = NULL;
+	if (sqlite3_open_v2(uri, &t->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) != SQLITE_OK) {
+		free(uri);
+		return -EIO;
+	}
+	free(uri);
+	sqlite3_extended_result_codes(t->db, 1);
+	return exec_sql(t, "PRAGMA query_only = 1");
+}
+
 int bw_trust_open(struct bw_trust **ret, const char *path, unsigned flags, char *err, size_t errlen)
 {
 	bool writable = flags & BW_TRUST_WRITE;
@@ -268,6 +306,8 @@ int bw_trust_open(struct bw_trust **ret, const char *path, unsigned flags, char 
 				 : "PRAGMA query_only = 1");
 	if (r == 0)
 		r = setup_schema(t, writable);
+	if (r < 0 && !writable && reopen_immutable(t) == 0)
+		r = setup_schema(t, false);
 	if (r == 0 && writable)
 		r = prepare(t,
 			    "INSERT INTO files (" COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
