@@ -117,6 +117,27 @@ if [[ -r /var/lib/dpkg/status ]]; then
 		test "$n" -eq "$rejected_pkgs"
 	out=$(BULWARK=$B BULWARK_TRUST_DB=$scratch/none.db "$repo/packaging/apt/apt-trust-hook" 2>&1)
 	check "the hook does nothing before a trust database exists" test -z "$out" -a ! -e "$scratch/none.db"
+	# Under protect self the CLI exits 77 (the kernel refused the write): the
+	# hook says so and still exits 0 (decision 78). A stand-in gives the 77 here.
+	printf '#!/bin/sh\nexit 77\n' >"$scratch/bulwark-77" && chmod +x "$scratch/bulwark-77"
+	out=$(BULWARK=$scratch/bulwark-77 "$repo/packaging/apt/apt-trust-hook" 2>&1)
+	rc=$?
+	check "the hook under protect self: exit 0, says the database is guarded" \
+		test "$rc" -eq 0 -a -n "$(grep 'guarded by `protect self`' <<<"$out")"
+
+	# A reader that may not create SQLite's -shm beside the database (as under
+	# protect self, where only bulwarkd writes that directory) still reads it.
+	ro=$scratch/ro
+	mkdir -p "$ro" && chmod 755 "$ro" "$scratch"
+	"$B" trust --db "$ro/trust.db" add /bin/ls >/dev/null 2>&1
+	rm -f "$ro/trust.db-wal" "$ro/trust.db-shm"
+	if setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$B" 2>/dev/null; then
+		out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$B" trust --db "$ro/trust.db" list 2>&1)
+		check "a reader that cannot write the directory lists the database: $out" \
+			test -n "$(grep ' /bin/ls$' <<<"$out")" -a ! -e "$ro/trust.db-shm"
+	else
+		echo "   (read-only reader skipped: $B is not reachable for nobody)"
+	fi
 
 	# A package of our own whose installed file was modified by hand.
 	adm=$scratch/dpkg
