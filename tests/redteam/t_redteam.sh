@@ -264,9 +264,12 @@ trustdb_attacks() {
 	fi
 	cmd_result "$mode write to the trust database" "$want" sh -c "printf x >>$db"
 	[[ $mode == protected ]] && protected_event "$mode trust db write" ".via == \"open\" and .target.ino == $n"
-	cmd_result "$mode create trust.db-wal beside it" "$want" touch "$db-wal"
-	[[ $mode == protected ]] && protected_event "$mode trust db -wal" ".via == \"create\" and .target.ino == $dn"
-	rm -f "$db-wal"
+	# bulwarkd's reads leave a -wal (and -shm) there: writing frames into it
+	# is the attack; where there is none, creating one is.
+	cmd_result "$mode write or create trust.db-wal beside it" "$want" sh -c "printf x >>$db-wal"
+	[[ $mode == protected ]] && protected_event "$mode trust db -wal" \
+		"(.via == \"open\" and .target.path == \"$db-wal\") or (.via == \"create\" and .target.ino == $dn)"
+	[[ $mode == open ]] && rm -f "$db-wal"
 	echo evil >"$T/other/evil.db"
 	cmd_result "$mode rename over the trust database" "$want" mv -f "$T/other/evil.db" "$db"
 	[[ $mode == protected ]] && protected_event "$mode trust db rename" ".via == \"rename\" and (.target.ino == $n or .target.ino == $dn)"
