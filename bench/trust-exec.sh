@@ -27,9 +27,12 @@ cp "$(command -v busybox)" "$W/big/busybox" && head -c 4194304 /dev/urandom >>"$
 cp "$(command -v busybox)" "$W/untrusted/busybox"
 cp "$B/bench/execloop" "$W/bin/execloop"
 export BULWARK_TRUST_DB=$W/trust.db
-# bulwarkd too: it refuses a `deny exec untrusted` policy under which it
-# could not start again.
-"$B/bulwark" trust add "$W/bin/busybox" "$W/big/busybox" "$(realpath "$B/bulwarkd")" >/dev/null
+# The rule judges execloop's own executable mappings too: its ld.so (mapped
+# by the kernel past exec's point of no return, so a refusal is a SIGSEGV)
+# and libc must be trusted. And bulwarkd: it refuses a `deny exec
+# untrusted` policy under which it could not start again.
+mapfile -t deps < <(ldd "$W/bin/execloop" | awk '/^\t/ && $2 == "=>" && $3 ~ /^\// { print $3 } /^\t\// { print $1 }' | xargs -r realpath | sort -u)
+"$B/bulwark" trust add "$W/bin/busybox" "$W/big/busybox" "${deps[@]}" "$(realpath "$B/bulwarkd")" >/dev/null
 cat >"$W/trust.policy" <<POL
 deny exec untrusted from exe=$W/bin/execloop
 POL
