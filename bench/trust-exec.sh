@@ -11,13 +11,15 @@
 # Before the trust map is timed, an untrusted copy of busybox must be
 # refused. Writes bench/results/DATE-KERNEL-trust-exec.md and prints it.
 # Needs root and a kernel that runs BPF LSM: `make bench` runs it in
-# vm/run on 6.1 and 6.12. BENCH_EXECS (200) execs per sample, BENCH_ROUNDS
-# (3) rounds: IMA hashes the 4 MiB file at every exec, which dominates the
-# run under emulation.
+# vm/run on 6.1 and 6.12. BENCH_EXECS (200) execs of the small file and
+# BENCH_EXECS_BIG (50) of the big one per sample, BENCH_ROUNDS (3) rounds:
+# IMA hashes the 4 MiB file at every exec, which dominates the run under
+# emulation.
 set -eu
 repo=$(cd "$(dirname "$0")/.." && pwd)
 B=$repo/build
 N=${BENCH_EXECS:-200}
+NB=${BENCH_EXECS_BIG:-50}
 ROUNDS=${BENCH_ROUNDS:-3}
 W=/tmp/bw-trust-bench
 rm -rf "$W" && mkdir -p "$W/bin" "$W/big" "$W/untrusted"
@@ -37,7 +39,7 @@ cat >"$W/trust.policy" <<POL
 deny exec untrusted from exe=$W/bin/execloop
 POL
 
-run() { "$W/bin/execloop" "$N" "$W/$1/busybox" true; }
+run() { "$W/bin/execloop" "$([[ $1 == big ]] && echo "$NB" || echo "$N")" "$W/$1/busybox" true; }
 start() {
 	"$B/bulwarkd" --policy "$W/trust.policy" --events /dev/null 2>>"$W/daemon.log" &
 	for _ in $(seq 600); do "$B/bulwark" status >/dev/null 2>&1 && return; sleep 0.1; done
@@ -81,7 +83,7 @@ echo "Commit $commit. Emulated (qemu TCG): only the ratios are claims."
 echo
 echo '```'
 cat "$W/rounds"
-echo "kernel $(uname -r), $N fork+exec per sample, $ROUNDS rounds, medians (static busybox / busybox + 4 MiB):"
+echo "kernel $(uname -r), $N (small) and $NB (big) fork+exec per sample, $ROUNDS rounds, medians (static busybox / busybox + 4 MiB):"
 awk -v b="$(median "${bare[@]}")" -v t="$(median "${bw[@]}")" -v i="$(median "${ima[@]}")" \
     -v bb="$(median "${bbare[@]}")" -v tb="$(median "${bbw[@]}")" -v ib="$(median "${bima[@]}")" 'BEGIN {
 	printf "  bare kernel         %8.1f us  1.000   %8.1f us  1.000\n", b / 1000, bb / 1000
