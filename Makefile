@@ -308,7 +308,7 @@ $(BUILD)/bench/ima.bpf.o: bench/ima.bpf.c bpf/vmlinux.h
 	@mkdir -p $(dir $@)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-# Benchmarks: ratios against the bare kernel and the floor, taken in one VM
+# Benchmarks: ratios against the bare kernel, the floor and fapolicyd, taken in one VM
 # run each. QUICK=1: the per-hook report only, one round, fewer operations
 # (under 3 minutes; make test runs it so the bench cannot rot).
 bench: all $(BENCH_TOOLS) $(BUILD)/bench/ima.bpf.o $(BUILD)/bench/imabench
