@@ -60,7 +60,8 @@ VM_HELPERS := $(BUILD)/tests/bwtry $(BUILD)/tests/bwsub $(BUILD)/tests/bwevil $(
 	      $(BUILD)/tests/evil-preload.so $(BUILD)/tests/trust-lib.so
 
 BENCH_TOOLS := $(BUILD)/bench/execloop $(BUILD)/bench/opbench $(BUILD)/bench/verify-cost \
-	$(BUILD)/bench/floorload $(BUILD)/bench/hookstats $(BUILD)/bench/floor.bpf.o
+	$(BUILD)/bench/floorload $(BUILD)/bench/hookstats $(BUILD)/bench/floor.bpf.o \
+	$(BUILD)/bench/dlopenloop $(BUILD)/bench/dlopenlib.so
 
 .PHONY: all install test unit-test unit-test-asan lib-check abi-check abi-baseline api-reference FORCE vm-test demo deps clean fuzz fuzz-smoke bench upgrade-from
 all: $(BUILD)/bulwarkd $(BUILD)/bulwark $(BUILD)/libbulwark.a $(BUILD)/libbulwark.so \
@@ -281,6 +282,14 @@ $(BUILD)/bench/opbench: bench/opbench.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) -o $@ $< -lpthread
 
+$(BUILD)/bench/dlopenloop: bench/dlopenloop.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) -o $@ $<
+
+$(BUILD)/bench/dlopenlib.so: bench/dlopenlib.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) -shared -fPIC -o $@ $<
+
 $(BUILD)/bench/verify-cost: bench/verify-cost.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) $(PKG_CFLAGS) -o $@ $< $(PKG_LIBS)
@@ -299,7 +308,7 @@ $(BUILD)/bench/ima.bpf.o: bench/ima.bpf.c bpf/vmlinux.h
 	@mkdir -p $(dir $@)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-# Benchmarks: ratios against the bare kernel and the floor, taken in one VM
+# Benchmarks: ratios against the bare kernel, the floor and fapolicyd, taken in one VM
 # run each. QUICK=1: the per-hook report only, one round, fewer operations
 # (under 3 minutes; make test runs it so the bench cannot rot).
 bench: all $(BENCH_TOOLS) $(BUILD)/bench/ima.bpf.o $(BUILD)/bench/imabench
@@ -313,6 +322,9 @@ else
 	vm/run --kernel 6.12 -- bench/hook-cost.sh
 	vm/run -- bench/exec-rules.sh
 	vm/run -- bench/op-rules.sh
-	vm/run -- bench/trust-exec.sh
+	vm/run --kernel 6.1 -- bench/trust-exec.sh
+	vm/run --kernel 6.12 -- bench/trust-exec.sh
+	vm/run --kernel 6.1 -- bench/fapolicyd.sh
+	vm/run --kernel 6.12 -- bench/fapolicyd.sh
 endif
 .SECONDARY:
