@@ -74,7 +74,7 @@ static __always_inline int bw_memory(struct bw_decision *d, __u32 op, __u32 hook
 }
 
 /*
- * Self-protection reads image-load control's verdict (decision 77): while
+ * Self-protection reads image-load control's verdict (decision 78): while
  * the policy uses trust objects (`trusted`, `untrusted`, `sha256:`), a
  * protected level is earned only by a trusted image, and a protected
  * process maps only trusted code. The verdict is bw_trust_of, the one
@@ -277,7 +277,7 @@ static __always_inline int bw_protect_traced_exec(struct bw_decision *d, struct 
 
 /*
  * A protected program's image must be trusted while the policy uses
- * trust (decision 77): else root, who chose what lies at its path before
+ * trust (decision 78): else root, who chose what lies at its path before
  * protection was in force (or copied it into a protected tree then),
  * would run code of its own at the program's level. The exec is refused,
  * as Windows refuses to start a protected process whose image is not

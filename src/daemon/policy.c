@@ -157,7 +157,7 @@ static void self_add(struct prepared *pp, const char *path, bool tree)
 }
 
 /*
- * The trust database under `protect self` (decision 78): its whole
+ * The trust database under `protect self` (decision 79): its whole
  * directory, as a tree. The file alone would not do: SQLite reads a
  * `-wal` file beside it as part of the database, so root could add rows
  * by creating one, or by replacing `-shm`. bulwarkd creates the directory
@@ -502,7 +502,7 @@ static int self_row(void *ud, const struct bw_trust_record *r)
 
 /*
  * Under `protect self` with trust objects, bulwarkd's program and the code
- * it maps must be trusted (decision 77): else the protect gate refuses its
+ * it maps must be trusted (decision 78): else the protect gate refuses its
  * next start, or a library it maps later. The first file that is not, in
  * bad; false when all are.
  */

@@ -204,7 +204,7 @@ static int make_parent(const char *path)
 
 /*
  * A reader that may not create SQLite's -shm beside a WAL database (the
- * directory is guarded by `protect self`, decision 78) cannot read it
+ * directory is guarded by `protect self`, decision 79) cannot read it
  * the usual way. Nobody but bulwarkd can write there then, and bulwarkd
  * only reads, so the file is as immutable as SQLite's `immutable=1`
  * assumes: read it that way (the main file only; rows a crashed writer

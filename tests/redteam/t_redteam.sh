@@ -40,7 +40,7 @@ protect $T/conf/** level=vendor
 EOF
 
 # The trust database in a directory of its own: `protect self` guards that
-# directory whole (decision 78), so it must not be $WORK, which the tests write.
+# directory whole (decision 79), so it must not be $WORK, which the tests write.
 TDB=$WORK/tdb
 export BULWARK_TRUST_DB=$TDB/trust.db
 
@@ -237,7 +237,7 @@ file_attacks() {
 
 # trustdb_attacks MODE: root adding rows to the trust database, or SQLite
 # files beside it (a -wal is read as part of the database), under its
-# default name and through the CLI (decision 78).
+# default name and through the CLI (decision 79).
 trustdb_attacks() {
 	local mode=$1 want=EPERM db=$BULWARK_TRUST_DB n dn out rc
 	[[ $mode == open ]] && want=ok

@@ -118,7 +118,7 @@ if [[ -r /var/lib/dpkg/status ]]; then
 	out=$(BULWARK=$B BULWARK_TRUST_DB=$scratch/none.db "$repo/packaging/apt/apt-trust-hook" 2>&1)
 	check "the hook does nothing before a trust database exists" test -z "$out" -a ! -e "$scratch/none.db"
 	# Under protect self the CLI exits 77 (the kernel refused the write): the
-	# hook says so and still exits 0 (decision 78). A stand-in gives the 77 here.
+	# hook says so and still exits 0 (decision 79). A stand-in gives the 77 here.
 	printf '#!/bin/sh\nexit 77\n' >"$scratch/bulwark-77" && chmod +x "$scratch/bulwark-77"
 	out=$(BULWARK=$scratch/bulwark-77 "$repo/packaging/apt/apt-trust-hook" 2>&1)
 	rc=$?

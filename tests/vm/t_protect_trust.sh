@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Self-protection reads image-load control (decision 77): while the policy
+# Self-protection reads image-load control (decision 78): while the policy
 # uses trust objects, a program named by `protect FILE level=L` gets its
 # level only from a trusted image, and a protected process maps only
 # trusted code.
