@@ -239,7 +239,7 @@ static bool rehash_matches(struct sync *s, const struct row *x, int fd, const st
  */
 static bool kernel_vouches(const struct sync *s, const struct bw_trust_ident *id)
 {
-	struct bw_trust_key k = { .dev = id->dev, .ino = id->ino };
+	struct bw_trust_key k = {.dev = id->dev, .ino = id->ino};
 	struct bw_trust_val v;
 
 	if (bpf_map_lookup_elem(s->map, &k, &v) < 0)

@@ -494,7 +494,8 @@ static void test_import_dpkg(void **state)
 
 	/* --package: only the packages named (name, or name:arch); others' entries stay. */
 	memset(&st, 0, sizeof(st));
-	assert_int_equal(bw_trust_import_dpkg(t, admindir, false, only_nope, 1, &run, &st), -ENOENT);
+	assert_int_equal(bw_trust_import_dpkg(t, admindir, false, only_nope, 1, &run, &st),
+			 -ENOENT);
 	assert_int_equal(st.examined, 0);
 	memset(&st, 0, sizeof(st));
 	assert_int_equal(bw_trust_import_dpkg(t, admindir, false, only_beta, 1, &run, &st), 0);
