@@ -444,7 +444,10 @@ struct bw_task_state {
  * subvolume). An entry counts only while the inode's ctime and size are
  * still those bulwarkd verified: any write, truncate or attribute change
  * moves ctime, so a change revokes trust with no hook and no daemon; the
- * kernel also deletes the entry at a write-open and a truncate.
+ * kernel also deletes the entry at a write-open and a truncate. And it
+ * counts only on the file system instance bulwarkd verified it on (sb):
+ * a file system unmounted, changed underneath and mounted again has the
+ * same dev, inode, ctime and size, not the same bytes.
  */
 struct bw_trust_key {
 	__u64 dev; /* kernel dev_t (btrfs: the subvolume's), of the real file */
@@ -457,6 +460,7 @@ struct bw_trust_val {
 	__u32 flags;      /* 0 */
 	__u64 size;
 	__u8 sha256[32];  /* of its content, as the trust database records it */
+	__u64 sb;         /* its file system instance when verified (bw_sb_instance_of) */
 };
 
 /*
@@ -473,6 +477,7 @@ struct bw_trust_ident {
 	__u32 ctime_nsec;
 	__u32 pad;
 	__u64 size;
+	__u64 sb;         /* the real file's file system instance (bw_sb_instance_of) */
 };
 
 #define BW_ABI_ASSERT(cond) _Static_assert(cond, #cond)
@@ -493,7 +498,7 @@ BW_ABI_ASSERT(sizeof(struct bw_protected_proc) == 24);
 BW_ABI_ASSERT(sizeof(struct bw_guard) == 24);
 BW_ABI_ASSERT(sizeof(struct bw_lock) == 48);
 BW_ABI_ASSERT(sizeof(struct bw_trust_key) == 16);
-BW_ABI_ASSERT(sizeof(struct bw_trust_val) == 56);
-BW_ABI_ASSERT(sizeof(struct bw_trust_ident) == 64);
+BW_ABI_ASSERT(sizeof(struct bw_trust_val) == 64);
+BW_ABI_ASSERT(sizeof(struct bw_trust_ident) == 72);
 
 #endif /* BULWARK_ABI_H */

@@ -1534,6 +1534,7 @@ int bw_trust_iter(struct bpf_iter__task_file *ctx)
 		r.ok = 1;
 		bw_inode_ctime(inode, &r.ctime_sec, &r.ctime_nsec);
 		r.size = BPF_CORE_READ(inode, i_size);
+		r.sb = bw_sb_instance_of(inode);
 	}
 	bw_inode_id(BPF_CORE_READ(file, f_path.dentry), &r.pdev, &r.pino);
 	bpf_seq_write(seq, &r, sizeof(r));

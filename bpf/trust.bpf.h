@@ -11,11 +11,21 @@
  * hooks also delete the entry at a write-open and a truncate (belt and
  * braces: a change within one tick of the ctime clock keeps ctime).
  *
- * The decision stays a hash lookup: one here, then the rule lookups.
- * Nothing is hashed in the kernel.
+ * An entry also names the file system instance (superblock) it was
+ * verified on: umount, change the image, mount again, and the file has
+ * the same dev, ino, ctime and size but other bytes. Each superblock
+ * created while these programs run gets a number of its own
+ * (bw_sb_instance), never reused; one from before keeps its address.
+ *
+ * The decision stays hash lookups: two here (the file, its superblock),
+ * then the rule lookups. Nothing is hashed in the kernel.
  */
 #ifndef BULWARK_TRUST_BPF_H
 #define BULWARK_TRUST_BPF_H
+
+#ifndef ENOMEM
+#define ENOMEM 12
+#endif
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -25,6 +35,70 @@ struct {
 	__type(value, struct bw_trust_val);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } bw_trust SEC(".maps");
+
+/*
+ * Superblock address -> its instance number, from a counter that only
+ * grows (bw_sb_seq, starting at 1: never a kernel address). Set when the
+ * superblock is allocated, deleted when it is freed; a superblock with no
+ * entry (older than the programs) is known by its address, which a later
+ * superblock at that address cannot reuse: that one gets a number.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1 << 16);
+	__type(key, __u64);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bw_sb_instance SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bw_sb_seq SEC(".maps");
+
+/*
+ * A new superblock: a new instance number. If none can be recorded (the
+ * map full: 65,536 live superblocks), the mount is refused rather than
+ * let the new superblock pass for an old one at the same address.
+ */
+SEC("lsm/sb_alloc_security")
+int BPF_PROG(bw_sb_alloc, struct super_block *sb, int ret)
+{
+	__u64 key = (__u64)sb, n;
+	__u64 *seq;
+
+	if (ret)
+		return ret;
+	seq = bpf_map_lookup_elem(&bw_sb_seq, &bw_zero_key);
+	if (!seq)
+		return -ENOMEM;
+	n = __sync_fetch_and_add(seq, 1) + 1;
+	if (bpf_map_update_elem(&bw_sb_instance, &key, &n, BPF_ANY))
+		return -ENOMEM;
+	return 0;
+}
+
+SEC("lsm/sb_free_security")
+int BPF_PROG(bw_sb_free, struct super_block *sb)
+{
+	__u64 key = (__u64)sb;
+
+	bpf_map_delete_elem(&bw_sb_instance, &key);
+	return 0;
+}
+
+/* The instance of the file system an inode belongs to (see bw_sb_instance). */
+static __always_inline __u64 bw_sb_instance_of(struct inode *inode)
+{
+	__u64 key = (__u64)BPF_CORE_READ(inode, i_sb);
+	__u64 *n = bpf_map_lookup_elem(&bw_sb_instance, &key);
+
+	return n ? *n : key;
+}
 
 /* ctime moved out of struct inode's timespec: __i_ctime (6.6), then _sec/_nsec (6.11). */
 struct inode___v611 {
@@ -122,6 +196,7 @@ static __noinline int bw_trust_of(__u64 file_addr, struct bw_trust_out *out)
 	struct file *file = (struct file *)file_addr;
 	struct bw_trust_val *v;
 	struct inode *inode;
+	__u64 *sbn;
 
 	/*
 	 * out is the scratch: the identity (the map's key), then the ctime,
@@ -140,6 +215,11 @@ static __noinline int bw_trust_of(__u64 file_addr, struct bw_trust_out *out)
 	bw_inode_ctime(inode, (__s64 *)&out->h0, (__u32 *)&out->h1);
 	if (v->ctime_sec != (__s64)out->h0 || v->ctime_nsec != (__u32)out->h1 ||
 	    v->size != (__u64)BPF_CORE_READ(inode, i_size))
+		return 0;
+	/* The superblock's key, in out->h0: no stack to spare. */
+	out->h0 = (__u64)BPF_CORE_READ(inode, i_sb);
+	sbn = bpf_map_lookup_elem(&bw_sb_instance, &out->h0);
+	if ((sbn ? *sbn : out->h0) != v->sb)
 		return 0;
 	__builtin_memcpy(&out->h0, v->sha256, 8);
 	__builtin_memcpy(&out->h1, v->sha256 + 8, 8);

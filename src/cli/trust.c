@@ -24,6 +24,8 @@ struct trust_args {
 	unsigned threads;
 	char **operands;
 	int n_operands;
+	const char **packages; /* import dpkg --package */
+	size_t n_packages;
 };
 
 /* Progress and problems as a run goes. */
@@ -100,7 +102,8 @@ static void run_view_init(struct run_view *v, const char *verb, FILE *findings)
 static int parse_args(int argc, char **argv, const char *accepted, struct trust_args *a)
 {
 	a->operands = calloc((size_t)argc + 1, sizeof(char *));
-	if (!a->operands)
+	a->packages = calloc((size_t)argc + 1, sizeof(char *));
+	if (!a->operands || !a->packages)
 		return EXIT_FAIL;
 	for (int i = 1; i < argc; i++) {
 		const char *o = argv[i];
@@ -134,6 +137,8 @@ static int parse_args(int argc, char **argv, const char *accepted, struct trust_
 			a->changed = true;
 		} else if (strchr(accepted, 'a') && strcmp(o, "--admindir") == 0 && i + 1 < argc) {
 			a->admindir = argv[++i];
+		} else if (strchr(accepted, 'p') && strcmp(o, "--package") == 0 && i + 1 < argc) {
+			a->packages[a->n_packages++] = argv[++i];
 		} else {
 			fprintf(stderr, "bulwark trust %s: unexpected argument '%s'\n", argv[0], o);
 			return EXIT_USAGE;
@@ -247,13 +252,14 @@ static int cmd_trust_list(int argc, char **argv)
 out:
 	bw_trust_close(t);
 	free(a.operands);
+	free(a.packages);
 	return r;
 }
 
 /* The commands that change or check files: how each runs and reports. */
 struct trust_cmd {
 	const char *usage;
-	const char *accepted; /* options: r (-r), c (--changed), a (--admindir) */
+	const char *accepted; /* options: r (-r), c (--changed), a (--admindir), p (--package) */
 	int operands;	      /* -1: at least one; else exactly this many */
 	unsigned open_flags;
 	const char *verb; /* on the progress bar */
@@ -302,7 +308,8 @@ static void summary_verify(struct run_view *v, const struct bw_trust_stats *st)
 static int run_import(struct bw_trust *t, const struct trust_args *a,
 		      const struct bw_trust_run *run, struct bw_trust_stats *st)
 {
-	return bw_trust_import_dpkg(t, a->admindir, a->changed, run, st);
+	return bw_trust_import_dpkg(t, a->admindir, a->changed, a->packages, a->n_packages, run,
+				    st);
 }
 
 static void summary_import(struct run_view *v, const struct bw_trust_stats *st)
@@ -338,8 +345,8 @@ static const struct trust_cmd cmd_verify = {
     "bulwark trust verify", "", 0, BW_TRUST_READ, "verifying", true, run_verify, summary_verify,
 };
 static const struct trust_cmd cmd_import = {
-    "bulwark trust import dpkg [--changed] [--admindir DIR]",
-    "ca",
+    "bulwark trust import dpkg [--changed] [--admindir DIR] [--package NAME]...",
+    "cap",
     1,
     BW_TRUST_WRITE,
     "importing",
@@ -392,6 +399,7 @@ static int run_trust_cmd(const struct trust_cmd *c, int argc, char **argv)
 out:
 	bw_trust_close(t);
 	free(a.operands);
+	free(a.packages);
 	return r;
 }
 
@@ -431,7 +439,7 @@ static void trust_usage(FILE *out)
 		"       bulwark trust remove [-r] PATH...\n"
 		"       bulwark trust list [--json]\n"
 		"       bulwark trust verify\n"
-		"       bulwark trust import dpkg [--changed] [--admindir DIR]\n"
+		"       bulwark trust import dpkg [--changed] [--admindir DIR] [--package NAME]...\n"
 		"       bulwark trust sync\n"
 		"       bulwark trust suggest [--events FILE] [--json]\n"
 		"\n"
@@ -446,6 +454,8 @@ static void trust_usage(FILE *out)
 		"import dpkg  trust installed packages' code files that match dpkg's md5sums;\n"
 		"         files that do not are reported and not trusted. --changed: only\n"
 		"         packages installed or upgraded since the last import (the apt hook).\n"
+		"         --package NAME (repeatable): only these installed packages\n"
+		"         (NAME or NAME:ARCH); the others' entries stay as they are.\n"
 		"sync     have bulwarkd read the database again and install what it verified\n"
 		"         in the kernel (add, remove and import do this themselves when\n"
 		"         bulwarkd runs; bulwarkd reads its own --trust-db).\n"

@@ -205,10 +205,54 @@ static int read_idents(struct daemon *d, struct bw_trust_ident *idents, int max)
 	return 0;
 }
 
+/*
+ * Hash the open file again: true if it still holds the row's content and
+ * did not change while it was read; else reported, and false.
+ */
+static bool rehash_matches(struct sync *s, const struct row *x, int fd, const struct stat *st)
+{
+	uint8_t now[32];
+	struct stat after;
+	char hex[65], why[128];
+
+	if (hash_fd(fd, now) < 0 || fstat(fd, &after) < 0 ||
+	    ns_of(&after.st_ctim) != ns_of(&st->st_ctim)) {
+		reject(s, x->path, "could not be hashed again");
+		return false;
+	}
+	if (memcmp(now, x->sha256, 32) != 0) {
+		bw_hex(now, 32, hex);
+		snprintf(why, sizeof(why), "changed since it was trusted: sha256 is now %.16s...",
+			 hex);
+		reject(s, x->path, why);
+		return false;
+	}
+	s->ts->rehashed++;
+	return true;
+}
+
+/*
+ * Did the kernel already hold this file, verified on the same file system
+ * instance, unchanged since? Only then may a row's stat stand in for its
+ * content: the same stat on a file system mounted again (or after reboot)
+ * may hide other bytes (decision 77).
+ */
+static bool kernel_vouches(const struct sync *s, const struct bw_trust_ident *id)
+{
+	struct bw_trust_key k = {.dev = id->dev, .ino = id->ino};
+	struct bw_trust_val v;
+
+	if (bpf_map_lookup_elem(s->map, &k, &v) < 0)
+		return false;
+	return v.sb == id->sb && v.ctime_sec == id->ctime_sec && v.ctime_nsec == id->ctime_nsec &&
+	       v.size == id->size;
+}
+
 /* One batch: open, verify, ask the kernel, install. */
 static int sync_batch(struct sync *s, struct row *rows, size_t n)
 {
 	int fds[BATCH];
+	bool checked[BATCH]; /* hashed in this sync */
 	struct stat sts[BATCH];
 	struct bw_trust_ident *idents = NULL;
 	int max = 0, r = 0;
@@ -233,30 +277,13 @@ static int sync_batch(struct sync *s, struct row *rows, size_t n)
 		same = (uint64_t)st->st_dev == x->dev && (uint64_t)st->st_ino == x->ino &&
 		       (uint64_t)st->st_size == x->size && ns_of(&st->st_ctim) == x->ctime_ns &&
 		       ns_of(&st->st_mtim) == x->mtime_ns;
+		checked[i] = false;
 		if (!same) {
-			uint8_t now[32];
-			struct stat after;
-
 			/* Moved (copied back, touched, a new inode): is it still the content
 			 * trusted? */
-			if (hash_fd(fds[i], now) < 0 || fstat(fds[i], &after) < 0 ||
-			    ns_of(&after.st_ctim) != ns_of(&st->st_ctim)) {
-				reject(s, x->path, "could not be hashed again");
+			if (!rehash_matches(s, x, fds[i], st))
 				goto drop;
-			}
-			if (memcmp(now, x->sha256, 32) != 0) {
-				char hex[65];
-
-				char why[128];
-
-				bw_hex(now, 32, hex);
-				snprintf(why, sizeof(why),
-					 "changed since it was trusted: sha256 is now %.16s...",
-					 hex);
-				reject(s, x->path, why);
-				goto drop;
-			}
-			s->ts->rehashed++;
+			checked[i] = true;
 		}
 		if (fds[i] >= max)
 			max = fds[i] + 1;
@@ -293,11 +320,15 @@ static int sync_batch(struct sync *s, struct row *rows, size_t n)
 			reject(s, rows[i].path, "changed while it was verified");
 			continue;
 		}
+		if (!checked[i] && !kernel_vouches(s, id) &&
+		    !rehash_matches(s, &rows[i], fds[i], &sts[i]))
+			continue;
 		k.dev = id->dev;
 		k.ino = id->ino;
 		v.ctime_sec = id->ctime_sec;
 		v.ctime_nsec = id->ctime_nsec;
 		v.size = id->size;
+		v.sb = id->sb;
 		memcpy(v.sha256, rows[i].sha256, 32);
 		if (bpf_map_update_elem(s->map, &k, &v, BPF_ANY) < 0) {
 			r = -errno;

@@ -24,7 +24,7 @@ struct trust_state {
 	uint64_t trusted;  /* files installed in the trust map */
 	uint64_t rejected; /* rows whose file changed, or is not a regular file */
 	uint64_t missing;  /* rows whose file is gone */
-	uint64_t rehashed; /* rows whose file had to be hashed again (same content) */
+	uint64_t rehashed; /* rows hashed again and found the same (trust.md, In the kernel) */
 	int64_t synced_ms; /* when (CLOCK_REALTIME ms), 0: never */
 	int64_t took_ms;
 	char *error; /* why the last sync failed, NULL if it did not */

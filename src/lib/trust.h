@@ -103,10 +103,13 @@ int bw_trust_verify(struct bw_trust *t, const struct bw_trust_run *run, struct b
  * Trust installed packages' files that match dpkg's md5sums (admindir
  * NULL: BW_DPKG_ADMINDIR). changed_only: only packages installed,
  * upgraded or reinstalled since the last import; either way the files of
- * packages no longer installed are forgotten.
+ * packages no longer installed are forgotten. only (n_only > 0): import
+ * just these installed packages (name, or name:arch); one that is not
+ * installed is an error (-ENOENT) before anything changes.
  */
 int bw_trust_import_dpkg(struct bw_trust *t, const char *admindir, bool changed_only,
-			 const struct bw_trust_run *run, struct bw_trust_stats *st);
+			 const char *const *only, size_t n_only, const struct bw_trust_run *run,
+			 struct bw_trust_stats *st);
 
 /* Every entry, sorted by path; a non-zero cb result stops and is returned. */
 typedef int (*bw_trust_record_fn)(void *ud, const struct bw_trust_record *r);

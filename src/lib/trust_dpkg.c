@@ -581,8 +581,41 @@ static int prepare_all(struct dpkg_ctx *c)
 	return 0;
 }
 
+/* Is package p one of those named? Its key is name or name:arch. */
+static bool pkg_named(const struct pkg *p, const char *name)
+{
+	size_t n = strlen(name);
+
+	return strcmp(p->key, name) == 0 ||
+	       (strncmp(p->key, name, n) == 0 && p->key[n] == ':' && !strchr(name, ':'));
+}
+
+/* --package: only the packages named, each of which must be installed. */
+static int keep_named(struct dpkg_ctx *c, const char *const *only, size_t n_only)
+{
+	for (size_t j = 0; j < n_only; j++) {
+		bool found = false;
+
+		for (size_t i = 0; !found && i < c->n_pkgs; i++)
+			found = pkg_named(&c->pkgs[i], only[j]);
+		if (!found) {
+			bw_trust_fail(c->t, -ENOENT, "%s: no such installed package", only[j]);
+			return -ENOENT;
+		}
+	}
+	for (size_t i = 0; i < c->n_pkgs; i++) {
+		bool named = false;
+
+		for (size_t j = 0; !named && j < n_only; j++)
+			named = pkg_named(&c->pkgs[i], only[j]);
+		c->pkgs[i].import = c->pkgs[i].import && named;
+	}
+	return 0;
+}
+
 int bw_trust_import_dpkg(struct bw_trust *t, const char *admindir, bool changed_only,
-			 const struct bw_trust_run *run, struct bw_trust_stats *st)
+			 const char *const *only, size_t n_only, const struct bw_trust_run *run,
+			 struct bw_trust_stats *st)
 {
 	struct dpkg_ctx c = {.t = t, .run = run, .st = st, .now = time(NULL)};
 	struct bw_trust_item *items = NULL;
@@ -601,6 +634,8 @@ int bw_trust_import_dpkg(struct bw_trust *t, const char *admindir, bool changed_
 		goto out;
 	}
 	r = mark_changed(&c, changed_only);
+	if (r == 0 && n_only)
+		r = keep_named(&c, only, n_only);
 	for (size_t i = 0; r == 0 && i < c.n_pkgs; i++) {
 		if (!c.pkgs[i].import)
 			continue;

@@ -436,6 +436,7 @@ static void test_import_dpkg(void **state)
 				    "x"};
 	const char *beta_files[] = {"pkg/bin-b"};
 	const char *beta_data[] = {"#!/bin/sh\nb\n"};
+	const char *only_beta[] = {"beta"}, *only_alpha[] = {"alpha"}, *only_nope[] = {"delta"};
 	char admindir[PATH_MAX];
 	struct timeval later[2] = {{1000000000, 0}, {1000000000, 0}};
 
@@ -455,7 +456,7 @@ static void test_import_dpkg(void **state)
 	write_md5sums("beta", beta_files, beta_data, 1);
 	write_status(true);
 
-	assert_int_equal(bw_trust_import_dpkg(t, admindir, false, &run, &st), 0);
+	assert_int_equal(bw_trust_import_dpkg(t, admindir, false, NULL, 0, &run, &st), 0);
 	assert_int_equal(st.packages, 2); /* gamma left only its config files */
 	assert_int_equal(st.trusted, 4);  /* bin-a, lib-a.so, bin-b, etc-ok */
 	assert_int_equal(st.failed, 1);
@@ -476,26 +477,42 @@ static void test_import_dpkg(void **state)
 
 	/* --changed: beta is unchanged; alpha had a rejected file, so it is checked again. */
 	memset(&st, 0, sizeof(st));
-	assert_int_equal(bw_trust_import_dpkg(t, admindir, true, &run, &st), 0);
+	assert_int_equal(bw_trust_import_dpkg(t, admindir, true, NULL, 0, &run, &st), 0);
 	assert_int_equal(st.packages, 1);
 	assert_int_equal(st.failed, 1);
 	/* Repaired (a reinstall), it passes, and then nothing is checked again. */
 	put("pkg/tampered", alpha_data[3], 0755);
 	memset(&st, 0, sizeof(st));
-	assert_int_equal(bw_trust_import_dpkg(t, admindir, true, &run, &st), 0);
+	assert_int_equal(bw_trust_import_dpkg(t, admindir, true, NULL, 0, &run, &st), 0);
 	assert_int_equal(st.packages, 1);
 	assert_int_equal(st.failed, 0);
 	assert_true(lookup(t, at("pkg/tampered"), &rec));
 	memset(&st, 0, sizeof(st));
-	assert_int_equal(bw_trust_import_dpkg(t, admindir, true, &run, &st), 0);
+	assert_int_equal(bw_trust_import_dpkg(t, admindir, true, NULL, 0, &run, &st), 0);
 	assert_int_equal(st.packages, 0);
 	assert_int_equal(st.examined, 0);
+
+	/* --package: only the packages named (name, or name:arch); others' entries stay. */
+	memset(&st, 0, sizeof(st));
+	assert_int_equal(bw_trust_import_dpkg(t, admindir, false, only_nope, 1, &run, &st),
+			 -ENOENT);
+	assert_int_equal(st.examined, 0);
+	memset(&st, 0, sizeof(st));
+	assert_int_equal(bw_trust_import_dpkg(t, admindir, false, only_beta, 1, &run, &st), 0);
+	assert_int_equal(st.packages, 1);
+	assert_int_equal(st.trusted, 2); /* bin-b, etc-ok */
+	assert_true(lookup(t, at("pkg/bin-a"), &rec));
+	memset(&st, 0, sizeof(st));
+	assert_int_equal(bw_trust_import_dpkg(t, admindir, false, only_alpha, 1, &run, &st), 0);
+	assert_int_equal(st.packages, 1);
+	assert_int_equal(st.trusted, 3); /* bin-a, lib-a.so, tampered (repaired) */
+	assert_true(lookup(t, at("pkg/etc-ok"), &rec));
 
 	/* An upgrade of alpha that drops lib-a.so: its entry goes, bin-a is kept. */
 	write_md5sums("alpha:amd64", alpha_files, alpha_data, 1);
 	assert_int_equal(utimes(at("dpkg/info/alpha:amd64.md5sums"), later), 0);
 	memset(&st, 0, sizeof(st));
-	assert_int_equal(bw_trust_import_dpkg(t, admindir, true, &run, &st), 0);
+	assert_int_equal(bw_trust_import_dpkg(t, admindir, true, NULL, 0, &run, &st), 0);
 	assert_int_equal(st.packages, 1);
 	assert_int_equal(st.trusted, 1);
 	assert_true(lookup(t, at("pkg/bin-a"), &rec));
@@ -504,7 +521,7 @@ static void test_import_dpkg(void **state)
 	/* beta removed: its files are forgotten. */
 	write_status(false);
 	memset(&st, 0, sizeof(st));
-	assert_int_equal(bw_trust_import_dpkg(t, admindir, true, &run, &st), 0);
+	assert_int_equal(bw_trust_import_dpkg(t, admindir, true, NULL, 0, &run, &st), 0);
 	assert_false(lookup(t, at("pkg/bin-b"), &rec));
 	assert_false(lookup(t, at("pkg/etc-ok"), &rec));
 	assert_int_equal(count(t), 1);
