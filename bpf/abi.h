@@ -475,7 +475,7 @@ struct bw_trust_ident {
 	__u64 pdev, pino; /* the path used: what events name as the target */
 	__s64 ctime_sec;
 	__u32 ctime_nsec;
-	__u32 pad;
+	__s32 writers;    /* the inode's i_writecount: > 0 while open for writing somewhere */
 	__u64 size;
 	__u64 sb;         /* the real file's file system instance (bw_sb_instance_of) */
 };

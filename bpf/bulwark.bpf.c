@@ -1535,6 +1535,11 @@ int bw_trust_iter(struct bpf_iter__task_file *ctx)
 		bw_inode_ctime(inode, &r.ctime_sec, &r.ctime_nsec);
 		r.size = BPF_CORE_READ(inode, i_size);
 		r.sb = bw_sb_instance_of(inode);
+		/* A writer that opened the file before it was verified (a
+		 * shared writable mapping above all: its stores to a dirty
+		 * page move no ctime) could change it after: bulwarkd refuses
+		 * to trust a file anyone holds open for writing. */
+		r.writers = BPF_CORE_READ(inode, i_writecount.counter);
 	}
 	bw_inode_id(BPF_CORE_READ(file, f_path.dentry), &r.pdev, &r.pino);
 	bpf_seq_write(seq, &r, sizeof(r));

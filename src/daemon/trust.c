@@ -248,6 +248,32 @@ static bool kernel_vouches(const struct sync *s, const struct bw_trust_ident *id
 	       v.size == id->size;
 }
 
+/*
+ * Whether the kernel's view of an open file (id) still matches what was
+ * verified (st), and nobody can change it unseen: a file open for
+ * writing elsewhere (a descriptor or a shared writable mapping opened
+ * before it was verified) could change after, and stores to a mapping's
+ * dirty page move no ctime. Rejects (and reports) it otherwise.
+ */
+static bool ident_usable(struct sync *s, const char *path, const struct bw_trust_ident *id,
+			 const struct stat *st)
+{
+	if (!id->ok) {
+		reject(s, path, "the kernel cannot identify it yet (btrfs before a policy load)");
+		return false;
+	}
+	if (id->ctime_sec * 1000000000 + id->ctime_nsec != ns_of(&st->st_ctim) ||
+	    id->size != (uint64_t)st->st_size) {
+		reject(s, path, "changed while it was verified");
+		return false;
+	}
+	if (id->writers > 0) {
+		reject(s, path, "open for writing elsewhere: it could change unseen");
+		return false;
+	}
+	return true;
+}
+
 /* One batch: open, verify, ask the kernel, install. */
 static int sync_batch(struct sync *s, struct row *rows, size_t n)
 {
@@ -293,7 +319,7 @@ static int sync_batch(struct sync *s, struct row *rows, size_t n)
 		fds[i] = -1;
 	}
 	if (max) {
-		idents = calloc(max, sizeof(*idents));
+		idents = calloc(2 * (size_t)max, sizeof(*idents));
 		if (!idents) {
 			r = -ENOMEM;
 			goto out;
@@ -302,6 +328,9 @@ static int sync_batch(struct sync *s, struct row *rows, size_t n)
 		if (r < 0)
 			goto out;
 	}
+	/* Install what the kernel confirms, then ask again: a writer that
+	 * opened a file before its entry existed was not seen by the hooks
+	 * that delete entries on a write-open, so the second look catches it. */
 	for (size_t i = 0; i < n; i++) {
 		struct bw_trust_ident *id;
 		struct bw_trust_key k;
@@ -310,19 +339,11 @@ static int sync_batch(struct sync *s, struct row *rows, size_t n)
 		if (fds[i] < 0)
 			continue;
 		id = &idents[fds[i]];
-		if (!id->ok) {
-			reject(s, rows[i].path,
-			       "the kernel cannot identify it yet (btrfs before a policy load)");
-			continue;
-		}
-		if (id->ctime_sec * 1000000000 + id->ctime_nsec != ns_of(&sts[i].st_ctim) ||
-		    id->size != (uint64_t)sts[i].st_size) {
-			reject(s, rows[i].path, "changed while it was verified");
-			continue;
-		}
+		if (!ident_usable(s, rows[i].path, id, &sts[i]))
+			goto drop_fd;
 		if (!checked[i] && !kernel_vouches(s, id) &&
 		    !rehash_matches(s, &rows[i], fds[i], &sts[i]))
-			continue;
+			goto drop_fd;
 		k.dev = id->dev;
 		k.ino = id->ino;
 		v.ctime_sec = id->ctime_sec;
@@ -335,6 +356,27 @@ static int sync_batch(struct sync *s, struct row *rows, size_t n)
 			bw_log(LOG_ERR, "trust: cannot install %s in the kernel: %s", rows[i].path,
 			       strerror(errno));
 			goto out;
+		}
+		continue;
+	drop_fd:
+		close(fds[i]);
+		fds[i] = -1;
+	}
+	if (max && (r = read_idents(s->d, idents + max, max)) < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		struct bw_trust_ident *id, *again;
+		struct bw_trust_key k;
+
+		if (fds[i] < 0)
+			continue;
+		id = &idents[fds[i]];
+		again = &idents[max + fds[i]];
+		k.dev = id->dev;
+		k.ino = id->ino;
+		if (!ident_usable(s, rows[i].path, again, &sts[i])) {
+			bpf_map_delete_elem(s->map, &k);
+			continue;
 		}
 		if ((r = push_key(s, &k)) < 0)
 			goto out;

@@ -215,6 +215,37 @@ deny_event "after a chmod" "$T/rv2"
 "$BULWARK" trust add "$T/rv2" >/dev/null 2>&1
 expect_exec_ok "trust add after the chmod" "$T/rv2"
 
+# A writer that opened the file *before* it was trusted: a shared writable
+# mapping whose page is already dirty takes stores with no fault, so no
+# ctime moves and no hook runs. bulwarkd must refuse to trust a file open
+# for writing (the kernel reports i_writecount), else the change below
+# runs as trusted code once the writer lets go.
+cp /usr/bin/true "$T/mm" && printf 'm' >>"$T/mm"
+coproc HOLDER { python3 -c '
+import mmap, sys
+f = open(sys.argv[1], "r+b")
+m = mmap.mmap(f.fileno(), 0)
+m[-1] = ord("n")                # the page is dirty from here on
+print("mapped", flush=True)
+sys.stdin.readline()            # trust is given now
+m[-1] = ord("o")                # a store to the dirty page: no fault, no ctime
+m.close(); f.close()
+print("changed", flush=True)
+' "$T/mm"; }
+read -r -t 30 line <&"${HOLDER[0]}"
+ctime0=$(stat -c %Z.%z "$T/mm")
+"$BULWARK" trust add "$T/mm" >/dev/null 2>&1
+wait_event "trust refused while open for writing" ".type == \"trust\" and .event == \"rejected\" and .path == \"$T/mm\" and (.why | test(\"open for writing\"))"
+echo go >&"${HOLDER[1]}"
+read -r -t 30 line <&"${HOLDER[0]}"
+wait "$HOLDER_PID" 2>/dev/null
+check "the store through the mapping changed the file ($line) and moved no ctime" \
+	test "$line" = changed -a "$(stat -c %Z.%z "$T/mm")" = "$ctime0" -a "$(tail -c 1 "$T/mm")" = o
+expect_exec_errno "changed through a writable mapping opened before trust" EPERM "$T/mm"
+deny_event "changed through a writable mapping" "$T/mm"
+"$BULWARK" trust add "$T/mm" >/dev/null 2>&1
+expect_exec_ok "trust add once nobody writes it" "$T/mm"
+
 # --- overlayfs: the kernel judges the real file below. A trusted file of
 # the lower layer, changed through the overlay, is copied up: a new real
 # file, untrusted until trusted itself. Only where / is the VM's
