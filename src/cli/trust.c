@@ -465,7 +465,8 @@ static void trust_usage(FILE *out)
 		"Options: --db PATH (default $" BW_TRUST_DB_ENV ", else " BW_TRUST_DB_PATH "),\n"
 		"         --threads N (hashing threads; default one per CPU).\n"
 		"Exit 0 success, 1 a file failed (not trusted, changed, missing) or the\n"
-		"database failed, 64 usage error.\n");
+		"database failed, 64 usage error, 77 the kernel refused writing the\n"
+		"database (protect self guards it until a signed unload or a reboot).\n");
 }
 
 int cmd_trust(int argc, char **argv)
