@@ -136,6 +136,15 @@ enum bw_dim {
 #define BW_LOCKDOWN_OTHER_CONFIDENTIALITY 63
 
 /*
+ * Layers (docs/policy.md, "Layers"): the administrator's policy is layer 0;
+ * each client that adds rules owns one of BW_CLIENT_LAYERS more, numbered
+ * by altitude (1 = the highest). Every layer is searched with today's
+ * precedence; the strongest verdict wins across them (deny-wins).
+ */
+#define BW_CLIENT_LAYERS 8
+#define BW_LAYERS (BW_CLIENT_LAYERS + 1)
+
+/*
  * Hash key of the rule map. The compiler emits one entry per (op, kind,
  * subject, object); the kernel does at most one lookup per candidate.
  */
@@ -147,7 +156,7 @@ struct bw_rule_key {
 	__u16 tsubj;              /* TASK: mask of the target's dimensions named */
 	__u16 arg;                /* SIGNAL: the signal; LOCKDOWN: the reason; else 0 */
 	__u32 tids[BW_DIM_COUNT]; /* TASK: the target's ids, as ids[] */
-	__u32 pad;
+	__u32 layer;              /* 0: the administrator's policy; 1..BW_CLIENT_LAYERS: a client's */
 	__u64 dev;                /* kernel dev_t (MAJOR << 20 | MINOR) */
 	__u64 ino;
 };
@@ -168,7 +177,9 @@ struct bw_rule_val {
 	__u32 dims;          /* META: mask of the dimensions any rule names */
 	__u32 tcombos;       /* META: bit m set = some rule's target uses mask m */
 	__u32 tdims;         /* META: mask of the dimensions any target names */
-	__u32 ops;           /* META: bit op set = some rule decides op */
+	__u32 ops;           /* META: bit op set = some rule decides op (layer 0's META: the
+				administrator's rules; a client layer's META: that layer's) */
+	__u32 layers;        /* layer 0's META: bit l set = client layer l has rules */
 };
 
 /*
@@ -412,7 +423,7 @@ struct bw_event {
 	__u32 target_tgid;
 	__u64 cgroup_id;   /* the acting task's cgroup v2 id */
 	__u32 what;        /* BW_EV_PROCESS: enum bw_proc_event */
-	__u32 pad;
+	__u32 layer;       /* BW_EV_DECISION: the layer whose rule decided (0: the administrator's) */
 	char comm[BW_COMM_LEN];
 	char exe[BW_PATH_LEN];
 	/* file targets: the path; process targets: their exe; exec: argv, NUL-separated */
@@ -483,7 +494,7 @@ struct bw_trust_ident {
 #define BW_ABI_ASSERT(cond) _Static_assert(cond, #cond)
 BW_ABI_ASSERT(sizeof(struct bw_rule_key) == 72);
 BW_ABI_ASSERT(__builtin_offsetof(struct bw_rule_key, dev) == 56);
-BW_ABI_ASSERT(sizeof(struct bw_rule_val) == 44);
+BW_ABI_ASSERT(sizeof(struct bw_rule_val) == 48);
 BW_ABI_ASSERT(sizeof(struct bw_policy_info) == 56);
 BW_ABI_ASSERT(sizeof(struct bw_fs_layout) == 16);
 BW_ABI_ASSERT(__builtin_offsetof(struct bw_event, target_dev) == 72);

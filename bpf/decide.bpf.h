@@ -291,6 +291,8 @@ struct bw_decision {
 	__u32 tsubj;        /* target mask of the deciding rule */
 	__u32 target_pid;   /* process objects */
 	__u32 target_tgid;
+	__u32 layer;        /* the layer whose rule decided (0: the administrator's) */
+	__u32 layers;       /* the client layers the policy holds (layer 0's META) */
 };
 
 /* Stronger verdicts win across views: deny, then audit, then allow. */
@@ -668,8 +670,26 @@ static __always_inline void bw_classify(struct bw_search *w, const struct bw_rul
 	bpf_probe_read_kernel(s->ids, sizeof(s->ids), s->ids);
 }
 
+/*
+ * Deny-wins across layers: an enforced deny, then a deny under its rule's
+ * `with audit`, then audit, then allow. Equal ranks keep the layer searched
+ * first (the administrator's, then clients from the highest altitude).
+ */
+static __always_inline __u32 bw_layer_rank(__u32 verdict, __u32 flags)
+{
+	if (verdict == BW_VERDICT_DENY)
+		return flags & BW_RULE_AUDIT ? 3 : 4;
+	return verdict == BW_VERDICT_AUDIT ? 2 : verdict ? 1 : 0;
+}
+
 static __always_inline void bw_take(struct bw_decision *d, const struct bw_search *w)
 {
+	__u32 layer = w->key.layer;
+
+	if (layer && bw_layer_rank(w->v->verdict, w->v->flags) <=
+		     bw_layer_rank(d->verdict, d->rule_flags))
+		return;
+	d->layer = layer;
 	d->verdict = w->v->verdict;
 	d->rule_id = w->v->rule_id;
 	d->rule_flags = w->v->flags;
@@ -690,6 +710,8 @@ static __always_inline void *bw_policy_begin(struct bw_decision *d, __u32 op, __
 	d->op = op;
 	d->hook = hook;
 	d->verdict = BW_VERDICT_NONE;
+	d->layer = 0;
+	d->layers = 0;
 	*meta = NULL;
 	policy = bpf_map_lookup_elem(&bw_policy, &zero);
 	if (!policy) {
@@ -701,8 +723,38 @@ static __always_inline void *bw_policy_begin(struct bw_decision *d, __u32 op, __
 		return policy;
 	d->policy_flags = (*meta)->flags;
 	d->policy_serial = (*meta)->serial;
+	d->layers = (*meta)->layers;
 	/* No rule decides this op: nothing to classify or look up. */
 	if (!((*meta)->ops & (1u << op)))
+		return NULL;
+	return policy;
+}
+
+/*
+ * A client layer's search (layer > 0), after layer 0's filled d: the same
+ * map, layer 0's META for the subject's classification, and the layer's
+ * own META entry for whether it decides op at all. d is left as layer 0
+ * (and the layers before) left it.
+ */
+static __always_inline void *bw_policy_begin_layer(struct bw_search *w, __u32 op, __u32 layer,
+						   struct bw_rule_val **meta)
+{
+	struct bw_rule_val *lm;
+	__u32 zero = 0;
+	void *policy;
+
+	*meta = NULL;
+	policy = bpf_map_lookup_elem(&bw_policy, &zero);
+	if (!policy)
+		return NULL;
+	*meta = bpf_map_lookup_elem(policy, &bw_meta_key);
+	if (!*meta)
+		return NULL;
+	__builtin_memset(&w->key, 0, sizeof(w->key));
+	w->key.kind = BW_OBJ_META;
+	w->key.layer = layer;
+	lm = bpf_map_lookup_elem(policy, &w->key);
+	if (!lm || !(lm->ops & (1u << op)))
 		return NULL;
 	return policy;
 }
@@ -762,9 +814,12 @@ static __noinline __u32 bw_exe_class_now(void *policy, struct file *file)
  */
 static __always_inline bool bw_search_begin(struct bw_decision *d, struct bw_search *w,
 					    struct bw_subject *s, __u32 op, __u32 hook,
-					    struct bw_rule_val **meta)
+					    struct bw_rule_val **meta, __u32 layer)
 {
-	w->policy = bw_policy_begin(d, op, hook, meta);
+	if (layer)
+		w->policy = bw_policy_begin_layer(w, op, layer, meta);
+	else
+		w->policy = bw_policy_begin(d, op, hook, meta);
 	if (!w->policy)
 		return false;
 	bw_classify(w, *meta, bpf_get_current_task_btf(), false, s);
@@ -773,11 +828,12 @@ static __always_inline bool bw_search_begin(struct bw_decision *d, struct bw_sea
 
 /* Step 3's first key. After every classification: they use w->key as scratch. */
 static __always_inline void bw_search_key(struct bw_search *w, const struct bw_subject *s,
-					  __u32 op, __u32 kind)
+					  __u32 op, __u32 kind, __u32 layer)
 {
 	__builtin_memset(&w->key, 0, sizeof(w->key));
 	w->key.op = op;
 	w->key.kind = kind;
+	w->key.layer = layer;
 	w->s = s;
 	w->tsubj = 0; /* shared with a file search's view state */
 }
@@ -848,7 +904,8 @@ static __always_inline bool bw_decide_trust(struct bw_decision *d, struct bw_sea
  * views walk. It reads the file with CO-RE reads only, which take a
  * plain address. Returns 0.
  */
-__noinline int bw_decide_file(struct bw_decision *d, __u32 op, __u32 hook, __u64 file_addr)
+__noinline int bw_decide_file_layer(struct bw_decision *d, __u32 op, __u32 hook, __u64 file_addr,
+				    __u32 layer)
 {
 	struct file *file = (struct file *)file_addr;
 	struct bw_subject s = {};
@@ -861,9 +918,9 @@ __noinline int bw_decide_file(struct bw_decision *d, __u32 op, __u32 hook, __u64
 		return 0;
 	dentry = BPF_CORE_READ(file, f_path.dentry);
 	bw_inode_id(dentry, &d->dev, &d->ino);
-	if (!bw_search_begin(d, w, &s, op, hook, &meta))
+	if (!bw_search_begin(d, w, &s, op, hook, &meta, layer))
 		return 0;
-	bw_search_key(w, &s, op, BW_OBJ_FILE);
+	bw_search_key(w, &s, op, BW_OBJ_FILE, layer);
 	r = bw_find_file_views(w, file, false);
 	if (r == 1 && w->v && (w->vflags & BW_VIEW_EXACT)) {
 		w->tsubj = 0; /* shared with the view state */
@@ -884,6 +941,9 @@ __noinline int bw_decide_file(struct bw_decision *d, __u32 op, __u32 hook, __u64
 	}
 	if (r < 0) {
 		/* Too deep to prove that no tree rule applies: fail closed. */
+		if (layer && d->verdict == BW_VERDICT_DENY && !(d->rule_flags & BW_RULE_AUDIT))
+			return 0;
+		d->layer = layer;
 		d->verdict = BW_VERDICT_DENY;
 		d->rule_id = 0;
 		d->rule_flags = 0;
@@ -900,24 +960,65 @@ __noinline int bw_decide_file(struct bw_decision *d, __u32 op, __u32 hook, __u64
 }
 
 /*
+ * Every layer's answer for a file, deny-wins (bw_take): the
+ * administrator's (layer 0, exactly the single-policy decision), then
+ * each client layer the policy holds. O(layers): each layer is one search
+ * of the same map, with its number in the key; a layer without a rule
+ * for op costs one lookup (its META entry). Global: checked once.
+ */
+__noinline int bw_decide_file(struct bw_decision *d, __u32 op, __u32 hook, __u64 file_addr)
+{
+	__u32 l, layers;
+
+	if (!d)
+		return 0;
+	bw_decide_file_layer(d, op, hook, file_addr, 0);
+	layers = d->layers;
+	if (!layers)
+		return 0;
+	for (l = 1; l <= BW_CLIENT_LAYERS; l++)
+		if (layers & (1u << l))
+			bw_decide_file_layer(d, op, hook, file_addr, l);
+	return 0;
+}
+
+/*
  * Steps 1-3 for an operation whose only object is its default entry:
  * kernel operations without a file (init_module, kexec_load, bpf), and
  * lockdown, whose key names the reason (arg). Global, as bw_decide_file:
  * the memory controls call it up to four times per hook. Returns 0.
  */
-__noinline int bw_decide_default(struct bw_decision *d, __u32 op, __u32 hook, __u32 arg)
+__noinline int bw_decide_default_layer(struct bw_decision *d, __u32 op, __u32 hook, __u32 arg,
+				       __u32 layer)
 {
 	struct bw_subject s = {};
 	struct bw_search ws = {}, *w = &ws;
 	struct bw_rule_val *meta;
 
-	if (!d || !bw_search_begin(d, w, &s, op, hook, &meta))
+	if (!d || !bw_search_begin(d, w, &s, op, hook, &meta, layer))
 		return 0;
-	bw_search_key(w, &s, op, BW_OBJ_DEFAULT);
+	bw_search_key(w, &s, op, BW_OBJ_DEFAULT, layer);
 	w->key.arg = arg;
 	w->v = bw_lookup(w->policy, &s, &w->key, &w->subj);
 	if (w->v)
 		bw_take(d, w);
+	return 0;
+}
+
+/* Every layer's answer, deny-wins, as bw_decide_file. */
+__noinline int bw_decide_default(struct bw_decision *d, __u32 op, __u32 hook, __u32 arg)
+{
+	__u32 l, layers;
+
+	if (!d)
+		return 0;
+	bw_decide_default_layer(d, op, hook, arg, 0);
+	layers = d->layers;
+	if (!layers)
+		return 0;
+	for (l = 1; l <= BW_CLIENT_LAYERS; l++)
+		if (layers & (1u << l))
+			bw_decide_default_layer(d, op, hook, arg, l);
 	return 0;
 }
 
@@ -962,12 +1063,12 @@ static __noinline void bw_decide_task(struct bw_decision *d, __u32 op, __u32 hoo
 		d->target_pid = BPF_CORE_READ(target, pid);
 		d->target_tgid = BPF_CORE_READ(target, tgid);
 	}
-	if (!bw_search_begin(d, w, &s, op, hook, &meta))
+	if (!bw_search_begin(d, w, &s, op, hook, &meta, 0))
 		return;
 	t.masks = 1u << BW_SUBJ_ANY;
 	if (target)
 		bw_classify(w, meta, target, true, &t);
-	bw_search_key(w, &s, op, BW_OBJ_TASK);
+	bw_search_key(w, &s, op, BW_OBJ_TASK, 0);
 	w->key.arg = arg;
 	w->t = &t;
 	w->v = NULL;
@@ -1092,6 +1193,7 @@ static __always_inline struct bw_event *bw_event_begin(const struct bw_decision 
 	e->verdict = d->verdict;
 	e->action = d->action;
 	e->rule_id = d->rule_id;
+	e->layer = d->layer;
 	e->flags |= d->event_flags;
 	e->subj = d->subj;
 	e->hook = d->hook;

@@ -729,7 +729,7 @@ int bw_kernel_install(struct bw_kernel *k, const struct bw_compiled *c, const ui
 		 * Tasks cache their program class under this serial; a new one
 		 * per load makes every cached class from the old policy stale.
 		 */
-		if (c->entries[i].key.kind == BW_OBJ_META)
+		if (c->entries[i].key.kind == BW_OBJ_META && !c->entries[i].key.layer)
 			val.serial = serial;
 		if (bpf_map_update_elem(inner, &c->entries[i].key, &val, BPF_NOEXIST) < 0) {
 			r = -errno;

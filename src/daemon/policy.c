@@ -637,7 +637,7 @@ static void loaded_event(struct daemon *d, const char *path, const struct bw_pol
 bool policy_protects_self(const struct prepared *pp)
 {
 	for (size_t i = 0; i < pp->compiled.n; i++)
-		if (pp->compiled.entries[i].key.kind == BW_OBJ_META)
+		if (pp->compiled.entries[i].key.kind == BW_OBJ_META && !pp->compiled.entries[i].key.layer)
 			return pp->compiled.entries[i].val.flags & BW_POLICY_PROTECT_SELF;
 	return false;
 }

@@ -951,6 +951,7 @@ static void expand_rule(struct classes *cs, struct builder *b, const struct bw_r
 	int sig_lo = 0, sig_hi = 0;
 
 	c.e.key.op = rule->op;
+	c.e.key.layer = rule->layer;
 	if (bw_op_targets_process(rule->op)) {
 		c.e.key.kind = BW_OBJ_TASK;
 	} else {
@@ -1260,6 +1261,7 @@ int bw_compile(struct bw_policy *p, struct bw_compiled *out)
 	struct candidate meta = { 0 };
 	unsigned *won = NULL, *beaten_by = NULL;
 	unsigned cgroup_levels = 0;
+	uint32_t layer_ops[BW_LAYERS] = { 0 };
 	struct rule_classes *rcs = NULL;
 	int r = -EINVAL;
 
@@ -1359,7 +1361,8 @@ int bw_compile(struct bw_policy *p, struct bw_compiled *out)
 				continue;
 			}
 			won[id - 1] = 1;
-			meta.e.val.ops |= 1u << b.v[i].e.key.op;
+			if (b.v[i].e.key.layer < BW_LAYERS)
+				layer_ops[b.v[i].e.key.layer] |= 1u << b.v[i].e.key.op;
 			meta.e.val.combos |= 1u << b.v[i].e.key.subj;
 			meta.e.val.dims |= b.v[i].e.key.subj;
 			if (b.v[i].e.key.kind == BW_OBJ_TASK) {
@@ -1391,6 +1394,23 @@ int bw_compile(struct bw_policy *p, struct bw_compiled *out)
 	}
 	meta.e.val.rule_id = p->mode_rule;
 	meta.e.val.cgroup_levels = cgroup_levels;
+	meta.e.val.ops = layer_ops[0];
+	/*
+	 * Client layers: a META entry each, with the ops it decides; layer 0's
+	 * says which exist. A policy without them compiles exactly as before.
+	 */
+	for (unsigned l = 1; l < BW_LAYERS; l++) {
+		struct candidate lm = { 0 };
+
+		if (!layer_ops[l])
+			continue;
+		meta.e.val.layers |= 1u << l;
+		lm.e.key.op = BW_OP_NONE;
+		lm.e.key.kind = BW_OBJ_META;
+		lm.e.key.layer = l;
+		lm.e.val.ops = layer_ops[l];
+		push(&b, &lm);
+	}
 	push(&b, &meta);
 	if (b.oom) {
 		bw_policy_oom(p);

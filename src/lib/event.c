@@ -139,6 +139,22 @@ struct json_object *bw_rule_table_to_json(const struct bw_rule_table *t)
 		bw_jb_push(b, rules, a);
 	}
 	bw_jb_add(b, o, "shadows", rules);
+	rules = NULL;
+	for (size_t l = 1; l < BW_LAYERS; l++) {
+		struct json_object *x;
+
+		if (!t->layer_names[l])
+			continue;
+		if (!rules)
+			rules = bw_jb_arr(b);
+		x = bw_jb_obj(b);
+		bw_jb_add(b, x, "layer", json_object_new_int((int)l));
+		bw_jb_add(b, x, "name", json_object_new_string(t->layer_names[l]));
+		bw_jb_add(b, x, "altitude", json_object_new_int64(t->layer_altitude[l]));
+		bw_jb_push(b, rules, x);
+	}
+	if (rules)
+		bw_jb_add(b, o, "layers", rules);
 	return bw_jb_done(b, o);
 }
 
@@ -222,6 +238,23 @@ int bw_rule_table_from_json(struct json_object *o, struct bw_rule_table *t)
 		bw_rule_table_free(t);
 		return -ENOMEM;
 	}
+	if (json_object_object_get_ex(o, "layers", &rules) && json_object_is_type(rules, json_type_array)) {
+		for (size_t i = 0; i < json_object_array_length(rules); i++) {
+			struct json_object *x = json_object_array_get_idx(rules, i), *v;
+			int l = json_object_object_get_ex(x, "layer", &v) ? json_object_get_int(v) : 0;
+
+			if (l < 1 || l >= BW_LAYERS || !json_object_object_get_ex(x, "name", &v) ||
+			    t->layer_names[l])
+				continue;
+			t->layer_names[l] = strdup(json_object_get_string(v));
+			if (!t->layer_names[l]) {
+				bw_rule_table_free(t);
+				return -ENOMEM;
+			}
+			if (json_object_object_get_ex(x, "altitude", &v))
+				t->layer_altitude[l] = (uint32_t)json_object_get_int64(v);
+		}
+	}
 	return 0;
 }
 
@@ -239,6 +272,11 @@ void bw_rule_table_free(struct bw_rule_table *t)
 	free(t->shadows);
 	t->shadows = NULL;
 	t->n_shadows = 0;
+	for (size_t l = 0; l < BW_LAYERS; l++) {
+		free(t->layer_names[l]);
+		t->layer_names[l] = NULL;
+		t->layer_altitude[l] = 0;
+	}
 }
 
 const struct bw_rule_ref *bw_rule_table_get(const struct bw_rule_table *t, uint32_t id)
@@ -460,6 +498,14 @@ static struct json_object *notification_json(struct bw_jb *b, const struct bw_ev
 	return o;
 }
 
+static bool has_layers(const struct bw_rule_table *rt)
+{
+	for (size_t l = 1; rt && l < BW_LAYERS; l++)
+		if (rt->layer_names[l])
+			return true;
+	return false;
+}
+
 /* NULL when out of memory. */
 struct json_object *bw_event_to_json(const struct bw_event *e, const struct bw_rule_table *rt,
 				     int64_t boot_to_real_ns)
@@ -567,6 +613,17 @@ struct json_object *bw_event_to_json(const struct bw_event *e, const struct bw_r
 		bw_jb_add(b, o, "rule", rule);
 	} else {
 		bw_jb_add_null(b, o, "rule");
+	}
+	/* Client layers (docs/events.md): which layer's rule decided, when the policy has them. */
+	if (e->layer || has_layers(rt)) {
+		struct json_object *layer = bw_jb_obj(b);
+		const char *name = rt && e->layer < BW_LAYERS ? rt->layer_names[e->layer] : NULL;
+
+		add_u64(b, layer, "index", e->layer);
+		add_str(b, layer, "name", name ? name : e->layer ? "client" : "policy");
+		if (rt && e->layer && e->layer < BW_LAYERS)
+			add_u64(b, layer, "altitude", rt->layer_altitude[e->layer]);
+		bw_jb_add(b, o, "layer", layer);
 	}
 	add_u64(b, o, "policy_generation", e->policy_gen);
 	bw_jb_add(b, o, "flags", flags_json(b, flags));

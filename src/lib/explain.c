@@ -25,6 +25,7 @@ struct explain {
 	size_t n;
 	const struct bw_rule_table *rules;
 	const struct bw_rule_val *meta;
+	uint32_t layer; /* whose rules: 0 the administrator's, else a client layer */
 	struct bw_rule_key key;
 	/* process objects: the target's part of every key */
 	uint32_t tsubj, tids[BW_DIM_COUNT], arg;
@@ -52,6 +53,10 @@ static const struct bw_rule_val *lookup(struct explain *x, uint32_t op, uint32_t
 	}
 	x->key.dev = dev;
 	x->key.ino = ino;
+	/* Program and cgroup classes and the policy's META are shared by every layer. */
+	if (kind != BW_OBJ_META && kind != BW_OBJ_EXE_FILE && kind != BW_OBJ_EXE_TREE &&
+	    kind != BW_OBJ_CGROUP)
+		x->key.layer = x->layer;
 	return bw_compiled_lookup(x->entries, x->n, &x->key);
 }
 
@@ -510,11 +515,11 @@ static bool explain_trust(struct json_object *o, const struct stat *st, uint8_t 
 	return t.trusted;
 }
 
-int bw_explain(const struct bw_rule_entry *entries, size_t n, const struct bw_rule_table *rules,
-	       const char *query, struct json_object **ret, char **ret_diag)
+static int explain_layer(const struct bw_rule_entry *entries, size_t n, const struct bw_rule_table *rules,
+			 const char *query, uint32_t layer, struct json_object **ret, char **ret_diag)
 {
 	static const uint32_t none[BW_DIM_COUNT];
-	struct explain x = { .entries = entries, .n = n, .rules = rules };
+	struct explain x = { .entries = entries, .n = n, .rules = rules, .layer = layer };
 	struct bw_jb *b = &x.jb;
 	struct bw_policy *q = bw_policy_new();
 	struct bw_view *views = NULL;
@@ -729,4 +734,92 @@ out:
 	bw_file_views_free(views, n_views);
 	bw_policy_free(q);
 	return r;
+}
+
+/* Deny-wins across layers, as the kernel's bw_layer_rank: from an answer's action and decision. */
+static int layer_rank(struct json_object *o)
+{
+	const char *dec = json_object_get_string(json_object_object_get(o, "decision"));
+	const char *act = json_object_get_string(json_object_object_get(o, "action"));
+
+	if (!dec)
+		return 0;
+	if (strcmp(dec, "deny") == 0)
+		return act && strcmp(act, "blocked") == 0 ? 4 : 3;
+	return strcmp(dec, "audit") == 0 ? 2 : strcmp(dec, "allow") == 0 ? 1 : 0;
+}
+
+static const char *const layer_keys[] = { "decision", "action", "rule", "matched", "real_file",
+					  "required_level" };
+
+/*
+ * Every layer's answer (docs/policy.md, "Layers"): the administrator's,
+ * then each client layer's, by altitude; the strongest decides, the first
+ * on a tie, as in the kernel. A policy without client layers answers
+ * exactly as before; with them, "layer" names the deciding layer and
+ * "layers" holds each layer's own answer.
+ */
+int bw_explain(const struct bw_rule_entry *entries, size_t n, const struct bw_rule_table *rules,
+	       const char *query, struct json_object **ret, char **ret_diag)
+{
+	static const struct bw_rule_key meta_key = { .op = BW_OP_NONE, .kind = BW_OBJ_META };
+	const struct bw_rule_val *meta = bw_compiled_lookup(entries, n, &meta_key);
+	struct bw_jb jb = { 0 }, *b = &jb;
+	struct json_object *top, *arr;
+	int r = explain_layer(entries, n, rules, query, 0, ret, ret_diag);
+
+	if (r < 0 || !meta || !meta->layers)
+		return r;
+	top = *ret;
+	arr = bw_jb_arr(b);
+	for (uint32_t l = 0; l < BW_LAYERS; l++) {
+		struct json_object *lo = NULL, *one;
+		const char *name = rules && l < BW_LAYERS && rules->layer_names[l] ? rules->layer_names[l] :
+				   l ? "client" : "policy";
+
+		if (l && !(meta->layers & (1u << l)))
+			continue;
+		if (l) {
+			r = explain_layer(entries, n, rules, query, l, &lo, NULL);
+			if (r < 0) {
+				json_object_put(arr);
+				json_object_put(*ret);
+				*ret = NULL;
+				return r;
+			}
+		} else {
+			lo = json_object_get(top);
+		}
+		one = bw_jb_obj(b);
+		bw_jb_add(b, one, "layer", json_object_new_int(l));
+		bw_jb_add(b, one, "name", json_object_new_string(name));
+		if (rules && l && rules->layer_altitude[l])
+			bw_jb_add(b, one, "altitude", json_object_new_int64(rules->layer_altitude[l]));
+		for (size_t k = 0; k < 3; k++)
+			bw_jb_add(b, one, layer_keys[k],
+				  json_object_get(json_object_object_get(lo, layer_keys[k])));
+		bw_jb_push(b, arr, one);
+		if (l && layer_rank(lo) > layer_rank(top)) {
+			for (size_t k = 0; k < sizeof(layer_keys) / sizeof(*layer_keys); k++) {
+				struct json_object *v;
+
+				if (json_object_object_get_ex(lo, layer_keys[k], &v))
+					bw_jb_add(b, top, layer_keys[k], json_object_get(v));
+				else
+					json_object_object_del(top, layer_keys[k]);
+			}
+			json_object_object_del(top, "layer");
+			bw_jb_add(b, top, "layer", json_object_new_int(l));
+		} else if (!l) {
+			bw_jb_add(b, top, "layer", json_object_new_int(0));
+		}
+		json_object_put(lo);
+	}
+	bw_jb_add(b, top, "layers", arr);
+	if (b->oom) {
+		json_object_put(top);
+		*ret = NULL;
+		return -ENOMEM;
+	}
+	return 0;
 }

@@ -44,6 +44,9 @@ struct bw_rule_table {
 	/* Rules that lost on some key: explain reports them, live too. */
 	struct bw_shadow *shadows;
 	size_t n_shadows;
+	/* Layers (bulwarkd's client layers): their names and altitudes; NULL/0 where none. */
+	char *layer_names[BW_LAYERS];
+	uint32_t layer_altitude[BW_LAYERS];
 };
 
 /* The table of p's rules, with c's shadows (c may be NULL). */

@@ -68,6 +68,7 @@ struct bw_rule {
 	uint64_t reasons;
 	unsigned flags; /* enum bw_rule_flag */
 	unsigned level; /* protect: enum bw_level */
+	unsigned layer; /* 0: the administrator's policy; 1..BW_CLIENT_LAYERS: a client's (bulwarkd sets it) */
 	char *tag;
 	char *text; /* the statement as written, for events and explain */
 	char *line; /* the whole source line: diagnostics quote it */
