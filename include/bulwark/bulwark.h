@@ -36,7 +36,7 @@ extern "C" {
 
 /* The version of this header; bw_version_*() give the library's. */
 #define BULWARK_VERSION_MAJOR 0
-#define BULWARK_VERSION_MINOR 4
+#define BULWARK_VERSION_MINOR 5
 #define BULWARK_VERSION_PATCH 0
 
 /* Where bulwarkd listens unless told otherwise. */
@@ -296,6 +296,65 @@ int64_t bw_notification_pid(const struct bw_notification *n);
 const char *bw_notification_exe(const struct bw_notification *n);
 /* The target's path (a file, or a target process's program); NULL when none or unresolved. */
 const char *bw_notification_target_path(const struct bw_notification *n);
+
+/*
+ * Client layers (docs/api.md, "Client layers"): a client that adds rules
+ * owns a layer at an altitude, beside the administrator's policy. The
+ * kernel asks every layer and deny wins: no layer's allow overrides
+ * another layer's (or the policy's) deny. A layer holds allow, deny and
+ * audit rules of file and kernel operations, in the policy language.
+ * The layer lives as long as the client's connection: its rules go away
+ * when the client is freed or disconnects, unless added as persistent,
+ * and a transaction still open then is discarded. Since LIBBULWARK_0.5.
+ */
+#define BULWARK_CLIENT_LAYERS_MAX 8 /* client layers the kernel decides across */
+
+struct bw_layer_opts {
+	size_t sz;         /* sizeof(struct bw_layer_opts) */
+	const char *name;  /* required: 1-64 of A-Z a-z 0-9 . _ -; diagnostics and events name it */
+	uint32_t altitude; /* required, 1 and up, one client per altitude; higher is asked first */
+};
+
+/*
+ * Open this client's layer. -EEXIST: another client has the altitude or
+ * the name; -ENOSPC: BULWARK_CLIENT_LAYERS_MAX layers exist; -EALREADY:
+ * this client has one; -EINVAL: bad opts. The same name and altitude take
+ * back a layer whose client left persistent rules behind. *ret_json (may
+ * be NULL) gets {"name","altitude","rules":[{"id","rules","persistent"}]}.
+ */
+int bw_client_layer_open(struct bw_client *client, const struct bw_layer_opts *opts, char **ret_json);
+
+/* Begin a transaction on the client's layer: -EBUSY if one is open, -ENOTCONN without a layer. */
+int bw_client_txn_begin(struct bw_client *client);
+
+struct bw_rule_opts {
+	size_t sz;       /* sizeof(struct bw_rule_opts) */
+	bool persistent; /* the rules stay when the client goes (until removed, or bulwarkd restarts) */
+};
+
+/*
+ * Add rule text (one or more lines, e.g. "deny exec /usr/bin/nc") to the
+ * open transaction; opts may be NULL. *ret_id (may be NULL) gets the id
+ * that bw_client_txn_remove takes once it is committed. Nothing is
+ * checked or applied before bw_client_txn_commit.
+ */
+int bw_client_txn_add(struct bw_client *client, const char *rules, const struct bw_rule_opts *opts,
+		      uint32_t *ret_id);
+
+/* Remove committed rule text by id, at the commit. -ENOENT: no such id. */
+int bw_client_txn_remove(struct bw_client *client, uint32_t id);
+
+/*
+ * Apply the transaction: compiled with the policy and every other layer
+ * and swapped into the kernel at once, or not at all. On failure (-EINVAL
+ * for an invalid rule) nothing changed, the transaction is discarded and
+ * *ret_diagnostics (if given) holds file:line:col messages, the file
+ * being the client's name and the line one of its added text's.
+ */
+int bw_client_txn_commit(struct bw_client *client, char **ret_diagnostics);
+
+/* Discard the open transaction. */
+int bw_client_txn_abort(struct bw_client *client);
 
 #ifdef __cplusplus
 }

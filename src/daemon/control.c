@@ -137,6 +137,7 @@ static struct json_object *status_json(struct daemon *d)
 	json_object_object_add(o, "policy", policy_json(d));
 	json_object_object_add(o, "protection", protection_json(d));
 	json_object_object_add(o, "trust", trust_status(d));
+	json_object_object_add(o, "layers", layers_json(d));
 	json_object_object_add(o, "counters", counters_json(d, &drops));
 	json_object_object_add(o, "ringbuf_drops", json_object_new_uint64(drops));
 	json_object_object_add(o, "subscriber_drops", json_object_new_uint64(d->subscriber_drops));
@@ -315,6 +316,12 @@ static void (*const handlers[BW_M_COUNT])(struct daemon *, struct conn *, const 
 	[BW_M_UNLOAD] = do_unload,
 	[BW_M_LOCK] = do_lock,
 	[BW_M_TRUST_SYNC] = do_trust_sync,
+	[BW_M_LAYER_OPEN] = do_layer_open,
+	[BW_M_TXN_BEGIN] = do_txn_begin,
+	[BW_M_TXN_ADD] = do_txn_add,
+	[BW_M_TXN_REMOVE] = do_txn_remove,
+	[BW_M_TXN_COMMIT] = do_txn_commit,
+	[BW_M_TXN_ABORT] = do_txn_abort,
 };
 
 /* A protected agent keeps its connection when root fills every slot. */
@@ -322,7 +329,8 @@ bool control_keeps_slot(void *ctx, const struct conn *c)
 {
 	struct daemon *d = ctx;
 
-	return bw_kernel_level_of(&d->kernel, c->pid) > BW_LEVEL_NONE;
+	/* A client's layer goes with its connection: never evict it for another. */
+	return layer_of(d, c) || bw_kernel_level_of(&d->kernel, c->pid) > BW_LEVEL_NONE;
 }
 
 int control_on_line(void *ctx, struct conn *c, const char *line, size_t len)

@@ -53,6 +53,30 @@ struct task {
 	int64_t due_ms;
 };
 
+/* Client layers (layers.c): rule texts, each one txn-add's. */
+#define LAYER_RULES_MAX 4096
+struct client_rule {
+	uint32_t id;     /* the client's handle for it, from 1 */
+	bool persistent; /* outlives the client's connection */
+	char *text;
+};
+
+struct layer {
+	bool used;
+	char *name;
+	uint32_t altitude;
+	const struct conn *owner; /* NULL: its client left; only persistent rules remain */
+	struct client_rule *rules; /* committed */
+	size_t n;
+	uint32_t next_id;
+	/* The open transaction: rule texts to add, committed ids to remove. */
+	bool txn;
+	struct client_rule *add;
+	size_t n_add;
+	uint32_t *remove;
+	size_t n_remove;
+};
+
 /* A rule table and the policy generation it decodes. */
 struct gen_table {
 	uint64_t gen;
@@ -91,6 +115,7 @@ struct daemon {
 	struct backlog backlog;
 	uint64_t subscriber_drops;
 	const struct conn *requester; /* whose request is being served, for policy events */
+	struct layer layers[BW_CLIENT_LAYERS]; /* client layers, in no order (layers.c sorts) */
 	struct task tasks[TASK_COUNT];
 	bool quit, unloaded;
 };
@@ -140,6 +165,22 @@ void restore_state(struct daemon *d);
 char *state_path(struct daemon *d);
 const struct bw_rule_table *rules_for_gen(struct daemon *d, uint64_t gen);
 void rules_free(struct daemon *d);
+
+/* layers.c */
+struct bw_request;
+void layers_attach(struct daemon *d);
+int layers_append(struct bw_policy *p, struct bw_rule_table *t);
+int layers_name_table(struct bw_rule_table *t);
+struct layer *layer_of(struct daemon *d, const struct conn *c);
+void layers_on_close(void *ctx, struct conn *c);
+void layers_free(struct daemon *d);
+struct json_object *layers_json(struct daemon *d);
+void do_layer_open(struct daemon *d, struct conn *c, const struct bw_request *req);
+void do_txn_begin(struct daemon *d, struct conn *c, const struct bw_request *req);
+void do_txn_add(struct daemon *d, struct conn *c, const struct bw_request *req);
+void do_txn_remove(struct daemon *d, struct conn *c, const struct bw_request *req);
+void do_txn_commit(struct daemon *d, struct conn *c, const struct bw_request *req);
+void do_txn_abort(struct daemon *d, struct conn *c, const struct bw_request *req);
 
 /* control.c */
 int control_on_line(void *ctx, struct conn *c, const char *line, size_t len);

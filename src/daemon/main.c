@@ -570,7 +570,9 @@ out:
 
 static void cleanup(struct daemon *d)
 {
+	d->quit = true; /* closing clients now swaps nothing in */
 	server_close(&d->server);
+	layers_free(d);
 	events_free(d);
 	ring_buffer__free(d->rb);
 	if (d->kernel.skel)
@@ -606,6 +608,7 @@ int main(int argc, char **argv)
 		.drift.watch_fd = -1,
 		.server = { .listen_fd = -1, .epfd = -1, .ctx = &d, .on_line = control_on_line,
 			    .keeps_slot = control_keeps_slot,
+			    .on_close = layers_on_close,
 			    .on_writable = events_pump },
 	};
 	struct options o = { 0 };
@@ -613,6 +616,8 @@ int main(int argc, char **argv)
 	sigset_t mask;
 	const char *policy;
 	int r, ret = 1;
+
+	layers_attach(&d);
 
 	memcpy(d.tasks, task_table, sizeof(d.tasks));
 	r = parse_options(argc, argv, &d, &o);

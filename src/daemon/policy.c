@@ -389,6 +389,12 @@ int prepare_policy(const char *path, const struct drift *keep, const char *expec
 		pp->policy->keep = keep->v;
 		pp->policy->n_keep = keep->n;
 	}
+	/* Client layers (layers.c) after the hash: it stays the administrator's policy's. */
+	r = layers_append(pp->policy, NULL);
+	if (r == -ENOMEM) {
+		prepared_free(pp);
+		return r;
+	}
 	if (pp->policy->flags & BW_POLICY_PROTECT_SELF)
 		self_paths(pp, path);
 	pp->policy->tick = compile_tick;
@@ -398,6 +404,8 @@ int prepare_policy(const char *path, const struct drift *keep, const char *expec
 	pp->policy->n_keep = 0;
 	if (r == 0)
 		r = bw_rule_table_from_policy(pp->policy, &pp->compiled, &pp->table);
+	if (r == 0)
+		r = layers_name_table(&pp->table);
 	if (r == 0)
 		r = refuses_daemon(pp, why, sizeof(why));
 	*ret_diag = render_diags(pp->policy, path, NULL);

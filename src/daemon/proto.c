@@ -57,6 +57,23 @@ static const struct field events_fields[] = {
 	{},
 };
 
+static const struct field layer_open_fields[] = {
+	FIELD("name", json_type_string, F_REQUIRED, name),
+	FIELD("altitude", json_type_int, F_REQUIRED, altitude),
+	{},
+};
+
+static const struct field txn_add_fields[] = {
+	FIELD("rules", json_type_string, F_REQUIRED, rules),
+	FIELD("persistent", json_type_boolean, 0, persistent),
+	{},
+};
+
+static const struct field txn_remove_fields[] = {
+	FIELD("id", json_type_int, F_REQUIRED, id),
+	{},
+};
+
 static const struct field no_fields[] = { {} };
 
 static const struct method methods[BW_M_COUNT] = {
@@ -67,6 +84,12 @@ static const struct method methods[BW_M_COUNT] = {
 	[BW_M_UNLOAD] = { "unload", unload_fields },
 	[BW_M_LOCK] = { "lock", lock_fields },
 	[BW_M_TRUST_SYNC] = { "trust-sync", no_fields },
+	[BW_M_LAYER_OPEN] = { "layer-open", layer_open_fields },
+	[BW_M_TXN_BEGIN] = { "txn-begin", no_fields },
+	[BW_M_TXN_ADD] = { "txn-add", txn_add_fields },
+	[BW_M_TXN_REMOVE] = { "txn-remove", txn_remove_fields },
+	[BW_M_TXN_COMMIT] = { "txn-commit", no_fields },
+	[BW_M_TXN_ABORT] = { "txn-abort", no_fields },
 };
 
 const char *bw_method_name(enum bw_method m)
@@ -99,6 +122,10 @@ static int decode_field(struct json_object *o, const struct field *f, struct bw_
 	}
 	if (f->type == json_type_boolean) {
 		*(bool *)slot = json_object_get_boolean(v);
+		return 0;
+	}
+	if (f->type == json_type_int) {
+		*(int64_t *)slot = json_object_get_int64(v);
 		return 0;
 	}
 	/* A NUL inside would make the handler see another string than was sent. */

@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* The version this daemon speaks; a request without "v" is version 1. */
 #define BW_PROTO_VERSION 1
@@ -24,7 +25,13 @@ enum bw_method {
 	BW_M_UNLOAD = 4,
 	BW_M_LOCK = 5,
 	BW_M_TRUST_SYNC = 6,
-	BW_M_COUNT = 7,
+	BW_M_LAYER_OPEN = 7,  /* client layers (docs/api.md): name, altitude */
+	BW_M_TXN_BEGIN = 8,
+	BW_M_TXN_ADD = 9,     /* rules, persistent */
+	BW_M_TXN_REMOVE = 10, /* id */
+	BW_M_TXN_COMMIT = 11,
+	BW_M_TXN_ABORT = 12,
+	BW_M_COUNT = 13,
 };
 
 /* A decoded request. Strings point into root and live as long as it does. */
@@ -37,6 +44,11 @@ struct bw_request {
 	bool follow;       /* events */
 	const char *signature; /* policy-load, unload: a signed payload (locked mode) */
 	const char *pubkey;    /* lock: the Ed25519 public key, hex */
+	const char *name;      /* layer-open: the client's name */
+	int64_t altitude;      /* layer-open */
+	const char *rules;     /* txn-add: rule text in the policy language */
+	bool persistent;       /* txn-add: the rules outlive the connection */
+	int64_t id;            /* txn-remove: a committed rule's id */
 	struct json_object *root;
 };
 

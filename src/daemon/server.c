@@ -119,6 +119,8 @@ static void conn_free(struct server *s, int slot)
 {
 	struct conn *c = s->conns[slot];
 
+	if (s->on_close)
+		s->on_close(s->ctx, c);
 	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	free(c->out);

@@ -53,6 +53,8 @@ struct server {
 	int (*on_line)(void *ctx, struct conn *c, const char *line, size_t len);
 	/* The client's queue ran low: feed its stream, if it has one. */
 	void (*on_writable)(void *ctx, struct conn *c);
+	/* Optional: a client is going away (closed, dropped or evicted). */
+	void (*on_close)(void *ctx, struct conn *c);
 	/* Optional: a client that is never evicted (a protected agent's). */
 	bool (*keeps_slot)(void *ctx, const struct conn *c);
 };

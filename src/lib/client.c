@@ -696,3 +696,122 @@ const char *bw_notification_target_path(const struct bw_notification *n)
 {
 	return note_str(n, "target", "path") ?: note_str(n, "target", "exe");
 }
+
+/* ---- client layers ------------------------------------------------------- */
+
+int bw_client_layer_open(struct bw_client *c, const struct bw_layer_opts *opts, char **ret_json)
+{
+	struct json_object *req, *reply = NULL;
+	const char *name;
+	uint32_t altitude;
+	char *s;
+	int r;
+
+	if (!c || !opts || !BW_OPTS_VALID(opts, struct bw_layer_opts))
+		return -EINVAL;
+	name = BW_OPTS_GET(opts, name, NULL);
+	altitude = BW_OPTS_GET(opts, altitude, 0);
+	if (!name || !altitude)
+		return -EINVAL;
+	req = request("layer-open");
+	if (!req)
+		return -ENOMEM;
+	r = add_field(req, "name", json_object_new_string(name));
+	if (r == 0)
+		r = add_field(req, "altitude", json_object_new_int64(altitude));
+	if (r == 0)
+		r = call(c, req, &reply);
+	if (r == 0)
+		r = reply_status(c, reply);
+	if (r == 0 && ret_json) {
+		json_object_object_del(reply, "ok");
+		s = strdup(json_text(reply));
+		if (!s)
+			r = -ENOMEM;
+		else
+			*ret_json = s;
+	}
+	json_object_put(req);
+	json_object_put(reply);
+	return r;
+}
+
+int bw_client_txn_begin(struct bw_client *c)
+{
+	return simple_request(c, request("txn-begin"), NULL, NULL);
+}
+
+int bw_client_txn_abort(struct bw_client *c)
+{
+	return simple_request(c, request("txn-abort"), NULL, NULL);
+}
+
+int bw_client_txn_add(struct bw_client *c, const char *rules, const struct bw_rule_opts *opts,
+		      uint32_t *ret_id)
+{
+	struct json_object *req, *reply = NULL, *id;
+	int r;
+
+	if (!c || !rules || !BW_OPTS_VALID(opts, struct bw_rule_opts))
+		return -EINVAL;
+	req = request("txn-add");
+	if (!req)
+		return -ENOMEM;
+	r = add_field(req, "rules", json_object_new_string(rules));
+	if (r == 0)
+		r = add_field(req, "persistent", json_object_new_boolean(BW_OPTS_GET(opts, persistent, false)));
+	if (r == 0)
+		r = call(c, req, &reply);
+	if (r == 0)
+		r = reply_status(c, reply);
+	if (r == 0 && ret_id) {
+		if (!json_object_object_get_ex(reply, "id", &id) || !json_object_is_type(id, json_type_int))
+			r = -EPROTO;
+		else
+			*ret_id = (uint32_t)json_object_get_int64(id);
+	}
+	json_object_put(req);
+	json_object_put(reply);
+	return r;
+}
+
+int bw_client_txn_remove(struct bw_client *c, uint32_t id)
+{
+	struct json_object *req, *reply = NULL;
+	int r;
+
+	if (!c || !id)
+		return -EINVAL;
+	req = request("txn-remove");
+	if (!req)
+		return -ENOMEM;
+	r = add_field(req, "id", json_object_new_int64(id));
+	if (r == 0)
+		r = call(c, req, &reply);
+	if (r == 0)
+		r = reply_status(c, reply);
+	json_object_put(req);
+	json_object_put(reply);
+	return r;
+}
+
+int bw_client_txn_commit(struct bw_client *c, char **ret_diagnostics)
+{
+	struct json_object *req, *reply = NULL;
+	int r;
+
+	if (!c)
+		return -EINVAL;
+	req = request("txn-commit");
+	if (!req)
+		return -ENOMEM;
+	r = call(c, req, &reply);
+	if (r == 0) {
+		r = reply_status(c, reply);
+		if (r < 0 && take_string(reply, "diagnostics", ret_diagnostics) < 0)
+			r = -ENOMEM;
+	}
+	json_object_put(req);
+	json_object_put(reply);
+	return r;
+}

@@ -1721,6 +1721,66 @@ int bw_policy_load_path(struct bw_policy *p, const char *path)
 	return r == 0 && p->oom ? -ENOMEM : r;
 }
 
+/* May a client layer hold rules of op? The kernel searches layers for file and kernel decisions. */
+bool bw_layer_op_ok(enum bw_op op)
+{
+	return op != BW_OP_NONE && op != BW_OP_PROTECT && op != BW_OP_SYSCTL && !bw_op_targets_process(op);
+}
+
+int bw_policy_load_layer(struct bw_policy *p, unsigned layer, const char *name, const char *buf,
+			 size_t len)
+{
+	unsigned flags = p->flags, mode_rule = p->mode_rule, errors = p->n_errors;
+	size_t n0 = p->n_rules, pos = 0, line = 0;
+	const char *file = intern_file(p, name);
+	int r;
+
+	if (!file)
+		return -ENOMEM;
+	/* Statements first: a layer holds rules, never settings or other files. */
+	while (pos < len) {
+		const char *nl = memchr(buf + pos, '\n', len - pos);
+		size_t l = nl ? (size_t)(nl - (buf + pos)) : len - pos, i = 0, w;
+		const char *t = buf + pos;
+
+		line++;
+		while (i < l && (t[i] == ' ' || t[i] == '\t' || t[i] == '\r'))
+			i++;
+		for (w = i; w < l && t[w] != ' ' && t[w] != '\t' && t[w] != '\r'; w++)
+			;
+		if (i < l && t[i] != '#' &&
+		    !((w - i == 5 && memcmp(t + i, "allow", 5) == 0) ||
+		      (w - i == 4 && memcmp(t + i, "deny", 4) == 0) ||
+		      (w - i == 5 && memcmp(t + i, "audit", 5) == 0))) {
+			struct bw_loc loc = { .file = file, .line = (unsigned)line, .col = (unsigned)i + 1 };
+			char *text = l <= BW_LINE_MAX ? strndup(t, l) : NULL;
+
+			bw_policy_diag(p, BW_SEV_ERROR, &loc, text,
+				       "mode, include, notify and protect belong to the administrator's policy",
+				       "a client layer holds allow, deny and audit rules only");
+			free(text);
+		}
+		pos += l + 1;
+	}
+	if (p->n_errors != errors)
+		return -EINVAL;
+	r = bw_policy_load_buffer(p, name, buf, len);
+	for (size_t i = n0; i < p->n_rules; i++) {
+		struct bw_rule *rule = &p->rules[i];
+
+		rule->layer = layer;
+		if (!bw_layer_op_ok(rule->op))
+			bw_policy_diag(p, BW_SEV_ERROR, &rule->loc, rule->line,
+				       "client layers decide exec, load, wx, anon-exec, memfd-exec, module, kexec, lockdown and bpf",
+				       "operation '%s' is decided by the administrator's policy only", bw_op_name(rule->op));
+	}
+	p->flags = flags;
+	p->mode_rule = mode_rule;
+	if (r == 0 && p->n_errors != errors)
+		r = -EINVAL;
+	return r;
+}
+
 void bw_policy_finish(struct bw_policy *p)
 {
 	crypto_hash_sha256_final(p->hash_state, p->sha256);

@@ -153,6 +153,16 @@ int bw_policy_load_buffer(struct bw_policy *p, const char *name, const char *buf
  * file "query"; returns -EINVAL then.
  */
 int bw_policy_parse_query(struct bw_policy *p, const char *text);
+/*
+ * A client layer's rule text (bulwarkd, docs/api.md), parsed as file
+ * `name` after bw_policy_finish (the policy's hash stays the
+ * administrator's): its rules get `layer`. Only allow, deny and audit
+ * rules of operations bw_layer_op_ok accepts; anything else is an error
+ * diagnostic at its line and column. -EINVAL when it added errors.
+ */
+int bw_policy_load_layer(struct bw_policy *p, unsigned layer, const char *name, const char *buf,
+			 size_t len);
+bool bw_layer_op_ok(enum bw_op op);
 /* Finish hashing; call once after the last load. */
 void bw_policy_finish(struct bw_policy *p);
 

@@ -27,7 +27,7 @@ typedef void (*any_fn)(void);
 
 int main(int argc, char **argv)
 {
-	/* Every function of bulwark.h, LIBBULWARK_0.1 to 0.4. */
+	/* Every function of bulwark.h, LIBBULWARK_0.1 to 0.5. */
 	const any_fn every[] = {
 		(any_fn)bw_client_new,        (any_fn)bw_client_free,
 		(any_fn)bw_client_status,     (any_fn)bw_client_policy_load,
@@ -40,6 +40,9 @@ int main(int argc, char **argv)
 		(any_fn)bw_key_read_public,   (any_fn)bw_sign,
 		(any_fn)bw_version_major,     (any_fn)bw_version_minor,
 		(any_fn)bw_version_string,    (any_fn)bw_policy_check_ext,
+		(any_fn)bw_client_layer_open, (any_fn)bw_client_txn_begin,
+		(any_fn)bw_client_txn_add,    (any_fn)bw_client_txn_remove,
+		(any_fn)bw_client_txn_commit, (any_fn)bw_client_txn_abort,
 	};
 	char pol[4096], pub[4096], sec[4096], ver[32];
 	struct bw_client_opts copts;
