@@ -795,16 +795,23 @@ int bw_explain(const struct bw_rule_entry *entries, size_t n, const struct bw_ru
 		bw_jb_add(b, one, "name", json_object_new_string(name));
 		if (rules && l && rules->layer_altitude[l])
 			bw_jb_add(b, one, "altitude", json_object_new_int64(rules->layer_altitude[l]));
-		for (size_t k = 0; k < 3; k++)
-			bw_jb_add(b, one, layer_keys[k],
-				  json_object_get(json_object_object_get(lo, layer_keys[k])));
+		for (size_t k = 0; k < 3; k++) {
+			struct json_object *v = json_object_object_get(lo, layer_keys[k]);
+
+			if (v)
+				bw_jb_add(b, one, layer_keys[k], json_object_get(v));
+			else
+				bw_jb_add_null(b, one, layer_keys[k]);
+		}
 		bw_jb_push(b, arr, one);
 		if (l && layer_rank(lo) > layer_rank(top)) {
 			for (size_t k = 0; k < sizeof(layer_keys) / sizeof(*layer_keys); k++) {
 				struct json_object *v;
 
-				if (json_object_object_get_ex(lo, layer_keys[k], &v))
+				if (json_object_object_get_ex(lo, layer_keys[k], &v) && v)
 					bw_jb_add(b, top, layer_keys[k], json_object_get(v));
+				else if (json_object_object_get_ex(lo, layer_keys[k], NULL))
+					bw_jb_add_null(b, top, layer_keys[k]);
 				else
 					json_object_object_del(top, layer_keys[k]);
 			}

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Compiler: paths to inodes, map entries, precedence, errors. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 #include <cmocka.h>
 
 #include "../../src/lib/compile.h"
+#include "../../src/lib/internal.h"
 
 static char dir[64];
 
@@ -895,6 +897,146 @@ static void test_kernel_dev(void **state)
 	assert_int_equal(bw_kernel_dev(makedev(259, 70000)), (259ull << 20) | 70000);
 }
 
+/* Layers (decision 81): the policy's and clients' rules in one map, keyed by layer. */
+static void test_layers(void **state)
+{
+	char admin[256], la[256], lb[256], q[256];
+	struct bw_policy *p = bw_policy_new();
+	struct bw_compiled c;
+	struct bw_rule_table t;
+	struct bw_rule_key key = { .op = BW_OP_NONE, .kind = BW_OBJ_META };
+	const struct bw_rule_val *meta, *v;
+	struct json_object *o = NULL;
+	struct stat st;
+	char *diag = NULL;
+
+	(void)state;
+	snprintf(admin, sizeof(admin), "deny exec %s/tree/**\n", dir);
+	snprintf(la, sizeof(la), "allow exec %s/file\n", dir);
+	snprintf(lb, sizeof(lb), "# B\ndeny exec %s/file\n", dir);
+	bw_policy_load_buffer(p, "admin.rules", admin, strlen(admin));
+	bw_policy_finish(p);
+	assert_int_equal(bw_policy_load_layer(p, 1, "vendorA", la, strlen(la)), 0);
+	assert_int_equal(bw_policy_load_layer(p, 2, "vendorB", lb, strlen(lb)), 0);
+	assert_int_equal(bw_compile(p, &c), 0);
+	/* Layer 0's META says which client layers exist; each has its own META with its ops. */
+	meta = bw_compiled_lookup(c.entries, c.n, &key);
+	assert_non_null(meta);
+	assert_int_equal(meta->layers, (1u << 1) | (1u << 2));
+	assert_int_equal(meta->ops, 1u << BW_OP_EXEC);
+	key.layer = 2;
+	v = bw_compiled_lookup(c.entries, c.n, &key);
+	assert_non_null(v);
+	assert_int_equal(v->ops, 1u << BW_OP_EXEC);
+	/* The same file in two layers: two entries, not one winner (no shadowing across layers). */
+	snprintf(q, sizeof(q), "%s/file", dir);
+	assert_int_equal(stat(q, &st), 0);
+	memset(&key, 0, sizeof(key));
+	key.op = BW_OP_EXEC;
+	key.kind = BW_OBJ_FILE;
+	key.dev = bw_kernel_dev(st.st_dev);
+	key.ino = st.st_ino;
+	key.layer = 1;
+	v = bw_compiled_lookup(c.entries, c.n, &key);
+	assert_non_null(v);
+	assert_int_equal(v->verdict, BW_VERDICT_ALLOW);
+	key.layer = 2;
+	v = bw_compiled_lookup(c.entries, c.n, &key);
+	assert_non_null(v);
+	assert_int_equal(v->verdict, BW_VERDICT_DENY);
+	key.layer = 0;
+	assert_null(bw_compiled_lookup(c.entries, c.n, &key));
+	assert_int_equal(c.n_shadows, 0);
+	/* explain: deny-wins across layers, each layer's answer listed */
+	assert_int_equal(bw_rule_table_from_policy(p, &c, &t), 0);
+	t.layer_names[1] = strdup("vendorA");
+	t.layer_names[2] = strdup("vendorB");
+	snprintf(q, sizeof(q), "exec %s/file", dir);
+	assert_int_equal(bw_explain(c.entries, c.n, &t, q, &o, &diag), 0);
+	assert_string_equal(json_object_get_string(json_object_object_get(o, "action")), "blocked");
+	assert_int_equal(json_object_get_int(json_object_object_get(o, "layer")), 2);
+	assert_string_equal(json_object_get_string(json_object_object_get(
+				    json_object_object_get(o, "rule"), "file")), "vendorB");
+	assert_int_equal(json_object_get_int(json_object_object_get(json_object_object_get(o, "rule"), "line")), 2);
+	assert_int_equal(json_object_array_length(json_object_object_get(o, "layers")), 3);
+	assert_string_equal(json_object_get_string(json_object_object_get(
+				    json_object_array_get_idx(json_object_object_get(o, "layers"), 1), "decision")),
+			    "allow");
+	json_object_put(o);
+	bw_rule_table_free(&t);
+	bw_compiled_free(&c);
+	bw_policy_free(p);
+
+	/* Without B, A's allow decides; without any layer, the answer has no layer fields. */
+	p = bw_policy_new();
+	bw_policy_load_buffer(p, "admin.rules", admin, strlen(admin));
+	bw_policy_finish(p);
+	assert_int_equal(bw_policy_load_layer(p, 1, "vendorA", la, strlen(la)), 0);
+	assert_int_equal(bw_compile(p, &c), 0);
+	assert_int_equal(bw_rule_table_from_policy(p, &c, &t), 0);
+	assert_int_equal(bw_explain(c.entries, c.n, &t, q, &o, &diag), 0);
+	assert_string_equal(json_object_get_string(json_object_object_get(o, "decision")), "allow");
+	assert_int_equal(json_object_get_int(json_object_object_get(o, "layer")), 1);
+	assert_string_equal(json_object_get_string(json_object_object_get(
+				    json_object_object_get(o, "rule"), "file")), "vendorA");
+	json_object_put(o);
+	bw_rule_table_free(&t);
+	bw_compiled_free(&c);
+	bw_policy_free(p);
+
+	p = bw_policy_new();
+	bw_policy_load_buffer(p, "admin.rules", admin, strlen(admin));
+	bw_policy_finish(p);
+	assert_int_equal(bw_compile(p, &c), 0);
+	key.op = BW_OP_NONE;
+	key.kind = BW_OBJ_META;
+	key.dev = key.ino = 0;
+	key.layer = 0;
+	assert_int_equal(bw_compiled_lookup(c.entries, c.n, &key)->layers, 0);
+	assert_int_equal(bw_rule_table_from_policy(p, &c, &t), 0);
+	assert_int_equal(bw_explain(c.entries, c.n, &t, q, &o, &diag), 0);
+	assert_null(json_object_object_get(o, "layers"));
+	json_object_put(o);
+	bw_rule_table_free(&t);
+	bw_compiled_free(&c);
+	bw_policy_free(p);
+	free(diag);
+}
+
+/* A layer holds rules of file and kernel operations only: everything else is a diagnostic at it. */
+static void test_layer_statements(void **state)
+{
+	static const struct {
+		const char *text, *want;
+	} cases[] = {
+		{ "mode audit\n", "vendorA:1:1: error: a client layer holds allow, deny and audit rules only" },
+		{ "allow exec any\n  protect /usr/bin/true\n", "vendorA:2:3: error: a client layer holds" },
+		{ "include \"/etc/passwd\"\n", "vendorA:1:1: error: a client layer holds" },
+		{ "deny signal exe=/usr/bin/true\n", "vendorA:1:1: error: operation 'signal' is decided by" },
+		{ "deny fork any\n", "vendorA:1:1: error: operation 'fork' is decided by" },
+		{ "deny exce /usr/bin/true\n", "vendorA:1:6: error: unknown operation 'exce'" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		struct bw_policy *p = bw_policy_new();
+		char *out = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&out, &len);
+
+		bw_policy_finish(p);
+		assert_int_equal(bw_policy_load_layer(p, 1, "vendorA", cases[i].text, strlen(cases[i].text)),
+				 -EINVAL);
+		assert_int_equal(p->flags, 0);
+		bw_policy_print_diags(p, f);
+		fclose(f);
+		if (!strstr(out, cases[i].want))
+			fail_msg("case %zu: wanted '%s' in:\n%s", i, cases[i].want, out);
+		free(out);
+		bw_policy_free(p);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -914,6 +1056,8 @@ int main(void)
 		cmocka_unit_test(test_retired_identities),
 		cmocka_unit_test(test_replaced_file_followed),
 		cmocka_unit_test(test_root_controlled),
+		cmocka_unit_test(test_layers),
+		cmocka_unit_test(test_layer_statements),
 	};
 
 	return cmocka_run_group_tests(tests, make_tree, remove_tree);

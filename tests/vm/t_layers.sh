@@ -1,0 +1,226 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Client layers (issue 13, decision 81): vendors' rules beside the
+# administrator's policy, decided in the kernel, deny-wins, through
+# libbulwark only (tests/vm/bwlayer.c).
+#  - A allows and B denies the same exec: denied (EPERM), the event names
+#    B's layer and rule; B leaves: A's allow applies and the exec runs;
+#  - the policy's deny and a client's allow: denied, by the policy;
+#  - a persistent rule outlives its client; the client takes it back;
+#  - an invalid rule fails the whole transaction with file:line:col
+#    diagnostics in the client's name, nothing applied, the earlier
+#    rules still in force;
+#  - a transaction open when its client dies is discarded;
+#  - explain answers across layers; one altitude per client; a client
+#    past the bound is refused with ENOSPC.
+source "$(dirname "$0")/lib.sh" || exit 1
+setup
+BWLAYER=$REPO/build/tests/bwlayer
+T=$WORK/l
+mkdir -p "$T"
+for f in x admin-denied p y z h free; do cp /usr/bin/true "$T/$f"; done
+POLICY=$WORK/admin.policy
+cat >"$POLICY" <<POL
+# the administrator's layer
+deny exec $T/admin-denied
+POL
+start_daemon --policy "$POLICY" || { fail "daemon start"; exit 1; }
+
+# lstart NAME ALTITUDE: a bwlayer reading commands from a fifo; waits for its open.
+declare -A LFD LPID
+lstart() {
+	local name=$1 alt=$2 i fd
+	rm -f "$WORK/$name.in" && mkfifo "$WORK/$name.in"
+	"$BWLAYER" "$name" "$alt" <"$WORK/$name.in" >"$WORK/$name.out" 2>&1 &
+	LPID[$name]=$!
+	exec {fd}>"$WORK/$name.in"
+	LFD[$name]=$fd
+	for ((i = 0; i < 100; i++)); do
+		grep -q '^open rc=' "$WORK/$name.out" && break
+		sleep 0.1
+	done
+	lreply "$name"
+}
+# lreply NAME: the last answer: REPLY_RC, and REPLY_TEXT (its "| " lines)
+lreply() {
+	local out=$WORK/$1.out
+	REPLY_RC=$(grep -E '^[a-z]+ rc=' "$out" | tail -n 1 | sed 's/.* rc=//')
+	REPLY_TEXT=$(awk '/^[a-z]+ rc=/ {t = ""; next} /^\| / {t = t substr($0, 3) "\n"} END {printf "%s", t}' "$out")
+}
+# lcmd NAME COMMAND...: send one command, wait for its answer.
+lcmd() {
+	local name=$1 out=$WORK/$1.out n i
+	shift
+	n=$(grep -cE '^[a-z]+ rc=' "$out")
+	echo "$*" >&"${LFD[$name]}"
+	for ((i = 0; i < 300; i++)); do
+		[[ $(grep -cE '^[a-z]+ rc=' "$out") -gt $n ]] && break
+		sleep 0.1
+	done
+	lreply "$name"
+}
+# lquit NAME [die]: the client frees itself (quit) or exits without a word (die); wait for it.
+lquit() {
+	local name=$1 how=${2:-quit}
+	echo "$how" >&"${LFD[$name]}"
+	exec {LFD[$name]}>&-
+	wait "${LPID[$name]}" 2>/dev/null
+}
+# commit_ok NAME WHAT: commit, which must succeed.
+commit_ok() {
+	lcmd "$1" commit
+	expect_eq "$2: commit" 0 "$REPLY_RC"
+}
+denied() { counter exec denied; }
+# The generation after a swap: layer changes are policy loads.
+gen() { "$BULWARK" status --json | jq -r .policy.generation; }
+
+expect_exec_ok "no layer yet" "$T/x"
+
+# --- A allows, B denies the same exec: denied, by B
+lstart vendorA 300
+expect_eq "A opens its layer" 0 "$REPLY_RC"
+lcmd vendorA begin
+lcmd vendorA add "allow exec $T/x with log"
+commit_ok vendorA "A allows x"
+expect_exec_ok "A's allow alone" "$T/x"
+wait_event "A's allow is reported by A's layer" \
+	".process.pid == $TRY_PID and .action == \"allowed\" and .layer.name == \"vendorA\" and .rule.file == \"vendorA\""
+
+lstart vendorB 200
+expect_eq "B opens its layer" 0 "$REPLY_RC"
+g0=$(gen)
+lcmd vendorB begin
+lcmd vendorB add "deny exec $T/x"
+commit_ok vendorB "B denies x"
+check "a commit is one swap: the generation moves by one" test "$(gen)" -eq $((g0 + 1))
+d0=$(denied)
+expect_exec_errno "A allows, B denies" EPERM "$T/x"
+if wait_event "the denial names B's layer and rule" \
+	".process.pid == $TRY_PID and .action == \"blocked\" and .target.path == \"$T/x\""; then
+	expect_eq "denial layer" vendorB "$(event_field .layer.name)"
+	expect_eq "denial layer altitude" 200 "$(event_field .layer.altitude)"
+	expect_eq "denial rule" "vendorB:1: deny exec $T/x" \
+		"$(event_field '.rule.file + ":" + (.rule.line|tostring) + ": " + .rule.text')"
+fi
+check "the denied counter moved" test "$(denied)" -gt "$d0"
+
+# --- explain across layers
+lcmd vendorA explain "exec $T/x"
+expect_eq "explain: the answer is blocked" blocked "$(jq -r .action <<<"$REPLY_TEXT")"
+expect_eq "explain: by B's rule" "vendorB:1" "$(jq -r '.rule.file + ":" + (.rule.line|tostring)' <<<"$REPLY_TEXT")"
+expect_eq "explain: each layer's answer" "policy:none vendorA:allow vendorB:deny" \
+	"$(jq -r '[.layers[] | .name + ":" + .decision] | join(" ")' <<<"$REPLY_TEXT")"
+out=$("$BULWARK" policy explain --json exec "$T/x" 2>&1)
+expect_eq "bulwark policy explain agrees" "blocked vendorB" "$(jq -r '.action + " " + .rule.file' <<<"$out")"
+
+# --- B leaves: A's allow applies
+lquit vendorB
+expect_exec_ok "B gone, A's allow applies" "$T/x"
+wait_event "the allow after B left, by A's layer" \
+	".process.pid == $TRY_PID and .action == \"allowed\" and .layer.name == \"vendorA\""
+no_event "no denial after B left" ".process.pid == $TRY_PID and .action == \"blocked\""
+
+# --- the administrator's deny and a client's allow: denied, by the policy
+lcmd vendorA begin
+lcmd vendorA add "allow exec $T/admin-denied with log"
+commit_ok vendorA "A allows what the policy denies"
+d0=$(denied)
+expect_exec_errno "policy deny + client allow" EPERM "$T/admin-denied"
+if wait_event "denied by the policy's layer" ".process.pid == $TRY_PID and .action == \"blocked\""; then
+	expect_eq "policy's deny: layer" 0 "$(event_field .layer.index)"
+	expect_eq "policy's deny: rule" "$POLICY:2" "$(event_field '.rule.file + ":" + (.rule.line|tostring)')"
+fi
+check "the denied counter moved (policy's deny)" test "$(denied)" -gt "$d0"
+expect_exec_ok "next to it, A's allow of x" "$T/x"
+
+# --- an invalid rule fails the whole transaction; earlier rules stay
+lstart vendorC 100
+lcmd vendorC begin
+lcmd vendorC add "deny exec $T/z"
+commit_ok vendorC "C denies z"
+expect_exec_errno "C's deny of z" EPERM "$T/z"
+wait_event "C's deny of z" ".process.pid == $TRY_PID and .action == \"blocked\" and .layer.name == \"vendorC\""
+g0=$(gen)
+lcmd vendorC begin
+lcmd vendorC add "deny exec $T/y"
+lcmd vendorC add "deny exce $T/free"
+lcmd vendorC commit
+expect_eq "an invalid rule fails the commit (EINVAL)" -22 "$REPLY_RC"
+check "diagnostics point into the client's text (vendorC:1:6)" grep -q "^vendorC:1:6: error: " <<<"$REPLY_TEXT"
+check "diagnostics quote the line" grep -qF "deny exce $T/free" <<<"$REPLY_TEXT"
+expect_eq "nothing swapped in" "$g0" "$(gen)"
+expect_exec_ok "nothing applied: the valid rule of the failed transaction" "$T/y"
+expect_exec_errno "the earlier rule still in force" EPERM "$T/z"
+wait_event "the earlier rule still reported" ".process.pid == $TRY_PID and .action == \"blocked\" and .layer.name == \"vendorC\""
+lcmd vendorC begin
+lcmd vendorC add "protect $T/free level=vendor"
+lcmd vendorC commit
+expect_eq "a client layer holds no protect statement" -22 "$REPLY_RC"
+check "... said at its line and column" grep -q "^vendorC:1:1: error: a client layer holds allow, deny and audit rules only" <<<"$REPLY_TEXT"
+lcmd vendorC begin
+lcmd vendorC add "deny signal exe=$T/free"
+lcmd vendorC commit
+expect_eq "process operations stay the policy's" -22 "$REPLY_RC"
+check "... said at the rule" grep -q "^vendorC:1:1: error: operation 'signal'" <<<"$REPLY_TEXT"
+
+# --- a transaction open when its client dies is discarded; its rules go
+lcmd vendorC begin
+lcmd vendorC add "deny exec $T/h"
+lquit vendorC die
+expect_exec_ok "half-open transaction discarded" "$T/h"
+expect_exec_ok "the dead client's committed rule is gone" "$T/z"
+
+# --- a persistent rule outlives its client
+lcmd vendorA begin
+lcmd vendorA padd "deny exec $T/p"
+pid_line=$(grep -E '^\| id=' "$WORK/vendorA.out" | tail -n 1)
+commit_ok vendorA "A's persistent deny"
+lquit vendorA
+d0=$(denied)
+expect_exec_errno "persistent rule after its client left" EPERM "$T/p"
+wait_event "persistent deny, A's layer" ".process.pid == $TRY_PID and .action == \"blocked\" and .layer.name == \"vendorA\""
+check "the denied counter moved (persistent)" test "$(denied)" -gt "$d0"
+expect_exec_ok "A's other rules went with it" "$T/x"
+expect_eq "status lists the layer, not connected" "vendorA 300 false" \
+	"$("$BULWARK" status --json | jq -r '.layers[] | "\(.name) \(.altitude) \(.connected)"')"
+lstart vendorA 300
+expect_eq "A takes its layer back" 0 "$REPLY_RC"
+id=${pid_line#| id=}
+lcmd vendorA begin
+lcmd vendorA remove "$id"
+commit_ok vendorA "A removes its persistent rule"
+expect_exec_ok "removed: exec runs" "$T/p"
+
+# --- one client per altitude; at most 8 client layers
+lstart vendorD 300
+expect_eq "an altitude taken is refused (EEXIST)" -17 "$REPLY_RC"
+lquit vendorD
+for i in 1 2 3 4 5 6 7; do lstart "fill$i" $((1000 + i)); done
+expect_eq "the eighth client layer opens" 0 "$REPLY_RC"
+lstart ninth 2000
+expect_eq "a ninth is refused (ENOSPC)" -28 "$REPLY_RC"
+check "... saying the bound" grep -q "at most 8" <<<"$REPLY_TEXT"
+for i in 1 2 3 4 5 6 7; do lquit "fill$i"; done
+lquit ninth
+
+# --- eight layers with rules at once: all decide, deny-wins
+for i in 1 2 3 4 5 6 7; do
+	lstart "fill$i" $((1000 + i))
+	lcmd "fill$i" begin
+	lcmd "fill$i" add "allow exec $T/free"
+	commit_ok "fill$i" "layer $i allows free"
+done
+lcmd vendorA begin
+lcmd vendorA add "deny exec $T/free"
+commit_ok vendorA "the lowest altitude denies free"
+expect_exec_errno "seven allows and one deny, eight layers" EPERM "$T/free"
+wait_event "denied by the eighth layer" ".process.pid == $TRY_PID and .action == \"blocked\" and .layer.name == \"vendorA\""
+lquit vendorA
+expect_exec_ok "the deny's client left: seven allows" "$T/free"
+for i in 1 2 3 4 5 6 7; do lquit "fill$i"; done
+expect_eq "every layer gone" 0 "$("$BULWARK" status --json | jq '.layers | length')"
+expect_exec_errno "the policy alone again" EPERM "$T/admin-denied"
+wait_event "the policy alone again" ".process.pid == $TRY_PID and .action == \"blocked\" and .rule.line == 2"
+
+teardown
