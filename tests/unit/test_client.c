@@ -60,6 +60,15 @@ static const char *reply_for(struct json_object *req)
 		return "{\"ok\":false,\"errno\":1,\"error\":\"protection is on: unload needs a signed payload\"}";
 	if (strcmp(c, "lock") == 0)
 		return "{\"ok\":true}";
+	if (strcmp(c, "layer-open") == 0)
+		return "{\"ok\":true,\"name\":\"acme\",\"altitude\":300,\"rules\":[],\"generation\":2}";
+	if (strcmp(c, "txn-begin") == 0 || strcmp(c, "txn-abort") == 0 || strcmp(c, "txn-remove") == 0)
+		return "{\"ok\":true}";
+	if (strcmp(c, "txn-add") == 0)
+		return "{\"ok\":true,\"id\":7}";
+	if (strcmp(c, "txn-commit") == 0)
+		return "{\"ok\":false,\"errno\":22,\"error\":\"transaction refused: nothing was applied\","
+		       "\"diagnostics\":\"acme:1:6: error: unknown operation 'exce'\"}";
 	if (strcmp(c, "events") == 0)
 		return "{\"event\":{\"n\":1}}\n{\"event\":{\"n\":2}}\n{\"event\":{\"n\":3}}\n"
 		       "{\"end\":true,\"ok\":true}";
@@ -281,6 +290,60 @@ static void test_explain(void **state)
 	bw_client_free(c);
 }
 
+/* Client layers: what each call sends, opts read only within sz, results and diagnostics. */
+static void test_layers(void **state)
+{
+	struct bw_client *c = connect_client();
+	struct bw_layer_opts lo = { .sz = sizeof(lo), .name = "acme", .altitude = 300 };
+	struct bw_rule_opts ro = { .sz = sizeof(ro), .persistent = true };
+	struct json_object *req;
+	char *json = NULL, *diag = NULL;
+	uint32_t id = 0;
+
+	(void)state;
+	assert_int_equal(bw_client_layer_open(c, &lo, &json), 0);
+	assert_string_equal(json, "{\"name\":\"acme\",\"altitude\":300,\"rules\":[],\"generation\":2}");
+	free(json);
+	req = request_sent();
+	assert_string_equal(field(req, "cmd"), "layer-open");
+	assert_string_equal(field(req, "name"), "acme");
+	assert_string_equal(field(req, "altitude"), "300");
+	json_object_put(req);
+	/* Bad opts never reach the daemon. */
+	assert_int_equal(bw_client_layer_open(c, NULL, NULL), -EINVAL);
+	lo.altitude = 0;
+	assert_int_equal(bw_client_layer_open(c, &lo, NULL), -EINVAL);
+	lo.sz = offsetof(struct bw_layer_opts, altitude); /* an older caller without altitude: none */
+	lo.altitude = 300;
+	assert_int_equal(bw_client_layer_open(c, &lo, NULL), -EINVAL);
+	assert_int_equal(bw_client_txn_begin(c), 0);
+	assert_int_equal(bw_client_txn_add(c, "deny exec /x", &ro, &id), 0);
+	assert_int_equal(id, 7);
+	req = request_sent();
+	assert_string_equal(field(req, "rules"), "deny exec /x");
+	assert_string_equal(field(req, "persistent"), "true");
+	json_object_put(req);
+	ro.sz = offsetof(struct bw_rule_opts, persistent); /* persistent not covered: not read */
+	assert_int_equal(bw_client_txn_add(c, "deny exec /y", &ro, NULL), 0);
+	req = request_sent();
+	assert_string_equal(field(req, "persistent"), "false");
+	json_object_put(req);
+	assert_int_equal(bw_client_txn_add(c, NULL, NULL, NULL), -EINVAL);
+	assert_int_equal(bw_client_txn_remove(c, 7), 0);
+	req = request_sent();
+	assert_string_equal(field(req, "id"), "7");
+	json_object_put(req);
+	assert_int_equal(bw_client_txn_remove(c, 0), -EINVAL);
+	assert_int_equal(bw_client_txn_commit(c, &diag), -EINVAL);
+	assert_string_equal(diag, "acme:1:6: error: unknown operation 'exce'");
+	assert_string_equal(bw_client_error(c), "transaction refused: nothing was applied");
+	free(diag);
+	assert_int_equal(bw_client_txn_abort(c), 0);
+	assert_int_equal(bw_client_txn_begin(NULL), -EINVAL);
+	assert_int_equal(bw_client_txn_commit(NULL, NULL), -EINVAL);
+	bw_client_free(c);
+}
+
 static void test_refused(void **state)
 {
 	struct bw_client *c = connect_client();
@@ -410,6 +473,26 @@ static int run_requests(void *arg)
 		r = -EPROTO;
 	if (r == 0)
 		r = bw_client_lock(c, "ab12");
+	if (r == 0) {
+		struct bw_layer_opts lo = { .sz = sizeof(lo), .name = "acme", .altitude = 300 };
+		uint32_t id;
+
+		json = NULL;
+		r = bw_client_layer_open(c, &lo, &json);
+		free(json);
+		if (r == 0)
+			r = bw_client_txn_add(c, "deny exec /x", NULL, &id);
+		diag = NULL;
+		if (r == 0) {
+			r = bw_client_txn_commit(c, &diag);
+			/* refused, as canned; a message lost to a failed allocation counts as -ENOMEM */
+			if (r == -EINVAL)
+				r = diag && bw_client_error(c) ? 0 : -ENOMEM;
+			else if (r == 0)
+				r = -EPROTO;
+		}
+		free(diag);
+	}
 	bw_client_free(c);
 	return r;
 }
@@ -430,6 +513,7 @@ int main(void)
 		cmocka_unit_test(test_explain), cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_events),  cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_requests_out_of_memory),
+		cmocka_unit_test(test_layers),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -52,6 +52,24 @@ static void test_good(void **state)
 	assert_int_equal(r.method, BW_M_UNLOAD);
 	bw_request_release(&r);
 	bw_request_release(&r); /* a released request releases again harmlessly */
+
+	/* client layers */
+	assert_int_equal(decode("{\"cmd\":\"layer-open\",\"name\":\"acme\",\"altitude\":300}", &r, err), 0);
+	assert_int_equal(r.method, BW_M_LAYER_OPEN);
+	assert_string_equal(r.name, "acme");
+	assert_int_equal(r.altitude, 300);
+	bw_request_release(&r);
+	assert_int_equal(decode("{\"cmd\":\"txn-add\",\"rules\":\"deny exec /x\",\"persistent\":true}", &r, err), 0);
+	assert_int_equal(r.method, BW_M_TXN_ADD);
+	assert_string_equal(r.rules, "deny exec /x");
+	assert_true(r.persistent);
+	bw_request_release(&r);
+	assert_int_equal(decode("{\"cmd\":\"txn-remove\",\"id\":4294967295}", &r, err), 0);
+	assert_int_equal(r.id, 4294967295ll);
+	bw_request_release(&r);
+	assert_int_equal(decode("{\"cmd\":\"txn-commit\"}", &r, err), 0);
+	assert_int_equal(r.method, BW_M_TXN_COMMIT);
+	bw_request_release(&r);
 }
 
 static const struct {
@@ -82,6 +100,16 @@ static const struct {
 	{ "{\"cmd\":\"events\",\"backlog\":\"yes\"}", EINVAL, "field 'backlog' must be a boolean" },
 	{ "{\"cmd\":\"events\",\"follow\":null}", EINVAL, "field 'follow' must be a boolean" },
 	{ "{\"cmd\":\"events\",\"follow\":1}", EINVAL, "field 'follow' must be a boolean" },
+	{ "{\"cmd\":\"layer-open\",\"name\":\"a\"}", EINVAL, "field 'altitude' is required" },
+	{ "{\"cmd\":\"layer-open\",\"name\":\"a\",\"altitude\":\"3\"}", EINVAL,
+	  "field 'altitude' must be an integer" },
+	{ "{\"cmd\":\"layer-open\",\"name\":\"a\",\"altitude\":3.5}", EINVAL,
+	  "field 'altitude' must be an integer" },
+	{ "{\"cmd\":\"layer-open\",\"altitude\":3}", EINVAL, "field 'name' is required" },
+	{ "{\"cmd\":\"txn-add\"}", EINVAL, "field 'rules' is required" },
+	{ "{\"cmd\":\"txn-add\",\"rules\":\"x\",\"persistent\":1}", EINVAL,
+	  "field 'persistent' must be a boolean" },
+	{ "{\"cmd\":\"txn-remove\",\"id\":null}", EINVAL, "field 'id' must be an integer" },
 	{ "{\"v\":2,\"cmd\":\"status\"}", EPROTONOSUPPORT,
 	  "protocol version 2 is not supported (this bulwarkd speaks version 1)" },
 	{ "{\"v\":0,\"cmd\":\"status\"}", EPROTONOSUPPORT,
