@@ -62,9 +62,21 @@ lcmd() {
 # lquit NAME [die]: the client frees itself (quit) or exits without a word (die); wait for it.
 lquit() {
 	local name=$1 how=${2:-quit}
-	echo "$how" >&"${LFD[$name]}"
-	exec {LFD[$name]}>&-
+	local fd=${LFD[$name]}
+	echo "$how" >&"$fd"
+	exec {fd}>&-
 	wait "${LPID[$name]}" 2>/dev/null
+}
+# wait_status JQ: until bulwarkd's status satisfies JQ (it handled a client's departure:
+# the swap that drops its rules happens before it answers the next request).
+wait_status() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[[ $("$BULWARK" status --json | jq -r "$1") == true ]] && return 0
+		sleep 0.1
+	done
+	fail "status never satisfied $1: $("$BULWARK" status --json | jq -c .layers)"
+	return 1
 }
 # commit_ok NAME WHAT: commit, which must succeed.
 commit_ok() {
@@ -116,6 +128,7 @@ expect_eq "bulwark policy explain agrees" "blocked vendorB" "$(jq -r '.action + 
 
 # --- B leaves: A's allow applies
 lquit vendorB
+wait_status '[.layers[].name] == ["vendorA"]'
 expect_exec_ok "B gone, A's allow applies" "$T/x"
 wait_event "the allow after B left, by A's layer" \
 	".process.pid == $TRY_PID and .action == \"allowed\" and .layer.name == \"vendorA\""
@@ -168,6 +181,7 @@ check "... said at the rule" grep -q "^vendorC:1:1: error: operation 'signal'" <
 lcmd vendorC begin
 lcmd vendorC add "deny exec $T/h"
 lquit vendorC die
+wait_status '[.layers[].name] == ["vendorA"]'
 expect_exec_ok "half-open transaction discarded" "$T/h"
 expect_exec_ok "the dead client's committed rule is gone" "$T/z"
 
@@ -177,6 +191,7 @@ lcmd vendorA padd "deny exec $T/p"
 pid_line=$(grep -E '^\| id=' "$WORK/vendorA.out" | tail -n 1)
 commit_ok vendorA "A's persistent deny"
 lquit vendorA
+wait_status '[.layers[] | .connected] == [false]'
 d0=$(denied)
 expect_exec_errno "persistent rule after its client left" EPERM "$T/p"
 wait_event "persistent deny, A's layer" ".process.pid == $TRY_PID and .action == \"blocked\" and .layer.name == \"vendorA\""
@@ -193,9 +208,10 @@ commit_ok vendorA "A removes its persistent rule"
 expect_exec_ok "removed: exec runs" "$T/p"
 
 # --- one client per altitude; at most 8 client layers
-lstart vendorD 300
-expect_eq "an altitude taken is refused (EEXIST)" -17 "$REPLY_RC"
-lquit vendorD
+out=$(echo quit | "$BWLAYER" vendorD 300 2>&1)
+check "an altitude taken is refused (EEXIST)" grep -q '^open rc=-17$' <<<"$out"
+out=$(echo quit | "$BWLAYER" vendorA 301 2>&1)
+check "a name taken is refused (EEXIST)" grep -q '^open rc=-17$' <<<"$out"
 for i in 1 2 3 4 5 6 7; do lstart "fill$i" $((1000 + i)); done
 expect_eq "the eighth client layer opens" 0 "$REPLY_RC"
 lstart ninth 2000
@@ -203,6 +219,7 @@ expect_eq "a ninth is refused (ENOSPC)" -28 "$REPLY_RC"
 check "... saying the bound" grep -q "at most 8" <<<"$REPLY_TEXT"
 for i in 1 2 3 4 5 6 7; do lquit "fill$i"; done
 lquit ninth
+wait_status '[.layers[].name] == ["vendorA"]'
 
 # --- eight layers with rules at once: all decide, deny-wins
 for i in 1 2 3 4 5 6 7; do
@@ -217,8 +234,10 @@ commit_ok vendorA "the lowest altitude denies free"
 expect_exec_errno "seven allows and one deny, eight layers" EPERM "$T/free"
 wait_event "denied by the eighth layer" ".process.pid == $TRY_PID and .action == \"blocked\" and .layer.name == \"vendorA\""
 lquit vendorA
+wait_status '.layers | length == 7'
 expect_exec_ok "the deny's client left: seven allows" "$T/free"
 for i in 1 2 3 4 5 6 7; do lquit "fill$i"; done
+wait_status '.layers | length == 0'
 expect_eq "every layer gone" 0 "$("$BULWARK" status --json | jq '.layers | length')"
 expect_exec_errno "the policy alone again" EPERM "$T/admin-denied"
 wait_event "the policy alone again" ".process.pid == $TRY_PID and .action == \"blocked\" and .rule.line == 2"
