@@ -65,7 +65,8 @@ BENCH_TOOLS := $(BUILD)/bench/execloop $(BUILD)/bench/opbench $(BUILD)/bench/ver
 
 .PHONY: all install test unit-test unit-test-asan lib-check abi-check abi-baseline api-reference FORCE vm-test demo deps clean fuzz fuzz-smoke bench upgrade-from
 all: $(BUILD)/bulwarkd $(BUILD)/bulwark $(BUILD)/libbulwark.a $(BUILD)/libbulwark.so \
-	$(BUILD)/bulwark.pc $(BUILD)/man/bulwark.policy.5 $(BUILD)/man/libbulwark.3
+	$(BUILD)/bulwark.pc $(BUILD)/man/bulwark.policy.5 $(BUILD)/man/libbulwark.3 \
+	$(BUILD)/examples/mini-edr
 
 # The policy reference is written once, in docs/policy.md, and rendered.
 $(BUILD)/man/bulwark.policy.5: docs/policy.md
@@ -175,6 +176,11 @@ $(BUILD)/tests/evil.bpf.o: tests/redteam/evil.bpf.c bpf/vmlinux.h
 $(BUILD)/tests/bwsub: tests/vm/bwsub.c $(BUILD)/libbulwark.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) -Iinclude $(LDHARDEN) -o $@ $< $(BUILD)/libbulwark.a $(PKG_LIBS) -lpthread
+
+# The vendor example: the public header and the library only (examples/mini-edr.c).
+$(BUILD)/examples/mini-edr: examples/mini-edr.c include/bulwark/bulwark.h $(BUILD)/libbulwark.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) -Iinclude $(LDHARDEN) -o $@ $< $(BUILD)/libbulwark.a $(PKG_LIBS)
 
 # A vendor's client layer on libbulwark (t_layers.sh).
 $(BUILD)/tests/bwlayer: tests/vm/bwlayer.c $(BUILD)/libbulwark.a

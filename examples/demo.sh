@@ -118,6 +118,25 @@ step "Counters (a restarted daemon adopts the pinned programs)"
 start_daemon
 "$BULWARK" status | sed 's/^/  /'
 
+step "A vendor's EDR on libbulwark (examples/mini-edr): a blocklisted program runs once, never twice"
+cp /usr/bin/true "$D/bin/dropper" && printf 'demo dropper\n' >>"$D/bin/dropper"
+sha256sum "$D/bin/dropper" | cut -d' ' -f1 >"$D/blocklist"
+{ cat examples/demo.policy; echo "notify exec exit   # process notifications, for the EDR's tree"; } >"$D/edr.policy"
+"$BULWARK" policy load "$D/edr.policy" | sed 's/^/  /'
+"$repo/build/examples/mini-edr" --altitude 500 "$D/blocklist" >"$D/edr.out" 2>&1 &
+edr=$!
+wait_edr() { for _ in $(seq 300); do grep -q "$1" "$D/edr.out" && return 0; sleep 0.1; done; return 1; }
+wait_edr '^ready' && sed -n 's/^ready/  mini-edr: ready/p' "$D/edr.out"
+expect 0 "$D/bin/dropper"
+wait_edr '^blocked' || { echo "  !! mini-edr did not block the dropper"; ok=0; }
+sed -n 's/^\(detected\|blocked\)/  mini-edr: \1/p' "$D/edr.out"
+expect EPERM "$D/bin/dropper"
+wait_edr '^denied' || { echo "  !! mini-edr did not see its refusal"; ok=0; }
+sed -n 's/^denied/  mini-edr: denied/p' "$D/edr.out"
+kill -TERM "$edr"; wait "$edr" 2>/dev/null
+echo "  mini-edr stopped: its layer and rules went with it"
+expect 0 "$D/bin/dropper"
+
 step "Self-protection: lock bulwark with a key, then protect it and an agent"
 "$BULWARK" key gen "$D/admin" | sed 's/^/  /'
 "$BULWARK" lock "$D/admin.pub" | sed 's/^/  /'

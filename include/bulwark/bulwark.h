@@ -296,6 +296,19 @@ int64_t bw_notification_pid(const struct bw_notification *n);
 const char *bw_notification_exe(const struct bw_notification *n);
 /* The target's path (a file, or a target process's program); NULL when none or unresolved. */
 const char *bw_notification_target_path(const struct bw_notification *n);
+/* The acting process's parent (its pid); -1 when the notification has none. Since LIBBULWARK_0.5. */
+int64_t bw_notification_ppid(const struct bw_notification *n);
+/*
+ * A file target's SHA-256 in hex, when the kernel knew it (a trusted
+ * image, docs/events.md); NULL otherwise. Since LIBBULWARK_0.5.
+ */
+const char *bw_notification_target_sha256(const struct bw_notification *n);
+/*
+ * Decisions while client layers exist: the name of the layer whose rule
+ * decided ("policy" for the administrator's); NULL otherwise. Since
+ * LIBBULWARK_0.5.
+ */
+const char *bw_notification_layer(const struct bw_notification *n);
 
 /*
  * Client layers (docs/api.md, "Client layers"): a client that adds rules

@@ -697,6 +697,26 @@ const char *bw_notification_target_path(const struct bw_notification *n)
 	return note_str(n, "target", "path") ?: note_str(n, "target", "exe");
 }
 
+int64_t bw_notification_ppid(const struct bw_notification *n)
+{
+	struct json_object *p, *ppid;
+
+	if (!n || !json_object_object_get_ex(n->o, "process", &p) ||
+	    !json_object_object_get_ex(p, "ppid", &ppid))
+		return -1;
+	return json_object_get_int64(ppid);
+}
+
+const char *bw_notification_target_sha256(const struct bw_notification *n)
+{
+	return note_str(n, "target", "sha256");
+}
+
+const char *bw_notification_layer(const struct bw_notification *n)
+{
+	return note_str(n, "layer", "name");
+}
+
 /* ---- client layers ------------------------------------------------------- */
 
 int bw_client_layer_open(struct bw_client *c, const struct bw_layer_opts *opts, char **ret_json)
