@@ -246,12 +246,27 @@ enum bw_notification_kind {
 	BW_NOTIFY_POLICY = 1u << 2,    /* policy loaded, rejected, drift */
 	BW_NOTIFY_INTEGRITY = 1u << 3, /* enforcement off or restored, pins repaired */
 	BW_NOTIFY_TRUST = 1u << 4,     /* trust database synced into the kernel, rows rejected */
-	BW_NOTIFY_OTHER = 1u << 30,    /* a kind newer than this library */
+	/*
+	 * Narrower classes inside the kinds above (since LIBBULWARK_0.5): a
+	 * notification carries its kind and every class it belongs to, and a
+	 * subscription gets it when any of those bits is asked for. Ask for
+	 * BW_NOTIFY_DENIAL alone, and only refusals arrive.
+	 */
+	BW_NOTIFY_THREAD = 1u << 5, /* process: thread-start, thread-exit */
+	BW_NOTIFY_IMAGE = 1u << 6,  /* decision: an exec or a library mapping allowed and reported (notify image) */
+	BW_NOTIFY_DENIAL = 1u << 7, /* decision: blocked, or would-deny under audit mode */
+	BW_NOTIFY_AUDIT = 1u << 8,  /* decision: by an `audit` rule */
+	BW_NOTIFY_OTHER = 1u << 30, /* a kind newer than this library */
 };
 
 struct bw_subscribe_opts {
 	size_t sz;      /* sizeof(struct bw_subscribe_opts) */
-	uint32_t kinds; /* enum bw_notification_kind bits to deliver; 0: every kind */
+	/*
+	 * enum bw_notification_kind bits to deliver; 0: every kind. bulwarkd
+	 * filters (since 0.5): what is not asked for is never queued for this
+	 * subscriber, and never counted as its drop.
+	 */
+	uint32_t kinds;
 	bool backlog;   /* first the daemon's last 1024 events, then new ones */
 };
 
@@ -282,7 +297,11 @@ uint64_t bw_subscription_dropped(const struct bw_subscription *sub);
 /* Close the connection and free; NULL is allowed. */
 void bw_subscription_free(struct bw_subscription *sub);
 
-/* The notification's kind (one enum bw_notification_kind bit). */
+/*
+ * The notification's kind: one of the first five enum bw_notification_kind
+ * bits (or BW_NOTIFY_OTHER). bw_notification_classes adds the narrower
+ * classes it belongs to.
+ */
 uint32_t bw_notification_kind(const struct bw_notification *n);
 /* Its whole JSON object, as docs/events.md describes it. */
 const char *bw_notification_json(const struct bw_notification *n);
@@ -296,6 +315,8 @@ int64_t bw_notification_pid(const struct bw_notification *n);
 const char *bw_notification_exe(const struct bw_notification *n);
 /* The target's path (a file, or a target process's program); NULL when none or unresolved. */
 const char *bw_notification_target_path(const struct bw_notification *n);
+/* Its kind and every narrower class it belongs to (enum bw_notification_kind bits). Since LIBBULWARK_0.5. */
+uint32_t bw_notification_classes(const struct bw_notification *n);
 /* The acting process's parent (its pid); -1 when the notification has none. Since LIBBULWARK_0.5. */
 int64_t bw_notification_ppid(const struct bw_notification *n);
 /*

@@ -176,7 +176,7 @@ static void do_policy_load(struct daemon *d, struct conn *c, const struct bw_req
 
 static void do_events(struct daemon *d, struct conn *c, const struct bw_request *req)
 {
-	events_subscribe(d, c, req->backlog, req->follow);
+	events_subscribe(d, c, req->backlog, req->follow, (uint32_t)req->kinds);
 }
 
 static void do_explain(struct daemon *d, struct conn *c, const struct bw_request *req)

@@ -86,6 +86,7 @@ struct gen_table {
 /* Recent event lines by sequence number: [first, next), slot seq % BACKLOG_MAX. */
 struct backlog {
 	char *lines[BACKLOG_MAX];
+	uint32_t classes[BACKLOG_MAX]; /* each line's bw_event_classes, for subscriptions' filters */
 	uint64_t first, next;
 };
 
@@ -130,7 +131,7 @@ void publish(struct daemon *d, struct json_object *o);
 void trust_event(struct daemon *d, const char *event, struct json_object *what);
 void policy_event(struct daemon *d, const char *event, const char *reason, struct json_object *what);
 void rejected_event(struct daemon *d, const char *reason, const char *path, const char *diag);
-void events_subscribe(struct daemon *d, struct conn *c, bool backlog, bool follow);
+void events_subscribe(struct daemon *d, struct conn *c, bool backlog, bool follow, uint32_t kinds);
 void events_pump(void *ctx, struct conn *c);
 void events_free(struct daemon *d);
 

@@ -99,6 +99,36 @@ int on_ringbuf_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+static bool wants(const struct conn *c, uint32_t classes)
+{
+	return !c->kinds || (c->kinds & classes);
+}
+
+/*
+ * The oldest line leaves the backlog: every stream that has not sent it
+ * yet and asked for it lost it. Counted here, while its class is known,
+ * so a filtered subscriber is told only of what it would have received.
+ */
+static void backlog_evict(struct daemon *d)
+{
+	struct backlog *b = &d->backlog;
+	uint64_t seq = b->first;
+
+	for (int i = 0; i < CLIENTS_MAX; i++) {
+		struct conn *c = d->server.conns[i];
+
+		if (!c || !c->streaming || c->cursor != seq)
+			continue;
+		if (wants(c, b->classes[seq % BACKLOG_MAX])) {
+			d->subscriber_drops++;
+			c->missed++;
+		}
+		c->cursor = seq + 1;
+	}
+	free(b->lines[seq % BACKLOG_MAX]);
+	b->first++;
+}
+
 /* An event to the events file, the backlog and every follower. */
 void publish(struct daemon *d, struct json_object *o)
 {
@@ -113,11 +143,10 @@ void publish(struct daemon *d, struct json_object *o)
 	copy = strdup(text);
 	if (!copy)
 		return;
-	if (b->next - b->first == BACKLOG_MAX) {
-		free(b->lines[b->first % BACKLOG_MAX]);
-		b->first++;
-	}
+	if (b->next - b->first == BACKLOG_MAX)
+		backlog_evict(d);
 	b->lines[b->next % BACKLOG_MAX] = copy;
+	b->classes[b->next % BACKLOG_MAX] = bw_event_classes(o);
 	b->next++;
 	for (int i = 0; i < CLIENTS_MAX; i++)
 		if (d->server.conns[i] && d->server.conns[i]->streaming)
@@ -127,7 +156,8 @@ void publish(struct daemon *d, struct json_object *o)
 /*
  * Feed a client's stream from the backlog while its queue is short: a
  * slow reader holds a cursor, not a copy. Lines that left the backlog
- * before it read them are counted as subscriber drops.
+ * before it read them are counted as its drops (backlog_evict), lines
+ * it did not ask for are skipped.
  */
 void events_pump(void *ctx, struct conn *c)
 {
@@ -136,11 +166,8 @@ void events_pump(void *ctx, struct conn *c)
 
 	if (!c->streaming || c->dead)
 		return;
-	if (c->cursor < b->first) {
-		d->subscriber_drops += b->first - c->cursor;
-		c->missed += b->first - c->cursor;
-		c->cursor = b->first;
-	}
+	if (c->cursor < b->first)
+		c->cursor = b->first; /* a stream started on an emptied backlog */
 	/* Told to the subscriber once it has room, in order: before the events after the gap. */
 	if (c->missed && !c->dead && conn_pending(c) < STREAM_LOW) {
 		char note[64];
@@ -150,7 +177,8 @@ void events_pump(void *ctx, struct conn *c)
 		conn_send(&d->server, c, "", note, "");
 	}
 	while (!c->dead && conn_pending(c) < STREAM_LOW && c->cursor < (c->follow ? b->next : c->end)) {
-		conn_send(&d->server, c, "{\"event\":", b->lines[c->cursor % BACKLOG_MAX], "}");
+		if (wants(c, b->classes[c->cursor % BACKLOG_MAX]))
+			conn_send(&d->server, c, "{\"event\":", b->lines[c->cursor % BACKLOG_MAX], "}");
 		c->cursor++;
 	}
 	if (!c->follow && c->cursor >= c->end) {
@@ -159,8 +187,9 @@ void events_pump(void *ctx, struct conn *c)
 	}
 }
 
-void events_subscribe(struct daemon *d, struct conn *c, bool backlog, bool follow)
+void events_subscribe(struct daemon *d, struct conn *c, bool backlog, bool follow, uint32_t kinds)
 {
+	c->kinds = kinds;
 	c->streaming = true;
 	c->follow = follow;
 	c->cursor = backlog ? d->backlog.first : d->backlog.next;

@@ -54,6 +54,7 @@ static const struct field explain_fields[] = {
 static const struct field events_fields[] = {
 	FIELD("backlog", json_type_boolean, 0, backlog),
 	FIELD("follow", json_type_boolean, 0, follow),
+	FIELD("kinds", json_type_int, 0, kinds),
 	{},
 };
 

@@ -42,6 +42,7 @@ struct bw_request {
 	const char *query; /* explain */
 	bool backlog;      /* events */
 	bool follow;       /* events */
+	int64_t kinds;     /* events: enum bw_notification_kind bits to send; 0: every event */
 	const char *signature; /* policy-load, unload: a signed payload (locked mode) */
 	const char *pubkey;    /* lock: the Ed25519 public key, hex */
 	const char *name;      /* layer-open: the client's name */

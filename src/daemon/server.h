@@ -33,6 +33,7 @@ struct conn {
 	bool want_out;       /* EPOLLOUT is armed */
 	/* An events stream: lines [cursor, end) of the backlog; with follow, every new one. */
 	bool streaming, follow;
+	uint32_t kinds;      /* the classes it asked for (bw_event_classes bits); 0: every event */
 	uint64_t cursor, end;
 	uint64_t missed; /* lines that left the backlog unread, not yet told to the client */
 	char *out;           /* unsent bytes are out[out_off, out_len) */

@@ -531,7 +531,7 @@ struct bw_subscription {
 
 struct bw_notification {
 	struct json_object *o;
-	uint32_t kind;
+	uint32_t classes; /* its kind and narrower classes (bw_event_classes) */
 };
 
 int bw_subscribe(struct bw_subscription **ret, const struct bw_client_opts *client_opts,
@@ -562,6 +562,8 @@ int bw_subscribe(struct bw_subscription **ret, const struct bw_client_opts *clie
 		r = add_field(req, "backlog", json_object_new_boolean(BW_OPTS_GET(opts, backlog, false)));
 	if (r == 0)
 		r = add_field(req, "follow", json_object_new_boolean(1));
+	if (r == 0 && s->kinds != UINT32_MAX)
+		r = add_field(req, "kinds", json_object_new_int64(s->kinds));
 	if (r == 0)
 		r = send_request(s->c, req);
 	json_object_put(req);
@@ -591,7 +593,21 @@ void bw_subscription_free(struct bw_subscription *sub)
 	free(sub);
 }
 
-static uint32_t kind_of(struct json_object *ev)
+static const char *field_str(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string) ?
+		       json_object_get_string(v) :
+		       "";
+}
+
+/*
+ * An event's kind and the narrower classes it belongs to: the one
+ * classification, shared by bulwarkd (which filters each subscription
+ * with it) and the library (bw_notification_classes).
+ */
+uint32_t bw_event_classes(struct json_object *ev)
 {
 	static const struct {
 		const char *type;
@@ -601,15 +617,33 @@ static uint32_t kind_of(struct json_object *ev)
 		{ "policy", BW_NOTIFY_POLICY },	    { "integrity", BW_NOTIFY_INTEGRITY },
 		{ "trust", BW_NOTIFY_TRUST },
 	};
-	struct json_object *t;
-	const char *type;
+	const char *type = field_str(ev, "type");
+	uint32_t bits = BW_NOTIFY_OTHER;
 
-	if (!json_object_object_get_ex(ev, "type", &t) || !(type = json_object_get_string(t)))
-		return BW_NOTIFY_OTHER;
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
 		if (strcmp(type, kinds[i].type) == 0)
-			return kinds[i].kind;
-	return BW_NOTIFY_OTHER;
+			bits = kinds[i].kind;
+	if (bits == BW_NOTIFY_PROCESS && strncmp(field_str(ev, "event"), "thread-", 7) == 0)
+		bits |= BW_NOTIFY_THREAD;
+	if (bits == BW_NOTIFY_DECISION) {
+		const char *action = field_str(ev, "action"), *decision = field_str(ev, "decision");
+		const char *op = field_str(ev, "op");
+
+		if (strcmp(action, "blocked") == 0 || strcmp(action, "would-deny") == 0)
+			bits |= BW_NOTIFY_DENIAL;
+		if (strcmp(decision, "audit") == 0)
+			bits |= BW_NOTIFY_AUDIT;
+		if (strcmp(action, "allowed") == 0 && strcmp(decision, "allow") == 0 &&
+		    (strcmp(op, "exec") == 0 || strcmp(op, "load") == 0))
+			bits |= BW_NOTIFY_IMAGE;
+	}
+	return bits;
+}
+
+static uint32_t kind_of(uint32_t classes)
+{
+	return classes & (BW_NOTIFY_DECISION | BW_NOTIFY_PROCESS | BW_NOTIFY_POLICY | BW_NOTIFY_INTEGRITY |
+			  BW_NOTIFY_TRUST | BW_NOTIFY_OTHER);
 }
 
 int bw_subscription_dispatch(struct bw_subscription *sub)
@@ -632,9 +666,10 @@ int bw_subscription_dispatch(struct bw_subscription *sub)
 		if (json_object_object_get_ex(line, "dropped", &n))
 			sub->dropped += (uint64_t)json_object_get_int64(n);
 		if (json_object_object_get_ex(line, "event", &ev)) {
-			struct bw_notification note = { .o = ev, .kind = kind_of(ev) };
+			struct bw_notification note = { .o = ev, .classes = bw_event_classes(ev) };
 
-			if (note.kind & sub->kinds) {
+			/* bulwarkd filters already; this keeps an older one's extra kinds out. */
+			if (note.classes & sub->kinds) {
 				calls++;
 				r = sub->cb(sub->userdata, &note);
 			}
@@ -647,7 +682,12 @@ int bw_subscription_dispatch(struct bw_subscription *sub)
 
 uint32_t bw_notification_kind(const struct bw_notification *n)
 {
-	return n ? n->kind : 0;
+	return n ? kind_of(n->classes) : 0;
+}
+
+uint32_t bw_notification_classes(const struct bw_notification *n)
+{
+	return n ? n->classes : 0;
 }
 
 const char *bw_notification_json(const struct bw_notification *n)

@@ -115,6 +115,8 @@ struct json_object *bw_jb_done(struct bw_jb *b, struct json_object *o);
  * NULL when out of memory.
  * boot_to_real_ns converts CLOCK_BOOTTIME stamps to wall-clock time.
  */
+/* An event's enum bw_notification_kind and narrower class bits (client.c). */
+uint32_t bw_event_classes(struct json_object *ev);
 struct json_object *bw_event_to_json(const struct bw_event *e, const struct bw_rule_table *rt,
 				     int64_t boot_to_real_ns);
 

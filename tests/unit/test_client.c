@@ -29,6 +29,7 @@
 #include <bulwark/bulwark.h>
 
 #include "oom.h"
+#include "../../src/lib/internal.h"
 
 static char dir[64], sock[128], policy[128];
 static int listen_fd = -1;
@@ -506,6 +507,42 @@ static void test_requests_out_of_memory(void **state)
 	assert_true(runs >= 5); /* client, read buffer, status, diagnostics, explain */
 }
 
+/* The classes bulwarkd filters subscriptions by, and bw_notification_classes reports. */
+static void test_event_classes(void **state)
+{
+	static const struct {
+		const char *json;
+		uint32_t want;
+	} cases[] = {
+		{ "{\"type\":\"decision\",\"op\":\"exec\",\"action\":\"blocked\",\"decision\":\"deny\"}",
+		  BW_NOTIFY_DECISION | BW_NOTIFY_DENIAL },
+		{ "{\"type\":\"decision\",\"op\":\"signal\",\"action\":\"would-deny\",\"decision\":\"deny\"}",
+		  BW_NOTIFY_DECISION | BW_NOTIFY_DENIAL },
+		{ "{\"type\":\"decision\",\"op\":\"exec\",\"action\":\"allowed\",\"decision\":\"audit\"}",
+		  BW_NOTIFY_DECISION | BW_NOTIFY_AUDIT },
+		{ "{\"type\":\"decision\",\"op\":\"load\",\"action\":\"allowed\",\"decision\":\"allow\"}",
+		  BW_NOTIFY_DECISION | BW_NOTIFY_IMAGE },
+		{ "{\"type\":\"decision\",\"op\":\"signal\",\"action\":\"allowed\",\"decision\":\"allow\"}",
+		  BW_NOTIFY_DECISION },
+		{ "{\"type\":\"process\",\"event\":\"exec\"}", BW_NOTIFY_PROCESS },
+		{ "{\"type\":\"process\",\"event\":\"thread-start\"}", BW_NOTIFY_PROCESS | BW_NOTIFY_THREAD },
+		{ "{\"type\":\"policy\",\"event\":\"loaded\"}", BW_NOTIFY_POLICY },
+		{ "{\"type\":\"integrity\"}", BW_NOTIFY_INTEGRITY },
+		{ "{\"type\":\"trust\"}", BW_NOTIFY_TRUST },
+		{ "{\"type\":\"from-the-future\"}", BW_NOTIFY_OTHER },
+		{ "{\"type\":7}", BW_NOTIFY_OTHER },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct json_object *o = json_tokener_parse(cases[i].json);
+
+		assert_non_null(o);
+		assert_int_equal(bw_event_classes(o), cases[i].want);
+		json_object_put(o);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -513,7 +550,7 @@ int main(void)
 		cmocka_unit_test(test_explain), cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_events),  cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_requests_out_of_memory),
-		cmocka_unit_test(test_layers),
+		cmocka_unit_test(test_layers), cmocka_unit_test(test_event_classes),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

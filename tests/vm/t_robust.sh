@@ -11,7 +11,8 @@
 #    status throughout, denies and allows as before during the storm, and
 #    what the subscriber received plus what it was told it dropped is
 #    at least every storm notification (none lost silently); status counts
-#    the drops.
+#    the drops. A subscriber as stalled that asked for refusals only loses
+#    nothing: bulwarkd filters by the classes asked for.
 source "$(dirname "$0")/lib.sh" || exit 1
 setup
 BWSUB=$REPO/build/tests/bwsub
@@ -71,8 +72,12 @@ drops0=$("$BULWARK" status --json | jq -r .subscriber_drops)
 touch "$T/stall"
 "$BWSUB" 2 5 "" "$T/stall" >"$T/slow.out" 2>&1 &
 SUB=$!
-for ((n = 0; n < 100; n++)); do grep -q '^subscribed' "$T/slow.out" && break; sleep 0.1; done
-check "the slow subscriber is subscribed" grep -q '^subscribed' "$T/slow.out"
+# A second one, as stalled, asks for refusals only (BW_NOTIFY_DENIAL):
+# bulwarkd filters for it, so the storm never fills its queue.
+"$BWSUB" 128 5 "" "$T/stall" >"$T/denials.out" 2>&1 &
+DSUB=$!
+for ((n = 0; n < 100; n++)); do grep -q '^subscribed' "$T/slow.out" && grep -q '^subscribed' "$T/denials.out" && break; sleep 0.1; done
+check "the slow subscribers are subscribed" grep -q '^subscribed' "$T/slow.out" "$T/denials.out"
 timeout 60 "$EXECLOOP" 1000000 "$T/storm" >/dev/null 2>&1 &
 STORM=$!
 alive=0 rounds=0 denied=0 allowed=0
@@ -94,7 +99,7 @@ expect_eq "the denied program was refused every time during the storm" "$rounds"
 expect_eq "the allowed program ran every time during the storm" "$rounds" "$allowed"
 wait_event "a refusal during the storm is reported" ".action == \"blocked\" and .target.path == \"$T/bad\""
 rm "$T/stall"
-wait "$SUB"
+wait "$SUB" "$DSUB"
 got=$(grep -c '^note kind=2 ' "$T/slow.out")
 told=$(sed -n 's/^dropped=\([0-9]*\).*/\1/p' "$T/slow.out")
 drops=$(($("$BULWARK" status --json | jq -r .subscriber_drops) - drops0))
@@ -110,5 +115,12 @@ expect_eq "status counts the same drops" "${told:-none}" "$drops"
 check "every storm notification was received or counted as dropped ($got + ${told:-0} >= $storm_published)" \
 	test "$((got + ${told:-0}))" -ge "$storm_published"
 check "nothing counted twice ($got + ${told:-0} <= $published)" test "$((got + ${told:-0}))" -le "$published"
+dgot=$(grep -c "^note kind=1 op=exec action=blocked .* target=$T/bad$" "$T/denials.out")
+dall=$(grep -c '^note ' "$T/denials.out")
+dtold=$(sed -n 's/^dropped=\([0-9]*\).*/\1/p' "$T/denials.out")
+echo "   denial-only subscriber: $dall notes, $dgot refusals of $T/bad, ${dtold:-?} dropped"
+expect_eq "the denial-only subscriber got every refusal during the storm" "$rounds" "$dgot"
+expect_eq "... and nothing else" "$dgot" "$dall"
+expect_eq "... and lost nothing: bulwarkd filtered the storm out of its queue" 0 "${dtold:-none}"
 check "bulwarkd is alive and answers after it all" responsive
 teardown
