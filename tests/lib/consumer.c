@@ -77,7 +77,8 @@ static int on_note(void *userdata, const struct bw_notification *n)
 		       bw_notification_json(n) && bw_notification_exe(n) && bw_notification_target_path(n) &&
 		       bw_notification_ppid(n) > 0 && bw_notification_layer(n) &&
 		       strcmp(bw_notification_layer(n), "consumer") == 0 &&
-		       bw_notification_target_sha256(n) == NULL; /* not trusted: no hash */
+		       bw_notification_target_sha256(n) == NULL && /* not trusted: no hash */
+		       bw_notification_classes(n) == (BW_NOTIFY_DECISION | BW_NOTIFY_DENIAL);
 	return 0;
 }
 
@@ -143,7 +144,7 @@ static int live(const char *dir, const char *program)
 	free(json);
 	CHECK(run(program, &pid) == 0, "live: the program runs before any layer rule");
 	so.sz = sizeof(so);
-	so.kinds = BW_NOTIFY_DECISION;
+	so.kinds = BW_NOTIFY_DENIAL; /* refusals only, filtered by bulwarkd */
 	CHECK(bw_subscribe(&sub, NULL, &so, on_note, &seen) == 0, "live: bw_subscribe");
 	CHECK(bw_client_txn_begin(c) == 0, "live: bw_client_txn_begin");
 	snprintf(rule, sizeof(rule), "deny exec %s", program);
@@ -167,7 +168,7 @@ static int live(const char *dir, const char *program)
 		}
 	}
 	CHECK(seen.found, "live: the subscription saw the refusal");
-	CHECK(seen.accessors, "live: its accessors (op, action, json, exe, target, ppid, layer, sha256)");
+	CHECK(seen.accessors, "live: its accessors (op, action, json, exe, target, ppid, layer, sha256, classes)");
 	CHECK(bw_subscription_dropped(sub) == 0, "live: bw_subscription_dropped");
 	bw_subscription_free(sub);
 
@@ -231,6 +232,7 @@ int main(int argc, char **argv)
 		(any_fn)bw_notification_pid,  (any_fn)bw_notification_exe,
 		(any_fn)bw_notification_target_path, (any_fn)bw_notification_ppid,
 		(any_fn)bw_notification_target_sha256, (any_fn)bw_notification_layer,
+		(any_fn)bw_notification_classes,
 	};
 	char pol[4096], pub[4096], sec[4096], ver[32];
 	struct bw_client_opts copts;
