@@ -49,7 +49,7 @@ LIB_SRCS  := src/policy/parse.c src/lib/compile.c src/lib/client.c src/lib/event
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 D_SRCS    := src/daemon/main.c src/daemon/server.c src/daemon/proto.c src/daemon/control.c \
 	src/daemon/policy.c src/daemon/events.c src/daemon/kernel.c src/daemon/log.c src/daemon/drift.c src/daemon/watchdog.c \
-	src/daemon/trust.c src/daemon/layers.c
+	src/daemon/trust.c src/daemon/layers.c src/daemon/grants.c
 D_OBJS    := $(D_SRCS:%.c=$(BUILD)/%.o)
 CLI_SRCS  := src/cli/main.c src/cli/trust.c src/cli/suggest.c
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)

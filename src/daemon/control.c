@@ -345,6 +345,19 @@ int control_on_line(void *ctx, struct conn *c, const char *line, size_t len)
 		reply_error(d, c, -r, err);
 		return 0;
 	}
+	if (!grants_allow(c, req.method)) {
+		char have[96], *msg = NULL;
+
+		grants_describe(c->rights, have, sizeof(have));
+		if (asprintf(&msg, "'%s' is root's or not granted to uid %d (%s); the policy grants it: %s",
+			     bw_method_name(req.method), (int)c->uid, c->exe[0] ? c->exe : "?", have) < 0)
+			msg = NULL;
+		bw_log(LOG_NOTICE, "refused %s", msg ? msg : "a request not granted");
+		reply_error(d, c, EACCES, msg ? msg : "not granted");
+		free(msg);
+		bw_request_release(&req);
+		return 0;
+	}
 	d->requester = c;
 	handlers[req.method](d, c, &req);
 	d->requester = NULL;

@@ -66,6 +66,8 @@ struct layer {
 	char *name;
 	uint32_t altitude;
 	const struct conn *owner; /* NULL: its client left; only persistent rules remain */
+	uid_t owner_uid;          /* who opened it: only the same client identity takes it back */
+	uint64_t owner_dev, owner_ino;
 	struct client_rule *rules; /* committed */
 	size_t n;
 	uint32_t next_id;
@@ -117,6 +119,8 @@ struct daemon {
 	uint64_t subscriber_drops;
 	const struct conn *requester; /* whose request is being served, for policy events */
 	struct layer layers[BW_CLIENT_LAYERS]; /* client layers, in no order (layers.c sorts) */
+	struct grant *grants;             /* the policy's grants (grants.c) */
+	size_t n_grants;
 	struct task tasks[TASK_COUNT];
 	bool quit, unloaded;
 };
@@ -166,6 +170,14 @@ void restore_state(struct daemon *d);
 char *state_path(struct daemon *d);
 const struct bw_rule_table *rules_for_gen(struct daemon *d, uint64_t gen);
 void rules_free(struct daemon *d);
+
+/* grants.c */
+enum bw_method;
+uint32_t grants_admit(void *ctx, const struct conn *c);
+bool grants_allow(const struct conn *c, enum bw_method m);
+void grants_describe(uint32_t rights, char *buf, size_t len);
+void grants_set(struct daemon *d, const struct bw_policy *p);
+void grants_free(struct daemon *d);
 
 /* layers.c */
 struct bw_request;

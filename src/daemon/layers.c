@@ -284,8 +284,13 @@ void do_layer_open(struct daemon *d, struct conn *c, const struct bw_request *re
 		}
 		if (l->altitude != (uint32_t)req->altitude && strcmp(l->name, req->name) != 0)
 			continue;
-		/* A layer its client left, holding persistent rules: the same name and altitude take it back. */
-		if (!l->owner && l->altitude == (uint32_t)req->altitude && strcmp(l->name, req->name) == 0) {
+		/*
+		 * A layer its client left, holding persistent rules: the same name
+		 * and altitude take it back, from the same uid and program (or
+		 * root): a granted client never takes over another's rules.
+		 */
+		if (!l->owner && l->altitude == (uint32_t)req->altitude && strcmp(l->name, req->name) == 0 &&
+		    (c->uid == 0 || (c->uid == l->owner_uid && c->exe_dev == l->owner_dev && c->exe_ino == l->owner_ino))) {
 			l->owner = c;
 			bw_log(LOG_INFO, "client %s (pid %d) took back its layer at altitude %u", l->name,
 			       (int)c->pid, l->altitude);
@@ -296,6 +301,13 @@ void do_layer_open(struct daemon *d, struct conn *c, const struct bw_request *re
 				   "another client's layer has this altitude" :
 				   "another layer has this client name", NULL);
 		return;
+	}
+	/* A granted client (not root) holds one layer per uid: it cannot take every slot. */
+	for (size_t i = 0; c->uid != 0 && i < BW_CLIENT_LAYERS; i++) {
+		if (d->layers[i].used && d->layers[i].owner_uid == c->uid) {
+			fail(d, c, EEXIST, "this uid already holds a client layer (one per uid other than root)", NULL);
+			return;
+		}
 	}
 	if (!free_l) {
 		char msg[128];
@@ -313,6 +325,9 @@ void do_layer_open(struct daemon *d, struct conn *c, const struct bw_request *re
 	free_l->used = true;
 	free_l->altitude = (uint32_t)req->altitude;
 	free_l->owner = c;
+	free_l->owner_uid = c->uid;
+	free_l->owner_dev = c->exe_dev;
+	free_l->owner_ino = c->exe_ino;
 	free_l->next_id = 1;
 	bw_log(LOG_INFO, "client %s (pid %d) opened a layer at altitude %u", free_l->name, (int)c->pid,
 	       free_l->altitude);

@@ -573,6 +573,7 @@ static void cleanup(struct daemon *d)
 	d->quit = true; /* closing clients now swaps nothing in */
 	server_close(&d->server);
 	layers_free(d);
+	grants_free(d);
 	events_free(d);
 	ring_buffer__free(d->rb);
 	if (d->kernel.skel)
@@ -608,6 +609,7 @@ int main(int argc, char **argv)
 		.drift.watch_fd = -1,
 		.server = { .listen_fd = -1, .epfd = -1, .ctx = &d, .on_line = control_on_line,
 			    .keeps_slot = control_keeps_slot,
+			    .admit = grants_admit,
 			    .on_close = layers_on_close,
 			    .on_writable = events_pump },
 	};

@@ -707,6 +707,7 @@ int commit_policy(struct daemon *d, const char *path, struct prepared *pp, const
 	bw_log(LOG_INFO, "policy %.12s loaded from %s: %zu rules, %zu map entries, mode %s",
 	       d->rules.sha256, path, p->n_rules, pp->compiled.n,
 	       p->flags & BW_POLICY_AUDIT ? "audit" : "enforce");
+	grants_set(d, p);
 	loaded_event(d, d->policy_path, p, reason);
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -159,30 +160,42 @@ void server_accept(struct server *s)
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	struct conn *c = NULL;
+	struct stat st;
 	char link[64];
 	int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK), slot;
 
 	if (fd < 0)
 		return;
-	/* Only root may steer enforcement; the kernel vouches for the peer. */
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.uid != 0) {
-		bw_log(LOG_WARNING, "refused control connection from uid %d pid %d",
-		       (int)cred.uid, (int)cred.pid);
+	/* The kernel vouches for the peer: root, or a uid the policy grants something. */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		goto fail;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		goto fail;
+	c->pid = cred.pid;
+	c->uid = cred.uid;
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)cred.pid);
+	if (!program_of(link, c->exe, sizeof(c->exe)))
+		c->exe[0] = 0;
+	if (stat(link, &st) == 0) {
+		/* The kernel's dev_t (MAJOR << 20 | MINOR), as the policy compiler records files. */
+		c->exe_dev = ((uint64_t)major(st.st_dev) << 20) | minor(st.st_dev);
+		c->exe_ino = st.st_ino;
+	}
+	c->rights = cred.uid == 0 ? CONN_ROOT : s->admit ? s->admit(s->ctx, c) : 0;
+	if (!c->rights) {
+		bw_log(LOG_WARNING, "refused control connection from uid %d pid %d (%s): no grant in the policy",
+		       (int)cred.uid, (int)cred.pid, c->exe[0] ? c->exe : "?");
 		goto fail;
 	}
 	slot = free_slot(s);
-	c = slot >= 0 ? calloc(1, sizeof(*c)) : NULL;
-	if (!c) {
+	if (slot < 0) {
 		bw_log(LOG_WARNING, "too many control connections; refusing pid %d", (int)cred.pid);
 		goto fail;
 	}
 	c->fd = fd;
 	c->slot = slot;
-	c->pid = cred.pid;
 	c->active_ms = monotonic_ms();
-	snprintf(link, sizeof(link), "/proc/%d/exe", (int)cred.pid);
-	if (!program_of(link, c->exe, sizeof(c->exe)))
-		c->exe[0] = 0;
 	ev.data.u64 = CONN_TAG + slot;
 	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 		goto fail;

@@ -17,6 +17,8 @@
 #define REQUEST_MAX 65536
 /* A client's unsent output, at most: past it the client is dropped, counted. */
 #define OUTPUT_MAX (4u << 20)
+/* conn.rights of root: every operation, the ones no grant gives included. */
+#define CONN_ROOT (1u << 31)
 /* A stream (the events backlog) is fed while less than this waits unsent. */
 #define STREAM_LOW (256u << 10)
 /* epoll tags: the listening socket, and clients from CONN_TAG + slot. */
@@ -27,6 +29,9 @@ struct conn {
 	int fd;
 	int slot;
 	pid_t pid;           /* the peer, as the kernel vouched at accept */
+	uid_t uid;           /* its uid, as the kernel vouched */
+	uint64_t exe_dev, exe_ino; /* its program's file at accept (kernel dev_t), 0 if unknown */
+	uint32_t rights;     /* what it may ask (enum bw_grant bits, CONN_ROOT for root) */
 	char exe[PATH_MAX];  /* its program then: the pid may be gone when an event names it */
 	bool dead;           /* closed at the next reap */
 	int64_t active_ms;   /* accepted or last request line (CLOCK_MONOTONIC) */
@@ -56,6 +61,11 @@ struct server {
 	void (*on_writable)(void *ctx, struct conn *c);
 	/* Optional: a client is going away (closed, dropped or evicted). */
 	void (*on_close)(void *ctx, struct conn *c);
+	/*
+	 * Optional: what a new client may do (enum bw_grant bits, CONN_ROOT
+	 * for root), from its uid and program; 0 refuses it. Unset: root only.
+	 */
+	uint32_t (*admit)(void *ctx, const struct conn *c);
 	/* Optional: a client that is never evicted (a protected agent's). */
 	bool (*keeps_slot)(void *ctx, const struct conn *c);
 };

@@ -855,6 +855,25 @@ int bw_selector_resolve_id(struct bw_policy *p, struct bw_selector *s)
 	return -1;
 }
 
+/*
+ * A grant's client: its uid as a number, its program as the file's
+ * identity (dev, ino into the rule), as bulwarkd compares them with the
+ * peer of a connection. Errors point at the value.
+ */
+static void resolve_grant(struct bw_policy *p, struct bw_compiled *out, struct bw_rule *rule)
+{
+	for (size_t i = 0; i < rule->n_subjects; i++) {
+		struct bw_selector *s = &rule->subjects[i];
+		struct bw_loc vloc = { .file = s->loc.file, .line = s->loc.line, .col = s->value_col,
+				       .text = s->loc.text };
+
+		if (s->type == BW_SEL_UID)
+			bw_selector_resolve_id(p, s);
+		else if (s->type == BW_SEL_EXE)
+			resolve_path(p, out, &vloc, s->value, false, &rule->dev, &rule->ino);
+	}
+}
+
 static const enum bw_dim class_dim[3] = { BW_DIM_EXE, BW_DIM_PARENT, BW_DIM_CGROUP };
 
 /* Which class each slot (exe, parent, cgroup) of a selector list names, or -1. */
@@ -965,6 +984,7 @@ static void expand_rule(struct classes *cs, struct builder *b, const struct bw_r
 		case BW_OBJ_TYPE_ANY:
 		case BW_OBJ_TYPE_REASON: /* the reason is the key's arg */
 		case BW_OBJ_TYPE_SELF:   /* protect: expanded by expand_protect instead */
+		case BW_OBJ_TYPE_CLIENT: /* grant: op NONE, never expanded */
 			c.e.key.kind = BW_OBJ_DEFAULT;
 			break;
 		case BW_OBJ_TYPE_TRUSTED:
@@ -1279,8 +1299,12 @@ int bw_compile(struct bw_policy *p, struct bw_compiled *out)
 		struct bw_rule *rule = &p->rules[i];
 
 		compile_tick(p, i);
-		if (rule->op == BW_OP_NONE)
-			continue; /* the mode statement: only in the rule table */
+		if (rule->op == BW_OP_NONE) {
+			/* mode and grant: only in the rule table, a grant's client resolved for bulwarkd */
+			if (rule->obj == BW_OBJ_TYPE_CLIENT)
+				resolve_grant(p, out, rule);
+			continue;
+		}
 		if (!op_enforced[rule->op]) {
 			rule_error(p, &rule->loc, "see docs/policy.md for what each operation covers",
 				   "operation '%s' is not enforced by this build", bw_op_name(rule->op));

@@ -79,7 +79,7 @@ static const char *const action_names[] = {
 };
 
 static const char *const statement_words[] = { "allow", "deny", "audit", "mode", "include",
-					       "notify", "protect" };
+					       "notify", "protect", "grant" };
 
 static const struct {
 	const char *name;
@@ -1414,6 +1414,126 @@ static void parse_notify(struct line_ctx *lc)
 	}
 }
 
+static const char *const grant_names[] = { "status", "explain", "events", "layer", "trust-sync" };
+
+const char *bw_grant_name(unsigned bit)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(grant_names); i++)
+		if (bit == 1u << i)
+			return grant_names[i];
+	return "?";
+}
+
+/* One operation of a grant's list; 0 after reporting an error. */
+static unsigned grant_op(struct line_ctx *lc, const char *w, size_t len, unsigned col)
+{
+	static const char *const root_only[] = { "policy", "policy-load", "load", "unload", "lock" };
+	char word[64], hint[160];
+	const char *best;
+
+	snprintf(word, sizeof(word), "%.*s", (int)len, w);
+	if (strcmp(word, "all") == 0)
+		return BW_GRANT_ALL;
+	for (size_t i = 0; i < ARRAY_SIZE(grant_names); i++)
+		if (strcmp(word, grant_names[i]) == 0)
+			return 1u << i;
+	for (size_t i = 0; i < ARRAY_SIZE(root_only); i++)
+		if (strcmp(word, root_only[i]) == 0) {
+			line_error(lc, col,
+				   "they change what the administrator enforces; a grant gives status, explain, events, layer, trust-sync or all",
+				   "'%s' is root's alone and cannot be granted", word);
+			return 0;
+		}
+	best = closest(word, grant_names, ARRAY_SIZE(grant_names));
+	suggest(hint, sizeof(hint), best, "operations are status, explain, events, layer, trust-sync and all");
+	line_error(lc, col, hint, "unknown operation '%s'", word);
+	return 0;
+}
+
+/*
+ * grant <operation>[,<operation>...] from uid=<user> [exe=<program>]:
+ * the control socket is root's; this lets one more client identity use
+ * some of it. The uid is the kernel's word (SO_PEERCRED); exe narrows it
+ * to one program, by the file's identity when it connects. A layer's
+ * client can never weaken the policy or another layer (deny wins), so
+ * `layer` is safe to give; loading policies, unloading and locking are
+ * never grantable.
+ */
+static void parse_grant(struct line_ctx *lc)
+{
+	struct bw_rule *r;
+	unsigned ops = 0;
+	size_t i, from = 0;
+	bool uid = false;
+
+	for (i = 1; i < lc->n; i++)
+		if (!lc->tok[i].quoted && strcmp(lc->tok[i].text, "from") == 0) {
+			from = i;
+			break;
+		}
+	if (lc->n < 2 || from == 1) {
+		line_error(lc, lc->tok[0].col + 6, "e.g. `grant status,events,layer from uid=998 exe=/opt/acme/agent`",
+			   "'grant' needs the operations it gives");
+		return;
+	}
+	if (!from || from + 1 >= lc->n) {
+		line_error(lc, from ? lc->tok[from].col + 5 : lc->tok[lc->n - 1].col + strlen(lc->tok[lc->n - 1].text) + 1,
+			   "e.g. `grant status,events from uid=998`", "'grant' needs `from uid=<user>`");
+		return;
+	}
+	r = statement_rule(lc, BW_VERDICT_ALLOW, BW_OP_NONE);
+	if (!r)
+		return;
+	r->obj = BW_OBJ_TYPE_CLIENT;
+	for (i = 1; i < from; i++) {
+		const char *w = lc->tok[i].text;
+
+		while (*w) {
+			size_t len = strcspn(w, ",");
+			unsigned bit = len ? grant_op(lc, w, len, lc->tok[i].col + (unsigned)(w - lc->tok[i].text)) : 0;
+
+			if (!bit) {
+				if (!len)
+					line_error(lc, lc->tok[i].col, "separate operations with one comma",
+						   "empty operation in the list");
+				goto bad;
+			}
+			ops |= bit;
+			w += len + (w[len] == ',');
+		}
+	}
+	r->reasons = ops;
+	for (i = from + 1; i < lc->n; i++) {
+		struct bw_selector *s;
+
+		if (parse_selector(lc, r, &r->subjects, &r->n_subjects, &lc->tok[i]) < 0)
+			goto bad;
+		s = &r->subjects[r->n_subjects - 1];
+		if (s->type == BW_SEL_UID) {
+			uid = true;
+		} else if (s->type != BW_SEL_EXE || s->tree) {
+			line_error(lc, lc->tok[i].col, "a client is a uid, and optionally one program file: uid=998 exe=/opt/acme/agent",
+				   "a grant's client is named by uid= and exe= only");
+			goto bad;
+		}
+	}
+	if (!uid) {
+		line_error(lc, lc->tok[from].col + 5, "the kernel vouches for a client's uid: name it, e.g. uid=998",
+			   "a grant needs uid=");
+		goto bad;
+	}
+	return;
+bad:
+	for (i = 0; i < r->n_subjects; i++)
+		free(r->subjects[i].value);
+	free(r->subjects);
+	r->subjects = NULL;
+	r->n_subjects = 0;
+	free(r->text);
+	free(r->line);
+	lc->p->n_rules--;
+}
+
 static void parse_line(struct line_ctx *lc)
 {
 	const char *w;
@@ -1437,12 +1557,14 @@ static void parse_line(struct line_ctx *lc)
 		parse_notify(lc);
 	else if (strcmp(w, "protect") == 0)
 		parse_protect(lc);
+	else if (strcmp(w, "grant") == 0)
+		parse_grant(lc);
 	else {
 		const char *best = closest(lc->tok[0].text, statement_words, ARRAY_SIZE(statement_words));
 		char hint[96];
 
 		suggest(hint, sizeof(hint), best,
-			"statements start with allow, deny, audit, mode, include, notify or protect");
+			"statements start with allow, deny, audit, mode, include, notify, protect or grant");
 		line_error(lc, lc->tok[0].col, hint, "unknown statement '%s'", lc->tok[0].text);
 	}
 }

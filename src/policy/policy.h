@@ -28,6 +28,7 @@ enum bw_obj_type {
 	BW_OBJ_TYPE_TRUSTED = 6,   /* exec, load: any file the trust database vouches for */
 	BW_OBJ_TYPE_UNTRUSTED = 7, /* exec, load: any file it does not */
 	BW_OBJ_TYPE_HASH = 8,      /* exec, load: a file by content (sha256:HEX) */
+	BW_OBJ_TYPE_CLIENT = 9,    /* grant: control operations for a client other than root */
 };
 
 enum bw_sel_type {
@@ -76,6 +77,24 @@ struct bw_rule {
 	uint64_t dev, ino;
 	uint8_t sha256[32]; /* HASH: the content named */
 };
+
+/*
+ * What a `grant` lets a client other than root do on the control socket
+ * (bw_rule.reasons of a BW_OBJ_TYPE_CLIENT rule). Loading a policy,
+ * unloading and locking are never grantable: they change what the
+ * administrator enforces.
+ */
+enum bw_grant {
+	BW_GRANT_STATUS = 1u << 0,     /* status */
+	BW_GRANT_EXPLAIN = 1u << 1,    /* explain */
+	BW_GRANT_EVENTS = 1u << 2,     /* events and subscriptions */
+	BW_GRANT_LAYER = 1u << 3,      /* a client layer: layer-open and transactions */
+	BW_GRANT_TRUST_SYNC = 1u << 4, /* trust-sync */
+	BW_GRANT_ALL = (1u << 5) - 1,
+};
+
+/* The name of one grant bit ("status", ...), or "?". */
+const char *bw_grant_name(unsigned bit);
 
 enum bw_severity { BW_SEV_ERROR = 1, BW_SEV_WARNING = 2 };
 

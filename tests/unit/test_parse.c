@@ -162,7 +162,18 @@ static const struct bad bad_inputs[] = {
 	{ "alow exec /x", 1, 1, "unknown statement 'alow'", "did you mean 'allow'?" },
 	{ "mdoe audit", 1, 1, "unknown statement 'mdoe'", "did you mean 'mode'?" },
 	{ "frobnicate", 1, 1, "unknown statement 'frobnicate'",
-	  "statements start with allow, deny, audit, mode, include, notify or protect" },
+	  "statements start with allow, deny, audit, mode, include, notify, protect or grant" },
+	{ "grant status,unload from uid=998", 1, 14, "'unload' is root's alone and cannot be granted",
+	  "they change what the administrator enforces; a grant gives status, explain, events, layer, trust-sync or all" },
+	{ "grant statsu from uid=1", 1, 7, "unknown operation 'statsu'", "did you mean 'status'?" },
+	{ "grant status,,events from uid=1", 1, 7, "empty operation in the list", "separate operations with one comma" },
+	{ "grant status from exe=/bin/true", 1, 19, "a grant needs uid=",
+	  "the kernel vouches for a client's uid: name it, e.g. uid=998" },
+	{ "grant status from uid=1 cgroup=/x", 1, 25, "a grant's client is named by uid= and exe= only",
+	  "a client is a uid, and optionally one program file: uid=998 exe=/opt/acme/agent" },
+	{ "grant status", 1, 14, "'grant' needs `from uid=<user>`", "e.g. `grant status,events from uid=998`" },
+	{ "grant from uid=1", 1, 7, "'grant' needs the operations it gives",
+	  "e.g. `grant status,events,layer from uid=998 exe=/opt/acme/agent`" },
 	{ "protect /x level=system", 1, 18, "level 'system' is bulwarkd's own",
 	  "use `protect self` for bulwark's own files" },
 	{ "protect /x level=vendr", 1, 18, "unknown level 'vendr'", "did you mean 'vendor'?" },
@@ -372,6 +383,24 @@ static void test_bad_queries(void **state)
 	}
 }
 
+/* grant: the operations as bits, the client as uid= and exe= subjects. */
+static void test_grant(void **state)
+{
+	static const char text[] = "grant status,events layer from uid=998 exe=/bin/true\ngrant all from uid=7\n";
+	struct bw_policy *p = parse(text, strlen(text));
+
+	(void)state;
+	assert_int_equal(p->n_errors, 0);
+	assert_int_equal(p->n_rules, 2);
+	assert_int_equal(p->rules[0].op, BW_OP_NONE);
+	assert_int_equal(p->rules[0].obj, BW_OBJ_TYPE_CLIENT);
+	assert_int_equal(p->rules[0].reasons, BW_GRANT_STATUS | BW_GRANT_EVENTS | BW_GRANT_LAYER);
+	assert_int_equal(p->rules[0].n_subjects, 2);
+	assert_int_equal(p->rules[1].reasons, BW_GRANT_ALL);
+	assert_string_equal(bw_grant_name(BW_GRANT_TRUST_SYNC), "trust-sync");
+	bw_policy_free(p);
+}
+
 static void test_bad_inputs(void **state)
 {
 	(void)state;
@@ -575,7 +604,7 @@ static void test_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_valid_fixture),   cmocka_unit_test(test_trust_objects),   cmocka_unit_test(test_bad_inputs),
+		cmocka_unit_test(test_valid_fixture),   cmocka_unit_test(test_trust_objects),   cmocka_unit_test(test_bad_inputs), cmocka_unit_test(test_grant),
 		cmocka_unit_test(test_bad_queries),
 		cmocka_unit_test(test_limits),          cmocka_unit_test(test_multiple_errors),
 		cmocka_unit_test(test_includes_and_dirs), cmocka_unit_test(test_hash),
