@@ -305,7 +305,8 @@ struct bw_decision {
  * Likewise the client layers the policy holds (layer 0's META) ride above
  * the policy's flags in policy_flags, from the layer 0 search to the next.
  */
-#define BW_DECISION_LAYERS_SHIFT 24
+#define BW_DECISION_LAYERS_SHIFT 16 /* bits 1..BW_CLIENT_LAYERS of the mask: 16 + 9 < 32 */
+#define BW_DECISION_POLICY_MASK ((1u << BW_DECISION_LAYERS_SHIFT) - 1)
 
 /* Stronger verdicts win across views: deny, then audit, then allow. */
 static __always_inline __u32 bw_verdict_rank(__u32 verdict)
@@ -730,7 +731,7 @@ static __always_inline void *bw_policy_begin(struct bw_decision *d, __u32 op, __
 	if (!*meta)
 		return policy;
 	/* The client layers ride above the policy's flags (BW_DECISION_LAYERS_SHIFT). */
-	d->policy_flags = ((*meta)->flags & BW_DECISION_FLAGS_MASK) |
+	d->policy_flags = ((*meta)->flags & BW_DECISION_POLICY_MASK) |
 			  (*meta)->layers << BW_DECISION_LAYERS_SHIFT;
 	d->policy_serial = (*meta)->serial;
 	/* No rule decides this op: nothing to classify or look up. */
