@@ -291,9 +291,22 @@ struct bw_decision {
 	__u32 tsubj;        /* target mask of the deciding rule */
 	__u32 target_pid;   /* process objects */
 	__u32 target_tgid;
-	__u32 layer;        /* the layer whose rule decided (0: the administrator's) */
-	__u32 layers;       /* the client layers the policy holds (layer 0's META) */
 };
+
+/*
+ * The layer whose rule decided rides above the rule's flags in
+ * rule_flags (enum bw_rule_flag uses the low bits): a field of its own
+ * would grow every hook's frame, and bw_bprm_check's chain is within a
+ * few bytes of the 512-byte stack on 6.1.
+ */
+#define BW_DECISION_LAYER_SHIFT 24
+#define BW_DECISION_FLAGS_MASK ((1u << BW_DECISION_LAYER_SHIFT) - 1)
+/*
+ * Likewise the client layers the policy holds (layer 0's META) ride above
+ * the policy's flags in policy_flags, from the layer 0 search to the next.
+ */
+#define BW_DECISION_LAYERS_SHIFT 16 /* bits 1..BW_CLIENT_LAYERS of the mask: 16 + 9 < 32 */
+#define BW_DECISION_POLICY_MASK ((1u << BW_DECISION_LAYERS_SHIFT) - 1)
 
 /* Stronger verdicts win across views: deny, then audit, then allow. */
 static __always_inline __u32 bw_verdict_rank(__u32 verdict)
@@ -689,10 +702,9 @@ static __always_inline void bw_take(struct bw_decision *d, const struct bw_searc
 	if (layer && bw_layer_rank(w->v->verdict, w->v->flags) <=
 		     bw_layer_rank(d->verdict, d->rule_flags))
 		return;
-	d->layer = layer;
 	d->verdict = w->v->verdict;
 	d->rule_id = w->v->rule_id;
-	d->rule_flags = w->v->flags;
+	d->rule_flags = (w->v->flags & BW_DECISION_FLAGS_MASK) | layer << BW_DECISION_LAYER_SHIFT;
 	d->subj = w->subj;
 	d->tsubj = w->tsubj;
 }
@@ -704,16 +716,13 @@ static __always_inline void bw_take(struct bw_decision *d, const struct bw_searc
 static __always_inline void *bw_policy_begin(struct bw_decision *d, __u32 op, __u32 hook,
 					     struct bw_rule_val **meta)
 {
-	__u32 zero = 0;
 	void *policy;
 
 	d->op = op;
 	d->hook = hook;
 	d->verdict = BW_VERDICT_NONE;
-	d->layer = 0;
-	d->layers = 0;
 	*meta = NULL;
-	policy = bpf_map_lookup_elem(&bw_policy, &zero);
+	policy = bpf_map_lookup_elem(&bw_policy, &bw_zero_key);
 	if (!policy) {
 		bw_count(op, BW_CNT_NO_POLICY);
 		return NULL;
@@ -721,9 +730,10 @@ static __always_inline void *bw_policy_begin(struct bw_decision *d, __u32 op, __
 	*meta = bpf_map_lookup_elem(policy, &bw_meta_key);
 	if (!*meta)
 		return policy;
-	d->policy_flags = (*meta)->flags;
+	/* The client layers ride above the policy's flags (BW_DECISION_LAYERS_SHIFT). */
+	d->policy_flags = ((*meta)->flags & BW_DECISION_POLICY_MASK) |
+			  (*meta)->layers << BW_DECISION_LAYERS_SHIFT;
 	d->policy_serial = (*meta)->serial;
-	d->layers = (*meta)->layers;
 	/* No rule decides this op: nothing to classify or look up. */
 	if (!((*meta)->ops & (1u << op)))
 		return NULL;
@@ -740,11 +750,10 @@ static __always_inline void *bw_policy_begin_layer(struct bw_search *w, __u32 op
 						   struct bw_rule_val **meta)
 {
 	struct bw_rule_val *lm;
-	__u32 zero = 0;
 	void *policy;
 
 	*meta = NULL;
-	policy = bpf_map_lookup_elem(&bw_policy, &zero);
+	policy = bpf_map_lookup_elem(&bw_policy, &bw_zero_key); /* read-only data: no stack */
 	if (!policy)
 		return NULL;
 	*meta = bpf_map_lookup_elem(policy, &bw_meta_key);
@@ -904,22 +913,18 @@ static __always_inline bool bw_decide_trust(struct bw_decision *d, struct bw_sea
  * views walk. It reads the file with CO-RE reads only, which take a
  * plain address. Returns 0.
  */
-__noinline int bw_decide_file_layer(struct bw_decision *d, __u32 op, __u32 hook, __u64 file_addr,
-				    __u32 layer)
+static __always_inline void bw_file_layer(struct bw_decision *d, __u32 op, __u32 hook, __u64 file_addr,
+					  __u32 layer, struct bw_search *w, struct bw_rule_val **meta)
 {
 	struct file *file = (struct file *)file_addr;
 	struct bw_subject s = {};
-	struct bw_search ws = {}, *w = &ws;
-	struct bw_rule_val *meta;
 	struct dentry *dentry;
 	int r;
 
-	if (!d)
-		return 0;
 	dentry = BPF_CORE_READ(file, f_path.dentry);
 	bw_inode_id(dentry, &d->dev, &d->ino);
-	if (!bw_search_begin(d, w, &s, op, hook, &meta, layer))
-		return 0;
+	if (!bw_search_begin(d, w, &s, op, hook, meta, layer))
+		return;
 	bw_search_key(w, &s, op, BW_OBJ_FILE, layer);
 	r = bw_find_file_views(w, file, false);
 	if (r == 1 && w->v && (w->vflags & BW_VIEW_EXACT)) {
@@ -927,59 +932,77 @@ __noinline int bw_decide_file_layer(struct bw_decision *d, __u32 op, __u32 hook,
 		bw_take(d, w);
 		if (w->vflags & BW_VIEW_REAL)
 			d->event_flags |= BW_EVF_REAL_FILE;
-		return 0;
+		return;
 	}
-	if (r >= 0 && (op == BW_OP_EXEC || op == BW_OP_LOAD) && meta &&
-	    (meta->flags & BW_POLICY_TRUST) && bw_decide_trust(d, w, file_addr))
-		return 0;
+	/* From here on op and layer are read from the key: fewer live registers, a smaller frame. */
+	if (r >= 0 && (w->key.op == BW_OP_EXEC || w->key.op == BW_OP_LOAD) && *meta &&
+	    ((*meta)->flags & BW_POLICY_TRUST) && bw_decide_trust(d, w, file_addr))
+		return;
 	if (r == 1 && w->v) {
 		w->tsubj = 0; /* shared with the view state */
 		bw_take(d, w);
 		if (w->vflags & BW_VIEW_REAL)
 			d->event_flags |= BW_EVF_REAL_FILE;
-		return 0;
+		return;
 	}
 	if (r < 0) {
 		/* Too deep to prove that no tree rule applies: fail closed. */
-		if (layer && d->verdict == BW_VERDICT_DENY && !(d->rule_flags & BW_RULE_AUDIT))
-			return 0;
-		d->layer = layer;
+		if (w->key.layer && d->verdict == BW_VERDICT_DENY && !(d->rule_flags & BW_RULE_AUDIT))
+			return;
 		d->verdict = BW_VERDICT_DENY;
 		d->rule_id = 0;
-		d->rule_flags = 0;
+		d->rule_flags = w->key.layer << BW_DECISION_LAYER_SHIFT;
 		d->event_flags |= BW_EVF_WALK_LIMIT;
-		bw_count(op, BW_CNT_HELPER_ERR);
-		return 0;
+		bw_count(w->key.op, BW_CNT_HELPER_ERR);
+		return;
 	}
 	w->key.kind = BW_OBJ_DEFAULT;
 	w->key.dev = w->key.ino = 0;
 	w->v = bw_lookup(w->policy, w->s, &w->key, &w->subj);
 	if (w->v)
 		bw_take(d, w);
+}
+
+/*
+ * One layer's search for a file, into d (deny-wins, bw_take). Global, not
+ * static: the verifier checks a global function once per program, not
+ * once per call and caller's state, and this one holds the views walk. It
+ * reads the file with CO-RE reads only, which take a plain address.
+ * Layer 0's search leaves the client layers the policy holds in
+ * d->policy_flags (BW_DECISION_LAYERS_SHIFT). Returns 0.
+ */
+__noinline int bw_decide_file_layer(struct bw_decision *d, __u32 op, __u32 hook, __u64 file_addr,
+				    __u32 layer)
+{
+	struct bw_search ws = {};
+	struct bw_rule_val *meta = NULL;
+
+	if (!d)
+		return 0;
+	bw_file_layer(d, op, hook, file_addr, layer, &ws, &meta);
 	return 0;
 }
 
 /*
- * Every layer's answer for a file, deny-wins (bw_take): the
- * administrator's (layer 0, exactly the single-policy decision), then
- * each client layer the policy holds. O(layers): each layer is one search
- * of the same map, with its number in the key; a layer without a rule
- * for op costs one lookup (its META entry). Global: checked once.
+ * Every layer's answer for a file, deny-wins: the administrator's (layer
+ * 0, exactly the single-policy decision), then each client layer the
+ * policy holds. O(layers): each layer is one search of the same map, with
+ * its number in the key; a layer without a rule for op costs one lookup
+ * (its META entry). Inline: a frame of its own between the hooks and the
+ * global search would pass the 512-byte stack (bw_bprm_check on 6.1).
  */
-__noinline int bw_decide_file(struct bw_decision *d, __u32 op, __u32 hook, __u64 file_addr)
+static __always_inline void bw_decide_file(struct bw_decision *d, __u32 op, __u32 hook,
+					   __u64 file_addr)
 {
 	__u32 l, layers;
 
-	if (!d)
-		return 0;
 	bw_decide_file_layer(d, op, hook, file_addr, 0);
-	layers = d->layers;
+	layers = d->policy_flags >> BW_DECISION_LAYERS_SHIFT;
 	if (!layers)
-		return 0;
+		return;
 	for (l = 1; l <= BW_CLIENT_LAYERS; l++)
 		if (layers & (1u << l))
 			bw_decide_file_layer(d, op, hook, file_addr, l);
-	return 0;
 }
 
 /*
@@ -993,33 +1016,32 @@ __noinline int bw_decide_default_layer(struct bw_decision *d, __u32 op, __u32 ho
 {
 	struct bw_subject s = {};
 	struct bw_search ws = {}, *w = &ws;
-	struct bw_rule_val *meta;
-
-	if (!d || !bw_search_begin(d, w, &s, op, hook, &meta, layer))
-		return 0;
-	bw_search_key(w, &s, op, BW_OBJ_DEFAULT, layer);
-	w->key.arg = arg;
-	w->v = bw_lookup(w->policy, &s, &w->key, &w->subj);
-	if (w->v)
-		bw_take(d, w);
-	return 0;
-}
-
-/* Every layer's answer, deny-wins, as bw_decide_file. */
-__noinline int bw_decide_default(struct bw_decision *d, __u32 op, __u32 hook, __u32 arg)
-{
-	__u32 l, layers;
+	struct bw_rule_val *meta = NULL;
 
 	if (!d)
 		return 0;
+	if (bw_search_begin(d, w, &s, op, hook, &meta, layer)) {
+		bw_search_key(w, &s, op, BW_OBJ_DEFAULT, layer);
+		w->key.arg = arg;
+		w->v = bw_lookup(w->policy, &s, &w->key, &w->subj);
+		if (w->v)
+			bw_take(d, w);
+	}
+	return 0;
+}
+
+/* Every layer's answer, deny-wins, as bw_decide_file (inline for the same reason). */
+static __always_inline void bw_decide_default(struct bw_decision *d, __u32 op, __u32 hook, __u32 arg)
+{
+	__u32 l, layers;
+
 	bw_decide_default_layer(d, op, hook, arg, 0);
-	layers = d->layers;
+	layers = d->policy_flags >> BW_DECISION_LAYERS_SHIFT;
 	if (!layers)
-		return 0;
+		return;
 	for (l = 1; l <= BW_CLIENT_LAYERS; l++)
 		if (layers & (1u << l))
 			bw_decide_default_layer(d, op, hook, arg, l);
-	return 0;
 }
 
 /*
@@ -1193,7 +1215,7 @@ static __always_inline struct bw_event *bw_event_begin(const struct bw_decision 
 	e->verdict = d->verdict;
 	e->action = d->action;
 	e->rule_id = d->rule_id;
-	e->layer = d->layer;
+	e->layer = d->rule_flags >> BW_DECISION_LAYER_SHIFT;
 	e->flags |= d->event_flags;
 	e->subj = d->subj;
 	e->hook = d->hook;
