@@ -27,6 +27,7 @@ int trust_sync_daemon(bool quiet);
 struct bw_client;
 /* Connect to bulwarkd, or say why not on stderr. Returns an exit code. */
 int connect_daemon(struct bw_client **ret);
+const char *refusal(const struct bw_client *c, int r);
 
 /* bulwark trust ... (src/cli/trust.c) */
 int cmd_trust(int argc, char **argv);

@@ -99,6 +99,14 @@ int trust_sync_daemon(bool quiet)
 	return EXIT_OK;
 }
 
+/* The daemon's words for a refused request when it gave some (a grant's limits), else errno's. */
+const char *refusal(const struct bw_client *c, int r)
+{
+	const char *why = c ? bw_client_error(c) : NULL;
+
+	return why ? why : strerror(-r);
+}
+
 int connect_daemon(struct bw_client **ret)
 {
 	struct bw_client_opts opts = {
@@ -277,11 +285,12 @@ static int cmd_status(int argc, char **argv)
 		return r;
 	}
 	r = bw_client_status(c, &text);
-	bw_client_free(c);
 	if (r < 0) {
-		fprintf(stderr, "bulwark: status failed: %s\n", strerror(-r));
+		fprintf(stderr, "bulwark: status failed: %s\n", refusal(c, r));
+		bw_client_free(c);
 		return EXIT_FAIL;
 	}
+	bw_client_free(c);
 	if (json) {
 		printf("%s\n", text);
 	} else {
@@ -427,7 +436,6 @@ static int cmd_policy_load(int argc, char **argv)
 		return r;
 	}
 	r = bw_client_policy_load_signed(c, path, sig, &diag);
-	bw_client_free(c);
 	free(sig);
 	if (diag)
 		fputs(diag, stderr);
@@ -435,9 +443,11 @@ static int cmd_policy_load(int argc, char **argv)
 	if (r < 0) {
 		fprintf(stderr, "bulwark: %s: %s\n", path,
 			r == -EINVAL ? "rejected; the previous policy stays in force" :
-			r == -EPERM ? "refused; the previous policy stays in force" : strerror(-r));
+			r == -EPERM ? "refused; the previous policy stays in force" : refusal(c, r));
+		bw_client_free(c);
 		return EXIT_FAIL;
 	}
+	bw_client_free(c);
 	printf("%s: loaded\n", path);
 	return EXIT_OK;
 }
@@ -698,6 +708,8 @@ static int cmd_policy_explain(int argc, char **argv)
 	fclose(q);
 	if (policy) {
 		r = bw_policy_explain(policy, query, &json, &diag);
+		if (r < 0 && !diag)
+			fprintf(stderr, "bulwark: explain: %s\n", strerror(-r));
 	} else {
 		struct bw_client *c = NULL;
 
@@ -707,12 +719,12 @@ static int cmd_policy_explain(int argc, char **argv)
 			return r;
 		}
 		r = bw_client_explain(c, query, &json, &diag);
+		if (r < 0 && !diag)
+			fprintf(stderr, "bulwark: explain: %s\n", r == -ENOENT ? "no policy is loaded" : refusal(c, r));
 		bw_client_free(c);
 	}
 	if (diag)
 		fputs(diag, stderr);
-	if (r < 0 && !diag)
-		fprintf(stderr, "bulwark: explain: %s\n", r == -ENOENT ? "no policy is loaded" : strerror(-r));
 	if (r == 0) {
 		if (as_json)
 			printf("%s\n", json);
@@ -879,11 +891,12 @@ static int cmd_events(int argc, char **argv)
 		printf("%-23s %-11s %-12s %7s %-15s %-40s %s\n", "TIME", "ACTION", "OP", "PID", "COMM",
 		       "TARGET", "RULE");
 	r = bw_client_events(c, BW_EVENTS_BACKLOG | (follow ? BW_EVENTS_FOLLOW : 0), print_event, &json);
-	bw_client_free(c);
 	if (r < 0) {
-		fprintf(stderr, "bulwark: events: %s\n", strerror(-r));
+		fprintf(stderr, "bulwark: events: %s\n", refusal(c, r));
+		bw_client_free(c);
 		return EXIT_FAIL;
 	}
+	bw_client_free(c);
 	return EXIT_OK;
 }
 

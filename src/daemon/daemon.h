@@ -177,6 +177,7 @@ uint32_t grants_admit(void *ctx, const struct conn *c);
 bool grants_allow(const struct conn *c, enum bw_method m);
 void grants_describe(uint32_t rights, char *buf, size_t len);
 void grants_set(struct daemon *d, const struct bw_policy *p);
+void grants_apply_socket(struct daemon *d);
 void grants_free(struct daemon *d);
 
 /* layers.c */

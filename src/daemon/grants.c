@@ -75,6 +75,29 @@ void grants_describe(uint32_t rights, char *buf, size_t len)
 }
 
 /*
+ * The socket's mode follows the grants: 0600 (its directory 0700) while
+ * none is in force, 0666 (0711) while one is. Also called once the socket
+ * exists, since the first policy is installed before bulwarkd listens.
+ */
+void grants_apply_socket(struct daemon *d)
+{
+	char *dir, *slash;
+
+	if (d->server.listen_fd < 0)
+		return;
+	if (chmod(d->socket_path, d->n_grants ? 0666 : 0600) < 0)
+		bw_log(LOG_WARNING, "chmod %s: %s", d->socket_path, strerror(errno));
+	dir = strdup(d->socket_path);
+	slash = dir ? strrchr(dir, '/') : NULL;
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (chmod(dir, d->n_grants ? 0711 : 0700) < 0)
+			bw_log(LOG_WARNING, "chmod %s: %s", dir, strerror(errno));
+	}
+	free(dir);
+}
+
+/*
  * The policy now in force decides: its grants replace the old ones, the
  * socket opens or closes to others, and every connected client is judged
  * again. A client that lost every right is closed (its layer goes).
@@ -83,7 +106,6 @@ void grants_set(struct daemon *d, const struct bw_policy *p)
 {
 	struct grant *g = NULL;
 	size_t n = 0, k = 0;
-	char *dir, *slash;
 
 	for (size_t i = 0; i < p->n_rules; i++)
 		n += p->rules[i].obj == BW_OBJ_TYPE_CLIENT;
@@ -115,17 +137,7 @@ void grants_set(struct daemon *d, const struct bw_policy *p)
 	free(d->grants);
 	d->grants = g;
 	d->n_grants = n;
-
-	if (chmod(d->socket_path, n ? 0666 : 0600) < 0)
-		bw_log(LOG_WARNING, "chmod %s: %s", d->socket_path, strerror(errno));
-	dir = strdup(d->socket_path);
-	slash = dir ? strrchr(dir, '/') : NULL;
-	if (slash && slash != dir) {
-		*slash = '\0';
-		if (chmod(dir, n ? 0711 : 0700) < 0)
-			bw_log(LOG_WARNING, "chmod %s: %s", dir, strerror(errno));
-	}
-	free(dir);
+	grants_apply_socket(d);
 
 	for (int i = 0; i < CLIENTS_MAX; i++) {
 		struct conn *c = d->server.conns[i];

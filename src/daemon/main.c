@@ -561,6 +561,7 @@ static int start(struct daemon *d, const struct options *o, const char *policy)
 		       r == -EADDRINUSE ? "another bulwarkd answers there" : strerror(-r));
 		goto out;
 	}
+	grants_apply_socket(d); /* the policy installed before the socket existed may grant others */
 	bw_log(LOG_INFO, "%s; control socket %s", d->kernel.adopted ? "adopted pinned programs" : "attached",
 	       d->socket_path);
 out:

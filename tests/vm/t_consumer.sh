@@ -35,8 +35,19 @@ check "the consumer's live part passes every check ($(grep -c '^ok - live' "$WOR
 	test $rc -eq 0 -a "$(grep -c '^ok - live' "$WORK/consumer.log")" -ge 32
 # The kernel's side of its refusal, as bulwarkd reported it.
 wait_event "the layer's refusal" ".action == \"blocked\" and .target.path == \"$WORK/program\" and .layer.name == \"consumer\""
-wait "$DAEMON_PID" 2>/dev/null
-DAEMON_PID=
-check "the signed unload stopped bulwarkd and removed its pins" test ! -e /sys/fs/bpf/bulwark
+for ((i = 0; i < 300; i++)); do kill -0 "$DAEMON_PID" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$DAEMON_PID" 2>/dev/null; then
+	fail "the signed unload did not stop bulwarkd"
+	# Locked if it failed after bw_client_lock: end the lock with its key.
+	if [[ -e $WORK/run/live.key ]]; then
+		"$BULWARK" sign --key "$WORK/run/live.key" --version 999 unload -o "$WORK/unload.sig" >/dev/null 2>&1
+		"$BULWARK" unload --signature "$WORK/unload.sig" >/dev/null 2>&1
+	fi
+	"$BULWARK" unload >/dev/null 2>&1
+else
+	wait "$DAEMON_PID" 2>/dev/null
+	DAEMON_PID=
+	check "the signed unload stopped bulwarkd and removed its pins" test ! -e /sys/fs/bpf/bulwark
+fi
 expect_exec_ok "nothing enforced after the unload" "$WORK/program"
 teardown
