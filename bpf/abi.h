@@ -97,7 +97,9 @@ enum bw_policy_flag {
 	BW_POLICY_NOTIFY_THREAD = 1u << 4, /* thread start and exit */
 	BW_POLICY_STICKY = 1u << 5,       /* some rule is `deny fork ... with sticky` */
 	BW_POLICY_PROTECT_SELF = 1u << 6, /* `protect self`: bulwark guards its own objects */
-	BW_POLICY_TRUST = 1u << 7,        /* some rule names `trusted`, `untrusted` or `sha256:` */
+	BW_POLICY_TRUST = 1u << 7,        /* some rule of the policy names `trusted`, `untrusted` or `sha256:` */
+	BW_POLICY_LAYER_TRUST = 1u << 9,  /* some client layer's rule does (decision 96): judged, but it
+					     never makes the policy's protected programs need trust */
 };
 #define BW_POLICY_NOTIFY_ANY (BW_POLICY_NOTIFY_EXEC | BW_POLICY_NOTIFY_FORK | \
 			      BW_POLICY_NOTIFY_EXIT | BW_POLICY_NOTIFY_THREAD)

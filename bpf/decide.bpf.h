@@ -936,7 +936,7 @@ static __always_inline void bw_file_layer(struct bw_decision *d, __u32 op, __u32
 	}
 	/* From here on op and layer are read from the key: fewer live registers, a smaller frame. */
 	if (r >= 0 && (w->key.op == BW_OP_EXEC || w->key.op == BW_OP_LOAD) && *meta &&
-	    ((*meta)->flags & BW_POLICY_TRUST) && bw_decide_trust(d, w, file_addr))
+	    ((*meta)->flags & (BW_POLICY_TRUST | BW_POLICY_LAYER_TRUST)) && bw_decide_trust(d, w, file_addr))
 		return;
 	if (r == 1 && w->v) {
 		w->tsubj = 0; /* shared with the view state */

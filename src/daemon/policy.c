@@ -564,7 +564,7 @@ static int check_trust(struct daemon *d, const char *path, struct prepared *pp, 
 	struct json_object *o = NULL;
 	char self[PATH_MAX], *q = NULL, *diag = NULL;
 	const char *action;
-	bool uses = false;
+	bool uses = false, policy_uses = false;
 	int r = 0;
 
 	for (size_t i = 0; i < p->n_rules; i++) {
@@ -573,6 +573,7 @@ static int check_trust(struct daemon *d, const char *path, struct prepared *pp, 
 		if (!bw_rule_uses_trust(r))
 			continue;
 		uses = true;
+		policy_uses |= !r->layer; /* a client layer's trust rules ask nothing of protected code */
 		if (!deny && r->obj == BW_OBJ_TYPE_UNTRUSTED && r->decision == BW_VERDICT_DENY &&
 		    !(r->flags & BW_RULE_AUDIT) && !(p->flags & BW_POLICY_AUDIT))
 			deny = r;
@@ -580,11 +581,11 @@ static int check_trust(struct daemon *d, const char *path, struct prepared *pp, 
 	if (!uses)
 		return 0;
 	trust_sync(d, "policy");
-	if ((p->flags & BW_POLICY_PROTECT_SELF) && self_code_untrusted(d, self, sizeof(self))) {
+	if (policy_uses && (p->flags & BW_POLICY_PROTECT_SELF) && self_code_untrusted(d, self, sizeof(self))) {
 		const struct bw_rule *first = p->rules;
 
-		while (!bw_rule_uses_trust(first))
-			first++; /* uses: there is one */
+		while (!bw_rule_uses_trust(first) || first->layer)
+			first++; /* policy_uses: there is one */
 		bw_policy_diag(p, BW_SEV_ERROR, &first->obj_loc, NULL,
 			       "trust it first: `bulwark trust add PATH`",
 			       "bulwarkd's code %s is not trusted: under `protect self` with trust rules, "

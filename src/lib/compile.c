@@ -1413,8 +1413,13 @@ int bw_compile(struct bw_policy *p, struct bw_compiled *out)
 	for (size_t i = 0; i < p->n_rules; i++) {
 		if (p->rules[i].flags & BW_RULE_STICKY)
 			meta.e.val.flags |= BW_POLICY_STICKY;
+		/*
+		 * A client layer's trust objects are judged (LAYER_TRUST), but the
+		 * policy's own flag says what the gate requires of protected
+		 * programs: a vendor's hash rule must not change that.
+		 */
 		if (bw_rule_uses_trust(&p->rules[i]))
-			meta.e.val.flags |= BW_POLICY_TRUST;
+			meta.e.val.flags |= p->rules[i].layer ? BW_POLICY_LAYER_TRUST : BW_POLICY_TRUST;
 	}
 	meta.e.val.rule_id = p->mode_rule;
 	meta.e.val.cgroup_levels = cgroup_levels;

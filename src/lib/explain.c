@@ -652,7 +652,8 @@ static int explain_layer(const struct bw_rule_entry *entries, size_t n, const st
 		 * Trust objects (bw_decide_trust): after an exact file, before
 		 * trees: the content's hash, then trusted or untrusted.
 		 */
-		if (meta && (meta->flags & BW_POLICY_TRUST) && (qr->op == BW_OP_EXEC || qr->op == BW_OP_LOAD) &&
+		if (meta && (meta->flags & (BW_POLICY_TRUST | BW_POLICY_LAYER_TRUST)) &&
+		    (qr->op == BW_OP_EXEC || qr->op == BW_OP_LOAD) &&
 		    !(best && best_exact)) {
 			uint8_t sha[32];
 			bool trusted = explain_trust(o, &st, sha);
