@@ -689,6 +689,76 @@ out:
 	btf__free(vmlinux);
 }
 
+/* Entries per batch: two arrays of this many keys and values (about 120 KiB). */
+#define FILL_BATCH 1024
+
+/*
+ * Fill a new rule map: in batches of FILL_BATCH entries, one syscall each
+ * (the map is filled before anything reads it, so batches are atomic
+ * enough), one by one where the kernel has no batch update for the map.
+ * The META entry of layer 0 gets the generation's serial: tasks cache
+ * their program class under it, so every class cached under the old
+ * policy goes stale at the swap.
+ */
+static int fill_rules(int fd, const struct bw_compiled *c, uint32_t serial, char *why, size_t why_len)
+{
+	struct bw_rule_key *keys = NULL;
+	struct bw_rule_val *vals = NULL;
+	bool batch = true;
+	size_t i = 0;
+	int r = 0;
+
+	if (c->n) {
+		keys = calloc(FILL_BATCH, sizeof(*keys));
+		vals = calloc(FILL_BATCH, sizeof(*vals));
+		if (!keys || !vals) {
+			r = -ENOMEM;
+			snprintf(why, why_len, "cannot fill the rule map: out of memory");
+			goto out;
+		}
+	}
+	while (i < c->n) {
+		size_t n = c->n - i < FILL_BATCH ? c->n - i : FILL_BATCH;
+		__u32 count = (__u32)n;
+
+		for (size_t j = 0; j < n; j++) {
+			keys[j] = c->entries[i + j].key;
+			vals[j] = c->entries[i + j].val;
+			if (keys[j].kind == BW_OBJ_META && !keys[j].layer)
+				vals[j].serial = serial;
+		}
+		if (batch) {
+			LIBBPF_OPTS(bpf_map_batch_opts, bopts, .elem_flags = BPF_NOEXIST);
+
+			if (bpf_map_update_batch(fd, keys, vals, &count, &bopts) == 0) {
+				i += n;
+				continue;
+			}
+			if ((errno == EINVAL || errno == EOPNOTSUPP) && count == 0) {
+				batch = false; /* no batch ops for this map here: one by one */
+				continue;
+			}
+			r = -errno;
+			snprintf(why, why_len, "cannot fill the rule map (entry %zu of %zu): %s", i + count + 1,
+				 c->n, strerror(errno));
+			goto out;
+		}
+		for (size_t j = 0; j < n; j++) {
+			if (bpf_map_update_elem(fd, &keys[j], &vals[j], BPF_NOEXIST) < 0) {
+				r = -errno;
+				snprintf(why, why_len, "cannot fill the rule map (entry %zu of %zu): %s", i + j + 1,
+					 c->n, strerror(errno));
+				goto out;
+			}
+		}
+		i += n;
+	}
+out:
+	free(keys);
+	free(vals);
+	return r;
+}
+
 int bw_kernel_install(struct bw_kernel *k, const struct bw_compiled *c, const uint8_t sha256[32],
 		      uint32_t rules, uint32_t flags, char *why, size_t why_len)
 {
@@ -722,22 +792,9 @@ int bw_kernel_install(struct bw_kernel *k, const struct bw_compiled *c, const ui
 		serial = active_serial(k) + 1;
 	if (!serial)
 		serial = 1;
-	for (size_t i = 0; i < c->n; i++) {
-		struct bw_rule_val val = c->entries[i].val;
-
-		/*
-		 * Tasks cache their program class under this serial; a new one
-		 * per load makes every cached class from the old policy stale.
-		 */
-		if (c->entries[i].key.kind == BW_OBJ_META && !c->entries[i].key.layer)
-			val.serial = serial;
-		if (bpf_map_update_elem(inner, &c->entries[i].key, &val, BPF_NOEXIST) < 0) {
-			r = -errno;
-			snprintf(why, why_len, "cannot fill the rule map (entry %zu of %zu): %s", i + 1,
-				 c->n, strerror(errno));
-			goto out;
-		}
-	}
+	r = fill_rules(inner, c, serial, why, why_len);
+	if (r < 0)
+		goto out;
 	/* The switch: one update of one slot. */
 	if (bpf_map_update_elem(bpf_map__fd(k->skel->maps.bw_policy), &zero, &inner, BPF_ANY) < 0) {
 		r = -errno;
