@@ -694,7 +694,8 @@ int commit_policy(struct daemon *d, const char *path, struct prepared *pp, const
 	json_object_put(d->policy_files);
 	d->policy_files = json_object_new_array();
 	for (size_t i = 0; i < p->n_files; i++)
-		json_object_array_add(d->policy_files, json_object_new_string(p->files[i]));
+		if (p->files[i][0] == '/') /* client layers' texts are named by their client: not files */
+			json_object_array_add(d->policy_files, json_object_new_string(p->files[i]));
 	free(d->policy_path);
 	d->policy_path = strdup(path);
 	drift_set(&d->drift, pp->compiled.resolved, pp->compiled.n_resolved);
