@@ -118,6 +118,18 @@ rm -f "$MARK"
 try_exec env LD_PRELOAD="$T/denied-copy.so" BW_TRUST_MARK="$MARK" "$T/other"
 if [[ $TRY_OUT == *"exit=0"* && ! -e $MARK ]]; then pass "LD_PRELOAD of the copy: not loaded, the program runs"; else fail "LD_PRELOAD of the copy: $TRY_OUT"; fi
 
+# mprotect adding PROT_EXEC (a non-sleepable hook: no hashing there): the
+# copy's hash is cached from the mapping above, so it is refused; a file
+# never mapped executable nor exec'd is decided with its hash unknown
+# (flag hash-unknown, counted): sha256: rules cannot match it (docs/trust.md).
+expect_try "mprotect PROT_EXEC of the copy (hash cached)" mprotect EPERM "$T/denied-copy.so"
+wait_event "mprotect of the copy" ".process.pid == $TRY_PID and .op == \"exec\" and .via == \"mprotect\" and .action == \"blocked\" and .rule.line == 2 or .process.pid == $TRY_PID and .op == \"load\" and .via == \"mprotect\" and .action == \"blocked\" and .rule.line == 2"
+cp "$T/denied.so" "$T/never-mapped.so"
+u0=$("$BULWARK" status --json | jq -r .trust.hash.unknown)
+expect_try "mprotect PROT_EXEC of a copy never mapped executable (known gap)" mprotect 0 "$T/never-mapped.so"
+u1=$("$BULWARK" status --json | jq -r .trust.hash.unknown)
+check "the gap is counted as hash-unknown ($u0 -> $u1)" test "$u1" -gt "$u0"
+
 # --- a change of content: the cached hash is no longer valid
 expect_exec_ok "before it is written to the denied content" "$T/to-denied"
 cat "$T/denied" >"$T/to-denied"
