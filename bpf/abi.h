@@ -76,7 +76,8 @@ enum bw_obj_kind {
 	BW_OBJ_ANCESTOR = 8,   /* PROTECT: a directory above a protected file or tree (mounts) */
 	BW_OBJ_TRUSTED = 9,    /* EXEC/LOAD: any file the trust map vouches for (dev = ino = 0) */
 	BW_OBJ_UNTRUSTED = 10, /* EXEC/LOAD: any file it does not */
-	BW_OBJ_HASH = 11,      /* EXEC/LOAD: a trusted file by content: dev, ino = sha256 bytes 0-15 */
+	BW_OBJ_HASH = 11,      /* EXEC/LOAD: a file by content: dev, ino = sha256 bytes 0-15 (trusted,
+				  or untrusted and hashed by IMA: decision 90) */
 	BW_OBJ_MAX = 11,
 };
 
@@ -98,8 +99,9 @@ enum bw_policy_flag {
 	BW_POLICY_STICKY = 1u << 5,       /* some rule is `deny fork ... with sticky` */
 	BW_POLICY_PROTECT_SELF = 1u << 6, /* `protect self`: bulwark guards its own objects */
 	BW_POLICY_TRUST = 1u << 7,        /* some rule of the policy names `trusted`, `untrusted` or `sha256:` */
-	BW_POLICY_LAYER_TRUST = 1u << 9,  /* some client layer's rule does (decision 96): judged, but it
-					     never makes the policy's protected programs need trust */
+	BW_POLICY_HASH = 1u << 8,         /* some rule (any layer) names `sha256:`: untrusted images are hashed */
+	BW_POLICY_LAYER_TRUST = 1u << 9,  /* some client layer's rule names a trust object (decision 96):
+					     judged, but it never makes the policy's protected programs need trust */
 };
 #define BW_POLICY_NOTIFY_ANY (BW_POLICY_NOTIFY_EXEC | BW_POLICY_NOTIFY_FORK | \
 			      BW_POLICY_NOTIFY_EXIT | BW_POLICY_NOTIFY_THREAD)
@@ -398,6 +400,8 @@ enum bw_event_flag {
 	BW_EVF_REAL_FILE = 1u << 7,  /* decided by the file below an overlay, not the path used */
 	BW_EVF_TRUSTED = 1u << 8,    /* exec/load under a trust policy: the trust map vouches for it */
 	BW_EVF_UNTRUSTED = 1u << 9,  /* exec/load under a trust policy: it does not (or it changed) */
+	BW_EVF_HASHED = 1u << 10,    /* untrusted, and its SHA-256 is known: IMA hashed it (decision 90) */
+	BW_EVF_HASH_UNKNOWN = 1u << 11, /* the policy has sha256: rules, the hash could not be had */
 };
 
 /* One record in the ring buffer. Fixed layout. */
@@ -493,6 +497,27 @@ struct bw_trust_ident {
 	__u64 sb;         /* the real file's file system instance (bw_sb_instance_of) */
 };
 
+/*
+ * Hashing of untrusted images for `sha256:` rules (decision 90): bw_hash_cfg
+ * (one entry) says whether the policy in force needs it, and carries the
+ * daemon's start-up probe; bw_hash_stats (per CPU) counts what happened.
+ * The cache itself (bw_hash_cache) holds struct bw_trust_val.
+ */
+struct bw_hash_cfg {
+	__u32 enabled;      /* 1 while the policy in force has sha256: rules */
+	__u32 probe_tgid;   /* bulwarkd's probe: hash this process's next mapping */
+	__s64 probe_ret;    /* what bpf_ima_file_hash returned for it (1 + algo; 0 = not run) */
+	__u8 probe_sha256[32];
+};
+
+enum bw_hash_stat {
+	BW_HASH_COMPUTED = 0, /* IMA hashed a file (a new file, or a new version of one) */
+	BW_HASH_CACHED = 1,   /* the cached hash was still valid: no hashing */
+	BW_HASH_FAILED = 2,   /* IMA gave no SHA-256 (error, other algorithm, changed meanwhile) */
+	BW_HASH_UNKNOWN = 3,  /* a decision needed a hash it did not have (flag hash-unknown) */
+	BW_HASH_STATS = 4,
+};
+
 #define BW_ABI_ASSERT(cond) _Static_assert(cond, #cond)
 BW_ABI_ASSERT(sizeof(struct bw_rule_key) == 72);
 BW_ABI_ASSERT(__builtin_offsetof(struct bw_rule_key, dev) == 56);
@@ -513,5 +538,6 @@ BW_ABI_ASSERT(sizeof(struct bw_lock) == 48);
 BW_ABI_ASSERT(sizeof(struct bw_trust_key) == 16);
 BW_ABI_ASSERT(sizeof(struct bw_trust_val) == 64);
 BW_ABI_ASSERT(sizeof(struct bw_trust_ident) == 72);
+BW_ABI_ASSERT(sizeof(struct bw_hash_cfg) == 48);
 
 #endif /* BULWARK_ABI_H */

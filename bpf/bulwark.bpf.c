@@ -83,7 +83,7 @@ static __always_inline int bw_memory(struct bw_decision *d, __u32 op, __u32 hook
 static __always_inline bool bw_image_trusted(struct bw_decision *d, struct file *file)
 {
 	/* d's dev and ino are the scratch (trust.bpf.h): the mmap hook has no stack to spare */
-	return bw_trust_of(bw_addr(file), (struct bw_trust_out *)&d->dev);
+	return bw_trust_of(bw_addr(file), (struct bw_trust_out *)&d->dev, 0) == BW_TRUST_YES;
 }
 
 /*
@@ -1543,5 +1543,42 @@ int bw_trust_iter(struct bpf_iter__task_file *ctx)
 	}
 	bw_inode_id(BPF_CORE_READ(file, f_path.dentry), &r.pdev, &r.pino);
 	bpf_seq_write(seq, &r, sizeof(r));
+	return 0;
+}
+
+/*
+ * Decision 90: IMA's SHA-256 of untrusted images, for `sha256:` rules.
+ * Sleepable (bpf_ima_file_hash reads the file), so apart from the
+ * decision programs, on the same hooks; bulwarkd attaches these last, and
+ * a trampoline runs the program attached last first, so the hash is in
+ * bw_hash_cache when the decision looks. The hooks: the binary and every
+ * interpreter (bprm_check_security: #!, binfmt_misc), every executable
+ * mapping (mmap_file: ld.so, libraries, dlopen, `ld.so PROG`). Not
+ * file_mprotect: 6.1 refuses sleepable programs there (mmap_lock is
+ * held); a file first mapped readable then made executable is decided
+ * with the hash cached by an earlier mapping or exec, else hash-unknown.
+ */
+SEC("lsm.s/bprm_check_security")
+int BPF_PROG(bw_hash_bprm, struct linux_binprm *bprm, int ret)
+{
+	if (ret)
+		return ret;
+	bw_hash_image(bprm->file, false);
+	return 0;
+}
+
+SEC("lsm.s/mmap_file")
+int BPF_PROG(bw_hash_mmap, struct file *file, unsigned long reqprot, unsigned long prot,
+	     unsigned long flags, int ret)
+{
+	if (ret || !bw_raw_arg(ctx, 0))
+		return ret;
+	if (!(prot & PROT_EXEC)) {
+		/* bulwarkd's start-up probe maps a file readable: does IMA hash here? */
+		bw_hash_image(file, true);
+		return 0;
+	}
+	if (!bw_is_own_exe(file))
+		bw_hash_image(file, false);
 	return 0;
 }

@@ -866,7 +866,10 @@ static __always_inline __u64 bw_addr(const void *p)
  * Trust objects, between an exact file and a tree (docs/policy.md): the
  * file's content by hash (`sha256:`), then `trusted`/`untrusted`. Returns
  * true when one of them decided. The tree the walk found, if any, stays
- * in w->v/w->subj otherwise.
+ * in w->v/w->subj otherwise. An untrusted file's hash is IMA's, cached by
+ * the sleepable program that ran first (decision 90): it is matched by
+ * deny and audit rules, never by allow rules (an allow by hash vouches
+ * for a trusted file only, as before).
  */
 static __always_inline bool bw_decide_trust(struct bw_decision *d, struct bw_search *w,
 					    __u64 file_addr)
@@ -878,24 +881,31 @@ static __always_inline bool bw_decide_trust(struct bw_decision *d, struct bw_sea
 	/* The hash lands in the key itself: no room on the stack for a copy. */
 	w->key.dev = 0;
 	w->key.ino = 0;
-	trusted = bw_trust_of(file_addr, (struct bw_trust_out *)&w->key.dev);
-	if (!trusted) {
+	trusted = bw_trust_of(file_addr, (struct bw_trust_out *)&w->key.dev,
+			      d->policy_flags & BW_POLICY_HASH);
+	if (trusted == BW_TRUST_NONE) {
 		w->key.dev = 0;
 		w->key.ino = 0;
+		if (d->policy_flags & BW_POLICY_HASH) {
+			d->event_flags |= BW_EVF_HASH_UNKNOWN;
+			bw_hash_count(BW_HASH_UNKNOWN);
+		}
 	}
-	d->event_flags |= trusted ? BW_EVF_TRUSTED : BW_EVF_UNTRUSTED;
+	d->event_flags |= trusted == BW_TRUST_YES ? BW_EVF_TRUSTED : BW_EVF_UNTRUSTED;
+	if (trusted == BW_TRUST_HASHED)
+		d->event_flags |= BW_EVF_HASHED;
 	w->tsubj = 0; /* shared with the view state */
-	if (trusted) {
+	if (trusted != BW_TRUST_NONE) {
 		w->key.kind = BW_OBJ_HASH;
 		w->v = bw_lookup(w->policy, w->s, &w->key, &w->subj);
-		if (w->v) {
+		if (w->v && (trusted == BW_TRUST_YES || w->v->verdict != BW_VERDICT_ALLOW)) {
 			bw_take(d, w);
 			return true;
 		}
 		w->key.dev = 0;
 		w->key.ino = 0;
 	}
-	w->key.kind = trusted ? BW_OBJ_TRUSTED : BW_OBJ_UNTRUSTED;
+	w->key.kind = trusted == BW_TRUST_YES ? BW_OBJ_TRUSTED : BW_OBJ_UNTRUSTED;
 	w->v = bw_lookup(w->policy, w->s, &w->key, &w->subj);
 	if (w->v) {
 		bw_take(d, w);

@@ -18,7 +18,12 @@
  * (bw_sb_instance), never reused; one from before keeps its address.
  *
  * The decision stays hash lookups: two here (the file, its superblock),
- * then the rule lookups. Nothing is hashed in the kernel.
+ * then the rule lookups. The decision programs hash nothing. While the
+ * policy has `sha256:` rules, a sleepable program on the same hook, run
+ * before the decision, asks IMA for an untrusted file's SHA-256 once per
+ * file version and caches it in bw_hash_cache, under the same identity
+ * and the same validity checks as the trust map (decision 90); the
+ * decision then reads the cache.
  */
 #ifndef BULWARK_TRUST_BPF_H
 #define BULWARK_TRUST_BPF_H
@@ -35,6 +40,46 @@ struct {
 	__type(value, struct bw_trust_val);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } bw_trust SEC(".maps");
+
+/*
+ * IMA's SHA-256 of untrusted images (decision 90), keyed like bw_trust and
+ * valid under the same checks (ctime, size, file system instance); the
+ * write-open and truncate hooks delete entries too. LRU: a host that runs
+ * more distinct untrusted files than this hashes the oldest again when
+ * they come back, nothing worse. 16,384 entries of 80 bytes, preallocated
+ * (LRU maps always are): about 2.5 MiB with the map's own overhead.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1 << 14);
+	__type(key, struct bw_trust_key);
+	__type(value, struct bw_trust_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bw_hash_cache SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bw_hash_cfg);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bw_hash_cfg SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, BW_HASH_STATS);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bw_hash_stats SEC(".maps");
+
+static __always_inline void bw_hash_count(__u32 i)
+{
+	__u64 *c = bpf_map_lookup_elem(&bw_hash_stats, &i);
+
+	if (c)
+		__sync_fetch_and_add(c, 1);
+}
 
 /*
  * Superblock address -> its instance number, from a counter that only
@@ -186,30 +231,15 @@ struct bw_trust_out {
 };
 
 /*
- * Is the file (its struct file, as a number) trusted now? 1 with out
- * filled, else 0. Static, not global: 6.1 refuses a global function's
- * pointer argument as a map key; its only caller, bw_decide_file, is
- * global, so it is still verified once per program.
+ * Is the entry v (trust map or hash cache) still about the inode's bytes?
+ * Its ctime, size and file system instance must be the inode's now. out
+ * is the scratch; on success it holds the first half of the hash.
  */
-static __noinline int bw_trust_of(__u64 file_addr, struct bw_trust_out *out)
+static __always_inline int bw_entry_holds(struct bw_trust_val *v, struct inode *inode,
+					  struct bw_trust_out *out)
 {
-	struct file *file = (struct file *)file_addr;
-	struct bw_trust_val *v;
-	struct inode *inode;
 	__u64 *sbn;
 
-	/*
-	 * out is the scratch: the identity (the map's key), then the ctime,
-	 * then the hash. This call chain has no stack to spare (mmap_file).
-	 */
-	if (!out || !file)
-		return 0;
-	inode = bw_real_inode(file);
-	if (!inode || !bw_inode_ident(inode, &out->h0, &out->h1))
-		return 0;
-	v = bpf_map_lookup_elem(&bw_trust, out);
-	if (!v)
-		return 0;
 	out->h0 = 0;
 	out->h1 = 0;
 	bw_inode_ctime(inode, (__s64 *)&out->h0, (__u32 *)&out->h1);
@@ -226,6 +256,115 @@ static __noinline int bw_trust_of(__u64 file_addr, struct bw_trust_out *out)
 	return 1;
 }
 
+/* Results of bw_trust_of. */
+#define BW_TRUST_NONE 0   /* untrusted, hash unknown */
+#define BW_TRUST_YES 1    /* trusted: out holds its hash */
+#define BW_TRUST_HASHED 2 /* untrusted, but IMA's hash is cached and valid: out holds it */
+
+/*
+ * Is the file (its struct file, as a number) trusted now? BW_TRUST_YES
+ * with out filled. Else, with hashed set (the policy has sha256: rules),
+ * the hash cache's entry if it is still valid: BW_TRUST_HASHED with out
+ * filled (decision 90). Else BW_TRUST_NONE. Static, not global: 6.1
+ * refuses a global function's pointer argument as a map key; its only
+ * callers are global (bw_decide_file) or few, so it is verified rarely.
+ */
+static __noinline int bw_trust_of(__u64 file_addr, struct bw_trust_out *out, __u32 hashed)
+{
+	struct file *file = (struct file *)file_addr;
+	struct bw_trust_val *v;
+	struct inode *inode;
+
+	/*
+	 * out is the scratch: the identity (the map's key), then the ctime,
+	 * then the hash. This call chain has no stack to spare (mmap_file).
+	 */
+	if (!out || !file)
+		return BW_TRUST_NONE;
+	inode = bw_real_inode(file);
+	if (!inode || !bw_inode_ident(inode, &out->h0, &out->h1))
+		return BW_TRUST_NONE;
+	v = bpf_map_lookup_elem(&bw_trust, out);
+	if (v && bw_entry_holds(v, inode, out))
+		return BW_TRUST_YES;
+	if (!hashed || !bw_inode_ident(inode, &out->h0, &out->h1))
+		return BW_TRUST_NONE;
+	v = bpf_map_lookup_elem(&bw_hash_cache, out);
+	if (v && bw_entry_holds(v, inode, out))
+		return BW_TRUST_HASHED;
+	return BW_TRUST_NONE;
+}
+
+/*
+ * The sleepable half of decision 90: before a decision on an untrusted
+ * image, make sure bw_hash_cache holds its SHA-256 (IMA's). Runs on the
+ * same hook as the decision, attached after it, so the trampoline runs
+ * it first. Touches only array, LRU hash and hash maps, which 6.1 allows
+ * sleepable programs. Does nothing unless the policy in force has sha256:
+ * rules (bw_hash_cfg.enabled, set by bulwarkd), or the file is bulwarkd's
+ * start-up probe (probe set: the process is the probing daemon).
+ */
+static __always_inline void bw_hash_image(struct file *file, bool probe)
+{
+	struct bw_trust_val v = {};
+	struct bw_trust_key k = {};
+	struct bw_trust_val *c;
+	struct bw_hash_cfg *cfg;
+	struct inode *inode;
+	__s64 sec2 = 0;
+	__u32 nsec2 = 0;
+	long n;
+
+	cfg = bpf_map_lookup_elem(&bw_hash_cfg, &bw_zero_key);
+	if (!cfg)
+		return;
+	if (probe) {
+		if (!cfg->probe_tgid || cfg->probe_tgid != (__u32)(bpf_get_current_pid_tgid() >> 32))
+			return;
+		n = bpf_ima_file_hash(file, v.sha256, sizeof(v.sha256));
+		__builtin_memcpy(cfg->probe_sha256, v.sha256, sizeof(v.sha256));
+		cfg->probe_ret = n < 0 ? n : n + 1;
+		return;
+	}
+	if (!cfg->enabled)
+		return;
+	inode = bw_real_inode(file);
+	if (!inode || !bw_inode_ident(inode, &k.dev, &k.ino))
+		return;
+	bw_inode_ctime(inode, &v.ctime_sec, &v.ctime_nsec);
+	v.size = BPF_CORE_READ(inode, i_size);
+	v.sb = bw_sb_instance_of(inode);
+	/* Trusted now: the trust map has its hash. */
+	c = bpf_map_lookup_elem(&bw_trust, &k);
+	if (c && c->ctime_sec == v.ctime_sec && c->ctime_nsec == v.ctime_nsec && c->size == v.size &&
+	    c->sb == v.sb)
+		return;
+	/*
+	 * Known and unchanged: nothing to hash. Unless someone holds it open
+	 * for writing: stores through a writable shared mapping need not move
+	 * ctime, so its bytes are only known as of now.
+	 */
+	c = bpf_map_lookup_elem(&bw_hash_cache, &k);
+	if (c && c->ctime_sec == v.ctime_sec && c->ctime_nsec == v.ctime_nsec && c->size == v.size &&
+	    c->sb == v.sb && BPF_CORE_READ(inode, i_writecount.counter) <= 0) {
+		bw_hash_count(BW_HASH_CACHED);
+		return;
+	}
+	n = bpf_ima_file_hash(file, v.sha256, sizeof(v.sha256));
+	/* The identity was read before the bytes: a change meanwhile moves ctime. */
+	bw_inode_ctime(inode, &sec2, &nsec2);
+	if (n != HASH_ALGO_SHA256 || sec2 != v.ctime_sec || nsec2 != v.ctime_nsec ||
+	    (__u64)BPF_CORE_READ(inode, i_size) != v.size) {
+		bpf_map_delete_elem(&bw_hash_cache, &k);
+		bw_hash_count(BW_HASH_FAILED);
+		return;
+	}
+	if (bpf_map_update_elem(&bw_hash_cache, &k, &v, BPF_ANY))
+		bw_hash_count(BW_HASH_FAILED);
+	else
+		bw_hash_count(BW_HASH_COMPUTED);
+}
+
 /*
  * Trust ends when the content can change: a write-open (through any name
  * or hardlink: the inode is the key), a truncate. Called from file_open
@@ -235,8 +374,10 @@ static __always_inline void bw_trust_revoke_inode(struct inode *inode)
 {
 	struct bw_trust_key k = {};
 
-	if (inode && bw_inode_ident(inode, &k.dev, &k.ino))
+	if (inode && bw_inode_ident(inode, &k.dev, &k.ino)) {
 		bpf_map_delete_elem(&bw_trust, &k);
+		bpf_map_delete_elem(&bw_hash_cache, &k);
+	}
 }
 
 #endif /* BULWARK_TRUST_BPF_H */

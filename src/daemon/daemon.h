@@ -103,6 +103,8 @@ struct daemon {
 	struct drift drift;               /* what its paths resolved to */
 	struct watchdog watchdog;         /* what the kernel actually runs */
 	struct trust_state trust;         /* the kernel's trust map, from the trust database */
+	int hash_probe;                   /* decision 90: 0 if IMA hashes for us, else -errno */
+	char hash_why[256];               /* ... and why not */
 	uint64_t failed_drift;            /* fingerprint of the drift a re-resolution failed on */
 	size_t last_missing;              /* missing paths at the last check: rewatch on change */
 	int64_t settle_ms;                /* wait after an event: ten times the last check's cost */

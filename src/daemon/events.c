@@ -65,12 +65,17 @@ static void fill_trust_hash(struct daemon *d, struct json_object *o, const struc
 {
 	struct json_object *target;
 	const uint8_t *h;
+	uint8_t cached[32];
 	char hex[65];
 
 	if (!(e->flags & (BW_EVF_TRUSTED | BW_EVF_UNTRUSTED)) ||
 	    !json_object_object_get_ex(o, "target", &target) || !json_object_is_type(target, json_type_object))
 		return;
 	h = e->flags & BW_EVF_TRUSTED ? trust_known_hash(d, e->target_dev, e->target_ino) : NULL;
+	/* Untrusted and hashed by IMA (decision 90): as the kernel's cache holds it now. */
+	if (!h && (e->flags & BW_EVF_HASHED) &&
+	    bw_kernel_hash_cached(&d->kernel, e->target_dev, e->target_ino, cached))
+		h = cached;
 	if (h)
 		bw_hex(h, 32, hex);
 	json_object_object_add(target, "sha256", h ? json_object_new_string(hex) : NULL);

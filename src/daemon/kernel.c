@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -374,10 +375,17 @@ static int attach_missing(struct bw_kernel *k, int *adopted, char *why, size_t w
 		explain_lsm_failure(-r, why, why_len);
 		return r;
 	}
+	/*
+	 * Decision 90: the hashing programs (bw_hash_*) go last. A trampoline
+	 * runs the program attached last first, so on a hook they share with
+	 * a decision program they have cached the hash when it decides.
+	 */
+	for (int pass = 0; pass < 2; pass++)
 	bpf_object__for_each_program(prog, k->skel->obj) {
 		struct bpf_link *link;
 
-		if (!bpf_program__autoload(prog))
+		if (!bpf_program__autoload(prog) ||
+		    (strncmp(bpf_program__name(prog), "bw_hash_", 8) == 0) != (pass == 1))
 			continue;
 		link = bpf_program__attach(prog);
 		if (!link) {
@@ -1058,6 +1066,117 @@ void bw_kernel_check(struct bw_kernel *k, struct bw_integrity *out, bw_integrity
 	kill(getpid(), 0);
 	out->called = canary_hits(k) != before;
 	out->ftrace_enabled = read_ftrace_enabled();
+}
+
+/*
+ * Decision 90's start-up probe: does IMA hand this kernel's BPF programs a
+ * SHA-256? Map a file of known content readable, with bw_hash_cfg naming
+ * this process: the sleepable mmap program hashes it with
+ * bpf_ima_file_hash and records what it got; compare with libsodium's.
+ * 0 when it works, else -errno with why filled in.
+ */
+int bw_kernel_hash_probe(struct bw_kernel *k, char *why, size_t why_len)
+{
+	static const char content[] = "bulwark: does IMA hash files for BPF programs?\n";
+	int fd = bpf_map__fd(k->skel->maps.bw_hash_cfg), tmp = -1, r = 0;
+	unsigned char want[crypto_hash_sha256_BYTES];
+	struct bw_hash_cfg cfg = { 0 };
+	char path[] = "/run/bulwark-ima-probe-XXXXXX";
+	__u32 zero = 0;
+	void *m;
+
+	if (bpf_map_lookup_elem(fd, &zero, &cfg) < 0)
+		return snprintf(why, why_len, "cannot read bw_hash_cfg: %s", strerror(errno)), -EIO;
+	cfg.probe_tgid = (uint32_t)getpid();
+	cfg.probe_ret = 0;
+	memset(cfg.probe_sha256, 0, sizeof(cfg.probe_sha256));
+	if (bpf_map_update_elem(fd, &zero, &cfg, BPF_ANY) < 0)
+		return snprintf(why, why_len, "cannot write bw_hash_cfg: %s", strerror(errno)), -EIO;
+	tmp = mkstemp(path);
+	if (tmp < 0 && (strcpy(path, "/tmp/bulwark-ima-probe-XXXXXX"), tmp = mkstemp(path)) < 0) {
+		r = -errno;
+		snprintf(why, why_len, "cannot create a probe file: %s", strerror(errno));
+		goto out;
+	}
+	unlink(path);
+	if (write(tmp, content, sizeof(content) - 1) != (ssize_t)(sizeof(content) - 1)) {
+		r = -EIO;
+		snprintf(why, why_len, "cannot write the probe file");
+		goto out;
+	}
+	m = mmap(NULL, sizeof(content) - 1, PROT_READ, MAP_PRIVATE, tmp, 0);
+	if (m != MAP_FAILED)
+		munmap(m, sizeof(content) - 1);
+	crypto_hash_sha256(want, (const unsigned char *)content, sizeof(content) - 1);
+	if (bpf_map_lookup_elem(fd, &zero, &cfg) < 0) {
+		r = -EIO;
+		snprintf(why, why_len, "cannot read bw_hash_cfg: %s", strerror(errno));
+	} else if (cfg.probe_ret == 0) {
+		r = -ENOSYS;
+		snprintf(why, why_len, "the hashing program did not run");
+	} else if (cfg.probe_ret < 0) {
+		r = (int)cfg.probe_ret;
+		snprintf(why, why_len, "bpf_ima_file_hash failed: %s%s", strerror((int)-cfg.probe_ret),
+			 cfg.probe_ret == -EOPNOTSUPP ? " (this kernel has no IMA: CONFIG_IMA)" : "");
+	} else if (cfg.probe_ret - 1 != 4 /* HASH_ALGO_SHA256 */) {
+		r = -EPROTO;
+		snprintf(why, why_len, "IMA hashes with algorithm %lld, not SHA-256 (boot with ima_hash=sha256)",
+			 (long long)cfg.probe_ret - 1);
+	} else if (memcmp(cfg.probe_sha256, want, sizeof(want)) != 0) {
+		r = -EPROTO;
+		snprintf(why, why_len, "IMA's SHA-256 of the probe file is not its SHA-256");
+	}
+out:
+	if (tmp >= 0)
+		close(tmp);
+	if (bpf_map_lookup_elem(fd, &zero, &cfg) == 0) {
+		cfg.probe_tgid = 0;
+		bpf_map_update_elem(fd, &zero, &cfg, BPF_ANY);
+	}
+	return r;
+}
+
+int bw_kernel_hash_enable(struct bw_kernel *k, bool on)
+{
+	int fd = bpf_map__fd(k->skel->maps.bw_hash_cfg);
+	struct bw_hash_cfg cfg = { 0 };
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(fd, &zero, &cfg) < 0)
+		return -errno;
+	if (cfg.enabled == (uint32_t)on)
+		return 0;
+	cfg.enabled = on;
+	return bpf_map_update_elem(fd, &zero, &cfg, BPF_ANY) < 0 ? -errno : 0;
+}
+
+int bw_kernel_hash_stats(struct bw_kernel *k, uint64_t out[BW_HASH_STATS])
+{
+	int fd = bpf_map__fd(k->skel->maps.bw_hash_stats);
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *v;
+
+	memset(out, 0, sizeof(uint64_t) * BW_HASH_STATS);
+	if (ncpu <= 0 || !(v = calloc((size_t)ncpu, sizeof(*v))))
+		return -ENOMEM;
+	for (__u32 i = 0; i < BW_HASH_STATS; i++)
+		if (bpf_map_lookup_elem(fd, &i, v) == 0)
+			for (int c = 0; c < ncpu; c++)
+				out[i] += v[c];
+	free(v);
+	return 0;
+}
+
+/* The hash the kernel cached for an untrusted file, if any (events' target.sha256). */
+bool bw_kernel_hash_cached(struct bw_kernel *k, uint64_t dev, uint64_t ino, uint8_t sha256[32])
+{
+	struct bw_trust_key key = { .dev = dev, .ino = ino };
+	struct bw_trust_val v;
+
+	if (!k->skel || bpf_map_lookup_elem(bpf_map__fd(k->skel->maps.bw_hash_cache), &key, &v) < 0)
+		return false;
+	memcpy(sha256, v.sha256, 32);
+	return true;
 }
 
 int bw_kernel_trust_map(struct bw_kernel *k)

@@ -108,4 +108,10 @@ int bw_kernel_trust_iter(struct bw_kernel *k);
 /* Detach everything and remove every pin. */
 int bw_kernel_unload(struct bw_kernel *k);
 
+/* Decision 90: IMA hashing of untrusted images for sha256: rules. */
+int bw_kernel_hash_probe(struct bw_kernel *k, char *why, size_t why_len);
+int bw_kernel_hash_enable(struct bw_kernel *k, bool on);
+int bw_kernel_hash_stats(struct bw_kernel *k, uint64_t out[BW_HASH_STATS]);
+bool bw_kernel_hash_cached(struct bw_kernel *k, uint64_t dev, uint64_t ino, uint8_t sha256[32]);
+
 #endif

@@ -513,6 +513,11 @@ static int start(struct daemon *d, const struct options *o, const char *policy)
 		bw_log(LOG_ERR, "%s", why);
 		goto out;
 	}
+	/* Decision 90: can this kernel hash images for sha256: rules? */
+	d->hash_probe = bw_kernel_hash_probe(&d->kernel, d->hash_why, sizeof(d->hash_why));
+	if (d->hash_probe < 0)
+		bw_log(LOG_WARNING, "IMA hashing unavailable, policies with sha256: rules will be refused: %s",
+		       d->hash_why);
 	if (d->kernel.adopted || d->kernel.handover)
 		restore_state(d);
 	/*

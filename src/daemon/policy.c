@@ -642,6 +642,40 @@ static void loaded_event(struct daemon *d, const char *path, const struct bw_pol
 	policy_event(d, "loaded", reason, what);
 }
 
+/* Does the prepared policy have sha256: rules (decision 90)? */
+static bool policy_hashes(const struct prepared *pp)
+{
+	for (size_t i = 0; i < pp->compiled.n; i++)
+		if (pp->compiled.entries[i].key.kind == BW_OBJ_META)
+			return pp->compiled.entries[i].val.flags & BW_POLICY_HASH;
+	return false;
+}
+
+/*
+ * A sha256: rule needs IMA's hash of untrusted images (decision 90). On a
+ * kernel that cannot give it (the start-up probe failed), the rule would
+ * match trusted files only: refused, with what to do.
+ */
+static int check_hash(struct daemon *d, const char *path, struct prepared *pp, char **ret_diag)
+{
+	struct bw_policy *p = pp->policy;
+
+	if (!policy_hashes(pp) || d->hash_probe == 0)
+		return 0;
+	for (size_t i = 0; i < p->n_rules; i++) {
+		if (p->rules[i].obj != BW_OBJ_TYPE_HASH)
+			continue;
+		bw_policy_diag(p, BW_SEV_ERROR, &p->rules[i].obj_loc, NULL,
+			       "boot a kernel with IMA (CONFIG_IMA=y, ima_hash=sha256: Debian's 6.1 and 6.12 are), "
+			       "or replace the sha256: rules with `deny exec untrusted` and trust",
+			       "sha256: rules need the kernel to hash untrusted files, and it cannot: %s",
+			       d->hash_why);
+		break;
+	}
+	*ret_diag = render_diags(p, path, NULL);
+	return -EOPNOTSUPP;
+}
+
 /* Does the prepared policy say `protect self`? Its META entry carries the flag. */
 bool policy_protects_self(const struct prepared *pp)
 {
@@ -670,6 +704,9 @@ int commit_policy(struct daemon *d, const char *path, struct prepared *pp, const
 	r = check_trust(d, path, pp, ret_diag);
 	if (r < 0)
 		return r;
+	r = check_hash(d, path, pp, ret_diag);
+	if (r < 0)
+		return r;
 	/* Protecting itself: bulwarkd takes level system while its writes still count. */
 	if (policy_protects_self(pp)) {
 		r = bw_kernel_protect_self(&d->kernel);
@@ -683,12 +720,21 @@ int commit_policy(struct daemon *d, const char *path, struct prepared *pp, const
 	/* Decisions the old policy made are decoded with its rule table. */
 	if (d->rb)
 		ring_buffer__consume(d->rb);
+	/* Hashing on before a policy with sha256: rules is in force (decision 90). */
+	if (policy_hashes(pp) && (r = bw_kernel_hash_enable(&d->kernel, true)) < 0) {
+		if (asprintf(ret_diag, "%s: cannot turn image hashing on: %s\n", path, strerror(-r)) < 0)
+			*ret_diag = NULL;
+		return r;
+	}
 	r = bw_kernel_install(&d->kernel, &pp->compiled, p->sha256, p->n_rules, p->flags, why,
 			      sizeof(why));
 	if (r < 0) {
 		*ret_diag = render_diags(p, path, why);
 		return r;
 	}
+	/* ... and off once one without them is. */
+	if (!policy_hashes(pp))
+		bw_kernel_hash_enable(&d->kernel, false);
 	bw_kernel_policy_info(&d->kernel, &info);
 	push_generation(d, &pp->table, info.generation);
 	json_object_put(d->policy_files);

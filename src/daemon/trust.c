@@ -527,6 +527,22 @@ struct json_object *trust_status(const struct daemon *d)
 	const char *db = trust_status_db(d);
 
 	json_object_object_add(o, "db", json_object_new_string(db));
+	{
+		/* Decision 90: IMA hashing of untrusted images for sha256: rules. */
+		struct json_object *h = json_object_new_object();
+		uint64_t st[BW_HASH_STATS];
+
+		json_object_object_add(h, "available", json_object_new_boolean(d->hash_probe == 0));
+		if (d->hash_probe)
+			json_object_object_add(h, "error", json_object_new_string(d->hash_why));
+		if (d->kernel.skel && bw_kernel_hash_stats((struct bw_kernel *)&d->kernel, st) == 0) {
+			json_object_object_add(h, "computed", json_object_new_uint64(st[BW_HASH_COMPUTED]));
+			json_object_object_add(h, "cached", json_object_new_uint64(st[BW_HASH_CACHED]));
+			json_object_object_add(h, "failed", json_object_new_uint64(st[BW_HASH_FAILED]));
+			json_object_object_add(h, "unknown", json_object_new_uint64(st[BW_HASH_UNKNOWN]));
+		}
+		json_object_object_add(o, "hash", h);
+	}
 	json_object_object_add(o, "entries", json_object_new_uint64(ts->entries));
 	json_object_object_add(o, "trusted", json_object_new_uint64(ts->trusted));
 	json_object_object_add(o, "rejected", json_object_new_uint64(ts->rejected));

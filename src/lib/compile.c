@@ -1420,6 +1420,8 @@ int bw_compile(struct bw_policy *p, struct bw_compiled *out)
 		 */
 		if (bw_rule_uses_trust(&p->rules[i]))
 			meta.e.val.flags |= p->rules[i].layer ? BW_POLICY_LAYER_TRUST : BW_POLICY_TRUST;
+		if (p->rules[i].obj == BW_OBJ_TYPE_HASH)
+			meta.e.val.flags |= BW_POLICY_HASH;
 	}
 	meta.e.val.rule_id = p->mode_rule;
 	meta.e.val.cgroup_levels = cgroup_levels;

@@ -426,6 +426,7 @@ static struct json_object *flags_json(struct bw_jb *b, uint32_t f)
 		{ BW_EVF_WALK_LIMIT, "walk-limit" },    { BW_EVF_STICKY, "sticky" },
 		{ BW_EVF_ARGV_TRUNC, "argv-truncated" }, { BW_EVF_REAL_FILE, "real-file" },
 		{ BW_EVF_TRUSTED, "trusted" },          { BW_EVF_UNTRUSTED, "untrusted" },
+		{ BW_EVF_HASHED, "hashed" },            { BW_EVF_HASH_UNKNOWN, "hash-unknown" },
 	};
 	struct json_object *a = bw_jb_arr(b);
 
