@@ -14,6 +14,12 @@
 # to load, and bulwark's counters or fapolicyd's deny log must show it;
 # under the bare kernel both must work (the denial comes from the
 # configuration, not from the copies). Any miss stops the run.
+# A fourth configuration, the floor (bench/floor-gen: an empty program on
+# every attach point bulwark uses, loaded by bench/floorload), separates
+# what any BPF LSM pays for its attachments from bulwark's decisions.
+# The wall clock is read with kernel.bpf_stats_enabled off (its two clock
+# reads per program call would be paid by the floor and bulwark only);
+# bulwark's programs' own time is read in a separate pass with it on.
 # Writes bench/results/DATE-KERNEL-fapolicyd.md and prints it, then
 # "bench: N passed, N failed". Needs root and a kernel that runs BPF LSM:
 # `make bench` runs it in vm/run on 6.1 and 6.12.
@@ -119,16 +125,19 @@ mount --bind "$W/fapo/var" /var/lib/fapolicyd
 mount --bind "$W/fapo/run" /run/fapolicyd
 
 as_u() { setpriv --reuid="$U" --regid="$U" --clear-groups -- "$@"; }
-# The nanoseconds bulwark's programs ran (kernel.bpf_stats_enabled, on for
-# the whole run so that every configuration pays its clock reads alike).
+# The nanoseconds bulwark's programs ran (kernel.bpf_stats_enabled).
 bpf_ns() { "$B/bench/hookstats" bw_ | awk '{ n += $3 } END { printf "%d\n", n }'; }
-# one N CMD...: CMD's ns per operation, then bulwark's programs' ns per
-# operation over the same interval (the harness is idle meanwhile).
+# one N CMD...: CMD's wall-clock ns per operation (statistics off), then
+# bulwark's programs' ns per operation in a second, untimed pass with
+# statistics on (0 where no bulwark program is attached).
 one() {
 	local n=$1 t0 t1 w
 	shift
-	t0=$(bpf_ns)
 	w=$(as_u "$@")
+	t0=$(bpf_ns)
+	sysctl -qw kernel.bpf_stats_enabled=1
+	as_u "$@" >/dev/null
+	sysctl -qw kernel.bpf_stats_enabled=0
 	t1=$(bpf_ns)
 	echo "$w $(((t1 - t0) / n))"
 }
@@ -172,13 +181,25 @@ fapolicyd_on() {
 	fail "fapolicyd did not start"
 }
 fapolicyd_off() { kill -TERM "$FAPO"; wait "$FAPO" || true; }
+floor_on() {
+	"$B/bench/floorload" "$B/bench/floor.bpf.o" >"$W/floor.out" 2>&1 &
+	FLOOR=$!
+	for _ in $(seq 300); do grep -q '^ready' "$W/floor.out" && return; sleep 0.1; done
+	fail "the floor did not load: $(cat "$W/floor.out")"
+}
+floor_off() { kill -TERM "$FLOOR"; wait "$FLOOR"; }
 
 "$B/bulwark" unload >/dev/null 2>&1 || true
-sysctl -qw kernel.bpf_stats_enabled=1
+sysctl -qw kernel.bpf_stats_enabled=0
 : >"$W/samples"
 for r in $(seq "$ROUNDS"); do
 	[[ $(probe bare) == 2 ]] || fail "bare kernel: an untrusted copy did not run ($(tail -n 2 "$W/probe.log"))"
 	echo "bare $r $(workloads)" >>"$W/samples"
+
+	floor_on
+	[[ $(probe floor) == 2 ]] || fail "floor: an untrusted copy did not run"
+	echo "floor $r $(workloads)" >>"$W/samples"
+	floor_off
 
 	bulwark_on
 	e0=$(counter exec) l0=$(counter load)
@@ -196,7 +217,7 @@ for r in $(seq "$ROUNDS"); do
 	grep -q "dec=deny.*path=$W/untrusted/bench.so" "$W/fapolicyd.log" || fail "fapolicyd: no deny logged for the library copy"
 	echo "fapolicyd $r $(workloads)" >>"$W/samples"
 	fapolicyd_off
-	echo "fapolicyd.sh: round $r of $ROUNDS: $(tail -n 3 "$W/samples" | paste -sd' ')" >&2
+	echo "fapolicyd.sh: round $r of $ROUNDS: $(tail -n 4 "$W/samples" | paste -sd' ')" >&2
 done
 
 results=$repo/bench/results
@@ -211,33 +232,39 @@ for line in open(path):
     cfg, r, *v = line.split()
     data.setdefault(cfg, []).append([float(x) for x in v])
 work = [("exec storm, static busybox", ns), ("exec storm, dynamic `true`", nd), ("dlopen + dlclose of a .so", nl)]
+cfgs = ("bare", "floor", "bulwark", "fapolicyd")
 print(f"# Allowlisting: bulwark against fapolicyd, {kernel}\n")
 print(f"Commit {commit}; kernel {kernel}; fapolicyd {fver} (integrity = {integ}). Emulated (qemu TCG): the "
       f"times are emulated, only the ratios are claims. {rounds} rounds, configurations interleaved in one boot "
-      f"(bare, bulwark, fapolicyd, ...), every configuration checked to refuse an untrusted copy of the program "
-      f"and of the library before it was timed. µs per operation: median over rounds, and [min-max].\n")
-print("| workload | ops per sample | bare | bulwark | fapolicyd | bulwark added | fapolicyd added | fapolicyd added / bulwark added |")
-print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+      f"(bare, floor, bulwark, fapolicyd, ...), every configuration checked to refuse an untrusted copy of the program "
+      f"and of the library before it was timed (the bare kernel and the floor to run both). The floor is an empty "
+      f"BPF LSM program on every attach point bulwark uses: what any BPF LSM pays for attaching there. Wall clock "
+      f"with kernel.bpf_stats_enabled off. µs per operation: median over rounds, and [min-max].\n")
+print("| workload | ops per sample | bare | floor | bulwark | fapolicyd | floor added | bulwark added | fapolicyd added | fapolicyd added / bulwark added |")
+print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 progs, added = [], []
+def pct(x, base):
+    return f"{x:+.1f} µs ({x / base * 100:+.1f}%)"
 for i, (name, n) in enumerate(work):
-    col = {c: [s[2 * i] / 1000 for s in data[c]] for c in ("bare", "bulwark", "fapolicyd")}
+    col = {c: [s[2 * i] / 1000 for s in data[c]] for c in cfgs}
     progs.append(statistics.median(s[2 * i + 1] for s in data["bulwark"]) / 1000)
     med = {c: statistics.median(v) for c, v in col.items()}
     cell = lambda c: f"{med[c]:.1f} [{min(col[c]):.1f}-{max(col[c]):.1f}]"
-    ab, af = med["bulwark"] - med["bare"], med["fapolicyd"] - med["bare"]
+    fl, ab, af = med["floor"] - med["bare"], med["bulwark"] - med["bare"], med["fapolicyd"] - med["bare"]
     ratio = f"{af / ab:.1f}x" if ab > 0 else f"bulwark added nothing measurable ({ab:+.1f} µs)"
-    print(f"| {name} | {n} | {cell('bare')} | {cell('bulwark')} | {cell('fapolicyd')} | {ab:+.1f} µs ({ab / med['bare'] * 100:+.1f}%) | "
-          f"{af:+.1f} µs ({af / med['bare'] * 100:+.1f}%) | {ratio} |")
-    added.append((name, af))
-print("\nbulwark's own programs, by the kernel's accounting (kernel.bpf_stats_enabled: the time every bw_ program "
-      "ran during the timed loop, over its operations; the trampolines and the clock reads are not in it). "
-      "This is bulwark's decision cost without the wall clock's noise:\n")
-print("| workload | bulwark's programs, µs per operation | fapolicyd added / bulwark's programs |")
-print("| --- | ---: | ---: |")
-for (name, af), p in zip(added, progs):
-    print(f"| {name} | {p:.1f} | " + (f"{af / p:.1f}x |" if p > 0 else "- |"))
+    print(f"| {name} | {n} | {cell('bare')} | {cell('floor')} | {cell('bulwark')} | {cell('fapolicyd')} | "
+          f"{pct(fl, med['bare'])} | {pct(ab, med['bare'])} | {pct(af, med['bare'])} | {ratio} |")
+    added.append((name, af, med["bulwark"] - med["floor"]))
+print("\nbulwark's decisions apart from the attachment: bulwark minus the floor by the wall clock, and bulwark's programs "
+      "by the kernel's accounting (kernel.bpf_stats_enabled, in a second untimed pass: the time every bw_ program ran, "
+      "over the operations; the trampolines are not in it):\n")
+print("| workload | bulwark minus floor, µs | fapolicyd added / that | bulwark's programs, µs per operation | fapolicyd added / bulwark's programs |")
+print("| --- | ---: | ---: | ---: | ---: |")
+for (name, af, bf), p in zip(added, progs):
+    print(f"| {name} | {bf:+.1f} | " + (f"{af / bf:.1f}x" if bf > 0 else "-") + f" | {p:.1f} | " +
+          (f"{af / p:.1f}x |" if p > 0 else "- |"))
 print("\nPer round (µs per operation: static, dynamic, dlopen):\n")
-for c in ("bare", "bulwark", "fapolicyd"):
+for c in cfgs:
     print(f"- {c}: " + "; ".join(" / ".join(f"{x / 1000:.1f}" for x in s[0::2]) for s in data[c]))
 PY
 cat "$OUT"
