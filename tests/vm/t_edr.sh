@@ -5,6 +5,7 @@
 #  - a blocklisted binary runs once, is detected (with its process tree),
 #    and mini-edr denies it in its own layer: the second exec fails with
 #    EPERM, and the event names mini-edr's layer;
+#  - a copy of it under another name is refused by its hash rule;
 #  - a binary not on the blocklist keeps running (allow beside deny);
 #  - a second client at a higher altitude allows the same binary: it stays
 #    denied (deny wins across layers);
@@ -55,6 +56,11 @@ check "the exec deny counter moved" test "$(counter exec denied)" -gt "$before"
 wait_line "$T/edr.out" "^denied pid=$DENIED .*target=$T/evil layer=mini-edr$"
 check "mini-edr saw its own refusal through its subscription" test $? -eq 0
 expect_exec_ok "a binary not on the blocklist still runs" "$T/good"
+# Its hash rule holds the content under any name: a copy is another file,
+# never trusted, hashed by IMA at its first exec (decision 90).
+cp "$T/evil" "$T/evil-copy"
+expect_exec_errno "a copy under another name is refused by mini-edr's sha256: rule" EPERM "$T/evil-copy"
+wait_event "the copy's refusal" ".action == \"blocked\" and .process.pid == $TRY_PID and .layer.name == \"mini-edr\" and .target.sha256 == \"$H\""
 
 # Another vendor, higher up, allows the same binary: deny wins.
 rm -f "$T/b.in" && mkfifo "$T/b.in"
