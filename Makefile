@@ -56,7 +56,7 @@ CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 UNIT_TESTS := test_parse test_compile test_event test_precedence test_proto test_server test_trust test_sign \
 	test_api test_oom test_client
 UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/%)
-VM_HELPERS := $(BUILD)/tests/bwtry $(BUILD)/tests/bwsub $(BUILD)/tests/bwlayer $(BUILD)/tests/bwevil $(BUILD)/tests/evil.bpf.o \
+VM_HELPERS := $(BUILD)/tests/bwtry $(BUILD)/tests/bwsub $(BUILD)/tests/bwlayer $(BUILD)/tests/bwreset $(BUILD)/tests/bwevil $(BUILD)/tests/evil.bpf.o \
 	      $(BUILD)/tests/evil-preload.so $(BUILD)/tests/trust-lib.so
 
 BENCH_TOOLS := $(BUILD)/bench/execloop $(BUILD)/bench/opbench $(BUILD)/bench/verify-cost \
@@ -186,6 +186,11 @@ $(BUILD)/examples/mini-edr: examples/mini-edr.c include/bulwark/bulwark.h $(BUIL
 $(BUILD)/tests/bwlayer: tests/vm/bwlayer.c $(BUILD)/libbulwark.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) -Iinclude $(LDHARDEN) -o $@ $< $(BUILD)/libbulwark.a $(PKG_LIBS) -lpthread
+
+# The suite's reset between test files, keeping the verified programs (tests/vm/lib.sh).
+$(BUILD)/tests/bwreset: tests/vm/bwreset.c bpf/abi.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) $(LDHARDEN) -o $@ $< -lbpf
 
 $(BUILD)/tests/bwevil: tests/redteam/bwevil.c
 	@mkdir -p $(dir $@)

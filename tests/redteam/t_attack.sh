@@ -31,7 +31,7 @@
 # restart attack); when it is refused, protection stays on until the VM
 # powers off, as in t_redteam.sh (run-suite runs that file first).
 source "$(dirname "$0")/../vm/lib.sh" || exit 1
-setup
+setup fresh # (lib.sh: loads the programs itself, nothing kept)
 # root's own BPF programs (bwevil, evil.bpf.o): built here when make did not
 if [[ ! -x $REPO/build/tests/bwevil || ! -e $REPO/build/tests/evil.bpf.o || ! -e $REPO/build/tests/evil-preload.so ]]; then
 	clang -g -O2 -target bpf -D__TARGET_ARCH_x86 -I"$REPO/bpf" -c "$REPO/tests/redteam/evil.bpf.c" \

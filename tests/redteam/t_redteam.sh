@@ -14,7 +14,7 @@
 # Protection is on until the signed unload at the end; run-suite runs the
 # red-team files after every other one.
 source "$(dirname "$0")/../vm/lib.sh" || exit 1
-setup
+setup fresh # (lib.sh: loads the programs itself, nothing kept)
 
 T=$WORK/rt
 PIN=/sys/fs/bpf/bulwark

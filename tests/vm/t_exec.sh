@@ -3,7 +3,7 @@
 # Exec control end to end: tree and exact-file rules, identity by inode
 # (symlinks, hardlinks, mounts), audit mode, defaults, events.
 source "$(dirname "$0")/lib.sh" || exit 1
-setup
+setup fresh # (lib.sh: loads the programs itself, nothing kept)
 
 T=$WORK/t
 mkdir -p "$T/tree/sub" "$T/outside" "$T/tree/mnt"

@@ -4,7 +4,7 @@
 # kernel keeps enforcing when the daemon dies, a restarted daemon adopts
 # the pins, and unload really removes everything.
 source "$(dirname "$0")/lib.sh" || exit 1
-setup
+setup fresh # (lib.sh: loads the programs itself, nothing kept)
 
 T=$WORK/t
 mkdir -p "$T/bad"

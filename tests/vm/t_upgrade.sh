@@ -6,7 +6,7 @@
 # gets through, a marked process stays marked, and afterwards the kernel
 # runs exactly one set of bulwark programs: this build's.
 source "$(dirname "$0")/lib.sh" || exit 1
-setup
+setup fresh # (lib.sh: loads the programs itself, nothing kept)
 
 OLD=$REPO/build/upgrade-from/build
 if [[ ! -x $OLD/bulwarkd ]]; then
