@@ -702,8 +702,8 @@ out:
 
 /*
  * Fill a new rule map: in batches of FILL_BATCH entries, one syscall each
- * (the map is filled before anything reads it, so batches are atomic
- * enough), one by one where the kernel has no batch update for the map.
+ * (nothing reads the map before the swap, so a batch needs no atomicity),
+ * one by one from the first batch the kernel refuses.
  * The META entry of layer 0 gets the generation's serial: tasks cache
  * their program class under it, so every class cached under the old
  * policy goes stale at the swap.
@@ -736,23 +736,26 @@ static int fill_rules(int fd, const struct bw_compiled *c, uint32_t serial, char
 				vals[j].serial = serial;
 		}
 		if (batch) {
-			LIBBPF_OPTS(bpf_map_batch_opts, bopts, .elem_flags = BPF_NOEXIST);
+			/*
+			 * elem_flags 0: batch updates take no BPF_NOEXIST (EINVAL),
+			 * and need none: the compiler sorts and merges the keys, so
+			 * each is new to this fresh map.
+			 */
+			LIBBPF_OPTS(bpf_map_batch_opts, bopts, .elem_flags = 0);
 
 			if (bpf_map_update_batch(fd, keys, vals, &count, &bopts) == 0) {
 				i += n;
 				continue;
 			}
-			if ((errno == EINVAL || errno == EOPNOTSUPP) && count == 0) {
-				batch = false; /* no batch ops for this map here: one by one */
-				continue;
-			}
-			r = -errno;
-			snprintf(why, why_len, "cannot fill the rule map (entry %zu of %zu): %s", i + count + 1,
-				 c->n, strerror(errno));
-			goto out;
+			/* No batch update here (or not for this map): this chunk and the rest one by one. */
+			bw_log(LOG_DEBUG, "batch update of the rule map: %s; filling it one entry at a time",
+			       strerror(errno));
+			batch = false;
+			continue;
 		}
 		for (size_t j = 0; j < n; j++) {
-			if (bpf_map_update_elem(fd, &keys[j], &vals[j], BPF_NOEXIST) < 0) {
+			/* BPF_ANY: a batch that failed half-way may have put some of these already. */
+			if (bpf_map_update_elem(fd, &keys[j], &vals[j], BPF_ANY) < 0) {
 				r = -errno;
 				snprintf(why, why_len, "cannot fill the rule map (entry %zu of %zu): %s", i + j + 1,
 					 c->n, strerror(errno));
