@@ -91,7 +91,7 @@ if [[ $TRY_RC -eq 0 && $TRY_OUT == *"exit=0"* ]]; then pass "ld.so OTHER runs"; 
 cat >"$WORK/audit.policy" <<POL
 deny exec sha256:$H
 deny load sha256:$HL
-audit exec $T/other
+audit exec sha256:$HO
 POL
 "$BULWARK" policy load "$WORK/audit.policy" >/dev/null 2>&1
 expect_exec_ok "another program, audited" "$T/other"
@@ -115,7 +115,7 @@ check "dlopen of the copy: its code did not run" test ! -e "$MARK"
 BW_TRUST_MARK=$MARK expect_try "dlopen of another library" dlopen 0 "$T/other.so"
 check "another library: its code ran" grep -q "loaded pid=$TRY_PID" "$MARK"
 rm -f "$MARK"
-try_exec env LD_PRELOAD="$T/denied-copy.so" BW_TRUST_MARK="$MARK" "$T/other"
+try_exec /usr/bin/env LD_PRELOAD="$T/denied-copy.so" BW_TRUST_MARK="$MARK" "$T/other"
 if [[ $TRY_OUT == *"exit=0"* && ! -e $MARK ]]; then pass "LD_PRELOAD of the copy: not loaded, the program runs"; else fail "LD_PRELOAD of the copy: $TRY_OUT"; fi
 
 # mprotect adding PROT_EXEC (a non-sleepable hook: no hashing there): the
