@@ -134,6 +134,11 @@ expect EPERM "$D/bin/dropper"
 wait_edr '^denied' || { echo "  !! mini-edr did not see its refusal"; ok=0; }
 sed -n 's/^denied/  mini-edr: denied/p' "$D/edr.out"
 kill -TERM "$edr"; wait "$edr" 2>/dev/null
+# bulwarkd drops a departed client's layer in its next turn: wait for that, boundedly.
+for _ in $(seq 100); do
+	[[ $("$BULWARK" status --json | jq -r '[.layers[]?.name] | index("mini-edr") == null') == true ]] && break
+	sleep 0.1
+done
 echo "  mini-edr stopped: its layer and rules went with it"
 expect 0 "$D/bin/dropper"
 
