@@ -1080,33 +1080,21 @@ static long bw_target_step(__u32 i, void *ctx)
 }
 
 /*
- * Steps 1-3 for an operation on a process (target NULL: the op has no
- * target, as fork and thread); d->arg is the signal for `signal`.
+ * One layer's search for an operation on a process: the target's masks
+ * from the highest it could match down (few steps, often one), each with
+ * the subject's masks in their own order. s and t were classified with
+ * layer 0's META, which every layer shares.
  */
-static __noinline void bw_decide_task(struct bw_decision *d, __u32 op, __u32 hook,
-				      struct task_struct *target)
+static __always_inline void bw_task_search(struct bw_decision *d, struct bw_search *w,
+					   const struct bw_subject *s, const struct bw_subject *t,
+					   __u32 layer)
 {
-	struct bw_subject s = {}, t = {};
-	struct bw_search ws = {}, *w = &ws;
-	struct bw_rule_val *meta;
-	__u32 arg = d->arg;
-
-	if (target) {
-		d->target_pid = BPF_CORE_READ(target, pid);
-		d->target_tgid = BPF_CORE_READ(target, tgid);
-	}
-	if (!bw_search_begin(d, w, &s, op, hook, &meta, 0))
-		return;
-	t.masks = 1u << BW_SUBJ_ANY;
-	if (target)
-		bw_classify(w, meta, target, true, &t);
-	bw_search_key(w, &s, op, BW_OBJ_TASK, 0);
-	w->key.arg = arg;
-	w->t = &t;
+	bw_search_key(w, s, d->op, BW_OBJ_TASK, layer);
+	w->key.arg = d->arg;
+	w->t = t;
 	w->v = NULL;
-	/* From the highest mask the target could match down: few steps, often one. */
 	w->top = BW_SUBJ_COMBOS - 1;
-	while (w->top && !(t.masks & (1u << w->top)))
+	while (w->top && !(t->masks & (1u << w->top)))
 		w->top--;
 	/* Each exit of that loop is a different constant: one state from here on. */
 	bpf_probe_read_kernel(&w->top, sizeof(w->top), &w->top);
@@ -1116,6 +1104,77 @@ static __noinline void bw_decide_task(struct bw_decision *d, __u32 op, __u32 hoo
 		bpf_loop(w->top + 1, bw_target_step, w, 0);
 	if (w->v)
 		bw_take(d, w);
+}
+
+/*
+ * One layer's search for an operation on a process, into d (deny-wins,
+ * bw_take; layer 0 first). Global: the verifier checks it once per
+ * program, not once per layer, call and caller's state (the task hooks
+ * call bw_decide_task from four places). Returns 0.
+ */
+__noinline int bw_decide_task_layer(struct bw_decision *d, const struct bw_subject *s,
+				    const struct bw_subject *t, __u32 layer)
+{
+	struct bw_search ws = {};
+	struct bw_rule_val *meta;
+
+	if (!d || !s || !t)
+		return 0;
+	ws.policy = bw_policy_begin_layer(&ws, d->op, layer, &meta);
+	if (ws.policy)
+		bw_task_search(d, &ws, s, t, layer);
+	return 0;
+}
+
+/*
+ * Who acts and on whom (step 1 for process operations), under layer 0's
+ * META, which every layer shares. A frame of its own: the searches that
+ * follow need none of its walk state, and the exec chain (bw_bprm_check's
+ * sticky fork check) is near the 512-byte stack on 6.1.
+ */
+static __noinline void bw_classify_task(void *policy, const struct bw_rule_val *meta,
+					struct task_struct *target, struct bw_subject *s,
+					struct bw_subject *t)
+{
+	struct bw_search ws = { .policy = policy };
+
+	bw_classify(&ws, meta, bpf_get_current_task_btf(), false, s);
+	t->masks = 1u << BW_SUBJ_ANY;
+	if (target)
+		bw_classify(&ws, meta, target, true, t);
+}
+
+/*
+ * Steps 1-3 for an operation on a process (target NULL: the op has no
+ * target, as fork and thread); d->arg is the signal for `signal`. Every
+ * layer's answer, deny-wins, as bw_decide_file: the subject and target
+ * are classified once, then each layer with a rule for op is searched,
+ * the administrator's first.
+ */
+static __noinline void bw_decide_task(struct bw_decision *d, __u32 op, __u32 hook,
+				      struct task_struct *target)
+{
+	struct bw_subject s = {}, t = {};
+	struct bw_rule_val *meta;
+	__u32 l, layers;
+	void *policy;
+
+	if (target) {
+		d->target_pid = BPF_CORE_READ(target, pid);
+		d->target_tgid = BPF_CORE_READ(target, tgid);
+	}
+	/* Layer 0 decides op (bit 0), client layers may (bits 1..); meta: a policy is in force. */
+	layers = bw_policy_begin(d, op, hook, &meta) ? 1 : 0;
+	layers |= d->policy_flags >> BW_DECISION_LAYERS_SHIFT;
+	if (!layers || !meta)
+		return;
+	policy = bpf_map_lookup_elem(&bw_policy, &bw_zero_key);
+	if (!policy)
+		return;
+	bw_classify_task(policy, meta, target, &s, &t);
+	for (l = 0; l <= BW_CLIENT_LAYERS; l++)
+		if (layers & (1u << l))
+			bw_decide_task_layer(d, &s, &t, l);
 }
 
 /* Step 4 and the counting half of step 5. Returns the hook's return value. */

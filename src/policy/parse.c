@@ -1843,10 +1843,13 @@ int bw_policy_load_path(struct bw_policy *p, const char *path)
 	return r == 0 && p->oom ? -ENOMEM : r;
 }
 
-/* May a client layer hold rules of op? The kernel searches layers for file and kernel decisions. */
+/*
+ * May a client layer hold rules of op? Every category the kernel decides
+ * by rules; `protect` sets levels, which only the administrator grants.
+ */
 bool bw_layer_op_ok(enum bw_op op)
 {
-	return op != BW_OP_NONE && op != BW_OP_PROTECT && op != BW_OP_SYSCTL && !bw_op_targets_process(op);
+	return op != BW_OP_NONE && op != BW_OP_PROTECT;
 }
 
 int bw_policy_load_layer(struct bw_policy *p, unsigned layer, const char *name, const char *buf,
@@ -1893,7 +1896,7 @@ int bw_policy_load_layer(struct bw_policy *p, unsigned layer, const char *name, 
 		rule->layer = layer;
 		if (!bw_layer_op_ok(rule->op))
 			bw_policy_diag(p, BW_SEV_ERROR, &rule->loc, rule->line,
-				       "client layers decide exec, load, wx, anon-exec, memfd-exec, module, kexec, lockdown and bpf",
+				       "protection levels are the administrator's to grant: ask for `protect` in the policy",
 				       "operation '%s' is decided by the administrator's policy only", bw_op_name(rule->op));
 	}
 	p->flags = flags;

@@ -11,6 +11,9 @@
 #    diagnostics in the client's name, nothing applied, the earlier
 #    rules still in force;
 #  - a transaction open when its client dies is discarded;
+#  - process operations (signal, ptrace, fork) and sysctl writes in
+#    layers: A allows and B denies, denied with B's event, the same call
+#    on a bystander allowed; B leaves, A's allow applies;
 #  - explain answers across layers; one altitude per client; a client
 #    past the bound is refused with ENOSPC.
 source "$(dirname "$0")/lib.sh" || exit 1
@@ -171,11 +174,6 @@ lcmd vendorC add "protect $T/free level=vendor"
 lcmd vendorC commit
 expect_eq "a client layer holds no protect statement" -22 "$REPLY_RC"
 check "... said at its line and column" grep -q "^vendorC:1:1: error: a client layer holds allow, deny and audit rules only" <<<"$REPLY_TEXT"
-lcmd vendorC begin
-lcmd vendorC add "deny signal exe=$T/free"
-lcmd vendorC commit
-expect_eq "process operations stay the policy's" -22 "$REPLY_RC"
-check "... said at the rule" grep -q "^vendorC:1:1: error: operation 'signal'" <<<"$REPLY_TEXT"
 
 # --- a transaction open when its client dies is discarded; its rules go
 lcmd vendorC begin
@@ -206,6 +204,74 @@ lcmd vendorA begin
 lcmd vendorA remove "$id"
 commit_ok vendorA "A removes its persistent rule"
 expect_exec_ok "removed: exec runs" "$T/p"
+
+# --- process operations and sysctls: every category in a layer, deny-wins
+for f in actor victim bystander; do cp "$BWTRY" "$T/$f"; done
+# target EXE: a long-lived bwtry target; prints its pid.
+target() {
+	local out=$WORK/$(basename "$1").target i
+	"$1" target >"$out" 2>&1 &
+	for ((i = 0; i < 50; i++)); do
+		grep -q '^target ' "$out" && break
+		sleep 0.1
+	done
+	sed -n 's/^target pid=\([0-9]*\).*/\1/p' "$out"
+}
+VPID=$(target "$T/victim")
+BPID=$(target "$T/bystander")
+CORE=/proc/sys/kernel/core_pattern MODPROBE=/proc/sys/kernel/modprobe
+core=$(cat $CORE) modprobe=$(cat $MODPROBE)
+lstart procA 500
+lcmd procA begin
+lcmd procA add "allow signal exe=$T/victim from exe=$T/actor with log"
+lcmd procA add "allow write exe=$T/victim from exe=$T/actor with log"
+lcmd procA add "allow fork any from exe=$T/actor with log"
+lcmd procA add "allow sysctl kernel.core_pattern with log"
+commit_ok procA "A allows signal, ptrace, fork and a sysctl"
+BWTRY=$T/actor expect_try "A's allow alone: signal" kill 0 "$VPID" HUP
+wait_event "A's signal allow, by A's layer" \
+	".process.pid == $TRY_PID and .op == \"signal\" and .action == \"allowed\" and .layer.name == \"procA\""
+lstart procB 400
+lcmd procB begin
+lcmd procB add "deny signal exe=$T/victim from exe=$T/actor"
+lcmd procB add "deny write exe=$T/victim from exe=$T/actor"
+lcmd procB add "deny fork any from exe=$T/actor"
+lcmd procB add "deny sysctl kernel.core_pattern"
+commit_ok procB "B denies them"
+d0=$(counter signal denied)
+BWTRY=$T/actor expect_try "A allows, B denies: signal" kill EPERM "$VPID" TERM
+wait_event "the signal denial names B's layer" \
+	".process.pid == $TRY_PID and .op == \"signal\" and .action == \"blocked\" and .layer.name == \"procB\" and .target.pid == $VPID"
+check "the signal denied counter moved" test "$(counter signal denied)" -gt "$d0"
+check "the victim survived TERM" kill -0 "$VPID"
+BWTRY=$T/actor expect_try "beside it, a bystander's signal" kill 0 "$BPID" HUP
+BWTRY=$T/actor expect_try "A allows, B denies: ptrace" attach EPERM "$VPID"
+wait_event "the ptrace denial names B's layer" \
+	".process.pid == $TRY_PID and .op == \"write\" and .action == \"blocked\" and .layer.name == \"procB\""
+BWTRY=$T/actor expect_try "beside it, ptrace of a bystander" attach 0 "$BPID"
+BWTRY=$T/actor expect_try "A allows, B denies: fork" fork EPERM
+wait_event "the fork denial names B's layer" \
+	".process.pid == $TRY_PID and .op == \"fork\" and .action == \"blocked\" and .layer.name == \"procB\""
+BWTRY=$T/bystander expect_try "beside it, another program forks" fork 0
+BWTRY=$T/actor expect_try "A allows, B denies: sysctl write" write-file EPERM $CORE "$core"
+wait_event "the sysctl denial names B's layer" \
+	".process.pid == $TRY_PID and .op == \"sysctl\" and .action == \"blocked\" and .layer.name == \"procB\""
+BWTRY=$T/actor expect_try "beside it, another sysctl" write-file 0 $MODPROBE "$modprobe"
+lcmd procA explain "signal exe=$T/victim as exe=$T/actor with signals=TERM"
+expect_eq "explain: a signal across layers" "blocked procB" "$(jq -r '.action + " " + .rule.file' <<<"$REPLY_TEXT")"
+lquit procB
+wait_status '[.layers[].name] == ["vendorA","procA"] or [.layers[].name] == ["procA","vendorA"]'
+BWTRY=$T/actor expect_try "B gone: signal" kill 0 "$VPID" HUP
+wait_event "B gone: the signal allowed by A's layer" \
+	".process.pid == $TRY_PID and .op == \"signal\" and .action == \"allowed\" and .layer.name == \"procA\""
+BWTRY=$T/actor expect_try "B gone: ptrace" attach 0 "$VPID"
+BWTRY=$T/actor expect_try "B gone: fork" fork 0
+wait_event "B gone: the fork allowed by A's layer" \
+	".process.pid == $TRY_PID and .op == \"fork\" and .action == \"allowed\" and .layer.name == \"procA\""
+BWTRY=$T/actor expect_try "B gone: sysctl write" write-file 0 $CORE "$core"
+lquit procA
+kill "$VPID" "$BPID" 2>/dev/null
+wait_status '[.layers[].name] == ["vendorA"]'
 
 # --- one client per altitude; at most 8 client layers
 out=$(echo quit | "$BWLAYER" vendorD 300 2>&1)
