@@ -27,17 +27,53 @@
 #include "log.h"
 
 static bool libbpf_verbose;
+/* The program the verifier refused last, and its reason: the one-line explanation's detail. */
+static char verifier_refusal[320];
+
+/*
+ * From a verifier log ("prog 'NAME': -- BEGIN PROG LOAD LOG --\n...\nREASON
+ * \nprocessed N insns ...\n-- END PROG LOAD LOG --"): "NAME: REASON".
+ */
+static void note_verifier_refusal(const char *msg)
+{
+	const char *name = strstr(msg, "prog '"), *log = strstr(msg, "-- BEGIN PROG LOAD LOG --");
+	const char *end = log ? strstr(log, "-- END PROG LOAD LOG --") : NULL;
+	const char *line = NULL, *p;
+	int name_len;
+
+	if (!name || !log || !end || name > log)
+		return;
+	name += 6;
+	name_len = (int)strcspn(name, "'");
+	/* The reason is the last line before the statistics ("processed ...") or the end. */
+	for (p = strchr(log, '\n'); p && p < end; p = strchr(p + 1, '\n')) {
+		const char *l = p + 1;
+
+		if (l >= end || strncmp(l, "processed ", 10) == 0 || strncmp(l, "-- END", 6) == 0)
+			break;
+		if (*l != '\n')
+			line = l;
+	}
+	if (!line)
+		return;
+	snprintf(verifier_refusal, sizeof(verifier_refusal), "%.*s: %.*s", name_len, name,
+		 (int)strcspn(line, "\n"), line);
+}
 
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	char *msg;
 	size_t n;
 
-	if (!libbpf_verbose)
-		return 0;
 	/* Whole: a verifier log is one message, and its end is the reason. */
 	if (vasprintf(&msg, fmt, ap) < 0)
 		return 0;
+	if (strstr(msg, "-- BEGIN PROG LOAD LOG --"))
+		note_verifier_refusal(msg);
+	if (!libbpf_verbose) {
+		free(msg);
+		return 0;
+	}
 	n = strlen(msg);
 	while (n && msg[n - 1] == '\n')
 		msg[--n] = 0;
@@ -94,6 +130,11 @@ static void explain_lsm_failure(int err, char *why, size_t len)
 		snprintf(why, len,
 			 "BPF LSM is not active (lsm=%s): add bpf to the kernel command line, e.g. lsm=%s,bpf, and reboot",
 			 lsm, lsm);
+	else if (err && verifier_refusal[0])
+		snprintf(why, len,
+			 "the kernel's verifier refused bulwark's program %s (%s): this build does not fit this kernel; "
+			 "`bulwarkd --probe --verbose` prints the whole log for a bug report",
+			 verifier_refusal, strerror(err));
 	else if (err)
 		snprintf(why, len,
 			 "the kernel refused bulwark's BPF LSM programs (%s)%s%s: this kernel cannot run BPF LSM (no BPF trampolines?); use a stock distribution kernel with CONFIG_BPF_LSM=y, or vm/run on this host",
@@ -370,6 +411,7 @@ static int attach_missing(struct bw_kernel *k, int *adopted, char *why, size_t w
 		}
 	}
 	k->lockdown_reasons = fill_lockdown_ids(k->skel);
+	verifier_refusal[0] = 0;
 	r = bulwark_bpf__load(k->skel);
 	if (r < 0) {
 		explain_lsm_failure(-r, why, why_len);
@@ -605,6 +647,7 @@ int bw_kernel_probe(bool verbose, char *why, size_t why_len)
 	/* A probe must leave no trace: nothing pinned, nothing attached. */
 	bpf_object__for_each_map(map, skel->obj)
 		bpf_map__set_pin_path(map, NULL);
+	verifier_refusal[0] = 0;
 	r = bulwark_bpf__load(skel);
 	if (r < 0)
 		explain_lsm_failure(-r, why, why_len);
