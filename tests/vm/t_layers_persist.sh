@@ -23,6 +23,7 @@ BWLAYER=$REPO/build/tests/bwlayer
 T=$WORK/lp
 mkdir -p "$T" && chmod 755 "$WORK" "$T"
 cp "$BWLAYER" "$T/agent" # the vendor's program
+cp "$BWLAYER" "$T/rootagent" # root's client program
 for f in p free q never; do cp /usr/bin/true "$T/$f"; done
 # bulwark's persistent directory (the trust database's): a directory of its own.
 TDB=$WORK/tdb
@@ -141,7 +142,7 @@ lcmd v commit
 lclose v
 restart_killed
 expect_exec_errno "restored again" EPERM "$T/p"
-lopen r 0 vend 500 "$BWLAYER"
+lopen r 0 vend 500 "$T/rootagent"
 expect_eq "root takes a departed vendor's layer (unprotected)" "open rc=0" "$OPEN"
 rid=$(grep -o '"id":[0-9]*' "$T/r.out" | head -n 1 | cut -d: -f2)
 lcmd r begin
@@ -172,7 +173,7 @@ expect_exec_ok "... and the unreadable layer is not" "$T/p"
 # --- locked, `protect self`: root needs a grant for `layer`
 "$BULWARK" key gen "$WORK/lock" >/dev/null
 check "bulwark lock" "$BULWARK" lock "$WORK/lock.pub"
-lopen r 0 rootvendor 700 "$BWLAYER"
+lopen r 0 rootvendor 700 "$T/rootagent"
 check "locked: root's layer-open without a grant is refused ($OPEN)" test "$OPEN" = "open rc=-13"
 check "... saying why" grep -q "grant layer" "$T/r.out"
 check "... in bulwarkd's log too" grep -q "refused 'layer-open' from uid 0.*grant layer" "$DAEMON_LOG"
@@ -187,7 +188,7 @@ POL
 out=$("$BULWARK" policy load "$PROT" 2>&1)
 check "the protecting policy loads, signed ($out)" test $? -eq 0
 expect_eq "protection is on" true "$("$BULWARK" status --json | jq -r .protection.self)"
-lopen r 0 rootvendor 700 "$BWLAYER"
+lopen r 0 rootvendor 700 "$T/rootagent"
 check "protected: root's layer-open is refused ($OPEN)" test "$OPEN" = "open rc=-13"
 check "... saying why" grep -q "grant layer" "$T/r.out"
 lclose r
@@ -210,20 +211,22 @@ wait_event "protected: the write was refused by the protect gate" \
 check "... the saved rule is intact" grep -q "deny exec $T/q" "$SAVED"
 lclose v
 
-# Root granted `layer` by a signed policy may open its own layer.
-cat >"$PROT" <<POL
+# Root granted `layer` by a signed policy may open its own layer (another
+# file: `protect self` guards the policy files in force).
+PROT2=$WORK/protect2.policy
+cat >"$PROT2" <<POL
 deny exec $T/never
 protect self
 grant layer from uid=4242 exe=$T/agent
-grant layer from uid=0 exe=$BWLAYER
+grant layer from uid=0 exe=$T/rootagent
 POL
-"$BULWARK" sign --key "$WORK/lock.key" --version 2 policy "$PROT" >/dev/null
-out=$("$BULWARK" policy load "$PROT" 2>&1)
+"$BULWARK" sign --key "$WORK/lock.key" --version 2 policy "$PROT2" >/dev/null
+out=$("$BULWARK" policy load "$PROT2" 2>&1)
 check "a signed policy granting root layer loads ($out)" test $? -eq 0
-lopen r 0 rootvendor 700 "$BWLAYER"
+lopen r 0 rootvendor 700 "$T/rootagent"
 expect_eq "protected: root granted layer opens a layer" "open rc=0" "$OPEN"
 lclose r
-lopen r 0 vend 500 "$BWLAYER"
+lopen r 0 vend 500 "$T/rootagent"
 check "protected: granted root still cannot take the vendor's layer ($OPEN)" test "$OPEN" != "open rc=0"
 lclose r
 expect_exec_errno "... whose rule still denies" EPERM "$T/q"
