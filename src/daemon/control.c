@@ -337,7 +337,7 @@ int control_on_line(void *ctx, struct conn *c, const char *line, size_t len)
 {
 	struct daemon *d = ctx;
 	struct bw_request req = { 0 };
-	char err[BW_PROTO_ERR_MAX];
+	char err[BW_PROTO_ERR_MAX], why[512];
 	int r = bw_proto_decode(line, len, &req, err, sizeof(err));
 
 	if (r < 0) {
@@ -355,6 +355,13 @@ int control_on_line(void *ctx, struct conn *c, const char *line, size_t len)
 		bw_log(LOG_NOTICE, "refused %s", msg ? msg : "a request not granted");
 		reply_error(d, c, EACCES, msg ? msg : "not granted");
 		free(msg);
+		bw_request_release(&req);
+		return 0;
+	}
+	if (!grants_gate_layer(d, c, req.method, why, sizeof(why))) {
+		bw_log(LOG_NOTICE, "refused '%s' from uid %d pid %d: %s", bw_method_name(req.method), (int)c->uid,
+		       (int)c->pid, why);
+		reply_error(d, c, EACCES, why);
 		bw_request_release(&req);
 		return 0;
 	}

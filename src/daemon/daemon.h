@@ -55,6 +55,8 @@ struct task {
 
 /* Client layers (layers.c): rule texts, each one txn-add's. */
 #define LAYER_RULES_MAX 4096
+/* Persistent layers are saved here, in the trust database's directory (decision 97). */
+#define BW_LAYERS_FILE "layers.json"
 struct client_rule {
 	uint32_t id;     /* the client's handle for it, from 1 */
 	bool persistent; /* outlives the client's connection */
@@ -68,6 +70,7 @@ struct layer {
 	const struct conn *owner; /* NULL: its client left; only persistent rules remain */
 	uid_t owner_uid;          /* who opened it: only the same client identity takes it back */
 	uint64_t owner_dev, owner_ino;
+	char *owner_exe;          /* its program's path then: the identity again after a restart */
 	struct client_rule *rules; /* committed */
 	size_t n;
 	uint32_t next_id;
@@ -121,6 +124,7 @@ struct daemon {
 	uint64_t subscriber_drops;
 	const struct conn *requester; /* whose request is being served, for policy events */
 	struct layer layers[BW_CLIENT_LAYERS]; /* client layers, in no order (layers.c sorts) */
+	char *layers_file;                /* persistent layers, saved (decision 97; layers.c) */
 	struct grant *grants;             /* the policy's grants (grants.c) */
 	size_t n_grants;
 	struct task tasks[TASK_COUNT];
@@ -177,6 +181,8 @@ void rules_free(struct daemon *d);
 enum bw_method;
 uint32_t grants_admit(void *ctx, const struct conn *c);
 bool grants_allow(const struct conn *c, enum bw_method m);
+bool layers_gated(struct daemon *d);
+bool grants_gate_layer(struct daemon *d, const struct conn *c, enum bw_method m, char *why, size_t len);
 void grants_describe(uint32_t rights, char *buf, size_t len);
 void grants_set(struct daemon *d, const struct bw_policy *p);
 void grants_apply_socket(struct daemon *d);
@@ -185,6 +191,11 @@ void grants_free(struct daemon *d);
 /* layers.c */
 struct bw_request;
 void layers_attach(struct daemon *d);
+int layers_set_file(struct daemon *d, const char *trust_db);
+void layers_save(struct daemon *d);
+void layers_restore(struct daemon *d);
+void layers_forget_restored(struct daemon *d);
+size_t layers_restored_count(struct daemon *d);
 int layers_append(struct bw_policy *p, struct bw_rule_table *t);
 int layers_name_table(struct bw_rule_table *t);
 struct layer *layer_of(struct daemon *d, const struct conn *c);

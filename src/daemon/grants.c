@@ -9,6 +9,7 @@
  * unloading and locking stay root's: no grant names them.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -36,13 +37,11 @@ static const uint32_t method_right[BW_M_COUNT] = {
 	[BW_M_LOCK] = CONN_ROOT,
 };
 
-uint32_t grants_admit(void *ctx, const struct conn *c)
+/* What the policy's grants give this client, root's implicit rights aside. */
+static uint32_t granted(const struct daemon *d, const struct conn *c)
 {
-	struct daemon *d = ctx;
 	uint32_t rights = 0;
 
-	if (c->uid == 0)
-		return CONN_ROOT;
 	for (size_t i = 0; i < d->n_grants; i++) {
 		const struct grant *g = &d->grants[i];
 
@@ -50,6 +49,42 @@ uint32_t grants_admit(void *ctx, const struct conn *c)
 			rights |= g->ops;
 	}
 	return rights;
+}
+
+uint32_t grants_admit(void *ctx, const struct conn *c)
+{
+	struct daemon *d = ctx;
+
+	if (c->uid == 0)
+		return CONN_ROOT;
+	return granted(d, c);
+}
+
+/* Protected (`protect self`) or locked: then layer rules need a grant, root's too (decision 98). */
+bool layers_gated(struct daemon *d)
+{
+	struct bw_lock lk;
+
+	return protection_on(d) || (bw_kernel_lock_get(&d->kernel, &lk) == 0 && lk.locked);
+}
+
+/*
+ * May c ask m? Every layer request (opening a layer, a transaction's
+ * steps) needs `grant layer` for c's uid and program in the policy in
+ * force while bulwark is protected or locked: root gets no implicit layer
+ * right then, so the signed or protected policy decides which agents add
+ * rules. false fills why.
+ */
+bool grants_gate_layer(struct daemon *d, const struct conn *c, enum bw_method m, char *why, size_t len)
+{
+	if (method_right[m] != BW_GRANT_LAYER || !layers_gated(d) || (granted(d, c) & BW_GRANT_LAYER))
+		return true;
+	snprintf(why, len,
+		 "'%s' needs `grant layer from uid=%d exe=%s` in the policy in force: while bulwark is %s, "
+		 "no client, root included, adds layer rules without a grant",
+		 bw_method_name(m), (int)c->uid, c->exe[0] ? c->exe : "?",
+		 protection_on(d) ? "protected (`protect self`)" : "locked");
+	return false;
 }
 
 bool grants_allow(const struct conn *c, enum bw_method m)

@@ -7,12 +7,25 @@
  * as any policy load is, so a transaction is one swap. Rules go away with
  * their client unless marked persistent; a transaction still open when the
  * client goes is discarded.
+ *
+ * Persistent rules outlive bulwarkd too (decision 97): every commit that
+ * changes them saves each layer's persistent rule texts, its name,
+ * altitude and owner identity to layers.json beside the trust database
+ * (written to a temporary file, synced, renamed), and a starting bulwarkd
+ * restores them before it compiles its first policy, so the first swap
+ * already holds them.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "daemon.h"
 #include "log.h"
@@ -44,6 +57,7 @@ static void layer_clear(struct layer *l)
 		rule_free(&l->rules[i]);
 	free(l->rules);
 	free(l->name);
+	free(l->owner_exe);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -51,6 +65,8 @@ void layers_free(struct daemon *d)
 {
 	for (size_t i = 0; i < BW_CLIENT_LAYERS; i++)
 		layer_clear(&d->layers[i]);
+	free(d->layers_file);
+	d->layers_file = NULL;
 }
 
 struct layer *layer_of(struct daemon *d, const struct conn *c)
@@ -258,6 +274,337 @@ static bool name_ok(const char *name)
 	return true;
 }
 
+
+/* ---- Persistent layers on disk (decision 97) ---- */
+
+int layers_set_file(struct daemon *d, const char *trust_db)
+{
+	char *copy = strdup(trust_db);
+	int r = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	free(d->layers_file);
+	if (asprintf(&d->layers_file, "%s/%s", dirname(copy), BW_LAYERS_FILE) < 0) {
+		d->layers_file = NULL;
+		r = -ENOMEM;
+	}
+	free(copy);
+	return r;
+}
+
+static bool has_persistent(const struct layer *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->rules[i].persistent)
+			return true;
+	return false;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* mkdir -p of the file's directory (the default's parent, /var/lib, exists). */
+static void make_dir_of(const char *file)
+{
+	char *copy = strdup(file), *dir;
+
+	if (!copy)
+		return;
+	dir = dirname(copy);
+	for (char *p = dir + 1; *p; p++)
+		if (*p == '/') {
+			*p = 0;
+			(void)mkdir(dir, 0755);
+			*p = '/';
+		}
+	(void)mkdir(dir, 0755);
+	free(copy);
+}
+
+/*
+ * Save every layer's persistent rules: a new file, synced, renamed over the
+ * old one, the directory synced. A failure is logged: the kernel has the
+ * rules; only a restart would lose them.
+ */
+void layers_save(struct daemon *d)
+{
+	struct json_object *o, *a;
+	const char *text;
+	char *tmp = NULL, *copy = NULL;
+	int fd = -1, dfd, err = 0;
+
+	if (!d->layers_file)
+		return;
+	o = json_object_new_object();
+	a = json_object_new_array();
+	json_object_object_add(o, "version", json_object_new_int(1));
+	for (size_t i = 0; i < BW_CLIENT_LAYERS; i++) {
+		const struct layer *l = &d->layers[i];
+		struct json_object *lo, *rules;
+
+		if (!l->used || !has_persistent(l))
+			continue;
+		lo = json_object_new_object();
+		rules = json_object_new_array();
+		json_object_object_add(lo, "name", json_object_new_string(l->name));
+		json_object_object_add(lo, "altitude", json_object_new_int64(l->altitude));
+		json_object_object_add(lo, "uid", json_object_new_int64(l->owner_uid));
+		json_object_object_add(lo, "exe", l->owner_exe ? json_object_new_string(l->owner_exe) : NULL);
+		json_object_object_add(lo, "dev", json_object_new_uint64(l->owner_dev));
+		json_object_object_add(lo, "ino", json_object_new_uint64(l->owner_ino));
+		json_object_object_add(lo, "next_id", json_object_new_int64(l->next_id));
+		for (size_t k = 0; k < l->n; k++) {
+			struct json_object *ro;
+
+			if (!l->rules[k].persistent)
+				continue;
+			ro = json_object_new_object();
+			json_object_object_add(ro, "id", json_object_new_int64(l->rules[k].id));
+			json_object_object_add(ro, "rules", json_object_new_string(l->rules[k].text));
+			json_object_array_add(rules, ro);
+		}
+		json_object_object_add(lo, "rules", rules);
+		json_object_array_add(a, lo);
+	}
+	json_object_object_add(o, "layers", a);
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+	make_dir_of(d->layers_file);
+	if (asprintf(&tmp, "%s.tmp", d->layers_file) < 0) {
+		tmp = NULL;
+		err = ENOMEM;
+		goto out;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || fchmod(fd, 0600) < 0 || write_all(fd, text, strlen(text)) < 0 ||
+	    write_all(fd, "\n", 1) < 0 || fsync(fd) < 0) {
+		err = errno ? errno : EIO;
+		goto out;
+	}
+	close(fd);
+	fd = -1;
+	if (rename(tmp, d->layers_file) < 0) {
+		err = errno;
+		goto out;
+	}
+	copy = strdup(d->layers_file);
+	dfd = copy ? open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (dfd >= 0) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	if (err) {
+		bw_log(LOG_ERR, "cannot save the persistent client layers to %s: %s: the kernel enforces them, "
+				"a restart of bulwarkd would not", d->layers_file, strerror(err));
+		if (tmp)
+			unlink(tmp);
+	}
+	free(copy);
+	free(tmp);
+	json_object_put(o);
+}
+
+/* The saved file cannot be used: renamed aside (never deleted), said in one line. */
+static void keep_aside(struct daemon *d, const char *why)
+{
+	char *aside = NULL;
+
+	if (asprintf(&aside, "%s.bad-%lld", d->layers_file, (long long)time(NULL)) < 0)
+		aside = NULL;
+	if (aside && rename(d->layers_file, aside) == 0)
+		bw_log(LOG_ERR, "cannot read the saved client layers %s: %s: kept aside as %s; "
+				"starting without them", d->layers_file, why, aside);
+	else
+		bw_log(LOG_ERR, "cannot read the saved client layers %s: %s (nor keep it aside: %s); "
+				"starting without them", d->layers_file, why, strerror(errno));
+	free(aside);
+}
+
+static bool get_int(struct json_object *o, const char *key, int64_t lo, int64_t hi, int64_t *ret)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
+		return false;
+	*ret = json_object_get_int64(v);
+	return *ret >= lo && *ret <= hi;
+}
+
+static bool get_u64(struct json_object *o, const char *key, uint64_t *ret)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
+		return false;
+	*ret = json_object_get_uint64(v);
+	return true;
+}
+
+/* One saved layer into a free slot; NULL, or why not. */
+static const char *restore_one(struct daemon *d, struct json_object *lo)
+{
+	struct json_object *v, *rules;
+	struct layer *l = NULL;
+	const char *name;
+	int64_t alt, uid, next_id;
+	uint64_t dev, ino;
+	size_t n;
+
+	if (!json_object_object_get_ex(lo, "name", &v) || !(name = json_object_get_string(v)) ||
+	    !json_object_is_type(v, json_type_string) || !name_ok(name))
+		return "no valid name";
+	if (!get_int(lo, "altitude", 1, UINT32_MAX, &alt) || !get_int(lo, "uid", 0, UINT32_MAX - 1, &uid) ||
+	    !get_u64(lo, "dev", &dev) || !get_u64(lo, "ino", &ino) ||
+	    !get_int(lo, "next_id", 1, UINT32_MAX, &next_id))
+		return "no valid altitude, uid, dev, ino or next_id";
+	if (!json_object_object_get_ex(lo, "rules", &rules) || !json_object_is_type(rules, json_type_array) ||
+	    !(n = json_object_array_length(rules)) || n > LAYER_RULES_MAX)
+		return "no rules";
+	for (size_t i = 0; i < BW_CLIENT_LAYERS; i++) {
+		struct layer *o = &d->layers[i];
+
+		if (o->used && (o->altitude == (uint32_t)alt || strcmp(o->name, name) == 0))
+			return "another saved layer has its name or altitude";
+		if (!o->used && !l)
+			l = o;
+	}
+	if (!l)
+		return "every client layer is taken";
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *ro = json_object_array_get_idx(rules, i);
+		int64_t id;
+
+		if (!json_object_is_type(ro, json_type_object) || !get_int(ro, "id", 1, next_id - 1, &id) ||
+		    !json_object_object_get_ex(ro, "rules", &v) || !json_object_is_type(v, json_type_string))
+			return "a rule without a valid id or text";
+	}
+	l->rules = calloc(n, sizeof(*l->rules));
+	l->name = strdup(name);
+	if (!l->rules || !l->name) {
+		layer_clear(l);
+		return "out of memory";
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *ro = json_object_array_get_idx(rules, i);
+		int64_t id = 0;
+
+		get_int(ro, "id", 1, next_id - 1, &id);
+		json_object_object_get_ex(ro, "rules", &v);
+		l->rules[i].id = (uint32_t)id;
+		l->rules[i].persistent = true;
+		l->rules[i].text = strdup(json_object_get_string(v));
+		l->n++;
+		if (!l->rules[i].text) {
+			layer_clear(l);
+			return "out of memory";
+		}
+	}
+	l->used = true;
+	l->altitude = (uint32_t)alt;
+	l->owner = NULL;
+	l->owner_uid = (uid_t)uid;
+	l->owner_dev = dev;
+	l->owner_ino = ino;
+	l->next_id = (uint32_t)next_id;
+	/*
+	 * The owner's identity again: its uid, and its program as the file at
+	 * the saved path is now (an upgraded agent, or device numbers that
+	 * changed with a reboot); the saved dev and ino when that path is gone.
+	 */
+	if (json_object_object_get_ex(lo, "exe", &v) && json_object_is_type(v, json_type_string) &&
+	    json_object_get_string(v)[0] == '/') {
+		struct stat st;
+
+		l->owner_exe = strdup(json_object_get_string(v));
+		if (l->owner_exe && stat(l->owner_exe, &st) == 0) {
+			uint64_t now_dev = ((uint64_t)major(st.st_dev) << 20) | minor(st.st_dev);
+
+			if (now_dev != dev || st.st_ino != ino)
+				bw_log(LOG_NOTICE, "client layer %s: its program %s is another file now: "
+						   "that file's client takes the layer back", name, l->owner_exe);
+			l->owner_dev = now_dev;
+			l->owner_ino = st.st_ino;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * At start, before the first policy is compiled: the saved persistent
+ * layers, each with no client until its owner takes it back. A file that
+ * cannot be read as a whole is kept aside and bulwarkd starts without it;
+ * a layer that cannot be restored is logged and left out, the file kept
+ * aside, and what was restored saved again.
+ */
+void layers_restore(struct daemon *d)
+{
+	struct json_object *o, *a;
+	size_t bad = 0, layers = 0, rules = 0;
+
+	if (!d->layers_file || (access(d->layers_file, F_OK) < 0 && errno == ENOENT))
+		return;
+	o = json_object_from_file(d->layers_file);
+	if (!o || !json_object_object_get_ex(o, "layers", &a) || !json_object_is_type(a, json_type_array)) {
+		keep_aside(d, o ? "no \"layers\" list" : json_util_get_last_err() ? json_util_get_last_err() : "unreadable");
+		json_object_put(o);
+		return;
+	}
+	for (size_t i = 0; i < json_object_array_length(a); i++) {
+		struct json_object *lo = json_object_array_get_idx(a, i);
+		const char *why = json_object_is_type(lo, json_type_object) ? restore_one(d, lo) : "not an object";
+
+		if (why) {
+			bw_log(LOG_ERR, "saved client layer %zu in %s not restored: %s", i + 1, d->layers_file, why);
+			bad++;
+		}
+	}
+	json_object_put(o);
+	for (size_t i = 0; i < BW_CLIENT_LAYERS; i++)
+		if (d->layers[i].used) {
+			layers++;
+			rules += d->layers[i].n;
+		}
+	if (bad) {
+		keep_aside(d, "some layers could not be restored");
+		layers_save(d);
+	}
+	bw_log(LOG_INFO, "restored %zu client layers (%zu persistent rule texts) from %s", layers, rules,
+	       d->layers_file);
+}
+
+size_t layers_restored_count(struct daemon *d)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < BW_CLIENT_LAYERS; i++)
+		n += d->layers[i].used;
+	return n;
+}
+
+/* The restored layers make the start policy fail to compile: without them, the file kept aside. */
+void layers_forget_restored(struct daemon *d)
+{
+	for (size_t i = 0; i < BW_CLIENT_LAYERS; i++)
+		if (d->layers[i].used && !d->layers[i].owner)
+			layer_clear(&d->layers[i]);
+	keep_aside(d, "its rules make the start policy fail to compile");
+}
+
 void do_layer_open(struct daemon *d, struct conn *c, const struct bw_request *req)
 {
 	struct layer *free_l = NULL;
@@ -287,10 +634,13 @@ void do_layer_open(struct daemon *d, struct conn *c, const struct bw_request *re
 		/*
 		 * A layer its client left, holding persistent rules: the same name
 		 * and altitude take it back, from the same uid and program (or
-		 * root): a granted client never takes over another's rules.
+		 * root, the administrator's way to drop a departed vendor's rules,
+		 * but not while bulwark is protected or locked: decision 98): a
+		 * granted client never takes over another's rules.
 		 */
 		if (!l->owner && l->altitude == (uint32_t)req->altitude && strcmp(l->name, req->name) == 0 &&
-		    (c->uid == 0 || (c->uid == l->owner_uid && c->exe_dev == l->owner_dev && c->exe_ino == l->owner_ino))) {
+		    ((c->uid == 0 && !layers_gated(d)) ||
+		     (c->uid == l->owner_uid && c->exe_dev == l->owner_dev && c->exe_ino == l->owner_ino))) {
 			l->owner = c;
 			bw_log(LOG_INFO, "client %s (pid %d) took back its layer at altitude %u", l->name,
 			       (int)c->pid, l->altitude);
@@ -328,6 +678,7 @@ void do_layer_open(struct daemon *d, struct conn *c, const struct bw_request *re
 	free_l->owner_uid = c->uid;
 	free_l->owner_dev = c->exe_dev;
 	free_l->owner_ino = c->exe_ino;
+	free_l->owner_exe = strdup(c->exe); /* NULL: identified by dev and ino alone */
 	free_l->next_id = 1;
 	bw_log(LOG_INFO, "client %s (pid %d) opened a layer at altitude %u", free_l->name, (int)c->pid,
 	       free_l->altitude);
@@ -456,6 +807,7 @@ static int txn_apply(struct layer *l)
 void do_txn_commit(struct daemon *d, struct conn *c, const struct bw_request *req)
 {
 	struct layer *l = need_layer(d, c, true);
+	bool persist_changed = false;
 	char *diag = NULL;
 	int r;
 
@@ -471,11 +823,17 @@ void do_txn_commit(struct daemon *d, struct conn *c, const struct bw_request *re
 		return;
 	}
 	free(diag);
+	for (size_t i = 0; i < l->n_add; i++)
+		persist_changed |= l->add[i].persistent;
+	for (size_t i = 0; i < l->n; i++)
+		persist_changed |= l->rules[i].persistent && removed(l, l->rules[i].id, true);
 	if (txn_apply(l) < 0) {
 		/* The kernel has the new rules; only our copy of the text is short. */
 		fail(d, c, ENOMEM, "out of memory", NULL);
 		return;
 	}
+	if (persist_changed)
+		layers_save(d);
 	ok_layer(d, c, l);
 }
 

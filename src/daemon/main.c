@@ -54,7 +54,9 @@ static void usage(FILE *out)
 		"      --ready-fd N      write \"READY=1\\n\" to fd N and close it once the policy is\n"
 		"                        in force and the socket listens (also: $NOTIFY_SOCKET)\n"
 		"      --trust-db PATH   the trust database `deny exec untrusted` and `sha256:`\n"
-		"                        rules read (default: $BULWARK_TRUST_DB, else %s)\n"
+		"                        rules read (default: $BULWARK_TRUST_DB, else %s);\n"
+		"                        its directory also keeps the client layers' persistent\n"
+		"                        rules (layers.json), restored at start\n"
 		"  -v, --verbose         debug logging, including libbpf's\n"
 		"      --probe           check that this kernel runs bulwark's BPF LSM programs,\n"
 		"                        then exit (0: yes, 1: no, with the reason)\n"
@@ -399,6 +401,15 @@ static int prepare_start_policy(struct daemon *d, const char *policy, struct pre
 	char *diag = NULL;
 	int r = prepare_policy(policy, NULL, NULL, pending, &diag);
 
+	/* A restored layer must never keep the administrator's policy out (decision 97). */
+	if (r < 0 && layers_restored_count(d)) {
+		if (diag && diag[0])
+			fputs(diag, stderr);
+		free(diag);
+		diag = NULL;
+		layers_forget_restored(d);
+		r = prepare_policy(policy, NULL, NULL, pending, &diag);
+	}
 	if (diag && diag[0])
 		fputs(diag, stderr);
 	if (r < 0)
@@ -504,6 +515,9 @@ static int start(struct daemon *d, const struct options *o, const char *policy)
 		bw_log(LOG_ERR, "another bulwarkd answers on %s; not starting", d->socket_path);
 		r = -EADDRINUSE;
 	}
+	/* Persistent client layers before the first compile: the first swap holds them. */
+	if (r == 0)
+		layers_restore(d);
 	if (r == 0 && policy)
 		have_pending = r = prepare_start_policy(d, policy, &pending);
 	if (r < 0)
@@ -637,6 +651,8 @@ int main(int argc, char **argv)
 		setenv(BW_TRUST_DB_ENV, d.trust.db, 1);
 	set_self_places(d.state_dir, d.socket_path);
 	set_self_trust_db(trust_status_db(&d));
+	if (layers_set_file(&d, trust_status_db(&d)) < 0)
+		return 1;
 	set_compile_tick(drain_events, &d);
 	bw_log_init(o.verbose ? LOG_DEBUG : LOG_INFO);
 	if (geteuid() != 0) {

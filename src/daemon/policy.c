@@ -158,7 +158,8 @@ static void self_add(struct prepared *pp, const char *path, bool tree)
 
 /*
  * The trust database under `protect self` (decision 79): its whole
- * directory, as a tree. The file alone would not do: SQLite reads a
+ * directory, as a tree, which also holds the saved persistent client
+ * layers (decision 97). The file alone would not do: SQLite reads a
  * `-wal` file beside it as part of the database, so root could add rows
  * by creating one, or by replacing `-shm`. bulwarkd creates the directory
  * when it is missing, so that there is something to protect: an absent
@@ -196,7 +197,8 @@ static void self_trust_dir(struct prepared *pp)
 	dh = opendir(real);
 	while (dh && (de = readdir(dh)))
 		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
-		    strncmp(de->d_name, base, strlen(base)) != 0)
+		    strncmp(de->d_name, base, strlen(base)) != 0 &&
+		    strncmp(de->d_name, BW_LAYERS_FILE, strlen(BW_LAYERS_FILE)) != 0)
 			bw_log(LOG_WARNING, "protect self: %s, the trust database's directory, also holds %s: "
 					    "protected with it (give the database a directory of its own)",
 			       real, de->d_name);

@@ -227,7 +227,8 @@ setup() {
 	stop_daemon
 	kill_daemons
 	reset_kernel
-	rm -rf "$WORK" /run/bulwark
+	# Persistent client layers (decision 97) beside the default trust database: one file's are not the next's.
+	rm -rf "$WORK" /run/bulwark /var/lib/bulwark/layers.json*
 	mkdir -p "$WORK"
 	: >"$EV"
 	: >"$DAEMON_LOG"
