@@ -3,7 +3,8 @@
 # bulwarkd's own cost (issue 14): its memory, its CPU when nothing happens,
 # how long a policy load takes next to compiling the same policy, and how
 # long it takes to become ready. Each round, in one boot:
-#   1. a first start (no pins, no policy): time to ready, VmRSS/VmHWM;
+#   1. a first start (no pins, no policy): time to ready, VmRSS/VmHWM,
+#      then utime+stime over IDLE seconds;
 #   2. `bulwark policy check` then `bulwark policy load` of SMALL exact-file
 #      rules (10,000; QUICK=1: 1,000): wall times, VmRSS/VmHWM;
 #   3. an adopting restart with that policy pinned (SIGTERM, start again
@@ -107,6 +108,10 @@ for r in $(seq "$ROUNDS"); do
 	sample ready_first "$r" "$READY_MS"
 	sleep 2
 	mem none "$r"
+	c0=$(cpu_ticks)
+	sleep "$IDLE"
+	c1=$(cpu_ticks)
+	sample cpu_none "$r" $(( (c1 - c0) * 1000 / HZ ))
 
 	timed check_small "$r" "$B/bulwark" policy check "$W/small.policy"
 	timed load_small "$r" "$B/bulwark" policy load "$W/small.policy"
@@ -170,6 +175,7 @@ rows = [
     ("VmRSS, empty policy after %d" % big, "rss_empty", "MiB", 1 / 1024, "{:.1f}"),
     ("VmHWM (peak) after the %d-rule load" % big, "hwm_big", "MiB", 1 / 1024, "{:.1f}"),
     ("VmHWM, adopting restart", "hwm_adopt", "MiB", 1 / 1024, "{:.1f}"),
+    ("CPU (utime+stime) in %d s idle, no policy" % idle, "cpu_none", "ms", 1, "{:.0f}"),
     ("CPU (utime+stime) in %d s idle, %d rules" % (idle, big), "cpu_idle", "ms", 1, "{:.0f}"),
 ]
 print(f"# bulwarkd's own cost: {kernel}{' (' + tag.lstrip('-') + ')' if tag else ''}\n")
@@ -187,14 +193,15 @@ print()
 for n, ld, ck in ((small, "load_small", "check_small"), (big, "load_big", "check_big")):
     if med(ld) is not None and med(ck):
         print(f"- load of {n} rules takes {med(ld) / med(ck):.2f}x the compile of the same policy in this run")
-if med("cpu_idle") is not None:
-    print(f"- idle CPU with {big} rules: {med('cpu_idle') / (idle * 10):.2f}% of one CPU")
+if med("cpu_idle") is not None and med("cpu_none") is not None:
+    print(f"- idle CPU: {med('cpu_none') / (idle * 10):.2f}% of one CPU with no policy, "
+          f"{med('cpu_idle') / (idle * 10):.2f}% with {big} rules")
 if med("rss_big") is not None:
     print(f"- VmRSS with {big} rules: {med('rss_big') / 1024:.1f} MiB (issue 14's goal: 30 MiB with 100k rules)")
 PY
 cat "$OUT"
 echo "daemon-cost: wrote $OUT" >&2
-want="ready_first ready_adopt check_small load_small check_big load_big load_empty rss_none rss_small rss_adopt rss_big rss_empty cpu_idle"
+want="ready_first ready_adopt check_small load_small check_big load_big load_empty rss_none rss_small rss_adopt rss_big rss_empty cpu_none cpu_idle"
 missing=
 for m in $want; do
 	[[ $(grep -c "^$m " "$W/samples") -eq $ROUNDS ]] || missing="$missing $m"
