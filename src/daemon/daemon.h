@@ -157,6 +157,8 @@ bool policy_protects_self(const struct prepared *pp);
 bool protection_on(struct daemon *d);
 extern const char protection_refusal[];
 void prepared_free(struct prepared *pp);
+/* Give the heap's free pages back to the kernel (after a compile, a parsed state file). */
+void release_heap(void);
 int prepare_policy(const char *path, const struct drift *keep, const char *expect_hex,
 		   struct prepared *pp, char **ret_diag);
 int commit_policy(struct daemon *d, const char *path, struct prepared *pp, const char *reason,

@@ -241,34 +241,43 @@ struct json_object *drift_retired_json(const struct drift *dr)
 	return a;
 }
 
-struct json_object *drift_to_json(const struct drift *dr)
+/* One entry of the record (the state file's "resolved"): [kind, path, dev, ino, where] and, if any, [[dev, ino], ...] retired. */
+static struct json_object *record_json(const struct bw_resolved *r)
 {
-	struct json_object *a = json_object_new_array_ext(dr->n);
+	struct json_object *e = json_object_new_array_ext(6);
 
-	for (size_t i = 0; i < dr->n; i++) {
-		const struct bw_resolved *r = &dr->v[i];
-		struct json_object *e = json_object_new_array_ext(6);
+	json_object_array_add(e, json_object_new_int(r->kind));
+	json_object_array_add(e, json_object_new_string(r->path));
+	json_object_array_add(e, json_object_new_uint64(r->dev));
+	json_object_array_add(e, json_object_new_uint64(r->ino));
+	json_object_array_add(e, json_object_new_string(r->where));
+	if (r->n_retired) {
+		struct json_object *old = json_object_new_array_ext(r->n_retired);
 
-		json_object_array_add(e, json_object_new_int(r->kind));
-		json_object_array_add(e, json_object_new_string(r->path));
-		json_object_array_add(e, json_object_new_uint64(r->dev));
-		json_object_array_add(e, json_object_new_uint64(r->ino));
-		json_object_array_add(e, json_object_new_string(r->where));
-		if (r->n_retired) {
-			struct json_object *old = json_object_new_array_ext(r->n_retired);
+		for (size_t k = 0; k < r->n_retired; k++) {
+			struct json_object *id = json_object_new_array_ext(2);
 
-			for (size_t k = 0; k < r->n_retired; k++) {
-				struct json_object *id = json_object_new_array_ext(2);
-
-				json_object_array_add(id, json_object_new_uint64(r->retired[k][0]));
-				json_object_array_add(id, json_object_new_uint64(r->retired[k][1]));
-				json_object_array_add(old, id);
-			}
-			json_object_array_add(e, old);
+			json_object_array_add(id, json_object_new_uint64(r->retired[k][0]));
+			json_object_array_add(id, json_object_new_uint64(r->retired[k][1]));
+			json_object_array_add(old, id);
 		}
-		json_object_array_add(a, e);
+		json_object_array_add(e, old);
 	}
-	return a;
+	return e;
+}
+
+int drift_print(const struct drift *dr, FILE *f)
+{
+	int r = 0;
+
+	fputc('[', f);
+	for (size_t i = 0; i < dr->n && r == 0; i++) {
+		if (i)
+			fputc(',', f);
+		r = bw_json_print(f, record_json(&dr->v[i]));
+	}
+	fputc(']', f);
+	return r == 0 && ferror(f) ? -EIO : r;
 }
 
 void drift_from_json(struct drift *dr, struct json_object *o)

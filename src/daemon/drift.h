@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "../lib/compile.h"
@@ -65,7 +66,8 @@ struct drift_report drift_scan(struct drift *dr, struct json_object *list, size_
 /* The old identities of followed directories that rules still cover, for status. */
 struct json_object *drift_retired_json(const struct drift *dr);
 /* The record in the daemon's state file, and back. */
-struct json_object *drift_to_json(const struct drift *dr);
+/* Printed an entry at a time (no tree of the record): 0 or -errno. */
+int drift_print(const struct drift *dr, FILE *f);
 void drift_from_json(struct drift *dr, struct json_object *o);
 
 #endif
