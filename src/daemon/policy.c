@@ -992,6 +992,8 @@ void check_drift(struct daemon *d)
 {
 	int64_t started = now_ms();
 	struct json_object *fresh = json_object_new_array();
+
+	d->drift_checked_ms = started;
 	struct drift_report rep = drift_scan(&d->drift, NULL, 0, fresh);
 
 	for (size_t i = 0; i < json_object_array_length(fresh); i++)
