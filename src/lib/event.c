@@ -27,6 +27,19 @@ void bw_dev_string(uint64_t kdev, char *buf, size_t len)
 		 (unsigned long long)(kdev & 0xfffff));
 }
 
+/*
+ * Rule i's file name: the previous rule's string when it is the same file
+ * (rules come file by file), else a copy. One copy a file, not a rule:
+ * 100,000 rules of one file kept 100,000 copies of its name.
+ * bw_rule_table_free frees a string where it first appears.
+ */
+static char *share_file(struct bw_rule_table *t, size_t i, const char *file)
+{
+	if (i && t->rules[i - 1].file && strcmp(t->rules[i - 1].file, file) == 0)
+		return t->rules[i - 1].file;
+	return strdup(file);
+}
+
 int bw_rule_table_from_policy(const struct bw_policy *p, const struct bw_compiled *c,
 			      struct bw_rule_table *t)
 {
@@ -50,7 +63,7 @@ int bw_rule_table_from_policy(const struct bw_policy *p, const struct bw_compile
 	for (size_t i = 0; i < p->n_rules; i++) {
 		const struct bw_rule *r = &p->rules[i];
 
-		t->rules[i].file = strdup(r->loc.file ? r->loc.file : "");
+		t->rules[i].file = share_file(t, i, r->loc.file ? r->loc.file : "");
 		t->rules[i].text = strdup(r->text ? r->text : "");
 		t->rules[i].line = r->loc.line;
 		t->rules[i].col = r->loc.col;
@@ -282,8 +295,8 @@ int bw_rule_table_from_json(struct json_object *o, struct bw_rule_table *t)
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *r = json_object_array_get_idx(rules, i), *v;
 
-		t->rules[i].file = strdup(json_object_object_get_ex(r, "file", &v) ?
-						  json_object_get_string(v) : "");
+		t->rules[i].file = share_file(t, i, json_object_object_get_ex(r, "file", &v) ?
+							  json_object_get_string(v) : "");
 		t->rules[i].text = strdup(json_object_object_get_ex(r, "text", &v) ?
 						  json_object_get_string(v) : "");
 		t->rules[i].line = json_object_object_get_ex(r, "line", &v) ? json_object_get_int(v) : 0;
@@ -322,7 +335,8 @@ void bw_rule_table_free(struct bw_rule_table *t)
 	if (!t)
 		return;
 	for (size_t i = 0; i < t->n; i++) {
-		free(t->rules[i].file);
+		if (!i || t->rules[i].file != t->rules[i - 1].file) /* share_file */
+			free(t->rules[i].file);
 		free(t->rules[i].text);
 	}
 	free(t->rules);

@@ -168,6 +168,7 @@ static void test_rule_table_round_trip(void **state)
 	assert_ptr_equal(bw_rule_table_get(&u, 0), NULL);
 	assert_ptr_equal(bw_rule_table_get(&u, 3), NULL);
 	assert_string_equal(bw_rule_table_get(&u, 2)->file, "/etc/bulwark/a.rules");
+	assert_ptr_equal(u.rules[0].file, u.rules[1].file); /* one copy a file, not a rule */
 	bw_rule_table_free(&u);
 	json_object_put(o);
 	o = json_tokener_parse("{\"rules\":[]}");
