@@ -342,5 +342,6 @@ else
 	vm/run --kernel 6.12 -- bench/trust-exec.sh
 	vm/run --kernel 6.1 -- bench/fapolicyd.sh
 	vm/run --kernel 6.12 -- bench/fapolicyd.sh
+	vm/run --kernel 6.12 -- bench/daemon-cost.sh
 endif
 .SECONDARY:

@@ -26,12 +26,20 @@
 #define GEN_KEEP 8
 /* Let a burst of renames (an upgrade, a service restart) settle before looking. */
 #define DRIFT_SETTLE_MS 200
-/* Also look now and then: a rename further up than the watched directory sends no event. */
+/*
+ * Also look now and then: a rename further up than the watched directory
+ * sends no event. Every DRIFT_PERIOD_MS a stat of each watched directory
+ * (drift_watch_blind) says whether the watch can have missed something;
+ * only then, or every DRIFT_FULL_PERIOD_MS anyway, is every path looked at.
+ * A mount or unmount (the mount table's poll) is looked at like an event.
+ */
 #define DRIFT_PERIOD_MS 30000
+#define DRIFT_FULL_PERIOD_MS (20 * 60 * 1000)
 /* epoll tags besides the server's. */
 #define SIGNAL_TAG 1
 #define RINGBUF_TAG 3
 #define DRIFT_TAG 4
+#define MOUNTS_TAG 5
 
 struct daemon;
 
@@ -42,7 +50,7 @@ struct daemon;
  */
 enum task_id {
 	TASK_DRIFT_CHECK,  /* look for drift now (after a watch event settled) */
-	TASK_DRIFT_PERIOD, /* look for drift every DRIFT_PERIOD_MS anyway */
+	TASK_DRIFT_PERIOD, /* every DRIFT_PERIOD_MS: can the watch have missed drift? then look */
 	TASK_WATCHDOG,     /* check that the kernel runs our programs, every WATCHDOG_PERIOD_MS */
 	TASK_COUNT,
 };
@@ -113,6 +121,8 @@ struct daemon {
 	int64_t settle_ms;                /* wait after an event: ten times the last check's cost */
 	bool reresolve_warned;            /* "policy text changed" logged for this generation */
 	bool rewatch;                     /* a watched directory went away: watch anew at the next check */
+	int64_t drift_checked_ms;         /* when check_drift last looked at every path */
+	int mounts_fd;                    /* /proc/self/mountinfo, polled for mount changes; -1: none */
 	char *last_load_error;
 	const char *socket_path;
 	const char *state_dir;
@@ -161,6 +171,8 @@ bool policy_protects_self(const struct prepared *pp);
 bool protection_on(struct daemon *d);
 extern const char protection_refusal[];
 void prepared_free(struct prepared *pp);
+/* Give the heap's free pages back to the kernel (after a compile, a parsed state file). */
+void release_heap(void);
 int prepare_policy(const char *path, const struct drift *keep, const char *expect_hex,
 		   struct prepared *pp, char **ret_diag);
 int commit_policy(struct daemon *d, const char *path, struct prepared *pp, const char *reason,

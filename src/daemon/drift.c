@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,34 +24,96 @@ void drift_init(struct drift *dr)
 	dr->watch_fd = -1;
 }
 
+static void dirs_free(struct drift *dr)
+{
+	for (size_t i = 0; i < dr->n_dirs; i++)
+		free(dr->dirs[i].path);
+	free(dr->dirs);
+	dr->dirs = NULL;
+	dr->n_dirs = 0;
+}
+
 void drift_free(struct drift *dr)
 {
 	bw_resolved_free(dr->v, dr->n);
 	free(dr->seen);
 	if (dr->watch_fd >= 0)
 		close(dr->watch_fd);
+	dirs_free(dr);
 	drift_init(dr);
 }
 
+/* Watches already recorded in dr->dirs, by watch descriptor (the kernel gives one per inode). */
+struct seen_wds {
+	bool *v;
+	size_t n;
+};
+
+/*
+ * Watch dir and record it with its identity, once per watch descriptor.
+ * The identity is taken before the watch: a directory replaced in between
+ * shows as moved at the next look, never the other way round.
+ */
+static int watch_dir(struct drift *dr, struct seen_wds *seen, const char *dir)
+{
+	struct drift_dir *grown;
+	struct stat st;
+	int wd;
+
+	if (stat(dir, &st) < 0)
+		return -errno;
+	wd = inotify_add_watch(dr->watch_fd, dir, WATCH_MASK);
+	if (wd < 0)
+		return -errno;
+	if ((size_t)wd >= seen->n) {
+		size_t n = 2 * (size_t)wd + 16;
+		bool *v = realloc(seen->v, n * sizeof(*v));
+
+		if (!v)
+			abort();
+		memset(v + seen->n, 0, (n - seen->n) * sizeof(*v));
+		seen->v = v;
+		seen->n = n;
+	}
+	if (seen->v[wd])
+		return 0;
+	seen->v[wd] = true;
+	grown = realloc(dr->dirs, (dr->n_dirs + 1) * sizeof(*grown));
+	if (!grown)
+		abort();
+	dr->dirs = grown;
+	dr->dirs[dr->n_dirs] = (struct drift_dir){ .path = strdup(dir), .dev = st.st_dev, .ino = st.st_ino };
+	if (!dr->dirs[dr->n_dirs].path)
+		abort();
+	dr->n_dirs++;
+	return 0;
+}
+
 /* Watch the nearest existing directory above fs_path: a missing parent is watched from above. */
-static int watch_nearest(int fd, char *fs_path)
+static int watch_nearest(struct drift *dr, struct seen_wds *seen, char *fs_path)
 {
 	char *dir = fs_path;
 
 	for (;;) {
+		int r;
+
 		dir = dirname(dir);
-		if (inotify_add_watch(fd, dir, WATCH_MASK) >= 0)
+		r = watch_dir(dr, seen, dir);
+		if (r == 0)
 			return 0;
-		if ((errno != ENOENT && errno != ENOTDIR) || strcmp(dir, "/") == 0)
-			return -errno;
+		if ((r != -ENOENT && r != -ENOTDIR) || strcmp(dir, "/") == 0)
+			return r;
 	}
 }
 
 static void watch_all(struct drift *dr)
 {
-	int first_err = 0;
+	struct seen_wds seen = { 0 };
+	char *last_dir = NULL;
+	int first_err = 0, last_r = 0;
 
 	dr->unwatched = 0;
+	dirs_free(dr);
 	if (dr->watch_fd >= 0)
 		close(dr->watch_fd);
 	dr->watch_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -60,11 +123,24 @@ static void watch_all(struct drift *dr)
 		return;
 	}
 	for (size_t i = 0; i < dr->n; i++) {
-		char *path = bw_resolved_fs_path(&dr->v[i]);
+		char *path = bw_resolved_fs_path(&dr->v[i]), *slash;
+		int r;
 
-		int r = path ? watch_nearest(dr->watch_fd, path) : -ENOENT;
+		/*
+		 * The record is sorted by path: the paths of one directory come
+		 * together, and the directory is watched once, not once a path.
+		 */
+		slash = path ? strrchr(path, '/') : NULL;
+		if (slash && last_dir && (size_t)(slash - path) == strlen(last_dir) &&
+		    strncmp(path, last_dir, slash - path) == 0) {
+			r = last_r;
+		} else {
+			free(last_dir);
+			last_dir = slash ? strndup(path, slash - path) : NULL;
+			r = path ? watch_nearest(dr, &seen, path) : -ENOENT;
+			last_r = r;
+		}
 
-		/* The same directory twice is one watch: the kernel dedups. */
 		if (r < 0) {
 			if (!first_err)
 				first_err = -r;
@@ -72,11 +148,25 @@ static void watch_all(struct drift *dr)
 		}
 		free(path);
 	}
+	free(last_dir);
+	free(seen.v);
 	if (dr->unwatched)
 		bw_log(LOG_WARNING,
 		       "inotify could not watch %zu policy paths (%s%s): changes there are found only by `bulwark status`",
 		       dr->unwatched, strerror(first_err),
 		       first_err == ENOSPC ? "; raise fs.inotify.max_user_watches" : "");
+}
+
+bool drift_watch_blind(const struct drift *dr)
+{
+	struct stat st;
+
+	if (dr->n && (dr->watch_fd < 0 || dr->unwatched))
+		return true;
+	for (size_t i = 0; i < dr->n_dirs; i++)
+		if (stat(dr->dirs[i].path, &st) < 0 || st.st_dev != dr->dirs[i].dev || st.st_ino != dr->dirs[i].ino)
+			return true;
+	return false;
 }
 
 void drift_set(struct drift *dr, struct bw_resolved *v, size_t n)
@@ -241,34 +331,43 @@ struct json_object *drift_retired_json(const struct drift *dr)
 	return a;
 }
 
-struct json_object *drift_to_json(const struct drift *dr)
+/* One entry of the record (the state file's "resolved"): [kind, path, dev, ino, where] and, if any, [[dev, ino], ...] retired. */
+static struct json_object *record_json(const struct bw_resolved *r)
 {
-	struct json_object *a = json_object_new_array_ext(dr->n);
+	struct json_object *e = json_object_new_array_ext(6);
 
-	for (size_t i = 0; i < dr->n; i++) {
-		const struct bw_resolved *r = &dr->v[i];
-		struct json_object *e = json_object_new_array_ext(6);
+	json_object_array_add(e, json_object_new_int(r->kind));
+	json_object_array_add(e, json_object_new_string(r->path));
+	json_object_array_add(e, json_object_new_uint64(r->dev));
+	json_object_array_add(e, json_object_new_uint64(r->ino));
+	json_object_array_add(e, json_object_new_string(r->where));
+	if (r->n_retired) {
+		struct json_object *old = json_object_new_array_ext(r->n_retired);
 
-		json_object_array_add(e, json_object_new_int(r->kind));
-		json_object_array_add(e, json_object_new_string(r->path));
-		json_object_array_add(e, json_object_new_uint64(r->dev));
-		json_object_array_add(e, json_object_new_uint64(r->ino));
-		json_object_array_add(e, json_object_new_string(r->where));
-		if (r->n_retired) {
-			struct json_object *old = json_object_new_array_ext(r->n_retired);
+		for (size_t k = 0; k < r->n_retired; k++) {
+			struct json_object *id = json_object_new_array_ext(2);
 
-			for (size_t k = 0; k < r->n_retired; k++) {
-				struct json_object *id = json_object_new_array_ext(2);
-
-				json_object_array_add(id, json_object_new_uint64(r->retired[k][0]));
-				json_object_array_add(id, json_object_new_uint64(r->retired[k][1]));
-				json_object_array_add(old, id);
-			}
-			json_object_array_add(e, old);
+			json_object_array_add(id, json_object_new_uint64(r->retired[k][0]));
+			json_object_array_add(id, json_object_new_uint64(r->retired[k][1]));
+			json_object_array_add(old, id);
 		}
-		json_object_array_add(a, e);
+		json_object_array_add(e, old);
 	}
-	return a;
+	return e;
+}
+
+int drift_print(const struct drift *dr, FILE *f)
+{
+	int r = 0;
+
+	fputc('[', f);
+	for (size_t i = 0; i < dr->n && r == 0; i++) {
+		if (i)
+			fputc(',', f);
+		r = bw_json_print(f, record_json(&dr->v[i]));
+	}
+	fputc(']', f);
+	return r == 0 && ferror(f) ? -EIO : r;
 }
 
 void drift_from_json(struct drift *dr, struct json_object *o)

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "../lib/compile.h"
@@ -27,6 +28,12 @@ struct drift_seen {
 	uint64_t dev, ino;
 };
 
+/* A directory inotify watches, and what it was when the watch was added. */
+struct drift_dir {
+	char *path;
+	uint64_t dev, ino; /* st_dev, st_ino */
+};
+
 struct drift {
 	struct bw_resolved *v; /* the active policy's record, sorted (kind, path) */
 	size_t n;
@@ -35,6 +42,8 @@ struct drift {
 	unsigned reports, suppressed;
 	int watch_fd;          /* inotify, -1 when nothing is watched */
 	size_t unwatched;      /* directories inotify refused */
+	struct drift_dir *dirs; /* the directories watched, each once */
+	size_t n_dirs;
 };
 
 struct drift_report {
@@ -56,6 +65,13 @@ unsigned drift_drain(struct drift *dr);
 /* Watch again, each path's nearest existing directory. */
 void drift_rewatch(struct drift *dr);
 /*
+ * Can the watch have missed something? True when some path is not watched
+ * (inotify refused, or none at all), or a watched directory's path names
+ * another directory now or none (a rename further up, a mount over it):
+ * inotify says nothing of either. A stat per watched directory, not per path.
+ */
+bool drift_watch_blind(const struct drift *dr);
+/*
  * Compare every entry with what it resolves to now. Entries that differ go
  * to `list` (if given, at most `max`). With `fresh`, each drift is logged
  * and appended there the first time it is seen.
@@ -65,7 +81,8 @@ struct drift_report drift_scan(struct drift *dr, struct json_object *list, size_
 /* The old identities of followed directories that rules still cover, for status. */
 struct json_object *drift_retired_json(const struct drift *dr);
 /* The record in the daemon's state file, and back. */
-struct json_object *drift_to_json(const struct drift *dr);
+/* Printed an entry at a time (no tree of the record): 0 or -errno. */
+int drift_print(const struct drift *dr, FILE *f);
 void drift_from_json(struct drift *dr, struct json_object *o);
 
 #endif

@@ -27,6 +27,19 @@ void bw_dev_string(uint64_t kdev, char *buf, size_t len)
 		 (unsigned long long)(kdev & 0xfffff));
 }
 
+/*
+ * Rule i's file name: the previous rule's string when it is the same file
+ * (rules come file by file), else a copy. One copy a file, not a rule:
+ * 100,000 rules of one file kept 100,000 copies of its name.
+ * bw_rule_table_free frees a string where it first appears.
+ */
+static char *share_file(struct bw_rule_table *t, size_t i, const char *file)
+{
+	if (i && t->rules[i - 1].file && strcmp(t->rules[i - 1].file, file) == 0)
+		return t->rules[i - 1].file;
+	return strdup(file);
+}
+
 int bw_rule_table_from_policy(const struct bw_policy *p, const struct bw_compiled *c,
 			      struct bw_rule_table *t)
 {
@@ -50,7 +63,7 @@ int bw_rule_table_from_policy(const struct bw_policy *p, const struct bw_compile
 	for (size_t i = 0; i < p->n_rules; i++) {
 		const struct bw_rule *r = &p->rules[i];
 
-		t->rules[i].file = strdup(r->loc.file ? r->loc.file : "");
+		t->rules[i].file = share_file(t, i, r->loc.file ? r->loc.file : "");
 		t->rules[i].text = strdup(r->text ? r->text : "");
 		t->rules[i].line = r->loc.line;
 		t->rules[i].col = r->loc.col;
@@ -109,53 +122,112 @@ struct json_object *bw_jb_done(struct bw_jb *b, struct json_object *o)
 	return NULL;
 }
 
-struct json_object *bw_rule_table_to_json(const struct bw_rule_table *t)
+/* One rule of the table as the state file and bw_rule_table_to_json hold it. */
+static struct json_object *rule_ref_json(struct bw_jb *b, const struct bw_rule_ref *ref)
 {
-	struct bw_jb jb = { 0 }, *b = &jb;
-	struct json_object *o = bw_jb_obj(b), *rules = bw_jb_arr(b);
+	struct json_object *r = bw_jb_obj(b);
 
-	bw_jb_add(b, o, "sha256", json_object_new_string(t->sha256));
-	for (size_t i = 0; i < t->n; i++) {
-		struct json_object *r = bw_jb_obj(b);
+	bw_jb_add(b, r, "file", json_object_new_string(ref->file));
+	bw_jb_add(b, r, "line", json_object_new_int(ref->line));
+	bw_jb_add(b, r, "col", json_object_new_int(ref->col));
+	bw_jb_add(b, r, "text", json_object_new_string(ref->text));
+	return r;
+}
 
-		bw_jb_add(b, r, "file", json_object_new_string(t->rules[i].file));
-		bw_jb_add(b, r, "line", json_object_new_int(t->rules[i].line));
-		bw_jb_add(b, r, "col", json_object_new_int(t->rules[i].col));
-		bw_jb_add(b, r, "text", json_object_new_string(t->rules[i].text));
-		bw_jb_push(b, rules, r);
-	}
-	bw_jb_add(b, o, "rules", rules);
-	rules = bw_jb_arr(b);
-	for (size_t i = 0; i < t->n_shadows; i++) {
-		const struct bw_shadow *sh = &t->shadows[i];
-		struct json_object *a = bw_jb_arr(b);
-		char key[2 * sizeof(sh->key) + 1];
+static struct json_object *shadow_json(struct bw_jb *b, const struct bw_shadow *sh)
+{
+	struct json_object *a = bw_jb_arr(b);
+	char key[2 * sizeof(sh->key) + 1];
 
-		bw_hex((const uint8_t *)&sh->key, sizeof(sh->key), key);
-		bw_jb_push(b, a, json_object_new_string(key));
-		bw_jb_push(b, a, json_object_new_int64(sh->rule_id));
-		bw_jb_push(b, a, json_object_new_int64(sh->by_rule_id));
-		bw_jb_push(b, a, json_object_new_int(sh->why));
-		bw_jb_push(b, rules, a);
-	}
-	bw_jb_add(b, o, "shadows", rules);
-	rules = NULL;
+	bw_hex((const uint8_t *)&sh->key, sizeof(sh->key), key);
+	bw_jb_push(b, a, json_object_new_string(key));
+	bw_jb_push(b, a, json_object_new_int64(sh->rule_id));
+	bw_jb_push(b, a, json_object_new_int64(sh->by_rule_id));
+	bw_jb_push(b, a, json_object_new_int(sh->why));
+	return a;
+}
+
+/* The layers' names and altitudes; NULL when there are none. */
+static struct json_object *layers_json(struct bw_jb *b, const struct bw_rule_table *t)
+{
+	struct json_object *a = NULL;
+
 	for (size_t l = 1; l < BW_LAYERS; l++) {
 		struct json_object *x;
 
 		if (!t->layer_names[l])
 			continue;
-		if (!rules)
-			rules = bw_jb_arr(b);
+		if (!a)
+			a = bw_jb_arr(b);
 		x = bw_jb_obj(b);
 		bw_jb_add(b, x, "layer", json_object_new_int((int)l));
 		bw_jb_add(b, x, "name", json_object_new_string(t->layer_names[l]));
 		bw_jb_add(b, x, "altitude", json_object_new_int64(t->layer_altitude[l]));
-		bw_jb_push(b, rules, x);
+		bw_jb_push(b, a, x);
 	}
-	if (rules)
-		bw_jb_add(b, o, "layers", rules);
+	return a;
+}
+
+struct json_object *bw_rule_table_to_json(const struct bw_rule_table *t)
+{
+	struct bw_jb jb = { 0 }, *b = &jb;
+	struct json_object *o = bw_jb_obj(b), *rules = bw_jb_arr(b), *layers;
+
+	bw_jb_add(b, o, "sha256", json_object_new_string(t->sha256));
+	for (size_t i = 0; i < t->n; i++)
+		bw_jb_push(b, rules, rule_ref_json(b, &t->rules[i]));
+	bw_jb_add(b, o, "rules", rules);
+	rules = bw_jb_arr(b);
+	for (size_t i = 0; i < t->n_shadows; i++)
+		bw_jb_push(b, rules, shadow_json(b, &t->shadows[i]));
+	bw_jb_add(b, o, "shadows", rules);
+	layers = layers_json(b, t);
+	if (layers)
+		bw_jb_add(b, o, "layers", layers);
 	return bw_jb_done(b, o);
+}
+
+/* Print o (taking it) as JSON_C_TO_STRING_PLAIN text; -ENOMEM when building it failed. */
+int bw_json_print(FILE *f, struct json_object *o)
+{
+	int r = o ? 0 : -ENOMEM;
+
+	if (o && fputs(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
+		       f) < 0)
+		r = -EIO;
+	json_object_put(o);
+	return r;
+}
+
+int bw_rule_table_print_members(const struct bw_rule_table *t, FILE *f)
+{
+	struct bw_jb jb = { 0 }, *b = &jb;
+	struct json_object *layers;
+	int r;
+
+	fputs("\"sha256\":", f);
+	r = bw_json_print(f, json_object_new_string(t->sha256));
+	fputs(",\"rules\":[", f);
+	for (size_t i = 0; i < t->n && r == 0; i++) {
+		if (i)
+			fputc(',', f);
+		r = bw_json_print(f, bw_jb_done(b, rule_ref_json(b, &t->rules[i])));
+	}
+	fputs("],\"shadows\":[", f);
+	for (size_t i = 0; i < t->n_shadows && r == 0; i++) {
+		if (i)
+			fputc(',', f);
+		r = bw_json_print(f, bw_jb_done(b, shadow_json(b, &t->shadows[i])));
+	}
+	fputc(']', f);
+	layers = layers_json(b, t);
+	if (layers && r == 0) {
+		fputs(",\"layers\":", f);
+		r = bw_json_print(f, bw_jb_done(b, layers));
+	} else {
+		json_object_put(layers);
+	}
+	return r == 0 && ferror(f) ? -EIO : r;
 }
 
 static int unhex(const char *in, uint8_t *out, size_t len)
@@ -223,8 +295,8 @@ int bw_rule_table_from_json(struct json_object *o, struct bw_rule_table *t)
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *r = json_object_array_get_idx(rules, i), *v;
 
-		t->rules[i].file = strdup(json_object_object_get_ex(r, "file", &v) ?
-						  json_object_get_string(v) : "");
+		t->rules[i].file = share_file(t, i, json_object_object_get_ex(r, "file", &v) ?
+							  json_object_get_string(v) : "");
 		t->rules[i].text = strdup(json_object_object_get_ex(r, "text", &v) ?
 						  json_object_get_string(v) : "");
 		t->rules[i].line = json_object_object_get_ex(r, "line", &v) ? json_object_get_int(v) : 0;
@@ -263,7 +335,8 @@ void bw_rule_table_free(struct bw_rule_table *t)
 	if (!t)
 		return;
 	for (size_t i = 0; i < t->n; i++) {
-		free(t->rules[i].file);
+		if (!i || t->rules[i].file != t->rules[i - 1].file) /* share_file */
+			free(t->rules[i].file);
 		free(t->rules[i].text);
 	}
 	free(t->rules);

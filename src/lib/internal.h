@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "../../bpf/abi.h"
 #include "../policy/policy.h"
@@ -53,6 +54,13 @@ struct bw_rule_table {
 int bw_rule_table_from_policy(const struct bw_policy *p, const struct bw_compiled *c,
 			      struct bw_rule_table *t);
 struct json_object *bw_rule_table_to_json(const struct bw_rule_table *t); /* NULL: out of memory */
+/*
+ * The same, as the members of a JSON object ("sha256":...,"rules":[...],
+ * ...), printed a rule at a time: no tree of the whole table. 0 or -errno.
+ */
+int bw_rule_table_print_members(const struct bw_rule_table *t, FILE *f);
+/* Print o (taking it) as plain JSON text: 0, -ENOMEM when o is NULL, -EIO. */
+int bw_json_print(FILE *f, struct json_object *o);
 int bw_rule_table_from_json(struct json_object *o, struct bw_rule_table *t);
 void bw_rule_table_free(struct bw_rule_table *t);
 const struct bw_rule_ref *bw_rule_table_get(const struct bw_rule_table *t, uint32_t id);

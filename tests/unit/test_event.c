@@ -168,11 +168,51 @@ static void test_rule_table_round_trip(void **state)
 	assert_ptr_equal(bw_rule_table_get(&u, 0), NULL);
 	assert_ptr_equal(bw_rule_table_get(&u, 3), NULL);
 	assert_string_equal(bw_rule_table_get(&u, 2)->file, "/etc/bulwark/a.rules");
+	assert_ptr_equal(u.rules[0].file, u.rules[1].file); /* one copy a file, not a rule */
 	bw_rule_table_free(&u);
 	json_object_put(o);
 	o = json_tokener_parse("{\"rules\":[]}");
 	assert_int_equal(bw_rule_table_from_json(o, &u), -74); /* -EBADMSG: no sha256 */
 	json_object_put(o);
+}
+
+/* The state file's printed table is the same JSON as the tree, shadows and layers too. */
+static void test_rule_table_print_members(void **state)
+{
+	struct bw_rule_table t = table();
+	struct bw_shadow sh[2] = { { .rule_id = 2, .by_rule_id = 1, .why = 3 }, { .rule_id = 1, .by_rule_id = 2, .why = 1 } };
+	char name[] = "edr \"x\"", *text = NULL, *doc = NULL;
+	struct json_object *tree, *printed;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	sh[1].key.ino = 42;
+	t.shadows = sh;
+	t.n_shadows = 2;
+	t.layer_names[3] = name;
+	t.layer_altitude[3] = 300;
+	f = open_memstream(&text, &len);
+	assert_non_null(f);
+	assert_int_equal(bw_rule_table_print_members(&t, f), 0);
+	fclose(f);
+	assert_true(asprintf(&doc, "{%s}", text) > 0);
+	printed = json_tokener_parse(doc);
+	assert_non_null(printed);
+	tree = bw_rule_table_to_json(&t);
+	assert_true(json_object_equal(printed, tree));
+	json_object_put(printed);
+	json_object_put(tree);
+	free(doc);
+	free(text);
+	/* An empty table too. */
+	memset(&t, 0, sizeof(t));
+	text = NULL;
+	f = open_memstream(&text, &len);
+	assert_int_equal(bw_rule_table_print_members(&t, f), 0);
+	fclose(f);
+	assert_string_equal(text, "\"sha256\":\"\",\"rules\":[],\"shadows\":[]");
+	free(text);
 }
 
 /* True if the event's flags list name. */
@@ -266,6 +306,7 @@ int main(void)
 		cmocka_unit_test(test_exe_unknown_one_form),
 		cmocka_unit_test(test_escaping_and_bounds),
 		cmocka_unit_test(test_rule_table_round_trip),
+		cmocka_unit_test(test_rule_table_print_members),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
