@@ -241,3 +241,35 @@ teardown() {
 	[[ -n $BW_FRESH ]] || kill_daemons
 	reset_kernel
 }
+
+# A vendor's client through libbulwark (a bwlayer copy), driven line by
+# line through a fifo: t_grant.sh, t_layers_persist.sh.
+# client_open NAME UID PROGRAM LAYER ALTITUDE: PROGRAM as UID opens LAYER
+# at ALTITUDE; its first answer ("open rc=R") in $OPEN.
+declare -A LFD LPID
+client_open() {
+	local name=$1 u=$2 prog=$3 i fd
+	rm -f "$WORK/$name.in" && mkfifo "$WORK/$name.in"
+	setpriv --reuid="$u" --regid="$u" --clear-groups -- "$prog" "$4" "$5" \
+		<"$WORK/$name.in" >"$WORK/$name.out" 2>&1 &
+	LPID[$name]=$!
+	exec {fd}>"$WORK/$name.in"
+	LFD[$name]=$fd
+	for ((i = 0; i < 100; i++)); do grep -q '^open rc=' "$WORK/$name.out" && break; sleep 0.1; done
+	OPEN=$(grep -m1 '^open rc=' "$WORK/$name.out")
+}
+# client_cmd NAME COMMAND: one command; its answer line in $ANSWER.
+client_cmd() {
+	local name=$1 n i
+	n=$(grep -cE '^[a-z]+ rc=' "$WORK/$name.out")
+	echo "$2" >&"${LFD[$name]}"
+	for ((i = 0; i < 300; i++)); do [[ $(grep -cE '^[a-z]+ rc=' "$WORK/$name.out") -gt $n ]] && break; sleep 0.1; done
+	ANSWER=$(grep -E '^[a-z]+ rc=' "$WORK/$name.out" | tail -n 1)
+}
+# client_close NAME: the client quits and frees itself; wait for it.
+client_close() {
+	local fd=${LFD[$1]}
+	echo quit >&"$fd" 2>/dev/null
+	exec {fd}>&-
+	wait "${LPID[$1]}" 2>/dev/null
+}

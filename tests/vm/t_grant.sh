@@ -61,66 +61,40 @@ out=$(as 4242 "$T/cli" policy explain exec "$T/prog" 2>&1)
 check "explain was not granted: refused ($out)" test $? -ne 0 -a -n "$(grep -i 'not granted' <<<"$out")"
 check "the refusals are in bulwarkd's log" grep -q "refused 'policy-load' is root's or not granted to uid 4242" "$DAEMON_LOG"
 
-# lopen NAME UID PROGRAM LAYERNAME ALTITUDE: a bwlayer as UID, reading commands from a fifo.
-declare -A LFD LPID
-lopen() {
-	local name=$1 u=$2 prog=$3 i fd
-	rm -f "$T/$name.in" && mkfifo "$T/$name.in"
-	as "$u" "$prog" "$4" "$5" <"$T/$name.in" >"$T/$name.out" 2>&1 &
-	LPID[$name]=$!
-	exec {fd}>"$T/$name.in"
-	LFD[$name]=$fd
-	for ((i = 0; i < 100; i++)); do grep -q '^open rc=' "$T/$name.out" && break; sleep 0.1; done
-	OPEN=$(grep -m1 '^open rc=' "$T/$name.out")
-}
-# lcmd NAME COMMAND: one command; leaves its answer line in $ANSWER.
-lcmd() {
-	local name=$1 n i
-	n=$(grep -cE '^[a-z]+ rc=' "$T/$name.out")
-	echo "$2" >&"${LFD[$name]}"
-	for ((i = 0; i < 100; i++)); do [[ $(grep -cE '^[a-z]+ rc=' "$T/$name.out") -gt $n ]] && break; sleep 0.1; done
-	ANSWER=$(grep -E '^[a-z]+ rc=' "$T/$name.out" | tail -n 1)
-}
-lclose() {
-	local fd=${LFD[$1]}
-	echo quit >&"$fd" 2>/dev/null
-	exec {fd}>&-
-	wait "${LPID[$1]}" 2>/dev/null
-}
 
-lopen a 4242 "$T/agent" vend 10
+client_open a 4242 "$T/agent" vend 10
 expect_eq "the granted program of uid 4242 opens a layer" "open rc=0" "$OPEN"
 expect_exec_ok "before its rule, the program runs" "$T/prog"
-lcmd a begin
-lcmd a "padd deny exec $T/prog"
-lcmd a commit
+client_cmd a begin
+client_cmd a "padd deny exec $T/prog"
+client_cmd a commit
 expect_eq "its transaction commits" "commit rc=0" "$ANSWER"
 expect_exec_errno "the granted client's deny is enforced in the kernel" EPERM "$T/prog"
 wait_event "the refusal names its layer" ".action == \"blocked\" and .process.pid == $TRY_PID and .layer.name == \"vend\""
-lopen a2 4242 "$T/agent" vend2 11
+client_open a2 4242 "$T/agent" vend2 11
 check "one layer per uid other than root: a second is refused ($OPEN)" test "$OPEN" != "open rc=0"
-lclose a2
+client_close a2
 
-lopen o 4242 "$T/other" intruder 20
+client_open o 4242 "$T/other" intruder 20
 check "the same uid with another program is refused ($OPEN)" test "$OPEN" != "open rc=0"
-lclose o
+client_close o
 check "... and bulwarkd logged it" grep -q "refused control connection from uid 4242 .*$T/other" "$DAEMON_LOG"
-lopen u 4244 "$T/agent" stranger 30
+client_open u 4244 "$T/agent" stranger 30
 check "another uid with the granted program is refused ($OPEN)" test "$OPEN" != "open rc=0"
-lclose u
+client_close u
 
 # The persistent rule outlives its client; another granted identity cannot take the layer.
-lclose a
+client_close a
 expect_exec_errno "a persistent rule outlives its client" EPERM "$T/prog"
-lopen h 4243 "$T/agent" vend 10
+client_open h 4243 "$T/agent" vend 10
 check "uid 4243, granted layers too, cannot take over uid 4242's layer ($OPEN)" test "$OPEN" != "open rc=0"
-lclose h
+client_close h
 expect_exec_errno "... whose rule still denies" EPERM "$T/prog"
-lopen b 4242 "$T/agent" vend 10
+client_open b 4242 "$T/agent" vend 10
 expect_eq "its own identity takes it back" "open rc=0" "$OPEN"
-lcmd b begin
-lcmd b "add deny exec $T/prog2"
-lcmd b commit
+client_cmd b begin
+client_cmd b "add deny exec $T/prog2"
+client_cmd b commit
 expect_exec_errno "the taken-back layer adds a rule" EPERM "$T/prog2"
 
 # Grants withdrawn: the socket closes and so does the client.
@@ -132,8 +106,8 @@ for ((i = 0; i < 50; i++)); do
 	sleep 0.1
 done
 expect_exec_ok "the closed client's non-persistent rule went with it" "$T/prog2"
-lcmd b begin
+client_cmd b begin
 check "the closed client can do nothing more ($ANSWER)" test "$ANSWER" != "begin rc=0"
-lclose b
+client_close b
 expect_exec_errno "root's own deny still decides" EPERM "$T/never"
 teardown

@@ -39,32 +39,6 @@ grant layer from uid=4243 exe=$T/agent
 POL
 start_daemon --policy "$POLICY" || { fail "daemon start"; exit 1; }
 
-# lopen NAME UID LAYERNAME ALTITUDE [PROGRAM]: a bwlayer as UID reading commands from a fifo.
-declare -A LFD LPID
-lopen() {
-	local name=$1 u=$2 prog=${5:-$T/agent} i fd
-	rm -f "$T/$name.in" && mkfifo "$T/$name.in"
-	as "$u" "$prog" "$3" "$4" <"$T/$name.in" >"$T/$name.out" 2>&1 &
-	LPID[$name]=$!
-	exec {fd}>"$T/$name.in"
-	LFD[$name]=$fd
-	for ((i = 0; i < 100; i++)); do grep -q '^open rc=' "$T/$name.out" && break; sleep 0.1; done
-	OPEN=$(grep -m1 '^open rc=' "$T/$name.out")
-}
-# lcmd NAME COMMAND: one command; its answer line in $ANSWER.
-lcmd() {
-	local name=$1 n i
-	n=$(grep -cE '^[a-z]+ rc=' "$T/$name.out")
-	echo "$2" >&"${LFD[$name]}"
-	for ((i = 0; i < 300; i++)); do [[ $(grep -cE '^[a-z]+ rc=' "$T/$name.out") -gt $n ]] && break; sleep 0.1; done
-	ANSWER=$(grep -E '^[a-z]+ rc=' "$T/$name.out" | tail -n 1)
-}
-lclose() {
-	local fd=${LFD[$1]}
-	echo quit >&"$fd" 2>/dev/null
-	exec {fd}>&-
-	wait "${LPID[$1]}" 2>/dev/null
-}
 layers() { "$BULWARK" status --json | jq -c '[.layers[] | "\(.name) \(.altitude) \(.connected) \(.rules | length)"]'; }
 wait_layers() {
 	local i
@@ -80,16 +54,16 @@ restart_killed() {
 }
 
 # --- a persistent deny, its client gone, bulwarkd killed and started again
-lopen v 4242 vend 500
+client_open v 4242 "$T/agent" vend 500
 expect_eq "the granted vendor opens its layer" "open rc=0" "$OPEN"
-lcmd v begin
-lcmd v "padd deny exec $T/p"
-id=$(sed -n 's/^| id=//p' "$T/v.out" | tail -n 1)
-lcmd v "add deny exec $T/free"
-lcmd v commit
+client_cmd v begin
+client_cmd v "padd deny exec $T/p"
+id=$(sed -n 's/^| id=//p' "$WORK/v.out" | tail -n 1)
+client_cmd v "add deny exec $T/free"
+client_cmd v commit
 expect_eq "its transaction commits" "commit rc=0" "$ANSWER"
 expect_exec_errno "the persistent deny, client connected" EPERM "$T/p"
-lclose v
+client_close v
 check "the client left: its persistent rule stays" wait_layers '["vend 500 false 1"]'
 expect_exec_ok "its other rule went with it" "$T/free"
 check "the persistent rule is saved ($SAVED)" test -s "$SAVED"
@@ -114,51 +88,51 @@ no_event "no denial of it" ".process.pid == $TRY_PID and .action == \"blocked\""
 expect_exec_errno "the administrator's deny after the restart" EPERM "$T/never"
 
 # Another granted identity cannot take the restored layer.
-lopen h 4243 vend 500
+client_open h 4243 "$T/agent" vend 500
 check "another granted uid cannot take the restored layer ($OPEN)" test "$OPEN" != "open rc=0"
-lclose h
+client_close h
 expect_exec_errno "... whose rule still denies" EPERM "$T/p"
 # The same identity takes it back and removes the rule.
-lopen v 4242 vend 500
+client_open v 4242 "$T/agent" vend 500
 expect_eq "the same identity takes the restored layer back" "open rc=0" "$OPEN"
-check "... with its rule and id ($id)" grep -q "\"id\":$id," "$T/v.out"
-lcmd v begin
-lcmd v "remove $id"
-lcmd v commit
+check "... with its rule and id ($id)" grep -q "\"id\":$id," "$WORK/v.out"
+client_cmd v begin
+client_cmd v "remove $id"
+client_cmd v commit
 expect_eq "it removes its persistent rule" "commit rc=0" "$ANSWER"
 expect_exec_ok "removed: the exec runs" "$T/p"
 no_event "no denial of the removed rule" ".process.pid == $TRY_PID and .action == \"blocked\""
-lclose v
+client_close v
 check "no rule left: the layer goes" wait_layers '[]'
 restart_killed
 expect_eq "after another restart: no layer" '[]' "$(layers)"
 expect_exec_ok "after another restart the removed rule stays removed" "$T/p"
 
 # --- root drops a departed vendor's persistent layer (not protected)
-lopen v 4242 vend 500
-lcmd v begin
-lcmd v "padd deny exec $T/p"
-lcmd v commit
-lclose v
+client_open v 4242 "$T/agent" vend 500
+client_cmd v begin
+client_cmd v "padd deny exec $T/p"
+client_cmd v commit
+client_close v
 restart_killed
 expect_exec_errno "restored again" EPERM "$T/p"
-lopen r 0 vend 500 "$T/rootagent"
+client_open r 0 "$T/rootagent" vend 500
 expect_eq "root takes a departed vendor's layer (unprotected)" "open rc=0" "$OPEN"
-rid=$(grep -o '"id":[0-9]*' "$T/r.out" | head -n 1 | cut -d: -f2)
-lcmd r begin
-lcmd r "remove $rid"
-lcmd r commit
+rid=$(grep -o '"id":[0-9]*' "$WORK/r.out" | head -n 1 | cut -d: -f2)
+client_cmd r begin
+client_cmd r "remove $rid"
+client_cmd r commit
 expect_eq "root removes the vendor's persistent rule" "commit rc=0" "$ANSWER"
-lclose r
+client_close r
 check "the departed vendor's layer is gone" wait_layers '[]'
 expect_exec_ok "dropped by root: the exec runs" "$T/p"
 
 # --- a corrupt saved file: start anyway, say so once, keep it aside
-lopen v 4242 vend 500
-lcmd v begin
-lcmd v "padd deny exec $T/p"
-lcmd v commit
-lclose v
+client_open v 4242 "$T/agent" vend 500
+client_cmd v begin
+client_cmd v "padd deny exec $T/p"
+client_cmd v commit
+client_close v
 kill -9 "$DAEMON_PID"
 wait "$DAEMON_PID" 2>/dev/null
 DAEMON_PID=
@@ -173,11 +147,11 @@ expect_exec_ok "... and the unreadable layer is not" "$T/p"
 # --- locked, `protect self`: root needs a grant for `layer`
 "$BULWARK" key gen "$WORK/lock" >/dev/null
 check "bulwark lock" "$BULWARK" lock "$WORK/lock.pub"
-lopen r 0 rootvendor 700 "$T/rootagent"
+client_open r 0 "$T/rootagent" rootvendor 700
 check "locked: root's layer-open without a grant is refused ($OPEN)" test "$OPEN" = "open rc=-13"
-check "... saying why" grep -q "grant layer" "$T/r.out"
+check "... saying why" grep -q "grant layer" "$WORK/r.out"
 check "... in bulwarkd's log too" grep -q "refused 'layer-open' from uid 0.*grant layer" "$DAEMON_LOG"
-lclose r
+client_close r
 PROT=$WORK/protect.policy
 cat >"$PROT" <<POL
 deny exec $T/never
@@ -188,16 +162,16 @@ POL
 out=$("$BULWARK" policy load "$PROT" 2>&1)
 check "the protecting policy loads, signed ($out)" test $? -eq 0
 expect_eq "protection is on" true "$("$BULWARK" status --json | jq -r .protection.self)"
-lopen r 0 rootvendor 700 "$T/rootagent"
+client_open r 0 "$T/rootagent" rootvendor 700
 check "protected: root's layer-open is refused ($OPEN)" test "$OPEN" = "open rc=-13"
-check "... saying why" grep -q "grant layer" "$T/r.out"
-lclose r
+check "... saying why" grep -q "grant layer" "$WORK/r.out"
+client_close r
 expect_eq "root opened nothing" '[]' "$(layers)"
-lopen v 4242 vend 500
+client_open v 4242 "$T/agent" vend 500
 expect_eq "protected: the granted vendor opens its layer" "open rc=0" "$OPEN"
-lcmd v begin
-lcmd v "padd deny exec $T/q"
-lcmd v commit
+client_cmd v begin
+client_cmd v "padd deny exec $T/q"
+client_cmd v commit
 expect_eq "protected: the granted vendor commits" "commit rc=0" "$ANSWER"
 expect_exec_errno "protected: the vendor's deny" EPERM "$T/q"
 wait_event "protected: the denial names the layer" \
@@ -209,7 +183,7 @@ check "protected: root cannot rewrite the saved layers ($out)" grep -q "Operatio
 wait_event "protected: the write was refused by the protect gate" \
 	".action == \"blocked\" and .rule.gate == \"protect\" and (.target.path // \"\" | startswith(\"$TDB\"))"
 check "... the saved rule is intact" grep -q "deny exec $T/q" "$SAVED"
-lclose v
+client_close v
 
 # Root granted `layer` by a signed policy may open its own layer (another
 # file: `protect self` guards the policy files in force).
@@ -223,12 +197,12 @@ POL
 "$BULWARK" sign --key "$WORK/lock.key" --version 2 policy "$PROT2" >/dev/null
 out=$("$BULWARK" policy load "$PROT2" 2>&1)
 check "a signed policy granting root layer loads ($out)" test $? -eq 0
-lopen r 0 rootvendor 700 "$T/rootagent"
+client_open r 0 "$T/rootagent" rootvendor 700
 expect_eq "protected: root granted layer opens a layer" "open rc=0" "$OPEN"
-lclose r
-lopen r 0 vend 500 "$T/rootagent"
+client_close r
+client_open r 0 "$T/rootagent" vend 500
 check "protected: granted root still cannot take the vendor's layer ($OPEN)" test "$OPEN" != "open rc=0"
-lclose r
+client_close r
 expect_exec_errno "... whose rule still denies" EPERM "$T/q"
 
 "$BULWARK" sign --key "$WORK/lock.key" --version 3 unload -o "$WORK/unload.sig" >/dev/null
