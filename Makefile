@@ -327,7 +327,7 @@ $(BUILD)/bench/ima.bpf.o: bench/ima.bpf.c bpf/vmlinux.h
 # Benchmarks: ratios against the bare kernel, the floor and fapolicyd, taken in one VM
 # run each. QUICK=1: the per-hook report only, one round, fewer operations
 # (under 3 minutes; make test runs it so the bench cannot rot).
-bench: all $(BENCH_TOOLS) $(BUILD)/bench/ima.bpf.o $(BUILD)/bench/imabench
+bench: all $(BENCH_TOOLS) $(BUILD)/bench/ima.bpf.o $(BUILD)/bench/imabench upgrade-from
 ifeq ($(QUICK),1)
 	vm/run -- env QUICK=1 bench/hook-cost.sh
 else
@@ -336,6 +336,8 @@ else
 	vm/run --kernel 6.12 -- bench/verify-cost.sh
 	vm/run --kernel 6.1 -- bench/hook-cost.sh
 	vm/run --kernel 6.12 -- bench/hook-cost.sh
+	BULWARK_VM_SMP=1 vm/run --kernel 6.1 -- bench/against.sh
+	BULWARK_VM_SMP=1 vm/run --kernel 6.12 -- bench/against.sh
 	vm/run -- bench/exec-rules.sh
 	vm/run -- bench/op-rules.sh
 	vm/run --kernel 6.1 -- bench/trust-exec.sh

@@ -174,7 +174,15 @@ struct bw_rule_val {
 	__u32 verdict;       /* enum bw_verdict */
 	__u32 flags;         /* enum bw_rule_flag, or enum bw_policy_flag for META */
 	__u32 rule_id;       /* index into the policy's rule table, 0 = none */
-	__u32 class_id;      /* EXE_FILE/EXE_TREE/CGROUP: the class, from 1 */
+	union {
+		__u32 class_id; /* EXE_FILE/EXE_TREE/CGROUP: the class, from 1 */
+		/*
+		 * Layer 0's META: bit op set = some layer has a directory (TREE)
+		 * entry for op. Without one, a search for op looks up the exact
+		 * file and does not walk its ancestors.
+		 */
+		__u32 tree_ops;
+	};
 	__u32 combos;        /* META: bit m set = some rule uses subject mask m */
 	__u32 serial;        /* META: policy serial; task-cached classes carry it */
 	__u32 cgroup_levels; /* META: deepest cgroup class level + 1, 0 = none */
@@ -436,7 +444,14 @@ struct bw_event {
 	char path[BW_PATH_LEN];
 };
 
-/* Per-task state, kept in BPF task storage and inherited across fork. */
+/*
+ * Per-process state, in BPF task storage on the process's group leader
+ * (threads share it). A child created by fork gets none until it needs
+ * one: until it execs it runs its parent's program, and reads its nearest
+ * ancestor's state while both still map the same opened exe file
+ * (bw_state_of). The field order up to exe is the previous layout's, so
+ * an upgrade carries the marks over (migrate_task_state).
+ */
 struct bw_task_state {
 	/*
 	 * The program class of the task's exe (high half, 0 = none) and the
@@ -447,9 +462,10 @@ struct bw_task_state {
 	__u64 class_serial;
 	__u32 flags;     /* enum bw_event_flag subset for exe */
 	__u32 nochild;   /* rule id of a sticky `deny fork` that marked it, 0 = none */
-	__u32 exited;    /* process exit reported (on the group leader) */
-	__u32 open_mode; /* f_mode | BW_OPEN_MODE_SET of its last /proc open, for ptrace */
+	__u32 exited;    /* process exit reported */
+	__u32 reserved;  /* was the last /proc open's mode: now bw_open_mode, per thread */
 	char exe[BW_PATH_LEN];
+	__u64 exe_file;  /* the struct file exe was read from at exec (0: unknown) */
 };
 
 #define BW_OPEN_MODE_SET 0x80000000u
@@ -528,7 +544,8 @@ BW_ABI_ASSERT(__builtin_offsetof(struct bw_event, target_dev) == 72);
 BW_ABI_ASSERT(__builtin_offsetof(struct bw_event, cgroup_id) == 96);
 BW_ABI_ASSERT(__builtin_offsetof(struct bw_event, comm) == 112);
 BW_ABI_ASSERT(sizeof(struct bw_event) == 112 + BW_COMM_LEN + 2 * BW_PATH_LEN);
-BW_ABI_ASSERT(sizeof(struct bw_task_state) == 24 + BW_PATH_LEN);
+BW_ABI_ASSERT(sizeof(struct bw_task_state) == 32 + BW_PATH_LEN);
+BW_ABI_ASSERT(__builtin_offsetof(struct bw_task_state, exe) == 24);
 BW_ABI_ASSERT(sizeof(struct bw_sysctl_key) == 48);
 BW_ABI_ASSERT(sizeof(struct bw_canary) == 16);
 BW_ABI_ASSERT(sizeof(struct bw_build) == 32);

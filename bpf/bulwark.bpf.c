@@ -249,7 +249,19 @@ static __always_inline void bw_mark_nochild(struct bw_task_state *ts, struct bw_
 	__builtin_memset(d, 0, sizeof(*d));
 }
 
-/* Only policies with a sticky rule pay for marking. */
+/* The process's mark, onto the thread that is about to become its leader. */
+static __always_inline void bw_carry_mark(struct task_struct *thread)
+{
+	struct bw_task_state *leader = bw_state_mine(thread), *ts;
+
+	if (!leader || !leader->nochild)
+		return;
+	ts = bpf_task_storage_get(&bw_task_state, thread, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (ts)
+		ts->nochild = leader->nochild;
+	else
+		bw_count(BW_OP_FORK, BW_CNT_HELPER_ERR);
+}
 
 /*
  * A protected program never starts traced by a subject below its level:
@@ -347,13 +359,21 @@ static __always_inline void bw_protect_committed(struct linux_binprm *bprm)
 SEC("lsm/bprm_check_security")
 int BPF_PROG(bw_bprm_check, struct linux_binprm *bprm, int ret)
 {
+	struct task_struct *cur = bpf_get_current_task_btf();
 	struct bw_decision d = {};
 
 	if (ret)
 		return ret;
+	/*
+	 * A thread that execs becomes its process's group leader, and the
+	 * state on the leader it replaces goes with the old leader: it takes
+	 * the process's mark along.
+	 */
+	if (cur != cur->group_leader)
+		bw_carry_mark(cur);
 	/* A sticky program that execs keeps its mark, even if it never forked. */
 	if (bw_policy_has(BW_POLICY_STICKY))
-		bw_mark_nochild(bpf_task_storage_get(&bw_task_state, bpf_get_current_task_btf(), 0,
+		bw_mark_nochild(bpf_task_storage_get(&bw_task_state, cur, 0,
 						     BPF_LOCAL_STORAGE_GET_F_CREATE), &d);
 	bw_decide_file(&d, BW_OP_EXEC, BW_HOOK_EXEC, bw_addr(bprm->file));
 	ret = bw_conclude(&d, &bprm->file->f_path, NULL);
@@ -416,6 +436,7 @@ int BPF_PROG(bw_bprm_committed, struct linux_binprm *bprm)
 	void *policy;
 	long n;
 
+	/* After de_thread: current is its process's group leader. */
 	ts = bpf_task_storage_get(&bw_task_state, bpf_get_current_task_btf(), 0,
 				  BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!ts) {
@@ -424,10 +445,12 @@ int BPF_PROG(bw_bprm_committed, struct linux_binprm *bprm)
 	}
 	ts->flags = 0;
 	ts->class_serial = 0;
+	ts->exe_file = bw_addr(bprm->file);
 	policy = bpf_map_lookup_elem(&bw_policy, &zero);
 	if (policy)
 		meta = bpf_map_lookup_elem(policy, &bw_meta_key);
-	if (meta && (meta->combos & ~1u))
+	/* Only a policy whose rules name programs (exe=) needs the class. */
+	if (meta && ((meta->dims | meta->tdims) & (1u << BW_DIM_EXE)))
 		ts->class_serial = bw_class_cache(bw_exe_class_now(policy, bprm->file), meta->serial);
 	n = bpf_d_path(&bprm->file->f_path, ts->exe, sizeof(ts->exe));
 	if (n < 0) {
@@ -464,34 +487,27 @@ static __always_inline bool bw_is_self(struct task_struct *p)
 
 /*
  * fork, vfork, clone, clone3, posix_spawn and thread creation all pass
- * here. The child starts with its creator's state, mark included.
- * Kernel threads spawning kernel threads are the kernel, not a subject.
+ * here. A thread shares its process's state; a child process reads its
+ * creator's until it execs or needs its own (bw_state_own). Kernel
+ * threads spawning kernel threads are the kernel, not a subject.
  */
 SEC("lsm/task_alloc")
 int BPF_PROG(bw_task_alloc, struct task_struct *task, unsigned long clone_flags, int ret)
 {
 	struct task_struct *cur = bpf_get_current_task_btf();
 	bool thread = clone_flags & CLONE_THREAD;
-	struct bw_task_state *parent, *child, *leader;
-	__u32 nochild;
+	struct bw_task_state *mine;
 	struct bw_decision d = {};
+	__u32 nochild;
 	int rc;
 
 	if (ret)
 		return ret;
 	if (BPF_CORE_READ(cur, flags) & PF_KTHREAD)
 		return 0;
-	parent = bw_current_state();
-	nochild = parent ? parent->nochild : 0;
-	/*
-	 * The mark belongs to the process: a thread whose own state lacks it
-	 * (one carried over by an upgrade, which reaches processes only) still
-	 * finds it on its group leader.
-	 */
-	if (!thread && !nochild) {
-		leader = bpf_task_storage_get(&bw_task_state, cur->group_leader, 0, 0);
-		nochild = leader ? leader->nochild : 0;
-	}
+	/* The mark belongs to the process: on its group leader, read by every thread. */
+	mine = bw_state_mine(cur);
+	nochild = mine ? mine->nochild : 0;
 	if (!thread && nochild) {
 		struct bw_rule_val *meta;
 
@@ -514,20 +530,12 @@ int BPF_PROG(bw_task_alloc, struct task_struct *task, unsigned long clone_flags,
 	rc = bw_conclude(&d, NULL, NULL);
 	/* A live sticky rule denied it: mark the process, as its exec would have. */
 	if (!thread && bw_sticky_denied(&d)) {
-		parent = bpf_task_storage_get(&bw_task_state, cur, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-		if (parent && !parent->nochild)
-			parent->nochild = d.rule_id;
+		mine = bw_state_own(cur);
+		if (mine && !mine->nochild)
+			mine->nochild = d.rule_id;
 	}
-	if (rc || !parent)
-		return rc;
-	child = bpf_task_storage_get(&bw_task_state, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!child) {
-		bw_count(BW_OP_FORK, BW_CNT_HELPER_ERR);
-		return 0;
-	}
-	bpf_probe_read_kernel(child, sizeof(*child), parent);
-	child->exited = 0;
-	return 0;
+	/* The child gets no state: it reads its creator's in place (bw_state_of). */
+	return rc;
 }
 
 #define PTRACE_MODE_READ 0x01
@@ -549,8 +557,8 @@ int BPF_PROG(bw_task_alloc, struct task_struct *task, unsigned long clone_flags,
  */
 static __always_inline __u32 bw_ptrace_right(unsigned int mode)
 {
-	struct bw_task_state *ts;
 	struct pt_regs *regs;
+	__u32 *mode_of_open;
 	__u32 open_mode;
 	long nr;
 
@@ -570,11 +578,11 @@ static __always_inline __u32 bw_ptrace_right(unsigned int mode)
 	 * the caller's memory: a racing thread could rewrite open_how after
 	 * the kernel read it.
 	 */
-	ts = bw_current_state();
-	if (!ts)
+	mode_of_open = bpf_task_storage_get(&bw_open_mode, bpf_get_current_task_btf(), 0, 0);
+	if (!mode_of_open)
 		return BW_OP_WRITE;
-	open_mode = ts->open_mode;
-	ts->open_mode = 0;
+	open_mode = *mode_of_open;
+	*mode_of_open = 0;
 	if (!(open_mode & BW_OPEN_MODE_SET))
 		return BW_OP_WRITE;
 	return open_mode & FMODE_WRITE ? BW_OP_WRITE : BW_OP_READ;
@@ -771,17 +779,14 @@ static __always_inline int bw_proc_open(struct file *file, struct inode *inode, 
 	struct bw_task_state *ts;
 	struct bw_decision d = {};
 	struct dentry *dentry;
+	__u32 *mode_of_open;
 
-	ts = bpf_task_storage_get(&bw_task_state, bpf_get_current_task_btf(), 0,
-				  BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (ts) {
-		ts->open_mode = f_mode | BW_OPEN_MODE_SET;
-		/* State created here belongs to a process that predates bulwark. */
-		if (!ts->exe[0] && !ts->flags)
-			ts->flags = BW_EVF_EXE_UNKNOWN;
-	} else {
+	mode_of_open = bpf_task_storage_get(&bw_open_mode, bpf_get_current_task_btf(), 0,
+					    BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (mode_of_open)
+		*mode_of_open = f_mode | BW_OPEN_MODE_SET;
+	else
 		bw_count(BW_OP_READ, BW_CNT_HELPER_ERR);
-	}
 	if (!(f_mode & FMODE_WRITE))
 		return 0;
 	if (bw_protect_proc_file(file, inode))
@@ -792,6 +797,7 @@ static __always_inline int bw_proc_open(struct file *file, struct inode *inode, 
 		return -EPERM;
 	if (!BPF_CORE_READ(container_of(inode, struct proc_inode, vfs_inode), sysctl_entry))
 		return 0;
+	ts = bw_state_mine(bpf_get_current_task_btf());
 	dentry = BPF_CORE_READ(file, f_path.dentry);
 	bpf_probe_read_kernel_str(key.name, sizeof(key.name), BPF_CORE_READ(dentry, d_name.name));
 	bpf_probe_read_kernel_str(key.dir, sizeof(key.dir),
@@ -851,7 +857,7 @@ int BPF_PROG(bw_kernel_module_request, char *kmod_name, int ret)
 
 	if (ret)
 		return ret;
-	ts = bw_current_state();
+	ts = bw_state_mine(bpf_get_current_task_btf());
 	if (!ts || !ts->nochild)
 		return 0;
 	bw_gate_deny(&d, BW_OP_MODULE, BW_HOOK_MODULE_REQUEST, BW_GATE_HELPER);

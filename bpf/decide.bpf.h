@@ -88,6 +88,14 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } bw_task_state SEC(".maps");
 
+/* Per thread: the f_mode (| BW_OPEN_MODE_SET) of its last /proc open, for ptrace. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u32);
+} bw_open_mode SEC(".maps");
+
 /*
  * The sysctls the gate guards, by (directory, name): filled by the daemon
  * from the policy library's table when the programs are first loaded, then
@@ -145,9 +153,58 @@ static __always_inline void bw_count(__u32 op, __u32 counter)
 		*c += 1;
 }
 
+/* How many forks without exec apart a process may be from the state it reads. */
+#define BW_STATE_DEPTH 4
+
+/*
+ * The state a process reads (struct bw_task_state) for its program's
+ * name: its own once it exec'd under bulwark, else its nearest ancestor's
+ * that still maps the same opened exe file, or NULL. A fork costs nothing
+ * here: what a child would have copied it reads in place. An ancestor
+ * that exec'd since has another exe file, and one that exited has no
+ * state: the child then reads none (events say exe-unknown, and bulwarkd
+ * names it from /proc). Decisions never depend on it: a program's class
+ * is computed from the task's own exe file and cached in its own state.
+ */
+static __always_inline struct bw_task_state *bw_state_of(struct task_struct *task)
+{
+	__u64 exe = (__u64)BPF_CORE_READ(task, mm, exe_file);
+	struct bw_task_state *ts;
+	int i;
+
+	ts = bpf_task_storage_get(&bw_task_state, task->group_leader, 0, 0);
+	/* Its own, if it holds a name: state made for a mark or a class cache does not. */
+	if (ts && (ts->exe[0] || ts->flags))
+		return ts;
+	if (!exe)
+		return NULL;
+	for (i = 0; i < BW_STATE_DEPTH; i++) {
+		task = task->real_parent;
+		if (!task)
+			return NULL;
+		ts = bpf_task_storage_get(&bw_task_state, task->group_leader, 0, 0);
+		if (ts && (ts->exe[0] || ts->flags))
+			return ts->exe_file == exe ? ts : NULL;
+	}
+	return NULL;
+}
+
+/* The process's own state, created if it has none: its mark, class cache and exit. */
+static __always_inline struct bw_task_state *bw_state_own(struct task_struct *task)
+{
+	return bpf_task_storage_get(&bw_task_state, task->group_leader, 0,
+				    BPF_LOCAL_STORAGE_GET_F_CREATE);
+}
+
 static __always_inline struct bw_task_state *bw_current_state(void)
 {
-	return bpf_task_storage_get(&bw_task_state, bpf_get_current_task_btf(), 0, 0);
+	return bw_state_of(bpf_get_current_task_btf());
+}
+
+/* The process's own state only: what marks are read from (a child never reads its parent's). */
+static __always_inline struct bw_task_state *bw_state_mine(struct task_struct *task)
+{
+	return bpf_task_storage_get(&bw_task_state, task->group_leader, 0, 0);
 }
 
 /*
@@ -272,6 +329,7 @@ enum {
 	BW_VIEW_REAL = 1,    /* best came from a real file below an overlay */
 	BW_VIEW_EXACT = 2,   /* best is an exact entry (file, not tree) */
 	BW_VIEW_CLASS = 4,   /* a class search: views combine by specificity, not verdict */
+	BW_VIEW_NO_TREES = 8, /* the policy has no directory entry for the op: exact entries only */
 };
 
 struct bw_decision {
@@ -438,6 +496,9 @@ static long bw_view_step(__u32 i, void *ctx)
 	if (w->key.kind == BW_OBJ_FILE || w->key.kind == BW_OBJ_EXE_FILE) {
 		/* No exact entry: its directories next (a file is never a tree). */
 		w->key.kind += 1;
+		/* ... unless no rule names a directory: then no ancestor has an entry. */
+		if (w->vflags & BW_VIEW_NO_TREES)
+			return bw_next_view(w, i);
 	}
 	parent = BPF_CORE_READ(dentry, d_parent);
 	if (parent != dentry) {
@@ -460,13 +521,14 @@ static long bw_view_step(__u32 i, void *ctx)
  * w->vflags says whether a real file decided), 0 when none applies, -1
  * when the path is too deep (or the overlay too strange) to tell.
  */
-static __always_inline int bw_find_file_views(struct bw_search *w, struct file *file, bool class)
+static __always_inline int bw_find_file_views(struct bw_search *w, struct file *file, bool class,
+					      bool trees)
 {
 	w->best = NULL;
 	w->best_subj = 0;
 	w->view = 0;
 	w->vstart = 0;
-	w->vflags = class ? BW_VIEW_CLASS : 0;
+	w->vflags = (class ? BW_VIEW_CLASS : 0) | (trees ? 0 : BW_VIEW_NO_TREES);
 	w->next = file;
 	w->dentry = BPF_CORE_READ(file, f_path.dentry);
 	w->mnt = container_of(BPF_CORE_READ(file, f_path.mnt), struct mount, mnt);
@@ -638,15 +700,15 @@ static __always_inline void bw_classify(struct bw_search *w, const struct bw_rul
 	used = as_target ? meta->tdims : meta->dims;
 	masks = as_target ? meta->tcombos : meta->combos;
 	if (used & (1u << BW_DIM_EXE)) {
-		struct bw_task_state *ts = bpf_task_storage_get(&bw_task_state, task, 0,
-								 BPF_LOCAL_STORAGE_GET_F_CREATE);
-
+		struct bw_task_state *ts = bw_state_own(task);
 		__u64 cached = ts ? ts->class_serial : 0;
 
 		if (meta->serial && (__u32)cached == meta->serial) {
 			s->ids[BW_DIM_EXE] = cached >> 32;
 		} else {
 			s->ids[BW_DIM_EXE] = bw_exe_class(w, BPF_CORE_READ(task, mm, exe_file));
+			/* Looked up again, not kept across the walk: 6.1's stack is that tight. */
+			ts = bw_state_own(task);
 			if (ts)
 				ts->class_serial = bw_class_cache(s->ids[BW_DIM_EXE], meta->serial);
 		}
@@ -936,7 +998,7 @@ static __always_inline void bw_file_layer(struct bw_decision *d, __u32 op, __u32
 	if (!bw_search_begin(d, w, &s, op, hook, meta, layer))
 		return;
 	bw_search_key(w, &s, op, BW_OBJ_FILE, layer);
-	r = bw_find_file_views(w, file, false);
+	r = bw_find_file_views(w, file, false, *meta && ((*meta)->tree_ops & (1u << op)));
 	if (r == 1 && w->v && (w->vflags & BW_VIEW_EXACT)) {
 		w->tsubj = 0; /* shared with the view state */
 		bw_take(d, w);
@@ -1315,7 +1377,7 @@ static __always_inline void bw_event_path(struct bw_event *e, struct path *path)
  */
 static __always_inline void bw_event_task_exe(struct bw_event *e, struct task_struct *task)
 {
-	struct bw_task_state *ts = bpf_task_storage_get(&bw_task_state, task, 0, 0);
+	struct bw_task_state *ts = bw_state_of(task);
 
 	e->path[0] = 0;
 	if (!ts || !ts->exe[0]) {

@@ -546,7 +546,12 @@ static void migrate_task_state(struct bw_kernel *k)
 	old = bpf_obj_get(BW_PIN_ROOT "/bw_task_state");
 	if (old < 0)
 		return;
-	if (bpf_obj_get_info_by_fd(old, &info, &len) < 0 || info.value_size != sizeof(ts)) {
+	/*
+	 * The layout only grew at its end (struct bw_task_state): an older
+	 * generation's state is our prefix, the fields past it zero.
+	 */
+	if (bpf_obj_get_info_by_fd(old, &info, &len) < 0 || info.value_size > sizeof(ts) ||
+	    info.value_size < offsetof(struct bw_task_state, exe)) {
 		bw_log(LOG_WARNING, "upgrade: the old task state has another layout: marks not carried over");
 		close(old);
 		return;
@@ -561,6 +566,7 @@ static void migrate_task_state(struct bw_kernel *k)
 		pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
 		if (pidfd < 0)
 			continue;
+		memset(&ts, 0, sizeof(ts));
 		if (bpf_map_lookup_elem(old, &pidfd, &ts) == 0) {
 			ts.class_serial = 0;
 			if (bpf_map_update_elem(bpf_map__fd(k->skel->maps.bw_task_state), &pidfd, &ts,

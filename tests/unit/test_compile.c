@@ -113,6 +113,8 @@ static void test_entries(void **state)
 	assert_int_equal(e->key.op, BW_OP_NONE);
 	assert_int_equal(e->val.flags, BW_POLICY_AUDIT);
 	assert_int_equal(e->val.rule_id, 1);
+	/* A tree rule for exec: exec searches walk the file's ancestors. */
+	assert_int_equal(e->val.tree_ops, 1u << BW_OP_EXEC);
 
 	e = find(&c, BW_OBJ_FILE);
 	stat_id("file", &dev, &ino);
@@ -898,6 +900,40 @@ static void test_kernel_dev(void **state)
 }
 
 /* Layers (decision 81): the policy's and clients' rules in one map, keyed by layer. */
+/*
+ * Which ops have directory rules (tree_ops), in any layer: the kernel
+ * walks a file's ancestors only for those (a policy of exact files looks
+ * up one entry per view).
+ */
+static void test_tree_ops(void **state)
+{
+	struct bw_policy *p = bw_policy_new();
+	struct bw_rule_key key = { .op = BW_OP_NONE, .kind = BW_OBJ_META };
+	const struct bw_rule_val *meta;
+	struct bw_compiled c;
+	char admin[256], la[256];
+
+	(void)state;
+	snprintf(admin, sizeof(admin), "deny exec %s/file\ndeny load %s/file\ndeny fork any from uid=7\n",
+		 dir, dir);
+	snprintf(la, sizeof(la), "deny load %s/tree/**\n", dir);
+	bw_policy_load_buffer(p, "admin.rules", admin, strlen(admin));
+	bw_policy_finish(p);
+	assert_int_equal(bw_compile(p, &c), 0);
+	meta = bw_compiled_lookup(c.entries, c.n, &key);
+	assert_non_null(meta);
+	assert_int_equal(meta->tree_ops, 0);
+	bw_compiled_free(&c);
+	/* A client layer's tree counts too: layer 0's META speaks for all. */
+	assert_int_equal(bw_policy_load_layer(p, 1, "vendorA", la, strlen(la)), 0);
+	assert_int_equal(bw_compile(p, &c), 0);
+	meta = bw_compiled_lookup(c.entries, c.n, &key);
+	assert_non_null(meta);
+	assert_int_equal(meta->tree_ops, 1u << BW_OP_LOAD);
+	bw_compiled_free(&c);
+	bw_policy_free(p);
+}
+
 static void test_layers(void **state)
 {
 	char admin[256], la[256], lb[256], q[256];
@@ -1106,6 +1142,7 @@ int main(void)
 		cmocka_unit_test(test_retired_identities),
 		cmocka_unit_test(test_replaced_file_followed),
 		cmocka_unit_test(test_root_controlled),
+		cmocka_unit_test(test_tree_ops),
 		cmocka_unit_test(test_layers),
 		cmocka_unit_test(test_layer_task_ops),
 		cmocka_unit_test(test_layer_statements),

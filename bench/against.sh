@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# This build against another commit's, per hook, above the floor, in one
+# boot. The other build is the one the upgrade test starts from
+# (scripts/build-upgrade-from, which `make bench` runs: 9e6aa24, the commit
+# the Benchmarks issue measured); BENCH_AGAINST=DIR names another build
+# directory holding a bulwarkd and a bulwark. Configurations, rounds interleaved
+# (ABAB...) so drift hits each alike:
+#   floor           empty programs on bulwark's attach points (bench/floor-gen)
+#   REV / this      each build in turn, with the same three policies:
+#     10 rules      every shape the workloads meet (exec, fork, thread,
+#                   signal, ptrace, control, bpf, lockdown), none matching
+#     110k rules    100,000 exact exec rules plus 10,000 of those shapes
+#     no fork rules the 10-rule policy without its fork and thread rules: what a
+#                   fork costs when the policy says nothing about forks
+# Workloads: fork+exit, pthread_create, an exec storm of a dynamic binary
+# (bprm_check, bprm_committed_creds, mmap_file of ld.so and libc) and a
+# dlopen loop (mmap_file). ns per call from kernel.bpf_stats_enabled.
+# Writes bench/results/DATE-KERNEL-against-REV.md (QUICK=1: build/bench/),
+# then "bench: N passed, N failed": whether the report came out whole.
+set -eu
+repo=$(cd "$(dirname "$0")/.." && pwd)
+B=$repo/build
+T=${BENCH_THIS:-$B} # the build measured as "this"
+A=${BENCH_AGAINST:-$B/upgrade-from/build}
+REV=$(cat "$A/../FROM" 2>/dev/null || basename "$A")
+REV=${REV// /-}
+QUICK=${QUICK:-0}
+ROUNDS=${BENCH_ROUNDS:-$([[ $QUICK == 1 ]] && echo 1 || echo 3)}
+SCALE=$([[ $QUICK == 1 ]] && echo 10 || echo 1)
+W=/tmp/bw-bench-against
+rm -rf "$W" && mkdir -p "$W/files"
+results=$repo/bench/results
+[[ $QUICK == 1 ]] && results=$B/bench/results
+OUT=$results/$(date -u +%Y-%m-%d)-$(uname -r)-against-$REV.md
+mkdir -p "$(dirname "$OUT")"
+[[ -x $A/bulwarkd ]] || { echo "against: no $A/bulwarkd: run scripts/build-upgrade-from" >&2; exit 1; }
+
+python3 - "$W" "$([[ $QUICK == 1 ]] && echo 10000 || echo 100000)" <<'PY'
+import sys
+w, nexec = sys.argv[1], int(sys.argv[2])
+def shapes(k, forks=True):
+    ops = ["exec", "write", "read", "control", "signal", "fork", "thread", "bpf", "lockdown", "exec"]
+    out = []
+    for i in range(k):
+        op, who, tgt = ops[i % len(ops)], 20000 + i, 40000 + i
+        if op == "exec":
+            open(f"{w}/files/s{i}", "w").close()
+            out.append(f"deny exec {w}/files/s{i}\n")
+        elif op in ("fork", "thread"):
+            if forks:
+                out.append(f"deny {op} any from uid={who}\n")
+        elif op == "bpf":
+            out.append(f"deny bpf any from uid={who}\n")
+        elif op == "lockdown":
+            out.append(f"deny lockdown integrity from uid={who}\n")
+        elif op == "signal":
+            out.append(f"deny signal uid={tgt} from uid={who} with signals=KILL,TERM\n")
+        else:
+            out.append(f"deny {op} uid={tgt} from uid={who}\n")
+    return out
+open(f"{w}/small.policy", "w").writelines(shapes(10))
+open(f"{w}/nofork.policy", "w").writelines(shapes(10, forks=False))
+with open(f"{w}/big.policy", "w") as f:
+    f.writelines(shapes(10000))
+    for i in range(nexec):
+        open(f"{w}/files/e{i}", "w").close()
+        f.write(f"deny exec {w}/files/e{i}\n")
+PY
+
+workloads() {
+	"$B/bench/opbench" fork $((2000 / SCALE)) >/dev/null
+	"$B/bench/opbench" thread $((2000 / SCALE)) >/dev/null
+	"$B/bench/execloop" $((500 / SCALE)) /bin/true >/dev/null
+	"$B/bench/dlopenloop" $((2000 / SCALE)) "$B/bench/dlopenlib.so" >/dev/null
+}
+floor_on() {
+	"$B/bench/floorload" "$B/bench/floor.bpf.o" >"$W/floor.out" 2>&1 &
+	FLOOR=$!
+	for _ in $(seq 300); do grep -q '^ready' "$W/floor.out" && return; sleep 0.1; done
+	echo "against: the floor did not load: $(cat "$W/floor.out")" >&2
+	exit 1
+}
+floor_off() { kill -TERM "$FLOOR"; wait "$FLOOR"; }
+# daemon_on DIR POLICY: that build's bulwarkd with POLICY, until its CLI answers
+daemon_on() {
+	"$1/bulwarkd" --policy "$2" --events /dev/null 2>>"$W/daemon.log" &
+	for _ in $(seq 1800); do "$1/bulwark" status >/dev/null 2>&1 && return; sleep 0.1; done
+	echo "against: $1/bulwarkd did not start" >&2
+	tail -20 "$W/daemon.log" >&2
+	exit 1
+}
+daemon_off() { "$1/bulwark" unload >/dev/null; wait; }
+# measure CONFIG ROUND PREFIX
+measure() {
+	sysctl -qw kernel.bpf_stats_enabled=1
+	workloads
+	sysctl -qw kernel.bpf_stats_enabled=0
+	"$B/bench/hookstats" "$3" | sed "s/^/$1 $2 /" >>"$W/stats"
+}
+# build CONFIG-PREFIX DIR ROUND: one build through the three policies
+build_round() {
+	daemon_on "$2" "$W/small.policy"
+	measure "$1-10" "$3" bw_
+	"$2/bulwark" policy load "$W/nofork.policy" >/dev/null
+	measure "$1-nofork" "$3" bw_
+	"$2/bulwark" policy load "$W/big.policy" >/dev/null
+	measure "$1-110k" "$3" bw_
+	daemon_off "$2"
+}
+
+"$B/bulwark" unload >/dev/null 2>&1 || true
+: >"$W/stats"
+for r in $(seq "$ROUNDS"); do
+	floor_on
+	measure floor "$r" fl_
+	floor_off
+	if ((r % 2)); then
+		build_round base "$A" "$r"
+		build_round this "$T" "$r"
+	else
+		build_round this "$T" "$r"
+		build_round base "$A" "$r"
+	fi
+	echo "against: round $r of $ROUNDS done" >&2
+done
+
+python3 - "$W/stats" "$ROUNDS" "$QUICK" "$REV" "$(uname -r)" "$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo tree)" >"$OUT" <<'PY'
+import sys, statistics, collections
+path, rounds, quick, rev, kernel, head = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1", sys.argv[4], sys.argv[5], sys.argv[6]
+runs = collections.defaultdict(lambda: [0, 0])
+for line in open(path):
+    cfg, rnd, hook, cnt, ns = line.split()
+    h = hook.removeprefix("bpf_lsm_").removeprefix("btf_trace_")
+    runs[(cfg, rnd, h)][0] += int(cnt)
+    runs[(cfg, rnd, h)][1] += int(ns)
+def per_call(cfg, h):
+    v = [ns / cnt for (c, r, hh), (cnt, ns) in runs.items() if c == cfg and hh == h and cnt]
+    return statistics.median(v) if v else None
+def spread(cfg, h):
+    v = [ns / cnt for (c, r, hh), (cnt, ns) in runs.items() if c == cfg and hh == h and cnt]
+    return (max(v) - min(v)) / statistics.median(v) * 100 if len(v) > 1 else 0
+hooks = ["task_alloc", "sched_process_fork", "bprm_check_security", "bprm_committed_creds",
+         "mmap_file", "sched_process_exec", "sched_process_exit"]
+print(f"# This build ({head}) against {rev}, above the floor: {kernel}\n")
+print(f"Emulated (qemu TCG) unless the kernel runs on hardware: only differences and ratios are claims. "
+      f"{rounds} round(s), configurations interleaved in one boot; ns per call from kernel.bpf_stats_enabled, "
+      f"median over rounds (spread: (max-min)/median). Above floor = bulwark's ns minus the empty program's "
+      f"on the same attach point. Cut = {rev}'s cost above the floor / this build's." +
+      (" QUICK run: fewer operations, one round, 10,000 exec rules instead of 100,000." if quick else "") + "\n")
+for pol, label in (("10", "10 rules"), ("110k", "110k rules"), ("nofork", "no fork rules")):
+    print(f"\n## {label}\n")
+    print(f"| attach point | floor ns | {rev} ns | this ns | {rev} above floor | this above floor | cut | this / floor |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for h in hooks:
+        f, b, t = per_call("floor", h), per_call(f"base-{pol}", h), per_call(f"this-{pol}", h)
+        if not f or not t:
+            continue
+        ta = t - f
+        ba = (b - f) if b else None
+        cut = f"{ba / ta:.1f}x" if ba is not None and ta > 0 else ("all" if ba and ta <= 0 else "-")
+        print(f"| {h} | {f:.0f} | " + (f"{b:.0f}" if b else "-") + f" | {t:.0f} (±{spread(f'this-{pol}', h):.0f}%) | "
+              + (f"{ba:.0f}" if ba is not None else "-") + f" | {ta:.0f} | {cut} | {t / f:.2f}x |")
+fork_hooks = ["task_alloc", "sched_process_fork"]
+f = sum(per_call("floor", h) or 0 for h in fork_hooks)
+t = sum(per_call("this-nofork", h) or 0 for h in fork_hooks)
+b = sum(per_call("base-nofork", h) or 0 for h in fork_hooks)
+print(f"\nA fork with no fork rules (task_alloc + sched_process_fork): floor {f:.0f} ns, {rev} {b:.0f} ns "
+      f"({b / f:.1f}x the floor), this build {t:.0f} ns ({t / f:.1f}x the floor).")
+PY
+cat "$OUT"
+echo "against: wrote $OUT" >&2
+rows=$(grep -cE '^\| (task_alloc|bprm_check_security|bprm_committed_creds|mmap_file) \| [0-9]+ \| [0-9]+ \| [0-9]+' "$OUT" || true)
+if [[ $rows -ge 12 ]]; then
+	echo "bench: 1 passed, 0 failed"
+else
+	echo "bench: 0 passed, 1 failed (the report lacks rows for the four hooks in each policy)"
+	exit 1
+fi
