@@ -345,5 +345,6 @@ else
 	vm/run --kernel 6.1 -- bench/fapolicyd.sh
 	vm/run --kernel 6.12 -- bench/fapolicyd.sh
 	vm/run --kernel 6.12 -- bench/daemon-cost.sh
+	vm/run --kernel 6.12 -- bench/events.sh
 endif
 .SECONDARY:

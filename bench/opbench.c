@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * opbench WORKLOAD N: run one workload N times and print the mean
- * wall-clock nanoseconds per operation. Process control:
+ * opbench WORKLOAD N [RATE]: run one workload N times and print the mean
+ * wall-clock nanoseconds per operation; with RATE, paced at RATE
+ * operations per second (absolute deadlines, so a late one does not slow
+ * the rest). Process control:
  *
  *   fork       fork, the child _exits at once, waitpid
  *   thread     pthread_create of an empty thread, then join
@@ -154,23 +156,29 @@ static const struct {
 int main(int argc, char **argv)
 {
 	struct timespec a, b;
-	unsigned long n = 0;
+	unsigned long n = 0, rate = 0;
 	int (*op)(void) = NULL;
 	bool needs_child = false;
 	char *end;
 	int rc = 0;
 
-	for (size_t i = 0; argc == 3 && i < sizeof(workloads) / sizeof(workloads[0]); i++)
+	for (size_t i = 0; (argc == 3 || argc == 4) && i < sizeof(workloads) / sizeof(workloads[0]); i++)
 		if (strcmp(argv[1], workloads[i].name) == 0)
 			op = workloads[i].op, needs_child = workloads[i].needs_child;
-	if (argc == 3) {
+	if (argc == 3 || argc == 4) {
 		errno = 0;
 		n = strtoul(argv[2], &end, 10);
 		if (errno || *end)
 			n = 0;
 	}
+	if (argc == 4) {
+		errno = 0;
+		rate = strtoul(argv[3], &end, 10);
+		if (errno || *end || rate == 0)
+			n = 0;
+	}
 	if (!op || n == 0) {
-		fprintf(stderr, "usage: opbench fork|thread|kill0|vmread|bpflookup|bpfload|ioperm N\n");
+		fprintf(stderr, "usage: opbench open|procopen|fork|thread|kill0|vmread|bpflookup|bpfload|ioperm N [RATE]\n");
 		return 2;
 	}
 	if (needs_child) {
@@ -183,8 +191,15 @@ int main(int argc, char **argv)
 			return perror("fork"), 1;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &a);
-	for (unsigned long i = 0; i < n && rc == 0; i++)
+	for (unsigned long i = 0; i < n && rc == 0; i++) {
+		if (rate) {
+			uint64_t at = (uint64_t)a.tv_sec * 1000000000ull + a.tv_nsec + i * 1000000000ull / rate;
+			struct timespec when = { .tv_sec = at / 1000000000ull, .tv_nsec = at % 1000000000ull };
+
+			clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &when, NULL);
+		}
 		rc = op();
+	}
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	if (rc)
 		fprintf(stderr, "opbench: %s failed: %s\n", argv[1], strerror(errno));
