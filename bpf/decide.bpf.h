@@ -761,14 +761,17 @@ static __always_inline void bw_classify(struct bw_search *w, const struct bw_rul
 	masks = as_target ? meta->tcombos : meta->combos;
 	if (used & (1u << BW_DIM_EXE)) {
 		struct bw_task_state *ts = bw_state_own(task);
+		__u64 exe = (__u64)BPF_CORE_READ(task, mm, exe_file);
 
 		/*
 		 * Cached for this policy and this program: the exe file it was
 		 * computed for is the one the task runs (an exec does not
-		 * reset the cache, decision 100).
+		 * reset the cache, decision 100). A task whose mm is gone is
+		 * exiting (its files are closed after its mm: a pipe's SIGIO
+		 * then): it cannot have exec'd since, so its cache stands.
 		 */
 		if (ts && meta->serial && (__u32)ts->class_serial == meta->serial &&
-		    ts->exe_file == (__u64)BPF_CORE_READ(task, mm, exe_file)) {
+		    (ts->exe_file == exe || !exe)) {
 			s->ids[BW_DIM_EXE] = ts->class_serial >> 32;
 		} else {
 			s->ids[BW_DIM_EXE] = bw_exe_class(w, BPF_CORE_READ(task, mm, exe_file));
