@@ -171,15 +171,7 @@ struct bw_rule_key {
  * the one META entry describes the policy as a whole.
  */
 struct bw_rule_val {
-	union {
-		__u32 verdict; /* enum bw_verdict */
-		/*
-		 * Layer 0's META: bit op set = some layer has a DEFAULT entry
-		 * for op. Without one, a file search for op ends at its
-		 * objects and looks no default up.
-		 */
-		__u32 default_ops;
-	};
+	__u32 verdict;       /* enum bw_verdict */
 	__u32 flags;         /* enum bw_rule_flag, or enum bw_policy_flag for META */
 	__u32 rule_id;       /* index into the policy's rule table, 0 = none */
 	union {
@@ -312,7 +304,7 @@ struct bw_canary {
 
 /* Per-CPU counters: index = op * BW_CNT_COUNT + counter. */
 enum bw_counter {
-	BW_CNT_DECISIONS = 0,   /* every decision taken: the sum of the three below, by bulwarkd (decision 100) */
+	BW_CNT_DECISIONS = 0,   /* every decision taken */
 	BW_CNT_ALLOWED = 1,
 	BW_CNT_DENIED = 2,      /* actually blocked */
 	BW_CNT_WOULD_DENY = 3,  /* deny verdicts let through by audit mode */
@@ -337,20 +329,6 @@ struct bw_fs_layout {
 	__u32 btrfs_vfs_inode;    /* offsetof(struct btrfs_inode, vfs_inode) */
 	__u32 btrfs_root;         /* offsetof(struct btrfs_inode, root) */
 	__u32 btrfs_anon_dev;     /* offsetof(struct btrfs_root, anon_dev) */
-};
-
-/*
- * A copy of the active rule map's META entry (layer 0's) in an array,
- * which the decision reads without hashing a 72-byte key (decision 100).
- * Two slots, by the rule map's id parity: bulwarkd fills the slot of the
- * map it is about to swap in, never the one in force, and a copy counts
- * only while map_id is the id of the map the decision read (else the
- * decision looks META up in the map itself, as before).
- */
-struct bw_policy_hot {
-	__u32 map_id;  /* the rule map this copy describes; 0 = none */
-	__u32 reserved;
-	struct bw_rule_val meta;
 };
 
 /* Identity of the active policy, written by the daemon after a swap. */
@@ -468,12 +446,11 @@ struct bw_event {
 
 /*
  * Per-process state, in BPF task storage on the process's group leader
- * (threads share it), created only when something needs it: a program
- * class cache (`exe=` rules), the no-children mark, or the program's name
- * for its exit event (exe, kept only while the policy asks for exit
- * notifications; events otherwise name programs from bw_exe_names). A
- * fork creates none. The field order up to exe is the previous layout's,
- * so an upgrade carries the marks over (migrate_task_state).
+ * (threads share it). A child created by fork gets none until it needs
+ * one: until it execs it runs its parent's program, and reads its nearest
+ * ancestor's state while both still map the same opened exe file
+ * (bw_state_of). The field order up to exe is the previous layout's, so
+ * an upgrade carries the marks over (migrate_task_state).
  */
 struct bw_task_state {
 	/*
@@ -488,50 +465,10 @@ struct bw_task_state {
 	__u32 exited;    /* process exit reported */
 	__u32 reserved;  /* was the last /proc open's mode: now bw_open_mode, per thread */
 	char exe[BW_PATH_LEN];
-	__u64 exe_file;  /* unused since decision 100 (was: the struct file exe was read from) */
+	__u64 exe_file;  /* the struct file exe was read from at exec (0: unknown) */
 };
 
 #define BW_OPEN_MODE_SET 0x80000000u
-
-/*
- * What task states may hold, so that hot paths read none before it can
- * matter (decision 100). Set before the first such state is written,
- * never cleared while the programs stay loaded.
- */
-struct bw_marks {
-	__u32 any;        /* some process was given the no-children mark: forks read marks */
-	__u32 exit_names; /* some state holds a name for an exit event: each exec resets its own */
-};
-
-/*
- * Program names, for events (decision 100): the path a file was exec'd
- * from, by the file's place (dentry and mount) as seen from the exec'ing
- * process's root, cached in an LRU map so that an exec of a program run
- * before from the same place costs a lookup, not a bpf_d_path. Kernel
- * pointers: the map is bulwark's own, never read by user space.
- */
-struct bw_exe_name_key {
-	__u64 dentry;
-	__u64 mnt;
-	__u64 root_dentry;
-	__u64 root_mnt;
-};
-
-struct bw_exe_name {
-	/*
-	 * The kernel's rename and mount sequence counts when path was
-	 * written: a rename or a mount change anywhere since makes the next
-	 * exec write it again (an odd count, a change under way, never
-	 * matches).
-	 */
-	__u32 rename_seq;
-	__u32 mount_seq;
-	__u32 flags;    /* BW_EVF_EXE_TRUNC or BW_EVF_EXE_UNKNOWN: bpf_d_path failed */
-	__u32 reserved;
-	char path[BW_PATH_LEN];
-};
-
-#define BW_EXE_NAMES_MAX 4096
 
 /*
  * Image-load control (docs/trust.md). The trust map (bw_trust) holds the
@@ -602,15 +539,12 @@ BW_ABI_ASSERT(sizeof(struct bw_rule_key) == 72);
 BW_ABI_ASSERT(__builtin_offsetof(struct bw_rule_key, dev) == 56);
 BW_ABI_ASSERT(sizeof(struct bw_rule_val) == 48);
 BW_ABI_ASSERT(sizeof(struct bw_policy_info) == 56);
-BW_ABI_ASSERT(sizeof(struct bw_policy_hot) == 8 + sizeof(struct bw_rule_val));
 BW_ABI_ASSERT(sizeof(struct bw_fs_layout) == 16);
 BW_ABI_ASSERT(__builtin_offsetof(struct bw_event, target_dev) == 72);
 BW_ABI_ASSERT(__builtin_offsetof(struct bw_event, cgroup_id) == 96);
 BW_ABI_ASSERT(__builtin_offsetof(struct bw_event, comm) == 112);
 BW_ABI_ASSERT(sizeof(struct bw_event) == 112 + BW_COMM_LEN + 2 * BW_PATH_LEN);
 BW_ABI_ASSERT(sizeof(struct bw_task_state) == 32 + BW_PATH_LEN);
-BW_ABI_ASSERT(sizeof(struct bw_exe_name) == 16 + BW_PATH_LEN);
-BW_ABI_ASSERT(sizeof(struct bw_marks) == 8);
 BW_ABI_ASSERT(__builtin_offsetof(struct bw_task_state, exe) == 24);
 BW_ABI_ASSERT(sizeof(struct bw_sysctl_key) == 48);
 BW_ABI_ASSERT(sizeof(struct bw_canary) == 16);

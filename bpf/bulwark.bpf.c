@@ -46,13 +46,13 @@ static __always_inline bool bw_is_own_exe(struct file *file)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 
-	return task->mm->exe_file == file;
+	return BPF_CORE_READ(task, mm, exe_file) == file;
 }
 
 /* A file with no name left in any filesystem: a memfd, shm, or a deleted file. */
 static __always_inline bool bw_is_nameless(struct file *file)
 {
-	return file->f_path.dentry->d_inode->__i_nlink == 0;
+	return BPF_CORE_READ(file, f_path.dentry, d_inode, __i_nlink) == 0;
 }
 
 /*
@@ -127,13 +127,13 @@ int BPF_PROG(bw_mmap_file, struct file *file, unsigned long reqprot, unsigned lo
 	if (ret || !(prot & PROT_EXEC))
 		return ret;
 	if (!anon && !bw_is_own_exe(file)) {
-		bw_decide_file(&d, BW_OP_EXEC, BW_HOOK_MMAP, file);
+		bw_decide_file(&d, BW_OP_EXEC, BW_HOOK_MMAP, bw_addr(file));
 		rc = bw_conclude(&d, &file->f_path, NULL);
 		if (rc)
 			return rc;
 		/* Image load: a library, ld.so's program, dlopen: `load` rules. */
 		__builtin_memset(&d, 0, sizeof(d));
-		bw_decide_file(&d, BW_OP_LOAD, BW_HOOK_MMAP, file);
+		bw_decide_file(&d, BW_OP_LOAD, BW_HOOK_MMAP, bw_addr(file));
 		rc = bw_conclude(&d, &file->f_path, NULL);
 		if (!rc)
 			rc = bw_protect_untrusted_load(&d, file, BW_HOOK_MMAP, &file->f_path);
@@ -169,28 +169,28 @@ int BPF_PROG(bw_file_mprotect, struct vm_area_struct *vma, unsigned long reqprot
 
 	if (ret || !(prot & PROT_EXEC))
 		return ret;
-	file = vma->vm_file;
+	file = BPF_CORE_READ(vma, vm_file);
 	if (prot & PROT_WRITE) {
 		rc = bw_memory(&d, BW_OP_WX, BW_HOOK_MPROTECT, file, NULL);
 		if (rc)
 			return rc;
 	}
-	vm_flags = vma->vm_flags;
+	vm_flags = BPF_CORE_READ(vma, vm_flags);
 	if (vm_flags & VM_EXEC)
 		return 0; /* already executable: decided when it became so */
-	if (!file || (!(vm_flags & VM_SHARED) && vma->anon_vma))
+	if (!file || (!(vm_flags & VM_SHARED) && BPF_CORE_READ(vma, anon_vma)))
 		return bw_memory(&d, BW_OP_ANON_EXEC, BW_HOOK_MPROTECT, file, NULL);
 	if (bw_is_own_exe(file))
 		return 0;
 	__builtin_memset(&d, 0, sizeof(d));
-	bw_decide_file(&d, BW_OP_EXEC, BW_HOOK_MPROTECT, file);
+	bw_decide_file(&d, BW_OP_EXEC, BW_HOOK_MPROTECT, bw_addr(file));
 	/* bpf_d_path is not allowed in this hook: dev and ino still name it. */
 	d.event_flags |= BW_EVF_PATH_ERR;
 	rc = bw_conclude(&d, NULL, NULL);
 	if (rc)
 		return rc;
 	__builtin_memset(&d, 0, sizeof(d));
-	bw_decide_file(&d, BW_OP_LOAD, BW_HOOK_MPROTECT, file);
+	bw_decide_file(&d, BW_OP_LOAD, BW_HOOK_MPROTECT, bw_addr(file));
 	d.event_flags |= BW_EVF_PATH_ERR;
 	rc = bw_conclude(&d, NULL, NULL);
 	if (!rc)
@@ -244,10 +244,8 @@ static __always_inline void bw_mark_nochild(struct bw_task_state *ts, struct bw_
 	if (!ts || ts->nochild)
 		return;
 	bw_decide_task(d, BW_OP_FORK, BW_HOOK_CLONE, NULL);
-	if (bw_sticky_denied(d)) {
-		bw_note_mark();
+	if (bw_sticky_denied(d))
 		ts->nochild = d->rule_id;
-	}
 	__builtin_memset(d, 0, sizeof(*d));
 }
 
@@ -270,14 +268,14 @@ static __always_inline void bw_carry_mark(struct task_struct *thread)
  * neither after PTRACE_TRACEME nor under a tracer already attached, or
  * the tracer would own the protected process from its first instruction.
  */
-static __always_inline int bw_protect_traced_exec(struct bw_decision *d, struct linux_binprm *bprm,
-						  struct task_struct *task)
+static __always_inline int bw_protect_traced_exec(struct bw_decision *d, struct linux_binprm *bprm)
 {
+	struct task_struct *task = bpf_get_current_task_btf();
 	__u32 rule_id, need, have;
 
-	if (!task->ptrace)
+	if (!BPF_CORE_READ(task, ptrace))
 		return 0;
-	need = bw_protected_file(bprm->file->f_path.dentry, false, &rule_id);
+	need = bw_protected_file(BPF_CORE_READ(bprm, file, f_path.dentry), false, &rule_id);
 	if (!need)
 		return 0;
 	have = bw_level_of(BPF_CORE_READ(task, parent)); /* the tracer */
@@ -300,7 +298,7 @@ static __always_inline int bw_protect_traced_exec(struct bw_decision *d, struct 
  */
 static __always_inline int bw_protect_untrusted_exec(struct bw_decision *d, struct linux_binprm *bprm)
 {
-	struct dentry *dentry = bprm->file->f_path.dentry;
+	struct dentry *dentry = BPF_CORE_READ(bprm, file, f_path.dentry);
 	__u32 rule_id, need;
 
 	if (!bw_policy_has(BW_POLICY_TRUST))
@@ -321,13 +319,14 @@ static __always_inline int bw_protect_untrusted_exec(struct bw_decision *d, stru
  * or none. Level `system` is bulwarkd's, and only one process holds it:
  * while a bulwarkd lives, another exec of its binary gets no level.
  */
-static __always_inline void bw_protect_committed(struct linux_binprm *bprm, struct task_struct *task)
+static __always_inline void bw_protect_committed(struct linux_binprm *bprm)
 {
+	struct task_struct *task = bpf_get_current_task_btf();
 	struct bw_protected_proc pp = {};
-	__u32 tgid = task->tgid;
+	__u32 tgid = BPF_CORE_READ(task, tgid);
 	struct bw_guard *g;
 
-	pp.level = bw_protected_file(bprm->file->f_path.dentry, false, &pp.rule_id);
+	pp.level = bw_protected_file(BPF_CORE_READ(bprm, file, f_path.dentry), false, &pp.rule_id);
 	/*
 	 * Only in the host's file system view: in a chroot or another mount
 	 * namespace, root chooses which libraries and which ld.so.preload the
@@ -347,8 +346,8 @@ static __always_inline void bw_protect_committed(struct linux_binprm *bprm, stru
 			bpf_map_delete_elem(&bw_protected, &tgid);
 		return;
 	}
-	pp.start_time = task->group_leader->start_time;
-	pp.task = (__u64)task->group_leader;
+	pp.start_time = BPF_CORE_READ(task, group_leader, start_time);
+	pp.task = (__u64)BPF_CORE_READ(task, group_leader);
 	if (bpf_map_update_elem(&bw_protected, &tgid, &pp, BPF_ANY))
 		bw_count(BW_OP_PROTECT, BW_CNT_HELPER_ERR); /* full: bulwarkd reports it */
 }
@@ -376,10 +375,10 @@ int BPF_PROG(bw_bprm_check, struct linux_binprm *bprm, int ret)
 	if (bw_policy_has(BW_POLICY_STICKY))
 		bw_mark_nochild(bpf_task_storage_get(&bw_task_state, cur, 0,
 						     BPF_LOCAL_STORAGE_GET_F_CREATE), &d);
-	bw_decide_file(&d, BW_OP_EXEC, BW_HOOK_EXEC, bprm->file);
+	bw_decide_file(&d, BW_OP_EXEC, BW_HOOK_EXEC, bw_addr(bprm->file));
 	ret = bw_conclude(&d, &bprm->file->f_path, NULL);
 	if (!ret)
-		ret = bw_protect_traced_exec(&d, bprm, cur);
+		ret = bw_protect_traced_exec(&d, bprm);
 	if (!ret)
 		ret = bw_protect_untrusted_exec(&d, bprm);
 	if (ret || !bw_is_nameless(bprm->file))
@@ -414,7 +413,7 @@ int BPF_PROG(bw_task_prctl, int option, unsigned long arg2, unsigned long arg3,
 		return 0;
 	policy = bpf_map_lookup_elem(&bw_policy, &zero);
 	if (policy)
-		meta = bw_meta(policy);
+		meta = bpf_map_lookup_elem(policy, &bw_meta_key);
 	if (!meta || !((meta->dims | meta->tdims) & ((1u << BW_DIM_EXE) | (1u << BW_DIM_PARENT))))
 		return 0;
 	bw_gate_deny(&d, BW_OP_EXEC, BW_HOOK_PRCTL, BW_GATE_PRCTL_EXE);
@@ -422,146 +421,47 @@ int BPF_PROG(bw_task_prctl, int option, unsigned long arg2, unsigned long arg3,
 	return bw_conclude(&d, NULL, NULL);
 }
 
-/* The kernel's rename and mount sequence counts (seqlock_t: the count first). */
-extern const void rename_lock __ksym __weak;
-extern const void mount_lock __ksym __weak;
-
-/* A sequence count; odd ("changing", never cached as valid) when unreadable. */
-static __always_inline __u32 bw_seq_of(const void *lock)
-{
-	__u32 seq = 1;
-
-	if (lock)
-		bpf_probe_read_kernel(&seq, sizeof(seq), lock);
-	return seq;
-}
-
-/* An empty name: the value a new bw_exe_names entry starts from. */
-static const struct bw_exe_name bw_no_name;
-
 /*
- * The name of the program just exec'd, in bw_exe_names (decision 100):
- * looked up by its place (dentry, mount) and the process's root, and
- * written with bpf_d_path only when missing or when a rename or a mount
- * change anywhere may have changed it since. The counts are read before
- * the path, so a change during bpf_d_path makes the next exec write it
- * again. Returns the entry, or NULL (counted) when the map refused one.
- */
-static __always_inline struct bw_exe_name *bw_exe_name_lookup(struct linux_binprm *bprm)
-{
-	struct task_struct *task = bpf_get_current_task_btf();
-	__u32 rseq = bw_seq_of(&rename_lock), mseq = bw_seq_of(&mount_lock);
-	struct bw_exe_name_key k;
-	struct bw_exe_name *n;
-	long r;
-
-	k.dentry = (__u64)bprm->file->f_path.dentry;
-	k.mnt = (__u64)bprm->file->f_path.mnt;
-	k.root_dentry = (__u64)task->fs->root.dentry;
-	k.root_mnt = (__u64)task->fs->root.mnt;
-	n = bpf_map_lookup_elem(&bw_exe_names, &k);
-	if (n && n->rename_seq == rseq && n->mount_seq == mseq && !((rseq | mseq) & 1))
-		return n;
-	if (!n) {
-		bpf_map_update_elem(&bw_exe_names, &k, &bw_no_name, BPF_NOEXIST);
-		n = bpf_map_lookup_elem(&bw_exe_names, &k);
-		if (!n) {
-			bw_count(BW_OP_EXEC, BW_CNT_HELPER_ERR);
-			return NULL;
-		}
-	}
-	r = bpf_d_path(&bprm->file->f_path, n->path, sizeof(n->path));
-	if (r < 0) {
-		n->path[0] = 0;
-		n->flags = r == -36 ? BW_EVF_EXE_TRUNC : BW_EVF_EXE_UNKNOWN;
-		bw_count(BW_OP_EXEC, BW_CNT_HELPER_ERR);
-	} else {
-		n->flags = 0;
-	}
-	n->rename_seq = rseq;
-	n->mount_seq = mseq;
-	return n;
-}
-
-/*
- * The exec's name into bw_exe_names, and into the process's state (ts, or
- * NULL) for its exit event. Not inlined: the key's frame must not add to
- * the exec commit's, whose sticky check runs the whole task decision
- * below it (6.1's 512-byte stack).
- */
-static __noinline int bw_exe_name_at_exec(struct linux_binprm *bprm, struct bw_task_state *ts)
-{
-	struct bw_exe_name *n;
-
-	if (!bprm)
-		return 0;
-	n = bw_exe_name_lookup(bprm);
-	if (!ts)
-		return 0;
-	if (!n) {
-		ts->flags = BW_EVF_EXE_UNKNOWN;
-		return 0;
-	}
-	bpf_probe_read_kernel_str(ts->exe, sizeof(ts->exe), n->path);
-	ts->flags = n->flags;
-	return 0;
-}
-
-/*
- * After a successful exec the task's identity is its new image: its name
- * for events (bw_exe_names), and the state of the process, which exists
- * only where something needs it (struct bw_task_state): a cached program
- * class from the previous program must not survive the exec, so existing
- * state is reset; it is created for a policy whose rules name programs
- * (exe=, the class is computed now), that has sticky rules (the new
- * program may be one they name), or that asks for exit notifications
- * (the exit event's name is kept here: at exit the mm is gone).
+ * After a successful exec the task's identity is its new image: remember
+ * its path so later events name the subject without asking /proc, and its
+ * program class under the active policy.
  */
 SEC("lsm/bprm_committed_creds")
 int BPF_PROG(bw_bprm_committed, struct linux_binprm *bprm)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
 	struct bw_decision d = {};
 	struct bw_rule_val *meta = NULL;
 	struct bw_task_state *ts;
 	__u32 zero = 0;
 	void *policy;
+	long n;
 
+	/* After de_thread: current is its process's group leader. */
+	ts = bpf_task_storage_get(&bw_task_state, bpf_get_current_task_btf(), 0,
+				  BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!ts) {
+		bw_count(BW_OP_EXEC, BW_CNT_HELPER_ERR);
+		return 0;
+	}
+	ts->flags = 0;
+	ts->class_serial = 0;
+	ts->exe_file = bw_addr(bprm->file);
 	policy = bpf_map_lookup_elem(&bw_policy, &zero);
 	if (policy)
-		meta = bw_meta(policy);
-	/* After de_thread: current is its process's group leader. */
-	if (meta && (((meta->dims | meta->tdims) & (1u << BW_DIM_EXE)) ||
-		     (meta->flags & (BW_POLICY_STICKY | BW_POLICY_NOTIFY_EXIT)))) {
-		ts = bw_state_own(task);
-		if (!ts)
-			bw_count(BW_OP_EXEC, BW_CNT_HELPER_ERR);
-	} else {
-		/* An exit name kept at an earlier exec must go; else no state need be read. */
-		ts = bw_exit_names_exist() ? bw_state_mine(task) : NULL;
-	}
-	if (ts) {
-		ts->flags = 0;
-		ts->class_serial = 0;
+		meta = bpf_map_lookup_elem(policy, &bw_meta_key);
+	/* Only a policy whose rules name programs (exe=) needs the class. */
+	if (meta && ((meta->dims | meta->tdims) & (1u << BW_DIM_EXE)))
+		ts->class_serial = bw_class_cache(bw_exe_class_now(policy, bprm->file), meta->serial);
+	n = bpf_d_path(&bprm->file->f_path, ts->exe, sizeof(ts->exe));
+	if (n < 0) {
 		ts->exe[0] = 0;
+		ts->flags = n == -36 ? BW_EVF_EXE_TRUNC : BW_EVF_EXE_UNKNOWN;
+		bw_count(BW_OP_EXEC, BW_CNT_HELPER_ERR);
 	}
-	if (ts && meta && (meta->flags & BW_POLICY_NOTIFY_EXIT)) {
-		bw_note_exit_name();
-		bw_exe_name_at_exec(bprm, ts);
-	} else {
-		bw_exe_name_at_exec(bprm, NULL);
-	}
-	if (ts) {
-		/* Only a policy whose rules name programs (exe=) needs the class. */
-		if (meta && ((meta->dims | meta->tdims) & (1u << BW_DIM_EXE))) {
-			ts->exe_file = bw_addr(bprm->file);
-			ts->class_serial = bw_class_cache(bw_exe_class_now(policy, bprm->file), meta->serial);
-		}
-		/* The new program may be one a sticky rule names. */
-		if (meta && (meta->flags & BW_POLICY_STICKY))
-			bw_mark_nochild(ts, &d);
-	}
-	bw_protect_committed(bprm, task);
+	/* The new program may be one a sticky rule names. */
+	if (meta && (meta->flags & BW_POLICY_STICKY))
+		bw_mark_nochild(ts, &d);
+	bw_protect_committed(bprm);
 	return 0;
 }
 
@@ -594,8 +494,8 @@ static __always_inline bool bw_is_self(struct task_struct *p)
 SEC("lsm/task_alloc")
 int BPF_PROG(bw_task_alloc, struct task_struct *task, unsigned long clone_flags, int ret)
 {
+	struct task_struct *cur = bpf_get_current_task_btf();
 	bool thread = clone_flags & CLONE_THREAD;
-	struct task_struct *cur;
 	struct bw_task_state *mine;
 	struct bw_decision d = {};
 	__u32 nochild;
@@ -603,21 +503,10 @@ int BPF_PROG(bw_task_alloc, struct task_struct *task, unsigned long clone_flags,
 
 	if (ret)
 		return ret;
-	/*
-	 * No rule names the op and no process was ever marked: nothing to
-	 * decide, so no helper is called (decision 100: a fork then costs
-	 * what an empty program does).
-	 */
-	if (!bw_marks_exist() && !bw_op_covered(thread ? BW_OP_THREAD : BW_OP_FORK))
+	if (BPF_CORE_READ(cur, flags) & PF_KTHREAD)
 		return 0;
-	cur = bpf_get_current_task_btf();
-	if (cur->flags & PF_KTHREAD)
-		return 0;
-	/*
-	 * The mark belongs to the process: on its group leader, read by every
-	 * thread. Read only once some process was ever marked (bw_marks).
-	 */
-	mine = bw_marks_exist() ? bw_state_mine(cur) : NULL;
+	/* The mark belongs to the process: on its group leader, read by every thread. */
+	mine = bw_state_mine(cur);
 	nochild = mine ? mine->nochild : 0;
 	if (!thread && nochild) {
 		struct bw_rule_val *meta;
@@ -642,12 +531,10 @@ int BPF_PROG(bw_task_alloc, struct task_struct *task, unsigned long clone_flags,
 	/* A live sticky rule denied it: mark the process, as its exec would have. */
 	if (!thread && bw_sticky_denied(&d)) {
 		mine = bw_state_own(cur);
-		if (mine && !mine->nochild) {
-			bw_note_mark();
+		if (mine && !mine->nochild)
 			mine->nochild = d.rule_id;
-		}
 	}
-	/* The child gets no state: events name its program by its exe file (bw_exe_names). */
+	/* The child gets no state: it reads its creator's in place (bw_state_of). */
 	return rc;
 }
 
@@ -1027,7 +914,7 @@ int BPF_PROG(bw_kernel_read_file, struct file *file, enum kernel_read_file_id id
 
 	if (ret || !op || bw_is_kthread())
 		return ret;
-	bw_decide_file(&d, op, BW_HOOK_READ_FILE, file);
+	bw_decide_file(&d, op, BW_HOOK_READ_FILE, bw_addr(file));
 	return bw_conclude(&d, &file->f_path, NULL);
 }
 
@@ -1455,7 +1342,7 @@ static __always_inline struct bw_event *bw_notify_begin(__u32 flag, __u32 what)
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(bw_notify_fork, struct task_struct *parent, struct task_struct *child)
 {
-	__u32 pid = child->pid, tgid = child->tgid;
+	__u32 pid = BPF_CORE_READ(child, pid), tgid = BPF_CORE_READ(child, tgid);
 	bool thread = pid != tgid;
 	struct bw_event *e;
 
@@ -1559,8 +1446,8 @@ int BPF_PROG(bw_notify_exec, struct task_struct *p, pid_t old_pid, struct linux_
 	if (!e)
 		return 0;
 	/* argv, NUL-separated, bounded by the event's path field */
-	start = p->mm->arg_start;
-	end = p->mm->arg_end;
+	start = BPF_CORE_READ(p, mm, arg_start);
+	end = BPF_CORE_READ(p, mm, arg_end);
 	len = end > start ? end - start : 0;
 	if (len > sizeof(e->path)) {
 		len = sizeof(e->path);
@@ -1583,8 +1470,8 @@ int BPF_PROG(bw_notify_exec, struct task_struct *p, pid_t old_pid, struct linux_
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(bw_notify_exit, struct task_struct *p)
 {
-	__u32 policy_flags = 0, pid = p->pid, tgid = p->tgid;
-	bool last = p->signal->live.counter == 0;
+	__u32 policy_flags = 0, pid = BPF_CORE_READ(p, pid), tgid = BPF_CORE_READ(p, tgid);
+	bool last = BPF_CORE_READ(p, signal, live.counter) == 0;
 	struct bw_task_state *ts;
 	struct bw_guard *g;
 	struct bw_event *e;
@@ -1609,7 +1496,7 @@ int BPF_PROG(bw_notify_exit, struct task_struct *p)
 		if (e) {
 			e->target_pid = pid;
 			e->target_tgid = tgid;
-			e->arg = p->exit_code;
+			e->arg = BPF_CORE_READ(p, exit_code);
 			bw_event_submit(e);
 		}
 	}
@@ -1624,7 +1511,7 @@ int BPF_PROG(bw_notify_exit, struct task_struct *p)
 		return 0;
 	e->target_pid = tgid;
 	e->target_tgid = tgid;
-	e->arg = p->exit_code;
+	e->arg = BPF_CORE_READ(p, exit_code);
 	bw_event_submit(e);
 	return 0;
 }

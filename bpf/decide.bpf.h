@@ -58,33 +58,6 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } bw_policy_info SEC(".maps");
 
-/* Whether a no-children mark exists anywhere (struct bw_marks). */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct bw_marks);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} bw_marks SEC(".maps");
-
-/* Program names by the place they were exec'd from (struct bw_exe_name). */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, BW_EXE_NAMES_MAX);
-	__type(key, struct bw_exe_name_key);
-	__type(value, struct bw_exe_name);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} bw_exe_names SEC(".maps");
-
-/* The META copies (struct bw_policy_hot): slot = the rule map's id & 1. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 2);
-	__type(key, __u32);
-	__type(value, struct bw_policy_hot);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} bw_policy_hot SEC(".maps");
-
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, BW_COUNTERS_LEN);
@@ -166,28 +139,6 @@ struct bw_subject {
 /* The key of the policy's META entry: read-only data, not stack. */
 static const struct bw_rule_key bw_meta_key = { .op = BW_OP_NONE, .kind = BW_OBJ_META };
 
-static const __u32 bw_zero_key;
-static const __u32 bw_one_key = 1;
-
-/*
- * The META entry of a rule map read from bw_policy (decision 100): its
- * copy in bw_policy_hot when that copy is of this very map (an array
- * lookup, no hashing), else the entry itself. The map's id is read from
- * the map the caller holds, so a swap between the two reads cannot pair
- * one map with another's META.
- */
-static __always_inline struct bw_rule_val *bw_meta(void *policy)
-{
-	struct bpf_map *map = policy;
-	struct bw_policy_hot *h;
-
-	/* The id read twice, not kept: 6.1's stack has no room for it across the call. */
-	h = bpf_map_lookup_elem(&bw_policy_hot, map->id & 1 ? &bw_one_key : &bw_zero_key);
-	if (h && h->map_id == map->id)
-		return &h->meta;
-	return bpf_map_lookup_elem(policy, &bw_meta_key);
-}
-
 /* For each dimension, the set of masks that name it (bit m = mask m). */
 static const __u32 bw_masks_naming[BW_DIM_COUNT] = {
 	0xAAAAAAAAu, 0xCCCCCCCCu, 0xF0F0F0F0u, 0xFF00FF00u, 0xFFFF0000u,
@@ -202,6 +153,42 @@ static __always_inline void bw_count(__u32 op, __u32 counter)
 		*c += 1;
 }
 
+/* How many forks without exec apart a process may be from the state it reads. */
+#define BW_STATE_DEPTH 4
+
+/*
+ * The state a process reads (struct bw_task_state) for its program's
+ * name: its own once it exec'd under bulwark, else its nearest ancestor's
+ * that still maps the same opened exe file, or NULL. A fork costs nothing
+ * here: what a child would have copied it reads in place. An ancestor
+ * that exec'd since has another exe file, and one that exited has no
+ * state: the child then reads none (events say exe-unknown, and bulwarkd
+ * names it from /proc). Decisions never depend on it: a program's class
+ * is computed from the task's own exe file and cached in its own state.
+ */
+static __always_inline struct bw_task_state *bw_state_of(struct task_struct *task)
+{
+	__u64 exe = (__u64)BPF_CORE_READ(task, mm, exe_file);
+	struct bw_task_state *ts;
+	int i;
+
+	ts = bpf_task_storage_get(&bw_task_state, task->group_leader, 0, 0);
+	/* Its own, if it holds a name: state made for a mark or a class cache does not. */
+	if (ts && (ts->exe[0] || ts->flags))
+		return ts;
+	if (!exe)
+		return NULL;
+	for (i = 0; i < BW_STATE_DEPTH; i++) {
+		task = task->real_parent;
+		if (!task)
+			return NULL;
+		ts = bpf_task_storage_get(&bw_task_state, task->group_leader, 0, 0);
+		if (ts && (ts->exe[0] || ts->flags))
+			return ts->exe_file == exe ? ts : NULL;
+	}
+	return NULL;
+}
+
 /* The process's own state, created if it has none: its mark, class cache and exit. */
 static __always_inline struct bw_task_state *bw_state_own(struct task_struct *task)
 {
@@ -209,42 +196,9 @@ static __always_inline struct bw_task_state *bw_state_own(struct task_struct *ta
 				    BPF_LOCAL_STORAGE_GET_F_CREATE);
 }
 
-/*
- * Before the first mark is set anywhere: forks skip reading marks until
- * one exists. Set before the mark, so no fork can see the mark's process
- * marked and the flag clear.
- */
-static __always_inline void bw_note_mark(void)
+static __always_inline struct bw_task_state *bw_current_state(void)
 {
-	struct bw_marks *m = bpf_map_lookup_elem(&bw_marks, &bw_zero_key);
-
-	if (m && !m->any)
-		m->any = 1;
-}
-
-/* Before the first exit name is kept in a task state (bw_marks.exit_names). */
-static __always_inline void bw_note_exit_name(void)
-{
-	struct bw_marks *m = bpf_map_lookup_elem(&bw_marks, &bw_zero_key);
-
-	if (m && !m->exit_names)
-		m->exit_names = 1;
-}
-
-/* May some task state hold an exit name that an exec must reset? */
-static __always_inline bool bw_exit_names_exist(void)
-{
-	struct bw_marks *m = bpf_map_lookup_elem(&bw_marks, &bw_zero_key);
-
-	return !m || m->exit_names;
-}
-
-/* Has any process been marked? Until then no fork needs to read its state. */
-static __always_inline bool bw_marks_exist(void)
-{
-	struct bw_marks *m = bpf_map_lookup_elem(&bw_marks, &bw_zero_key);
-
-	return !m || m->any;
+	return bw_state_of(bpf_get_current_task_btf());
 }
 
 /* The process's own state only: what marks are read from (a child never reads its parent's). */
@@ -299,6 +253,7 @@ static __noinline struct bw_rule_val *bw_lookup(void *policy, const struct bw_su
  * be told (a btrfs inode before bulwarkd knew the layout): callers that
  * decide fail closed.
  */
+static const __u32 bw_zero_key;
 
 static __noinline bool bw_inode_id(struct dentry *dentry, __u64 *dev, __u64 *ino)
 {
@@ -410,21 +365,6 @@ struct bw_decision {
  */
 #define BW_DECISION_LAYERS_SHIFT 16 /* bits 1..BW_CLIENT_LAYERS of the mask: 16 + 9 < 32 */
 #define BW_DECISION_POLICY_MASK ((1u << BW_DECISION_LAYERS_SHIFT) - 1)
-/*
- * And whether no rule of the policy in force could decide the op (no
- * layer names it): then there was no decision, and none is counted
- * (decision 100). The gate's denials still are.
- */
-#define BW_DECISION_UNCOVERED (1u << 31)
-/*
- * And, from the hook (bw_file_ident), that d->dev and d->ino already hold
- * the file's identity and that the file is plain (bw_find_plain_file):
- * read there with plain loads, where the file is a BTF pointer, instead of
- * probe reads in the global search. Kept across bw_policy_begin.
- */
-#define BW_DECISION_PLAIN (1u << 30)
-#define BW_DECISION_LAYERS(d) \
-	(((d)->policy_flags >> BW_DECISION_LAYERS_SHIFT) & (((1u << BW_LAYERS) - 1) & ~1u))
 
 /* Stronger verdicts win across views: deny, then audit, then allow. */
 static __always_inline __u32 bw_verdict_rank(__u32 verdict)
@@ -761,26 +701,16 @@ static __always_inline void bw_classify(struct bw_search *w, const struct bw_rul
 	masks = as_target ? meta->tcombos : meta->combos;
 	if (used & (1u << BW_DIM_EXE)) {
 		struct bw_task_state *ts = bw_state_own(task);
-		__u64 exe = (__u64)BPF_CORE_READ(task, mm, exe_file);
+		__u64 cached = ts ? ts->class_serial : 0;
 
-		/*
-		 * Cached for this policy and this program: the exe file it was
-		 * computed for is the one the task runs (an exec does not
-		 * reset the cache, decision 100). A task whose mm is gone is
-		 * exiting (its files are closed after its mm: a pipe's SIGIO
-		 * then): it cannot have exec'd since, so its cache stands.
-		 */
-		if (ts && meta->serial && (__u32)ts->class_serial == meta->serial &&
-		    (ts->exe_file == exe || !exe)) {
-			s->ids[BW_DIM_EXE] = ts->class_serial >> 32;
+		if (meta->serial && (__u32)cached == meta->serial) {
+			s->ids[BW_DIM_EXE] = cached >> 32;
 		} else {
 			s->ids[BW_DIM_EXE] = bw_exe_class(w, BPF_CORE_READ(task, mm, exe_file));
 			/* Looked up again, not kept across the walk: 6.1's stack is that tight. */
 			ts = bw_state_own(task);
-			if (ts) {
-				ts->exe_file = (__u64)BPF_CORE_READ(task, mm, exe_file);
+			if (ts)
 				ts->class_serial = bw_class_cache(s->ids[BW_DIM_EXE], meta->serial);
-			}
 		}
 	}
 	if (used & (1u << BW_DIM_PARENT))
@@ -791,9 +721,8 @@ static __always_inline void bw_classify(struct bw_search *w, const struct bw_rul
 		s->ids[BW_DIM_UID] = BPF_CORE_READ(task, real_cred, euid.val);
 		s->ids[BW_DIM_GID] = BPF_CORE_READ(task, real_cred, egid.val);
 	} else {
-		/* The subject is current: a BTF pointer, read directly (no helper call). */
-		s->ids[BW_DIM_UID] = task->cred->euid.val;
-		s->ids[BW_DIM_GID] = task->cred->egid.val;
+		s->ids[BW_DIM_UID] = BPF_CORE_READ(task, cred, euid.val);
+		s->ids[BW_DIM_GID] = BPF_CORE_READ(task, cred, egid.val);
 	}
 
 	/* A task without a class in a dimension cannot match rules naming it. */
@@ -860,20 +789,16 @@ static __always_inline void *bw_policy_begin(struct bw_decision *d, __u32 op, __
 		bw_count(op, BW_CNT_NO_POLICY);
 		return NULL;
 	}
-	*meta = bw_meta(policy);
+	*meta = bpf_map_lookup_elem(policy, &bw_meta_key);
 	if (!*meta)
 		return policy;
 	/* The client layers ride above the policy's flags (BW_DECISION_LAYERS_SHIFT). */
-	d->policy_flags = (d->policy_flags & BW_DECISION_PLAIN) |
-			  ((*meta)->flags & BW_DECISION_POLICY_MASK) |
+	d->policy_flags = ((*meta)->flags & BW_DECISION_POLICY_MASK) |
 			  (*meta)->layers << BW_DECISION_LAYERS_SHIFT;
 	d->policy_serial = (*meta)->serial;
 	/* No rule decides this op: nothing to classify or look up. */
-	if (!((*meta)->ops & (1u << op))) {
-		if (!(*meta)->layers)
-			d->policy_flags |= BW_DECISION_UNCOVERED;
+	if (!((*meta)->ops & (1u << op)))
 		return NULL;
-	}
 	return policy;
 }
 
@@ -893,7 +818,7 @@ static __always_inline void *bw_policy_begin_layer(struct bw_search *w, __u32 op
 	policy = bpf_map_lookup_elem(&bw_policy, &bw_zero_key); /* read-only data: no stack */
 	if (!policy)
 		return NULL;
-	*meta = bw_meta(policy);
+	*meta = bpf_map_lookup_elem(policy, &bw_meta_key);
 	if (!*meta)
 		return NULL;
 	__builtin_memset(&w->key, 0, sizeof(w->key));
@@ -931,26 +856,8 @@ static __always_inline bool bw_policy_has(__u32 flag)
 	policy = bpf_map_lookup_elem(&bw_policy, &zero);
 	if (!policy)
 		return false;
-	meta = bw_meta(policy);
+	meta = bpf_map_lookup_elem(policy, &bw_meta_key);
 	return meta && (meta->flags & flag);
-}
-
-/*
- * Could a rule of any layer decide op? False only when a policy is in
- * force and neither its rules nor any client layer name op: then there is
- * nothing to decide and nothing to count (BW_DECISION_UNCOVERED). Reads
- * only arrays: no helper call.
- */
-static __always_inline bool bw_op_covered(__u32 op)
-{
-	struct bw_rule_val *meta;
-	void *policy;
-
-	policy = bpf_map_lookup_elem(&bw_policy, &bw_zero_key);
-	if (!policy)
-		return true; /* counted as decided without a policy */
-	meta = bw_meta(policy);
-	return !meta || (meta->ops & (1u << op)) || meta->layers;
 }
 
 /* Is a policy in force? The tamper gate guards enforcement only while there is some. */
@@ -1072,20 +979,6 @@ static __always_inline bool bw_decide_trust(struct bw_decision *d, struct bw_sea
 }
 
 /*
- * The search of a plain file (BW_DECISION_PLAIN) for an op no directory
- * rule names: its exact entry, one lookup per subject mask, which is all
- * the views walk would do for it (bw_find_file_views), without the loop.
- */
-static __always_inline int bw_find_plain_file(struct bw_search *w, const struct bw_decision *d)
-{
-	w->key.dev = d->dev;
-	w->key.ino = d->ino;
-	w->v = bw_lookup(w->policy, w->s, &w->key, &w->subj);
-	w->vflags = BW_VIEW_EXACT;
-	return w->v ? 1 : 0;
-}
-
-/*
  * Steps 1-3 for an operation on a file (file_addr: its struct file).
  * Global, not static: the verifier checks a global function once per
  * program, not once per call and caller's state, and this one holds the
@@ -1100,17 +993,12 @@ static __always_inline void bw_file_layer(struct bw_decision *d, __u32 op, __u32
 	struct dentry *dentry;
 	int r;
 
-	if (!(d->policy_flags & BW_DECISION_PLAIN)) {
-		dentry = BPF_CORE_READ(file, f_path.dentry);
-		bw_inode_id(dentry, &d->dev, &d->ino);
-	}
+	dentry = BPF_CORE_READ(file, f_path.dentry);
+	bw_inode_id(dentry, &d->dev, &d->ino);
 	if (!bw_search_begin(d, w, &s, op, hook, meta, layer))
 		return;
 	bw_search_key(w, &s, op, BW_OBJ_FILE, layer);
-	if ((d->policy_flags & BW_DECISION_PLAIN) && *meta && !((*meta)->tree_ops & (1u << op)))
-		r = bw_find_plain_file(w, d);
-	else
-		r = bw_find_file_views(w, file, false, *meta && ((*meta)->tree_ops & (1u << op)));
+	r = bw_find_file_views(w, file, false, *meta && ((*meta)->tree_ops & (1u << op)));
 	if (r == 1 && w->v && (w->vflags & BW_VIEW_EXACT)) {
 		w->tsubj = 0; /* shared with the view state */
 		bw_take(d, w);
@@ -1140,9 +1028,6 @@ static __always_inline void bw_file_layer(struct bw_decision *d, __u32 op, __u32
 		bw_count(w->key.op, BW_CNT_HELPER_ERR);
 		return;
 	}
-	/* No layer has a default for op: nothing more to look up. */
-	if (*meta && !((*meta)->default_ops & (1u << w->key.op)))
-		return;
 	w->key.kind = BW_OBJ_DEFAULT;
 	w->key.dev = w->key.ino = 0;
 	w->v = bw_lookup(w->policy, w->s, &w->key, &w->subj);
@@ -1171,30 +1056,6 @@ __noinline int bw_decide_file_layer(struct bw_decision *d, __u32 op, __u32 hook,
 }
 
 /*
- * A file's identity, read by the hook with plain loads (the file is a BTF
- * pointer there), and whether it is plain: the path used is its own inode
- * (not a fake path over a real one), on neither overlayfs (real files
- * below it are views of their own) nor btrfs (whose device is its
- * subvolume's: bw_inode_id). Else the search reads it (BW_DECISION_PLAIN).
- */
-static __always_inline void bw_file_ident(struct bw_decision *d, struct file *file)
-{
-	struct inode *inode = file->f_path.dentry->d_inode;
-	struct super_block *sb;
-	unsigned long magic;
-
-	if (!inode || file->f_inode != inode)
-		return;
-	sb = inode->i_sb;
-	magic = sb->s_magic;
-	if (magic == BW_OVERLAYFS_MAGIC || magic == BW_BTRFS_MAGIC)
-		return;
-	d->dev = sb->s_dev;
-	d->ino = inode->i_ino;
-	d->policy_flags |= BW_DECISION_PLAIN;
-}
-
-/*
  * Every layer's answer for a file, deny-wins: the administrator's (layer
  * 0, exactly the single-policy decision), then each client layer the
  * policy holds. O(layers): each layer is one search of the same map, with
@@ -1203,14 +1064,12 @@ static __always_inline void bw_file_ident(struct bw_decision *d, struct file *fi
  * global search would pass the 512-byte stack (bw_bprm_check on 6.1).
  */
 static __always_inline void bw_decide_file(struct bw_decision *d, __u32 op, __u32 hook,
-					   struct file *file)
+					   __u64 file_addr)
 {
-	__u64 file_addr = bw_addr(file);
 	__u32 l, layers;
 
-	bw_file_ident(d, file);
 	bw_decide_file_layer(d, op, hook, file_addr, 0);
-	layers = BW_DECISION_LAYERS(d);
+	layers = d->policy_flags >> BW_DECISION_LAYERS_SHIFT;
 	if (!layers)
 		return;
 	for (l = 1; l <= BW_CLIENT_LAYERS; l++)
@@ -1249,7 +1108,7 @@ static __always_inline void bw_decide_default(struct bw_decision *d, __u32 op, _
 	__u32 l, layers;
 
 	bw_decide_default_layer(d, op, hook, arg, 0);
-	layers = BW_DECISION_LAYERS(d);
+	layers = d->policy_flags >> BW_DECISION_LAYERS_SHIFT;
 	if (!layers)
 		return;
 	for (l = 1; l <= BW_CLIENT_LAYERS; l++)
@@ -1368,7 +1227,7 @@ static __noinline void bw_decide_task(struct bw_decision *d, __u32 op, __u32 hoo
 	}
 	/* Layer 0 decides op (bit 0), client layers may (bits 1..); meta: a policy is in force. */
 	layers = bw_policy_begin(d, op, hook, &meta) ? 1 : 0;
-	layers |= BW_DECISION_LAYERS(d);
+	layers |= d->policy_flags >> BW_DECISION_LAYERS_SHIFT;
 	if (!layers || !meta)
 		return;
 	policy = bpf_map_lookup_elem(&bw_policy, &bw_zero_key);
@@ -1385,11 +1244,7 @@ static __always_inline int bw_enforce(struct bw_decision *d)
 {
 	bool audit_mode = (d->policy_flags & BW_POLICY_AUDIT) || (d->rule_flags & BW_RULE_AUDIT);
 
-	if ((d->policy_flags & BW_DECISION_UNCOVERED) && d->verdict == BW_VERDICT_NONE) {
-		d->action = BW_ACTION_ALLOWED;
-		return 0;
-	}
-	/* Counted by outcome only: bulwarkd sums them into decisions (decision 100). */
+	bw_count(d->op, BW_CNT_DECISIONS);
 	if (d->verdict == BW_VERDICT_DENY) {
 		if (audit_mode) {
 			d->action = BW_ACTION_WOULD_BLOCK;
@@ -1416,51 +1271,6 @@ static __always_inline bool bw_should_report(const struct bw_decision *d)
 }
 
 /*
- * The name of a task's program, into dst (BW_PATH_LEN bytes), for events
- * (decision 100): from bw_exe_names, by the place its exe file was opened
- * from and the task's root; *flags gets the name's failure flags. False
- * when it is not there (a process older than bulwark, a name evicted from
- * the LRU, a chroot since the exec, an exit: the mm is gone): bulwarkd
- * names it from /proc. Not inlined: the key's frame stays out of the hooks' chains.
- * Probe reads: task may be a pointer read from memory.
- */
-static __noinline bool bw_name_program(struct task_struct *task, char *dst, __u32 *flags)
-{
-	struct bw_exe_name_key k;
-	struct file *exe;
-	struct bw_exe_name *n;
-
-	if (!task || !dst || !flags)
-		return false;
-	exe = BPF_CORE_READ(task, mm, exe_file);
-	if (exe) {
-		k.dentry = (__u64)BPF_CORE_READ(exe, f_path.dentry);
-		k.mnt = (__u64)BPF_CORE_READ(exe, f_path.mnt);
-		k.root_dentry = (__u64)BPF_CORE_READ(task, fs, root.dentry);
-		k.root_mnt = (__u64)BPF_CORE_READ(task, fs, root.mnt);
-		n = bpf_map_lookup_elem(&bw_exe_names, &k);
-		if (n) {
-			bpf_probe_read_kernel_str(dst, BW_PATH_LEN, n->path);
-			*flags |= n->flags;
-			return true;
-		}
-	}
-	return false;
-}
-
-/* Its own state's name, for the acting task once its mm is gone (its exit event). */
-static __always_inline bool bw_name_from_state(struct task_struct *task, char *dst, __u32 *flags)
-{
-	struct bw_task_state *ts = bpf_task_storage_get(&bw_task_state, task->group_leader, 0, 0);
-
-	if (!ts || !(ts->exe[0] || ts->flags))
-		return false;
-	bpf_probe_read_kernel_str(dst, BW_PATH_LEN, ts->exe);
-	*flags |= ts->flags;
-	return true;
-}
-
-/*
  * Reserve an event and fill what every event says about the acting task.
  * A full ring buffer is counted against op, never silent.
  */
@@ -1468,6 +1278,7 @@ static __always_inline struct bw_event *bw_event_reserve(__u32 type, __u32 op)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct bw_policy_info *info;
+	struct bw_task_state *ts;
 	struct bw_event *e;
 	__u32 zero = 0;
 	__u64 id;
@@ -1484,7 +1295,7 @@ static __always_inline struct bw_event *bw_event_reserve(__u32 type, __u32 op)
 	e->op = op;
 	e->pid = (__u32)id;
 	e->tgid = id >> 32;
-	e->ppid = task->real_parent->tgid;
+	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
 	id = bpf_get_current_uid_gid();
 	e->uid = (__u32)id;
 	e->gid = id >> 32;
@@ -1492,9 +1303,15 @@ static __always_inline struct bw_event *bw_event_reserve(__u32 type, __u32 op)
 	e->policy_gen = info ? info->generation : 0;
 	e->cgroup_id = bpf_get_current_cgroup_id();
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	e->exe[0] = 0;
 	e->path[0] = 0;
-	if (!bw_name_program(task, e->exe, &e->flags) && !bw_name_from_state(task, e->exe, &e->flags))
+	ts = bw_current_state();
+	if (ts) {
+		bpf_probe_read_kernel_str(e->exe, sizeof(e->exe), ts->exe);
+		e->flags |= ts->flags;
+	} else {
 		e->flags |= BW_EVF_EXE_UNKNOWN;
+	}
 	return e;
 }
 
@@ -1560,11 +1377,14 @@ static __always_inline void bw_event_path(struct bw_event *e, struct path *path)
  */
 static __always_inline void bw_event_task_exe(struct bw_event *e, struct task_struct *task)
 {
-	__u32 flags = 0;
+	struct bw_task_state *ts = bw_state_of(task);
 
 	e->path[0] = 0;
-	if (!bw_name_program(task, e->path, &flags) || flags)
+	if (!ts || !ts->exe[0]) {
 		e->flags |= BW_EVF_PATH_ERR;
+		return;
+	}
+	bpf_probe_read_kernel_str(e->path, sizeof(e->path), ts->exe);
 }
 
 static __always_inline void bw_event_submit(struct bw_event *e)

@@ -108,7 +108,7 @@ static __always_inline struct bw_rule_val *bw_protect_meta(void **policy)
 	*policy = bpf_map_lookup_elem(&bw_policy, &zero);
 	if (!*policy)
 		return NULL;
-	meta = bw_meta(*policy);
+	meta = bpf_map_lookup_elem(*policy, &bw_meta_key);
 	if (!meta || !(meta->ops & (1u << BW_OP_PROTECT)))
 		return NULL;
 	return meta;

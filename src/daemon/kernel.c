@@ -18,7 +18,6 @@
 
 #include <dirent.h>
 #include <sodium.h>
-#include <linux/membarrier.h>
 #include <sys/syscall.h>
 
 #include "bulwark.skel.h"
@@ -535,16 +534,6 @@ fail:
  * reached through their process (pidfds name processes on 6.1), which is
  * why the mark is also read from the group leader (bw_task_alloc).
  */
-/* Some process carries the no-children mark: forks must look (decision 100). */
-static void note_marks(struct bw_kernel *k)
-{
-	struct bw_marks m = { .any = 1 };
-	__u32 zero = 0;
-
-	if (bpf_map_update_elem(bpf_map__fd(k->skel->maps.bw_marks), &zero, &m, BPF_ANY) < 0)
-		bw_log(LOG_WARNING, "upgrade: cannot record that marks exist: %s", strerror(errno));
-}
-
 static void migrate_task_state(struct bw_kernel *k)
 {
 	struct bpf_map_info info = { 0 };
@@ -580,9 +569,6 @@ static void migrate_task_state(struct bw_kernel *k)
 		memset(&ts, 0, sizeof(ts));
 		if (bpf_map_lookup_elem(old, &pidfd, &ts) == 0) {
 			ts.class_serial = 0;
-			/* Forks read marks only once one exists (bw_marks): say so first. */
-			if (ts.nochild)
-				note_marks(k);
 			if (bpf_map_update_elem(bpf_map__fd(k->skel->maps.bw_task_state), &pidfd, &ts,
 						BPF_ANY) == 0) {
 				n++;
@@ -833,91 +819,20 @@ out:
 	return r;
 }
 
-/* The id of the rule map in force, 0 when there is none. */
-static uint32_t active_map_id(struct bw_kernel *k)
-{
-	__u32 zero = 0, id;
-
-	if (bpf_map_lookup_elem(bpf_map__fd(k->skel->maps.bw_policy), &zero, &id) < 0)
-		return 0;
-	return id;
-}
-
-/*
- * A new rule map, sized exactly (a preallocated map of n entries cannot
- * fill up), whose id differs in parity from the map in force: its META
- * copy then goes to the bw_policy_hot slot that no decision reading the
- * map in force looks at (decision 100). Ids are allocated in turn, so a
- * second map has the other parity unless another map was created in
- * between; after a few tries the map is taken as it is, and
- * publish_meta leaves its copy out (decisions hash its META, as before).
- */
-static int create_rule_map(struct bw_kernel *k, size_t n, struct bpf_map_create_opts *opts, __u32 *id)
-{
-	uint32_t active = active_map_id(k);
-	int fd = -1;
-
-	for (int tries = 0; tries < 8; tries++) {
-		if (fd >= 0)
-			close(fd);
-		fd = bpf_map_create(BPF_MAP_TYPE_HASH, "bw_rules", sizeof(struct bw_rule_key),
-				    sizeof(struct bw_rule_val), n ? n : 1, opts);
-		if (fd < 0)
-			return fd;
-		*id = obj_id(fd);
-		if (!active || (*id & 1) != (active & 1))
-			return fd;
-	}
-	*id = 0;
-	return fd;
-}
-
-/*
- * Copy the new map's layer-0 META entry into its bw_policy_hot slot,
- * before the swap (decision 100). The slot last described the map in
- * force before the one in force now: a decision that read that map may,
- * in theory, still be running, so first wait until every BPF program
- * that started before now has returned (membarrier's global command is a
- * synchronize_rcu; a machine with one CPU returns at once). Failing
- * that, the slot is cleared and decisions hash META, as before.
- */
-static void publish_meta(struct bw_kernel *k, const struct bw_compiled *c, __u32 id, uint32_t serial)
-{
-	struct bw_policy_hot hot = { 0 };
-	int fd = bpf_map__fd(k->skel->maps.bw_policy_hot);
-	__u32 slot = id & 1;
-
-	if (!id)
-		return;
-	for (size_t i = 0; i < c->n; i++) {
-		if (c->entries[i].key.kind == BW_OBJ_META && !c->entries[i].key.layer) {
-			hot.meta = c->entries[i].val;
-			hot.meta.serial = serial;
-			hot.map_id = id;
-			break;
-		}
-	}
-	if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) < 0) {
-		bw_log(LOG_DEBUG, "membarrier: %s; decisions read META from the rule map", strerror(errno));
-		hot.map_id = 0;
-	}
-	if (bpf_map_update_elem(fd, &slot, &hot, BPF_ANY) < 0)
-		bw_log(LOG_WARNING, "cannot copy the policy's META entry: %s (decisions hash it instead)",
-		       strerror(errno));
-}
-
 int bw_kernel_install(struct bw_kernel *k, const struct bw_compiled *c, const uint8_t sha256[32],
 		      uint32_t rules, uint32_t flags, char *why, size_t why_len)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, mopts);
 	struct bw_policy_info info = { 0 };
-	__u32 zero = 0, inner_id = 0;
+	__u32 zero = 0;
 	struct timespec now;
 	uint32_t serial;
 	int inner = -1, r;
 
 	fill_fs_layout(k);
-	inner = create_rule_map(k, c->n, &mopts, &inner_id);
+	/* Sized exactly: a preallocated map of n entries cannot fill up. */
+	inner = bpf_map_create(BPF_MAP_TYPE_HASH, "bw_rules", sizeof(struct bw_rule_key),
+			       sizeof(struct bw_rule_val), c->n ? c->n : 1, &mopts);
 	if (inner < 0) {
 		r = -errno;
 		snprintf(why, why_len,
@@ -940,7 +855,6 @@ int bw_kernel_install(struct bw_kernel *k, const struct bw_compiled *c, const ui
 	r = fill_rules(inner, c, serial, why, why_len);
 	if (r < 0)
 		goto out;
-	publish_meta(k, c, inner_id, serial);
 	/* The switch: one update of one slot. */
 	if (bpf_map_update_elem(bpf_map__fd(k->skel->maps.bw_policy), &zero, &inner, BPF_ANY) < 0) {
 		r = -errno;
@@ -1116,16 +1030,6 @@ int bw_kernel_counters(struct bw_kernel *k, uint64_t *out)
 			out[i] += vals[c];
 	}
 	free(vals);
-	/*
-	 * The kernel counts each decision once, by its outcome (decision
-	 * 100): one per-CPU update fewer per decision, which is a helper call
-	 * on 6.1. Every decision has exactly one of these outcomes.
-	 */
-	for (__u32 op = 0; op < BW_COUNTERS_LEN / BW_CNT_COUNT; op++) {
-		uint64_t *per = out + op * BW_CNT_COUNT;
-
-		per[BW_CNT_DECISIONS] = per[BW_CNT_ALLOWED] + per[BW_CNT_DENIED] + per[BW_CNT_WOULD_DENY];
-	}
 	return 0;
 }
 

@@ -1423,12 +1423,10 @@ int bw_compile(struct bw_policy *p, struct bw_compiled *out)
 		if (p->rules[i].obj == BW_OBJ_TYPE_HASH)
 			meta.e.val.flags |= BW_POLICY_HASH;
 	}
-	/* Which searches may need the ancestor walk or a default (tree_ops, default_ops). */
+	/* Which searches may need the ancestor walk (bw_rule_val.tree_ops). */
 	for (size_t i = 0; i < b.n; i++) {
 		if (b.v[i].e.key.kind == BW_OBJ_TREE)
 			meta.e.val.tree_ops |= 1u << b.v[i].e.key.op;
-		else if (b.v[i].e.key.kind == BW_OBJ_DEFAULT)
-			meta.e.val.default_ops |= 1u << b.v[i].e.key.op;
 	}
 	meta.e.val.rule_id = p->mode_rule;
 	meta.e.val.cgroup_levels = cgroup_levels;

@@ -901,9 +901,9 @@ static void test_kernel_dev(void **state)
 
 /* Layers (decision 81): the policy's and clients' rules in one map, keyed by layer. */
 /*
- * Which ops have directory rules (tree_ops) and defaults (default_ops),
- * in any layer: the kernel walks a file's ancestors, and looks a default
- * up, only for those (a policy of exact files looks up one entry per view).
+ * Which ops have directory rules (tree_ops), in any layer: the kernel
+ * walks a file's ancestors only for those (a policy of exact files looks
+ * up one entry per view).
  */
 static void test_tree_ops(void **state)
 {
@@ -923,22 +923,12 @@ static void test_tree_ops(void **state)
 	meta = bw_compiled_lookup(c.entries, c.n, &key);
 	assert_non_null(meta);
 	assert_int_equal(meta->tree_ops, 0);
-	assert_int_equal(meta->default_ops, 0);
 	bw_compiled_free(&c);
 	/* A client layer's tree counts too: layer 0's META speaks for all. */
 	assert_int_equal(bw_policy_load_layer(p, 1, "vendorA", la, strlen(la)), 0);
 	assert_int_equal(bw_compile(p, &c), 0);
 	meta = bw_compiled_lookup(c.entries, c.n, &key);
 	assert_non_null(meta);
-	assert_int_equal(meta->tree_ops, 1u << BW_OP_LOAD);
-	assert_int_equal(meta->default_ops, 0);
-	bw_compiled_free(&c);
-	/* Defaults, in any layer, the same way (default_ops): the kernel looks one up only for those. */
-	assert_int_equal(bw_policy_load_layer(p, 2, "vendorB", "audit load any\n", 15), 0);
-	assert_int_equal(bw_compile(p, &c), 0);
-	meta = bw_compiled_lookup(c.entries, c.n, &key);
-	assert_non_null(meta);
-	assert_int_equal(meta->default_ops, 1u << BW_OP_LOAD);
 	assert_int_equal(meta->tree_ops, 1u << BW_OP_LOAD);
 	bw_compiled_free(&c);
 	bw_policy_free(p);

@@ -50,25 +50,6 @@ if wait_event "tree" ".target.path == \"$T/tree/sub/prog\" and .process.pid == $
 	check "tree event time is ISO-8601" grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{9}Z$' <<<"$(event_field .time)"
 fi
 
-# Program names come from the kernel's cache by the place a program was
-# exec'd from (decision 100). Renaming its directory keeps the file's
-# dentry: the next exec must name it by its new path, not the cached one.
-mkdir -p "$T/names/one"
-cp "$BWTRY" "$T/names/one/bwtry"
-saved_bwtry=$BWTRY
-BWTRY=$T/names/one/bwtry
-expect_exec_errno "named from its place" EPERM "$T/tree/sub/prog"
-if wait_event "named from its place" ".target.path == \"$T/tree/sub/prog\" and .process.pid == $TRY_PID"; then
-	expect_eq "event exe is the copy's path" "$T/names/one/bwtry" "$(event_field .process.exe)"
-fi
-mv "$T/names/one" "$T/names/two"
-BWTRY=$T/names/two/bwtry
-expect_exec_errno "named after a rename" EPERM "$T/tree/sub/prog"
-if wait_event "named after a rename" ".target.path == \"$T/tree/sub/prog\" and .process.pid == $TRY_PID"; then
-	expect_eq "event exe follows the rename" "$T/names/two/bwtry" "$(event_field .process.exe)"
-fi
-BWTRY=$saved_bwtry
-
 expect_exec_errno "symlink into tree" EPERM "$T/outside/symlink"
 wait_event "symlink into tree" ".process.pid == $TRY_PID and .target.path == \"$T/tree/sub/prog\" and .action == \"blocked\""
 explain_agrees "tree" "exec $T/tree/sub/prog" blocked 2
