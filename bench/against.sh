@@ -74,14 +74,8 @@ workloads() {
 	"$B/bench/execloop" $((500 / SCALE)) /bin/true >/dev/null
 	"$B/bench/dlopenloop" $((2000 / SCALE)) "$B/bench/dlopenlib.so" >/dev/null
 }
-floor_on() {
-	"$B/bench/floorload" "$B/bench/floor.bpf.o" >"$W/floor.out" 2>&1 &
-	FLOOR=$!
-	for _ in $(seq 300); do grep -q '^ready' "$W/floor.out" && return; sleep 0.1; done
-	echo "against: the floor did not load: $(cat "$W/floor.out")" >&2
-	exit 1
-}
-floor_off() { kill -TERM "$FLOOR"; wait "$FLOOR"; }
+BENCH_NAME=against
+. "$repo/bench/lib.sh"
 # daemon_on DIR POLICY: that build's bulwarkd with POLICY, until its CLI answers
 daemon_on() {
 	"$1/bulwarkd" --policy "$2" --events /dev/null 2>>"$W/daemon.log" &

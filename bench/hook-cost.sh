@@ -64,14 +64,8 @@ workloads() {
 	"$B/bench/execloop" $((1000 / SCALE)) /bin/true >/dev/null
 }
 
-floor_on() {
-	"$B/bench/floorload" "$B/bench/floor.bpf.o" >"$W/floor.out" 2>&1 &
-	FLOOR=$!
-	for _ in $(seq 300); do grep -q '^ready' "$W/floor.out" && return; sleep 0.1; done
-	echo "hook-cost: the floor did not load: $(cat "$W/floor.out")" >&2
-	exit 1
-}
-floor_off() { kill -TERM "$FLOOR"; wait "$FLOOR"; }
+BENCH_NAME=hook-cost
+. "$repo/bench/lib.sh"
 bulwark_on() {
 	"$B/bulwarkd" --policy "$1" --events /dev/null 2>>"$W/daemon.log" &
 	for _ in $(seq 900); do "$B/bulwark" status >/dev/null 2>&1 && return; sleep 0.1; done
