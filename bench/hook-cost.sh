@@ -5,7 +5,8 @@
 # kernel's own statistics (kernel.bpf_stats_enabled) give each program's
 # runs and nanoseconds. Configurations, rounds interleaved (ABAB...) in one
 # boot so drift hits each alike: the floor; bulwark with 10 rules; and,
-# unless QUICK=1, bulwark with 10,000 rules of the same shapes (the slope).
+# unless QUICK=1, bulwark with an empty policy and with 1,000, 10,000 and
+# 100,000 rules of the same shapes (the slope over rule count).
 # Same workloads in each: process control, opens, bpf(), an exec storm.
 # Writes bench/results/DATE-KERNEL-hooks.md (QUICK=1: build/bench/results/,
 # a smoke run is not a result to keep) and prints it, then a line
@@ -16,7 +17,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 B=$repo/build
 QUICK=${QUICK:-0}
 ROUNDS=${BENCH_ROUNDS:-$([[ $QUICK == 1 ]] && echo 1 || echo 3)}
-BIG=${BENCH_HOOK_RULES:-10000}
+SIZES=${BENCH_HOOK_RULES:-1000 10000 100000} # the slope's policies, beyond 10 rules
 SCALE=$([[ $QUICK == 1 ]] && echo 10 || echo 1)
 W=/tmp/bw-bench-hooks
 rm -rf "$W" && mkdir -p "$W/files"
@@ -27,9 +28,9 @@ mkdir -p "$(dirname "$OUT")"
 
 # Rules of every shape the workloads meet, none matching them (they run as
 # root): each decision classifies and looks up, then allows.
-python3 - "$W" "$BIG" <<'PY'
+python3 - "$W" $([[ $QUICK == 1 ]] || echo "$SIZES") <<'PY'
 import sys
-w, n = sys.argv[1], int(sys.argv[2])
+w, sizes = sys.argv[1], [int(n) for n in sys.argv[2:]]
 def rules(k):
     ops = ["exec", "write", "read", "control", "signal", "fork", "thread", "bpf", "lockdown", "load"]
     out = []
@@ -47,9 +48,10 @@ def rules(k):
         else:
             out.append(f"deny {op} uid={tgt} from uid={who}\n")
     return out
-open(f"{w}/small.policy", "w").writelines(rules(10))
-if n:
-    open(f"{w}/big.policy", "w").writelines(rules(n))
+open(f"{w}/10.policy", "w").writelines(rules(10))
+open(f"{w}/0.policy", "w").close()
+for n in sizes:
+    open(f"{w}/{n}.policy", "w").writelines(rules(n))
 PY
 
 workloads() {
@@ -74,37 +76,31 @@ bulwark_on() {
 	exit 1
 }
 bulwark_off() { "$B/bulwark" unload >/dev/null; wait; }
-# measure CONFIG PREFIX ROUND: the workloads, then each program's runs and time
-measure() {
-	sysctl -qw kernel.bpf_stats_enabled=1
-	workloads
-	sysctl -qw kernel.bpf_stats_enabled=0
-	"$B/bench/hookstats" "$2" | sed "s/^/$1 $3 /" >>"$W/stats"
-}
 
 "$B/bulwark" unload >/dev/null 2>&1 || true
 : >"$W/stats"
-configs="floor small"
-[[ $QUICK == 1 ]] || configs="$configs big"
+configs="floor 10"
+[[ $QUICK == 1 ]] || configs="floor 0 10 $SIZES"
 for r in $(seq "$ROUNDS"); do
 	floor_on
-	measure floor fl_ "$r"
+	measure floor "$r" fl_
 	floor_off
-	bulwark_on "$W/small.policy"
-	measure small bw_ "$r"
-	if [[ $QUICK != 1 ]]; then
-		"$B/bulwark" policy load "$W/big.policy" >/dev/null
-		measure big bw_ "$r"
-	fi
+	on=0
+	for c in ${configs#floor }; do
+		if ((on)); then "$B/bulwark" policy load "$W/$c.policy" >/dev/null; else bulwark_on "$W/$c.policy"; fi
+		on=1
+		measure "$c" "$r" bw_
+	done
 	bulwark_off
 	echo "hook-cost: round $r of $ROUNDS done" >&2
 done
 
 # Per attach point and configuration: ns per call, the median over rounds
 # (programs on the same attach point summed; calls from the last round).
-python3 - "$W/stats" "$configs" "$ROUNDS" "$QUICK" "$BIG" "$(uname -r)" >"$OUT" <<'PY'
+# Beside the report: its data (.dat) and charts (.png, bench/chart.sh).
+python3 - "$W/stats" "$configs" "$ROUNDS" "$QUICK" "$(uname -r)" "${OUT%.md}" >"$OUT" <<'PY'
 import sys, statistics, collections
-path, configs, rounds, quick, big, kernel = sys.argv[1], sys.argv[2].split(), int(sys.argv[3]), sys.argv[4] == "1", sys.argv[5], sys.argv[6]
+path, configs, rounds, quick, kernel, base = sys.argv[1], sys.argv[2].split(), int(sys.argv[3]), sys.argv[4] == "1", sys.argv[5], sys.argv[6]
 runs = collections.defaultdict(lambda: [0, 0])  # (config, round, hook) -> [cnt, ns]
 for line in open(path):
     cfg, rnd, hook, cnt, ns = line.split()
@@ -118,32 +114,61 @@ def per_call(cfg, h):
 def calls(cfg, h):
     v = [cnt for (c, r, hh), (cnt, ns) in runs.items() if c == cfg and hh == h]
     return max(v) if v else 0
+sizes = [int(c) for c in configs if c.isdigit() and int(c) > 10]
+def slope(h):
+    """ns per 1,000 rules: least squares over the 10-rule and larger policies."""
+    pts = [(n, per_call(str(n), h)) for n in [10] + sizes]
+    pts = [(n, y) for n, y in pts if y is not None]
+    if len(pts) < 2:
+        return None
+    mx = sum(n for n, _ in pts) / len(pts)
+    my = sum(y for _, y in pts) / len(pts)
+    den = sum((n - mx) ** 2 for n, _ in pts)
+    return sum((n - mx) * (y - my) for n, y in pts) / den * 1000 if den else None
+def label(c):
+    return {"0": "empty policy", "10": "10 rules"}.get(c, f"{int(c):,} rules")
 print(f"# Per-hook cost against the floor: {kernel}\n")
 print(f"Emulated (qemu TCG) unless the kernel above runs on hardware: only the ratios and differences are claims. "
-      f"{rounds} round(s), configurations interleaved; ns per call from kernel.bpf_stats_enabled, median over rounds. "
-      f"floor: an empty program on each of bulwark's attach points; 10 rules: every shape the workloads meet, none matching"
-      + ("" if quick else f"; {big} rules: the same shapes") + (". QUICK run: fewer operations, one round." if quick else ".") + "\n")
-head = "| attach point | calls (10 rules) | floor ns | 10 rules ns | minus floor | ratio |"
-sep = "| --- | ---: | ---: | ---: | ---: | ---: |"
-if not quick:
-    head += f" {big} rules ns | slope ns/1k rules |"
-    sep += " ---: | ---: |"
+      f"{rounds} round(s), configurations interleaved; ns per call from kernel.bpf_stats_enabled (the difference "
+      f"around each configuration's workloads), median over rounds. floor: an empty program on each of bulwark's "
+      f"attach points; 10 rules: every shape the workloads meet, none matching"
+      + ("" if quick else "; larger policies: the same shapes, repeated; slope: least squares over 10 rules and up")
+      + (". QUICK run: fewer operations, one round." if quick else ".") + "\n")
+bw = [c for c in configs if c != "floor"]
+head = "| attach point | calls (10 rules) | floor ns | " + " | ".join(f"{label(c)} ns" for c in bw) + \
+       " | 10 rules minus floor | ratio |"
+sep = "| --- | ---: | ---: | " + " | ".join("---:" for _ in bw) + " | ---: | ---: |"
+if sizes:
+    head += " slope ns/1k rules |"
+    sep += " ---: |"
 print(head)
 print(sep)
+dat = open(base + ".dat", "w")
+dat.write("hook floor " + " ".join(bw) + "\n")
 for h in hooks:
-    f, s = per_call("floor", h), per_call("small", h)
-    if s is None or not calls("small", h):
+    f, s = per_call("floor", h), per_call("10", h)
+    if s is None or not calls("10", h):
         continue
-    row = f"| {h} | {calls('small', h)} | " + (f"{f:.0f}" if f else "-") + f" | {s:.0f} | " + \
+    cols = [per_call(c, h) for c in bw]
+    row = f"| {h} | {calls('10', h)} | " + (f"{f:.0f}" if f else "-") + " | " + \
+          " | ".join(f"{v:.0f}" if v is not None else "-" for v in cols) + " | " + \
           (f"{s - f:.0f} | {s / f:.1f}x |" if f else "- | - |")
-    if not quick:
-        g = per_call("big", h)
-        row += (f" {g:.0f} | {(g - s) / (int(big) - 10) * 1000:.2f} |" if g else " - | - |")
+    if sizes:
+        k = slope(h)
+        row += f" {k:.2f} |" if k is not None else " - |"
     print(row)
-never = [h for h in hooks if not calls("small", h)]
+    dat.write(h + " " + " ".join(f"{v:.0f}" if v is not None else "NaN" for v in [f] + cols) + "\n")
+dat.close()
+never = [h for h in hooks if not calls("10", h)]
 if never:
     print(f"\nNot reached by these workloads: {', '.join(never)}.")
+name = base.rsplit("/", 1)[-1]
+print(f"\n![ns per call, per attach point]({name}.png)")
+if sizes:
+    print(f"\n![ns per call over the number of rules]({name}-slope.png)")
 PY
+"$repo/bench/chart.sh" bars "${OUT%.md}.dat" "${OUT%.md}.png" "ns per call: the floor and bulwark ($(uname -r), emulated)" "ns per call (log)"
+[[ $QUICK == 1 ]] || "$repo/bench/chart.sh" lines "${OUT%.md}.dat" "${OUT%.md}-slope.png" "ns per call over the number of rules ($(uname -r), emulated)" "ns per call (log)"
 cat "$OUT"
 echo "hook-cost: wrote $OUT" >&2
 # The report is whole when every configuration measured the hooks the

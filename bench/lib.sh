@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 # Shared by the benchmarks that measure against the floor (hook-cost.sh,
-# against.sh). Needs B (the build directory), W (the work directory) and
-# BENCH_NAME (for messages) set by the caller.
+# against.sh). Needs B (the build directory), W (the work directory),
+# BENCH_NAME (for messages) and a workloads function set by the caller.
 
 # The floor: empty programs on bulwark's attach points (bench/floor-gen), until unloaded.
 floor_on() {
@@ -12,3 +12,19 @@ floor_on() {
 	exit 1
 }
 floor_off() { kill -TERM "$FLOOR"; wait "$FLOOR"; }
+
+# measure CONFIG ROUND PREFIX: the workloads, then what each attach point's
+# programs named PREFIX* ran in them, appended to $W/stats as "CONFIG ROUND
+# HOOK RUNS NS". The kernel's counters add up over a program's life and a
+# daemon keeps its programs across policy loads: only the difference around
+# the workloads belongs to this configuration.
+measure() {
+	"$B/bench/hookstats" "$3" >"$W/stats.before"
+	sysctl -qw kernel.bpf_stats_enabled=1
+	workloads
+	sysctl -qw kernel.bpf_stats_enabled=0
+	"$B/bench/hookstats" "$3" | awk -v cfg="$1" -v rnd="$2" '
+		NR == FNR { runs[$1] -= $2; ns[$1] -= $3; next }
+		{ runs[$1] += $2; ns[$1] += $3; seen[$1] = 1 }
+		END { for (h in seen) print cfg, rnd, h, runs[h], ns[h] }' "$W/stats.before" - >>"$W/stats"
+}

@@ -305,7 +305,7 @@ struct bw_canary {
 /* Per-CPU counters: index = op * BW_CNT_COUNT + counter. */
 enum bw_counter {
 	BW_CNT_DECISIONS = 0,   /* every decision taken */
-	BW_CNT_ALLOWED = 1,
+	BW_CNT_ALLOWED = 1,     /* not counted by the kernel: decisions - denied - would_deny */
 	BW_CNT_DENIED = 2,      /* actually blocked */
 	BW_CNT_WOULD_DENY = 3,  /* deny verdicts let through by audit mode */
 	BW_CNT_AUDITED = 4,     /* audit-verdict rule hits */
@@ -329,6 +329,23 @@ struct bw_fs_layout {
 	__u32 btrfs_vfs_inode;    /* offsetof(struct btrfs_inode, vfs_inode) */
 	__u32 btrfs_root;         /* offsetof(struct btrfs_inode, root) */
 	__u32 btrfs_anon_dev;     /* offsetof(struct btrfs_root, anon_dev) */
+};
+
+/*
+ * What a hook may skip without reading the policy (decision 101). ops and
+ * flags are supersets of the ops some layer of the policy in force decides
+ * and of its META flags: bulwarkd widens them to old | new before a swap
+ * and narrows them to new after, so a clear bit always means "not in
+ * force" and a set one only sends the hook down its full path. marks: some
+ * process may carry the no-children mark (set before a sticky policy is
+ * installed and when an upgrade carries marks over, never cleared), so a
+ * fork must look at its creator's state.
+ */
+struct bw_live {
+	__u32 ops;   /* bit op */
+	__u32 flags; /* enum bw_policy_flag */
+	__u32 marks;
+	__u32 reserved;
 };
 
 /* Identity of the active policy, written by the daemon after a swap. */
@@ -539,6 +556,7 @@ BW_ABI_ASSERT(sizeof(struct bw_rule_key) == 72);
 BW_ABI_ASSERT(__builtin_offsetof(struct bw_rule_key, dev) == 56);
 BW_ABI_ASSERT(sizeof(struct bw_rule_val) == 48);
 BW_ABI_ASSERT(sizeof(struct bw_policy_info) == 56);
+BW_ABI_ASSERT(sizeof(struct bw_live) == 16);
 BW_ABI_ASSERT(sizeof(struct bw_fs_layout) == 16);
 BW_ABI_ASSERT(__builtin_offsetof(struct bw_event, target_dev) == 72);
 BW_ABI_ASSERT(__builtin_offsetof(struct bw_event, cgroup_id) == 96);

@@ -498,13 +498,26 @@ int BPF_PROG(bw_task_alloc, struct task_struct *task, unsigned long clone_flags,
 	bool thread = clone_flags & CLONE_THREAD;
 	struct bw_task_state *mine;
 	struct bw_decision d = {};
+	struct bw_live *live;
 	__u32 nochild;
 	int rc;
 
 	if (ret)
 		return ret;
-	if (BPF_CORE_READ(cur, flags) & PF_KTHREAD)
+	if (cur->flags & PF_KTHREAD)
 		return 0;
+	/*
+	 * No layer in force decides the op and no process can carry a mark:
+	 * allowed, counted as the full path would, without a task-storage
+	 * read or a hash (decision 101). With no policy at all the full path
+	 * counts it.
+	 */
+	live = bpf_map_lookup_elem(&bw_live, &bw_zero_key);
+	if (live && !(live->ops & (1u << (thread ? BW_OP_THREAD : BW_OP_FORK))) &&
+	    (thread || !live->marks) && bpf_map_lookup_elem(&bw_policy, &bw_zero_key)) {
+		bw_count(thread ? BW_OP_THREAD : BW_OP_FORK, BW_CNT_DECISIONS);
+		return 0;
+	}
 	/* The mark belongs to the process: on its group leader, read by every thread. */
 	mine = bw_state_mine(cur);
 	nochild = mine ? mine->nochild : 0;
@@ -1342,10 +1355,17 @@ static __always_inline struct bw_event *bw_notify_begin(__u32 flag, __u32 what)
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(bw_notify_fork, struct task_struct *parent, struct task_struct *child)
 {
-	__u32 pid = BPF_CORE_READ(child, pid), tgid = BPF_CORE_READ(child, tgid);
-	bool thread = pid != tgid;
+	struct bw_live *live = bpf_map_lookup_elem(&bw_live, &bw_zero_key);
+	__u32 pid, tgid;
+	bool thread;
 	struct bw_event *e;
 
+	/* Neither notification in force: return before reading anything (decision 101). */
+	if (live && !(live->flags & (BW_POLICY_NOTIFY_FORK | BW_POLICY_NOTIFY_THREAD)))
+		return 0;
+	pid = BPF_CORE_READ(child, pid);
+	tgid = BPF_CORE_READ(child, tgid);
+	thread = pid != tgid;
 	e = bw_notify_begin(thread ? BW_POLICY_NOTIFY_THREAD : BW_POLICY_NOTIFY_FORK,
 			    thread ? BW_PROC_THREAD_START : BW_PROC_FORK);
 	if (!e)

@@ -58,6 +58,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } bw_policy_info SEC(".maps");
 
+/* The ops and flags that may be in force, and whether marks may exist (struct bw_live). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bw_live);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bw_live SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, BW_COUNTERS_LEN);
@@ -850,9 +859,14 @@ static __always_inline void bw_gate_deny(struct bw_decision *d, __u32 op, __u32 
 static __always_inline bool bw_policy_has(__u32 flag)
 {
 	struct bw_rule_val *meta;
+	struct bw_live *live;
 	__u32 zero = 0;
 	void *policy;
 
+	/* Clear in the superset: not in force, and no hash of META needed (decision 101). */
+	live = bpf_map_lookup_elem(&bw_live, &bw_zero_key);
+	if (live && !(live->flags & flag))
+		return false;
 	policy = bpf_map_lookup_elem(&bw_policy, &zero);
 	if (!policy)
 		return false;
@@ -1255,8 +1269,8 @@ static __always_inline int bw_enforce(struct bw_decision *d)
 		bw_count(d->op, BW_CNT_DENIED);
 		return -EPERM;
 	}
+	/* Allowed is not counted: bulwarkd derives it (decisions - denied - would_deny). */
 	d->action = BW_ACTION_ALLOWED;
-	bw_count(d->op, BW_CNT_ALLOWED);
 	if (d->verdict == BW_VERDICT_AUDIT)
 		bw_count(d->op, BW_CNT_AUDITED);
 	return 0;

@@ -527,6 +527,54 @@ fail:
 	return r;
 }
 
+/* What may be in force now (struct bw_live); all of it when it cannot be read. */
+static struct bw_live live_now(struct bw_kernel *k)
+{
+	struct bw_live l;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(k->skel->maps.bw_live), &zero, &l) < 0) {
+		bw_log(LOG_WARNING, "cannot read what the hooks check: %s (taking all of it)", strerror(errno));
+		memset(&l, 0xff, sizeof(l));
+		;
+	}
+	return l;
+}
+
+static int live_set(struct bw_kernel *k, const struct bw_live *l)
+{
+	__u32 zero = 0;
+
+	return bpf_map_update_elem(bpf_map__fd(k->skel->maps.bw_live), &zero, l, BPF_ANY) < 0 ? -errno : 0;
+}
+
+/* Some process may carry the no-children mark: forks must look, for good. */
+static void live_note_marks(struct bw_kernel *k)
+{
+	struct bw_live l = live_now(k);
+
+	l.marks = 1;
+	if (live_set(k, &l) < 0)
+		bw_log(LOG_WARNING, "cannot record that marks exist: %s", strerror(errno));
+}
+
+/* The ops every layer of c decides and its META flags; a sticky rule can mark. */
+static struct bw_live live_of(const struct bw_compiled *c, struct bw_live was)
+{
+	struct bw_live l = { .marks = was.marks };
+
+	for (size_t i = 0; i < c->n; i++) {
+		if (c->entries[i].key.kind != BW_OBJ_META)
+			continue;
+		l.ops |= c->entries[i].val.ops;
+		if (!c->entries[i].key.layer)
+			l.flags |= c->entries[i].val.flags;
+	}
+	if (l.flags & BW_POLICY_STICKY)
+		l.marks = 1;
+	return l;
+}
+
 /*
  * The old generation's per-process state, into ours: the no-children mark
  * above all (a marked process must stay marked across an upgrade). Cached
@@ -569,6 +617,9 @@ static void migrate_task_state(struct bw_kernel *k)
 		memset(&ts, 0, sizeof(ts));
 		if (bpf_map_lookup_elem(old, &pidfd, &ts) == 0) {
 			ts.class_serial = 0;
+			/* Forks look at marks only once one may exist (bw_live): say so first. */
+			if (ts.nochild && !marked)
+				live_note_marks(k);
 			if (bpf_map_update_elem(bpf_map__fd(k->skel->maps.bw_task_state), &pidfd, &ts,
 						BPF_ANY) == 0) {
 				n++;
@@ -822,6 +873,7 @@ out:
 int bw_kernel_install(struct bw_kernel *k, const struct bw_compiled *c, const uint8_t sha256[32],
 		      uint32_t rules, uint32_t flags, char *why, size_t why_len)
 {
+	struct bw_live was = live_now(k), next = live_of(c, was), wide;
 	LIBBPF_OPTS(bpf_map_create_opts, mopts);
 	struct bw_policy_info info = { 0 };
 	__u32 zero = 0;
@@ -855,12 +907,25 @@ int bw_kernel_install(struct bw_kernel *k, const struct bw_compiled *c, const ui
 	r = fill_rules(inner, c, serial, why, why_len);
 	if (r < 0)
 		goto out;
+	/*
+	 * Before the switch the hooks' fast paths must allow for both maps
+	 * (decision 101): a hook that skips an op then skips it under either.
+	 */
+	wide = (struct bw_live){ was.ops | next.ops, was.flags | next.flags, next.marks, 0 };
+	r = live_set(k, &wide);
+	if (r < 0) {
+		snprintf(why, why_len, "cannot widen what the hooks check before the swap: %s", strerror(-r));
+		goto out;
+	}
 	/* The switch: one update of one slot. */
 	if (bpf_map_update_elem(bpf_map__fd(k->skel->maps.bw_policy), &zero, &inner, BPF_ANY) < 0) {
 		r = -errno;
 		snprintf(why, why_len, "cannot swap in the new policy: %s", strerror(errno));
 		goto out;
 	}
+	/* Failing this, hooks keep taking their full path for the old map's ops: slower, never wrong. */
+	if (live_set(k, &next) < 0)
+		bw_log(LOG_WARNING, "cannot narrow what the hooks check to the new policy: %s", strerror(errno));
 	clock_gettime(CLOCK_REALTIME, &now);
 	memcpy(info.sha256, sha256, sizeof(info.sha256));
 	info.loaded_at_ns = (uint64_t)now.tv_sec * 1000000000ull + now.tv_nsec;
@@ -1022,12 +1087,26 @@ int bw_kernel_counters(struct bw_kernel *k, uint64_t *out)
 	vals = calloc(ncpu, sizeof(*vals));
 	if (!vals)
 		return -ENOMEM;
-	for (__u32 i = 0; i < BW_COUNTERS_LEN; i++) {
-		out[i] = 0;
-		if (bpf_map_lookup_elem(fd, &i, vals) < 0)
-			continue;
-		for (int c = 0; c < ncpu; c++)
-			out[i] += vals[c];
+	/*
+	 * Each op's outcomes before its decisions: a decision is counted
+	 * before its outcome, so the decisions read last are never fewer
+	 * than the outcomes read first, and allowed (which the kernel does
+	 * not count, one helper call less per decision) never goes negative.
+	 */
+	for (__u32 op = 0; op < BW_OP_COUNT; op++) {
+		uint64_t *o = out + op * BW_CNT_COUNT, blocked;
+
+		for (__u32 c = BW_CNT_COUNT; c-- > 0;) {
+			__u32 i = op * BW_CNT_COUNT + c;
+
+			o[c] = 0;
+			if (bpf_map_lookup_elem(fd, &i, vals) < 0)
+				continue;
+			for (int cpu = 0; cpu < ncpu; cpu++)
+				o[c] += vals[cpu];
+		}
+		blocked = o[BW_CNT_DENIED] + o[BW_CNT_WOULD_DENY];
+		o[BW_CNT_ALLOWED] = o[BW_CNT_DECISIONS] > blocked ? o[BW_CNT_DECISIONS] - blocked : 0;
 	}
 	free(vals);
 	return 0;

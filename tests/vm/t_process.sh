@@ -194,7 +194,23 @@ wait "$AG" "$OT" 2>/dev/null
 cat >"$WORK/notify.policy" <<POL
 notify exec fork exit thread
 POL
+# A marked process waits while a policy that names no fork replaces this
+# one: forks skip the mark check only while no process can carry a mark
+# (decision 101), so its fork must still be refused.
+mkfifo "$WORK/go"
+"$P/subj/sticky" run /bin/bash -c 'read -r _ <"$1"; exec "$2" fork' _ "$WORK/go" "$BWTRY" >"$WORK/late.out" 2>&1 &
+LATE=$!
+for ((i = 0; i < 50; i++)); do [[ $(readlink "/proc/$LATE/exe") == */bash ]] && break; sleep 0.1; done
 check "notify policy loads" "$BULWARK" policy load "$WORK/notify.policy"
+echo go >"$WORK/go"
+wait "$LATE"
+check "sticky: the mark outlives the policy (fork refused under one without fork rules)" \
+	grep -q 'errno=EPERM' "$WORK/late.out"
+wait_event "sticky: reported under the new policy" ".process.pid == $LATE and .op == \"fork\" and .action == \"blocked\" and (.flags | index(\"sticky\"))"
+# The fast path allows a fork no rule names, and counts it as the full path would.
+before=$(counter fork allowed)
+check "fork without fork rules: allowed" "$BWTRY" fork >/dev/null
+check "fork without fork rules: counted" test "$(counter fork allowed)" -ge $((before + 2))
 : >"$EV.mark"
 out=$("$BWTRY" tree 2>&1)
 check "tree ran" test $? -eq 0
