@@ -129,9 +129,10 @@ idle_rss=$(rss_kib)
 "$B/bulwark" unload >/dev/null
 wait "$DPID" 2>/dev/null || true
 
-python3 - "$W/rounds" "$(uname -r)" "$QUICK" "$SECS" "$RATE" "$(getconf CLK_TCK)" "$idle_rss" >"$OUT" <<'PY'
+python3 - "$W/rounds" "$(uname -r)" "$QUICK" "$SECS" "$RATE" "$(getconf CLK_TCK)" "$idle_rss" "${OUT%.md}" >"$OUT" <<'PY'
 import sys, statistics
 path, kernel, quick, secs, rate, hz, idle_rss = sys.argv[1], sys.argv[2], sys.argv[3] == "1", int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7])
+base = sys.argv[8]
 flat, paced = [], []
 for line in open(path):
     f = line.split()
@@ -160,6 +161,27 @@ for i, (m, seen, p50, p99) in enumerate(paced, 1):
 print(f"\nDaemon RSS at the end: {idle_rss / 1024:.1f} MiB.")
 print("\n" + ("Every operation was accounted for: received plus counted drops equal the operations."
               if ok else "**Operations unaccounted for**: received plus counted drops differ from the operations."))
+if flat:
+    rates = [n / (ns / 1e9) for n, ns, *_ in flat]
+    drops = sum(lost for *_, lost, _, _ in flat)
+    cpus = [ticks / hz * 1e6 / got for _, _, got, _, ticks, _ in flat if got]
+    with open(base + ".goals", "w") as g:
+        g.write(f">= 1 M events/s with zero silent drops, or the ceiling and why\t"
+                f"{statistics.median(rates):,.0f} events/s, {drops} counted drops, "
+                + ("none unaccounted" if ok else "SOME UNACCOUNTED") + "\t"
+                + ("met" if statistics.median(rates) >= 1e6 and ok else "missed" if not ok else "ceiling measured")
+                + "\t" + ("the driver (one kill(2) per event) is the ceiling under emulation: no drops at that rate"
+                         if not drops else "the ring buffer filled: bulwarkd's reader is the ceiling (drops counted)")
+                + "\n")
+        if cpus:
+            c = statistics.median(cpus)
+            g.write(f"daemon <= 1 µs CPU per event\t{c:.1f} µs (emulated)\t"
+                    + ("met" if c <= 1 else "missed") + "\t"
+                    + ("" if c <= 1 else "decoding to JSON and writing the events file, per event") + "\n")
+        if paced:
+            g.write("kernel to daemon latency p50/p99\t"
+                    + "; ".join(f"{p50 / 1e6:.2f} / {p99 / 1e6:.2f} ms" for _, _, p50, p99 in paced)
+                    + " to a --follow subscriber (emulated)\tmeasured\t\n")
 PY
 cat "$OUT"
 echo "events: wrote $OUT" >&2

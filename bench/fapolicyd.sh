@@ -224,9 +224,9 @@ results=$repo/bench/results
 mkdir -p "$results"
 OUT=$results/$(date -u +%Y-%m-%d)-$(uname -r)-fapolicyd.md
 commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
-python3 - "$W/samples" "$(uname -r)" "$commit" "$ROUNDS" "$NS" "$ND" "$NL" "$INTEGRITY" "$(dpkg-query -W -f='${Version}' fapolicyd 2>/dev/null)" >"$OUT" <<'PY'
+python3 - "$W/samples" "$(uname -r)" "$commit" "$ROUNDS" "$NS" "$ND" "$NL" "$INTEGRITY" "$(dpkg-query -W -f='${Version}' fapolicyd 2>/dev/null)" "${OUT%.md}" >"$OUT" <<'PY'
 import sys, statistics
-path, kernel, commit, rounds, ns, nd, nl, integ, fver = sys.argv[1:]
+path, kernel, commit, rounds, ns, nd, nl, integ, fver, base = sys.argv[1:]
 data = {}
 for line in open(path):
     cfg, r, *v = line.split()
@@ -263,6 +263,16 @@ print("| --- | ---: | ---: | ---: | ---: |")
 for (name, af, bf), p in zip(added, progs):
     print(f"| {name} | {bf:+.1f} | " + (f"{af / bf:.1f}x" if bf > 0 else "-") + f" | {p:.1f} | " +
           (f"{af / p:.1f}x |" if p > 0 else "- |"))
+ratios = [(name, af / ab if ab > 0 else None) for (name, af, _), ab in
+          zip(added, [statistics.median(s[2 * i] for s in data["bulwark"]) / 1000
+                      - statistics.median(s[2 * i] for s in data["bare"]) / 1000 for i in range(len(work))])]
+ok = all(r is None or r >= 10 for _, r in ratios)
+with open(base + ".goals", "w") as g:
+    g.write("10x less added latency than fapolicyd on exec plus library loading\t"
+            + "; ".join(f"{n}: " + (f"{r:.1f}x" if r is not None else "bulwark added nothing measurable")
+                        for n, r in ratios)
+            + "\t" + ("met" if ok else "missed") + "\t"
+            + ("" if ok else "see the per-round rows: a ratio under 10x with bulwark's cost inside the noise") + "\n")
 print("\nPer round (µs per operation: static, dynamic, dlopen):\n")
 for c in cfgs:
     print(f"- {c}: " + "; ".join(" / ".join(f"{x / 1000:.1f}" for x in s[0::2]) for s in data[c]))

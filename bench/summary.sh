@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# summary.sh [DIR]: the Benchmarks issue's goals, one table. Every benchmark
+# that measures a goal writes its findings beside its report (REPORT.goals:
+# goal, measured, status, cause; tab-separated); this gathers the newest of
+# each kind in DIR (bench/results), writes DIR/DATE-summary.md and prints it.
+# Exits non-zero when no report has goals.
+set -eu
+repo=$(cd "$(dirname "$0")/.." && pwd)
+dir=${1:-$repo/bench/results}
+out=$dir/$(date -u +%Y-%m-%d)-summary.md
+# Newest first; a kind is the report's name without its date (KERNEL-what).
+mapfile -t files < <(ls -1t "$dir"/*.goals 2>/dev/null || true)
+if [[ ${#files[@]} -eq 0 ]]; then
+	echo "summary: no *.goals in $dir: run make bench first" >&2
+	exit 1
+fi
+python3 - "$out" "${files[@]}" <<'PY'
+import os, sys
+out, files = sys.argv[1], sys.argv[2:]
+seen, rows = set(), []
+for path in files:
+    name = os.path.basename(path)[:-len(".goals")]
+    kind = name[len("YYYY-MM-DD-"):]
+    if kind in seen:
+        continue
+    seen.add(kind)
+    for line in open(path):
+        goal, got, status, cause = (line.rstrip("\n").split("\t") + ["", "", "", ""])[:4]
+        rows.append((goal, got, status, cause, name))
+with open(out, "w") as f:
+    f.write("# The Benchmarks issue's goals, from the newest reports\n\n")
+    f.write("Emulated (qemu TCG) unless a report's kernel runs on hardware: only ratios are claims. "
+            "Each row names the report it comes from (bench/results/REPORT.md).\n\n")
+    f.write("| goal | measured | status | why, where missed | report |\n| --- | --- | --- | --- | --- |\n")
+    for goal, got, status, cause, name in rows:
+        f.write(f"| {goal} | {got} | {'**' + status + '**' if status in ('met', 'missed') else status} | {cause} | {name} |\n")
+print(open(out).read(), end="")
+PY
+echo "summary: wrote $out" >&2
