@@ -90,6 +90,7 @@ for r in $(seq "$ROUNDS"); do
 		if ((on)); then "$B/bulwark" policy load "$W/$c.policy" >/dev/null; else bulwark_on "$W/$c.policy"; fi
 		on=1
 		measure "$c" "$r" bw_
+		echo "hook-cost: round $r: $c done ($(date -u +%T))" >&2
 	done
 	bulwark_off
 	echo "hook-cost: round $r of $ROUNDS done" >&2
