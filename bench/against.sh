@@ -26,8 +26,8 @@ A=${BENCH_AGAINST:-$B/upgrade-from/build}
 REV=$(cat "$A/../FROM" 2>/dev/null || basename "$A")
 REV=${REV// /-}
 QUICK=${QUICK:-0}
-ROUNDS=${BENCH_ROUNDS:-$([[ $QUICK == 1 ]] && echo 1 || echo 3)}
-SCALE=$([[ $QUICK == 1 ]] && echo 10 || echo 1)
+ROUNDS=${BENCH_ROUNDS:-$([[ $QUICK == 1 ]] && echo 1 || echo 2)}
+SCALE=${BENCH_SCALE:-$([[ $QUICK == 1 ]] && echo 10 || echo 2)} # the workloads below, divided
 W=/tmp/bw-bench-against
 rm -rf "$W" && mkdir -p "$W/files"
 results=$repo/bench/results

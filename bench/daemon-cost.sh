@@ -24,7 +24,7 @@
 # "bench: N passed, N failed": whether the report came out whole.
 # Needs root and a kernel that runs BPF LSM: `make bench` runs it in vm/run.
 #
-# Variables: BENCH_ROUNDS (3; QUICK 1), BENCH_SMALL_RULES, BENCH_BIG_RULES,
+# Variables: BENCH_ROUNDS (2; QUICK 1), BENCH_SMALL_RULES, BENCH_BIG_RULES,
 # BENCH_IDLE_SECS, BENCH_SETTLE_SECS (10: after the big load, before RSS
 # and the idle window), BENCH_BUILD (the build directory to measure,
 # default build/), BENCH_TAG (appended to the report's name).
@@ -32,7 +32,7 @@ set -eu
 repo=$(cd "$(dirname "$0")/.." && pwd)
 B=${BENCH_BUILD:-$repo/build}
 QUICK=${QUICK:-0}
-ROUNDS=${BENCH_ROUNDS:-$([[ $QUICK == 1 ]] && echo 1 || echo 3)}
+ROUNDS=${BENCH_ROUNDS:-$([[ $QUICK == 1 ]] && echo 1 || echo 2)}
 SMALL=${BENCH_SMALL_RULES:-$([[ $QUICK == 1 ]] && echo 1000 || echo 10000)}
 BIG=${BENCH_BIG_RULES:-$([[ $QUICK == 1 ]] && echo 10000 || echo 100000)}
 IDLE=${BENCH_IDLE_SECS:-$([[ $QUICK == 1 ]] && echo 15 || echo 60)}

@@ -16,9 +16,9 @@ set -eu
 repo=$(cd "$(dirname "$0")/.." && pwd)
 B=$repo/build
 QUICK=${QUICK:-0}
-ROUNDS=${BENCH_ROUNDS:-$([[ $QUICK == 1 ]] && echo 1 || echo 3)}
+ROUNDS=${BENCH_ROUNDS:-$([[ $QUICK == 1 ]] && echo 1 || echo 2)}
 SIZES=${BENCH_HOOK_RULES:-1000 10000 100000} # the slope's policies, beyond 10 rules
-SCALE=$([[ $QUICK == 1 ]] && echo 10 || echo 1)
+SCALE=${BENCH_SCALE:-10} # the workloads below, divided: 10 keeps make bench near 20 minutes
 W=/tmp/bw-bench-hooks
 rm -rf "$W" && mkdir -p "$W/files"
 results=$repo/bench/results
@@ -134,7 +134,7 @@ print(f"Emulated (qemu TCG) unless the kernel above runs on hardware: only the r
       f"around each configuration's workloads), median over rounds. floor: an empty program on each of bulwark's "
       f"attach points; 10 rules: every shape the workloads meet, none matching"
       + ("" if quick else "; larger policies: the same shapes, repeated; slope: least squares over 10 rules and up")
-      + (". QUICK run: fewer operations, one round." if quick else ".") + "\n")
+      + (". QUICK run: one round, the floor and 10 rules only." if quick else ".") + "\n")
 bw = [c for c in configs if c != "floor"]
 head = "| attach point | calls (10 rules) | floor ns | " + " | ".join(f"{label(c)} ns" for c in bw) + \
        " | 10 rules minus floor | ratio |"
