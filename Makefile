@@ -327,8 +327,8 @@ $(BUILD)/bench/ima.bpf.o: bench/ima.bpf.c bpf/vmlinux.h
 # Benchmarks: ratios against the bare kernel, the floor and fapolicyd, taken in one VM
 # run each. `make bench`: the Benchmarks issue's measures (per hook with the slope over
 # rule count, against 9e6aa24, fapolicyd, the daemon, events), then the goals in one
-# table (bench/summary.sh). QUICK=1: the per-hook report only, one round, fewer
-# operations (under 3 minutes; make test runs it so the bench cannot rot).
+# table (bench/summary.sh). QUICK=1: the per-hook report only, one round of the
+# floor and 10 rules (under 3 minutes; make test runs it so the bench cannot rot).
 # `make bench-more`: the studies behind earlier decisions (verification cost,
 # exec and op rule scaling, trust map vs IMA, the other kernel).
 bench: all $(BENCH_TOOLS) $(BUILD)/bench/ima.bpf.o $(BUILD)/bench/imabench upgrade-from
