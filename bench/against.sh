@@ -27,7 +27,7 @@ REV=$(cat "$A/../FROM" 2>/dev/null || basename "$A")
 REV=${REV// /-}
 QUICK=${QUICK:-0}
 ROUNDS=${BENCH_ROUNDS:-$([[ $QUICK == 1 ]] && echo 1 || echo 2)}
-SCALE=${BENCH_SCALE:-$([[ $QUICK == 1 ]] && echo 10 || echo 2)} # the workloads below, divided
+SCALE=${BENCH_SCALE:-$([[ $QUICK == 1 ]] && echo 10 || echo 4)} # the workloads below, divided: 4 keeps make bench near 20 minutes
 W=/tmp/bw-bench-against
 rm -rf "$W" && mkdir -p "$W/files"
 results=$repo/bench/results

@@ -496,6 +496,7 @@ int BPF_PROG(bw_task_alloc, struct task_struct *task, unsigned long clone_flags,
 {
 	struct task_struct *cur = bpf_get_current_task_btf();
 	bool thread = clone_flags & CLONE_THREAD;
+	__u32 op = thread ? BW_OP_THREAD : BW_OP_FORK, key = BW_LIVE_SUPERSET;
 	struct bw_task_state *mine;
 	struct bw_decision d = {};
 	struct bw_live *live;
@@ -508,14 +509,17 @@ int BPF_PROG(bw_task_alloc, struct task_struct *task, unsigned long clone_flags,
 		return 0;
 	/*
 	 * No layer in force decides the op and no process can carry a mark:
-	 * allowed, counted as the full path would, without a task-storage
-	 * read or a hash (decision 101). With no policy at all the full path
-	 * counts it.
+	 * allowed without a task-storage read or a hash (decision 101), and
+	 * counted in bw_live itself, so only that map's memory is touched
+	 * (decision 102): bulwarkd adds the count to the op's decisions. With
+	 * no policy at all the full path counts it as such.
 	 */
-	live = bpf_map_lookup_elem(&bw_live, &bw_zero_key);
-	if (live && !(live->ops & (1u << (thread ? BW_OP_THREAD : BW_OP_FORK))) &&
-	    (thread || !live->marks) && bpf_map_lookup_elem(&bw_policy, &bw_zero_key)) {
-		bw_count(thread ? BW_OP_THREAD : BW_OP_FORK, BW_CNT_DECISIONS);
+	live = bpf_map_lookup_elem(&bw_live, &key);
+	if (live && live->installed && !(live->ops & (1u << op)) && (thread || !live->marks)) {
+		key = BW_LIVE_UNDECIDED;
+		live = bpf_map_lookup_elem(&bw_live, &key);
+		if (live)
+			__sync_fetch_and_add(thread ? &live->undecided_threads : &live->undecided_forks, 1);
 		return 0;
 	}
 	/* The mark belongs to the process: on its group leader, read by every thread. */
@@ -535,8 +539,6 @@ int BPF_PROG(bw_task_alloc, struct task_struct *task, unsigned long clone_flags,
 		 * One op the verifier does not know: else it checks the whole
 		 * decision twice, once for fork and once for thread.
 		 */
-		__u32 op = thread ? BW_OP_THREAD : BW_OP_FORK;
-
 		bpf_probe_read_kernel(&op, sizeof(op), &op);
 		bw_decide_task(&d, op, BW_HOOK_CLONE, NULL);
 	}
@@ -1355,8 +1357,8 @@ static __always_inline struct bw_event *bw_notify_begin(__u32 flag, __u32 what)
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(bw_notify_fork, struct task_struct *parent, struct task_struct *child)
 {
-	struct bw_live *live = bpf_map_lookup_elem(&bw_live, &bw_zero_key);
-	__u32 pid, tgid;
+	__u32 pid, tgid, zero = 0;
+	struct bw_live *live = bpf_map_lookup_elem(&bw_live, &zero); /* key on the stack: decision 102 */
 	bool thread;
 	struct bw_event *e;
 

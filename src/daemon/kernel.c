@@ -527,7 +527,7 @@ fail:
 	return r;
 }
 
-/* What may be in force now (struct bw_live); all of it when it cannot be read. */
+/* What may be in force now (bw_live's superset); all of it when it cannot be read. */
 static struct bw_live live_now(struct bw_kernel *k)
 {
 	struct bw_live l;
@@ -560,7 +560,7 @@ static void live_note_marks(struct bw_kernel *k)
 /* The ops every layer of c decides and its META flags; a sticky rule can mark. */
 static struct bw_live live_of(const struct bw_compiled *c, struct bw_live was)
 {
-	struct bw_live l = { .marks = was.marks };
+	struct bw_live l = { .marks = was.marks, .installed = 1 };
 
 	for (size_t i = 0; i < c->n; i++) {
 		if (c->entries[i].key.kind != BW_OBJ_META)
@@ -910,7 +910,8 @@ int bw_kernel_install(struct bw_kernel *k, const struct bw_compiled *c, const ui
 	 * Before the switch the hooks' fast paths must allow for both maps
 	 * (decision 101): a hook that skips an op then skips it under either.
 	 */
-	wide = (struct bw_live){ was.ops | next.ops, was.flags | next.flags, next.marks, 0 };
+	wide = (struct bw_live){ .ops = was.ops | next.ops, .flags = was.flags | next.flags,
+				 .marks = next.marks, .installed = 1 };
 	r = live_set(k, &wide);
 	if (r < 0) {
 		snprintf(why, why_len, "cannot widen what the hooks check before the swap: %s", strerror(-r));
@@ -1080,12 +1081,21 @@ int bw_kernel_counters(struct bw_kernel *k, uint64_t *out)
 	int ncpu = libbpf_num_possible_cpus();
 	uint64_t *vals;
 	int fd = bpf_map__fd(k->skel->maps.bw_counters);
+	struct bw_live undecided = { 0 };
+	__u32 key = BW_LIVE_UNDECIDED;
 
 	if (ncpu < 0)
 		return ncpu;
 	vals = calloc(ncpu, sizeof(*vals));
 	if (!vals)
 		return -ENOMEM;
+	/*
+	 * Forks and threads no layer decides are allowed and counted in
+	 * bw_live (decision 102): decisions all the same. Read first, like
+	 * the outcomes, so allowed only ever lags.
+	 */
+	if (bpf_map_lookup_elem(bpf_map__fd(k->skel->maps.bw_live), &key, &undecided) < 0)
+		bw_log(LOG_WARNING, "cannot read the undecided forks' count: %s", strerror(errno));
 	/*
 	 * Each op's outcomes before its decisions: a decision is counted
 	 * before its outcome, so the decisions read last are never fewer
@@ -1104,6 +1114,10 @@ int bw_kernel_counters(struct bw_kernel *k, uint64_t *out)
 			for (int cpu = 0; cpu < ncpu; cpu++)
 				o[c] += vals[cpu];
 		}
+		if (op == BW_OP_FORK)
+			o[BW_CNT_DECISIONS] += undecided.undecided_forks;
+		if (op == BW_OP_THREAD)
+			o[BW_CNT_DECISIONS] += undecided.undecided_threads;
 		blocked = o[BW_CNT_DENIED] + o[BW_CNT_WOULD_DENY];
 		o[BW_CNT_ALLOWED] = o[BW_CNT_DECISIONS] > blocked ? o[BW_CNT_DECISIONS] - blocked : 0;
 	}

@@ -36,6 +36,14 @@ L_NOFORK=9 L_NOTHREAD=10 L_STICKY=11 L_FFORK=12 L_FTHREAD=13
 
 EXPLAIN_POLICY=$WORK/process.policy
 check "process policy checks clean" "$BULWARK" policy check --strict "$WORK/process.policy"
+# --- no policy in force: a fork is counted as "no policy", not taken by the
+# fast path for ops no rule decides (bw_live's installed, decision 102)
+start_daemon || { fail "daemon start without a policy"; exit 1; }
+np=$(counter fork no_policy)
+check "no policy: fork works" "$BWTRY" fork >/dev/null
+check "no policy: the fork is counted as no policy" test "$(counter fork no_policy)" -ge $((np + 1))
+stop_daemon
+
 start_daemon --policy "$WORK/process.policy" || { fail "daemon start"; exit 1; }
 
 explain_agrees "signal KILL" "signal exe=$AGENT as exe=$A with signals=KILL" blocked $L_SIGNAL
