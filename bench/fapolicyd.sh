@@ -24,14 +24,14 @@
 # "bench: N passed, N failed". Needs root and a kernel that runs BPF LSM:
 # `make bench` runs it in vm/run on 6.1 and 6.12.
 #
-# Variables: BENCH_ROUNDS (2), BENCH_EXECS_STATIC (200), BENCH_EXECS_DYN
+# Variables: BENCH_ROUNDS (3), BENCH_EXECS_STATIC (200), BENCH_EXECS_DYN
 # (100), BENCH_DLOPENS (2000): operations per sample; BENCH_UID (4242);
 # FAPOLICYD_INTEGRITY (size: fapolicyd.conf's integrity, none, size or
 # sha256).
 set -eu
 repo=$(cd "$(dirname "$0")/.." && pwd)
 B=$repo/build
-ROUNDS=${BENCH_ROUNDS:-2}
+ROUNDS=${BENCH_ROUNDS:-3}
 NS=${BENCH_EXECS_STATIC:-200}
 ND=${BENCH_EXECS_DYN:-100}
 NL=${BENCH_DLOPENS:-2000}
