@@ -36,37 +36,7 @@ OUT=$results/$(date -u +%Y-%m-%d)-$(uname -r)-against-$REV.md
 mkdir -p "$(dirname "$OUT")"
 [[ -x $A/bulwarkd ]] || { echo "against: no $A/bulwarkd: run scripts/build-upgrade-from" >&2; exit 1; }
 
-python3 - "$W" "$([[ $QUICK == 1 ]] && echo 10000 || echo 100000)" <<'PY'
-import sys
-w, nexec = sys.argv[1], int(sys.argv[2])
-def shapes(k, forks=True):
-    ops = ["exec", "write", "read", "control", "signal", "fork", "thread", "bpf", "lockdown", "exec"]
-    out = []
-    for i in range(k):
-        op, who, tgt = ops[i % len(ops)], 20000 + i, 40000 + i
-        if op == "exec":
-            open(f"{w}/files/s{i}", "w").close()
-            out.append(f"deny exec {w}/files/s{i}\n")
-        elif op in ("fork", "thread"):
-            if forks:
-                out.append(f"deny {op} any from uid={who}\n")
-        elif op == "bpf":
-            out.append(f"deny bpf any from uid={who}\n")
-        elif op == "lockdown":
-            out.append(f"deny lockdown integrity from uid={who}\n")
-        elif op == "signal":
-            out.append(f"deny signal uid={tgt} from uid={who} with signals=KILL,TERM\n")
-        else:
-            out.append(f"deny {op} uid={tgt} from uid={who}\n")
-    return out
-open(f"{w}/small.policy", "w").writelines(shapes(10))
-open(f"{w}/nofork.policy", "w").writelines(shapes(10, forks=False))
-with open(f"{w}/big.policy", "w") as f:
-    f.writelines(shapes(10000))
-    for i in range(nexec):
-        open(f"{w}/files/e{i}", "w").close()
-        f.write(f"deny exec {w}/files/e{i}\n")
-PY
+"$repo/bench/policy-shapes.py" "$W" "$([[ $QUICK == 1 ]] && echo 10000 || echo 100000)"
 
 # Forks and threads are cheap next to execs and carry the fork goal, whose
 # margin is under a microsecond: twice SCALE's share, to keep their spread down.
@@ -78,14 +48,6 @@ workloads() {
 }
 BENCH_NAME=against
 . "$repo/bench/lib.sh"
-# daemon_on DIR POLICY: that build's bulwarkd with POLICY, until its CLI answers
-daemon_on() {
-	"$1/bulwarkd" --policy "$2" --events /dev/null 2>>"$W/daemon.log" &
-	for _ in $(seq 1800); do "$1/bulwark" status >/dev/null 2>&1 && return; sleep 0.1; done
-	echo "against: $1/bulwarkd did not start" >&2
-	tail -20 "$W/daemon.log" >&2
-	exit 1
-}
 daemon_off() { "$1/bulwark" unload >/dev/null; wait; }
 # build CONFIG-PREFIX DIR ROUND: one build through the three policies
 build_round() {

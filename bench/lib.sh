@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 # Shared by the benchmarks that measure against the floor (hook-cost.sh,
-# against.sh). Needs B (the build directory), W (the work directory),
+# against.sh, variants.sh). Needs B (the build directory), W (the work directory),
 # BENCH_NAME (for messages) and a workloads function set by the caller.
 
 # The floor: empty programs on bulwark's attach points (bench/floor-gen), until unloaded.
@@ -27,4 +27,13 @@ measure() {
 		NR == FNR { runs[$1] -= $2; ns[$1] -= $3; next }
 		{ runs[$1] += $2; ns[$1] += $3; seen[$1] = 1 }
 		END { for (h in seen) print cfg, rnd, h, runs[h], ns[h] }' "$W/stats.before" - >>"$W/stats"
+}
+
+# daemon_on DIR POLICY: that build's bulwarkd with POLICY, until its CLI answers
+daemon_on() {
+	"$1/bulwarkd" --policy "$2" --events /dev/null 2>>"$W/daemon.log" &
+	for _ in $(seq 1800); do "$1/bulwark" status >/dev/null 2>&1 && return; sleep 0.1; done
+	echo "$BENCH_NAME: $1/bulwarkd did not start" >&2
+	tail -20 "$W/daemon.log" >&2
+	exit 1
 }

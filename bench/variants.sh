@@ -22,32 +22,7 @@ rm -rf "$W" && mkdir -p "$W/files"
 ROUNDS=${BENCH_ROUNDS:-2}
 BUILDS=${BENCH_BUILDS:-this:build}
 
-python3 - "$W" <<'PY'
-import sys
-w = sys.argv[1]
-def shapes(k, forks=True):
-    ops = ["exec", "write", "read", "control", "signal", "fork", "thread", "bpf", "lockdown", "exec"]
-    out = []
-    for i in range(k):
-        op, who, tgt = ops[i % len(ops)], 20000 + i, 40000 + i
-        if op == "exec":
-            open(f"{w}/files/s{i}", "w").close()
-            out.append(f"deny exec {w}/files/s{i}\n")
-        elif op in ("fork", "thread"):
-            if forks:
-                out.append(f"deny {op} any from uid={who}\n")
-        elif op == "bpf":
-            out.append(f"deny bpf any from uid={who}\n")
-        elif op == "lockdown":
-            out.append(f"deny lockdown integrity from uid={who}\n")
-        elif op == "signal":
-            out.append(f"deny signal uid={tgt} from uid={who} with signals=KILL,TERM\n")
-        else:
-            out.append(f"deny {op} uid={tgt} from uid={who}\n")
-    return out
-open(f"{w}/small.policy", "w").writelines(shapes(10))
-open(f"{w}/nofork.policy", "w").writelines(shapes(10, forks=False))
-PY
+"$repo/bench/policy-shapes.py" "$W"
 
 workloads() {
 	"$B/bench/opbench" fork 1000 >/dev/null
@@ -57,13 +32,6 @@ workloads() {
 }
 BENCH_NAME=variants
 . "$repo/bench/lib.sh"
-daemon_on() {
-	"$1/bulwarkd" --policy "$2" --events /dev/null 2>>"$W/daemon.log" &
-	for _ in $(seq 1800); do "$1/bulwark" status >/dev/null 2>&1 && return; sleep 0.1; done
-	echo "variants: $1/bulwarkd did not start" >&2
-	tail -20 "$W/daemon.log" >&2
-	exit 1
-}
 
 "$B/bulwark" unload >/dev/null 2>&1 || true
 : >"$W/stats"
