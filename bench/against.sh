@@ -148,11 +148,13 @@ for h in goal_hooks:
 with open(base + ".goals", "w") as g:
     g.write(f"4x less above the floor than {rev} on the four hooks, 10 and 110k rules\t" + "; ".join(cuts) + "\t"
             + ("met" if not missed else "missed") + "\t" + ("" if not missed else
-            "per exec, bpf_d_path and a task-storage create at the exec commit, and one hash lookup per subject "
-            "mask; under emulation each helper call costs microseconds (performance.md, Against 9e6aa24)") + "\n")
+            "per exec, the task storage created at the exec commit (half its cost), META and the rule map "
+            "hashed per decision, the counters: under emulation each map a program reaches costs microseconds "
+            "(performance.md, Against 9e6aa24)") + "\n")
     g.write(f"a fork within 2x of the floor when no rule names forks\t{t / f:.1f}x the floor ({rev}: {b / f:.1f}x)\t"
             + ("met" if t <= 2 * f else "missed") + "\t" + ("" if t <= 2 * f else
-            "task_alloc still calls bpf_get_current_task_btf and one per-CPU counter lookup, not inlined on 6.1")
+            "the fast path reads current and bw_live: under a microsecond over the empty program, "
+            "within the spread of 500-fork samples (performance.md, Fourth round)")
             + "\n")
 PY
 "$repo/bench/chart.sh" bars "${OUT%.md}.dat" "${OUT%.md}.png" \
