@@ -10,7 +10,7 @@
 #   3. an adopting restart with that policy pinned (SIGTERM, start again
 #      without --policy): time to ready, VmRSS/VmHWM;
 #   4. check then load of BIG rules (100,000; QUICK=1: 10,000): wall times,
-#      VmRSS/VmHWM once settled, then utime+stime over IDLE seconds (30;
+#      VmRSS/VmHWM once settled, then utime+stime over IDLE seconds (20;
 #      QUICK=1: 15) with nothing asked of the daemon (no `status` either);
 #   5. a load of an empty policy: wall time, VmRSS/VmHWM;
 #   6. `bulwark unload`.
@@ -35,7 +35,7 @@ QUICK=${QUICK:-0}
 ROUNDS=${BENCH_ROUNDS:-$([[ $QUICK == 1 ]] && echo 1 || echo 2)}
 SMALL=${BENCH_SMALL_RULES:-$([[ $QUICK == 1 ]] && echo 1000 || echo 10000)}
 BIG=${BENCH_BIG_RULES:-$([[ $QUICK == 1 ]] && echo 10000 || echo 100000)}
-IDLE=${BENCH_IDLE_SECS:-$([[ $QUICK == 1 ]] && echo 15 || echo 30)}
+IDLE=${BENCH_IDLE_SECS:-$([[ $QUICK == 1 ]] && echo 15 || echo 20)}
 SETTLE=${BENCH_SETTLE_SECS:-10}
 TAG=${BENCH_TAG:-}
 W=/tmp/bw-bench-daemon

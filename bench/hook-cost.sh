@@ -3,8 +3,8 @@
 # Per-hook cost against the floor. The floor is an empty BPF program
 # (return 0) on every attach point bulwark uses (bench/floor-gen); the
 # kernel's own statistics (kernel.bpf_stats_enabled) give each program's
-# runs and nanoseconds. Configurations, rounds interleaved (ABAB...) in one
-# boot so drift hits each alike: the floor; bulwark with 10 rules; and,
+# runs and nanoseconds. Configurations, rounds interleaved (ABBA: see the
+# loop) in one boot so drift hits each alike: the floor; bulwark with 10 rules; and,
 # unless QUICK=1, bulwark with an empty policy and with 1,000, 10,000 and
 # 100,000 rules of the same shapes (the slope over rule count).
 # Same workloads in each: process control, opens, bpf(), an exec storm.
@@ -77,22 +77,45 @@ bulwark_on() {
 }
 bulwark_off() { "$B/bulwark" unload >/dev/null; wait; }
 
+floor_round() {
+	floor_on
+	measure floor "$1" fl_
+	floor_off
+}
+
 "$B/bulwark" unload >/dev/null 2>&1 || true
 : >"$W/stats"
 configs="floor 10"
 [[ $QUICK == 1 ]] || configs="floor 0 10 $SIZES"
+# Rounds in ABBA order: odd rounds run the floor, then bulwark's policies
+# smallest first; even rounds the policies largest first, then the floor.
+# Linear drift then hits each configuration alike, and one daemon serves
+# a pair of rounds: one first start (verification) and one load of the
+# largest policy fewer per pair.
+on=0 loaded=
 for r in $(seq "$ROUNDS"); do
-	floor_on
-	measure floor "$r" fl_
-	floor_off
-	on=0
-	for c in ${configs#floor }; do
-		if ((on)); then "$B/bulwark" policy load "$W/$c.policy" >/dev/null; else bulwark_on "$W/$c.policy"; fi
-		on=1
+	read -ra cs <<<"${configs#floor }"
+	if ((r % 2)); then
+		floor_round "$r"
+	else
+		for ((i = 0, j = ${#cs[@]} - 1; i < j; i++, j--)); do t=${cs[i]} cs[i]=${cs[j]} cs[j]=$t; done
+	fi
+	for c in "${cs[@]}"; do
+		if ((!on)); then
+			bulwark_on "$W/$c.policy"
+			on=1
+		elif [[ $c != "$loaded" ]]; then
+			"$B/bulwark" policy load "$W/$c.policy" >/dev/null
+		fi
+		loaded=$c
 		measure "$c" "$r" bw_
 		echo "hook-cost: round $r: $c done ($(date -u +%T))" >&2
 	done
-	bulwark_off
+	if ((r % 2 == 0 || r == ROUNDS)); then
+		bulwark_off
+		on=0
+	fi
+	((r % 2)) || floor_round "$r"
 	echo "hook-cost: round $r of $ROUNDS done" >&2
 done
 
@@ -130,7 +153,7 @@ def label(c):
     return {"0": "empty policy", "10": "10 rules"}.get(c, f"{int(c):,} rules")
 print(f"# Per-hook cost against the floor: {kernel}\n")
 print(f"Emulated (qemu TCG) unless the kernel above runs on hardware: only the ratios and differences are claims. "
-      f"{rounds} round(s), configurations interleaved; ns per call from kernel.bpf_stats_enabled (the difference "
+      f"{rounds} round(s), configurations interleaved in ABBA order (floor, then the policies smallest first; then the reverse); ns per call from kernel.bpf_stats_enabled (the difference "
       f"around each configuration's workloads), median over rounds. floor: an empty program on each of bulwark's "
       f"attach points; 10 rules: every shape the workloads meet, none matching"
       + ("" if quick else "; larger policies: the same shapes, repeated; slope: least squares over 10 rules and up")

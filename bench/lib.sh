@@ -30,9 +30,17 @@ measure() {
 }
 
 # daemon_on DIR POLICY: that build's bulwarkd with POLICY, until its CLI answers
+# (its time to answer goes to stderr: a first start is mostly verification)
 daemon_on() {
+	local t0=$SECONDS
 	"$1/bulwarkd" --policy "$2" --events /dev/null 2>>"$W/daemon.log" &
-	for _ in $(seq 1800); do "$1/bulwark" status >/dev/null 2>&1 && return; sleep 0.1; done
+	for _ in $(seq 1800); do
+		if "$1/bulwark" status >/dev/null 2>&1; then
+			echo "$BENCH_NAME: $1/bulwarkd answered after $((SECONDS - t0)) s" >&2
+			return
+		fi
+		sleep 0.1
+	done
 	echo "$BENCH_NAME: $1/bulwarkd did not start" >&2
 	tail -20 "$W/daemon.log" >&2
 	exit 1

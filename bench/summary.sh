@@ -3,25 +3,27 @@
 # summary.sh [DIR]: the Benchmarks issue's goals, one table. Every benchmark
 # that measures a goal writes its findings beside its report (REPORT.goals:
 # goal, measured, status, cause; tab-separated); this gathers the newest of
-# each kind in DIR (bench/results), writes DIR/DATE-summary.md and prints it.
-# Exits non-zero when no report has goals.
+# each measure (hooks, fapolicyd, daemon, events, against-REV), whatever
+# kernel it ran on, in DIR (bench/results), writes DIR/DATE-summary.md and
+# prints it. Exits non-zero when no report has goals.
 set -eu
 repo=$(cd "$(dirname "$0")/.." && pwd)
 dir=${1:-$repo/bench/results}
 out=$dir/$(date -u +%Y-%m-%d)-summary.md
-# Newest first; a kind is the report's name without its date (KERNEL-what).
+# Newest first; a kind is the measure the report's name ends with (DATE-KERNEL-what).
 mapfile -t files < <(ls -1t "$dir"/*.goals 2>/dev/null || true)
 if [[ ${#files[@]} -eq 0 ]]; then
 	echo "summary: no *.goals in $dir: run make bench first" >&2
 	exit 1
 fi
 python3 - "$out" "${files[@]}" <<'PY'
-import os, sys
+import os, re, sys
 out, files = sys.argv[1], sys.argv[2:]
 seen, rows = set(), []
 for path in files:
     name = os.path.basename(path)[:-len(".goals")]
-    kind = name[len("YYYY-MM-DD-"):]
+    m = re.search(r"-(hooks|fapolicyd|daemon|events|against-[^.]+)$", name)
+    kind = m.group(1) if m else name[len("YYYY-MM-DD-"):]
     if kind in seen:
         continue
     seen.add(kind)
