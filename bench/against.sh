@@ -51,7 +51,7 @@ BENCH_NAME=against
 daemon_off() { "$1/bulwark" unload >/dev/null; wait; }
 # policy_load DIR POLICY: that build's `policy load`. 9e6aa24's client gives
 # up after 30 s, and its daemon goes on to install the 110k-rule policy (the
-# Benchmarks issue saw it, and one CPU makes it likelier): then wait until
+# Benchmarks issue saw it; a run here failed on it once): then wait until
 # its status shows the policy's rules in force.
 policy_load() {
 	local want got t0=$SECONDS
