@@ -10,7 +10,9 @@ set -eu
 repo=$(cd "$(dirname "$0")/.." && pwd)
 dir=${1:-$repo/bench/results}
 out=$dir/$(date -u +%Y-%m-%d)-summary.md
-# Newest first; a kind is the measure the report's name ends with (DATE-KERNEL-what).
+# Newest first (by mtime here, by the name's date below); a kind is the measure
+# the report's name ends with (DATE-KERNEL-what). Reports of one date on two
+# kernels: the one written last wins, so run it right after the benchmarks.
 mapfile -t files < <(ls -1t "$dir"/*.goals 2>/dev/null || true)
 if [[ ${#files[@]} -eq 0 ]]; then
 	echo "summary: no *.goals in $dir: run make bench first" >&2
@@ -19,6 +21,9 @@ fi
 python3 - "$out" "${files[@]}" <<'PY'
 import os, re, sys
 out, files = sys.argv[1], sys.argv[2:]
+# Newest by the date in the name first, then by mtime (the order ls gave):
+# a fresh clone gives every file the same mtime.
+files.sort(key=lambda f: os.path.basename(f)[:10], reverse=True)
 seen, rows = set(), []
 for path in files:
     name = os.path.basename(path)[:-len(".goals")]
