@@ -343,7 +343,10 @@ struct bw_fs_layout {
  * force (with none, the full path counts the op as "no policy").
  *
  * Entry BW_LIVE_UNDECIDED counts the forks and threads that fast path
- * allowed (decision 102); bulwarkd adds them to those ops' decisions. They
+ * allowed (decision 102), and the memory and image-load decisions (ops
+ * BW_OP_WX to BW_OP_LOAD) that no layer makes (decision 103: an
+ * executable mapping of a library then costs one decision, not two);
+ * bulwarkd adds them to those ops' decisions. They
  * sit here, not in the per-CPU bw_counters, so the fast path touches one
  * map's memory instead of three: under emulation the per-CPU counter
  * alone was 2 of the fast path's 3.3 µs above the floor. Each entry has a
@@ -361,7 +364,7 @@ struct bw_live {
 	/* BW_LIVE_UNDECIDED, counted by the kernel */
 	__u64 undecided_forks;
 	__u64 undecided_threads;
-	__u64 spare[4];
+	__u64 undecided_memory[4]; /* op - BW_OP_WX: wx, anon-exec, memfd-exec, load */
 };
 
 /* Identity of the active policy, written by the daemon after a swap. */
@@ -479,11 +482,13 @@ struct bw_event {
 
 /*
  * Per-process state, in BPF task storage on the process's group leader
- * (threads share it). A child created by fork gets none until it needs
- * one: until it execs it runs its parent's program, and reads its nearest
- * ancestor's state while both still map the same opened exe file
- * (bw_state_of). The field order up to exe is the previous layout's, so
- * an upgrade carries the marks over (migrate_task_state).
+ * (threads share it), created only when something needs it (decision 103):
+ * the program class cache (`exe=` rules), the no-children mark, or the
+ * program's name for its exit event (policies with exit notifications:
+ * the mm, and with it the exe file, is gone by then). Events otherwise
+ * name programs at the event from the live exe file (bw_name_file), so an
+ * exec creates no state. The field order up to exe is the previous
+ * layout's, so an upgrade carries the marks over (migrate_task_state).
  */
 struct bw_task_state {
 	/*
@@ -493,12 +498,12 @@ struct bw_task_state {
 	 * with another's serial (bw_class_cache).
 	 */
 	__u64 class_serial;
-	__u32 flags;     /* enum bw_event_flag subset for exe */
+	__u32 flags;     /* enum bw_event_flag subset for exe (with exec_id) */
 	__u32 nochild;   /* rule id of a sticky `deny fork` that marked it, 0 = none */
 	__u32 exited;    /* process exit reported */
 	__u32 reserved;  /* was the last /proc open's mode: now bw_open_mode, per thread */
-	char exe[BW_PATH_LEN];
-	__u64 exe_file;  /* the struct file exe was read from at exec (0: unknown) */
+	char exe[BW_PATH_LEN]; /* the exit event's name, valid while exec_id is the task's */
+	__u64 exec_id;   /* the task's self_exec_id when exe was written (0: never) */
 };
 
 #define BW_OPEN_MODE_SET 0x80000000u
@@ -579,6 +584,8 @@ BW_ABI_ASSERT(__builtin_offsetof(struct bw_event, cgroup_id) == 96);
 BW_ABI_ASSERT(__builtin_offsetof(struct bw_event, comm) == 112);
 BW_ABI_ASSERT(sizeof(struct bw_event) == 112 + BW_COMM_LEN + 2 * BW_PATH_LEN);
 BW_ABI_ASSERT(sizeof(struct bw_task_state) == 32 + BW_PATH_LEN);
+BW_ABI_ASSERT(sizeof(struct bw_live) == 64);
+BW_ABI_ASSERT(BW_OP_LOAD - BW_OP_WX == 3); /* bw_live.undecided_memory */
 BW_ABI_ASSERT(__builtin_offsetof(struct bw_task_state, exe) == 24);
 BW_ABI_ASSERT(sizeof(struct bw_sysctl_key) == 48);
 BW_ABI_ASSERT(sizeof(struct bw_canary) == 16);

@@ -65,6 +65,8 @@ static __always_inline int bw_memory(struct bw_decision *d, __u32 op, __u32 hook
 				     struct file *file, struct path *path)
 {
 	__builtin_memset(d, 0, sizeof(*d));
+	if (bw_undecided_memory(d, op, hook))
+		return 0;
 	if (file)
 		bw_inode_id(BPF_CORE_READ(file, f_path.dentry), &d->dev, &d->ino);
 	bw_decide_default(d, op, hook, 0);
@@ -96,9 +98,13 @@ static __always_inline bool bw_image_trusted(struct bw_decision *d, struct file 
 static __always_inline int bw_protect_untrusted_load(struct bw_decision *d, struct file *file,
 						      __u32 hook, struct path *path)
 {
-	__u32 need = bw_current_level();
+	__u32 need;
 
-	if (!need || !bw_policy_has(BW_POLICY_TRUST) || bw_image_trusted(d, file))
+	/* The policy's flag first: bw_live, an array, where the level is a hash lookup. */
+	if (!bw_policy_has(BW_POLICY_TRUST))
+		return 0;
+	need = bw_current_level();
+	if (!need || bw_image_trusted(d, file))
 		return 0;
 	__builtin_memset(d, 0, sizeof(*d));
 	bw_protect_deny(d, BW_OP_LOAD, hook, need, BW_LEVEL_NONE);
@@ -422,45 +428,62 @@ int BPF_PROG(bw_task_prctl, int option, unsigned long arg2, unsigned long arg3,
 }
 
 /*
- * After a successful exec the task's identity is its new image: remember
- * its path so later events name the subject without asking /proc, and its
- * program class under the active policy.
+ * After a successful exec the task's identity is its new image. Events
+ * name it from its exe file when they happen (bw_name_file), so state is
+ * made here only for what needs it (decision 103): the program class
+ * under a policy whose rules name programs, the no-children mark under a
+ * sticky rule, the name its exit event will carry (the exe file is gone
+ * by then) under a policy with exit notifications. A state kept from an
+ * earlier exec is left: its class is cached by policy serial (this policy
+ * never computes one), its name by exec id (bw_exit_state).
  */
 SEC("lsm/bprm_committed_creds")
 int BPF_PROG(bw_bprm_committed, struct linux_binprm *bprm)
 {
-	struct bw_decision d = {};
+	struct task_struct *task = bpf_get_current_task_btf();
 	struct bw_rule_val *meta = NULL;
+	struct bw_decision d = {};
 	struct bw_task_state *ts;
-	__u32 zero = 0;
+	__u32 zero = 0, need = 0;
+	bool classes = false;
 	void *policy;
 	long n;
 
-	/* After de_thread: current is its process's group leader. */
-	ts = bpf_task_storage_get(&bw_task_state, bpf_get_current_task_btf(), 0,
-				  BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!ts) {
-		bw_count(BW_OP_EXEC, BW_CNT_HELPER_ERR);
-		return 0;
-	}
-	ts->flags = 0;
-	ts->class_serial = 0;
-	ts->exe_file = bw_addr(bprm->file);
 	policy = bpf_map_lookup_elem(&bw_policy, &zero);
 	if (policy)
 		meta = bpf_map_lookup_elem(policy, &bw_meta_key);
-	/* Only a policy whose rules name programs (exe=) needs the class. */
-	if (meta && ((meta->dims | meta->tdims) & (1u << BW_DIM_EXE)))
-		ts->class_serial = bw_class_cache(bw_exe_class_now(policy, bprm->file), meta->serial);
-	n = bpf_d_path(&bprm->file->f_path, ts->exe, sizeof(ts->exe));
-	if (n < 0) {
-		ts->exe[0] = 0;
-		ts->flags = n == -36 ? BW_EVF_EXE_TRUNC : BW_EVF_EXE_UNKNOWN;
-		bw_count(BW_OP_EXEC, BW_CNT_HELPER_ERR);
+	if (meta) {
+		need = meta->flags & (BW_POLICY_STICKY | BW_POLICY_NOTIFY_EXIT);
+		/* Only a policy whose rules name programs (exe=) needs the class. */
+		classes = (meta->dims | meta->tdims) & (1u << BW_DIM_EXE);
 	}
-	/* The new program may be one a sticky rule names. */
-	if (meta && (meta->flags & BW_POLICY_STICKY))
-		bw_mark_nochild(ts, &d);
+	if (need || classes) {
+		/* After de_thread: current is its process's group leader. */
+		ts = bw_state_own(task);
+		if (!ts) {
+			bw_count(BW_OP_EXEC, BW_CNT_HELPER_ERR);
+		} else {
+			ts->flags = 0;
+			ts->class_serial = 0;
+			ts->exe[0] = 0;
+			ts->exec_id = 0;
+			if (classes)
+				ts->class_serial = bw_class_cache(bw_exe_class_now(policy, bprm->file),
+								  meta->serial);
+			if (need & BW_POLICY_NOTIFY_EXIT) {
+				n = bpf_d_path(&bprm->file->f_path, ts->exe, sizeof(ts->exe));
+				if (n < 0) {
+					ts->exe[0] = 0;
+					ts->flags = n == -36 ? BW_EVF_EXE_TRUNC : BW_EVF_EXE_UNKNOWN;
+					bw_count(BW_OP_EXEC, BW_CNT_HELPER_ERR);
+				}
+				ts->exec_id = task->self_exec_id;
+			}
+			/* The new program may be one a sticky rule names. */
+			if (need & BW_POLICY_STICKY)
+				bw_mark_nochild(ts, &d);
+		}
+	}
 	bw_protect_committed(bprm);
 	return 0;
 }
@@ -549,7 +572,7 @@ int BPF_PROG(bw_task_alloc, struct task_struct *task, unsigned long clone_flags,
 		if (mine && !mine->nochild)
 			mine->nochild = d.rule_id;
 	}
-	/* The child gets no state: it reads its creator's in place (bw_state_of). */
+	/* The child gets no state: events name its program from its exe file. */
 	return rc;
 }
 
@@ -1531,6 +1554,14 @@ int BPF_PROG(bw_notify_exit, struct task_struct *p)
 	e = bw_notify_begin(BW_POLICY_NOTIFY_EXIT, BW_PROC_EXIT);
 	if (!e)
 		return 0;
+	/*
+	 * The mm is gone (exit_mm runs first), and with it the exe file: the
+	 * name is the one its exec kept, if that exec is the one it runs.
+	 */
+	if (ts && ts->exec_id && ts->exec_id == p->self_exec_id) {
+		bpf_probe_read_kernel_str(e->exe, sizeof(e->exe), ts->exe);
+		e->flags = (e->flags & ~(BW_EVF_EXE_UNKNOWN | BW_EVF_EXE_TRUNC)) | ts->flags;
+	}
 	e->target_pid = tgid;
 	e->target_tgid = tgid;
 	e->arg = BPF_CORE_READ(p, exit_code);

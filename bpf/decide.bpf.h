@@ -162,52 +162,11 @@ static __always_inline void bw_count(__u32 op, __u32 counter)
 		*c += 1;
 }
 
-/* How many forks without exec apart a process may be from the state it reads. */
-#define BW_STATE_DEPTH 4
-
-/*
- * The state a process reads (struct bw_task_state) for its program's
- * name: its own once it exec'd under bulwark, else its nearest ancestor's
- * that still maps the same opened exe file, or NULL. A fork costs nothing
- * here: what a child would have copied it reads in place. An ancestor
- * that exec'd since has another exe file, and one that exited has no
- * state: the child then reads none (events say exe-unknown, and bulwarkd
- * names it from /proc). Decisions never depend on it: a program's class
- * is computed from the task's own exe file and cached in its own state.
- */
-static __always_inline struct bw_task_state *bw_state_of(struct task_struct *task)
-{
-	__u64 exe = (__u64)BPF_CORE_READ(task, mm, exe_file);
-	struct bw_task_state *ts;
-	int i;
-
-	ts = bpf_task_storage_get(&bw_task_state, task->group_leader, 0, 0);
-	/* Its own, if it holds a name: state made for a mark or a class cache does not. */
-	if (ts && (ts->exe[0] || ts->flags))
-		return ts;
-	if (!exe)
-		return NULL;
-	for (i = 0; i < BW_STATE_DEPTH; i++) {
-		task = task->real_parent;
-		if (!task)
-			return NULL;
-		ts = bpf_task_storage_get(&bw_task_state, task->group_leader, 0, 0);
-		if (ts && (ts->exe[0] || ts->flags))
-			return ts->exe_file == exe ? ts : NULL;
-	}
-	return NULL;
-}
-
 /* The process's own state, created if it has none: its mark, class cache and exit. */
 static __always_inline struct bw_task_state *bw_state_own(struct task_struct *task)
 {
 	return bpf_task_storage_get(&bw_task_state, task->group_leader, 0,
 				    BPF_LOCAL_STORAGE_GET_F_CREATE);
-}
-
-static __always_inline struct bw_task_state *bw_current_state(void)
-{
-	return bw_state_of(bpf_get_current_task_btf());
 }
 
 /* The process's own state only: what marks are read from (a child never reads its parent's). */
@@ -1053,6 +1012,39 @@ static __always_inline void bw_file_layer(struct bw_decision *d, __u32 op, __u32
 		bw_take(d, w);
 }
 
+/* Kernel-internal, in rule_flags: the op was counted in bw_live, bw_enforce counts nothing. */
+#define BW_DECISION_COUNTED (1u << 23)
+
+/*
+ * A memory or image-load op (BW_OP_WX to BW_OP_LOAD) that no layer in
+ * force decides (bw_live's superset, decision 101): left undecided and
+ * counted in bw_live, with no META hash and no per-CPU counter (decision
+ * 103). A library's executable mapping is an exec decision and a load
+ * decision, and most policies have no load rule. The op is a constant at
+ * almost every caller: for other ops this is no code.
+ */
+static __always_inline bool bw_undecided_memory(struct bw_decision *d, __u32 op, __u32 hook)
+{
+	__u32 key = BW_LIVE_SUPERSET;
+	struct bw_live *live;
+
+	if (op < BW_OP_WX || op > BW_OP_LOAD)
+		return false;
+	live = bpf_map_lookup_elem(&bw_live, &key);
+	if (!live || !live->installed || (live->ops & (1u << op)))
+		return false;
+	key = BW_LIVE_UNDECIDED;
+	live = bpf_map_lookup_elem(&bw_live, &key);
+	if (!live)
+		return false;
+	__sync_fetch_and_add(&live->undecided_memory[(op - BW_OP_WX) & 3], 1);
+	d->op = op;
+	d->hook = hook;
+	d->verdict = BW_VERDICT_NONE;
+	d->rule_flags |= BW_DECISION_COUNTED;
+	return true;
+}
+
 /*
  * One layer's search for a file, into d (deny-wins, bw_take). Global, not
  * static: the verifier checks a global function once per program, not
@@ -1086,6 +1078,8 @@ static __always_inline void bw_decide_file(struct bw_decision *d, __u32 op, __u3
 {
 	__u32 l, layers;
 
+	if (bw_undecided_memory(d, op, hook))
+		return;
 	bw_decide_file_layer(d, op, hook, file_addr, 0);
 	layers = d->policy_flags >> BW_DECISION_LAYERS_SHIFT;
 	if (!layers)
@@ -1125,6 +1119,8 @@ static __always_inline void bw_decide_default(struct bw_decision *d, __u32 op, _
 {
 	__u32 l, layers;
 
+	if (bw_undecided_memory(d, op, hook))
+		return;
 	bw_decide_default_layer(d, op, hook, arg, 0);
 	layers = d->policy_flags >> BW_DECISION_LAYERS_SHIFT;
 	if (!layers)
@@ -1262,7 +1258,8 @@ static __always_inline int bw_enforce(struct bw_decision *d)
 {
 	bool audit_mode = (d->policy_flags & BW_POLICY_AUDIT) || (d->rule_flags & BW_RULE_AUDIT);
 
-	bw_count(d->op, BW_CNT_DECISIONS);
+	if (!(d->rule_flags & BW_DECISION_COUNTED))
+		bw_count(d->op, BW_CNT_DECISIONS);
 	if (d->verdict == BW_VERDICT_DENY) {
 		if (audit_mode) {
 			d->action = BW_ACTION_WOULD_BLOCK;
@@ -1289,6 +1286,154 @@ static __always_inline bool bw_should_report(const struct bw_decision *d)
 }
 
 /*
+ * Program names for events (decision 103). An event names the acting
+ * process's program, and a process target's, by walking its exe file's
+ * dentries at the event, the way d_path names a path for the current task:
+ * up to its root, across mounts, " (deleted)" for an unlinked file. So an
+ * exec stores nothing for names (bpf_d_path is refused in the task hooks,
+ * which is why names were once kept per process), and a process that
+ * started before bulwark is named like any other. The walk reads the
+ * dcache without the rename lock: a rename racing the event can show a
+ * mix of the old and the new name, as /proc/PID/exe can.
+ */
+struct bw_name_walk {
+	__u64 dentry;      /* the next component */
+	__u64 mnt;         /* its struct mount */
+	__u64 root_dentry; /* the reader's root: where d_path stops */
+	__u64 root_mnt;    /* (a struct vfsmount) */
+	__s32 pos;         /* the name so far starts at s[pos] */
+	__s32 err;         /* 0, or -BW_ENAMETOOLONG; 1 once the walk is done */
+};
+
+/* The walk's state lives here, not on the stack: the deepest hooks have 8 bytes to spare. */
+struct bw_name_buf {
+	struct bw_name_walk w;
+	char s[2 * BW_PATH_LEN]; /* twice the name: every masked write lands inside */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bw_name_buf);
+} bw_name_buf SEC(".maps");
+
+#define BW_NAME_MAX 255 /* NAME_MAX */
+#define BW_ENAMETOOLONG 36
+
+/* One component, prepended: the name is built from its end. */
+static long bw_name_step(__u32 i, void *ctx)
+{
+	struct bw_name_buf *b = *(struct bw_name_buf **)ctx;
+	struct bw_name_walk *nw = &b->w;
+	struct dentry *dentry = (void *)nw->dentry, *parent;
+	struct mount *mnt = (void *)nw->mnt, *up;
+	const unsigned char *name;
+	__s32 pos = nw->pos;
+	__u32 len;
+
+	if (nw->dentry == nw->root_dentry &&
+	    nw->mnt + bpf_core_field_offset(struct mount, mnt) == nw->root_mnt)
+		goto done;
+	if (dentry == BPF_CORE_READ(mnt, mnt.mnt_root)) {
+		up = BPF_CORE_READ(mnt, mnt_parent);
+		if (up == mnt || !up)
+			goto done; /* the namespace's root, or a mount attached nowhere */
+		nw->dentry = (__u64)BPF_CORE_READ(mnt, mnt_mountpoint);
+		nw->mnt = (__u64)up;
+		return 0;
+	}
+	parent = BPF_CORE_READ(dentry, d_parent);
+	if (parent == dentry || !parent)
+		goto done; /* a filesystem's root above its mount's: d_path stops as well */
+	len = BPF_CORE_READ(dentry, d_name.len);
+	name = BPF_CORE_READ(dentry, d_name.name);
+	if (len > BW_NAME_MAX || (__s32)len + 1 > pos) {
+		nw->err = -BW_ENAMETOOLONG;
+		return 1;
+	}
+	pos -= len;
+	bpf_probe_read_kernel(b->s + (pos & (BW_PATH_LEN - 1)), len & BW_NAME_MAX, name);
+	pos -= 1;
+	b->s[pos & (BW_PATH_LEN - 1)] = '/';
+	nw->pos = pos;
+	nw->dentry = (__u64)parent;
+	return 0;
+done:
+	nw->err = 1;
+	return 1;
+}
+
+/*
+ * The path of a file, as d_path would give it to the current task, in this
+ * CPU's bw_name_buf: returns where it starts there, -BW_ENAMETOOLONG when
+ * it does not fit BW_PATH_LEN, -2 with no file. Global, so the verifier
+ * checks it once per program, not at every event it is inlined into.
+ */
+__noinline int bw_name_file(__u64 file_addr)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct file *file = (void *)file_addr;
+	struct dentry *dentry;
+	struct bw_name_buf *b;
+	__u32 zero = 0;
+	__s32 start;
+
+	if (!file_addr)
+		return -2;
+	b = bpf_map_lookup_elem(&bw_name_buf, &zero);
+	if (!b)
+		return -2;
+	dentry = BPF_CORE_READ(file, f_path.dentry);
+	b->w.pos = BW_PATH_LEN - 1;
+	b->w.err = 0;
+	b->s[BW_PATH_LEN - 1] = 0;
+	/* d_unlinked: unhashed and not a root */
+	if (!BPF_CORE_READ(dentry, d_hash.pprev) && BPF_CORE_READ(dentry, d_parent) != dentry) {
+		b->w.pos -= sizeof(" (deleted)") - 1;
+		__builtin_memcpy(b->s + BW_PATH_LEN - 1 - (sizeof(" (deleted)") - 1), " (deleted)",
+				 sizeof(" (deleted)") - 1);
+	}
+	start = b->w.pos;
+	b->w.dentry = (__u64)dentry;
+	b->w.mnt = (__u64)container_of(BPF_CORE_READ(file, f_path.mnt), struct mount, mnt);
+	b->w.root_dentry = (__u64)BPF_CORE_READ(task, fs, root.dentry);
+	b->w.root_mnt = (__u64)BPF_CORE_READ(task, fs, root.mnt);
+	bpf_loop(BW_WALK_MAX, bw_name_step, &b, 0);
+	if (b->w.err < 0)
+		return b->w.err;
+	if (b->w.err != 1)
+		return -BW_ENAMETOOLONG; /* deeper than the walk: too long to tell */
+	if (b->w.pos == start) {
+		/* the root itself */
+		b->w.pos -= 1;
+		b->s[b->w.pos & (BW_PATH_LEN - 1)] = '/';
+	}
+	return b->w.pos;
+}
+
+/*
+ * A program's name into dst (BW_PATH_LEN): its exe file's path, or ""
+ * and the flag that says why (trunc: too long; unknown: no file, as for
+ * a kernel thread or a process past its exit_mm).
+ */
+static __always_inline __u32 bw_name_into(char *dst, __u64 exe_file, __u32 trunc, __u32 unknown)
+{
+	int pos = bw_name_file(exe_file);
+	struct bw_name_buf *b;
+	__u32 zero = 0;
+
+	dst[0] = 0;
+	if (pos < 0)
+		return pos == -BW_ENAMETOOLONG ? trunc : unknown;
+	b = bpf_map_lookup_elem(&bw_name_buf, &zero);
+	if (!b)
+		return unknown;
+	bpf_probe_read_kernel_str(dst, BW_PATH_LEN, b->s + (pos & (BW_PATH_LEN - 1)));
+	return 0;
+}
+
+/*
  * Reserve an event and fill what every event says about the acting task.
  * A full ring buffer is counted against op, never silent.
  */
@@ -1296,7 +1441,6 @@ static __always_inline struct bw_event *bw_event_reserve(__u32 type, __u32 op)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct bw_policy_info *info;
-	struct bw_task_state *ts;
 	struct bw_event *e;
 	__u32 zero = 0;
 	__u64 id;
@@ -1321,15 +1465,9 @@ static __always_inline struct bw_event *bw_event_reserve(__u32 type, __u32 op)
 	e->policy_gen = info ? info->generation : 0;
 	e->cgroup_id = bpf_get_current_cgroup_id();
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	e->exe[0] = 0;
 	e->path[0] = 0;
-	ts = bw_current_state();
-	if (ts) {
-		bpf_probe_read_kernel_str(e->exe, sizeof(e->exe), ts->exe);
-		e->flags |= ts->flags;
-	} else {
-		e->flags |= BW_EVF_EXE_UNKNOWN;
-	}
+	e->flags |= bw_name_into(e->exe, (__u64)BPF_CORE_READ(task, mm, exe_file), BW_EVF_EXE_TRUNC,
+				 BW_EVF_EXE_UNKNOWN);
 	return e;
 }
 
@@ -1388,21 +1526,11 @@ static __always_inline void bw_event_path(struct bw_event *e, struct path *path)
 	}
 }
 
-/*
- * A process target is named by its program, as remembered at its exec:
- * path helpers are not allowed in the task hooks. A target that started
- * before bulwark has none (the daemon may fill it in from /proc).
- */
+/* A process target is named by its program, as its exe file is named now (bw_name_file). */
 static __always_inline void bw_event_task_exe(struct bw_event *e, struct task_struct *task)
 {
-	struct bw_task_state *ts = bw_state_of(task);
-
-	e->path[0] = 0;
-	if (!ts || !ts->exe[0]) {
-		e->flags |= BW_EVF_PATH_ERR;
-		return;
-	}
-	bpf_probe_read_kernel_str(e->path, sizeof(e->path), ts->exe);
+	e->flags |= bw_name_into(e->path, (__u64)BPF_CORE_READ(task, mm, exe_file), BW_EVF_PATH_TRUNC,
+				 BW_EVF_PATH_ERR);
 }
 
 static __always_inline void bw_event_submit(struct bw_event *e)

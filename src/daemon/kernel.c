@@ -1090,12 +1090,13 @@ int bw_kernel_counters(struct bw_kernel *k, uint64_t *out)
 	if (!vals)
 		return -ENOMEM;
 	/*
-	 * Forks and threads no layer decides are allowed and counted in
-	 * bw_live (decision 102): decisions all the same. Read first, like
+	 * Forks, threads (decision 102) and memory and image-load ops
+	 * (decision 103) no layer decides are allowed and counted in
+	 * bw_live: decisions all the same. Read first, like
 	 * the outcomes, so allowed only ever lags.
 	 */
 	if (bpf_map_lookup_elem(bpf_map__fd(k->skel->maps.bw_live), &key, &undecided) < 0)
-		bw_log(LOG_WARNING, "cannot read the undecided forks' count: %s", strerror(errno));
+		bw_log(LOG_WARNING, "cannot read the undecided ops' counts: %s", strerror(errno));
 	/*
 	 * Each op's outcomes before its decisions: a decision is counted
 	 * before its outcome, so the decisions read last are never fewer
@@ -1118,6 +1119,8 @@ int bw_kernel_counters(struct bw_kernel *k, uint64_t *out)
 			o[BW_CNT_DECISIONS] += undecided.undecided_forks;
 		if (op == BW_OP_THREAD)
 			o[BW_CNT_DECISIONS] += undecided.undecided_threads;
+		if (op >= BW_OP_WX && op <= BW_OP_LOAD)
+			o[BW_CNT_DECISIONS] += undecided.undecided_memory[op - BW_OP_WX];
 		blocked = o[BW_CNT_DENIED] + o[BW_CNT_WOULD_DENY];
 		o[BW_CNT_ALLOWED] = o[BW_CNT_DECISIONS] > blocked ? o[BW_CNT_DECISIONS] - blocked : 0;
 	}

@@ -93,6 +93,16 @@ check "audit policy loads" "$BULWARK" policy load "$WORK/memory-audit.policy"
 expect_op "audit: RWX mmap goes through" 0 "" "" "$A" wx-anon
 wait_event "audit: reported as would-deny" ".process.exe == \"$A\" and .op == \"wx\" and .action == \"would-deny\" and .rule.line == 2"
 check "counters: memory denials counted" test "$(counter wx denied)" -ge 3
+# --- ops no layer decides (decision 103): memfd-exec and load have no rule
+# in this policy. They are allowed, and counted as decisions all the same
+# (in bw_live, added by bulwarkd), as the full path would count them.
+md=$(counter memfd-exec decisions) ma=$(counter memfd-exec allowed) ld=$(counter load decisions)
+expect_op "undecided: memfd code runs under a policy with no memfd-exec rule" 0 "" "" "$A" memfd-exec
+expect_op "undecided: a library loads under a policy with no load rule" 0 "" "" "$A" dlopen "$(readlink -f /lib/x86_64-linux-gnu/libm.so.6)"
+check "undecided: memfd-exec counted as a decision" test "$(counter memfd-exec decisions)" -ge $((md + 1))
+check "undecided: memfd-exec counted as allowed" test "$(counter memfd-exec allowed)" -ge $((ma + 1))
+check "undecided: load counted as decisions (ld.so, libc, libm)" test "$(counter load decisions)" -ge $((ld + 3))
+no_event "undecided: no load event" ".op == \"load\""
 check "no ring buffer drops" test "$("$BULWARK" status --json | jq .ringbuf_drops)" -eq 0
 
 teardown

@@ -43,8 +43,20 @@ np=$(counter fork no_policy)
 check "no policy: fork works" "$BWTRY" fork >/dev/null
 check "no policy: the fork is counted as no policy" test "$(counter fork no_policy)" -ge $((np + 1))
 stop_daemon
+# A process whose exec bulwark never saw: its state emptied (reset_kernel),
+# as for a process started before bulwark's first start. Events name it all
+# the same, from its exe file at the event (decision 103), not from /proc.
+"$AGENT" target >"$WORK/early.out" 2>&1 &
+EARLY=$!
+for ((i = 0; i < 50; i++)); do grep -q '^target ' "$WORK/early.out" && break; sleep 0.1; done
+reset_kernel
 
 start_daemon --policy "$WORK/process.policy" || { fail "daemon start"; exit 1; }
+expect_op "unseen exec: kill(SIGTERM) of a target bulwark never saw exec denied" EPERM $L_SIGNAL blocked "$A" kill "$EARLY" TERM
+expect_eq "unseen exec: the event names the target's program" "$AGENT" "$(event_field .target.exe)"
+expect_eq "unseen exec: named by the kernel, not from /proc" "[]" "$(event_field '[.flags[]? | select(. == "exe-from-proc" or . == "exe-unknown")] | tostring')"
+kill -KILL "$EARLY"
+wait "$EARLY" 2>/dev/null
 
 explain_agrees "signal KILL" "signal exe=$AGENT as exe=$A with signals=KILL" blocked $L_SIGNAL
 explain_agrees "signal HUP" "signal exe=$AGENT as exe=$A with signals=HUP" allowed $L_SIGALLOW
@@ -231,10 +243,13 @@ else
 	wait_event "tree: B execs /bin/true" ".type == \"process\" and .event == \"exec\" and .process.pid == $grandchild and .process.ppid == $child and .argv[0] == \"/bin/true\""
 	expect_eq "tree: exec names the new program" "$(readlink -f /bin/true)" "$(event_field .process.exe)"
 	wait_event "tree: B exits 0" ".event == \"exit\" and .process.pid == $grandchild and .exit.code == 0"
+	# Its mm is gone by then: the name is the one its exec kept (exec id checked).
+	expect_eq "tree: B's exit names its program" "$(readlink -f /bin/true)" "$(event_field .process.exe)"
 	wait_event "tree: A exits 3" ".event == \"exit\" and .process.pid == $child and .process.ppid == $parent and .exit.code == 3"
 	wait_event "tree: thread start" ".event == \"thread-start\" and .process.pid == $parent and .thread.tid == $thread"
 	wait_event "tree: thread exit" ".event == \"thread-exit\" and .thread.tid == $thread"
 	wait_event "tree: parent exits" ".event == \"exit\" and .process.pid == $parent"
+	expect_eq "tree: the parent's exit names its program" "$BWTRY" "$(event_field .process.exe)"
 	n=$(jq -c "select(.type == \"process\" and .event == \"exit\" and .process.pid == $child)" "$EV" | wc -l)
 	expect_eq "tree: A's exit reported once" 1 "$n"
 fi
