@@ -545,8 +545,13 @@ int BPF_PROG(bw_task_alloc, struct task_struct *task, unsigned long clone_flags,
 			__sync_fetch_and_add(thread ? &live->undecided_threads : &live->undecided_forks, 1);
 		return 0;
 	}
-	/* The mark belongs to the process: on its group leader, read by every thread. */
-	mine = bw_state_mine(cur);
+	/*
+	 * The mark belongs to the process: on its group leader, read by every
+	 * thread. Only a fork asks for it, and only once some process may
+	 * carry one (bw_live's marks): a task-storage lookup is several
+	 * microseconds under emulation (decision 103).
+	 */
+	mine = !thread && (!live || live->marks) ? bw_state_mine(cur) : NULL;
 	nochild = mine ? mine->nochild : 0;
 	if (!thread && nochild) {
 		struct bw_rule_val *meta;

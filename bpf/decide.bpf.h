@@ -1399,7 +1399,8 @@ __noinline int bw_name_file(__u64 file_addr)
 	b->w.mnt = (__u64)container_of(BPF_CORE_READ(file, f_path.mnt), struct mount, mnt);
 	b->w.root_dentry = (__u64)BPF_CORE_READ(task, fs, root.dentry);
 	b->w.root_mnt = (__u64)BPF_CORE_READ(task, fs, root.mnt);
-	bpf_loop(BW_WALK_MAX, bw_name_step, &b, 0);
+	/* A name that fits has at most BW_PATH_LEN / 2 components ("/a"), plus mount hops. */
+	bpf_loop(BW_PATH_LEN, bw_name_step, &b, 0);
 	if (b->w.err < 0)
 		return b->w.err;
 	if (b->w.err != 1)
