@@ -167,13 +167,13 @@ for h in goal_hooks:
 with open(base + ".goals", "w") as g:
     g.write(f"4x less above the floor than {rev} on the four hooks, 10 and 110k rules\t" + "; ".join(cuts) + "\t"
             + ("met" if not missed else "missed") + "\t" + ("" if not missed else
-            "the pages each hook reaches, at 0.2-0.4 us a page under emulation: the task storage created at "
-            "every exec commit (half of it), the overlay's two views of every file from the VM's root, a lookup "
-            "per subject mask (performance.md, What a page costs)") + "\n")
+            "the pages each hook reaches, at 0.2-0.4 us a page under emulation: a decision per fork under "
+            "fork rules, the overlay's two views of every file from the VM's root, a lookup per subject mask; "
+            "one-CPU runs spread by up to 60% (performance.md, Fifth round)") + "\n")
     g.write(f"a fork within 2x of the floor when no rule names forks\t{t / f:.1f}x the floor ({rev}: {b / f:.1f}x)\t"
             + ("met" if t <= 2 * f else "missed") + "\t" + ("" if t <= 2 * f else
-            "the fast path reads current and bw_live: under a microsecond over the empty program, "
-            "within the spread of 500-fork samples (performance.md, Fourth round)")
+            "the fast path reads current and bw_live: about a microsecond over the empty program, "
+            "inside the spread between one-CPU runs (1.2-2.7x over five; performance.md, Fifth round)")
             + "\n")
 PY
 "$repo/bench/chart.sh" bars "${OUT%.md}.dat" "${OUT%.md}.png" \

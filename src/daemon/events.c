@@ -44,9 +44,10 @@ static bool exe_from_proc(struct json_object *o, uint32_t tgid)
 }
 
 /*
- * A process that started before bulwark has no exe in task storage
- * (docs/events.md: "exe": null, flag exe-unknown). Ask /proc while it
- * likely still lives, and say where the answer came from.
+ * A program the kernel could not name (docs/events.md: "exe": null, flag
+ * exe-unknown: a kernel thread, an exit without its exec's name). Ask
+ * /proc while the process likely still lives, and say where the answer
+ * came from.
  */
 static void fill_exe_from_proc(struct json_object *o, const struct bw_event *e)
 {

@@ -604,7 +604,7 @@ struct json_object *bw_event_to_json(const struct bw_event *e, const struct bw_r
 
 	target = bw_jb_obj(b);
 	if (e->target_tgid) {
-		/* a process: named by its program, as remembered at its exec */
+		/* a process: named by its program, from its exe file at the event */
 		add_u64(b, target, "pid", e->target_tgid);
 		add_u64(b, target, "tid", e->target_pid);
 		if (flags & (BW_EVF_TARGET_EXE_UNKNOWN | BW_EVF_PATH_TRUNC))
