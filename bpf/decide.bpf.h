@@ -1303,6 +1303,8 @@ struct bw_name_walk {
 	__u64 root_mnt;    /* (a struct vfsmount) */
 	__s32 pos;         /* the name so far starts at s[pos] */
 	__s32 err;         /* 0, or -BW_ENAMETOOLONG; 1 once the walk is done */
+	__s32 start;       /* pos before the walk: after " (deleted)", if any */
+	__u32 pad;
 };
 
 /* The walk's state lives here, not on the stack: the deepest hooks have 8 bytes to spare. */
@@ -1320,6 +1322,34 @@ struct {
 
 #define BW_NAME_MAX 255 /* NAME_MAX */
 #define BW_ENAMETOOLONG 36
+
+/*
+ * A file whose dentry is its own parent and not its mount's root: a
+ * memfd, or another file made by alloc_file_pseudo. d_path names it by
+ * its d_dname, simple_dname for the ones that can be executed:
+ * "/NAME (deleted)". Ends the walk.
+ */
+static __always_inline long bw_name_pseudo(struct bw_name_buf *b, struct dentry *dentry)
+{
+	struct bw_name_walk *nw = &b->w;
+	__u32 len = BPF_CORE_READ(dentry, d_name.len);
+	__s32 pos = nw->pos;
+
+	if (len > BW_NAME_MAX || (__s32)len + 1 + (__s32)sizeof(" (deleted)") - 1 > pos) {
+		nw->err = -BW_ENAMETOOLONG;
+		return 1;
+	}
+	pos -= sizeof(" (deleted)") - 1;
+	__builtin_memcpy(b->s + (pos & (BW_PATH_LEN - 1)), " (deleted)", sizeof(" (deleted)") - 1);
+	pos -= len;
+	bpf_probe_read_kernel(b->s + (pos & (BW_PATH_LEN - 1)), len & BW_NAME_MAX,
+			      BPF_CORE_READ(dentry, d_name.name));
+	pos -= 1;
+	b->s[pos & (BW_PATH_LEN - 1)] = '/';
+	nw->pos = pos;
+	nw->err = 1;
+	return 1;
+}
 
 /* One component, prepended: the name is built from its end. */
 static long bw_name_step(__u32 i, void *ctx)
@@ -1344,8 +1374,13 @@ static long bw_name_step(__u32 i, void *ctx)
 		return 0;
 	}
 	parent = BPF_CORE_READ(dentry, d_parent);
-	if (parent == dentry || !parent)
-		goto done; /* a filesystem's root above its mount's: d_path stops as well */
+	if (parent == dentry || !parent) {
+		if (i == 0)
+			return bw_name_pseudo(b, dentry);
+		/* Escaped its mount (moved out of a bind mount's tree): d_path says "/". */
+		nw->pos = nw->start;
+		goto done;
+	}
 	len = BPF_CORE_READ(dentry, d_name.len);
 	name = BPF_CORE_READ(dentry, d_name.name);
 	if (len > BW_NAME_MAX || (__s32)len + 1 > pos) {
@@ -1395,6 +1430,7 @@ __noinline int bw_name_file(__u64 file_addr)
 				 sizeof(" (deleted)") - 1);
 	}
 	start = b->w.pos;
+	b->w.start = start;
 	b->w.dentry = (__u64)dentry;
 	b->w.mnt = (__u64)container_of(BPF_CORE_READ(file, f_path.mnt), struct mount, mnt);
 	b->w.root_dentry = (__u64)BPF_CORE_READ(task, fs, root.dentry);

@@ -253,6 +253,12 @@ else
 	n=$(jq -c "select(.type == \"process\" and .event == \"exit\" and .process.pid == $child)" "$EV" | wc -l)
 	expect_eq "tree: A's exit reported once" 1 "$n"
 fi
+# Programs without a plain path are named as d_path (and /proc/PID/exe)
+# name them, by the kernel at the event (decision 103).
+"$BWTRY" memfd-exec >/dev/null 2>&1
+wait_event "names: a program run from a memfd" ".type == \"process\" and .event == \"exec\" and .process.exe == \"/memfd:bwtry (deleted)\""
+"$BWTRY" deleted-exec "$WORK" >/dev/null 2>&1
+wait_event "names: a program run from a deleted file" ".type == \"process\" and .event == \"exec\" and (.process.exe | startswith(\"$WORK/bwtry-deleted.\")) and (.process.exe | endswith(\" (deleted)\"))"
 # Without program selectors the kernel's own check answers (EBUSY: our image is mapped).
 expect_proc "identity: PR_SET_MM_EXE_FILE left to the kernel without exe= rules" EBUSY set-exe "" "$A" "$F"
 # Opt-in: a policy without `notify` reports no process events.
