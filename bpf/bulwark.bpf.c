@@ -531,14 +531,15 @@ int BPF_PROG(bw_task_alloc, struct task_struct *task, unsigned long clone_flags,
 	if (cur->flags & PF_KTHREAD)
 		return 0;
 	/*
-	 * No layer in force decides the op and no process can carry a mark:
+	 * No rule in force can match the creator (no layer decides the op, or
+	 * none names its uid: decision 104) and no process can carry a mark:
 	 * allowed without a task-storage read or a hash (decision 101), and
 	 * counted in bw_live itself, so only that map's memory is touched
 	 * (decision 102): bulwarkd adds the count to the op's decisions. With
 	 * no policy at all the full path counts it as such.
 	 */
 	live = bpf_map_lookup_elem(&bw_live, &key);
-	if (live && live->installed && !(live->ops & (1u << op)) && (thread || !live->marks)) {
+	if (live && (thread || !live->marks) && bw_live_skips(live, op, cur)) {
 		key = BW_LIVE_UNDECIDED;
 		live = bpf_map_lookup_elem(&bw_live, &key);
 		if (live)

@@ -67,6 +67,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } bw_live SEC(".maps");
 
+/* Which (op, uid) pairs some rule in force names: a superset, as bw_live (BW_UID_FILTER_BIT). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BW_UID_FILTER_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bw_uid_filter SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, BW_COUNTERS_LEN);
@@ -153,6 +162,47 @@ static const __u32 bw_masks_naming[BW_DIM_COUNT] = {
 	0xAAAAAAAAu, 0xCCCCCCCCu, 0xF0F0F0F0u, 0xFF00FF00u, 0xFFFF0000u,
 };
 
+/*
+ * Can no rule of op, in any layer, match the acting task (decisions 101
+ * and 104)? True when a policy is installed and no layer decides op, or
+ * when every rule of op names a uid (each subject mask in op's combos
+ * names it) and none names the task's effective uid: the uid is what a
+ * rule's `from uid=` matches (bw_classify; bw_uid_filter holds the uids
+ * the rules name). Then the op is undecided, as
+ * the full path would find it, without the policy's META hash, the
+ * subject's classification or a lookup per mask. The masks naming the
+ * uid are bw_masks_naming[BW_DIM_UID], written out: a page of .rodata less.
+ */
+static __always_inline bool bw_live_skips(const struct bw_live *live, __u32 op, struct task_struct *task)
+{
+	__u32 bit, word_key;
+	__u64 *word;
+
+	if (!live || !live->installed || op >= BW_OP_COUNT)
+		return false;
+	if (!(live->ops & (1u << op)))
+		return true;
+	if (live->combos[op] & ~0xCCCCCCCCu)
+		return false;
+	bit = BW_UID_FILTER_BIT(op, BPF_CORE_READ(task, cred, euid.val));
+	word_key = bit >> 6;
+	word = bpf_map_lookup_elem(&bw_uid_filter, &word_key);
+	return word && !(*word & (1ull << (bit & 63)));
+}
+
+/*
+ * bw_live_skips for the acting task, from a decision. A frame of its own:
+ * a leaf beside the decision's deepest chain costs no stack there
+ * (bw_bprm_check's chain is at the 512 bytes on 6.1).
+ */
+static __noinline bool bw_live_skips_now(__u32 op)
+{
+	__u32 key = BW_LIVE_SUPERSET; /* on the stack, not in .rodata: a page less (decision 102) */
+
+	return bw_live_skips(bpf_map_lookup_elem(&bw_live, &key), op, bpf_get_current_task_btf());
+}
+
+
 static __always_inline void bw_count(__u32 op, __u32 counter)
 {
 	__u32 idx = op * BW_CNT_COUNT + counter;
@@ -183,8 +233,22 @@ static __always_inline struct bw_task_state *bw_state_mine(struct task_struct *t
 static __noinline struct bw_rule_val *bw_lookup(void *policy, const struct bw_subject *s,
 						struct bw_rule_key *key, __u32 *subj)
 {
+	__u32 masks = s->masks, live_key = BW_LIVE_SUPERSET;
+	struct bw_live *live = bpf_map_lookup_elem(&bw_live, &live_key);
 	struct bw_rule_val *v;
 	int i, dim;
+
+	/*
+	 * Only the masks some rule of the op uses (decision 104): one lookup
+	 * per object where a policy-wide set of masks would try every mask
+	 * any op's rules use. Class entries (the subject's own) have no op.
+	 * Nothing more here: each branch before the unrolled loop below is
+	 * verified at every call (skipping defaults no layer has, one more
+	 * branch, took the programs' verification on 6.1 from 35 to 83 s).
+	 */
+	if (live && live->installed && key->op < BW_OP_COUNT && key->kind != BW_OBJ_EXE_FILE &&
+	    key->kind != BW_OBJ_EXE_TREE && key->kind != BW_OBJ_CGROUP)
+		masks &= live->combos[key->op];
 
 	/*
 	 * Highest mask first. Written so that every path through one iteration
@@ -195,7 +259,7 @@ static __noinline struct bw_rule_val *bw_lookup(void *policy, const struct bw_su
 	for (i = 0; i < BW_SUBJ_COMBOS; i++) {
 		__u32 m = BW_SUBJ_COMBOS - 1 - i;
 
-		if (!(s->masks & (1u << m)))
+		if (!(masks & (1u << m)))
 			continue;
 		key->subj = m;
 #pragma unroll
@@ -1012,6 +1076,15 @@ static __always_inline void bw_file_layer(struct bw_decision *d, __u32 op, __u32
 		bw_take(d, w);
 }
 
+/* No rule decides op here: what the full path concludes when nothing matches. Returns 0. */
+static __always_inline int bw_undecided(struct bw_decision *d, __u32 op, __u32 hook)
+{
+	d->op = op;
+	d->hook = hook;
+	d->verdict = BW_VERDICT_NONE;
+	return 0;
+}
+
 /* Kernel-internal, in rule_flags: the op was counted in bw_live, bw_enforce counts nothing. */
 #define BW_DECISION_COUNTED (1u << 23)
 
@@ -1038,9 +1111,7 @@ static __always_inline bool bw_undecided_memory(struct bw_decision *d, __u32 op,
 	if (!live)
 		return false;
 	__sync_fetch_and_add(&live->undecided_memory[(op - BW_OP_WX) & 3], 1);
-	d->op = op;
-	d->hook = hook;
-	d->verdict = BW_VERDICT_NONE;
+	bw_undecided(d, op, hook);
 	d->rule_flags |= BW_DECISION_COUNTED;
 	return true;
 }
@@ -1061,6 +1132,8 @@ __noinline int bw_decide_file_layer(struct bw_decision *d, __u32 op, __u32 hook,
 
 	if (!d)
 		return 0;
+	if (!layer && bw_live_skips_now(op))
+		return bw_undecided(d, op, hook);
 	bw_file_layer(d, op, hook, file_addr, layer, &ws, &meta);
 	return 0;
 }
@@ -1104,6 +1177,8 @@ __noinline int bw_decide_default_layer(struct bw_decision *d, __u32 op, __u32 ho
 
 	if (!d)
 		return 0;
+	if (!layer && bw_live_skips_now(op))
+		return bw_undecided(d, op, hook);
 	if (bw_search_begin(d, w, &s, op, hook, &meta, layer)) {
 		bw_search_key(w, &s, op, BW_OBJ_DEFAULT, layer);
 		w->key.arg = arg;
@@ -1238,6 +1313,10 @@ static __noinline void bw_decide_task(struct bw_decision *d, __u32 op, __u32 hoo
 	if (target) {
 		d->target_pid = BPF_CORE_READ(target, pid);
 		d->target_tgid = BPF_CORE_READ(target, tgid);
+	}
+	if (bw_live_skips_now(op)) {
+		bw_undecided(d, op, hook);
+		return;
 	}
 	/* Layer 0 decides op (bit 0), client layers may (bits 1..); meta: a policy is in force. */
 	layers = bw_policy_begin(d, op, hook, &meta) ? 1 : 0;

@@ -557,21 +557,96 @@ static void live_note_marks(struct bw_kernel *k)
 		bw_log(LOG_WARNING, "cannot record that marks exist: %s", strerror(errno));
 }
 
-/* The ops every layer of c decides and its META flags; a sticky rule can mark. */
+/* Entries that subject-class a task (program, cgroup): looked up to classify, never to decide. */
+static bool is_class_entry(const struct bw_rule_key *key)
+{
+	return key->kind == BW_OBJ_EXE_FILE || key->kind == BW_OBJ_EXE_TREE || key->kind == BW_OBJ_CGROUP;
+}
+
+/*
+ * What the hooks may skip under c (struct bw_live): the ops every layer
+ * decides and layer 0's META flags (a sticky rule can mark); per op, the
+ * subject masks its rules use.
+ */
 static struct bw_live live_of(const struct bw_compiled *c, struct bw_live was)
 {
 	struct bw_live l = { .marks = was.marks, .installed = 1 };
 
 	for (size_t i = 0; i < c->n; i++) {
-		if (c->entries[i].key.kind != BW_OBJ_META)
+		const struct bw_rule_key *key = &c->entries[i].key;
+
+		if (key->kind == BW_OBJ_META) {
+			l.ops |= c->entries[i].val.ops;
+			if (!key->layer)
+				l.flags |= c->entries[i].val.flags;
 			continue;
-		l.ops |= c->entries[i].val.ops;
-		if (!c->entries[i].key.layer)
-			l.flags |= c->entries[i].val.flags;
+		}
+		if (is_class_entry(key) || key->op >= BW_OP_COUNT)
+			continue;
+		l.combos[key->op] |= 1u << key->subj;
 	}
 	if (l.flags & BW_POLICY_STICKY)
 		l.marks = 1;
 	return l;
+}
+
+/* Both policies' superset, for the time of a swap: a hook that skips something skips it under either. */
+static struct bw_live live_union(const struct bw_live *a, const struct bw_live *b)
+{
+	struct bw_live l = { .ops = a->ops | b->ops, .flags = a->flags | b->flags, .marks = b->marks,
+			     .installed = 1 };
+
+	for (int op = 0; op < BW_OP_COUNT; op++)
+		l.combos[op] = a->combos[op] | b->combos[op];
+	return l;
+}
+
+/* The (op, uid) pairs c's rules name, as bw_uid_filter holds them (BW_UID_FILTER_BIT). */
+static void uid_filter_of(const struct bw_compiled *c, uint64_t *words)
+{
+	memset(words, 0, BW_UID_FILTER_WORDS * sizeof(*words));
+	for (size_t i = 0; i < c->n; i++) {
+		const struct bw_rule_key *key = &c->entries[i].key;
+		uint32_t bit;
+
+		if (key->kind == BW_OBJ_META || is_class_entry(key) || !(key->subj & (1u << BW_DIM_UID)))
+			continue;
+		bit = BW_UID_FILTER_BIT(key->op, key->ids[BW_DIM_UID]);
+		words[bit / 64] |= 1ull << (bit % 64);
+	}
+}
+
+/* Keys for batch operations on bw_uid_filter: 0 to BW_UID_FILTER_WORDS - 1 (the daemon is one thread). */
+static uint32_t uid_filter_keys[BW_UID_FILTER_WORDS];
+
+/* bw_uid_filter now, into words; every bit set when it cannot be read (never skip). */
+static void uid_filter_now(struct bw_kernel *k, uint64_t *words)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 count = BW_UID_FILTER_WORDS, out_batch;
+	int fd = bpf_map__fd(k->skel->maps.bw_uid_filter);
+
+	if (bpf_map_lookup_batch(fd, NULL, &out_batch, uid_filter_keys, words, &count, &opts) < 0 &&
+	    errno != ENOENT)
+		count = 0;
+	if (count != BW_UID_FILTER_WORDS) {
+		bw_log(LOG_WARNING, "cannot read which uids the rules name (%u of %u words): taking all of them",
+		       count, BW_UID_FILTER_WORDS);
+		memset(words, 0xff, BW_UID_FILTER_WORDS * sizeof(*words));
+	}
+}
+
+static int uid_filter_set(struct bw_kernel *k, const uint64_t *words)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 count = BW_UID_FILTER_WORDS;
+
+	for (uint32_t i = 0; i < BW_UID_FILTER_WORDS; i++)
+		uid_filter_keys[i] = i;
+	if (bpf_map_update_batch(bpf_map__fd(k->skel->maps.bw_uid_filter), uid_filter_keys, words, &count,
+				 &opts) < 0)
+		return -errno;
+	return count == BW_UID_FILTER_WORDS ? 0 : -EIO;
 }
 
 /*
@@ -873,6 +948,8 @@ int bw_kernel_install(struct bw_kernel *k, const struct bw_compiled *c, const ui
 		      uint32_t rules, uint32_t flags, char *why, size_t why_len)
 {
 	struct bw_live was = live_now(k), next = live_of(c, was), wide;
+	uint64_t *next_uids = calloc(2 * BW_UID_FILTER_WORDS, sizeof(uint64_t)),
+		 *wide_uids = next_uids ? next_uids + BW_UID_FILTER_WORDS : NULL;
 	LIBBPF_OPTS(bpf_map_create_opts, mopts);
 	struct bw_policy_info info = { 0 };
 	__u32 zero = 0;
@@ -880,6 +957,10 @@ int bw_kernel_install(struct bw_kernel *k, const struct bw_compiled *c, const ui
 	uint32_t serial;
 	int inner = -1, r;
 
+	if (!next_uids) {
+		snprintf(why, why_len, "out of memory");
+		return -ENOMEM;
+	}
 	fill_fs_layout(k);
 	/* Sized exactly: a preallocated map of n entries cannot fill up. */
 	inner = bpf_map_create(BPF_MAP_TYPE_HASH, "bw_rules", sizeof(struct bw_rule_key),
@@ -910,9 +991,14 @@ int bw_kernel_install(struct bw_kernel *k, const struct bw_compiled *c, const ui
 	 * Before the switch the hooks' fast paths must allow for both maps
 	 * (decision 101): a hook that skips an op then skips it under either.
 	 */
-	wide = (struct bw_live){ .ops = was.ops | next.ops, .flags = was.flags | next.flags,
-				 .marks = next.marks, .installed = 1 };
-	r = live_set(k, &wide);
+	uid_filter_of(c, next_uids);
+	uid_filter_now(k, wide_uids);
+	for (int i = 0; i < BW_UID_FILTER_WORDS; i++)
+		wide_uids[i] |= next_uids[i];
+	wide = live_union(&was, &next);
+	r = uid_filter_set(k, wide_uids);
+	if (r == 0)
+		r = live_set(k, &wide);
 	if (r < 0) {
 		snprintf(why, why_len, "cannot widen what the hooks check before the swap: %s", strerror(-r));
 		goto out;
@@ -924,7 +1010,7 @@ int bw_kernel_install(struct bw_kernel *k, const struct bw_compiled *c, const ui
 		goto out;
 	}
 	/* Failing this, hooks keep taking their full path for the old map's ops: slower, never wrong. */
-	if (live_set(k, &next) < 0)
+	if (live_set(k, &next) < 0 || uid_filter_set(k, next_uids) < 0)
 		bw_log(LOG_WARNING, "cannot narrow what the hooks check to the new policy: %s", strerror(errno));
 	clock_gettime(CLOCK_REALTIME, &now);
 	memcpy(info.sha256, sha256, sizeof(info.sha256));
@@ -939,6 +1025,7 @@ int bw_kernel_install(struct bw_kernel *k, const struct bw_compiled *c, const ui
 	}
 	r = 0;
 out:
+	free(next_uids);
 	if (inner >= 0)
 		close(inner);
 	return r;

@@ -349,8 +349,9 @@ cgroup_attacks open
 cmd_result "open bpftool map update bw_guard" ok \
 	bpftool map update pinned "$PIN/bw_guard" key 0 0 0 0 value 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0
 # bw_live says which ops the hooks may skip (decision 101): cleared, every fork would skip its rules
+LIVE_BYTES=$(bpftool map show pinned "$PIN/bw_live" -j | jq .bytes_value)
 cmd_result "open bpftool map update bw_live" ok \
-	bpftool map update pinned "$PIN/bw_live" key 0 0 0 0 value $(printf '0 %.0s' {1..64})
+	bpftool map update pinned "$PIN/bw_live" key 0 0 0 0 value $(printf '0 %.0s' $(seq "$LIVE_BYTES"))
 cmd_result "open rename over the daemon binary" ok mv -f "$T/bin/evil" "$T/bin/bulwarkd.moved"
 mv -f "$T/bin/bulwarkd.moved" "$T/bin/evil" 2>/dev/null
 PROG_ID=$(bpftool prog show -j | jq '[.[] | select(.name == "bw_bprm_check")][0].id')
@@ -419,7 +420,10 @@ protected_event "bpftool map update" ".via == \"bpf_map\""
 cmd_result "bpftool map update of the policy slot" EPERM \
 	bpftool map update pinned "$PIN/bw_policy" key 0 0 0 0 value 0 0 0 0
 cmd_result "bpftool map update of what the hooks may skip (bw_live)" EPERM \
-	bpftool map update pinned "$PIN/bw_live" key 0 0 0 0 value $(printf '0 %.0s' {1..64})
+	bpftool map update pinned "$PIN/bw_live" key 0 0 0 0 value $(printf '0 %.0s' $(seq "$LIVE_BYTES"))
+# ... and the uids the rules name (decision 104): cleared, every fork rule by uid would be skipped
+cmd_result "bpftool map update of the uids the rules name (bw_uid_filter)" EPERM \
+	bpftool map update pinned "$PIN/bw_uid_filter" key 0 0 0 0 value 0 0 0 0 0 0 0 0
 # a program fd would let root attach freplace over a global function of the decision path
 cmd_result "bpftool prog show of bulwark's program" EPERM bpftool prog show id "$PROG_ID"
 protected_event "program fd" ".via == \"bpf_prog\""

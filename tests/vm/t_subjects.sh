@@ -151,6 +151,76 @@ expect_exec_ok "a confined program still starts" "$S/prog/A" run "$S/tgt/y"
 TRY_OUT=$("$S/prog/A" run "$S/tgt/z" 2>&1)
 expect_eq "a confined program cannot exec what it is not allowed" "rc=-1 errno=EPERM" "$(grep -o 'rc=-1 errno=EPERM' <<<"$TRY_OUT")"
 
+# --- decision 104: a decision tries only the subject masks its op's rules
+# use, and a hook skips an op whose every rule names a uid the actor does
+# not have (bw_live's filter of (op, uid)). The skip must never miss a
+# rule: the uids the rules name are refused, every other uid runs, and a
+# swap moves the filter with the policy.
+cat >"$WORK/uids.policy" <<POL
+deny fork any from uid=4242
+deny fork any from uid=4250 gid=4343
+deny exec $S/tgt/x from uid=4244
+deny exec $S/tgt/y
+POL
+"$BULWARK" policy load "$WORK/uids.policy" >/dev/null
+# uid_case NAME WANT LINE UID GID BWTRY-ARGS...: as UID:GID, the caller sees
+# errno WANT; a refusal is reported with rule LINE. The runs are checked
+# together after (uid_runs_reported): counted, and no refusal reported.
+RAN_PIDS=()
+uid_case() {
+	local name=$1 want=$2 line=$3 uid=$4 gid=$5 out rc pid
+	shift 5
+	out=$($(as "$uid" "$gid") "$BWTRY" "$@" 2>&1)
+	rc=$?
+	pid=$(sed -n 's/^pid=\([0-9]*\) .*/\1/p' <<<"$out" | tail -n 1)
+	# `run` execs in place: a run that works prints nothing of its own.
+	if [[ ($want == EPERM && $out == *"errno=EPERM"* && -n $pid) ||
+		($want == 0 && $rc -eq 0 && $out != *"errno=EPERM"*) ]]; then
+		pass "$name: $* as $uid:$gid gives errno=$want"
+	else
+		fail "$name: $* as $uid:$gid: wanted errno=$want, got rc=$rc: $out"
+		return
+	fi
+	if [[ $want == EPERM ]]; then
+		wait_event "$name" ".process.pid == $pid and .process.uid == $uid and .action == \"blocked\" and .rule.line == $line"
+	elif [[ -n $pid ]]; then
+		RAN_PIDS+=("$pid")
+	fi
+}
+# allowed_count OP: the OP decisions status counts as allowed.
+allowed_count() {
+	local n
+	n=$(counter "$1" allowed)
+	echo "${n/null/0}" # status leaves out an op nothing has counted yet
+}
+uid_runs_reported() {
+	local op
+	for op in fork thread exec; do
+		check "uid filter: $op decisions allowed are counted" test "$(allowed_count $op)" -gt "${BEFORE[$op]}"
+	done
+	[[ ${#RAN_PIDS[@]} -gt 0 ]] || { fail "uid filter: no run printed its pid"; return; }
+	no_event "uid filter: the forks that ran" "(.process.pid | IN($(IFS=,; echo "${RAN_PIDS[*]}"))) and .action == \"blocked\""
+	RAN_PIDS=()
+}
+declare -A BEFORE=([fork]=$(allowed_count fork) [thread]=$(allowed_count thread) [exec]=$(allowed_count exec))
+uid_case "uid filter: a uid a fork rule names" EPERM 1 4242 0 fork
+uid_case "uid filter: another uid forks" 0 "" 4243 0 fork
+uid_case "uid filter: vfork by another uid" 0 "" 4241 0 vfork
+uid_case "uid filter: uid and gid both named" EPERM 2 4250 4343 fork
+uid_case "uid filter: the uid named, not the gid" 0 "" 4250 0 fork
+uid_case "uid filter: threads have no rule" 0 "" 4242 0 thread
+uid_case "op masks: exec rule by uid" EPERM 3 4244 0 run "$S/tgt/x"
+uid_case "op masks: exec by another uid" 0 "" 4245 0 run "$S/tgt/x"
+uid_case "op masks: exec rule for anyone" EPERM 4 4245 0 run "$S/tgt/y"
+uid_runs_reported
+cat >"$WORK/uids2.policy" <<POL
+deny fork any from uid=4243
+POL
+"$BULWARK" policy load "$WORK/uids2.policy" >/dev/null
+uid_case "uid filter after a swap: the newly named uid" EPERM 1 4243 0 fork
+uid_case "uid filter after a swap: the uid no longer named" 0 "" 4242 0 fork
+no_event "uid filter after a swap: the fork that ran" ".process.pid == ${RAN_PIDS[0]:-0} and .action == \"blocked\""
+
 teardown
 rmdir "$CG/bwt/ok" "$CG/bwt/sub" "$CG/bwt" 2>/dev/null
 exit 0
