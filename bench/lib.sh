@@ -15,18 +15,33 @@ floor_off() { kill -TERM "$FLOOR"; wait "$FLOOR"; }
 
 # measure CONFIG ROUND PREFIX: the workloads, then what each attach point's
 # programs named PREFIX* ran in them, appended to $W/stats as "CONFIG ROUND
-# HOOK RUNS NS". The kernel's counters add up over a program's life and a
+# HOOK CALLS NS". The kernel's counters add up over a program's life and a
 # daemon keeps its programs across policy loads: only the difference around
-# the workloads belongs to this configuration.
+# the workloads belongs to this configuration. hookstats prints a line per
+# program, and an attach point can hold two (bprm_check_security and
+# mmap_file: the decision and the sleepable hash program, and the floor's
+# two empty ones): the hook's calls are its busiest program's runs, its
+# cost the nanoseconds of all of them. Until 2026-12-01 the runs were
+# summed too, which halved the cost per call of those two hooks for every
+# build that has both programs (performance.md, Sixth round).
 measure() {
 	"$B/bench/hookstats" "$3" >"$W/stats.before"
 	sysctl -qw kernel.bpf_stats_enabled=1
 	workloads
 	sysctl -qw kernel.bpf_stats_enabled=0
 	"$B/bench/hookstats" "$3" | awk -v cfg="$1" -v rnd="$2" '
-		NR == FNR { runs[$1] -= $2; ns[$1] -= $3; next }
-		{ runs[$1] += $2; ns[$1] += $3; seen[$1] = 1 }
-		END { for (h in seen) print cfg, rnd, h, runs[h], ns[h] }' "$W/stats.before" - >>"$W/stats"
+		NR == FNR { k = $1 "#" (++before[$1]); runs[k] -= $2; ns[k] -= $3; next }
+		{ k = $1 "#" (++after[$1]); runs[k] += $2; ns[k] += $3; hook[k] = $1 }
+		END {
+			for (k in hook) {
+				h = hook[k]
+				cost[h] += ns[k]
+				if (runs[k] > calls[h])
+					calls[h] = runs[k]
+			}
+			for (h in cost)
+				print cfg, rnd, h, calls[h] + 0, cost[h]
+		}' "$W/stats.before" - >>"$W/stats"
 }
 
 # daemon_on DIR POLICY: that build's bulwarkd with POLICY, until its CLI answers
