@@ -29,7 +29,10 @@
  *
  * Process operations (PID is another process, ADDR a hex address in it):
  *   bwtry target               become a target: print "target pid=N addr=0x.. fd=N",
- *                              report SIGHUP/SIGUSR1 as "sig N" lines, pause forever
+ *                              report SIGHUP/SIGUSR1 as "sig N" lines, pause forever;
+ *                              with BW_TARGET_UNTIL_EOF set, until its stdin reaches
+ *                              end of file (a protected target no signal reaches ends
+ *                              itself when the test closes the pipe)
  *   bwtry attach|seize PID     ptrace it (then detach)
  *   bwtry mem-read|mem-write PID ADDR   open /proc/PID/mem, then 1-byte pread/pwrite
  *   bwtry vm-read|vm-write PID ADDR     process_vm_readv / process_vm_writev, 1 byte
@@ -279,6 +282,15 @@ static __attribute__((noreturn)) int be_target(void)
 	signal(SIGUSR1, on_signal);
 	printf("target pid=%d addr=%p fd=%d\n", getpid(), (void *)target_buf, fd);
 	fflush(stdout);
+	if (getenv("BW_TARGET_UNTIL_EOF")) {
+		char c;
+		ssize_t n;
+
+		while ((n = read(STDIN_FILENO, &c, 1)) != 0)
+			if (n < 0 && errno != EINTR)
+				break;
+		exit(0);
+	}
 	for (;;)
 		pause();
 }

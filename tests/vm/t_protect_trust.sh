@@ -68,12 +68,20 @@ out=$("$BULWARK" policy load "$POLICY" 2>&1)
 check "policy with trust objects and protect loads ($out)" test $? -eq 0
 
 AGENT=
+# The targets read this pipe until it closes: protected, no signal of
+# root's ends them, so at the end the test closes it and they end
+# themselves; no protected process is left, and the next file keeps the
+# programs (tests/vm/bwreset refuses while one is alive).
+mkfifo "$WORK/hold" && exec {HOLD}<>"$WORK/hold"
+TARGETS=()
 # spawn PROGRAM: start a bwtry target from PROGRAM; its pid in SPAWNED, empty if it did not start.
 spawn() {
 	local out=$WORK/spawn.out i
 	: >"$out"
-	"$1" target >"$out" 2>&1 &
+	# (the target must not hold the pipe's other end itself)
+	BW_TARGET_UNTIL_EOF=1 "$1" target <"$WORK/hold" {HOLD}>&- >"$out" 2>&1 &
 	SPAWNED=$!
+	TARGETS+=("$SPAWNED")
 	for ((i = 0; i < 50; i++)); do
 		grep -q '^target' "$out" && return 0
 		kill -0 "$SPAWNED" 2>/dev/null || break
@@ -160,5 +168,6 @@ else
 	fail "without trust objects the untrusted protected program should run: $(cat "$WORK/spawn.out")"
 fi
 
+exec {HOLD}>&-
+for p in "${TARGETS[@]}"; do wait "$p" 2>/dev/null; done
 teardown
-for p in $AGENT $EVIL; do kill -9 "$p" 2>/dev/null; done

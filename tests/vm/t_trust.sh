@@ -65,7 +65,7 @@ expect_exec_ok "nothing in force after the refusal" "$T/x"
 
 # --- trust the code this test runs
 progs=(bash sh dash true env ls cat cp rm ln mkdir chmod stat sleep head tail wc sed grep awk mawk
-	jq timeout mkfifo dd printf sha256sum cut date kill setpriv python3 python3.11 id truncate)
+	jq gojq timeout mkfifo dd printf sha256sum cut date kill setpriv python3 python3.11 id truncate)
 files=("$LDSO" "$BULWARK" "$BULWARKD" "$BWTRY" "$T/bwtry-allowed" "$T/rv" "$T/rv2" "$T/rv3" "$T/h" "$T/h2")
 for p in "${progs[@]}"; do
 	f=$(type -P "$p") && [[ $f == /* ]] && files+=("$f" "$(readlink -f "$f")")

@@ -21,9 +21,11 @@ cp /usr/bin/true "$T/stranger" && printf 's' >>"$T/stranger"   # never seen in m
 cp "$REPO/build/tests/trust-lib.so" "$T/libapp.so"
 cp "$REPO/build/tests/trust-lib.so" "$T/libstranger.so"
 
-# the code this test runs, and its libraries (t_trust.sh explains the choice)
-files=(/lib64/ld-linux-x86-64.so.2 "$BULWARK" "$BULWARKD" "$BWTRY")
-for p in bash sh dash true env cat rm sleep grep sed awk mawk jq timeout mkfifo date kill head tail cut sort wc cp ls id; do
+# the code this test runs, and its libraries (t_trust.sh explains the
+# choice); with teardown's (pkill, bwreset), which runs under lockdown and
+# so keeps the programs for the next file
+files=(/lib64/ld-linux-x86-64.so.2 "$BULWARK" "$BULWARKD" "$BWTRY" "$BWRESET")
+for p in bash sh dash true env cat rm sleep grep sed awk mawk jq gojq timeout mkfifo date kill head tail cut sort wc cp ls id pkill pgrep; do
 	f=$(type -P "$p") && [[ $f == /* ]] && files+=("$f" "$(readlink -f "$f")")
 done
 mapfile -t files < <(printf '%s\n' "${files[@]}" | sort -u)
