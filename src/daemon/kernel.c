@@ -616,11 +616,14 @@ static void uid_filter_of(const struct bw_compiled *c, uint64_t *words)
 	}
 }
 
-/* Keys for batch operations on bw_uid_filter: 0 to BW_UID_FILTER_WORDS - 1 (the daemon is one thread). */
+/* Keys for batch operations on bw_uid_filter (the daemon is one thread). */
 static uint32_t uid_filter_keys[BW_UID_FILTER_WORDS];
 
-/* bw_uid_filter now, into words; every bit set when it cannot be read (never skip). */
-static void uid_filter_now(struct bw_kernel *k, uint64_t *words)
+/*
+ * bw_uid_filter now, into words; false, with every bit set, when it cannot
+ * be read (never skip, and rewrite every word).
+ */
+static bool uid_filter_now(struct bw_kernel *k, uint64_t *words)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
 	__u32 count = BW_UID_FILTER_WORDS, out_batch;
@@ -633,20 +636,34 @@ static void uid_filter_now(struct bw_kernel *k, uint64_t *words)
 		bw_log(LOG_WARNING, "cannot read which uids the rules name (%u of %u words): taking all of them",
 		       count, BW_UID_FILTER_WORDS);
 		memset(words, 0xff, BW_UID_FILTER_WORDS * sizeof(*words));
+		return false;
 	}
+	return true;
 }
 
-static int uid_filter_set(struct bw_kernel *k, const uint64_t *words)
+/*
+ * bw_uid_filter from have (what it holds; NULL: not known) to want: only
+ * the words that differ, in one batch. A policy naming no uid changes
+ * none, where every swap used to write all 8,192 words twice.
+ */
+static int uid_filter_set(struct bw_kernel *k, const uint64_t *have, const uint64_t *want)
 {
+	static uint64_t values[BW_UID_FILTER_WORDS];
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	__u32 count = BW_UID_FILTER_WORDS;
+	__u32 count = 0, n;
 
 	for (uint32_t i = 0; i < BW_UID_FILTER_WORDS; i++)
-		uid_filter_keys[i] = i;
-	if (bpf_map_update_batch(bpf_map__fd(k->skel->maps.bw_uid_filter), uid_filter_keys, words, &count,
+		if (!have || have[i] != want[i]) {
+			uid_filter_keys[count] = i;
+			values[count++] = want[i];
+		}
+	if (count == 0)
+		return 0;
+	n = count;
+	if (bpf_map_update_batch(bpf_map__fd(k->skel->maps.bw_uid_filter), uid_filter_keys, values, &n,
 				 &opts) < 0)
 		return -errno;
-	return count == BW_UID_FILTER_WORDS ? 0 : -EIO;
+	return n == count ? 0 : -EIO;
 }
 
 /*
@@ -948,14 +965,16 @@ int bw_kernel_install(struct bw_kernel *k, const struct bw_compiled *c, const ui
 		      uint32_t rules, uint32_t flags, char *why, size_t why_len)
 {
 	struct bw_live was = live_now(k), next = live_of(c, was), wide;
-	uint64_t *next_uids = calloc(2 * BW_UID_FILTER_WORDS, sizeof(uint64_t)),
-		 *wide_uids = next_uids ? next_uids + BW_UID_FILTER_WORDS : NULL;
+	uint64_t *next_uids = calloc(3 * BW_UID_FILTER_WORDS, sizeof(uint64_t)),
+		 *wide_uids = next_uids ? next_uids + BW_UID_FILTER_WORDS : NULL,
+		 *now_uids = next_uids ? next_uids + 2 * BW_UID_FILTER_WORDS : NULL;
 	LIBBPF_OPTS(bpf_map_create_opts, mopts);
 	struct bw_policy_info info = { 0 };
 	__u32 zero = 0;
 	struct timespec now;
 	uint32_t serial;
 	int inner = -1, r;
+	bool known;
 
 	if (!next_uids) {
 		snprintf(why, why_len, "out of memory");
@@ -992,11 +1011,11 @@ int bw_kernel_install(struct bw_kernel *k, const struct bw_compiled *c, const ui
 	 * (decision 101): a hook that skips an op then skips it under either.
 	 */
 	uid_filter_of(c, next_uids);
-	uid_filter_now(k, wide_uids);
+	known = uid_filter_now(k, now_uids);
 	for (int i = 0; i < BW_UID_FILTER_WORDS; i++)
-		wide_uids[i] |= next_uids[i];
+		wide_uids[i] = now_uids[i] | next_uids[i];
 	wide = live_union(&was, &next);
-	r = uid_filter_set(k, wide_uids);
+	r = uid_filter_set(k, known ? now_uids : NULL, wide_uids);
 	if (r == 0)
 		r = live_set(k, &wide);
 	if (r < 0) {
@@ -1010,7 +1029,7 @@ int bw_kernel_install(struct bw_kernel *k, const struct bw_compiled *c, const ui
 		goto out;
 	}
 	/* Failing this, hooks keep taking their full path for the old map's ops: slower, never wrong. */
-	if (live_set(k, &next) < 0 || uid_filter_set(k, next_uids) < 0)
+	if (live_set(k, &next) < 0 || uid_filter_set(k, wide_uids, next_uids) < 0)
 		bw_log(LOG_WARNING, "cannot narrow what the hooks check to the new policy: %s", strerror(errno));
 	clock_gettime(CLOCK_REALTIME, &now);
 	memcpy(info.sha256, sha256, sizeof(info.sha256));

@@ -4,6 +4,8 @@
 wire format directly, including what libbulwark never sends.
 
   ctl.py SOCK send LINE...   send each line, print the one reply line to each
+  ctl.py SOCK each LINE...   as send, but each line on a connection of its own
+                             (a malformed line may end its connection)
   ctl.py SOCK hog OUT        ask for the backlog, print "sent", read nothing
                              until OUT.go exists, then read to the end and
                              write "lines=N bad=N end=yes|no" to OUT
@@ -30,6 +32,13 @@ def read_line(f):
 
 def main():
     path, mode = sys.argv[1], sys.argv[2]
+    if mode == "each":
+        for line in sys.argv[3:]:
+            with connect(path) as s:
+                s.settimeout(60)
+                s.sendall(line.encode() + b"\n")
+                print(read_line(s.makefile("rb")), flush=True)
+        return
     s = connect(path)
     if mode == "send":
         s.settimeout(60)
