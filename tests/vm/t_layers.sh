@@ -39,28 +39,39 @@ lstart() {
 	exec {fd}>"$WORK/$name.in"
 	LFD[$name]=$fd
 	for ((i = 0; i < 100; i++)); do
-		grep -q '^open rc=' "$WORK/$name.out" && break
+		lreply "$name"
+		((REPLIES > 0)) && break
 		sleep 0.1
 	done
-	lreply "$name"
 }
-# lreply NAME: the last answer: REPLY_RC, and REPLY_TEXT (its "| " lines)
+# lreply NAME: the answers so far in REPLIES; the last one's REPLY_RC and
+# REPLY_TEXT (its "| " lines). Bash alone: an exec costs about 100 ms
+# under TCG, and this runs for every command and every poll.
 lreply() {
-	local out=$WORK/$1.out
-	REPLY_RC=$(grep -E '^[a-z]+ rc=' "$out" | tail -n 1 | sed 's/.* rc=//')
-	REPLY_TEXT=$(awk '/^[a-z]+ rc=/ {t = ""; next} /^\| / {t = t substr($0, 3) "\n"} END {printf "%s", t}' "$out")
+	local line lines
+	REPLIES=0 REPLY_RC= REPLY_TEXT=
+	mapfile -t lines <"$WORK/$1.out"
+	for line in "${lines[@]}"; do
+		if [[ $line =~ ^[a-z]+\ rc=(.*)$ ]]; then
+			REPLIES=$((REPLIES + 1)) REPLY_RC=${BASH_REMATCH[1]} REPLY_TEXT=
+		elif [[ $line == "| "* ]]; then
+			REPLY_TEXT+=${line:2}$'\n'
+		fi
+	done
+	REPLY_TEXT=${REPLY_TEXT%$'\n'}
 }
 # lcmd NAME COMMAND...: send one command, wait for its answer.
 lcmd() {
-	local name=$1 out=$WORK/$1.out n i
+	local name=$1 n i
 	shift
-	n=$(grep -cE '^[a-z]+ rc=' "$out")
+	lreply "$name"
+	n=$REPLIES
 	echo "$*" >&"${LFD[$name]}"
 	for ((i = 0; i < 300; i++)); do
-		[[ $(grep -cE '^[a-z]+ rc=' "$out") -gt $n ]] && break
+		lreply "$name"
+		((REPLIES > n)) && break
 		sleep 0.1
 	done
-	lreply "$name"
 }
 # lquit NAME [die]: the client frees itself (quit) or exits without a word (die); wait for it.
 lquit() {
