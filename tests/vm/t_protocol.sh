@@ -70,7 +70,7 @@ $CTL "$SOCK" hog "$WORK/hog" >"$WORK/hog.out" &
 hog=$!
 for ((i = 0; i < 600; i++)); do grep -q sent "$WORK/hog.out" && break; sleep 0.1; done
 good=0
-# (through libbulwark, the CLI: python's start costs 1.6 s a client under TCG)
+# (through libbulwark, the CLI: python takes about 1 s to start under TCG)
 for ((i = 0; i < 20; i++)); do
 	out=$("$BULWARK" status --json)
 	[[ $("$JQ" -r '.ok and (.daemon_pid == '"$DAEMON_PID"')' <<<"$out" 2>/dev/null) == true ]] && good=$((good + 1))

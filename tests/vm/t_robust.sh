@@ -39,7 +39,7 @@ responsive() { timeout 30 "$BULWARK" status --json >/dev/null 2>&1; }
 big=$(head -c 70000 /dev/zero | tr '\0' x)
 msgs=('not json' '{"cmd":' '{"cmd":42}' '[]' '{"cmd":"txn-commit"}' '{"cmd":"txn-add","rules":7}'
 	'{"cmd":"layer-open","name":"","altitude":-1}' "{\"cmd\":\"status\",\"pad\":\"$big\"}")
-# One python for all (its start costs 1.6 s under TCG), a connection each.
+# One python for all (it takes about 1 s to start under TCG), a connection each.
 mapfile -t replies < <(timeout 60 python3 "$CTL" "$SOCK" each "${msgs[@]}" 2>&1)
 for ((i = 1; i <= ${#msgs[@]}; i++)); do
 	msg=${msgs[i - 1]}
