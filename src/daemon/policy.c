@@ -994,6 +994,7 @@ void check_drift(struct daemon *d)
 {
 	int64_t started = now_ms();
 	struct json_object *fresh = json_object_new_array();
+	bool rewatched = false;
 
 	d->drift_checked_ms = started;
 	struct drift_report rep = drift_scan(&d->drift, NULL, 0, fresh);
@@ -1007,6 +1008,7 @@ void check_drift(struct daemon *d)
 		d->last_missing = rep.missing;
 		drift_rewatch(&d->drift);
 		watch_drift(d);
+		rewatched = true;
 	}
 	if (rep.relocated && rep.fingerprint != d->failed_drift && reresolve(d) < 0)
 		d->failed_drift = rep.fingerprint;
@@ -1018,4 +1020,11 @@ void check_drift(struct daemon *d)
 	d->settle_ms = 10 * (now_ms() - started);
 	if (d->settle_ms < DRIFT_SETTLE_MS)
 		d->settle_ms = DRIFT_SETTLE_MS;
+	/*
+	 * A new watch reports only what happens after it: a cgroup recreated
+	 * between the scan above and the watch would wait for the full
+	 * period. One more look finds it.
+	 */
+	if (rewatched)
+		schedule(d, TASK_DRIFT_CHECK, now_ms() + d->settle_ms);
 }

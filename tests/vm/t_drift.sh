@@ -177,6 +177,18 @@ rmdir "$CG/bwdrift" && mkdir "$CG/bwdrift"
 wait_generation "re-resolved after a restart" $((GEN + 4))
 in_cgroup EPERM 3 "cgroup after restart" "$S/bin/y"
 
+# --- a cgroup recreated while the daemon moves its watch -------------------
+# Made again the moment the daemon reports it gone: the new watch comes
+# after the mkdir, and only a second look finds it (before, 18 of 20 such
+# rounds waited for the 20-minute full check).
+out=$(python3 "$REPO/tests/vm/recreate.py" "$EV" "$CG/bwdrift" 3)
+if grep -qx "recreated 3 of 3 re-resolved" <<<"$out"; then
+	pass "recreated while re-watching: re-resolved each time"
+else
+	fail "recreated while re-watching: re-resolved each time" && sed 's/^/    /' <<<"$out"
+fi
+in_cgroup EPERM 3 "cgroup recreated while re-watching" "$S/bin/y"
+
 teardown
 rmdir "$CG/bwdrift" 2>/dev/null
 umount "$S" && rmdir "$S"
