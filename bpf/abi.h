@@ -382,7 +382,9 @@ struct bw_live {
 	__u32 marks;
 	__u32 installed;
 	__u32 combos[BW_OP_COUNT]; /* per op: bit m = some rule of op uses subject mask m */
-	__u32 pad[10];
+	__u32 exe_classes; /* some layer classifies programs (exe=, parent=): their class entries */
+	__u32 inexact_ops; /* bit op: some rule of op names more than an exact file (decision 105) */
+	__u32 pad[8];
 	/* BW_LIVE_UNDECIDED, counted by the kernel */
 	__u64 undecided_forks;
 	__u64 undecided_threads;

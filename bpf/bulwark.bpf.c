@@ -325,14 +325,15 @@ static __always_inline int bw_protect_untrusted_exec(struct bw_decision *d, stru
  * or none. Level `system` is bulwarkd's, and only one process holds it:
  * while a bulwarkd lives, another exec of its binary gets no level.
  */
-static __always_inline void bw_protect_committed(struct linux_binprm *bprm)
+static __always_inline void bw_protect_committed(struct linux_binprm *bprm, bool protects)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct bw_protected_proc pp = {};
 	__u32 tgid = BPF_CORE_READ(task, tgid);
 	struct bw_guard *g;
 
-	pp.level = bw_protected_file(BPF_CORE_READ(bprm, file, f_path.dentry), false, &pp.rule_id);
+	if (protects)
+		pp.level = bw_protected_file(BPF_CORE_READ(bprm, file, f_path.dentry), false, &pp.rule_id);
 	/*
 	 * Only in the host's file system view: in a chroot or another mount
 	 * namespace, root chooses which libraries and which ld.so.preload the
@@ -436,6 +437,11 @@ int BPF_PROG(bw_task_prctl, int option, unsigned long arg2, unsigned long arg3,
  * by then) under a policy with exit notifications. A state kept from an
  * earlier exec is left: its class is cached by policy serial (this policy
  * never computes one), its name by exec id (bw_exit_state).
+ *
+ * bw_live's superset says first whether any of that, or a protection
+ * level, can be in force: if not, no META hash (decision 105). The class
+ * is only a cache (bw_classify computes a missing one), so the superset
+ * costs nothing if it is wrong that way.
  */
 SEC("lsm/bprm_committed_creds")
 int BPF_PROG(bw_bprm_committed, struct linux_binprm *bprm)
@@ -445,11 +451,14 @@ int BPF_PROG(bw_bprm_committed, struct linux_binprm *bprm)
 	struct bw_decision d = {};
 	struct bw_task_state *ts;
 	__u32 zero = 0, need = 0;
+	struct bw_live *live;
 	bool classes = false;
-	void *policy;
+	void *policy = NULL;
 	long n;
 
-	policy = bpf_map_lookup_elem(&bw_policy, &zero);
+	live = bpf_map_lookup_elem(&bw_live, &zero); /* key on the stack: decision 102 */
+	if (!live || (live->flags & (BW_POLICY_STICKY | BW_POLICY_NOTIFY_EXIT)) || live->exe_classes)
+		policy = bpf_map_lookup_elem(&bw_policy, &zero);
 	if (policy)
 		meta = bpf_map_lookup_elem(policy, &bw_meta_key);
 	if (meta) {
@@ -484,7 +493,7 @@ int BPF_PROG(bw_bprm_committed, struct linux_binprm *bprm)
 				bw_mark_nochild(ts, &d);
 		}
 	}
-	bw_protect_committed(bprm);
+	bw_protect_committed(bprm, !live || (live->ops & (1u << BW_OP_PROTECT)));
 	return 0;
 }
 

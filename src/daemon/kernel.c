@@ -566,7 +566,8 @@ static bool is_class_entry(const struct bw_rule_key *key)
 /*
  * What the hooks may skip under c (struct bw_live): the ops every layer
  * decides and layer 0's META flags (a sticky rule can mark); per op, the
- * subject masks its rules use.
+ * subject masks its rules use; whether any layer classifies programs; the
+ * ops some rule decides by more than an exact file.
  */
 static struct bw_live live_of(const struct bw_compiled *c, struct bw_live was)
 {
@@ -581,9 +582,14 @@ static struct bw_live live_of(const struct bw_compiled *c, struct bw_live was)
 				l.flags |= c->entries[i].val.flags;
 			continue;
 		}
+		if (key->kind == BW_OBJ_EXE_FILE || key->kind == BW_OBJ_EXE_TREE)
+			l.exe_classes = 1;
 		if (is_class_entry(key) || key->op >= BW_OP_COUNT)
 			continue;
 		l.combos[key->op] |= 1u << key->subj;
+		/* Decision 105: the hooks' one-lookup-per-view path is for exact files, by anyone, layer 0. */
+		if (key->kind != BW_OBJ_FILE || key->subj || key->layer)
+			l.inexact_ops |= 1u << key->op;
 	}
 	if (l.flags & BW_POLICY_STICKY)
 		l.marks = 1;
@@ -594,7 +600,8 @@ static struct bw_live live_of(const struct bw_compiled *c, struct bw_live was)
 static struct bw_live live_union(const struct bw_live *a, const struct bw_live *b)
 {
 	struct bw_live l = { .ops = a->ops | b->ops, .flags = a->flags | b->flags, .marks = b->marks,
-			     .installed = 1 };
+			     .installed = 1, .exe_classes = a->exe_classes | b->exe_classes,
+			     .inexact_ops = a->inexact_ops | b->inexact_ops };
 
 	for (int op = 0; op < BW_OP_COUNT; op++)
 		l.combos[op] = a->combos[op] | b->combos[op];

@@ -228,6 +228,42 @@ denied "swap twice: the second old tree" 4 exec "$S/app.old2/tool2"
 check "explicit load" "$BULWARK" policy load "$POLICY"
 allowed "after an explicit load the old tree is the admin's" exec "$S/app.old/tool"
 
+# --- the exact-file path (decision 105): a policy whose exec rules all name
+# exact files, by anyone, is decided with one lookup per view, not the
+# search. The same files through the same overlays, ld.so, mappings and
+# subvolumes must get the search's answers.
+EXACT=$WORK/exact.policy
+printf 'deny exec %s\n' "$D/files/exact" >"$EXACT"
+[[ $BTRFS == yes ]] && printf 'deny exec %s\n' "$B/sv1/exact" >>"$EXACT"
+check "exact-only policy loads" "$BULWARK" policy load "$EXACT"
+EXPLAIN_POLICY=$EXACT
+denied "exact path: the file itself" 1 exec "$D/files/exact"
+allowed "exact path: the file next to it" exec "$D/files/fine"
+ovl files "$D/files"
+ovl nested "$O/files"
+ovl up "$D/files" "$O/up2.upper"
+for m in files nested up; do
+	denied "exact path, overlay $m: exec" 1 exec "$O/$m/exact"
+	allowed "exact path, overlay $m: exec of the file next to it" exec "$O/$m/fine"
+	denied "exact path, overlay $m: execveat" 1 execveat "$O/$m/exact"
+	denied "exact path, overlay $m: mmap PROT_EXEC" 1 mmap "$O/$m/exact"
+	allowed "exact path, overlay $m: mmap of the file next to it" mmap "$O/$m/fine"
+	denied "exact path, overlay $m: mprotect +exec" 1 mprotect "$O/$m/exact"
+done
+out=$("$ldso" "$O/nested/exact" 2>&1)
+expect_eq "exact path: ld.so cannot run the file through two overlays" 127 "$?"
+wait_event "exact path: ld.so through two overlays is a mapping's denial" \
+	".via == \"mmap\" and .target.path == \"$O/nested/exact\" and .action == \"blocked\" and .rule.line == 1"
+explain_agrees "exact path: overlay" "exec $O/files/exact" blocked 1
+explain_agrees "exact path: overlay, the file next to it" "exec $O/files/fine" allowed none
+for m in up nested files; do umount "$O/$m"; done
+if [[ $BTRFS == yes ]]; then
+	denied "exact path: btrfs exact file" 2 exec "$B/sv1/exact"
+	allowed "exact path: btrfs, same inode, other subvolume" exec "$B/sv2/exact"
+	denied "exact path: btrfs mmap" 2 mmap "$B/sv1/exact"
+	allowed "exact path: btrfs mmap, other subvolume" mmap "$B/sv2/exact"
+fi
+
 teardown
 umount "$S"
 [[ $BTRFS == yes ]] && umount "$B"
