@@ -389,7 +389,8 @@ struct bw_live {
 	__u64 undecided_forks;
 	__u64 undecided_threads;
 	__u64 undecided_memory[4]; /* op - BW_OP_WX: wx, anon-exec, memfd-exec, load */
-	__u64 pad2[2];
+	__u64 undecided_exec;      /* execs and mappings the exact-file path found no entry for (decision 105) */
+	__u64 pad2[1];
 };
 
 /* Identity of the active policy, written by the daemon after a swap. */

@@ -1148,8 +1148,11 @@ __noinline int bw_decide_file_layer(struct bw_decision *d, __u32 op, __u32 hook,
  * and pages a hook reaches). True when no view has an entry: op is
  * undecided, as the search would conclude. An entry, or a view it cannot
  * place, is the search's to decide. The views are bw_next_view's.
+ * Returns 0 for the search, 1 for undecided, 2 for undecided and
+ * counted: an exec is counted in bw_live, whose page the path has
+ * reached already, not in the per-CPU counters (decision 102's reason).
  */
-static __noinline bool bw_exact_none(__u64 file_addr, __u32 op)
+static __noinline int bw_exact_none(__u64 file_addr, __u32 op)
 {
 	struct file *file = (struct file *)file_addr;
 	struct bw_rule_key key = {};
@@ -1163,21 +1166,21 @@ static __noinline bool bw_exact_none(__u64 file_addr, __u32 op)
 	live = bpf_map_lookup_elem(&bw_live, &zero);
 	if (!live || !live->installed || op >= BW_OP_COUNT || (live->inexact_ops & (1u << op)) ||
 	    (live->flags & (BW_POLICY_TRUST | BW_POLICY_LAYER_TRUST | BW_POLICY_HASH)))
-		return false;
+		return 0;
 	if (!(live->ops & (1u << op)))
-		return true;
+		goto none;
 	policy = bpf_map_lookup_elem(&bw_policy, &zero);
 	if (!policy)
-		return false;
+		return 0;
 	key.op = op;
 	key.kind = BW_OBJ_FILE;
 	dentry = BPF_CORE_READ(file, f_path.dentry);
 	/* A bounded loop: unrolled, its four views' code would be four times the pages to reach. */
 	for (view = 0; view < BW_VIEWS_MAX; view++) {
 		if (!dentry || !bw_inode_id(dentry, &key.dev, &key.ino))
-			return false;
+			return 0;
 		if (bpf_map_lookup_elem(policy, &key))
-			return false;
+			return 0;
 		inode = BPF_CORE_READ(file, f_inode);
 		if (view == 0 && inode != BPF_CORE_READ(file, f_path.dentry, d_inode)) {
 			/* a fake path's real inode is the next view */
@@ -1185,11 +1188,20 @@ static __noinline bool bw_exact_none(__u64 file_addr, __u32 op)
 			file = BPF_CORE_READ(file, private_data);
 			inode = file ? BPF_CORE_READ(file, f_inode) : NULL;
 		} else {
-			return true; /* every view looked at */
+			goto none; /* every view looked at */
 		}
 		dentry = inode ? bw_inode_alias(inode) : NULL;
 	}
-	return false; /* stacked deeper than the search goes: it fails closed */
+	return 0; /* stacked deeper than the search goes: it fails closed */
+none:
+	if (op != BW_OP_EXEC)
+		return 1;
+	zero = BW_LIVE_UNDECIDED;
+	live = bpf_map_lookup_elem(&bw_live, &zero);
+	if (!live)
+		return 1;
+	__sync_fetch_and_add(&live->undecided_exec, 1);
+	return 2;
 }
 
 /*
@@ -1207,8 +1219,11 @@ static __always_inline void bw_decide_file(struct bw_decision *d, __u32 op, __u3
 
 	if (bw_undecided_memory(d, op, hook))
 		return;
-	if (bw_exact_none(file_addr, op)) {
+	l = bw_exact_none(file_addr, op);
+	if (l) {
 		bw_undecided(d, op, hook);
+		if (l == 2)
+			d->rule_flags |= BW_DECISION_COUNTED;
 		return;
 	}
 	bw_decide_file_layer(d, op, hook, file_addr, 0);

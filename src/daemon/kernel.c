@@ -1203,8 +1203,9 @@ int bw_kernel_counters(struct bw_kernel *k, uint64_t *out)
 	if (!vals)
 		return -ENOMEM;
 	/*
-	 * Forks, threads (decision 102) and memory and image-load ops
-	 * (decision 103) no layer decides are allowed and counted in
+	 * Forks, threads (decision 102), memory and image-load ops
+	 * (decision 103) no layer decides and execs the exact-file path
+	 * found no entry for (decision 105) are allowed and counted in
 	 * bw_live: decisions all the same. Read first, like
 	 * the outcomes, so allowed only ever lags.
 	 */
@@ -1234,6 +1235,8 @@ int bw_kernel_counters(struct bw_kernel *k, uint64_t *out)
 			o[BW_CNT_DECISIONS] += undecided.undecided_threads;
 		if (op >= BW_OP_WX && op <= BW_OP_LOAD)
 			o[BW_CNT_DECISIONS] += undecided.undecided_memory[op - BW_OP_WX];
+		if (op == BW_OP_EXEC)
+			o[BW_CNT_DECISIONS] += undecided.undecided_exec;
 		blocked = o[BW_CNT_DENIED] + o[BW_CNT_WOULD_DENY];
 		o[BW_CNT_ALLOWED] = o[BW_CNT_DECISIONS] > blocked ? o[BW_CNT_DECISIONS] - blocked : 0;
 	}

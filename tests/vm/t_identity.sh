@@ -237,8 +237,12 @@ printf 'deny exec %s\n' "$D/files/exact" >"$EXACT"
 [[ $BTRFS == yes ]] && printf 'deny exec %s\n' "$B/sv1/exact" >>"$EXACT"
 check "exact-only policy loads" "$BULWARK" policy load "$EXACT"
 EXPLAIN_POLICY=$EXACT
+before=$(counter exec allowed)
 denied "exact path: the file itself" 1 exec "$D/files/exact"
 allowed "exact path: the file next to it" exec "$D/files/fine"
+allowed "exact path: the file next to it, again" exec "$D/files/fine"
+# Counted in bw_live by the kernel, added to the decisions by bulwarkd.
+check "exact path: allowed execs are counted" test "$(counter exec allowed)" -ge $((before + 2))
 ovl files "$D/files"
 ovl nested "$O/files"
 ovl up "$D/files" "$O/up2.upper"
