@@ -167,9 +167,9 @@ for h in goal_hooks:
 with open(base + ".goals", "w") as g:
     g.write(f"4x less above the floor than {rev} on the four hooks, 10 and 110k rules\t" + "; ".join(cuts) + "\t"
             + ("met" if not missed else "missed") + "\t" + ("" if not missed else
-            "the pages each hook reaches, at 0.2-0.4 us a page under emulation: a decision per fork under "
-            "fork rules, the overlay's two views of every file from the VM's root, a lookup per subject mask; "
-            "one-CPU runs spread by up to 60% (performance.md, Fifth round)") + "\n")
+            "the code and pages each exec hook reaches first in a new address space under emulation: "
+            "beside the exact-file path (decision 105), the hash program, the protection checks and the "
+            "conclusion; one-CPU runs spread by up to 60% (performance.md, Seventh round)") + "\n")
     g.write(f"a fork within 2x of the floor when no rule names forks\t{t / f:.1f}x the floor ({rev}: {b / f:.1f}x)\t"
             + ("met" if t <= 2 * f else "missed") + "\t" + ("" if t <= 2 * f else
             "the fast path reads current and bw_live: about a microsecond over the empty program, "
