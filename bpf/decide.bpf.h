@@ -452,7 +452,9 @@ static __always_inline struct dentry *bw_inode_alias(struct inode *inode)
  * a fake path (6.1 maps an overlay file's real file under the overlay's
  * path), else the real file an overlay file opened (ovl_open stores it in
  * private_data, on 6.1 and 6.12). Returns 0 to walk on, 1 when every view
- * is done (w->done set).
+ * is done (w->done set). bw_exact_none walks the same views for the
+ * exact-file path: a view added here must be added there too, or that
+ * path would miss its entries (t_identity's exact-path checks).
  */
 static __always_inline long bw_next_view(struct bw_search *w, __u32 i)
 {
