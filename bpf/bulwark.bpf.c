@@ -46,13 +46,13 @@ static __always_inline bool bw_is_own_exe(struct file *file)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 
-	return BPF_CORE_READ(task, mm, exe_file) == file;
+	return task->mm->exe_file == file; /* plain loads: BTF pointers (decision 106) */
 }
 
 /* A file with no name left in any filesystem: a memfd, shm, or a deleted file. */
 static __always_inline bool bw_is_nameless(struct file *file)
 {
-	return BPF_CORE_READ(file, f_path.dentry, d_inode, __i_nlink) == 0;
+	return file->f_path.dentry->d_inode->__i_nlink == 0;
 }
 
 /*
@@ -133,13 +133,13 @@ int BPF_PROG(bw_mmap_file, struct file *file, unsigned long reqprot, unsigned lo
 	if (ret || !(prot & PROT_EXEC))
 		return ret;
 	if (!anon && !bw_is_own_exe(file)) {
-		bw_decide_file(&d, BW_OP_EXEC, BW_HOOK_MMAP, bw_addr(file));
+		bw_decide_file(&d, BW_OP_EXEC, BW_HOOK_MMAP, file);
 		rc = bw_conclude(&d, &file->f_path, NULL);
 		if (rc)
 			return rc;
 		/* Image load: a library, ld.so's program, dlopen: `load` rules. */
 		__builtin_memset(&d, 0, sizeof(d));
-		bw_decide_file(&d, BW_OP_LOAD, BW_HOOK_MMAP, bw_addr(file));
+		bw_decide_file(&d, BW_OP_LOAD, BW_HOOK_MMAP, file);
 		rc = bw_conclude(&d, &file->f_path, NULL);
 		if (!rc)
 			rc = bw_protect_untrusted_load(&d, file, BW_HOOK_MMAP, &file->f_path);
@@ -175,28 +175,28 @@ int BPF_PROG(bw_file_mprotect, struct vm_area_struct *vma, unsigned long reqprot
 
 	if (ret || !(prot & PROT_EXEC))
 		return ret;
-	file = BPF_CORE_READ(vma, vm_file);
+	file = vma->vm_file;
 	if (prot & PROT_WRITE) {
 		rc = bw_memory(&d, BW_OP_WX, BW_HOOK_MPROTECT, file, NULL);
 		if (rc)
 			return rc;
 	}
-	vm_flags = BPF_CORE_READ(vma, vm_flags);
+	vm_flags = vma->vm_flags; /* plain loads: the vma is a BTF pointer (decision 106) */
 	if (vm_flags & VM_EXEC)
 		return 0; /* already executable: decided when it became so */
-	if (!file || (!(vm_flags & VM_SHARED) && BPF_CORE_READ(vma, anon_vma)))
+	if (!file || (!(vm_flags & VM_SHARED) && vma->anon_vma))
 		return bw_memory(&d, BW_OP_ANON_EXEC, BW_HOOK_MPROTECT, file, NULL);
 	if (bw_is_own_exe(file))
 		return 0;
 	__builtin_memset(&d, 0, sizeof(d));
-	bw_decide_file(&d, BW_OP_EXEC, BW_HOOK_MPROTECT, bw_addr(file));
+	bw_decide_file(&d, BW_OP_EXEC, BW_HOOK_MPROTECT, file);
 	/* bpf_d_path is not allowed in this hook: dev and ino still name it. */
 	d.event_flags |= BW_EVF_PATH_ERR;
 	rc = bw_conclude(&d, NULL, NULL);
 	if (rc)
 		return rc;
 	__builtin_memset(&d, 0, sizeof(d));
-	bw_decide_file(&d, BW_OP_LOAD, BW_HOOK_MPROTECT, bw_addr(file));
+	bw_decide_file(&d, BW_OP_LOAD, BW_HOOK_MPROTECT, file);
 	d.event_flags |= BW_EVF_PATH_ERR;
 	rc = bw_conclude(&d, NULL, NULL);
 	if (!rc)
@@ -279,7 +279,7 @@ static __always_inline int bw_protect_traced_exec(struct bw_decision *d, struct 
 	struct task_struct *task = bpf_get_current_task_btf();
 	__u32 rule_id, need, have;
 
-	if (!BPF_CORE_READ(task, ptrace))
+	if (!task->ptrace)
 		return 0;
 	need = bw_protected_file(BPF_CORE_READ(bprm, file, f_path.dentry), false, &rule_id);
 	if (!need)
@@ -304,11 +304,12 @@ static __always_inline int bw_protect_traced_exec(struct bw_decision *d, struct 
  */
 static __always_inline int bw_protect_untrusted_exec(struct bw_decision *d, struct linux_binprm *bprm)
 {
-	struct dentry *dentry = BPF_CORE_READ(bprm, file, f_path.dentry);
+	struct dentry *dentry;
 	__u32 rule_id, need;
 
 	if (!bw_policy_has(BW_POLICY_TRUST))
 		return 0;
+	dentry = bprm->file->f_path.dentry;
 	need = bw_protected_file(dentry, false, &rule_id);
 	if (!need || bw_image_trusted(d, bprm->file))
 		return 0;
@@ -382,7 +383,7 @@ int BPF_PROG(bw_bprm_check, struct linux_binprm *bprm, int ret)
 	if (bw_policy_has(BW_POLICY_STICKY))
 		bw_mark_nochild(bpf_task_storage_get(&bw_task_state, cur, 0,
 						     BPF_LOCAL_STORAGE_GET_F_CREATE), &d);
-	bw_decide_file(&d, BW_OP_EXEC, BW_HOOK_EXEC, bw_addr(bprm->file));
+	bw_decide_file(&d, BW_OP_EXEC, BW_HOOK_EXEC, bprm->file);
 	ret = bw_conclude(&d, &bprm->file->f_path, NULL);
 	if (!ret)
 		ret = bw_protect_traced_exec(&d, bprm);
@@ -872,15 +873,17 @@ static __always_inline int bw_proc_open(struct file *file, struct inode *inode, 
 SEC("lsm/file_open")
 int BPF_PROG(bw_file_open, struct file *file, int ret)
 {
-	struct inode *inode = BPF_CORE_READ(file, f_inode);
+	struct inode *inode;
 	__u32 f_mode;
 
 	if (ret)
 		return ret;
-	f_mode = BPF_CORE_READ(file, f_mode);
+	/* Plain loads of the BTF pointer: a read-only open calls no helper (decision 106). */
+	f_mode = file->f_mode;
+	if (file->f_inode->i_sb->s_magic != PROC_SUPER_MAGIC && !(f_mode & FMODE_WRITE))
+		return 0;
+	inode = BPF_CORE_READ(file, f_inode);
 	if (BPF_CORE_READ(inode, i_sb, s_magic) != PROC_SUPER_MAGIC) {
-		if (!(f_mode & FMODE_WRITE))
-			return 0;
 		/* Its content may change now: no longer trusted (trust.bpf.h). */
 		bw_trust_revoke_inode(inode);
 		if (BPF_CORE_READ(inode, i_sb, s_magic) == BW_CGROUP2_MAGIC)
@@ -967,7 +970,7 @@ int BPF_PROG(bw_kernel_read_file, struct file *file, enum kernel_read_file_id id
 
 	if (ret || !op || bw_is_kthread())
 		return ret;
-	bw_decide_file(&d, op, BW_HOOK_READ_FILE, bw_addr(file));
+	bw_decide_file(&d, op, BW_HOOK_READ_FILE, file);
 	return bw_conclude(&d, &file->f_path, NULL);
 }
 
@@ -1530,8 +1533,8 @@ int BPF_PROG(bw_notify_exec, struct task_struct *p, pid_t old_pid, struct linux_
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(bw_notify_exit, struct task_struct *p)
 {
-	__u32 policy_flags = 0, pid = BPF_CORE_READ(p, pid), tgid = BPF_CORE_READ(p, tgid);
-	bool last = BPF_CORE_READ(p, signal, live.counter) == 0;
+	__u32 policy_flags = 0, pid = p->pid, tgid = p->tgid; /* plain loads: decision 106 */
+	bool last = p->signal->live.counter == 0;
 	struct bw_task_state *ts;
 	struct bw_guard *g;
 	struct bw_event *e;

@@ -184,7 +184,7 @@ static __always_inline bool bw_live_skips(const struct bw_live *live, __u32 op, 
 		return true;
 	if (live->combos[op] & ~0xCCCCCCCCu)
 		return false;
-	bit = BW_UID_FILTER_BIT(op, BPF_CORE_READ(task, cred, euid.val));
+	bit = BW_UID_FILTER_BIT(op, task->cred->euid.val); /* plain loads: a BTF pointer */
 	word_key = bit >> 6;
 	word = bpf_map_lookup_elem(&bw_uid_filter, &word_key);
 	return word && !(*word & (1ull << (bit & 63)));
@@ -1154,16 +1154,17 @@ __noinline int bw_decide_file_layer(struct bw_decision *d, __u32 op, __u32 hook,
  * counted: an exec is counted in bw_live, whose page the path has
  * reached already, not in the per-CPU counters (decision 102's reason).
  */
-static __noinline int bw_exact_none(__u64 file_addr, __u32 op)
+static __noinline int bw_exact_none(struct file *file, __u32 op)
 {
-	struct file *file = (struct file *)file_addr;
 	struct bw_rule_key key = {};
 	struct dentry *dentry;
+	struct super_block *sb;
 	struct bw_live *live;
 	struct inode *inode;
+	__u64 below = 0;
 	__u32 zero = 0;
+	int view = 1;
 	void *policy;
-	int view;
 
 	live = bpf_map_lookup_elem(&bw_live, &zero);
 	if (!live || !live->installed || op >= BW_OP_COUNT || (live->inexact_ops & (1u << op)) ||
@@ -1176,23 +1177,53 @@ static __noinline int bw_exact_none(__u64 file_addr, __u32 op)
 		return 0;
 	key.op = op;
 	key.kind = BW_OBJ_FILE;
-	dentry = BPF_CORE_READ(file, f_path.dentry);
-	/* A bounded loop: unrolled, its four views' code would be four times the pages to reach. */
-	for (view = 0; view < BW_VIEWS_MAX; view++) {
+	/*
+	 * The path used, read with plain loads: file is the hook's BTF
+	 * pointer, and under emulation every helper call (a probe read) is
+	 * the cost (decision 106). btrfs needs bw_inode_id's subvolume.
+	 */
+	dentry = file->f_path.dentry;
+	inode = dentry->d_inode;
+	sb = inode->i_sb;
+	if (sb->s_magic == BW_BTRFS_MAGIC) {
+		if (!bw_inode_id(dentry, &key.dev, &key.ino))
+			return 0;
+	} else {
+		key.dev = sb->s_dev;
+		key.ino = inode->i_ino;
+	}
+	if (bpf_map_lookup_elem(policy, &key))
+		return 0;
+	/* The next view: a fake path's real inode, or the real file below an overlay. */
+	if (file->f_inode != inode) {
+		inode = file->f_inode;
+		below = (__u64)file->private_data; /* unused unless inode is overlayfs' too */
+		if (BPF_CORE_READ(inode, i_sb, s_magic) != BW_OVERLAYFS_MAGIC)
+			below = 0;
+		dentry = bw_inode_alias(inode);
 		if (!dentry || !bw_inode_id(dentry, &key.dev, &key.ino))
 			return 0;
 		if (bpf_map_lookup_elem(policy, &key))
 			return 0;
-		inode = BPF_CORE_READ(file, f_inode);
-		if (view == 0 && inode != BPF_CORE_READ(file, f_path.dentry, d_inode)) {
-			/* a fake path's real inode is the next view */
-		} else if (BPF_CORE_READ(inode, i_sb, s_magic) == BW_OVERLAYFS_MAGIC) {
-			file = BPF_CORE_READ(file, private_data);
-			inode = file ? BPF_CORE_READ(file, f_inode) : NULL;
-		} else {
-			goto none; /* every view looked at */
-		}
+		if (!below)
+			goto none;
+		view = 2;
+	} else if (sb->s_magic == BW_OVERLAYFS_MAGIC) {
+		below = (__u64)file->private_data;
+	} else {
+		goto none; /* one view: the common case */
+	}
+	/* Real files below overlays, probe-read: a number is not a BTF pointer on 6.1. */
+	for (; view < BW_VIEWS_MAX; view++) {
+		inode = below ? (struct inode *)BPF_CORE_READ((struct file *)below, f_inode) : NULL;
 		dentry = inode ? bw_inode_alias(inode) : NULL;
+		if (!dentry || !bw_inode_id(dentry, &key.dev, &key.ino))
+			return 0;
+		if (bpf_map_lookup_elem(policy, &key))
+			return 0;
+		if (BPF_CORE_READ(inode, i_sb, s_magic) != BW_OVERLAYFS_MAGIC)
+			goto none; /* every view looked at */
+		below = (__u64)BPF_CORE_READ((struct file *)below, private_data);
 	}
 	return 0; /* stacked deeper than the search goes: it fails closed */
 none:
@@ -1215,19 +1246,21 @@ none:
  * global search would pass the 512-byte stack (bw_bprm_check on 6.1).
  */
 static __always_inline void bw_decide_file(struct bw_decision *d, __u32 op, __u32 hook,
-					   __u64 file_addr)
+					   struct file *file)
 {
 	__u32 l, layers;
+	__u64 file_addr;
 
 	if (bw_undecided_memory(d, op, hook))
 		return;
-	l = bw_exact_none(file_addr, op);
+	l = bw_exact_none(file, op);
 	if (l) {
 		bw_undecided(d, op, hook);
 		if (l == 2)
 			d->rule_flags |= BW_DECISION_COUNTED;
 		return;
 	}
+	file_addr = bw_addr(file); /* the search is global: a number, not a BTF pointer */
 	bw_decide_file_layer(d, op, hook, file_addr, 0);
 	layers = d->policy_flags >> BW_DECISION_LAYERS_SHIFT;
 	if (!layers)
