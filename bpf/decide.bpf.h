@@ -76,6 +76,15 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } bw_uid_filter SEC(".maps");
 
+/* Which exact files some rule in force names: a superset, as bw_uid_filter (BW_FILE_FILTER_BIT). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BW_FILE_FILTER_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bw_file_filter SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, BW_COUNTERS_LEN);
@@ -1141,6 +1150,26 @@ __noinline int bw_decide_file_layer(struct bw_decision *d, __u32 op, __u32 hook,
 }
 
 /*
+ * May the rule map in force hold key, an exact file's entry? Not when its
+ * bit in bw_file_filter is clear (decision 106): one word of an array,
+ * read inline, where the map is a hash lookup, a call and the pages of
+ * two more maps. *policy is the map, looked up at the first need and
+ * kept, so that every view of one decision asks the same map. True when
+ * unsure, or when no map is in force.
+ */
+static __always_inline bool bw_exact_entry(const struct bw_rule_key *key, void **policy)
+{
+	__u32 bit = BW_FILE_FILTER_BIT(key->op, key->dev, key->ino), word = bit >> 6, zero = 0;
+	__u64 *w = bpf_map_lookup_elem(&bw_file_filter, &word);
+
+	if (w && !(*w & (1ull << (bit & 63))))
+		return false;
+	if (!*policy)
+		*policy = bpf_map_lookup_elem(&bw_policy, &zero);
+	return !*policy || bpf_map_lookup_elem(*policy, key);
+}
+
+/*
  * Decision 105, the exact-file path: while every rule of op in force, in
  * every layer, names an exact file and no subject (bw_live's inexact_ops
  * clear, no trust object), the search's answer for a file is whether one
@@ -1162,9 +1191,9 @@ static __noinline int bw_exact_none(struct file *file, __u32 op)
 	struct bw_live *live;
 	struct inode *inode;
 	__u64 below = 0;
+	void *policy = NULL;
 	__u32 zero = 0;
 	int view = 1;
-	void *policy;
 
 	live = bpf_map_lookup_elem(&bw_live, &zero);
 	if (!live || !live->installed || op >= BW_OP_COUNT || (live->inexact_ops & (1u << op)) ||
@@ -1172,9 +1201,6 @@ static __noinline int bw_exact_none(struct file *file, __u32 op)
 		return 0;
 	if (!(live->ops & (1u << op)))
 		goto none;
-	policy = bpf_map_lookup_elem(&bw_policy, &zero);
-	if (!policy)
-		return 0;
 	key.op = op;
 	key.kind = BW_OBJ_FILE;
 	/*
@@ -1192,7 +1218,7 @@ static __noinline int bw_exact_none(struct file *file, __u32 op)
 		key.dev = sb->s_dev;
 		key.ino = inode->i_ino;
 	}
-	if (bpf_map_lookup_elem(policy, &key))
+	if (bw_exact_entry(&key, &policy))
 		return 0;
 	/* The next view: a fake path's real inode, or the real file below an overlay. */
 	if (file->f_inode != inode) {
@@ -1203,7 +1229,7 @@ static __noinline int bw_exact_none(struct file *file, __u32 op)
 		dentry = bw_inode_alias(inode);
 		if (!dentry || !bw_inode_id(dentry, &key.dev, &key.ino))
 			return 0;
-		if (bpf_map_lookup_elem(policy, &key))
+		if (bw_exact_entry(&key, &policy))
 			return 0;
 		if (!below)
 			goto none;
@@ -1219,7 +1245,7 @@ static __noinline int bw_exact_none(struct file *file, __u32 op)
 		dentry = inode ? bw_inode_alias(inode) : NULL;
 		if (!dentry || !bw_inode_id(dentry, &key.dev, &key.ino))
 			return 0;
-		if (bpf_map_lookup_elem(policy, &key))
+		if (bw_exact_entry(&key, &policy))
 			return 0;
 		if (BPF_CORE_READ(inode, i_sb, s_magic) != BW_OVERLAYFS_MAGIC)
 			goto none; /* every view looked at */

@@ -18,6 +18,7 @@
 
 #include <dirent.h>
 #include <sodium.h>
+#include <linux/membarrier.h>
 #include <sys/syscall.h>
 
 #include "bulwark.skel.h"
@@ -608,69 +609,142 @@ static struct bw_live live_union(const struct bw_live *a, const struct bw_live *
 	return l;
 }
 
-/* The (op, uid) pairs c's rules name, as bw_uid_filter holds them (BW_UID_FILTER_BIT). */
-static void uid_filter_of(const struct bw_compiled *c, uint64_t *words)
+/*
+ * The filters beside bw_live: bitmaps of what the rules in force name,
+ * which the hooks read to skip a decision no rule can make (a clear bit:
+ * no rule). Both only widen across a swap (old | new), as bw_live does.
+ *   bw_uid_filter   (op, uid) of rules whose subject names a uid (decision 104)
+ *   bw_file_filter  (op, dev, ino) of exact-file entries (decision 106)
+ */
+enum { FILTER_UID, FILTER_FILE, FILTERS };
+
+static const struct {
+	const char *what;
+	uint32_t words;
+} filters[FILTERS] = {
+	[FILTER_UID] = { "which uids the rules name", BW_UID_FILTER_WORDS },
+	[FILTER_FILE] = { "which files the rules name", BW_FILE_FILTER_WORDS },
+};
+
+static int filter_fd(struct bw_kernel *k, int f)
 {
-	memset(words, 0, BW_UID_FILTER_WORDS * sizeof(*words));
+	return bpf_map__fd(f == FILTER_UID ? k->skel->maps.bw_uid_filter : k->skel->maps.bw_file_filter);
+}
+
+/* Filter f as c's rules set it, into words. */
+static void filter_of(const struct bw_compiled *c, int f, uint64_t *words)
+{
+	memset(words, 0, filters[f].words * sizeof(*words));
 	for (size_t i = 0; i < c->n; i++) {
 		const struct bw_rule_key *key = &c->entries[i].key;
 		uint32_t bit;
 
-		if (key->kind == BW_OBJ_META || is_class_entry(key) || !(key->subj & (1u << BW_DIM_UID)))
+		if (key->kind == BW_OBJ_META || is_class_entry(key))
 			continue;
-		bit = BW_UID_FILTER_BIT(key->op, key->ids[BW_DIM_UID]);
+		if (f == FILTER_UID && (key->subj & (1u << BW_DIM_UID)))
+			bit = BW_UID_FILTER_BIT(key->op, key->ids[BW_DIM_UID]);
+		else if (f == FILTER_FILE && key->kind == BW_OBJ_FILE)
+			bit = BW_FILE_FILTER_BIT(key->op, key->dev, key->ino);
+		else
+			continue;
 		words[bit / 64] |= 1ull << (bit % 64);
 	}
 }
 
-/* Keys for batch operations on bw_uid_filter (the daemon is one thread). */
-static uint32_t uid_filter_keys[BW_UID_FILTER_WORDS];
+/* Keys and values for batch operations on a filter (the daemon is one thread). */
+static uint32_t filter_keys[BW_FILE_FILTER_WORDS];
+static uint64_t filter_values[BW_FILE_FILTER_WORDS];
+_Static_assert(BW_FILE_FILTER_WORDS >= BW_UID_FILTER_WORDS, "the batch buffers hold either filter");
 
 /*
- * bw_uid_filter now, into words; false, with every bit set, when it cannot
- * be read (never skip, and rewrite every word).
+ * Filter f now, into words; false, with every bit set, when it cannot be
+ * read (never skip, and rewrite every word).
  */
-static bool uid_filter_now(struct bw_kernel *k, uint64_t *words)
+static bool filter_now(struct bw_kernel *k, int f, uint64_t *words)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	__u32 count = BW_UID_FILTER_WORDS, out_batch;
-	int fd = bpf_map__fd(k->skel->maps.bw_uid_filter);
+	__u32 count = filters[f].words, out_batch;
 
-	if (bpf_map_lookup_batch(fd, NULL, &out_batch, uid_filter_keys, words, &count, &opts) < 0 &&
+	if (bpf_map_lookup_batch(filter_fd(k, f), NULL, &out_batch, filter_keys, words, &count, &opts) < 0 &&
 	    errno != ENOENT)
 		count = 0;
-	if (count != BW_UID_FILTER_WORDS) {
-		bw_log(LOG_WARNING, "cannot read which uids the rules name (%u of %u words): taking all of them",
-		       count, BW_UID_FILTER_WORDS);
-		memset(words, 0xff, BW_UID_FILTER_WORDS * sizeof(*words));
+	if (count != filters[f].words) {
+		bw_log(LOG_WARNING, "cannot read %s (%u of %u words): taking all of them", filters[f].what,
+		       count, filters[f].words);
+		memset(words, 0xff, filters[f].words * sizeof(*words));
 		return false;
 	}
 	return true;
 }
 
 /*
- * bw_uid_filter from have (what it holds; NULL: not known) to want: only
- * the words that differ, in one batch. A policy naming no uid changes
- * none, where every swap used to write all 8,192 words twice.
+ * Filter f from have (what it holds; NULL: not known) to want: only the
+ * words that differ, in one batch. A policy naming no uid and no file
+ * changes none.
  */
-static int uid_filter_set(struct bw_kernel *k, const uint64_t *have, const uint64_t *want)
+static int filter_set(struct bw_kernel *k, int f, const uint64_t *have, const uint64_t *want)
 {
-	static uint64_t values[BW_UID_FILTER_WORDS];
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
 	__u32 count = 0, n;
 
-	for (uint32_t i = 0; i < BW_UID_FILTER_WORDS; i++)
+	for (uint32_t i = 0; i < filters[f].words; i++)
 		if (!have || have[i] != want[i]) {
-			uid_filter_keys[count] = i;
-			values[count++] = want[i];
+			filter_keys[count] = i;
+			filter_values[count++] = want[i];
 		}
 	if (count == 0)
 		return 0;
 	n = count;
-	if (bpf_map_update_batch(bpf_map__fd(k->skel->maps.bw_uid_filter), uid_filter_keys, values, &n,
-				 &opts) < 0)
+	if (bpf_map_update_batch(filter_fd(k, f), filter_keys, filter_values, &n, &opts) < 0)
 		return -errno;
 	return n == count ? 0 : -EIO;
+}
+
+/*
+ * Every filter as c sets it, and as wide as what holds now and c
+ * together: the words of each, filters[f].words apart, in one buffer.
+ */
+struct filter_words {
+	uint64_t *next[FILTERS], *wide[FILTERS];
+	bool known[FILTERS];
+	uint64_t *mem;
+};
+
+static int filters_prepare(struct bw_kernel *k, const struct bw_compiled *c, struct filter_words *w)
+{
+	size_t total = 0, at = 0;
+	uint64_t *now;
+
+	for (int f = 0; f < FILTERS; f++)
+		total += filters[f].words;
+	w->mem = calloc(3 * total, sizeof(uint64_t));
+	if (!w->mem)
+		return -ENOMEM;
+	for (int f = 0; f < FILTERS; f++) {
+		w->next[f] = w->mem + at;
+		w->wide[f] = w->mem + total + at;
+		now = w->mem + 2 * total + at;
+		at += filters[f].words;
+		filter_of(c, f, w->next[f]);
+		w->known[f] = filter_now(k, f, now);
+		for (uint32_t i = 0; i < filters[f].words; i++)
+			w->wide[f][i] = now[i] | w->next[f][i];
+		/* widen from what holds now (or every word, when it is not known) */
+		if (filter_set(k, f, w->known[f] ? now : NULL, w->wide[f]) < 0)
+			return -errno ? -errno : -EIO;
+	}
+	return 0;
+}
+
+/* After the swap: each filter down to c's alone. Failing this is only slower. */
+static int filters_narrow(struct bw_kernel *k, const struct filter_words *w)
+{
+	int r = 0;
+
+	for (int f = 0; f < FILTERS; f++)
+		if (filter_set(k, f, w->wide[f], w->next[f]) < 0)
+			r = -errno;
+	return r;
 }
 
 /*
@@ -972,21 +1046,14 @@ int bw_kernel_install(struct bw_kernel *k, const struct bw_compiled *c, const ui
 		      uint32_t rules, uint32_t flags, char *why, size_t why_len)
 {
 	struct bw_live was = live_now(k), next = live_of(c, was), wide;
-	uint64_t *next_uids = calloc(3 * BW_UID_FILTER_WORDS, sizeof(uint64_t)),
-		 *wide_uids = next_uids ? next_uids + BW_UID_FILTER_WORDS : NULL,
-		 *now_uids = next_uids ? next_uids + 2 * BW_UID_FILTER_WORDS : NULL;
+	struct filter_words fw = { 0 };
 	LIBBPF_OPTS(bpf_map_create_opts, mopts);
 	struct bw_policy_info info = { 0 };
 	__u32 zero = 0;
 	struct timespec now;
 	uint32_t serial;
 	int inner = -1, r;
-	bool known;
 
-	if (!next_uids) {
-		snprintf(why, why_len, "out of memory");
-		return -ENOMEM;
-	}
 	fill_fs_layout(k);
 	/* Sized exactly: a preallocated map of n entries cannot fill up. */
 	inner = bpf_map_create(BPF_MAP_TYPE_HASH, "bw_rules", sizeof(struct bw_rule_key),
@@ -1017,12 +1084,8 @@ int bw_kernel_install(struct bw_kernel *k, const struct bw_compiled *c, const ui
 	 * Before the switch the hooks' fast paths must allow for both maps
 	 * (decision 101): a hook that skips an op then skips it under either.
 	 */
-	uid_filter_of(c, next_uids);
-	known = uid_filter_now(k, now_uids);
-	for (int i = 0; i < BW_UID_FILTER_WORDS; i++)
-		wide_uids[i] = now_uids[i] | next_uids[i];
 	wide = live_union(&was, &next);
-	r = uid_filter_set(k, known ? now_uids : NULL, wide_uids);
+	r = filters_prepare(k, c, &fw);
 	if (r == 0)
 		r = live_set(k, &wide);
 	if (r < 0) {
@@ -1035,8 +1098,19 @@ int bw_kernel_install(struct bw_kernel *k, const struct bw_compiled *c, const ui
 		snprintf(why, why_len, "cannot swap in the new policy: %s", strerror(errno));
 		goto out;
 	}
+	/*
+	 * Narrow only once no decision that may hold the old map still runs
+	 * (decision 106): a decision that took the old map and then read a
+	 * filter narrowed to the new one could miss an entry of either. The
+	 * hooks' programs run under RCU, and membarrier's global command is
+	 * a synchronize_rcu(). On one CPU it returns at once; a program is
+	 * not preempted there unless the kernel preempts fully.
+	 */
+	if (syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) < 0)
+		bw_log(LOG_WARNING, "cannot wait for the hooks to leave the old policy (%s): keeping what they check wide",
+		       strerror(errno));
 	/* Failing this, hooks keep taking their full path for the old map's ops: slower, never wrong. */
-	if (live_set(k, &next) < 0 || uid_filter_set(k, wide_uids, next_uids) < 0)
+	else if (live_set(k, &next) < 0 || filters_narrow(k, &fw) < 0)
 		bw_log(LOG_WARNING, "cannot narrow what the hooks check to the new policy: %s", strerror(errno));
 	clock_gettime(CLOCK_REALTIME, &now);
 	memcpy(info.sha256, sha256, sizeof(info.sha256));
@@ -1051,7 +1125,7 @@ int bw_kernel_install(struct bw_kernel *k, const struct bw_compiled *c, const ui
 	}
 	r = 0;
 out:
-	free(next_uids);
+	free(fw.mem);
 	if (inner >= 0)
 		close(inner);
 	return r;

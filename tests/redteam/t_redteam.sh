@@ -424,6 +424,9 @@ cmd_result "bpftool map update of what the hooks may skip (bw_live)" EPERM \
 # ... and the uids the rules name (decision 104): cleared, every fork rule by uid would be skipped
 cmd_result "bpftool map update of the uids the rules name (bw_uid_filter)" EPERM \
 	bpftool map update pinned "$PIN/bw_uid_filter" key 0 0 0 0 value 0 0 0 0 0 0 0 0
+# ... and the files the rules name (decision 106): cleared, every exact exec rule would be skipped
+cmd_result "bpftool map update of the files the rules name (bw_file_filter)" EPERM \
+	bpftool map update pinned "$PIN/bw_file_filter" key 0 0 0 0 value 0 0 0 0 0 0 0 0
 # a program fd would let root attach freplace over a global function of the decision path
 cmd_result "bpftool prog show of bulwark's program" EPERM bpftool prog show id "$PROG_ID"
 protected_event "program fd" ".via == \"bpf_prog\""

@@ -232,7 +232,8 @@ int main(void)
 	static const char *const maps[] = { "bw_policy", "bw_policy_info", "bw_counters", "bw_events",
 					    "bw_fs_layout", "bw_task_state", "bw_sysctls", "bw_canary",
 					    "bw_build", "bw_guard", "bw_cgroup_moving", "bw_trust",
-					    "bw_sb_instance", "bw_sb_seq", "bw_live", "bw_uid_filter" };
+					    "bw_sb_instance", "bw_sb_seq", "bw_live", "bw_uid_filter",
+					    "bw_file_filter" };
 	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++)
 		close(map_fd(maps[i]));
 
@@ -262,6 +263,7 @@ int main(void)
 	zero_array("bw_counters", true);
 	zero_array("bw_live", false); /* no policy, and the task storage (marks) is cleared below */
 	zero_array("bw_uid_filter", false);
+	zero_array("bw_file_filter", false);
 	zero_array("bw_guard", false);
 	zero_array("bw_canary", false);
 	empty_hash("bw_trust", sizeof(struct bw_trust_key));

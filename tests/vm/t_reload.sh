@@ -67,6 +67,39 @@ expect_eq "every exec attempt saw EPERM" "$n" "$eperm"
 expect_exec_ok "allowed program after the loop" "$T/other/prog"
 wait_event "allow with log is reported" ".process.pid == $TRY_PID and .action == \"allowed\" and .decision == \"allow\""
 
+# --- the same between two exact-file policies (decision 106) -------------
+# Both name the binary by its file alone, so every exec takes the
+# exact-file path, which reads bw_file_filter before the rule map. The
+# two name different other files, so every swap widens the filter to
+# both and narrows it to the new one: a narrowing that dropped the
+# binary's bit, or came before the swap, would let it run once.
+mkdir -p "$T/exact"
+{
+	printf 'deny exec %s/bad/mark\ndeny exec %s/other/prog\n' "$T" "$T"
+	for i in $(seq 1 50); do : >"$T/exact/x$i" && printf 'deny exec %s/exact/x%s\n' "$T" "$i"; done
+} >"$WORK/x.policy"
+{
+	printf 'deny exec %s/bad/mark\n' "$T"
+	for i in $(seq 1 50); do : >"$T/exact/y$i" && printf 'deny exec %s/exact/y%s\n' "$T" "$i"; done
+} >"$WORK/y.policy"
+start_hammer
+loads=0 load_failures=0
+for i in $(seq 1 60); do
+	if ((i % 2)); then p=x; else p=y; fi
+	"$BULWARK" policy load "$WORK/$p.policy" >/dev/null 2>&1 && loads=$((loads + 1)) || load_failures=$((load_failures + 1))
+done
+stop_hammer
+expect_eq "exact policies: 60 reloads succeeded" "60 0" "$loads $load_failures"
+check "exact policies: the hammer ran during the reloads ($n execs)" test "$n" -ge 10
+expect_eq "exact policies: every exec attempt saw EPERM" "$n" "$eperm"
+check "exact policies: the binary never ran" test ! -e "$WORK/RAN"
+# The last load was y: other/prog is named by x only.
+expect_exec_ok "exact policies: a file the policy in force does not name runs" "$T/other/prog"
+"$BULWARK" policy load "$WORK/x.policy" >/dev/null
+expect_exec_errno "exact policies: the same file once the policy names it" EPERM "$T/other/prog"
+wait_event "exact policies: its denial is reported" ".process.pid == $TRY_PID and .action == \"blocked\""
+"$BULWARK" policy load "$WORK/a.policy" >/dev/null
+
 # --- the daemon killed in the middle of a large load -----------------------
 # 50,000 rules take seconds to compile and fill under emulation; SIGKILL
 # lands inside that. Whatever the moment, the kernel holds one whole policy
