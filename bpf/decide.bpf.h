@@ -1150,23 +1150,21 @@ __noinline int bw_decide_file_layer(struct bw_decision *d, __u32 op, __u32 hook,
 }
 
 /*
- * May the rule map in force hold key, an exact file's entry? Not when its
- * bit in bw_file_filter is clear (decision 106): one word of an array,
- * read inline, where the map is a hash lookup, a call and the pages of
- * two more maps. *policy is the map, looked up at the first need and
- * kept, so that every view of one decision asks the same map. True when
- * unsure, or when no map is in force.
+ * Does the rule map hold key, an exact file's entry? Not when its bit in
+ * bw_file_filter is clear (decision 106): one word of an array, read
+ * inline, where the map is a hash lookup and a call. The caller took
+ * the map before reading any bit, so the filter it reads is at least as
+ * wide as that map (bulwarkd widens before a swap and narrows only after
+ * the swap's grace period).
  */
-static __always_inline bool bw_exact_entry(const struct bw_rule_key *key, void **policy)
+static __always_inline bool bw_exact_entry(void *policy, const struct bw_rule_key *key)
 {
-	__u32 bit = BW_FILE_FILTER_BIT(key->op, key->dev, key->ino), word = bit >> 6, zero = 0;
+	__u32 bit = BW_FILE_FILTER_BIT(key->op, key->dev, key->ino), word = bit >> 6;
 	__u64 *w = bpf_map_lookup_elem(&bw_file_filter, &word);
 
 	if (w && !(*w & (1ull << (bit & 63))))
 		return false;
-	if (!*policy)
-		*policy = bpf_map_lookup_elem(&bw_policy, &zero);
-	return !*policy || bpf_map_lookup_elem(*policy, key);
+	return bpf_map_lookup_elem(policy, key);
 }
 
 /*
@@ -1191,7 +1189,7 @@ static __noinline int bw_exact_none(struct file *file, __u32 op)
 	struct bw_live *live;
 	struct inode *inode;
 	__u64 below = 0;
-	void *policy = NULL;
+	void *policy;
 	__u32 zero = 0;
 	int view = 1;
 
@@ -1201,6 +1199,9 @@ static __noinline int bw_exact_none(struct file *file, __u32 op)
 		return 0;
 	if (!(live->ops & (1u << op)))
 		goto none;
+	policy = bpf_map_lookup_elem(&bw_policy, &zero);
+	if (!policy)
+		return 0;
 	key.op = op;
 	key.kind = BW_OBJ_FILE;
 	/*
@@ -1218,21 +1219,19 @@ static __noinline int bw_exact_none(struct file *file, __u32 op)
 		key.dev = sb->s_dev;
 		key.ino = inode->i_ino;
 	}
-	if (bw_exact_entry(&key, &policy))
+	if (bw_exact_entry(policy, &key))
 		return 0;
 	/* The next view: a fake path's real inode, or the real file below an overlay. */
 	if (file->f_inode != inode) {
 		inode = file->f_inode;
-		below = (__u64)file->private_data; /* unused unless inode is overlayfs' too */
-		if (BPF_CORE_READ(inode, i_sb, s_magic) != BW_OVERLAYFS_MAGIC)
-			below = 0;
 		dentry = bw_inode_alias(inode);
 		if (!dentry || !bw_inode_id(dentry, &key.dev, &key.ino))
 			return 0;
-		if (bw_exact_entry(&key, &policy))
+		if (bw_exact_entry(policy, &key))
 			return 0;
-		if (!below)
+		if (BPF_CORE_READ(inode, i_sb, s_magic) != BW_OVERLAYFS_MAGIC)
 			goto none;
+		below = (__u64)file->private_data; /* none: the loop fails closed */
 		view = 2;
 	} else if (sb->s_magic == BW_OVERLAYFS_MAGIC) {
 		below = (__u64)file->private_data;
@@ -1245,7 +1244,7 @@ static __noinline int bw_exact_none(struct file *file, __u32 op)
 		dentry = inode ? bw_inode_alias(inode) : NULL;
 		if (!dentry || !bw_inode_id(dentry, &key.dev, &key.ino))
 			return 0;
-		if (bw_exact_entry(&key, &policy))
+		if (bw_exact_entry(policy, &key))
 			return 0;
 		if (BPF_CORE_READ(inode, i_sb, s_magic) != BW_OVERLAYFS_MAGIC)
 			goto none; /* every view looked at */

@@ -18,7 +18,6 @@
 
 #include <dirent.h>
 #include <sodium.h>
-#include <linux/membarrier.h>
 #include <sys/syscall.h>
 
 #include "bulwark.skel.h"
@@ -741,9 +740,12 @@ static int filters_narrow(struct bw_kernel *k, const struct filter_words *w)
 {
 	int r = 0;
 
-	for (int f = 0; f < FILTERS; f++)
-		if (filter_set(k, f, w->wide[f], w->next[f]) < 0)
-			r = -errno;
+	for (int f = 0; f < FILTERS; f++) {
+		int e = filter_set(k, f, w->wide[f], w->next[f]);
+
+		if (e < 0 && !r)
+			r = e;
+	}
 	return r;
 }
 
@@ -1042,6 +1044,30 @@ out:
 	return r;
 }
 
+/*
+ * Wait until no hook program still runs on what it read before now:
+ * write bw_policy's slot again with the map it holds. After every update
+ * of a map of maps the kernel waits for the programs that may be running
+ * (synchronize_rcu, 6.1 and 6.12: maybe_wait_bpf_programs), on one CPU
+ * too. With no map in force there is nothing to wait for: the hooks'
+ * fast paths need an installed policy.
+ */
+static int wait_for_hooks(struct bw_kernel *k)
+{
+	int slot = bpf_map__fd(k->skel->maps.bw_policy), fd, r = 0;
+	__u32 zero = 0, id;
+
+	if (bpf_map_lookup_elem(slot, &zero, &id) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	fd = bpf_map_get_fd_by_id(id);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno; /* freed meanwhile: nothing holds it */
+	if (bpf_map_update_elem(slot, &zero, &fd, BPF_ANY) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
 int bw_kernel_install(struct bw_kernel *k, const struct bw_compiled *c, const uint8_t sha256[32],
 		      uint32_t rules, uint32_t flags, char *why, size_t why_len)
 {
@@ -1092,25 +1118,28 @@ int bw_kernel_install(struct bw_kernel *k, const struct bw_compiled *c, const ui
 		snprintf(why, why_len, "cannot widen what the hooks check before the swap: %s", strerror(-r));
 		goto out;
 	}
-	/* The switch: one update of one slot. */
+	/*
+	 * A hook that read bw_live or a filter before they were widened may
+	 * still run and take the new map for the old one's shape: wait for
+	 * it first (decision 106).
+	 */
+	r = wait_for_hooks(k);
+	if (r < 0) {
+		snprintf(why, why_len, "cannot wait for the hooks before the swap: %s", strerror(-r));
+		goto out;
+	}
+	/*
+	 * The switch: one update of one slot. The kernel returns from it only
+	 * once no program that may hold the old map runs (as wait_for_hooks),
+	 * so narrowing after it cannot meet a decision on the old map.
+	 */
 	if (bpf_map_update_elem(bpf_map__fd(k->skel->maps.bw_policy), &zero, &inner, BPF_ANY) < 0) {
 		r = -errno;
 		snprintf(why, why_len, "cannot swap in the new policy: %s", strerror(errno));
 		goto out;
 	}
-	/*
-	 * Narrow only once no decision that may hold the old map still runs
-	 * (decision 106): a decision that took the old map and then read a
-	 * filter narrowed to the new one could miss an entry of either. The
-	 * hooks' programs run under RCU, and membarrier's global command is
-	 * a synchronize_rcu(). On one CPU it returns at once; a program is
-	 * not preempted there unless the kernel preempts fully.
-	 */
-	if (syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) < 0)
-		bw_log(LOG_WARNING, "cannot wait for the hooks to leave the old policy (%s): keeping what they check wide",
-		       strerror(errno));
 	/* Failing this, hooks keep taking their full path for the old map's ops: slower, never wrong. */
-	else if (live_set(k, &next) < 0 || filters_narrow(k, &fw) < 0)
+	if (live_set(k, &next) < 0 || filters_narrow(k, &fw) < 0)
 		bw_log(LOG_WARNING, "cannot narrow what the hooks check to the new policy: %s", strerror(errno));
 	clock_gettime(CLOCK_REALTIME, &now);
 	memcpy(info.sha256, sha256, sizeof(info.sha256));
