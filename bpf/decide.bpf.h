@@ -296,27 +296,91 @@ static __noinline struct bw_rule_val *bw_lookup(void *policy, const struct bw_su
  */
 static const __u32 bw_zero_key;
 
+/* btrfs: the subvolume's device, then the inode's number. */
+static __always_inline bool bw_inode_id_btrfs(struct inode *inode, struct super_block *sb, __u64 *dev,
+					      __u64 *ino)
+{
+	struct bw_fs_layout *l;
+	void *root;
+
+	/* dev and ino are the scratch: the walk step's stack has no room. */
+	l = bpf_map_lookup_elem(&bw_fs_layout, &bw_zero_key);
+	if (!l || !l->valid ||
+	    bpf_probe_read_kernel(ino, sizeof(*ino), (void *)inode - l->btrfs_vfs_inode + l->btrfs_root))
+		return false;
+	root = (void *)*ino;
+	*dev = 0;
+	if (!root || bpf_probe_read_kernel(dev, sizeof(__u32), root + l->btrfs_anon_dev))
+		return false;
+	*ino = BPF_CORE_READ(inode, i_ino);
+	return true;
+}
+
 static __noinline bool bw_inode_id(struct dentry *dentry, __u64 *dev, __u64 *ino)
 {
 	struct inode *inode = BPF_CORE_READ(dentry, d_inode);
 	struct super_block *sb = BPF_CORE_READ(inode, i_sb);
-	struct bw_fs_layout *l;
-	void *root;
 
 	*dev = BPF_CORE_READ(sb, s_dev);
-	if (BPF_CORE_READ(sb, s_magic) == BW_BTRFS_MAGIC) {
-		/* dev and ino are the scratch: the walk step's stack has no room. */
-		l = bpf_map_lookup_elem(&bw_fs_layout, &bw_zero_key);
-		if (!l || !l->valid ||
-		    bpf_probe_read_kernel(ino, sizeof(*ino),
-					  (void *)inode - l->btrfs_vfs_inode + l->btrfs_root))
-			return false;
-		root = (void *)*ino;
-		*dev = 0;
-		if (!root || bpf_probe_read_kernel(dev, sizeof(__u32), root + l->btrfs_anon_dev))
-			return false;
-	}
+	if (BPF_CORE_READ(sb, s_magic) == BW_BTRFS_MAGIC)
+		return bw_inode_id_btrfs(inode, sb, dev, ino);
 	*ino = BPF_CORE_READ(inode, i_ino);
+	return true;
+}
+
+/*
+ * Two fields of one kernel object read with one probe read, where both lie
+ * in BW_WINDOW bytes (decision 107): under emulation a hook pays per helper
+ * call, and a file below an overlay is a number, not a BTF pointer, on 6.1.
+ * Field a comes first in the object. The offsets and sizes are CO-RE
+ * constants, so the verifier knows every one; where a kernel lays the two
+ * out otherwise, two reads. The window starts 8-aligned, so each field
+ * keeps its natural alignment. Returns false if a read fails.
+ */
+#define BW_WINDOW 96
+static __always_inline bool bw_read_two(const void *obj, __u64 off_a, __u64 size_a, __u64 *a,
+					__u64 off_b, __u64 size_b, __u64 *b)
+{
+	__u64 win[BW_WINDOW / 8];
+	__u64 lo = off_a & ~7ull, span = off_b + size_b - lo;
+
+	*a = *b = 0;
+	if (off_b < off_a || span > BW_WINDOW)
+		return !bpf_probe_read_kernel(a, size_a & 15, obj + off_a) &&
+		       !bpf_probe_read_kernel(b, size_b & 15, obj + off_b);
+	if (bpf_probe_read_kernel(win, span, obj + lo))
+		return false;
+	off_a -= lo;
+	off_b -= lo;
+	/* Or clang adds off_a to the aligned window with |=, which 6.1's verifier refuses on a pointer. */
+	barrier_var(off_a);
+	barrier_var(off_b);
+	*a = size_a == 8 ? *(__u64 *)((void *)win + off_a) : *(__u32 *)((void *)win + off_a);
+	*b = size_b == 8 ? *(__u64 *)((void *)win + off_b) : *(__u32 *)((void *)win + off_b);
+	return true;
+}
+
+#define bw_read_fields(obj, type, fa, a, fb, b)                                                     \
+	bw_read_two(obj, bpf_core_field_offset(type, fa), bpf_core_field_size(type, fa), a,         \
+		    bpf_core_field_offset(type, fb), bpf_core_field_size(type, fb), b)
+
+/*
+ * bw_inode_ident with two probe reads where it takes four (decision 107),
+ * for an inode that is only a number: the inode's superblock and number,
+ * then the superblock's device and magic, which the caller keeps (an
+ * overlay's real file may be an overlay's file again). btrfs' device is
+ * its subvolume's: bw_inode_ident's reads. Returns false when the file
+ * cannot be placed.
+ */
+static __always_inline bool bw_inode_key(__u64 inode, __u64 *dev, __u64 *ino, __u64 *magic)
+{
+	__u64 sb;
+
+	if (!bw_read_fields((void *)inode, struct inode, i_sb, &sb, i_ino, ino) || !sb ||
+	    !bw_read_fields((void *)sb, struct super_block, s_dev, dev, s_magic, magic))
+		return false;
+	if (*magic == BW_BTRFS_MAGIC)
+		return bw_inode_id_btrfs((void *)inode, (void *)sb, dev, ino);
 	return true;
 }
 
@@ -1168,6 +1232,27 @@ static __always_inline bool bw_exact_entry(void *policy, const struct bw_rule_ke
 }
 
 /*
+ * One view of the exact-file path, an inode the hook reached by BTF
+ * pointers: its identity with plain loads (decision 106; btrfs needs its
+ * subvolume's device). Returns false when the view has an entry, or when
+ * it cannot be placed: the search's to decide.
+ */
+static __always_inline bool bw_exact_view(void *policy, struct bw_rule_key *key, struct inode *inode)
+{
+	struct super_block *sb = inode->i_sb;
+
+	if (sb->s_magic == BW_BTRFS_MAGIC) {
+		/* a number: the subvolume's offsets are bulwarkd's, not BTF's */
+		if (!bw_inode_id_btrfs((struct inode *)bw_addr(inode), sb, &key->dev, &key->ino))
+			return false;
+	} else {
+		key->dev = sb->s_dev;
+		key->ino = inode->i_ino;
+	}
+	return !bw_exact_entry(policy, key);
+}
+
+/*
  * Decision 105, the exact-file path: while every rule of op in force, in
  * every layer, names an exact file and no subject (bw_live's inexact_ops
  * clear, no trust object), the search's answer for a file is whether one
@@ -1184,11 +1269,9 @@ static __always_inline bool bw_exact_entry(void *policy, const struct bw_rule_ke
 static __noinline int bw_exact_none(struct file *file, __u32 op)
 {
 	struct bw_rule_key key = {};
-	struct dentry *dentry;
-	struct super_block *sb;
 	struct bw_live *live;
 	struct inode *inode;
-	__u64 below = 0;
+	__u64 below = 0, magic;
 	void *policy;
 	__u32 zero = 0;
 	int view = 1;
@@ -1207,47 +1290,42 @@ static __noinline int bw_exact_none(struct file *file, __u32 op)
 	/*
 	 * The path used, read with plain loads: file is the hook's BTF
 	 * pointer, and under emulation every helper call (a probe read) is
-	 * the cost (decision 106). btrfs needs bw_inode_id's subvolume.
+	 * the cost (decision 106).
 	 */
-	dentry = file->f_path.dentry;
-	inode = dentry->d_inode;
-	sb = inode->i_sb;
-	if (sb->s_magic == BW_BTRFS_MAGIC) {
-		if (!bw_inode_id(dentry, &key.dev, &key.ino))
-			return 0;
-	} else {
-		key.dev = sb->s_dev;
-		key.ino = inode->i_ino;
-	}
-	if (bw_exact_entry(policy, &key))
+	inode = file->f_path.dentry->d_inode;
+	if (!bw_exact_view(policy, &key, inode))
 		return 0;
-	/* The next view: a fake path's real inode, or the real file below an overlay. */
+	/*
+	 * The next view: a fake path's real inode, or the real file below an
+	 * overlay. The search places a view by a dentry of its inode, for the
+	 * walk up its directories; an exact entry needs only the inode's
+	 * identity, read from the inode itself (decision 107).
+	 */
 	if (file->f_inode != inode) {
 		inode = file->f_inode;
-		dentry = bw_inode_alias(inode);
-		if (!dentry || !bw_inode_id(dentry, &key.dev, &key.ino))
+		if (!bw_exact_view(policy, &key, inode))
 			return 0;
-		if (bw_exact_entry(policy, &key))
-			return 0;
-		if (BPF_CORE_READ(inode, i_sb, s_magic) != BW_OVERLAYFS_MAGIC)
+		if (inode->i_sb->s_magic != BW_OVERLAYFS_MAGIC)
 			goto none;
 		below = (__u64)file->private_data; /* none: the loop fails closed */
 		view = 2;
-	} else if (sb->s_magic == BW_OVERLAYFS_MAGIC) {
+	} else if (inode->i_sb->s_magic == BW_OVERLAYFS_MAGIC) {
 		below = (__u64)file->private_data;
 	} else {
 		goto none; /* one view: the common case */
 	}
-	/* Real files below overlays, probe-read: a number is not a BTF pointer on 6.1. */
+	/*
+	 * Real files below overlays: a number, not a BTF pointer, on 6.1, so
+	 * probe reads, two fields to a read (bw_inode_key).
+	 */
 	for (; view < BW_VIEWS_MAX; view++) {
 		inode = below ? (struct inode *)BPF_CORE_READ((struct file *)below, f_inode) : NULL;
-		dentry = inode ? bw_inode_alias(inode) : NULL;
-		if (!dentry || !bw_inode_id(dentry, &key.dev, &key.ino))
+		if (!inode || !bw_inode_key((__u64)inode, &key.dev, &key.ino, &magic))
 			return 0;
 		if (bw_exact_entry(policy, &key))
 			return 0;
-		if (BPF_CORE_READ(inode, i_sb, s_magic) != BW_OVERLAYFS_MAGIC)
-			goto none; /* every view looked at */
+		if (magic != BW_OVERLAYFS_MAGIC)
+			goto none;
 		below = (__u64)BPF_CORE_READ((struct file *)below, private_data);
 	}
 	return 0; /* stacked deeper than the search goes: it fails closed */
