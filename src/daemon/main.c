@@ -14,6 +14,7 @@
 #include <getopt.h>
 #include <json-c/json.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -658,6 +659,14 @@ int main(int argc, char **argv)
 	const char *policy;
 	int r, ret = 1;
 
+	/*
+	 * A fixed threshold: every allocation of 128 KiB or more is a mapping
+	 * of its own, handed back whole when freed. glibc's default moves
+	 * the threshold up to the largest block freed (a compile frees blocks
+	 * of many MiB), after which the big tables a policy keeps come from
+	 * the heap, among the next compile's temporaries, and pin its pages.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	layers_attach(&d);
 
 	memcpy(d.tasks, task_table, sizeof(d.tasks));
