@@ -45,7 +45,7 @@ BPF_CFLAGS += -DBW_BUILD_SALT=$(BPF_SALT)
 endif
 
 LIB_SRCS  := src/policy/parse.c src/lib/compile.c src/lib/client.c src/lib/event.c src/lib/check.c src/lib/explain.c src/lib/pins.c src/lib/ancestry.c src/lib/sign.c \
-	src/lib/trust.c src/lib/trust_hash.c src/lib/trust_dpkg.c
+	src/lib/trust.c src/lib/trust_hash.c src/lib/trust_dpkg.c src/lib/strpool.c
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 D_SRCS    := src/daemon/main.c src/daemon/server.c src/daemon/proto.c src/daemon/control.c \
 	src/daemon/policy.c src/daemon/events.c src/daemon/kernel.c src/daemon/log.c src/daemon/drift.c src/daemon/watchdog.c \

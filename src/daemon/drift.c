@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
@@ -36,6 +37,7 @@ static void dirs_free(struct drift *dr)
 void drift_free(struct drift *dr)
 {
 	bw_resolved_free(dr->v, dr->n);
+	bw_strpool_free(&dr->strings);
 	free(dr->seen);
 	if (dr->watch_fd >= 0)
 		close(dr->watch_fd);
@@ -169,22 +171,46 @@ bool drift_watch_blind(const struct drift *dr)
 	return false;
 }
 
-void drift_set(struct drift *dr, struct bw_resolved *v, size_t n)
+/* dr->seen, made at the first drift. */
+static struct drift_seen *seen_of(struct drift *dr)
 {
-	struct drift_seen *seen = calloc(n ? n : 1, sizeof(*seen));
+	if (!dr->seen) {
+		dr->seen = calloc(dr->n ? dr->n : 1, sizeof(*dr->seen));
+		if (!dr->seen)
+			abort();
+	}
+	return dr->seen;
+}
 
-	if (!seen)
-		abort();
+const char *drift_where(const struct bw_resolved *r, char *buf, size_t len)
+{
+	/* line 0: a state file's entry whose rule was not "file:line" */
+	if (r->line)
+		snprintf(buf, len, "%s:%u", r->file ? r->file : "?", r->line);
+	else
+		snprintf(buf, len, "%s", r->file ? r->file : "?");
+	return buf;
+}
+
+void drift_set(struct drift *dr, struct bw_resolved *v, size_t n, struct bw_strpool *strings)
+{
+	struct drift_seen *seen = NULL;
+
 	/* A drift already reported stays reported while it is the same drift. */
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; dr->seen && i < n; i++) {
 		const struct bw_resolved *old = bw_resolved_find(dr->v, dr->n, v[i].kind, v[i].path);
 
-		if (old && old->dev == v[i].dev && old->ino == v[i].ino)
-			seen[i] = dr->seen[old - dr->v];
+		if (!old || old->dev != v[i].dev || old->ino != v[i].ino || !dr->seen[old - dr->v].reported)
+			continue;
+		if (!seen && !(seen = calloc(n, sizeof(*seen))))
+			abort();
+		seen[i] = dr->seen[old - dr->v];
 	}
 	drift_free(dr);
 	dr->v = v;
 	dr->n = n;
+	dr->strings = *strings;
+	memset(strings, 0, sizeof(*strings));
 	dr->seen = seen;
 	watch_all(dr);
 }
@@ -242,10 +268,11 @@ static bool report_allowed(struct drift *dr)
 static struct json_object *entry_json(const struct bw_resolved *r, int err, bool followed)
 {
 	struct json_object *o = json_object_new_object();
+	char where[PATH_MAX + 16];
 
 	json_object_object_add(o, "path", json_object_new_string(r->path));
 	json_object_object_add(o, "kind", json_object_new_string(bw_resolved_kind_name(r->kind)));
-	json_object_object_add(o, "rule", json_object_new_string(r->where));
+	json_object_object_add(o, "rule", json_object_new_string(drift_where(r, where, sizeof(where))));
 	json_object_object_add(o, "now", json_object_new_string(err ? "missing" : "changed"));
 	json_object_object_add(o, "followed", json_object_new_boolean(followed));
 	return o;
@@ -261,12 +288,13 @@ struct drift_report drift_scan(struct drift *dr, struct json_object *list, size_
 		const char *kind = bw_resolved_kind_name(r->kind);
 		uint64_t dev = 0, ino = 0;
 		int err = bw_resolved_now(r, &dev, &ino);
-
+		char where[PATH_MAX + 16];
 		struct drift_seen now;
 		bool followed;
 
 		if (!err && dev == r->dev && ino == r->ino) {
-			dr->seen[i] = (struct drift_seen){ 0 }; /* back as loaded: report the next drift */
+			if (dr->seen) /* back as loaded: report the next drift */
+				dr->seen[i] = (struct drift_seen){ 0 };
 			continue;
 		}
 		if (err)
@@ -282,30 +310,31 @@ struct drift_report drift_scan(struct drift *dr, struct json_object *list, size_
 			json_object_array_add(list, entry_json(r, err, followed));
 		/* Once per state: gone, then back as something else, is two reports. */
 		now = (struct drift_seen){ .reported = true, .err = err, .dev = dev, .ino = ino };
-		if (!fresh || (dr->seen[i].reported && dr->seen[i].err == err && dr->seen[i].dev == dev &&
-			       dr->seen[i].ino == ino))
+		if (!fresh || (dr->seen && dr->seen[i].reported && dr->seen[i].err == err &&
+			       dr->seen[i].dev == dev && dr->seen[i].ino == ino))
 			continue;
-		dr->seen[i] = now;
+		seen_of(dr)[i] = now;
 		if (!report_allowed(dr))
 			continue;
 		json_object_array_add(fresh, entry_json(r, err, followed));
+		drift_where(r, where, sizeof(where));
 		if (err && r->kind == BW_RESOLVED_FILE)
 			bw_log(LOG_WARNING,
 			       "%s: file %s is gone (%s): a file created there later is a different file; `bulwark policy load` re-resolves",
-			       r->where, r->path, strerror(-err));
+			       where, r->path, strerror(-err));
 		else if (err)
 			bw_log(LOG_WARNING, "%s: %s %s is gone (%s): re-resolved when it is back, if only root could have put it there",
-			       r->where, kind, r->path, strerror(-err));
+			       where, kind, r->path, strerror(-err));
 		else if (r->kind == BW_RESOLVED_FILE && !followed)
 			bw_log(LOG_WARNING,
 			       "%s: file %s was replaced where someone other than root could have: not followed, rules still name the file they were given; `bulwark policy load` re-resolves",
-			       r->where, r->path);
+			       where, r->path);
 		else if (!followed)
 			bw_log(LOG_WARNING,
 			       "%s: %s %s was replaced where someone other than root could have: not followed; `bulwark policy load` re-resolves",
-			       r->where, kind, r->path);
+			       where, kind, r->path);
 		else
-			bw_log(LOG_NOTICE, "%s: %s %s was replaced or recreated: re-resolving", r->where, kind,
+			bw_log(LOG_NOTICE, "%s: %s %s was replaced or recreated: re-resolving", where, kind,
 			       r->path);
 	}
 	return rep;
@@ -318,14 +347,15 @@ struct json_object *drift_retired_json(const struct drift *dr)
 	for (size_t i = 0; i < dr->n; i++)
 		for (size_t k = 0; k < dr->v[i].n_retired; k++) {
 			struct json_object *o = json_object_new_object();
-			char dev[32];
+			char dev[32], where[PATH_MAX + 16];
 
 			bw_dev_string(dr->v[i].retired[k][0], dev, sizeof(dev));
 			json_object_object_add(o, "path", json_object_new_string(dr->v[i].path));
 			json_object_object_add(o, "kind", json_object_new_string(bw_resolved_kind_name(dr->v[i].kind)));
 			json_object_object_add(o, "dev", json_object_new_string(dev));
 			json_object_object_add(o, "ino", json_object_new_uint64(dr->v[i].retired[k][1]));
-			json_object_object_add(o, "rule", json_object_new_string(dr->v[i].where));
+			json_object_object_add(o, "rule",
+					       json_object_new_string(drift_where(&dr->v[i], where, sizeof(where))));
 			json_object_array_add(a, o);
 		}
 	return a;
@@ -335,12 +365,13 @@ struct json_object *drift_retired_json(const struct drift *dr)
 static struct json_object *record_json(const struct bw_resolved *r)
 {
 	struct json_object *e = json_object_new_array_ext(6);
+	char where[PATH_MAX + 16];
 
 	json_object_array_add(e, json_object_new_int(r->kind));
 	json_object_array_add(e, json_object_new_string(r->path));
 	json_object_array_add(e, json_object_new_uint64(r->dev));
 	json_object_array_add(e, json_object_new_uint64(r->ino));
-	json_object_array_add(e, json_object_new_string(r->where));
+	json_object_array_add(e, json_object_new_string(drift_where(r, where, sizeof(where))));
 	if (r->n_retired) {
 		struct json_object *old = json_object_new_array_ext(r->n_retired);
 
@@ -370,10 +401,45 @@ int drift_print(const struct drift *dr, FILE *f)
 	return r == 0 && ferror(f) ? -EIO : r;
 }
 
+/*
+ * A state file's "file:line" back into its file, in pool (each file once:
+ * files holds the copies made so far), and its line; a rule that is not
+ * "file:line" is kept whole, line 0.
+ */
+static const char *where_of(struct bw_strpool *pool, const char ***files, size_t *n_files,
+			    const char *where, unsigned *line)
+{
+	const char *colon = strrchr(where, ':'), **grown;
+	size_t len = strlen(where);
+	char *end = NULL;
+	unsigned long l = 0;
+
+	if (colon && colon[1] >= '0' && colon[1] <= '9') {
+		errno = 0;
+		l = strtoul(colon + 1, &end, 10);
+		if (*end || errno || l == 0 || l > UINT_MAX)
+			l = 0;
+	}
+	if (l)
+		len = colon - where;
+	*line = l;
+	for (size_t i = *n_files; i-- > 0;)
+		if (strncmp((*files)[i], where, len) == 0 && !(*files)[i][len])
+			return (*files)[i];
+	grown = realloc(*files, (*n_files + 1) * sizeof(*grown));
+	if (!grown || !(grown[*n_files] = bw_strpool_dupn(pool, where, len)))
+		abort();
+	*files = grown;
+	return grown[(*n_files)++];
+}
+
 void drift_from_json(struct drift *dr, struct json_object *o)
 {
 	size_t n = json_object_is_type(o, json_type_array) ? json_object_array_length(o) : 0, kept = 0;
 	struct bw_resolved *v = calloc(n ? n : 1, sizeof(*v));
+	struct bw_strpool strings = { 0 };
+	const char **files = NULL;
+	size_t n_files = 0;
 
 	if (!v)
 		abort();
@@ -393,18 +459,20 @@ void drift_from_json(struct drift *dr, struct json_object *o)
 			continue;
 		v[kept] = (struct bw_resolved){
 			.kind = json_object_get_int(json_object_array_get_idx(e, 0)),
-			.path = strdup(path ? path : ""),
+			.path = bw_strpool_dup(&strings, path ? path : ""),
 			.dev = json_object_get_uint64(json_object_array_get_idx(e, 2)),
 			.ino = json_object_get_uint64(json_object_array_get_idx(e, 3)),
-			.where = strdup(where ? where : "?"),
 		};
-		if (!v[kept].path || !v[kept].where)
+		v[kept].file = where_of(&strings, &files, &n_files, where ? where : "?", &v[kept].line);
+		if (!v[kept].path)
 			abort();
 		/* The identities a followed directory had before (decision 43). */
 		if (json_object_array_length(e) == 6) {
 			struct json_object *old = json_object_array_get_idx(e, 5);
 			size_t m = json_object_is_type(old, json_type_array) ? json_object_array_length(old) : 0;
 
+			if (m > BW_RETIRED_MAX)
+				m = BW_RETIRED_MAX;
 			v[kept].retired = m ? calloc(m, sizeof(*v[kept].retired)) : NULL;
 			if (m && !v[kept].retired)
 				abort();
@@ -422,13 +490,15 @@ void drift_from_json(struct drift *dr, struct json_object *o)
 		}
 		kept++;
 	}
+	free(files);
 	/* Written sorted; a hand-edited file must not break bsearch. */
 	for (size_t i = 1; i < kept; i++)
 		if (v[i - 1].kind > v[i].kind ||
 		    (v[i - 1].kind == v[i].kind && strcmp(v[i - 1].path, v[i].path) >= 0)) {
 			bw_log(LOG_WARNING, "state file's path record is out of order: drift checks start over at the next load");
 			bw_resolved_free(v, kept);
+			bw_strpool_free(&strings);
 			return;
 		}
-	drift_set(dr, v, kept);
+	drift_set(dr, v, kept, &strings);
 }

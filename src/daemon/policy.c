@@ -789,7 +789,7 @@ int commit_policy(struct daemon *d, const char *path, struct prepared *pp, const
 			json_object_array_add(d->policy_files, json_object_new_string(p->files[i]));
 	free(d->policy_path);
 	d->policy_path = strdup(path);
-	drift_set(&d->drift, pp->compiled.resolved, pp->compiled.n_resolved);
+	drift_set(&d->drift, pp->compiled.resolved, pp->compiled.n_resolved, &pp->compiled.strings);
 	pp->compiled.resolved = NULL;
 	pp->compiled.n_resolved = 0;
 	watch_drift(d);

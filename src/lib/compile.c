@@ -90,7 +90,11 @@ static const char *on_root(const struct bw_policy *p, const char *path, char buf
  * A path in a rule to its identity. `tree` says the rule meant the
  * directory itself (written /dir/ and two stars). 
  */
-/* Note what a path resolved to, for bulwarkd's record and drift checks. */
+/*
+ * Note what a path resolved to, for bulwarkd's record and drift checks.
+ * While compiling, the path is in rec->strings and file is the policy's
+ * (loc->file): finish_record moves what stays into a pool of its own.
+ */
 static struct bw_resolved *record(struct bw_policy *p, struct bw_compiled *rec,
 				  const struct bw_loc *loc, const char *path, unsigned kind,
 				  uint64_t dev, uint64_t ino)
@@ -109,11 +113,10 @@ static struct bw_resolved *record(struct bw_policy *p, struct bw_compiled *rec,
 		rec->cap_resolved = cap;
 	}
 	grown = &rec->resolved[rec->n_resolved];
-	*grown = (struct bw_resolved){ .path = strdup(path), .kind = kind, .dev = dev, .ino = ino };
-	if (!grown->path || asprintf(&grown->where, "%s:%u", loc->file, loc->line) < 0) {
-		free(grown->path);
+	*grown = (struct bw_resolved){ .path = bw_strpool_dup(&rec->strings, path), .file = loc->file,
+				       .line = loc->line, .kind = kind, .dev = dev, .ino = ino };
+	if (!grown->path)
 		goto oom;
-	}
 	rec->n_resolved++;
 	return grown;
 oom:
@@ -139,21 +142,55 @@ static int record_order_cmp(const void *a, const void *b, void *ctx)
 	return c ? c : (i > j) - (i < j);
 }
 
-/* Sort by (kind, path); of equal ones keep the first recorded, the earliest rule. */
+/* The policy's file name in pool, copied once per file (loc->file is interned by the parser). */
+struct file_copies {
+	const char **from, **to;
+	size_t n;
+};
+
+static const char *copy_file(struct bw_strpool *pool, struct file_copies *fc, const char *file)
+{
+	const char **from, **to;
+
+	if (!file)
+		return NULL;
+	for (size_t i = fc->n; i-- > 0;)
+		if (fc->from[i] == file)
+			return fc->to[i];
+	from = realloc(fc->from, (fc->n + 1) * sizeof(*from));
+	if (!from)
+		return NULL;
+	fc->from = from;
+	to = realloc(fc->to, (fc->n + 1) * sizeof(*to));
+	if (!to)
+		return NULL;
+	fc->to = to;
+	to[fc->n] = bw_strpool_dup(pool, file);
+	if (!to[fc->n])
+		return NULL;
+	from[fc->n] = file;
+	return to[fc->n++];
+}
+
+/*
+ * Sort by (kind, path); of equal ones keep the first recorded, the
+ * earliest rule. What stays, and only that, is copied into a pool of its
+ * own: the record outlives the compile (bulwarkd keeps it while the
+ * policy is in force), the duplicates and the policy do not.
+ */
 static int finish_record(struct bw_compiled *rec)
 {
 	size_t n = rec->n_resolved, kept = 0, *order;
+	struct bw_strpool strings = { 0 };
+	struct file_copies fc = { 0 };
 	struct bw_resolved *sorted;
 
 	if (!n)
 		return 0;
 	order = malloc(n * sizeof(*order));
 	sorted = malloc(n * sizeof(*sorted));
-	if (!order || !sorted) {
-		free(order);
-		free(sorted);
-		return -ENOMEM;
-	}
+	if (!order || !sorted)
+		goto oom;
 	for (size_t i = 0; i < n; i++)
 		order[i] = i;
 	qsort_r(order, n, sizeof(*order), record_order_cmp, rec->resolved);
@@ -161,24 +198,40 @@ static int finish_record(struct bw_compiled *rec)
 		struct bw_resolved *r = &rec->resolved[order[i]];
 
 		if (kept && resolved_cmp(&sorted[kept - 1], r) == 0) {
-			free(r->path);
-			free(r->where);
 			free(r->retired);
+			r->retired = NULL;
 			continue;
 		}
-		sorted[kept++] = *r;
+		sorted[kept] = *r; /* its retired identities move with it */
+		sorted[kept].path = bw_strpool_dup(&strings, r->path);
+		sorted[kept].file = copy_file(&strings, &fc, r->file);
+		if (!sorted[kept].path || (r->file && !sorted[kept].file))
+			goto oom;
+		kept++;
 	}
 	free(order);
+	free(fc.from);
+	free(fc.to);
 	free(rec->resolved);
+	bw_strpool_free(&rec->strings);
 	rec->resolved = sorted;
 	rec->n_resolved = rec->cap_resolved = kept;
+	rec->strings = strings;
 	return 0;
+oom:
+	/* rec->resolved still owns every retired array: the caller frees it whole. */
+	free(order);
+	free(sorted);
+	free(fc.from);
+	free(fc.to);
+	bw_strpool_free(&strings);
+	return -ENOMEM;
 }
 
 const struct bw_resolved *bw_resolved_find(const struct bw_resolved *v, size_t n, unsigned kind,
 					   const char *path)
 {
-	struct bw_resolved key = { .path = (char *)path, .kind = kind };
+	struct bw_resolved key = { .path = path, .kind = kind };
 
 	return v ? bsearch(&key, v, n, sizeof(*v), resolved_cmp) : NULL;
 }
@@ -190,11 +243,8 @@ const char *bw_resolved_kind_name(unsigned kind)
 
 void bw_resolved_free(struct bw_resolved *v, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		free(v[i].path);
-		free(v[i].where);
+	for (size_t i = 0; i < n; i++)
 		free(v[i].retired);
-	}
 	free(v);
 }
 
@@ -351,6 +401,10 @@ static size_t retired_of(const struct bw_policy *p, const char *path, bool tree,
 		v[n][0] = kept->dev;
 		v[n][1] = kept->ino;
 		n++;
+	}
+	if (n > BW_RETIRED_MAX) { /* the record's field: the oldest goes */
+		memmove(v, v + 1, BW_RETIRED_MAX * sizeof(*v));
+		n = BW_RETIRED_MAX;
 	}
 	if (!n) {
 		free(v);
@@ -1478,6 +1532,7 @@ out:
 		bw_resolved_free(out->resolved, out->n_resolved);
 		out->resolved = NULL;
 		out->n_resolved = out->cap_resolved = 0;
+		bw_strpool_free(&out->strings);
 	}
 	free(rcs);
 	free(won);
@@ -1509,5 +1564,6 @@ void bw_compiled_free(struct bw_compiled *c)
 	free(c->entries);
 	free(c->shadows);
 	bw_resolved_free(c->resolved, c->n_resolved);
+	bw_strpool_free(&c->strings);
 	memset(c, 0, sizeof(*c));
 }

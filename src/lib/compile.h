@@ -32,6 +32,19 @@ struct bw_shadow {
 };
 
 /*
+ * Strings that live as long as the table holding them (src/lib/strpool.c):
+ * packed into large chunks, freed all at once. A zeroed pool is empty.
+ */
+struct bw_strpool_chunk;
+struct bw_strpool {
+	struct bw_strpool_chunk *chunks;
+};
+/* A copy of s (of its first len bytes, terminated) in p; NULL when out of memory. */
+char *bw_strpool_dup(struct bw_strpool *p, const char *s);
+char *bw_strpool_dupn(struct bw_strpool *p, const char *s, size_t len);
+void bw_strpool_free(struct bw_strpool *p);
+
+/*
  * What a path in the policy resolved to when it compiled. Files are
  * identities (decision 1); directories and cgroups are locations, which
  * bulwarkd re-resolves when they are replaced or recreated.
@@ -43,10 +56,13 @@ enum bw_resolved_kind {
 };
 
 struct bw_resolved {
-	char *path;        /* as the rule wrote it */
-	unsigned kind;     /* enum bw_resolved_kind */
+	/*
+	 * The strings are the record's (its pool, see bw_compiled), never
+	 * freed one by one: a policy of 100,000 paths keeps 100,000 of them.
+	 */
+	const char *path;  /* as the rule wrote it */
+	const char *file;  /* the first rule naming it: its file, and line below ("file:line") */
 	uint64_t dev, ino; /* the kernel's dev_t encoding and inode; cgroups: 0 and the cgroup id */
-	char *where;       /* "file:line" of the first rule naming it */
 	/*
 	 * Directories: identities it had before bulwarkd followed it to a
 	 * replacement (mv app app.old; mkdir app). Deny and audit rules and
@@ -54,8 +70,12 @@ struct bw_resolved {
 	 * files. Dropped by an explicit load.
 	 */
 	uint64_t (*retired)[2];
-	size_t n_retired;
+	unsigned line;
+	/* Bit fields: 48 bytes an entry, not 56, times every path of the policy. */
+	unsigned kind : 8;       /* enum bw_resolved_kind */
+	unsigned n_retired : 24; /* one more at each followed replacement, BW_RETIRED_MAX at most */
 };
+#define BW_RETIRED_MAX ((1u << 24) - 1)
 
 struct bw_compiled {
 	struct bw_rule_entry *entries; /* sorted by key */
@@ -64,6 +84,7 @@ struct bw_compiled {
 	size_t n_shadows;
 	struct bw_resolved *resolved;  /* one per (kind, path), sorted by kind then path */
 	size_t n_resolved, cap_resolved;
+	struct bw_strpool strings;     /* the resolved entries' paths and files: move with them */
 };
 
 /* The rule key's (dev, ino) of a `sha256:` object: the hash's first 16 bytes. */
@@ -100,6 +121,7 @@ bool bw_root_controlled(const char *path);
  * or cgroup that is one now, where only root could have replaced it.
  */
 bool bw_resolved_followable(const struct bw_resolved *r);
+/* Frees v and each entry's retired identities; the strings are its pool's. */
 void bw_resolved_free(struct bw_resolved *v, size_t n);
 
 /* Helpers explain shares with the compiler, so both see paths alike. */

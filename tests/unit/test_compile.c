@@ -563,7 +563,8 @@ static void test_resolution_record(void **state)
 	snprintf(path, sizeof(path), "%s/file", dir);
 	r = bw_resolved_find(c.resolved, c.n_resolved, BW_RESOLVED_FILE, path);
 	assert_non_null(r);
-	assert_string_equal(r->where, "c.rules:1");
+	assert_string_equal(r->file, "c.rules");
+	assert_int_equal(r->line, 1);
 	stat_id("file", &dev, &ino);
 	assert_int_equal(r->dev, dev);
 	assert_int_equal(r->ino, ino);
@@ -572,7 +573,8 @@ static void test_resolution_record(void **state)
 	snprintf(path, sizeof(path), "%s/tree", dir);
 	r = bw_resolved_find(c.resolved, c.n_resolved, BW_RESOLVED_DIR, path);
 	assert_non_null(r);
-	assert_string_equal(r->where, "c.rules:2");
+	assert_string_equal(r->file, "c.rules");
+	assert_int_equal(r->line, 2);
 	assert_null(bw_resolved_find(c.resolved, c.n_resolved, BW_RESOLVED_FILE, path));
 
 	/* Recompiled with the record kept, a file keeps its old identity. */
