@@ -27,17 +27,129 @@ void bw_dev_string(uint64_t kdev, char *buf, size_t len)
 		 (unsigned long long)(kdev & 0xfffff));
 }
 
-/*
- * Rule i's file name: the previous rule's string when it is the same file
- * (rules come file by file), else a copy. One copy a file, not a rule:
- * 100,000 rules of one file kept 100,000 copies of its name.
- * bw_rule_table_free frees a string where it first appears.
- */
-static char *share_file(struct bw_rule_table *t, size_t i, const char *file)
+/* The index of file in t->files, added if new. */
+static int table_file(struct bw_rule_table *t, const char *file, uint32_t *index)
 {
-	if (i && t->rules[i - 1].file && strcmp(t->rules[i - 1].file, file) == 0)
-		return t->rules[i - 1].file;
-	return strdup(file);
+	char **grown;
+
+	/* Rules come file by file: the last rule's file first. */
+	if (t->n && strcmp(t->files[t->rules[t->n - 1].file], file) == 0) {
+		*index = t->rules[t->n - 1].file;
+		return 0;
+	}
+	for (size_t i = 0; i < t->n_files; i++)
+		if (strcmp(t->files[i], file) == 0) {
+			*index = (uint32_t)i;
+			return 0;
+		}
+	grown = realloc(t->files, (t->n_files + 1) * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	t->files = grown;
+	grown[t->n_files] = strdup(file);
+	if (!grown[t->n_files])
+		return -ENOMEM;
+	*index = (uint32_t)t->n_files++;
+	return 0;
+}
+
+/* Make *buf hold at least need bytes. */
+static int reserve(char **buf, size_t *cap, size_t need)
+{
+	char *grown;
+	size_t c = *cap ? *cap : 64;
+
+	if (need <= *cap)
+		return 0;
+	while (c < need)
+		c *= 2;
+	grown = realloc(*buf, c);
+	if (!grown)
+		return -ENOMEM;
+	*buf = grown;
+	*cap = c;
+	return 0;
+}
+
+int bw_rule_table_add(struct bw_rule_table *t, const char *file, unsigned line, unsigned col,
+		      const char *text)
+{
+	size_t shared = 0, len = strlen(text), at = t->text_len, v;
+	struct bw_rule_slot *slot;
+	uint32_t findex;
+
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? 2 * t->cap : 64;
+
+		slot = realloc(t->rules, cap * sizeof(*slot));
+		if (!slot)
+			return -ENOMEM;
+		t->rules = slot;
+		t->cap = cap;
+	}
+	if (table_file(t, file, &findex) < 0)
+		return -ENOMEM;
+	if (t->n % BW_RULE_TEXT_RESTART)
+		while (text[shared] && text[shared] == t->last[shared])
+			shared++;
+	/* the shared length (LEB128), the rest, its terminator */
+	if (at > UINT32_MAX || reserve(&t->text, &t->text_cap, at + 10 + len - shared + 1) < 0 ||
+	    reserve(&t->last, &t->last_cap, len + 1) < 0)
+		return -ENOMEM;
+	v = shared;
+	do {
+		t->text[t->text_len++] = (char)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+		v >>= 7;
+	} while (v);
+	memcpy(t->text + t->text_len, text + shared, len - shared + 1);
+	t->text_len += len - shared + 1;
+	memcpy(t->last + shared, text + shared, len - shared + 1);
+	t->rules[t->n++] = (struct bw_rule_slot){ .text = (uint32_t)at, .file = findex, .line = line,
+						  .col = col };
+	return 0;
+}
+
+/* Rule i's text (from 0) into *buf: decoded from the restart before it. */
+static int rule_text(const struct bw_rule_table *t, size_t i, char **buf, size_t *cap)
+{
+	for (size_t j = i - i % BW_RULE_TEXT_RESTART; j <= i; j++) {
+		const unsigned char *p = (const unsigned char *)t->text + t->rules[j].text;
+		size_t shared = 0, len;
+
+		for (unsigned shift = 0;; shift += 7) {
+			shared |= (size_t)(*p & 0x7f) << shift;
+			if (!(*p++ & 0x80))
+				break;
+		}
+		len = strlen((const char *)p);
+		if (reserve(buf, cap, shared + len + 1) < 0)
+			return -ENOMEM;
+		memcpy(*buf + shared, p, len + 1);
+	}
+	return 0;
+}
+
+int bw_rule_table_get(const struct bw_rule_table *t, uint32_t id, struct bw_rule_ref *out)
+{
+	size_t cap = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!t || id < 1 || id > t->n)
+		return -ENOENT;
+	if (rule_text(t, id - 1, &out->text, &cap) < 0) {
+		bw_rule_ref_clear(out);
+		return -ENOMEM;
+	}
+	out->file = t->files[t->rules[id - 1].file];
+	out->line = t->rules[id - 1].line;
+	out->col = t->rules[id - 1].col;
+	return 0;
+}
+
+void bw_rule_ref_clear(struct bw_rule_ref *r)
+{
+	free(r->text);
+	memset(r, 0, sizeof(*r));
 }
 
 int bw_rule_table_from_policy(const struct bw_policy *p, const struct bw_compiled *c,
@@ -54,20 +166,17 @@ int bw_rule_table_from_policy(const struct bw_policy *p, const struct bw_compile
 	}
 	if (!p->n_rules)
 		return 0;
-	t->rules = calloc(p->n_rules, sizeof(*t->rules));
+	t->rules = malloc(p->n_rules * sizeof(*t->rules));
 	if (!t->rules) {
 		bw_rule_table_free(t);
 		return -ENOMEM;
 	}
-	t->n = p->n_rules;
+	t->cap = p->n_rules;
 	for (size_t i = 0; i < p->n_rules; i++) {
 		const struct bw_rule *r = &p->rules[i];
 
-		t->rules[i].file = share_file(t, i, r->loc.file ? r->loc.file : "");
-		t->rules[i].text = strdup(r->text ? r->text : "");
-		t->rules[i].line = r->loc.line;
-		t->rules[i].col = r->loc.col;
-		if (!t->rules[i].file || !t->rules[i].text) {
+		if (bw_rule_table_add(t, r->loc.file ? r->loc.file : "", r->loc.line, r->loc.col,
+				      r->text ? r->text : "") < 0) {
 			bw_rule_table_free(t);
 			return -ENOMEM;
 		}
@@ -125,6 +234,10 @@ struct json_object *bw_jb_done(struct bw_jb *b, struct json_object *o)
 /* One rule of the table as the state file and bw_rule_table_to_json hold it. */
 static struct json_object *rule_ref_json(struct bw_jb *b, const struct bw_rule_ref *ref)
 {
+	if (!ref->text) { /* bw_rule_table_get ran out of memory */
+		b->oom = true;
+		return NULL;
+	}
 	struct json_object *r = bw_jb_obj(b);
 
 	bw_jb_add(b, r, "file", json_object_new_string(ref->file));
@@ -174,8 +287,13 @@ struct json_object *bw_rule_table_to_json(const struct bw_rule_table *t)
 	struct json_object *o = bw_jb_obj(b), *rules = bw_jb_arr(b), *layers;
 
 	bw_jb_add(b, o, "sha256", json_object_new_string(t->sha256));
-	for (size_t i = 0; i < t->n; i++)
-		bw_jb_push(b, rules, rule_ref_json(b, &t->rules[i]));
+	for (size_t i = 0; i < t->n; i++) {
+		struct bw_rule_ref ref;
+
+		bw_rule_table_get(t, (uint32_t)i + 1, &ref); /* no text: out of memory, rule_ref_json says */
+		bw_jb_push(b, rules, rule_ref_json(b, &ref));
+		bw_rule_ref_clear(&ref);
+	}
 	bw_jb_add(b, o, "rules", rules);
 	rules = bw_jb_arr(b);
 	for (size_t i = 0; i < t->n_shadows; i++)
@@ -203,16 +321,25 @@ int bw_rule_table_print_members(const struct bw_rule_table *t, FILE *f)
 {
 	struct bw_jb jb = { 0 }, *b = &jb;
 	struct json_object *layers;
+	size_t cap = 0;
+	char *text = NULL;
 	int r;
 
 	fputs("\"sha256\":", f);
 	r = bw_json_print(f, json_object_new_string(t->sha256));
 	fputs(",\"rules\":[", f);
 	for (size_t i = 0; i < t->n && r == 0; i++) {
+		struct bw_rule_ref ref = { .file = t->files[t->rules[i].file], .line = t->rules[i].line,
+					   .col = t->rules[i].col };
+
 		if (i)
 			fputc(',', f);
-		r = bw_json_print(f, bw_jb_done(b, rule_ref_json(b, &t->rules[i])));
+		/* one buffer for every rule: each decodes from the restart before it */
+		if (rule_text(t, i, &text, &cap) == 0)
+			ref.text = text;
+		r = bw_json_print(f, bw_jb_done(b, rule_ref_json(b, &ref)));
 	}
+	free(text);
 	fputs("],\"shadows\":[", f);
 	for (size_t i = 0; i < t->n_shadows && r == 0; i++) {
 		if (i)
@@ -288,20 +415,18 @@ int bw_rule_table_from_json(struct json_object *o, struct bw_rule_table *t)
 	n = json_object_array_length(rules);
 	if (!n)
 		return 0;
-	t->rules = calloc(n, sizeof(*t->rules));
+	t->rules = malloc(n * sizeof(*t->rules));
 	if (!t->rules)
 		return -ENOMEM;
-	t->n = n;
+	t->cap = n;
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *r = json_object_array_get_idx(rules, i), *v;
+		const char *file = json_object_object_get_ex(r, "file", &v) ? json_object_get_string(v) : "";
+		const char *text = json_object_object_get_ex(r, "text", &v) ? json_object_get_string(v) : "";
+		unsigned line = json_object_object_get_ex(r, "line", &v) ? json_object_get_int(v) : 0;
+		unsigned col = json_object_object_get_ex(r, "col", &v) ? json_object_get_int(v) : 0;
 
-		t->rules[i].file = share_file(t, i, json_object_object_get_ex(r, "file", &v) ?
-							  json_object_get_string(v) : "");
-		t->rules[i].text = strdup(json_object_object_get_ex(r, "text", &v) ?
-						  json_object_get_string(v) : "");
-		t->rules[i].line = json_object_object_get_ex(r, "line", &v) ? json_object_get_int(v) : 0;
-		t->rules[i].col = json_object_object_get_ex(r, "col", &v) ? json_object_get_int(v) : 0;
-		if (!t->rules[i].file || !t->rules[i].text) {
+		if (bw_rule_table_add(t, file ? file : "", line, col, text ? text : "") < 0) {
 			bw_rule_table_free(t);
 			return -ENOMEM;
 		}
@@ -334,14 +459,20 @@ void bw_rule_table_free(struct bw_rule_table *t)
 {
 	if (!t)
 		return;
-	for (size_t i = 0; i < t->n; i++) {
-		if (!i || t->rules[i].file != t->rules[i - 1].file) /* share_file */
-			free(t->rules[i].file);
-		free(t->rules[i].text);
-	}
 	free(t->rules);
 	t->rules = NULL;
-	t->n = 0;
+	t->n = t->cap = 0;
+	for (size_t i = 0; i < t->n_files; i++)
+		free(t->files[i]);
+	free(t->files);
+	t->files = NULL;
+	t->n_files = 0;
+	free(t->text);
+	t->text = NULL;
+	t->text_len = t->text_cap = 0;
+	free(t->last);
+	t->last = NULL;
+	t->last_cap = 0;
 	free(t->shadows);
 	t->shadows = NULL;
 	t->n_shadows = 0;
@@ -350,11 +481,6 @@ void bw_rule_table_free(struct bw_rule_table *t)
 		t->layer_names[l] = NULL;
 		t->layer_altitude[l] = 0;
 	}
-}
-
-const struct bw_rule_ref *bw_rule_table_get(const struct bw_rule_table *t, uint32_t id)
-{
-	return t && id >= 1 && id <= t->n ? &t->rules[id - 1] : NULL;
 }
 
 static void add_str(struct bw_jb *b, struct json_object *o, const char *k, const char *v)
@@ -586,12 +712,14 @@ struct json_object *bw_event_to_json(const struct bw_event *e, const struct bw_r
 {
 	struct bw_jb jb = { 0 }, *b = &jb;
 	struct json_object *o, *target;
-	const struct bw_rule_ref *ref = bw_rule_table_get(rt, e->rule_id);
+	struct bw_rule_ref ref, prot = { 0 };
 	uint32_t flags = event_flags(e);
 	char dev[32];
 
 	if (e->type == BW_EV_PROCESS)
 		return bw_jb_done(b, notification_json(b, e, boot_to_real_ns));
+	if (bw_rule_table_get(rt, e->rule_id, &ref) == -ENOMEM)
+		b->oom = true;
 	o = bw_jb_obj(b);
 	add_time(b, o, e->ts_ns, boot_to_real_ns);
 	add_str(b, o, "type", "decision");
@@ -643,8 +771,8 @@ struct json_object *bw_event_to_json(const struct bw_event *e, const struct bw_r
 		add_str(b, target, "image", "from memory"); /* init_module, kexec_load: no file */
 		bw_jb_add(b, o, "target", target);
 	} else {
-		const struct bw_rule_ref *prot = e->op == BW_OP_PROTECT ? bw_rule_table_get(rt, e->arg) : NULL;
-
+		if (e->op == BW_OP_PROTECT && bw_rule_table_get(rt, e->arg, &prot) == -ENOMEM)
+			b->oom = true;
 		if (e->flags & (BW_EVF_PATH_ERR | BW_EVF_PATH_TRUNC))
 			bw_jb_add_null(b, target, "path");
 		else
@@ -656,12 +784,12 @@ struct json_object *bw_event_to_json(const struct bw_event *e, const struct bw_r
 		if (e->flags & (BW_EVF_TRUSTED | BW_EVF_UNTRUSTED))
 			bw_jb_add(b, target, "trusted", json_object_new_boolean(!!(e->flags & BW_EVF_TRUSTED)));
 		/* a protected file: the statement that protects it (where no path helper could name it) */
-		if (prot) {
+		if (prot.text) {
 			struct json_object *by = bw_jb_obj(b);
 
-			add_str(b, by, "file", prot->file);
-			add_u64(b, by, "line", prot->line);
-			add_str(b, by, "text", prot->text);
+			add_str(b, by, "file", prot.file);
+			add_u64(b, by, "line", prot.line);
+			add_str(b, by, "text", prot.text);
 			bw_jb_add(b, target, "protected_by", by);
 		}
 		bw_jb_add(b, o, "target", target);
@@ -679,10 +807,10 @@ struct json_object *bw_event_to_json(const struct bw_event *e, const struct bw_r
 				add_str(b, rule, "required_level", bw_level_name(e->subj >> 8 & 0xff));
 				add_str(b, rule, "subject_level", bw_level_name(e->subj & 0xff));
 			}
-		} else if (ref) {
-			add_str(b, rule, "file", ref->file);
-			add_u64(b, rule, "line", ref->line);
-			add_str(b, rule, "text", ref->text);
+		} else if (ref.text) {
+			add_str(b, rule, "file", ref.file);
+			add_u64(b, rule, "line", ref.line);
+			add_str(b, rule, "text", ref.text);
 		}
 		bw_jb_add(b, o, "rule", rule);
 	} else {
@@ -701,5 +829,7 @@ struct json_object *bw_event_to_json(const struct bw_event *e, const struct bw_r
 	}
 	add_u64(b, o, "policy_generation", e->policy_gen);
 	bw_jb_add(b, o, "flags", flags_json(b, flags));
+	bw_rule_ref_clear(&ref);
+	bw_rule_ref_clear(&prot);
 	return bw_jb_done(b, o);
 }

@@ -147,18 +147,21 @@ static const char *shadow_why(unsigned why)
 
 static struct json_object *rule_json(struct bw_jb *b, const struct bw_rule_table *t, uint32_t id)
 {
-	const struct bw_rule_ref *r = bw_rule_table_get(t, id);
 	struct json_object *o = bw_jb_obj(b);
+	struct bw_rule_ref r;
 
 	bw_jb_add(b, o, "id", json_object_new_int64(id));
+	if (bw_rule_table_get(t, id, &r) == -ENOMEM)
+		b->oom = true;
 	if (bw_gate_name(id)) {
 		bw_jb_add(b, o, "gate", json_object_new_string(bw_gate_name(id)));
 		bw_jb_add(b, o, "text", json_object_new_string(bw_gate_text(id)));
-	} else if (r) {
-		bw_jb_add(b, o, "file", json_object_new_string(r->file));
-		bw_jb_add(b, o, "line", json_object_new_int(r->line));
-		bw_jb_add(b, o, "text", json_object_new_string(r->text));
+	} else if (r.text) {
+		bw_jb_add(b, o, "file", json_object_new_string(r.file));
+		bw_jb_add(b, o, "line", json_object_new_int(r.line));
+		bw_jb_add(b, o, "text", json_object_new_string(r.text));
 	}
+	bw_rule_ref_clear(&r);
 	return o;
 }
 

@@ -31,16 +31,37 @@ int bw_opts_valid(const void *opts, size_t known, size_t given);
 	((opts) && (opts)->sz >= bw_offsetofend(__typeof__(*(opts)), field))
 #define BW_OPTS_GET(opts, field, fallback) (BW_OPTS_HAS(opts, field) ? (opts)->field : (fallback))
 
-/* Where each rule id came from: what events and explain quote. */
+/* Where each rule id came from: what events and explain quote (bw_rule_table_get). */
 struct bw_rule_ref {
-	char *file;
+	const char *file; /* the table's */
 	unsigned line, col;
-	char *text;
+	char *text;       /* the caller's: bw_rule_ref_clear */
 };
 
+/* A rule as the table keeps it (src/lib/event.c). */
+struct bw_rule_slot {
+	uint32_t text; /* offset of its front-coded text in the table's text */
+	uint32_t file; /* index in the table's files */
+	uint32_t line, col;
+};
+
+/*
+ * The rules of a policy by id, for events and explain. bulwarkd keeps one
+ * per recent generation, of 100,000 rules too: each rule's text is kept
+ * front-coded (the length it shares with the rule before, then the rest;
+ * whole every BW_RULE_TEXT_RESTART rules), so a policy whose rules name
+ * neighbouring paths keeps a few bytes a rule, not the whole line.
+ */
+#define BW_RULE_TEXT_RESTART 16
 struct bw_rule_table {
-	struct bw_rule_ref *rules; /* rules[id - 1] */
-	size_t n;
+	struct bw_rule_slot *rules; /* rules[id - 1] */
+	size_t n, cap;
+	char **files;               /* file names, each once */
+	size_t n_files;
+	char *text;                 /* the rules' texts, front-coded */
+	size_t text_len, text_cap;
+	char *last;                 /* the last rule's text in full, to code the next */
+	size_t last_cap;
 	char sha256[65];           /* hex */
 	/* Rules that lost on some key: explain reports them, live too. */
 	struct bw_shadow *shadows;
@@ -49,6 +70,13 @@ struct bw_rule_table {
 	char *layer_names[BW_LAYERS];
 	uint32_t layer_altitude[BW_LAYERS];
 };
+
+/* Append the rule of the next id: 0 or -ENOMEM. */
+int bw_rule_table_add(struct bw_rule_table *t, const char *file, unsigned line, unsigned col,
+		      const char *text);
+/* Rule id's file, line, column and text (*out, clear it after): 0, -ENOENT or -ENOMEM. */
+int bw_rule_table_get(const struct bw_rule_table *t, uint32_t id, struct bw_rule_ref *out);
+void bw_rule_ref_clear(struct bw_rule_ref *r);
 
 /* The table of p's rules, with c's shadows (c may be NULL). */
 int bw_rule_table_from_policy(const struct bw_policy *p, const struct bw_compiled *c,
@@ -63,7 +91,6 @@ int bw_rule_table_print_members(const struct bw_rule_table *t, FILE *f);
 int bw_json_print(FILE *f, struct json_object *o);
 int bw_rule_table_from_json(struct json_object *o, struct bw_rule_table *t);
 void bw_rule_table_free(struct bw_rule_table *t);
-const struct bw_rule_ref *bw_rule_table_get(const struct bw_rule_table *t, uint32_t id);
 
 void bw_hex(const uint8_t *in, size_t len, char *out);
 

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,14 +15,13 @@
 
 #include "../../src/lib/internal.h"
 
+/* Freed by the test (bw_rule_table_free). */
 static struct bw_rule_table table(void)
 {
-	static struct bw_rule_ref refs[2] = {
-		{ "/etc/bulwark/a.rules", 3, 1, "mode audit" },
-		{ "/etc/bulwark/a.rules", 7, 1, "deny exec /opt/**" },
-	};
-	struct bw_rule_table t = { .rules = refs, .n = 2 };
+	struct bw_rule_table t = { 0 };
 
+	assert_int_equal(bw_rule_table_add(&t, "/etc/bulwark/a.rules", 3, 1, "mode audit"), 0);
+	assert_int_equal(bw_rule_table_add(&t, "/etc/bulwark/a.rules", 7, 1, "deny exec /opt/**"), 0);
 	strcpy(t.sha256, "ab");
 	return t;
 }
@@ -96,6 +96,7 @@ static void test_fields(void **state)
 	assert_string_equal(get(o, "policy_generation"), "4");
 	assert_int_equal(json_object_array_length(json_object_object_get(o, "flags")), 0);
 	json_object_put(o);
+	bw_rule_table_free(&t);
 }
 
 static void test_audit_and_flags(void **state)
@@ -130,6 +131,7 @@ static void test_audit_and_flags(void **state)
 	assert_string_equal(get(o, "rule.id"), "99");
 	assert_null(get(o, "rule.file"));
 	json_object_put(o);
+	bw_rule_table_free(&t);
 }
 
 /* Hostile strings survive a round trip; fixed arrays are never overrun. */
@@ -158,22 +160,81 @@ static void test_rule_table_round_trip(void **state)
 {
 	struct bw_rule_table t = table(), u;
 	struct json_object *o = bw_rule_table_to_json(&t);
+	struct bw_rule_ref ref;
 
 	(void)state;
 	assert_int_equal(bw_rule_table_from_json(o, &u), 0);
 	assert_int_equal(u.n, 2);
 	assert_string_equal(u.sha256, "ab");
-	assert_string_equal(u.rules[1].text, "deny exec /opt/**");
-	assert_int_equal(u.rules[1].line, 7);
-	assert_ptr_equal(bw_rule_table_get(&u, 0), NULL);
-	assert_ptr_equal(bw_rule_table_get(&u, 3), NULL);
-	assert_string_equal(bw_rule_table_get(&u, 2)->file, "/etc/bulwark/a.rules");
-	assert_ptr_equal(u.rules[0].file, u.rules[1].file); /* one copy a file, not a rule */
+	assert_int_equal(bw_rule_table_get(&u, 2, &ref), 0);
+	assert_string_equal(ref.text, "deny exec /opt/**");
+	assert_string_equal(ref.file, "/etc/bulwark/a.rules");
+	assert_int_equal(ref.line, 7);
+	bw_rule_ref_clear(&ref);
+	assert_int_equal(bw_rule_table_get(&u, 0, &ref), -ENOENT);
+	assert_null(ref.text);
+	assert_int_equal(bw_rule_table_get(&u, 3, &ref), -ENOENT);
+	assert_int_equal(u.n_files, 1); /* one copy a file, not a rule */
 	bw_rule_table_free(&u);
+	bw_rule_table_free(&t);
 	json_object_put(o);
 	o = json_tokener_parse("{\"rules\":[]}");
 	assert_int_equal(bw_rule_table_from_json(o, &u), -74); /* -EBADMSG: no sha256 */
 	json_object_put(o);
+}
+
+/*
+ * Texts are kept front-coded, whole again every BW_RULE_TEXT_RESTART
+ * rules: every rule reads back as it was added, across restarts, files,
+ * empty texts and texts that share nothing, and through the state file.
+ */
+static void test_rule_table_coding(void **state)
+{
+	struct bw_rule_table t = { 0 }, u;
+	char text[64], *printed = NULL, *doc = NULL;
+	struct json_object *o;
+	struct bw_rule_ref ref;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	for (unsigned i = 0; i < 5 * BW_RULE_TEXT_RESTART + 3; i++) {
+		if (i % 7 == 3)
+			text[0] = 0;
+		else if (i % 11 == 5)
+			snprintf(text, sizeof(text), "allow fork any from uid=%u", i);
+		else
+			snprintf(text, sizeof(text), "deny exec /tmp/files/f%u", i * 37 % 1000);
+		assert_int_equal(bw_rule_table_add(&t, i < 40 ? "/a.rules" : "/b.rules", i + 1, 2, text), 0);
+	}
+	assert_int_equal(t.n_files, 2);
+	f = open_memstream(&printed, &len);
+	assert_int_equal(bw_rule_table_print_members(&t, f), 0);
+	fclose(f);
+	assert_true(asprintf(&doc, "{%s}", printed) > 0);
+	o = json_tokener_parse(doc);
+	assert_int_equal(bw_rule_table_from_json(o, &u), 0);
+	for (unsigned i = 0; i < t.n; i++) {
+		if (i % 7 == 3)
+			text[0] = 0;
+		else if (i % 11 == 5)
+			snprintf(text, sizeof(text), "allow fork any from uid=%u", i);
+		else
+			snprintf(text, sizeof(text), "deny exec /tmp/files/f%u", i * 37 % 1000);
+		for (int k = 0; k < 2; k++) {
+			assert_int_equal(bw_rule_table_get(k ? &u : &t, i + 1, &ref), 0);
+			assert_string_equal(ref.text, text);
+			assert_string_equal(ref.file, i < 40 ? "/a.rules" : "/b.rules");
+			assert_int_equal(ref.line, i + 1);
+			assert_int_equal(ref.col, 2);
+			bw_rule_ref_clear(&ref);
+		}
+	}
+	json_object_put(o);
+	free(doc);
+	free(printed);
+	bw_rule_table_free(&u);
+	bw_rule_table_free(&t);
 }
 
 /* The state file's printed table is the same JSON as the tree, shadows and layers too. */
@@ -205,6 +266,11 @@ static void test_rule_table_print_members(void **state)
 	json_object_put(tree);
 	free(doc);
 	free(text);
+	/* the test's own */
+	t.shadows = NULL;
+	t.n_shadows = 0;
+	t.layer_names[3] = NULL;
+	bw_rule_table_free(&t);
 	/* An empty table too. */
 	memset(&t, 0, sizeof(t));
 	text = NULL;
@@ -296,6 +362,7 @@ static void test_exe_unknown_one_form(void **state)
 	assert_true(has_flag(o, "path-unresolved"));
 	assert_false(has_flag(o, "exe-unknown"));
 	json_object_put(o);
+	bw_rule_table_free(&t);
 }
 
 int main(void)
@@ -307,6 +374,7 @@ int main(void)
 		cmocka_unit_test(test_escaping_and_bounds),
 		cmocka_unit_test(test_rule_table_round_trip),
 		cmocka_unit_test(test_rule_table_print_members),
+		cmocka_unit_test(test_rule_table_coding),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
