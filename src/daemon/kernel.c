@@ -650,21 +650,31 @@ static void filter_of(const struct bw_compiled *c, int f, uint64_t *words)
 	}
 }
 
-/* Keys and values for batch operations on a filter (the daemon is one thread). */
-static uint32_t filter_keys[BW_FILE_FILTER_WORDS];
-static uint64_t filter_values[BW_FILE_FILTER_WORDS];
+/*
+ * Every filter as c sets it, and as wide as what holds now and c
+ * together: the words of each, filters[f].words apart, in one buffer;
+ * and the keys and values of batch operations on a filter. Allocated for
+ * an install, not static: 384 KiB that would stay resident between loads.
+ */
+struct filter_words {
+	uint64_t *next[FILTERS], *wide[FILTERS];
+	bool known[FILTERS];
+	uint64_t *mem;
+	uint32_t *keys;   /* BW_FILE_FILTER_WORDS, in mem */
+	uint64_t *values; /* BW_FILE_FILTER_WORDS, in mem */
+};
 _Static_assert(BW_FILE_FILTER_WORDS >= BW_UID_FILTER_WORDS, "the batch buffers hold either filter");
 
 /*
  * Filter f now, into words; false, with every bit set, when it cannot be
  * read (never skip, and rewrite every word).
  */
-static bool filter_now(struct bw_kernel *k, int f, uint64_t *words)
+static bool filter_now(struct bw_kernel *k, int f, uint64_t *words, const struct filter_words *w)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
 	__u32 count = filters[f].words, out_batch;
 
-	if (bpf_map_lookup_batch(filter_fd(k, f), NULL, &out_batch, filter_keys, words, &count, &opts) < 0 &&
+	if (bpf_map_lookup_batch(filter_fd(k, f), NULL, &out_batch, w->keys, words, &count, &opts) < 0 &&
 	    errno != ENOENT)
 		count = 0;
 	if (count != filters[f].words) {
@@ -681,33 +691,24 @@ static bool filter_now(struct bw_kernel *k, int f, uint64_t *words)
  * words that differ, in one batch. A policy naming no uid and no file
  * changes none.
  */
-static int filter_set(struct bw_kernel *k, int f, const uint64_t *have, const uint64_t *want)
+static int filter_set(struct bw_kernel *k, int f, const uint64_t *have, const uint64_t *want,
+		      const struct filter_words *w)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
 	__u32 count = 0, n;
 
 	for (uint32_t i = 0; i < filters[f].words; i++)
 		if (!have || have[i] != want[i]) {
-			filter_keys[count] = i;
-			filter_values[count++] = want[i];
+			w->keys[count] = i;
+			w->values[count++] = want[i];
 		}
 	if (count == 0)
 		return 0;
 	n = count;
-	if (bpf_map_update_batch(filter_fd(k, f), filter_keys, filter_values, &n, &opts) < 0)
+	if (bpf_map_update_batch(filter_fd(k, f), w->keys, w->values, &n, &opts) < 0)
 		return -errno;
 	return n == count ? 0 : -EIO;
 }
-
-/*
- * Every filter as c sets it, and as wide as what holds now and c
- * together: the words of each, filters[f].words apart, in one buffer.
- */
-struct filter_words {
-	uint64_t *next[FILTERS], *wide[FILTERS];
-	bool known[FILTERS];
-	uint64_t *mem;
-};
 
 static int filters_prepare(struct bw_kernel *k, const struct bw_compiled *c, struct filter_words *w)
 {
@@ -716,20 +717,23 @@ static int filters_prepare(struct bw_kernel *k, const struct bw_compiled *c, str
 
 	for (int f = 0; f < FILTERS; f++)
 		total += filters[f].words;
-	w->mem = calloc(3 * total, sizeof(uint64_t));
+	/* the words three times (next, wide, now), then the batch values and keys */
+	w->mem = calloc(3 * total + BW_FILE_FILTER_WORDS + BW_FILE_FILTER_WORDS / 2, sizeof(uint64_t));
 	if (!w->mem)
 		return -ENOMEM;
+	w->values = w->mem + 3 * total;
+	w->keys = (uint32_t *)(w->values + BW_FILE_FILTER_WORDS);
 	for (int f = 0; f < FILTERS; f++) {
 		w->next[f] = w->mem + at;
 		w->wide[f] = w->mem + total + at;
 		now = w->mem + 2 * total + at;
 		at += filters[f].words;
 		filter_of(c, f, w->next[f]);
-		w->known[f] = filter_now(k, f, now);
+		w->known[f] = filter_now(k, f, now, w);
 		for (uint32_t i = 0; i < filters[f].words; i++)
 			w->wide[f][i] = now[i] | w->next[f][i];
 		/* widen from what holds now (or every word, when it is not known) */
-		if (filter_set(k, f, w->known[f] ? now : NULL, w->wide[f]) < 0)
+		if (filter_set(k, f, w->known[f] ? now : NULL, w->wide[f], w) < 0)
 			return -errno ? -errno : -EIO;
 	}
 	return 0;
@@ -741,7 +745,7 @@ static int filters_narrow(struct bw_kernel *k, const struct filter_words *w)
 	int r = 0;
 
 	for (int f = 0; f < FILTERS; f++) {
-		int e = filter_set(k, f, w->wide[f], w->next[f]);
+		int e = filter_set(k, f, w->wide[f], w->next[f], w);
 
 		if (e < 0 && !r)
 			r = e;
