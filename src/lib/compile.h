@@ -45,6 +45,34 @@ char *bw_strpool_dupn(struct bw_strpool *p, const char *s, size_t len);
 void bw_strpool_free(struct bw_strpool *p);
 
 /*
+ * Strings front-coded, one after the other (src/lib/strpool.c): each the
+ * length it shares with the one before (LEB128), the rest, a terminator;
+ * whole every BW_FCODE_RESTART strings. A zeroed bw_fcode is empty.
+ */
+#define BW_FCODE_RESTART 16
+struct bw_fcode {
+	char *text;
+	size_t len, cap;
+	char *last;  /* the last string added, whole: the next is coded against it */
+	size_t last_cap;
+	size_t n;    /* strings added */
+};
+/* Append s; *off: where it starts in text. 0 or -ENOMEM. */
+int bw_fcode_add(struct bw_fcode *f, const char *s, uint32_t *off);
+/*
+ * String i into *buf (grown as needed, *cap its size): restart_off is
+ * where string i - i % BW_FCODE_RESTART starts, steps is i % BW_FCODE_RESTART.
+ * 0 or -ENOMEM.
+ */
+int bw_fcode_get(const struct bw_fcode *f, uint32_t restart_off, size_t steps, char **buf, size_t *cap);
+/*
+ * The string coded at `at` into *buf, which holds the one before it:
+ * where the next one starts, or NULL with *err -ENOMEM.
+ */
+const char *bw_fcode_next(const char *at, char **buf, size_t *cap, int *err);
+void bw_fcode_free(struct bw_fcode *f);
+
+/*
  * What a path in the policy resolved to when it compiled. Files are
  * identities (decision 1); directories and cgroups are locations, which
  * bulwarkd re-resolves when they are replaced or recreated.

@@ -53,30 +53,11 @@ static int table_file(struct bw_rule_table *t, const char *file, uint32_t *index
 	return 0;
 }
 
-/* Make *buf hold at least need bytes. */
-static int reserve(char **buf, size_t *cap, size_t need)
-{
-	char *grown;
-	size_t c = *cap ? *cap : 64;
-
-	if (need <= *cap)
-		return 0;
-	while (c < need)
-		c *= 2;
-	grown = realloc(*buf, c);
-	if (!grown)
-		return -ENOMEM;
-	*buf = grown;
-	*cap = c;
-	return 0;
-}
-
 int bw_rule_table_add(struct bw_rule_table *t, const char *file, unsigned line, unsigned col,
 		      const char *text)
 {
-	size_t shared = 0, len = strlen(text), at = t->text_len, v;
 	struct bw_rule_slot *slot;
-	uint32_t findex;
+	uint32_t findex, off;
 
 	if (t->n == t->cap) {
 		size_t cap = t->cap ? 2 * t->cap : 64;
@@ -87,46 +68,18 @@ int bw_rule_table_add(struct bw_rule_table *t, const char *file, unsigned line, 
 		t->rules = slot;
 		t->cap = cap;
 	}
-	if (table_file(t, file, &findex) < 0)
+	if (table_file(t, file, &findex) < 0 || bw_fcode_add(&t->text, text, &off) < 0)
 		return -ENOMEM;
-	if (t->n % BW_RULE_TEXT_RESTART)
-		while (text[shared] && text[shared] == t->last[shared])
-			shared++;
-	/* the shared length (LEB128), the rest, its terminator */
-	if (at > UINT32_MAX || reserve(&t->text, &t->text_cap, at + 10 + len - shared + 1) < 0 ||
-	    reserve(&t->last, &t->last_cap, len + 1) < 0)
-		return -ENOMEM;
-	v = shared;
-	do {
-		t->text[t->text_len++] = (char)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
-		v >>= 7;
-	} while (v);
-	memcpy(t->text + t->text_len, text + shared, len - shared + 1);
-	t->text_len += len - shared + 1;
-	memcpy(t->last + shared, text + shared, len - shared + 1);
-	t->rules[t->n++] = (struct bw_rule_slot){ .text = (uint32_t)at, .file = findex, .line = line,
-						  .col = col };
+	t->rules[t->n++] = (struct bw_rule_slot){ .text = off, .file = findex, .line = line, .col = col };
 	return 0;
 }
 
-/* Rule i's text (from 0) into *buf: decoded from the restart before it. */
+/* Rule i's text (from 0) into *buf. */
 static int rule_text(const struct bw_rule_table *t, size_t i, char **buf, size_t *cap)
 {
-	for (size_t j = i - i % BW_RULE_TEXT_RESTART; j <= i; j++) {
-		const unsigned char *p = (const unsigned char *)t->text + t->rules[j].text;
-		size_t shared = 0, len;
+	size_t steps = i % BW_FCODE_RESTART;
 
-		for (unsigned shift = 0;; shift += 7) {
-			shared |= (size_t)(*p & 0x7f) << shift;
-			if (!(*p++ & 0x80))
-				break;
-		}
-		len = strlen((const char *)p);
-		if (reserve(buf, cap, shared + len + 1) < 0)
-			return -ENOMEM;
-		memcpy(*buf + shared, p, len + 1);
-	}
-	return 0;
+	return bw_fcode_get(&t->text, t->rules[i - steps].text, steps, buf, cap);
 }
 
 int bw_rule_table_get(const struct bw_rule_table *t, uint32_t id, struct bw_rule_ref *out)
@@ -467,12 +420,7 @@ void bw_rule_table_free(struct bw_rule_table *t)
 	free(t->files);
 	t->files = NULL;
 	t->n_files = 0;
-	free(t->text);
-	t->text = NULL;
-	t->text_len = t->text_cap = 0;
-	free(t->last);
-	t->last = NULL;
-	t->last_cap = 0;
+	bw_fcode_free(&t->text);
 	free(t->shadows);
 	t->shadows = NULL;
 	t->n_shadows = 0;

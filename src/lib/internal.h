@@ -48,20 +48,16 @@ struct bw_rule_slot {
 /*
  * The rules of a policy by id, for events and explain. bulwarkd keeps one
  * per recent generation, of 100,000 rules too: each rule's text is kept
- * front-coded (the length it shares with the rule before, then the rest;
- * whole every BW_RULE_TEXT_RESTART rules), so a policy whose rules name
- * neighbouring paths keeps a few bytes a rule, not the whole line.
+ * front-coded (struct bw_fcode: the length it shares with the rule
+ * before, then the rest), so a policy whose rules name neighbouring paths
+ * keeps a few bytes a rule, not the whole line.
  */
-#define BW_RULE_TEXT_RESTART 16
 struct bw_rule_table {
 	struct bw_rule_slot *rules; /* rules[id - 1] */
 	size_t n, cap;
 	char **files;               /* file names, each once */
 	size_t n_files;
-	char *text;                 /* the rules' texts, front-coded */
-	size_t text_len, text_cap;
-	char *last;                 /* the last rule's text in full, to code the next */
-	size_t last_cap;
+	struct bw_fcode text;       /* the rules' texts */
 	char sha256[65];           /* hex */
 	/* Rules that lost on some key: explain reports them, live too. */
 	struct bw_shadow *shadows;

@@ -10,8 +10,13 @@
  * one allocation large enough for malloc to map it on its own: it goes
  * back to the kernel whole when the table goes, and its pages count only
  * once something is written to them.
+ *
+ * Front coding: strings that come in an order where each shares a prefix
+ * with the one before (sorted paths; rules that name neighbouring files)
+ * kept as the length shared and the rest.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,4 +67,82 @@ void bw_strpool_free(struct bw_strpool *p)
 		free(p->chunks);
 		p->chunks = next;
 	}
+}
+
+/* Make *buf hold at least need bytes. */
+static int reserve(char **buf, size_t *cap, size_t need)
+{
+	char *grown;
+	size_t c = *cap ? *cap : 64;
+
+	if (need <= *cap)
+		return 0;
+	while (c < need)
+		c *= 2;
+	grown = realloc(*buf, c);
+	if (!grown)
+		return -ENOMEM;
+	*buf = grown;
+	*cap = c;
+	return 0;
+}
+
+int bw_fcode_add(struct bw_fcode *f, const char *s, uint32_t *off)
+{
+	size_t shared = 0, len = strlen(s), v;
+
+	if (f->n % BW_FCODE_RESTART)
+		while (s[shared] && s[shared] == f->last[shared])
+			shared++;
+	/* the shared length (LEB128), the rest, its terminator */
+	if (f->len > UINT32_MAX || reserve(&f->text, &f->cap, f->len + 10 + len - shared + 1) < 0 ||
+	    reserve(&f->last, &f->last_cap, len + 1) < 0)
+		return -ENOMEM;
+	*off = (uint32_t)f->len;
+	v = shared;
+	do {
+		f->text[f->len++] = (char)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
+		v >>= 7;
+	} while (v);
+	memcpy(f->text + f->len, s + shared, len - shared + 1);
+	f->len += len - shared + 1;
+	memcpy(f->last + shared, s + shared, len - shared + 1);
+	f->n++;
+	return 0;
+}
+
+const char *bw_fcode_next(const char *at, char **buf, size_t *cap, int *err)
+{
+	const unsigned char *p = (const unsigned char *)at;
+	size_t shared = 0, len;
+
+	for (unsigned shift = 0;; shift += 7) {
+		shared |= (size_t)(*p & 0x7f) << shift;
+		if (!(*p++ & 0x80))
+			break;
+	}
+	len = strlen((const char *)p);
+	if (reserve(buf, cap, shared + len + 1) < 0) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	memcpy(*buf + shared, p, len + 1);
+	return (const char *)p + len + 1;
+}
+
+int bw_fcode_get(const struct bw_fcode *f, uint32_t restart_off, size_t steps, char **buf, size_t *cap)
+{
+	const char *at = f->text + restart_off;
+	int err = 0;
+
+	for (size_t j = 0; j <= steps && at; j++)
+		at = bw_fcode_next(at, buf, cap, &err);
+	return err;
+}
+
+void bw_fcode_free(struct bw_fcode *f)
+{
+	free(f->text);
+	free(f->last);
+	memset(f, 0, sizeof(*f));
 }

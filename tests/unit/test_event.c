@@ -184,7 +184,7 @@ static void test_rule_table_round_trip(void **state)
 }
 
 /*
- * Texts are kept front-coded, whole again every BW_RULE_TEXT_RESTART
+ * Texts are kept front-coded, whole again every BW_FCODE_RESTART
  * rules: every rule reads back as it was added, across restarts, files,
  * empty texts and texts that share nothing, and through the state file.
  */
@@ -198,7 +198,7 @@ static void test_rule_table_coding(void **state)
 	FILE *f;
 
 	(void)state;
-	for (unsigned i = 0; i < 5 * BW_RULE_TEXT_RESTART + 3; i++) {
+	for (unsigned i = 0; i < 5 * BW_FCODE_RESTART + 3; i++) {
 		if (i % 7 == 3)
 			text[0] = 0;
 		else if (i % 11 == 5)
