@@ -36,13 +36,61 @@ static void dirs_free(struct drift *dr)
 
 void drift_free(struct drift *dr)
 {
-	bw_resolved_free(dr->v, dr->n);
-	bw_strpool_free(&dr->strings);
+	free(dr->v);
+	bw_fcode_free(&dr->paths);
+	for (size_t i = 0; i < dr->n_files; i++)
+		free(dr->files[i]);
+	free(dr->files);
+	for (size_t i = 0; i < dr->n_retired; i++)
+		free(dr->retired[i].ids);
+	free(dr->retired);
 	free(dr->seen);
 	if (dr->watch_fd >= 0)
 		close(dr->watch_fd);
 	dirs_free(dr);
 	drift_init(dr);
+}
+
+static int retired_cmp(const void *key, const void *elem)
+{
+	size_t i = *(const size_t *)key, e = ((const struct drift_retired *)elem)->entry;
+
+	return (i > e) - (i < e);
+}
+
+bool drift_at(const struct drift *dr, struct drift_cursor *c, size_t i)
+{
+	const struct drift_entry *e = &dr->v[i];
+	const struct drift_retired *old;
+	int err = 0;
+
+	if (i >= dr->n)
+		return false;
+	if (c->valid && c->i == i)
+		return true;
+	if (c->valid && c->i + 1 == i)
+		bw_fcode_next(dr->paths.text + e->path, &c->buf, &c->cap, &err);
+	else
+		err = bw_fcode_get(&dr->paths, dr->v[i - i % BW_FCODE_RESTART].path, i % BW_FCODE_RESTART,
+				   &c->buf, &c->cap);
+	c->valid = !err;
+	if (err)
+		return false;
+	c->i = i;
+	c->r = (struct bw_resolved){ .path = c->buf, .file = dr->files[e->file], .line = e->line,
+				     .kind = e->kind, .dev = e->dev, .ino = e->ino };
+	old = e->retired ? bsearch(&i, dr->retired, dr->n_retired, sizeof(*dr->retired), retired_cmp) : NULL;
+	if (old) {
+		c->r.retired = old->ids;
+		c->r.n_retired = old->n;
+	}
+	return true;
+}
+
+void drift_cursor_free(struct drift_cursor *c)
+{
+	free(c->buf);
+	memset(c, 0, sizeof(*c));
 }
 
 /* Watches already recorded in dr->dirs, by watch descriptor (the kernel gives one per inode). */
@@ -110,6 +158,7 @@ static int watch_nearest(struct drift *dr, struct seen_wds *seen, char *fs_path)
 
 static void watch_all(struct drift *dr)
 {
+	struct drift_cursor cur = { 0 };
 	struct seen_wds seen = { 0 };
 	char *last_dir = NULL;
 	int first_err = 0, last_r = 0;
@@ -125,8 +174,12 @@ static void watch_all(struct drift *dr)
 		return;
 	}
 	for (size_t i = 0; i < dr->n; i++) {
-		char *path = bw_resolved_fs_path(&dr->v[i]), *slash;
+		char *path, *slash;
 		int r;
+
+		if (!drift_at(dr, &cur, i))
+			abort(); /* out of memory */
+		path = bw_resolved_fs_path(&cur.r);
 
 		/*
 		 * The record is sorted by path: the paths of one directory come
@@ -152,6 +205,7 @@ static void watch_all(struct drift *dr)
 	}
 	free(last_dir);
 	free(seen.v);
+	drift_cursor_free(&cur);
 	if (dr->unwatched)
 		bw_log(LOG_WARNING,
 		       "inotify could not watch %zu policy paths (%s%s): changes there are found only by `bulwark status`",
@@ -192,27 +246,104 @@ const char *drift_where(const struct bw_resolved *r, char *buf, size_t len)
 	return buf;
 }
 
-void drift_set(struct drift *dr, struct bw_resolved *v, size_t n, struct bw_strpool *strings)
+/* The index of file in nd's files, added if new (the compiler's record has one copy a file). */
+static uint32_t file_index(struct drift *nd, const char *file)
 {
-	struct drift_seen *seen = NULL;
+	char **grown;
 
-	/* A drift already reported stays reported while it is the same drift. */
-	for (size_t i = 0; dr->seen && i < n; i++) {
-		const struct bw_resolved *old = bw_resolved_find(dr->v, dr->n, v[i].kind, v[i].path);
+	file = file ? file : "?";
+	if (nd->n && strcmp(nd->files[nd->v[nd->n - 1].file], file) == 0)
+		return nd->v[nd->n - 1].file;
+	for (size_t i = 0; i < nd->n_files; i++)
+		if (strcmp(nd->files[i], file) == 0)
+			return (uint32_t)i;
+	grown = realloc(nd->files, (nd->n_files + 1) * sizeof(*grown));
+	if (!grown || !(grown[nd->n_files] = strdup(file)))
+		abort();
+	nd->files = grown;
+	return (uint32_t)nd->n_files++;
+}
 
-		if (!old || old->dev != v[i].dev || old->ino != v[i].ino || !dr->seen[old - dr->v].reported)
-			continue;
-		if (!seen && !(seen = calloc(n, sizeof(*seen))))
+static int resolved_order(const struct bw_resolved *a, const struct bw_resolved *b)
+{
+	if (a->kind != b->kind)
+		return a->kind < b->kind ? -1 : 1;
+	return strcmp(a->path, b->path);
+}
+
+void drift_set(struct drift *dr, struct bw_resolved *v, size_t n)
+{
+	struct drift nd = { .v = calloc(n ? n : 1, sizeof(*nd.v)) };
+	struct drift_cursor old = { 0 };
+	size_t o = 0;
+	int cmp = 1;
+
+	if (!nd.v)
+		abort();
+	for (size_t i = 0; i < n; i++) {
+		struct drift_entry *e = &nd.v[i];
+
+		*e = (struct drift_entry){ .dev = v[i].dev, .ino = v[i].ino, .line = v[i].line,
+					   .kind = (uint8_t)v[i].kind, .file = file_index(&nd, v[i].file) };
+		if (bw_fcode_add(&nd.paths, v[i].path, &e->path) < 0)
 			abort();
-		seen[i] = dr->seen[old - dr->v];
+		nd.n = i + 1;
+		if (v[i].n_retired) {
+			struct drift_retired *grown = realloc(nd.retired, (nd.n_retired + 1) * sizeof(*grown));
+
+			if (!grown)
+				abort();
+			nd.retired = grown;
+			grown[nd.n_retired++] = (struct drift_retired){ .entry = i, .ids = v[i].retired,
+									.n = v[i].n_retired };
+			v[i].retired = NULL;
+			v[i].n_retired = 0;
+			e->retired = true;
+		}
+		/*
+		 * A drift already reported stays reported while it is the same
+		 * drift. Both records are sorted: one walk through the old.
+		 */
+		for (; dr->seen && o < dr->n; o++) {
+			if (!drift_at(dr, &old, o))
+				abort(); /* out of memory */
+			if ((cmp = resolved_order(&old.r, &v[i])) >= 0)
+				break;
+		}
+		if (!dr->seen || o >= dr->n || cmp != 0 || old.r.dev != v[i].dev || old.r.ino != v[i].ino ||
+		    !dr->seen[o].reported)
+			continue;
+		if (!nd.seen && !(nd.seen = calloc(n, sizeof(*nd.seen))))
+			abort();
+		nd.seen[i] = dr->seen[o];
 	}
+	drift_cursor_free(&old);
 	drift_free(dr);
-	dr->v = v;
-	dr->n = n;
-	dr->strings = *strings;
-	memset(strings, 0, sizeof(*strings));
-	dr->seen = seen;
+	nd.watch_fd = -1;
+	*dr = nd;
 	watch_all(dr);
+}
+
+int drift_resolved(const struct drift *dr, struct bw_resolved **ret, struct bw_strpool *strings)
+{
+	struct bw_resolved *v = calloc(dr->n ? dr->n : 1, sizeof(*v));
+	struct drift_cursor c = { 0 };
+	int r = 0;
+
+	memset(strings, 0, sizeof(*strings));
+	for (size_t i = 0; v && i < dr->n && r == 0; i++) {
+		if (!drift_at(dr, &c, i) || !(c.r.path = bw_strpool_dup(strings, c.r.path)))
+			r = -ENOMEM;
+		v[i] = c.r;
+	}
+	drift_cursor_free(&c);
+	if (!v || r < 0) {
+		free(v);
+		bw_strpool_free(strings);
+		return -ENOMEM;
+	}
+	*ret = v;
+	return 0;
 }
 
 void drift_rewatch(struct drift *dr)
@@ -282,15 +413,21 @@ struct drift_report drift_scan(struct drift *dr, struct json_object *list, size_
 			       struct json_object *fresh)
 {
 	struct drift_report rep = { .fingerprint = 0xcbf29ce484222325ull };
+	struct drift_cursor cur = { 0 };
 
 	for (size_t i = 0; i < dr->n; i++) {
-		const struct bw_resolved *r = &dr->v[i];
-		const char *kind = bw_resolved_kind_name(r->kind);
-		uint64_t dev = 0, ino = 0;
-		int err = bw_resolved_now(r, &dev, &ino);
+		const struct bw_resolved *r = &cur.r;
 		char where[PATH_MAX + 16];
+		uint64_t dev = 0, ino = 0;
 		struct drift_seen now;
+		const char *kind;
 		bool followed;
+		int err;
+
+		if (!drift_at(dr, &cur, i))
+			abort(); /* out of memory */
+		kind = bw_resolved_kind_name(r->kind);
+		err = bw_resolved_now(r, &dev, &ino);
 
 		if (!err && dev == r->dev && ino == r->ino) {
 			if (dr->seen) /* back as loaded: report the next drift */
@@ -337,27 +474,34 @@ struct drift_report drift_scan(struct drift *dr, struct json_object *list, size_
 			bw_log(LOG_NOTICE, "%s: %s %s was replaced or recreated: re-resolving", where, kind,
 			       r->path);
 	}
+	drift_cursor_free(&cur);
 	return rep;
 }
 
 struct json_object *drift_retired_json(const struct drift *dr)
 {
 	struct json_object *a = json_object_new_array();
+	struct drift_cursor cur = { 0 };
 
-	for (size_t i = 0; i < dr->n; i++)
-		for (size_t k = 0; k < dr->v[i].n_retired; k++) {
+	for (size_t x = 0; x < dr->n_retired; x++) {
+		const struct bw_resolved *r = &cur.r;
+
+		if (!drift_at(dr, &cur, dr->retired[x].entry))
+			abort(); /* out of memory */
+		for (size_t k = 0; k < r->n_retired; k++) {
 			struct json_object *o = json_object_new_object();
 			char dev[32], where[PATH_MAX + 16];
 
-			bw_dev_string(dr->v[i].retired[k][0], dev, sizeof(dev));
-			json_object_object_add(o, "path", json_object_new_string(dr->v[i].path));
-			json_object_object_add(o, "kind", json_object_new_string(bw_resolved_kind_name(dr->v[i].kind)));
+			bw_dev_string(r->retired[k][0], dev, sizeof(dev));
+			json_object_object_add(o, "path", json_object_new_string(r->path));
+			json_object_object_add(o, "kind", json_object_new_string(bw_resolved_kind_name(r->kind)));
 			json_object_object_add(o, "dev", json_object_new_string(dev));
-			json_object_object_add(o, "ino", json_object_new_uint64(dr->v[i].retired[k][1]));
-			json_object_object_add(o, "rule",
-					       json_object_new_string(drift_where(&dr->v[i], where, sizeof(where))));
+			json_object_object_add(o, "ino", json_object_new_uint64(r->retired[k][1]));
+			json_object_object_add(o, "rule", json_object_new_string(drift_where(r, where, sizeof(where))));
 			json_object_array_add(a, o);
 		}
+	}
+	drift_cursor_free(&cur);
 	return a;
 }
 
@@ -389,15 +533,17 @@ static struct json_object *record_json(const struct bw_resolved *r)
 
 int drift_print(const struct drift *dr, FILE *f)
 {
+	struct drift_cursor cur = { 0 };
 	int r = 0;
 
 	fputc('[', f);
 	for (size_t i = 0; i < dr->n && r == 0; i++) {
 		if (i)
 			fputc(',', f);
-		r = bw_json_print(f, record_json(&dr->v[i]));
+		r = drift_at(dr, &cur, i) ? bw_json_print(f, record_json(&cur.r)) : -ENOMEM;
 	}
 	fputc(']', f);
+	drift_cursor_free(&cur);
 	return r == 0 && ferror(f) ? -EIO : r;
 }
 
@@ -500,5 +646,7 @@ void drift_from_json(struct drift *dr, struct json_object *o)
 			bw_strpool_free(&strings);
 			return;
 		}
-	drift_set(dr, v, kept, &strings);
+	drift_set(dr, v, kept);
+	bw_resolved_free(v, kept);
+	bw_strpool_free(&strings);
 }

@@ -34,10 +34,36 @@ struct drift_dir {
 	uint64_t dev, ino; /* st_dev, st_ino */
 };
 
-struct drift {
-	struct bw_resolved *v; /* the active policy's record, sorted (kind, path) */
+/*
+ * One path of the record. Its path is front-coded in the record's paths
+ * (sorted, neighbours share most of their bytes), its rule is a file of
+ * the record's files and a line: 32 bytes and a few a path, where a
+ * struct bw_resolved and its strings took a hundred.
+ */
+struct drift_entry {
+	uint64_t dev, ino; /* as struct bw_resolved */
+	uint32_t path;     /* where it starts in paths */
+	uint32_t line;
+	uint32_t file;     /* index in files */
+	uint8_t kind;      /* enum bw_resolved_kind */
+	bool retired;      /* has identities in retired */
+};
+
+/* A followed directory's earlier identities (struct bw_resolved's retired). */
+struct drift_retired {
+	size_t entry;
+	uint64_t (*ids)[2];
 	size_t n;
-	struct bw_strpool strings; /* v's paths and files */
+};
+
+struct drift {
+	struct drift_entry *v; /* the active policy's record, sorted (kind, path) */
+	size_t n;
+	struct bw_fcode paths;
+	char **files;
+	size_t n_files;
+	struct drift_retired *retired; /* by entry */
+	size_t n_retired;
 	/*
 	 * Per entry: what was last reported. NULL until something drifts:
 	 * with nothing drifted (the usual case) a policy of 100,000 paths
@@ -52,6 +78,21 @@ struct drift {
 	size_t n_dirs;
 };
 
+/*
+ * Entry i of a record as a struct bw_resolved (its path in buf), for the
+ * library's calls: drift_at, then drift_cursor_free.
+ */
+struct drift_cursor {
+	size_t i;
+	bool valid;  /* r is entry i: i + 1 decodes from it */
+	struct bw_resolved r;
+	char *buf;
+	size_t cap;
+};
+/* Entry i (in order: the next one decodes from this one); false past the end or out of memory. */
+bool drift_at(const struct drift *dr, struct drift_cursor *c, size_t i);
+void drift_cursor_free(struct drift_cursor *c);
+
 struct drift_report {
 	size_t changed, missing;
 	bool relocated;       /* a directory or cgroup bulwarkd follows resolves elsewhere: re-resolve */
@@ -60,8 +101,17 @@ struct drift_report {
 
 void drift_init(struct drift *dr);
 void drift_free(struct drift *dr);
-/* Adopt a new record (taking ownership of v and its strings) and watch its directories. */
-void drift_set(struct drift *dr, struct bw_resolved *v, size_t n, struct bw_strpool *strings);
+/*
+ * Adopt a new record (taking v's retired identities; v and strings stay
+ * the caller's) and watch its directories.
+ */
+void drift_set(struct drift *dr, struct bw_resolved *v, size_t n);
+/*
+ * The record as the compiler reads a record to keep (bw_policy's keep):
+ * *ret (free() it, not bw_resolved_free: the retired identities are
+ * dr's), its strings in *strings (bw_strpool_free). 0 or -ENOMEM.
+ */
+int drift_resolved(const struct drift *dr, struct bw_resolved **ret, struct bw_strpool *strings);
 /* Where r's first rule is, "file:line", in buf. */
 const char *drift_where(const struct bw_resolved *r, char *buf, size_t len);
 enum drift_news {

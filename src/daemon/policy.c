@@ -413,6 +413,8 @@ int prepare_policy(const char *path, const struct drift *keep, const char *expec
 			  struct prepared *pp, char **ret_diag)
 {
 	char why[PATH_MAX + 512] = "";
+	struct bw_strpool kept_strings = { 0 };
+	struct bw_resolved *kept = NULL;
 	int r;
 
 	memset(pp, 0, sizeof(*pp));
@@ -430,13 +432,20 @@ int prepare_policy(const char *path, const struct drift *keep, const char *expec
 			return -ESTALE;
 		}
 	}
+	/* The record as the compiler reads it, for the length of the compile. */
+	if (keep && drift_resolved(keep, &kept, &kept_strings) < 0) {
+		prepared_free(pp);
+		return -ENOMEM;
+	}
 	if (keep) {
-		pp->policy->keep = keep->v;
+		pp->policy->keep = kept;
 		pp->policy->n_keep = keep->n;
 	}
 	/* Client layers (layers.c) after the hash: it stays the administrator's policy's. */
 	r = layers_append(pp->policy, NULL);
 	if (r == -ENOMEM) {
+		free(kept);
+		bw_strpool_free(&kept_strings);
 		prepared_free(pp);
 		return r;
 	}
@@ -447,6 +456,8 @@ int prepare_policy(const char *path, const struct drift *keep, const char *expec
 	r = bw_compile(pp->policy, &pp->compiled);
 	pp->policy->keep = NULL; /* the old record goes away when this one is committed */
 	pp->policy->n_keep = 0;
+	free(kept); /* its retired identities are the record's */
+	bw_strpool_free(&kept_strings);
 	if (r == 0)
 		r = bw_rule_table_from_policy(pp->policy, &pp->compiled, &pp->table);
 	if (r == 0)
@@ -789,9 +800,7 @@ int commit_policy(struct daemon *d, const char *path, struct prepared *pp, const
 			json_object_array_add(d->policy_files, json_object_new_string(p->files[i]));
 	free(d->policy_path);
 	d->policy_path = strdup(path);
-	drift_set(&d->drift, pp->compiled.resolved, pp->compiled.n_resolved, &pp->compiled.strings);
-	pp->compiled.resolved = NULL;
-	pp->compiled.n_resolved = 0;
+	drift_set(&d->drift, pp->compiled.resolved, pp->compiled.n_resolved);
 	watch_drift(d);
 	d->reresolve_warned = false;
 	d->failed_drift = 0;
