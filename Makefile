@@ -54,7 +54,7 @@ D_OBJS    := $(D_SRCS:%.c=$(BUILD)/%.o)
 CLI_SRCS  := src/cli/main.c src/cli/trust.c src/cli/suggest.c
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 UNIT_TESTS := test_parse test_compile test_event test_precedence test_proto test_server test_trust test_sign \
-	test_api test_oom test_client
+	test_api test_oom test_client test_drift
 UNIT_BINS := $(UNIT_TESTS:%=$(BUILD)/tests/%)
 VM_HELPERS := $(BUILD)/tests/bwtry $(BUILD)/tests/bwsub $(BUILD)/tests/bwlayer $(BUILD)/tests/bwreset $(BUILD)/tests/bwevil $(BUILD)/tests/evil.bpf.o \
 	      $(BUILD)/tests/evil-preload.so $(BUILD)/tests/trust-lib.so
@@ -162,6 +162,10 @@ $(BUILD)/tests/test_proto: $(BUILD)/tests/unit/test_proto.o $(BUILD)/src/daemon/
 	$(CC) $(LDHARDEN) -o $@ $^ $(PKG_LIBS) -lcmocka
 
 $(BUILD)/tests/test_server: $(BUILD)/tests/unit/test_server.o $(BUILD)/src/daemon/server.o $(BUILD)/src/daemon/log.o
+	$(CC) $(LDHARDEN) -o $@ $^ $(PKG_LIBS) -lcmocka
+
+$(BUILD)/tests/test_drift: $(BUILD)/tests/unit/test_drift.o $(BUILD)/src/daemon/drift.o $(BUILD)/src/daemon/log.o \
+		$(BUILD)/libbulwark.a
 	$(CC) $(LDHARDEN) -o $@ $^ $(PKG_LIBS) -lcmocka
 
 $(BUILD)/tests/bwtry: $(BUILD)/tests/vm/bwtry.o
