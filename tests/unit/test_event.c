@@ -183,6 +183,17 @@ static void test_rule_table_round_trip(void **state)
 	json_object_put(o);
 }
 
+/* Rule i's text: empty, a process rule, or one of neighbouring files (shared prefixes). */
+static void coding_text(unsigned i, char *text, size_t len)
+{
+	if (i % 7 == 3)
+		text[0] = 0;
+	else if (i % 11 == 5)
+		snprintf(text, len, "allow fork any from uid=%u", i);
+	else
+		snprintf(text, len, "deny exec /tmp/files/f%u", i * 37 % 1000);
+}
+
 /*
  * Texts are kept front-coded, whole again every BW_FCODE_RESTART
  * rules: every rule reads back as it was added, across restarts, files,
@@ -199,12 +210,7 @@ static void test_rule_table_coding(void **state)
 
 	(void)state;
 	for (unsigned i = 0; i < 5 * BW_FCODE_RESTART + 3; i++) {
-		if (i % 7 == 3)
-			text[0] = 0;
-		else if (i % 11 == 5)
-			snprintf(text, sizeof(text), "allow fork any from uid=%u", i);
-		else
-			snprintf(text, sizeof(text), "deny exec /tmp/files/f%u", i * 37 % 1000);
+		coding_text(i, text, sizeof(text));
 		assert_int_equal(bw_rule_table_add(&t, i < 40 ? "/a.rules" : "/b.rules", i + 1, 2, text), 0);
 	}
 	assert_int_equal(t.n_files, 2);
@@ -215,12 +221,7 @@ static void test_rule_table_coding(void **state)
 	o = json_tokener_parse(doc);
 	assert_int_equal(bw_rule_table_from_json(o, &u), 0);
 	for (unsigned i = 0; i < t.n; i++) {
-		if (i % 7 == 3)
-			text[0] = 0;
-		else if (i % 11 == 5)
-			snprintf(text, sizeof(text), "allow fork any from uid=%u", i);
-		else
-			snprintf(text, sizeof(text), "deny exec /tmp/files/f%u", i * 37 % 1000);
+		coding_text(i, text, sizeof(text));
 		for (int k = 0; k < 2; k++) {
 			assert_int_equal(bw_rule_table_get(k ? &u : &t, i + 1, &ref), 0);
 			assert_string_equal(ref.text, text);
