@@ -60,12 +60,13 @@ static int retired_cmp(const void *key, const void *elem)
 
 bool drift_at(const struct drift *dr, struct drift_cursor *c, size_t i)
 {
-	const struct drift_entry *e = &dr->v[i];
+	const struct drift_entry *e;
 	const struct drift_retired *old;
 	int err = 0;
 
 	if (i >= dr->n)
 		return false;
+	e = &dr->v[i];
 	if (c->valid && c->i == i)
 		return true;
 	if (c->valid && c->i + 1 == i)
@@ -247,20 +248,47 @@ const char *drift_where(const struct bw_resolved *r, char *buf, size_t len)
 }
 
 /* The index of file in nd's files, added if new (the compiler's record has one copy a file). */
-static uint32_t file_index(struct drift *nd, const char *file)
+/*
+ * The policy files' names, sorted: drift_set's index of nd->files. The
+ * record is sorted by path, not by file, so a policy spread over many
+ * files meets each again and again: a search, not a scan of every name.
+ */
+struct file_names {
+	uint32_t *by_name; /* indices into nd->files, in strcmp order */
+	size_t n;
+};
+
+static uint32_t file_index(struct drift *nd, struct file_names *fn, const char *file)
 {
+	size_t lo = 0, hi = fn->n;
+	uint32_t *grown_order;
 	char **grown;
 
 	file = file ? file : "?";
 	if (nd->n && strcmp(nd->files[nd->v[nd->n - 1].file], file) == 0)
 		return nd->v[nd->n - 1].file;
-	for (size_t i = 0; i < nd->n_files; i++)
-		if (strcmp(nd->files[i], file) == 0)
-			return (uint32_t)i;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int cmp = strcmp(nd->files[fn->by_name[mid]], file);
+
+		if (cmp == 0)
+			return fn->by_name[mid];
+		if (cmp < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	grown = realloc(nd->files, (nd->n_files + 1) * sizeof(*grown));
-	if (!grown || !(grown[nd->n_files] = strdup(file)))
+	if (!grown)
 		abort();
 	nd->files = grown;
+	grown_order = realloc(fn->by_name, (fn->n + 1) * sizeof(*grown_order));
+	if (!grown_order || !(grown[nd->n_files] = strdup(file)))
+		abort();
+	fn->by_name = grown_order;
+	memmove(&fn->by_name[lo + 1], &fn->by_name[lo], (fn->n - lo) * sizeof(*fn->by_name));
+	fn->by_name[lo] = (uint32_t)nd->n_files;
+	fn->n++;
 	return (uint32_t)nd->n_files++;
 }
 
@@ -275,6 +303,7 @@ void drift_set(struct drift *dr, struct bw_resolved *v, size_t n)
 {
 	struct drift nd = { .v = calloc(n ? n : 1, sizeof(*nd.v)) };
 	struct drift_cursor old = { 0 };
+	struct file_names names = { 0 };
 	size_t o = 0;
 	int cmp = 1;
 
@@ -284,7 +313,7 @@ void drift_set(struct drift *dr, struct bw_resolved *v, size_t n)
 		struct drift_entry *e = &nd.v[i];
 
 		*e = (struct drift_entry){ .dev = v[i].dev, .ino = v[i].ino, .line = v[i].line,
-					   .kind = (uint8_t)v[i].kind, .file = file_index(&nd, v[i].file) };
+					   .kind = (uint8_t)v[i].kind, .file = file_index(&nd, &names, v[i].file) };
 		if (bw_fcode_add(&nd.paths, v[i].path, &e->path) < 0)
 			abort();
 		nd.n = i + 1;
@@ -318,6 +347,7 @@ void drift_set(struct drift *dr, struct bw_resolved *v, size_t n)
 		nd.seen[i] = dr->seen[o];
 	}
 	drift_cursor_free(&old);
+	free(names.by_name);
 	drift_free(dr);
 	nd.watch_fd = -1;
 	*dr = nd;

@@ -159,6 +159,40 @@ static void test_reported_once(void **state)
 	fclose(f);
 }
 
+/*
+ * A policy spread over many files: each path keeps its own file, however
+ * the files interleave in the record's path order, and each name is kept
+ * once.
+ */
+static void test_many_files(void **state)
+{
+	struct bw_resolved in[FILES], *v;
+	char paths[FILES][PATH_MAX], files[7][32];
+	struct bw_strpool strings;
+	struct drift dr;
+
+	(void)state;
+	drift_init(&dr);
+	for (int f = 0; f < 7; f++)
+		snprintf(files[f], sizeof(files[f]), "/etc/bulwark/r%d.rules", 6 - f);
+	for (int i = 0; i < FILES; i++) {
+		snprintf(paths[i], sizeof(paths[i]), "%s/files/f%03d", dir, i);
+		in[i] = (struct bw_resolved){ .path = paths[i], .file = files[(i * 3) % 7], .line = i + 1,
+					      .dev = 1, .ino = (uint64_t)i + 10 };
+	}
+	drift_set(&dr, in, FILES);
+	assert_int_equal(dr.n_files, 7);
+	assert_int_equal(drift_resolved(&dr, &v, &strings), 0);
+	for (int i = 0; i < FILES; i++) {
+		assert_string_equal(v[i].path, paths[i]);
+		assert_string_equal(v[i].file, files[(i * 3) % 7]);
+		assert_int_equal(v[i].line, i + 1);
+	}
+	free(v);
+	bw_strpool_free(&strings);
+	drift_free(&dr);
+}
+
 static int setup(void **state)
 {
 	char path[PATH_MAX];
@@ -197,6 +231,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_record),
 		cmocka_unit_test(test_reported_once),
+		cmocka_unit_test(test_many_files),
 	};
 
 	bw_log_init(LOG_ERR);
