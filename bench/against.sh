@@ -137,7 +137,12 @@ for pol, label in policies:
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for h in hooks:
         f, b, t = per_call("floor", h), per_call(f"base-{pol}", h), per_call(f"this-{pol}", h)
-        if not f or not t:
+        if not f:
+            continue
+        if not t:
+            # No program of this build ran there: attached only while a policy needs it (decision 108).
+            print(f"| {h} | {f:.0f} | " + (f"{b:.0f}" if b else "-") + " | not attached | "
+                  + (f"{b - f:.0f}" if b else "-") + f" | {-f:.0f} | all | 0x |")
             continue
         ta = t - f
         ba = (b - f) if b else None

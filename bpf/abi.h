@@ -382,12 +382,17 @@ enum { BW_LIVE_SUPERSET, BW_LIVE_UNDECIDED, BW_LIVE_ENTRIES };
  * with an inline read of one word instead of the rule map's hash lookup.
  * A superset like bw_uid_filter (old | new across a swap). 2^21 bits:
  * the benchmark's 100,000 exact exec rules set under 5% of them.
+ * The word comes from (op, ino) alone, the bit in it from all three
+ * (decision 108): the views of one file (an overlay's and the real file
+ * below, which keep its inode number) read one word, and so one page of
+ * the 64, where a decision on a cold cache pays for each page it reaches.
  */
 #define BW_FILE_FILTER_WORDS 32768 /* of 64 bits: 2^21 bits, 256 KiB */
-#define BW_FILE_FILTER_BIT(op, dev, ino)                                                     \
-	((__u32)((((__u64)(ino) ^ ((__u64)(dev) << 32) ^ ((__u64)(dev) >> 32) ^ ((__u64)(op) << 59)) * \
-		  0x9E3779B97F4A7C15ull) >>                                                      \
-		 43))
+#define BW_FILE_FILTER_BIT(op, dev, ino)                                                          \
+	((__u32)(((((__u64)(ino) ^ ((__u64)(op) << 59)) * 0x9E3779B97F4A7C15ull) >> 49) << 6) |   \
+	 (__u32)((((__u64)(ino) ^ ((__u64)(dev) << 32) ^ ((__u64)(dev) >> 32) ^ ((__u64)(op) << 59)) * \
+		  0xC2B2AE3D27D4EB4Full) >>                                                       \
+		 58))
 
 struct bw_live {
 	/* BW_LIVE_SUPERSET, written by bulwarkd */
@@ -597,6 +602,13 @@ struct bw_trust_ident {
  * daemon's start-up probe; bw_hash_stats (per CPU) counts what happened.
  * The cache itself (bw_hash_cache) holds struct bw_trust_val.
  */
+/*
+ * The mmap flags of bulwarkd's start-up probe (MAP_PRIVATE | MAP_NORESERVE
+ * | MAP_POPULATE): the sleepable mmap program looks for the probe only in
+ * mappings that carry all three, so the others cost it no map read.
+ */
+#define BW_HASH_PROBE_FLAGS 0xc002u
+
 struct bw_hash_cfg {
 	__u32 enabled;      /* 1 while the policy in force has sha256: rules */
 	__u32 probe_tgid;   /* bulwarkd's probe: hash this process's next mapping */
@@ -620,7 +632,7 @@ BW_ABI_ASSERT(sizeof(struct bw_policy_info) == 56);
 BW_ABI_ASSERT(sizeof(struct bw_live) == 192);
 BW_ABI_ASSERT(__builtin_offsetof(struct bw_live, combos) == 16);
 BW_ABI_ASSERT((1u << 19) == BW_UID_FILTER_WORDS * 64); /* BW_UID_FILTER_BIT's >> 13 */
-BW_ABI_ASSERT((1u << 21) == BW_FILE_FILTER_WORDS * 64); /* BW_FILE_FILTER_BIT's >> 43 */
+BW_ABI_ASSERT((1u << 15) == BW_FILE_FILTER_WORDS); /* BW_FILE_FILTER_BIT: the word is >> 49, the bit >> 58 */
 BW_ABI_ASSERT(__builtin_offsetof(struct bw_live, undecided_forks) == 128);
 BW_ABI_ASSERT(sizeof(struct bw_fs_layout) == 16);
 BW_ABI_ASSERT(__builtin_offsetof(struct bw_event, target_dev) == 72);

@@ -116,6 +116,19 @@ static __always_inline int bw_protect_untrusted_load(struct bw_decision *d, stru
 }
 
 /*
+ * Is a mapping anonymous? Its file argument is NULL then, and 6.12's
+ * verifier, taking hook arguments for non-NULL, deletes a plain check
+ * (bw_raw_arg's reason). A load through the argument reads 0 instead:
+ * loads through BTF pointers never fault. Every open file's f_mode is
+ * nonzero (FMODE_OPENED), so this is one load of a line the hook reads
+ * anyway, where bw_raw_arg is a helper call (decision 108).
+ */
+static __always_inline bool bw_mmap_anon(struct file *file)
+{
+	return !file->f_mode;
+}
+
+/*
  * Running a file's code without execve: ld.so given the program as an
  * argument, dlopen, or any executable mapping. `exec` rules cover these
  * too, or `ld.so /denied/prog` would walk around every exec rule. Then the
@@ -127,11 +140,12 @@ int BPF_PROG(bw_mmap_file, struct file *file, unsigned long reqprot, unsigned lo
 	     unsigned long flags, int ret)
 {
 	struct bw_decision d = {};
-	bool anon = !bw_raw_arg(ctx, 0);
+	bool anon;
 	int rc;
 
 	if (ret || !(prot & PROT_EXEC))
 		return ret;
+	anon = bw_mmap_anon(file);
 	if (!anon && !bw_is_own_exe(file)) {
 		bw_decide_file(&d, BW_OP_EXEC, BW_HOOK_MMAP, file);
 		rc = bw_conclude(&d, &file->f_path, NULL);
@@ -527,10 +541,10 @@ static __always_inline bool bw_is_self(struct task_struct *p)
 SEC("lsm/task_alloc")
 int BPF_PROG(bw_task_alloc, struct task_struct *task, unsigned long clone_flags, int ret)
 {
-	struct task_struct *cur = bpf_get_current_task_btf();
 	bool thread = clone_flags & CLONE_THREAD;
 	__u32 op = thread ? BW_OP_THREAD : BW_OP_FORK, key = BW_LIVE_SUPERSET;
 	struct bw_task_state *mine;
+	struct task_struct *cur;
 	struct bw_decision d = {};
 	struct bw_live *live;
 	__u32 nochild;
@@ -538,18 +552,24 @@ int BPF_PROG(bw_task_alloc, struct task_struct *task, unsigned long clone_flags,
 
 	if (ret)
 		return ret;
-	if (cur->flags & PF_KTHREAD)
-		return 0;
 	/*
 	 * No rule in force can match the creator (no layer decides the op, or
 	 * none names its uid: decision 104) and no process can carry a mark:
 	 * allowed without a task-storage read or a hash (decision 101), and
 	 * counted in bw_live itself, so only that map's memory is touched
 	 * (decision 102): bulwarkd adds the count to the op's decisions. With
-	 * no policy at all the full path counts it as such.
+	 * no policy at all the full path counts it as such. When no layer
+	 * decides the op at all, the creator is not even looked at (decision
+	 * 108): a kernel thread's fork is counted then, with the others.
 	 */
 	live = bpf_map_lookup_elem(&bw_live, &key);
+	if (live && live->installed && !(live->ops & (1u << op)) && (thread || !live->marks))
+		goto undecided;
+	cur = bpf_get_current_task_btf();
+	if (cur->flags & PF_KTHREAD)
+		return 0;
 	if (live && (thread || !live->marks) && bw_live_skips(live, op, cur)) {
+undecided:
 		key = BW_LIVE_UNDECIDED;
 		live = bpf_map_lookup_elem(&bw_live, &key);
 		if (live)
@@ -1635,10 +1655,23 @@ int bw_trust_iter(struct bpf_iter__task_file *ctx)
  * held); a file first mapped readable then made executable is decided
  * with the hash cached by an earlier mapping or exec, else hash-unknown.
  */
+/*
+ * Hashing is wanted while the policy in force may have sha256: rules:
+ * bw_live's superset says so from the page the decision reads anyway,
+ * where bw_hash_cfg is a page of its own (bw_hash_image checks it too).
+ */
+static __always_inline bool bw_hashing(void)
+{
+	__u32 zero = 0; /* on the stack, not in .rodata: a page less (decision 102) */
+	struct bw_live *live = bpf_map_lookup_elem(&bw_live, &zero);
+
+	return !live || (live->flags & BW_POLICY_HASH);
+}
+
 SEC("lsm.s/bprm_check_security")
 int BPF_PROG(bw_hash_bprm, struct linux_binprm *bprm, int ret)
 {
-	if (ret)
+	if (ret || !bw_hashing())
 		return ret;
 	bw_hash_image(bprm->file, false);
 	return 0;
@@ -1648,14 +1681,20 @@ SEC("lsm.s/mmap_file")
 int BPF_PROG(bw_hash_mmap, struct file *file, unsigned long reqprot, unsigned long prot,
 	     unsigned long flags, int ret)
 {
-	if (ret || !bw_raw_arg(ctx, 0))
+	if (ret)
 		return ret;
 	if (!(prot & PROT_EXEC)) {
-		/* bulwarkd's start-up probe maps a file readable: does IMA hash here? */
-		bw_hash_image(file, true);
+		/*
+		 * bulwarkd's start-up probe maps a file readable, with flags
+		 * few mappings carry: every other mapping returns here having
+		 * read nothing but its arguments.
+		 */
+		if ((flags & BW_HASH_PROBE_FLAGS) == BW_HASH_PROBE_FLAGS && bw_raw_arg(ctx, 0))
+			bw_hash_image(file, true);
 		return 0;
 	}
-	if (!bw_is_own_exe(file))
-		bw_hash_image(file, false);
+	if (!bw_hashing() || bw_mmap_anon(file) || bw_is_own_exe(file))
+		return 0;
+	bw_hash_image(file, false);
 	return 0;
 }

@@ -345,6 +345,9 @@ static __always_inline bool bw_read_two(const void *obj, __u64 off_a, __u64 size
 	__u64 lo = off_a & ~7ull, span = off_b + size_b - lo;
 
 	*a = *b = 0;
+	/* Only 4- and 8-byte fields: a kernel that made one another size cannot be placed. */
+	if ((size_a != 4 && size_a != 8) || (size_b != 4 && size_b != 8))
+		return false;
 	if (off_b < off_a || span > BW_WINDOW)
 		return !bpf_probe_read_kernel(a, size_a & 15, obj + off_a) &&
 		       !bpf_probe_read_kernel(b, size_b & 15, obj + off_b);
@@ -361,8 +364,13 @@ static __always_inline bool bw_read_two(const void *obj, __u64 off_a, __u64 size
 }
 
 #define bw_read_fields(obj, type, fa, a, fb, b)                                                     \
-	bw_read_two(obj, bpf_core_field_offset(type, fa), bpf_core_field_size(type, fa), a,         \
-		    bpf_core_field_offset(type, fb), bpf_core_field_size(type, fb), b)
+	({                                                                                           \
+		_Static_assert((sizeof(((type *)0)->fa) == 4 || sizeof(((type *)0)->fa) == 8) &&     \
+				       (sizeof(((type *)0)->fb) == 4 || sizeof(((type *)0)->fb) == 8), \
+			       "bw_read_two reads 4- and 8-byte fields");                            \
+		bw_read_two(obj, bpf_core_field_offset(type, fa), bpf_core_field_size(type, fa), a, \
+			    bpf_core_field_offset(type, fb), bpf_core_field_size(type, fb), b);     \
+	})
 
 /*
  * bw_inode_ident with two probe reads where it takes four (decision 107),
@@ -1214,21 +1222,25 @@ __noinline int bw_decide_file_layer(struct bw_decision *d, __u32 op, __u32 hook,
 }
 
 /*
- * Does the rule map hold key, an exact file's entry? Not when its bit in
- * bw_file_filter is clear (decision 106): one word of an array, read
- * inline, where the map is a hash lookup and a call. The caller took
- * the map before reading any bit, so the filter it reads is at least as
- * wide as that map (bulwarkd widens before a swap and narrows only after
- * the swap's grace period).
+ * Does the rule map in force hold key, an exact file's entry? Not when
+ * its bit in bw_file_filter is clear (decision 106): one word of an
+ * array, read inline, where the map is a hash lookup and a call. The
+ * filter is read before the map is taken, so most files never reach the
+ * map's page (decision 108): bulwarkd widens the filter to both policies'
+ * files before a swap, waits for the hooks that read it earlier, and
+ * narrows it only after the swap's grace period, so a clear bit means
+ * no entry in the map in force, whichever that is, when it was read.
  */
-static __always_inline bool bw_exact_entry(void *policy, const struct bw_rule_key *key)
+static __always_inline bool bw_exact_entry(const struct bw_rule_key *key)
 {
-	__u32 bit = BW_FILE_FILTER_BIT(key->op, key->dev, key->ino), word = bit >> 6;
+	__u32 bit = BW_FILE_FILTER_BIT(key->op, key->dev, key->ino), word = bit >> 6, zero = 0;
 	__u64 *w = bpf_map_lookup_elem(&bw_file_filter, &word);
+	void *policy;
 
 	if (w && !(*w & (1ull << (bit & 63))))
 		return false;
-	return bpf_map_lookup_elem(policy, key);
+	policy = bpf_map_lookup_elem(&bw_policy, &zero);
+	return !policy || bpf_map_lookup_elem(policy, key); /* no map: the search's to decide */
 }
 
 /*
@@ -1237,7 +1249,7 @@ static __always_inline bool bw_exact_entry(void *policy, const struct bw_rule_ke
  * subvolume's device). Returns false when the view has an entry, or when
  * it cannot be placed: the search's to decide.
  */
-static __always_inline bool bw_exact_view(void *policy, struct bw_rule_key *key, struct inode *inode)
+static __always_inline bool bw_exact_view(struct bw_rule_key *key, struct inode *inode)
 {
 	struct super_block *sb = inode->i_sb;
 
@@ -1249,7 +1261,7 @@ static __always_inline bool bw_exact_view(void *policy, struct bw_rule_key *key,
 		key->dev = sb->s_dev;
 		key->ino = inode->i_ino;
 	}
-	return !bw_exact_entry(policy, key);
+	return !bw_exact_entry(key);
 }
 
 /*
@@ -1272,7 +1284,6 @@ static __noinline int bw_exact_none(struct file *file, __u32 op)
 	struct bw_live *live;
 	struct inode *inode;
 	__u64 below = 0, magic;
-	void *policy;
 	__u32 zero = 0;
 	int view = 1;
 
@@ -1282,9 +1293,6 @@ static __noinline int bw_exact_none(struct file *file, __u32 op)
 		return 0;
 	if (!(live->ops & (1u << op)))
 		goto none;
-	policy = bpf_map_lookup_elem(&bw_policy, &zero);
-	if (!policy)
-		return 0;
 	key.op = op;
 	key.kind = BW_OBJ_FILE;
 	/*
@@ -1293,7 +1301,7 @@ static __noinline int bw_exact_none(struct file *file, __u32 op)
 	 * the cost (decision 106).
 	 */
 	inode = file->f_path.dentry->d_inode;
-	if (!bw_exact_view(policy, &key, inode))
+	if (!bw_exact_view(&key, inode))
 		return 0;
 	/*
 	 * The next view: a fake path's real inode, or the real file below an
@@ -1303,7 +1311,7 @@ static __noinline int bw_exact_none(struct file *file, __u32 op)
 	 */
 	if (file->f_inode != inode) {
 		inode = file->f_inode;
-		if (!bw_exact_view(policy, &key, inode))
+		if (!bw_exact_view(&key, inode))
 			return 0;
 		if (inode->i_sb->s_magic != BW_OVERLAYFS_MAGIC)
 			goto none;
@@ -1322,7 +1330,7 @@ static __noinline int bw_exact_none(struct file *file, __u32 op)
 		inode = below ? (struct inode *)BPF_CORE_READ((struct file *)below, f_inode) : NULL;
 		if (!inode || !bw_inode_key((__u64)inode, &key.dev, &key.ino, &magic))
 			return 0;
-		if (bw_exact_entry(policy, &key))
+		if (bw_exact_entry(&key))
 			return 0;
 		if (magic != BW_OVERLAYFS_MAGIC)
 			goto none;

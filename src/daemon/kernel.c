@@ -94,6 +94,49 @@ static void link_pin_path(const struct bw_kernel *k, const struct bpf_program *p
 }
 
 /*
+ * Decision 108: programs attached only while the policy in force needs
+ * them. Every program on a hook costs each call its trampoline's call
+ * and its pages, even one that returns at once: the hashing programs
+ * double what an exec pays for being two programs, for policies that
+ * name no sha256:, and fork notifications cost every fork. Each is
+ * loaded with the others and pinned as a program (prog_NAME), so that
+ * a daemon adopting the generation can attach it later; its link is
+ * pinned (link_NAME) only while attached. Each program still checks
+ * bw_live itself, so one attached when not needed only costs time.
+ */
+static const struct on_demand {
+	const char *name;
+	uint32_t flags; /* attached while the policy's flags hold one of these */
+} on_demand[] = {
+	{ "bw_hash_bprm", BW_POLICY_HASH },
+	{ "bw_hash_mmap", BW_POLICY_HASH }, /* and for the start-up probe (bw_kernel_hash_probe) */
+	{ "bw_notify_fork", BW_POLICY_NOTIFY_FORK | BW_POLICY_NOTIFY_THREAD },
+};
+_Static_assert(sizeof(on_demand) / sizeof(on_demand[0]) ==
+		       sizeof(((struct bw_kernel *)0)->demand_fds) / sizeof(int),
+	       "a program fd for each program on demand");
+#define N_ON_DEMAND (sizeof(on_demand) / sizeof(on_demand[0]))
+
+/* prog's index in on_demand, or -1 for a program attached for good */
+static int demand_index(const struct bpf_program *prog)
+{
+	for (size_t i = 0; i < N_ON_DEMAND; i++)
+		if (strcmp(bpf_program__name(prog), on_demand[i].name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static void demand_prog_path(const struct bw_kernel *k, size_t i, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/prog_%s", k->pin_root, on_demand[i].name);
+}
+
+static void demand_link_path(const struct bw_kernel *k, size_t i, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/link_%s", k->pin_root, on_demand[i].name);
+}
+
+/*
  * Is bpf in the active LSM list? 1 yes, 0 no, -errno when the list cannot
  * be read. This matters beyond diagnostics: without bpf in lsm=, LSM
  * programs still load and attach, but the kernel never runs them.
@@ -285,6 +328,8 @@ static int hold_links(struct bw_kernel *k, char *why, size_t why_len)
 		struct bw_held_link *l = &k->links[k->n_links];
 
 		link_pin_path(k, prog, l->path, sizeof(l->path));
+		if (demand_index(prog) >= 0 && access(l->path, F_OK) < 0)
+			continue; /* on demand, and not attached now */
 		l->fd = bpf_obj_get(l->path);
 		if (l->fd < 0) {
 			snprintf(why, why_len, "cannot open the pinned link %s: %s", l->path, strerror(errno));
@@ -303,6 +348,79 @@ static void release_links(struct bw_kernel *k)
 	free(k->links);
 	k->links = NULL;
 	k->n_links = 0;
+	for (size_t i = 0; i < N_ON_DEMAND; i++) {
+		if (k->demand_fds[i] >= 0)
+			close(k->demand_fds[i]);
+		k->demand_fds[i] = -1;
+	}
+}
+
+/* The held link pinned at path, or NULL. */
+static struct bw_held_link *held_link(struct bw_kernel *k, const char *path)
+{
+	for (size_t i = 0; i < k->n_links; i++)
+		if (strcmp(k->links[i].path, path) == 0)
+			return &k->links[i];
+	return NULL;
+}
+
+int bw_kernel_demand(struct bw_kernel *k, uint32_t flags, char *why, size_t why_len)
+{
+	char path[256];
+
+	for (size_t i = 0; i < N_ON_DEMAND; i++) {
+		bool want = flags & on_demand[i].flags;
+		struct bw_held_link *l;
+		int fd;
+
+		demand_link_path(k, i, path, sizeof(path));
+		l = held_link(k, path);
+		if (want && !l) {
+			/* After every decision program: the trampoline runs it first (decision 90). */
+			fd = k->demand_fds[i] < 0 ? -EBADF : bpf_raw_tracepoint_open(NULL, k->demand_fds[i]);
+			if (fd < 0) {
+				snprintf(why, why_len, "cannot attach %s: %s (does the policy in force deny bpf to bulwarkd?)",
+					 on_demand[i].name, strerror(-fd));
+				return fd;
+			}
+			if (bpf_obj_pin(fd, path) < 0) {
+				int r = -errno;
+
+				snprintf(why, why_len, "cannot pin %s: %s", path, strerror(errno));
+				close(fd);
+				return r;
+			}
+			l = &k->links[k->n_links++];
+			snprintf(l->path, sizeof(l->path), "%s", path);
+			l->fd = fd;
+			l->id = obj_id(fd);
+		} else if (!want && l) {
+			/* The pin and our fd are the link's only references: it goes with them. */
+			unlink(path);
+			close(l->fd);
+			*l = k->links[--k->n_links];
+		}
+	}
+	return 0;
+}
+
+/*
+ * The programs on demand, from their pins (a fresh load pinned them):
+ * held, so that neither removing a pin nor a detach loses them.
+ */
+static int open_demand(struct bw_kernel *k, char *why, size_t why_len)
+{
+	char path[256];
+
+	for (size_t i = 0; i < N_ON_DEMAND; i++) {
+		demand_prog_path(k, i, path, sizeof(path));
+		k->demand_fds[i] = bpf_obj_get(path);
+		if (k->demand_fds[i] < 0) {
+			snprintf(why, why_len, "cannot open the pinned program %s: %s", path, strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
 }
 
 #define BPF_FS_MAGIC_NUMBER 0xcafe4a11
@@ -402,7 +520,12 @@ static int attach_missing(struct bw_kernel *k, int *adopted, char *why, size_t w
 	int r, fresh = 0;
 
 	bpf_object__for_each_program(prog, k->skel->obj) {
-		link_pin_path(k, prog, path, sizeof(path));
+		int i = demand_index(prog);
+
+		if (i >= 0)
+			demand_prog_path(k, (size_t)i, path, sizeof(path));
+		else
+			link_pin_path(k, prog, path, sizeof(path));
 		if (!k->handover && access(path, F_OK) == 0) {
 			bpf_program__set_autoload(prog, false);
 			(*adopted)++;
@@ -426,9 +549,22 @@ static int attach_missing(struct bw_kernel *k, int *adopted, char *why, size_t w
 	bpf_object__for_each_program(prog, k->skel->obj) {
 		struct bpf_link *link;
 
+		int i = demand_index(prog);
+
 		if (!bpf_program__autoload(prog) ||
 		    (strncmp(bpf_program__name(prog), "bw_hash_", 8) == 0) != (pass == 1))
 			continue;
+		if (i >= 0) {
+			/* Attached when a policy needs it (bw_kernel_demand). */
+			demand_prog_path(k, (size_t)i, path, sizeof(path));
+			r = bpf_program__pin(prog, path);
+			bpf_program__unload(prog);
+			if (r < 0) {
+				snprintf(why, why_len, "cannot pin %s: %s", path, strerror(-r));
+				return r;
+			}
+			continue;
+		}
 		link = bpf_program__attach(prog);
 		if (!link) {
 			r = -errno;
@@ -455,6 +591,8 @@ int bw_kernel_open(struct bw_kernel *k, bool verbose, char *why, size_t why_len)
 
 	memset(k, 0, sizeof(*k));
 	k->events_fd = -1;
+	for (size_t i = 0; i < N_ON_DEMAND; i++)
+		k->demand_fds[i] = -1;
 	libbpf_verbose = verbose;
 	libbpf_set_print(libbpf_log);
 	own_build(k->build);
@@ -500,6 +638,8 @@ int bw_kernel_open(struct bw_kernel *k, bool verbose, char *why, size_t why_len)
 	if (r < 0)
 		goto fail;
 	r = hold_links(k, why, why_len);
+	if (r == 0)
+		r = open_demand(k, why, why_len);
 	if (r < 0)
 		goto fail;
 	r = arm_canary(k);
@@ -1122,6 +1262,10 @@ int bw_kernel_install(struct bw_kernel *k, const struct bw_compiled *c, const ui
 		snprintf(why, why_len, "cannot widen what the hooks check before the swap: %s", strerror(-r));
 		goto out;
 	}
+	/* The programs either policy needs, attached before the swap (decision 108). */
+	r = bw_kernel_demand(k, wide.flags, why, why_len);
+	if (r < 0)
+		goto out;
 	/*
 	 * A hook that read bw_live or a filter before they were widened may
 	 * still run and take the new map for the old one's shape: wait for
@@ -1145,6 +1289,8 @@ int bw_kernel_install(struct bw_kernel *k, const struct bw_compiled *c, const ui
 	/* Failing this, hooks keep taking their full path for the old map's ops: slower, never wrong. */
 	if (live_set(k, &next) < 0 || filters_narrow(k, &fw) < 0)
 		bw_log(LOG_WARNING, "cannot narrow what the hooks check to the new policy: %s", strerror(errno));
+	else if (bw_kernel_demand(k, next.flags, why, why_len) < 0)
+		bw_log(LOG_WARNING, "%s", why); /* a program the new policy does not need stays attached */
 	clock_gettime(CLOCK_REALTIME, &now);
 	memcpy(info.sha256, sha256, sizeof(info.sha256));
 	info.loaded_at_ns = (uint64_t)now.tv_sec * 1000000000ull + now.tv_nsec;
@@ -1420,6 +1566,15 @@ void bw_kernel_check(struct bw_kernel *k, struct bw_integrity *out, bw_integrity
 			out->repaired++;
 		}
 	}
+	for (size_t i = 0; i < N_ON_DEMAND; i++) {
+		if (k->demand_fds[i] < 0)
+			continue;
+		demand_prog_path(k, i, path, sizeof(path));
+		if (ensure_pinned(k->demand_fds[i], obj_id(k->demand_fds[i]), path)) {
+			report(ctx, "pin-restored", path);
+			out->repaired++;
+		}
+	}
 	bpf_object__for_each_map(map, k->skel->obj) {
 		const char *pin = bpf_map__pin_path(map);
 		int fd = bpf_map__fd(map);
@@ -1445,18 +1600,25 @@ void bw_kernel_check(struct bw_kernel *k, struct bw_integrity *out, bw_integrity
  * bpf_ima_file_hash and records what it got; compare with libsodium's.
  * 0 when it works, else -errno with why filled in.
  */
+_Static_assert(BW_HASH_PROBE_FLAGS == (MAP_PRIVATE | MAP_NORESERVE | MAP_POPULATE),
+	       "the probe's mmap flags");
+
 int bw_kernel_hash_probe(struct bw_kernel *k, char *why, size_t why_len)
 {
 	static const char content[] = "bulwark: does IMA hash files for BPF programs?\n";
 	int fd = bpf_map__fd(k->skel->maps.bw_hash_cfg), tmp = -1, r = 0;
 	unsigned char want[crypto_hash_sha256_BYTES];
 	struct bw_hash_cfg cfg = { 0 };
-	char path[] = "/run/bulwark-ima-probe-XXXXXX";
+	char path[] = "/run/bulwark-ima-probe-XXXXXX", detach_why[256];
 	__u32 zero = 0;
 	void *m;
 
 	if (bpf_map_lookup_elem(fd, &zero, &cfg) < 0)
 		return snprintf(why, why_len, "cannot read bw_hash_cfg: %s", strerror(errno)), -EIO;
+	/* The hashing program on mappings runs for the probe, whatever the policy. */
+	r = bw_kernel_demand(k, live_now(k).flags | BW_POLICY_HASH, why, why_len);
+	if (r < 0)
+		return r;
 	cfg.probe_tgid = (uint32_t)getpid();
 	cfg.probe_ret = 0;
 	memset(cfg.probe_sha256, 0, sizeof(cfg.probe_sha256));
@@ -1474,7 +1636,7 @@ int bw_kernel_hash_probe(struct bw_kernel *k, char *why, size_t why_len)
 		snprintf(why, why_len, "cannot write the probe file");
 		goto out;
 	}
-	m = mmap(NULL, sizeof(content) - 1, PROT_READ, MAP_PRIVATE, tmp, 0);
+	m = mmap(NULL, sizeof(content) - 1, PROT_READ, BW_HASH_PROBE_FLAGS, tmp, 0);
 	if (m != MAP_FAILED)
 		munmap(m, sizeof(content) - 1);
 	crypto_hash_sha256(want, (const unsigned char *)content, sizeof(content) - 1);
@@ -1503,6 +1665,9 @@ out:
 		cfg.probe_tgid = 0;
 		bpf_map_update_elem(fd, &zero, &cfg, BPF_ANY);
 	}
+	/* Back to what the policy in force needs. */
+	if (bw_kernel_demand(k, live_now(k).flags, detach_why, sizeof(detach_why)) < 0)
+		bw_log(LOG_WARNING, "%s", detach_why);
 	return r;
 }
 

@@ -29,8 +29,10 @@ struct bw_kernel {
 	bool adopted; /* found pinned links from an earlier daemon */
 	int events_fd;
 	int lockdown_reasons; /* the kernel's reasons mapped from its BTF; 0: none */
-	struct bw_held_link *links;
+	struct bw_held_link *links; /* room for one a program */
 	size_t n_links;
+	/* The programs attached only while a policy needs them (kernel.c, on_demand): their fds. */
+	int demand_fds[3];
 	char pin_root[64];  /* where this generation is pinned */
 	uint8_t build[32];  /* this build's identity (struct bw_build) */
 	/*
@@ -74,6 +76,13 @@ void bw_kernel_close(struct bw_kernel *k);
  */
 int bw_kernel_read_entries(struct bw_kernel *k, struct bw_rule_entry **ret, size_t *ret_n);
 int bw_kernel_probe(bool verbose, char *why, size_t why_len);
+
+/*
+ * Attach the programs a policy with these flags (enum bw_policy_flag)
+ * needs and detach those it does not (decision 108). On failure, `why`
+ * says which and why; what was attached stays.
+ */
+int bw_kernel_demand(struct bw_kernel *k, uint32_t flags, char *why, size_t why_len);
 
 /* Build a rule map beside the active one and swap it in atomically. */
 int bw_kernel_install(struct bw_kernel *k, const struct bw_compiled *c, const uint8_t sha256[32],

@@ -162,6 +162,10 @@ wait_status "pins restored" '.enforcement.links.attached == .enforcement.links.e
 for ((i = 0; i < 50; i++)); do [[ -e /sys/fs/bpf/bulwark/link_bw_bprm_check ]] && break; sleep 0.2; done
 check "exec link pinned again" test -e /sys/fs/bpf/bulwark/link_bw_bprm_check
 check "policy map pinned again" test -e /sys/fs/bpf/bulwark/bw_policy
+# The programs attached on demand (decision 108): the next policy needs their pins.
+for ((i = 0; i < 50; i++)); do [[ -e /sys/fs/bpf/bulwark/prog_bw_hash_bprm ]] && break; sleep 0.2; done
+check "programs on demand pinned again" \
+	test -e /sys/fs/bpf/bulwark/prog_bw_hash_bprm -a -e /sys/fs/bpf/bulwark/prog_bw_notify_fork
 denied_exec "exec denied after rm -r of the pins"
 expect_exec_ok "allowed exec after rm -r of the pins" "$T/ok" noop
 

@@ -222,6 +222,8 @@ mkfifo "$WORK/go"
 LATE=$!
 for ((i = 0; i < 50; i++)); do [[ $(readlink "/proc/$LATE/exe") == */bash ]] && break; sleep 0.1; done
 check "notify policy loads" "$BULWARK" policy load "$WORK/notify.policy"
+# Decision 108: fork notifications attach their program while a policy asks for them.
+check "notify fork: the fork program is attached" test -e /sys/fs/bpf/bulwark/link_bw_notify_fork
 echo go >"$WORK/go"
 wait "$LATE"
 check "sticky: the mark outlives the policy (fork refused under one without fork rules)" \
@@ -269,6 +271,8 @@ before=$(jq -c 'select(.type == "process")' "$EV" | wc -l)
 sleep 1
 after=$(jq -c 'select(.type == "process")' "$EV" | wc -l)
 expect_eq "no notifications without notify" "$before" "$after"
+check "no notify: the fork program is detached, still pinned" \
+	test ! -e /sys/fs/bpf/bulwark/link_bw_notify_fork -a -e /sys/fs/bpf/bulwark/prog_bw_notify_fork
 check "no ring buffer drops" test "$("$BULWARK" status --json | jq .ringbuf_drops)" -eq 0
 
 teardown

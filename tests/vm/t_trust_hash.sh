@@ -53,6 +53,12 @@ out=$("$BULWARK" policy load "$WORK/hash.policy" 2>&1)
 check "policy with sha256: rules and no trust loads ($out)" test $? -eq 0
 st=$("$BULWARK" status --json)
 expect_eq "status: IMA hashing available" true "$(jq -r .trust.hash.available <<<"$st")"
+# Decision 108: the hashing programs are attached while a policy names a hash.
+PINS=/sys/fs/bpf/bulwark
+check "sha256: rules: the exec hashing program is attached" test -e "$PINS/link_bw_hash_bprm"
+check "sha256: rules: the mapping hashing program is attached" test -e "$PINS/link_bw_hash_mmap"
+expect_eq "sha256: rules: every held link attached" true \
+	"$(jq -r '.enforcement.links.attached == .enforcement.links.expected' <<<"$st")"
 
 hash_event() { # NAME PATH OP LINE SHA256: a blocked decision on PATH by this process
 	if wait_event "$1" ".type == \"decision\" and .process.pid == $TRY_PID and .target.path == \"$2\" and .action == \"blocked\" and .op == \"$3\" and .rule.line == $4"; then
@@ -166,6 +172,21 @@ expect_exec_errno "no sha256: rules: the path rule still denies" EPERM "$T/denie
 c1=$(hstat computed) k1=$(hstat cached)
 expect_eq "no sha256: rules: nothing hashed or looked up" "0 0" "$((c1 - c0)) $((k1 - k0))"
 expect_exec_ok "no sha256: rules: the copy runs (only its path was named)" /tmp/bw-hash-copy
+check "no sha256: rules: the exec hashing program is detached" test ! -e "$PINS/link_bw_hash_bprm"
+check "no sha256: rules: the mapping hashing program is detached" test ! -e "$PINS/link_bw_hash_mmap"
+check "no sha256: rules: the programs stay pinned for the next policy" \
+	test -e "$PINS/prog_bw_hash_bprm" -a -e "$PINS/prog_bw_hash_mmap"
+hash_ids=$( (bpftool -j prog show name bw_hash_bprm; bpftool -j prog show name bw_hash_mmap) 2>/dev/null |
+	jq -r 'if type == "array" then .[] else . end | .id')
+linked=$(bpftool -j link show 2>/dev/null | jq -r '.[].prog_id')
+check "no sha256: rules: the hashing programs are loaded ($(echo $hash_ids))" test -n "$hash_ids"
+check "no sha256: rules: no link runs them" test -z "$(comm -12 <(sort <<<"$hash_ids") <(sort <<<"$linked"))"
+st=$("$BULWARK" status --json)
+expect_eq "no sha256: rules: every held link attached" true \
+	"$(jq -r '.enforcement.links.attached == .enforcement.links.expected' <<<"$st")"
+"$BULWARK" policy load "$WORK/hash.policy" >/dev/null 2>&1
+expect_exec_errno "sha256: rules again: attached again, the copy is denied" EPERM /tmp/bw-hash-copy
+"$BULWARK" policy load "$WORK/nohash.policy" >/dev/null 2>&1
 
 rm -f /tmp/bw-hash-copy
 teardown
