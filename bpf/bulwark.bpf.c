@@ -288,9 +288,9 @@ static __always_inline void bw_carry_mark(struct task_struct *thread)
  * neither after PTRACE_TRACEME nor under a tracer already attached, or
  * the tracer would own the protected process from its first instruction.
  */
-static __always_inline int bw_protect_traced_exec(struct bw_decision *d, struct linux_binprm *bprm)
+static __always_inline int bw_protect_traced_exec(struct bw_decision *d, struct linux_binprm *bprm,
+						   struct task_struct *task)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
 	__u32 rule_id, need, have;
 
 	if (!task->ptrace)
@@ -400,7 +400,7 @@ int BPF_PROG(bw_bprm_check, struct linux_binprm *bprm, int ret)
 	bw_decide_file(&d, BW_OP_EXEC, BW_HOOK_EXEC, bprm->file);
 	ret = bw_conclude(&d, &bprm->file->f_path, NULL);
 	if (!ret)
-		ret = bw_protect_traced_exec(&d, bprm);
+		ret = bw_protect_traced_exec(&d, bprm, cur);
 	if (!ret)
 		ret = bw_protect_untrusted_exec(&d, bprm);
 	if (ret || !bw_is_nameless(bprm->file))
@@ -1522,9 +1522,17 @@ SEC("tp_btf/sched_process_exec")
 int BPF_PROG(bw_notify_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
 	unsigned long start, end, len;
+	__u32 zero = 0; /* on the stack, not in .rodata: a page less (decision 102) */
+	struct bw_live *live = bpf_map_lookup_elem(&bw_live, &zero);
 	struct bw_event *e;
 
-	bw_protect_env(p, bprm);
+	/*
+	 * Levels are given at exec only while protect rules may be in force
+	 * (bw_protect_committed, just before this): otherwise this exec has
+	 * just ended the process's level, and there is nothing to scan for.
+	 */
+	if (!live || (live->ops & (1u << BW_OP_PROTECT)))
+		bw_protect_env(p, bprm);
 	e = bw_notify_begin(BW_POLICY_NOTIFY_EXEC, BW_PROC_EXEC);
 	if (!e)
 		return 0;
@@ -1554,6 +1562,7 @@ SEC("tp_btf/sched_process_exit")
 int BPF_PROG(bw_notify_exit, struct task_struct *p)
 {
 	__u32 policy_flags = 0, pid = p->pid, tgid = p->tgid; /* plain loads: decision 106 */
+	__u32 zero = 0; /* on the stack, not in .rodata: a page less (decision 102) */
 	bool last = p->signal->live.counter == 0;
 	struct bw_task_state *ts;
 	struct bw_guard *g;
@@ -1563,7 +1572,7 @@ int BPF_PROG(bw_notify_exit, struct task_struct *p)
 	if (last) {
 		if (bpf_map_lookup_elem(&bw_protected, &tgid))
 			bpf_map_delete_elem(&bw_protected, &tgid);
-		g = bpf_map_lookup_elem(&bw_guard, &bw_zero_key);
+		g = bpf_map_lookup_elem(&bw_guard, &zero);
 		if (g && g->daemon_tgid == tgid)
 			g->daemon_tgid = 0;
 	}
