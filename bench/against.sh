@@ -172,14 +172,15 @@ for h in goal_hooks:
 with open(base + ".goals", "w") as g:
     g.write(f"4x less above the floor than {rev} on the four hooks, 10 and 110k rules\t" + "; ".join(cuts) + "\t"
             + ("met" if not missed else "missed") + "\t" + ("" if not missed else
-            "the code and pages each exec hook reaches first in a new address space under emulation: "
-            "beside the exact-file path (decisions 105, 106), the sleepable hash program that runs on every "
-            "exec and mapping while no rule names a hash, the protection checks and the conclusion; "
-            "one-CPU runs spread by up to 85% (performance.md, Eighth round)") + "\n")
+            "the exact-file path on the VM's overlay root: on 6.1 the real file below an overlay is reached "
+            "by three probe reads (the overlay file's private_data is a number to its verifier), and under "
+            "emulation each call into the kernel after a context switch pays qemu's translation-block "
+            "lookups; a build that returns right after the exact path costs what the whole hook does "
+            "(performance.md, Tenth round); one-CPU runs spread by up to 40%") + "\n")
     g.write(f"a fork within 2x of the floor when no rule names forks\t{t / f:.1f}x the floor ({rev}: {b / f:.1f}x)\t"
             + ("met" if t <= 2 * f else "missed") + "\t" + ("" if t <= 2 * f else
-            "the fast path reads current and bw_live: about a microsecond over the empty program, "
-            "inside the spread between one-CPU runs (1.2-3.1x over ten; performance.md, Eighth round)")
+            "task_alloc's fast path reads bw_live, and sched_process_fork is attached only for fork "
+            "notifications (decision 108); one-CPU runs spread widely (performance.md, Eighth round)")
             + "\n")
 PY
 "$repo/bench/chart.sh" bars "${OUT%.md}.dat" "${OUT%.md}.png" \

@@ -76,7 +76,7 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } bw_uid_filter SEC(".maps");
 
-/* Which exact files some rule in force names: a superset, as bw_uid_filter (BW_FILE_FILTER_BIT). */
+/* Which exact files some rule in force names: a superset, as bw_uid_filter (BW_FILE_FILTER_WORD, _MASK). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, BW_FILE_FILTER_WORDS);
@@ -1233,11 +1233,12 @@ __noinline int bw_decide_file_layer(struct bw_decision *d, __u32 op, __u32 hook,
  */
 static __always_inline bool bw_exact_entry(const struct bw_rule_key *key)
 {
-	__u32 bit = BW_FILE_FILTER_BIT(key->op, key->dev, key->ino), word = bit >> 6, zero = 0;
+	__u32 word = BW_FILE_FILTER_WORD(key->op, key->ino), zero = 0;
+	__u64 mask = BW_FILE_FILTER_MASK(key->op, key->dev, key->ino);
 	__u64 *w = bpf_map_lookup_elem(&bw_file_filter, &word);
 	void *policy;
 
-	if (w && !(*w & (1ull << (bit & 63))))
+	if (w && (*w & mask) != mask)
 		return false;
 	policy = bpf_map_lookup_elem(&bw_policy, &zero);
 	return !policy || bpf_map_lookup_elem(policy, key); /* no map: the search's to decide */

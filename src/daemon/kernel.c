@@ -780,13 +780,13 @@ static void filter_of(const struct bw_compiled *c, int f, uint64_t *words)
 
 		if (key->kind == BW_OBJ_META || is_class_entry(key))
 			continue;
-		if (f == FILTER_UID && (key->subj & (1u << BW_DIM_UID)))
+		if (f == FILTER_UID && (key->subj & (1u << BW_DIM_UID))) {
 			bit = BW_UID_FILTER_BIT(key->op, key->ids[BW_DIM_UID]);
-		else if (f == FILTER_FILE && key->kind == BW_OBJ_FILE)
-			bit = BW_FILE_FILTER_BIT(key->op, key->dev, key->ino);
-		else
-			continue;
-		words[bit / 64] |= 1ull << (bit % 64);
+			words[bit / 64] |= 1ull << (bit % 64);
+		} else if (f == FILTER_FILE && key->kind == BW_OBJ_FILE) {
+			words[BW_FILE_FILTER_WORD(key->op, key->ino)] |=
+				BW_FILE_FILTER_MASK(key->op, key->dev, key->ino);
+		}
 	}
 }
 
