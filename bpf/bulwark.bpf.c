@@ -116,19 +116,6 @@ static __always_inline int bw_protect_untrusted_load(struct bw_decision *d, stru
 }
 
 /*
- * Is a mapping anonymous? Its file argument is NULL then, and 6.12's
- * verifier, taking hook arguments for non-NULL, deletes a plain check
- * (bw_raw_arg's reason). A load through the argument reads 0 instead:
- * loads through BTF pointers never fault. Every open file's f_mode is
- * nonzero (FMODE_OPENED), so this is one load of a line the hook reads
- * anyway, where bw_raw_arg is a helper call (decision 108).
- */
-static __always_inline bool bw_mmap_anon(struct file *file)
-{
-	return !file->f_mode;
-}
-
-/*
  * Running a file's code without execve: ld.so given the program as an
  * argument, dlopen, or any executable mapping. `exec` rules cover these
  * too, or `ld.so /denied/prog` would walk around every exec rule. Then the
@@ -143,9 +130,15 @@ int BPF_PROG(bw_mmap_file, struct file *file, unsigned long reqprot, unsigned lo
 	bool anon;
 	int rc;
 
+	/*
+	 * Most mappings are not executable (ld.so maps each library readable
+	 * first): they return before the argument's read, a helper call. Not
+	 * a load through the argument: 6.12 takes hook arguments for trusted
+	 * and loads through them unguarded, so a NULL file would oops.
+	 */
 	if (ret || !(prot & PROT_EXEC))
 		return ret;
-	anon = bw_mmap_anon(file);
+	anon = !bw_raw_arg(ctx, 0);
 	if (!anon && !bw_is_own_exe(file)) {
 		bw_decide_file(&d, BW_OP_EXEC, BW_HOOK_MMAP, file);
 		rc = bw_conclude(&d, &file->f_path, NULL);
@@ -1522,17 +1515,9 @@ SEC("tp_btf/sched_process_exec")
 int BPF_PROG(bw_notify_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
 	unsigned long start, end, len;
-	__u32 zero = 0; /* on the stack, not in .rodata: a page less (decision 102) */
-	struct bw_live *live = bpf_map_lookup_elem(&bw_live, &zero);
 	struct bw_event *e;
 
-	/*
-	 * Levels are given at exec only while protect rules may be in force
-	 * (bw_protect_committed, just before this): otherwise this exec has
-	 * just ended the process's level, and there is nothing to scan for.
-	 */
-	if (!live || (live->ops & (1u << BW_OP_PROTECT)))
-		bw_protect_env(p, bprm);
+	bw_protect_env(p, bprm);
 	e = bw_notify_begin(BW_POLICY_NOTIFY_EXEC, BW_PROC_EXEC);
 	if (!e)
 		return 0;
@@ -1702,7 +1687,7 @@ int BPF_PROG(bw_hash_mmap, struct file *file, unsigned long reqprot, unsigned lo
 			bw_hash_image(file, true);
 		return 0;
 	}
-	if (!bw_hashing() || bw_mmap_anon(file) || bw_is_own_exe(file))
+	if (!bw_hashing() || !bw_raw_arg(ctx, 0) || bw_is_own_exe(file))
 		return 0;
 	bw_hash_image(file, false);
 	return 0;

@@ -1231,17 +1231,18 @@ __noinline int bw_decide_file_layer(struct bw_decision *d, __u32 op, __u32 hook,
  * narrows it only after the swap's grace period, so a clear bit means
  * no entry in the map in force, whichever that is, when it was read.
  */
-static __always_inline bool bw_exact_entry(const struct bw_rule_key *key)
+static __always_inline bool bw_exact_entry(const struct bw_rule_key *key, void **policy)
 {
 	__u32 word = BW_FILE_FILTER_WORD(key->op, key->ino), zero = 0;
 	__u64 mask = BW_FILE_FILTER_MASK(key->op, key->dev, key->ino);
 	__u64 *w = bpf_map_lookup_elem(&bw_file_filter, &word);
-	void *policy;
 
 	if (w && (*w & mask) != mask)
 		return false;
-	policy = bpf_map_lookup_elem(&bw_policy, &zero);
-	return !policy || bpf_map_lookup_elem(policy, key); /* no map: the search's to decide */
+	/* One map for every view of a decision, or a swap between two views would mix policies. */
+	if (!*policy)
+		*policy = bpf_map_lookup_elem(&bw_policy, &zero);
+	return !*policy || bpf_map_lookup_elem(*policy, key); /* no map: the search's to decide */
 }
 
 /*
@@ -1250,7 +1251,7 @@ static __always_inline bool bw_exact_entry(const struct bw_rule_key *key)
  * subvolume's device). Returns false when the view has an entry, or when
  * it cannot be placed: the search's to decide.
  */
-static __always_inline bool bw_exact_view(struct bw_rule_key *key, struct inode *inode)
+static __always_inline bool bw_exact_view(struct bw_rule_key *key, void **policy, struct inode *inode)
 {
 	struct super_block *sb = inode->i_sb;
 
@@ -1262,7 +1263,7 @@ static __always_inline bool bw_exact_view(struct bw_rule_key *key, struct inode 
 		key->dev = sb->s_dev;
 		key->ino = inode->i_ino;
 	}
-	return !bw_exact_entry(key);
+	return !bw_exact_entry(key, policy);
 }
 
 /*
@@ -1285,6 +1286,7 @@ static __noinline int bw_exact_none(struct file *file, __u32 op)
 	struct bw_live *live;
 	struct inode *inode;
 	__u64 below = 0, magic;
+	void *policy = NULL;
 	__u32 zero = 0;
 	int view = 1;
 
@@ -1302,7 +1304,7 @@ static __noinline int bw_exact_none(struct file *file, __u32 op)
 	 * the cost (decision 106).
 	 */
 	inode = file->f_path.dentry->d_inode;
-	if (!bw_exact_view(&key, inode))
+	if (!bw_exact_view(&key, &policy, inode))
 		return 0;
 	/*
 	 * The next view: a fake path's real inode, or the real file below an
@@ -1312,7 +1314,7 @@ static __noinline int bw_exact_none(struct file *file, __u32 op)
 	 */
 	if (file->f_inode != inode) {
 		inode = file->f_inode;
-		if (!bw_exact_view(&key, inode))
+		if (!bw_exact_view(&key, &policy, inode))
 			return 0;
 		if (inode->i_sb->s_magic != BW_OVERLAYFS_MAGIC)
 			goto none;
@@ -1331,7 +1333,7 @@ static __noinline int bw_exact_none(struct file *file, __u32 op)
 		inode = below ? (struct inode *)BPF_CORE_READ((struct file *)below, f_inode) : NULL;
 		if (!inode || !bw_inode_key((__u64)inode, &key.dev, &key.ino, &magic))
 			return 0;
-		if (bw_exact_entry(&key))
+		if (bw_exact_entry(&key, &policy))
 			return 0;
 		if (magic != BW_OVERLAYFS_MAGIC)
 			goto none;

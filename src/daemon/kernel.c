@@ -117,6 +117,8 @@ _Static_assert(sizeof(on_demand) / sizeof(on_demand[0]) ==
 	       "a program fd for each program on demand");
 #define N_ON_DEMAND (sizeof(on_demand) / sizeof(on_demand[0]))
 
+static struct bw_live live_now(struct bw_kernel *k);
+
 /* prog's index in on_demand, or -1 for a program attached for good */
 static int demand_index(const struct bpf_program *prog)
 {
@@ -383,6 +385,7 @@ int bw_kernel_demand(struct bw_kernel *k, uint32_t flags, char *why, size_t why_
 					 on_demand[i].name, strerror(-fd));
 				return fd;
 			}
+			unlink(path); /* a pin nobody holds (a link a dead daemon left): ours replaces it */
 			if (bpf_obj_pin(fd, path) < 0) {
 				int r = -errno;
 
@@ -640,6 +643,9 @@ int bw_kernel_open(struct bw_kernel *k, bool verbose, char *why, size_t why_len)
 	r = hold_links(k, why, why_len);
 	if (r == 0)
 		r = open_demand(k, why, why_len);
+	/* What the pinned policy needs, if an earlier daemon left one (decision 108). */
+	if (r == 0)
+		r = bw_kernel_demand(k, live_now(k).flags, why, why_len);
 	if (r < 0)
 		goto fail;
 	r = arm_canary(k);
@@ -1618,7 +1624,7 @@ int bw_kernel_hash_probe(struct bw_kernel *k, char *why, size_t why_len)
 	/* The hashing program on mappings runs for the probe, whatever the policy. */
 	r = bw_kernel_demand(k, live_now(k).flags | BW_POLICY_HASH, why, why_len);
 	if (r < 0)
-		return r;
+		goto out;
 	cfg.probe_tgid = (uint32_t)getpid();
 	cfg.probe_ret = 0;
 	memset(cfg.probe_sha256, 0, sizeof(cfg.probe_sha256));

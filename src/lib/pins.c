@@ -56,6 +56,19 @@ int bw_pins_detach(const char *dir)
 	if (!d)
 		return -errno;
 	/*
+	 * Programs pinned to be attached on demand (decision 108) first: each
+	 * pin holds its program, so a link's wait below for its program to go
+	 * would otherwise run out while the pin is there.
+	 */
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, "prog_", 5) != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (unlink(path) < 0 && errno != ENOENT && !r)
+			r = -errno;
+	}
+	rewinddir(d);
+	/*
 	 * The exec check goes last: while only it remains, an exec is refused
 	 * cleanly; the other order could let an exec past its check and then
 	 * deny its mappings after the point of no return (SIGSEGV).
