@@ -188,5 +188,17 @@ expect_eq "no sha256: rules: every held link attached" true \
 expect_exec_errno "sha256: rules again: attached again, the copy is denied" EPERM /tmp/bw-hash-copy
 "$BULWARK" policy load "$WORK/nohash.policy" >/dev/null 2>&1
 
+# An unload while the hashing programs are attached removes them too, and
+# says it did (it waited for each link's program, which their program
+# pins kept alive: "unload incomplete" before the fix).
+"$BULWARK" policy load "$WORK/hash.policy" >/dev/null 2>&1
+check "unload with hashing attached: its links are pinned" test -e "$PINS/link_bw_hash_bprm"
+out=$("$BULWARK" unload 2>&1)
+rc=$?
+check "unload with hashing attached succeeds ($out)" test "$rc" -eq 0
+check "unload with hashing attached: complete" test -z "$(grep -i incomplete <<<"$out")"
+left=$(bpftool -j prog show | jq '[.[] | select(.name | startswith("bw_"))] | length')
+expect_eq "unload with hashing attached: no bulwark program left" 0 "$left"
+
 rm -f /tmp/bw-hash-copy
 teardown
