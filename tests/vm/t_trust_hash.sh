@@ -186,6 +186,8 @@ expect_eq "no sha256: rules: every held link attached" true \
 	"$(jq -r '.enforcement.links.attached == .enforcement.links.expected' <<<"$st")"
 "$BULWARK" policy load "$WORK/hash.policy" >/dev/null 2>&1
 expect_exec_errno "sha256: rules again: attached again, the copy is denied" EPERM /tmp/bw-hash-copy
+hash_event "sha256: rules again: the copy's denial" /tmp/bw-hash-copy exec 1 "$H"
+expect_exec_ok "sha256: rules again: another program runs" "$T/other"
 "$BULWARK" policy load "$WORK/nohash.policy" >/dev/null 2>&1
 
 # An unload while the hashing programs are attached removes them too, and
