@@ -61,7 +61,7 @@ VM_HELPERS := $(BUILD)/tests/bwtry $(BUILD)/tests/bwsub $(BUILD)/tests/bwlayer $
 
 BENCH_TOOLS := $(BUILD)/bench/execloop $(BUILD)/bench/opbench $(BUILD)/bench/verify-cost \
 	$(BUILD)/bench/floorload $(BUILD)/bench/hookstats $(BUILD)/bench/floor.bpf.o \
-	$(BUILD)/bench/dlopenloop $(BUILD)/bench/dlopenlib.so
+	$(BUILD)/bench/dlopenloop $(BUILD)/bench/dlopenlib.so $(BUILD)/bench/eventcost
 
 .PHONY: all install test unit-test unit-test-asan lib-check abi-check abi-baseline api-reference FORCE vm-test demo deps clean fuzz fuzz-smoke bench bench-against bench-more upgrade-from
 all: $(BUILD)/bulwarkd $(BUILD)/bulwark $(BUILD)/libbulwark.a $(BUILD)/libbulwark.so \
@@ -301,6 +301,11 @@ $(BUILD)/bench/execloop: bench/execloop.c
 $(BUILD)/bench/opbench: bench/opbench.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) -o $@ $< -lpthread
+
+# bulwarkd's work per event, natively: its objects but main.o (bench/eventcost.c).
+$(BUILD)/bench/eventcost: $(BUILD)/bench/eventcost.o $(filter-out $(BUILD)/src/daemon/main.o,$(D_OBJS)) \
+		$(BUILD)/libbulwark.a
+	$(CC) $(LDHARDEN) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/bench/dlopenloop: bench/dlopenloop.c
 	@mkdir -p $(dir $@)

@@ -23,10 +23,12 @@
 # every op was accounted for.
 # Variables: BENCH_ROUNDS (1), BENCH_EVENTS_SECS (30; QUICK 5),
 # BENCH_EVENTS_RATE (200), BENCH_EVENTS_MAX (200,000: the flat phase's
-# ops at most; each event is a line in the VM's RAM-backed /tmp).
+# ops at most; each event is a line in the VM's RAM-backed /tmp),
+# BENCH_BUILD (the build directory to measure, default build/),
+# BENCH_TAG (appended to the report's name).
 set -eu
 repo=$(cd "$(dirname "$0")/.." && pwd)
-B=$repo/build
+B=${BENCH_BUILD:-$repo/build}
 QUICK=${QUICK:-0}
 ROUNDS=${BENCH_ROUNDS:-1}
 SECS=${BENCH_EVENTS_SECS:-$([[ $QUICK == 1 ]] && echo 5 || echo 30)}
@@ -36,7 +38,7 @@ W=/tmp/bw-bench-events
 rm -rf "$W" && mkdir -p "$W"
 results=$repo/bench/results
 [[ $QUICK == 1 ]] && results=$B/bench/results
-OUT=$results/$(date -u +%Y-%m-%d)-$(uname -r)-events.md
+OUT=$results/$(date -u +%Y-%m-%d)-$(uname -r)-events${BENCH_TAG:-}.md
 mkdir -p "$(dirname "$OUT")"
 echo 'audit signal any with signals=0' >"$W/events.policy"
 

@@ -147,6 +147,8 @@ void schedule(struct daemon *d, enum task_id id, int64_t due_ms);
 /* events.c */
 int on_ringbuf_record(void *ctx, void *data, size_t size);
 void publish(struct daemon *d, struct json_object *o);
+int events_open(struct daemon *d, const char *path);
+void events_flush(struct daemon *d);
 /* A trust map event (docs/events.md): takes what. */
 void trust_event(struct daemon *d, const char *event, struct json_object *what);
 void policy_event(struct daemon *d, const char *event, const char *reason, struct json_object *what);

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "../../bpf/abi.h"
 #include "../lib/compile.h"
@@ -40,6 +41,14 @@ struct bw_kernel {
 	 * BW_PIN_NEXT until bw_kernel_finish_handover.
 	 */
 	bool handover;
+	/*
+	 * The integrity check's memory (bw_kernel_check): pin_root as the
+	 * last full check found it, the links it counted, and the quick
+	 * checks since.
+	 */
+	struct stat pins_dir;
+	unsigned pins_links;
+	unsigned quick_checks;
 };
 
 /* What the kernel actually runs, as one integrity check found it. */
@@ -58,10 +67,14 @@ typedef void (*bw_integrity_report)(void *ctx, const char *what, const char *det
 /*
  * Check what the kernel runs and repair what can be repaired: mount bpffs
  * again, recreate the pin directory, pin every held link and map again.
- * Each repair is reported through `report`.
+ * Each repair is reported through `report`. The pins are looked at only
+ * when their directory changed, or at every tenth check (decision 109).
  */
 void bw_kernel_check(struct bw_kernel *k, struct bw_integrity *out, bw_integrity_report report,
 		     void *ctx);
+
+/* The next check looks at every pin: a mount may have hidden one (decision 109). */
+void bw_kernel_check_fully(struct bw_kernel *k);
 
 /*
  * Load and attach, or adopt what an earlier daemon pinned. On failure,

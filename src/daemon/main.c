@@ -164,6 +164,7 @@ static void drain_events(void *ctx)
 
 	if (d->rb)
 		ring_buffer__consume(d->rb);
+	events_flush(d);
 }
 
 /* SIGHUP: what `bulwark policy load` of the loaded path would do. */
@@ -209,7 +210,8 @@ static void dispatch(struct daemon *d, uint64_t tag, uint32_t events)
 	} else if (tag == RINGBUF_TAG) {
 		ring_buffer__consume(d->rb);
 	} else if (tag == MOUNTS_TAG) {
-		/* Something was mounted or unmounted: a path may name another file now. */
+		/* Something was mounted or unmounted: a path may name another file now, */
+		bw_kernel_check_fully(&d->kernel); /* and a pin another object */
 		schedule(d, TASK_DRIFT_CHECK, now_ms() + (d->settle_ms ? d->settle_ms : DRIFT_SETTLE_MS));
 	} else if (tag == DRIFT_TAG) {
 		unsigned news = drift_drain(&d->drift);
@@ -247,8 +249,11 @@ static int run(struct daemon *d)
 
 	while (!d->quit) {
 		struct epoll_event evs[16];
-		int n = epoll_wait(d->epfd, evs, 16, next_timeout(d));
-		int saved_errno = errno;
+		int n, saved_errno;
+
+		events_flush(d); /* what this turn published, before waiting */
+		n = epoll_wait(d->epfd, evs, 16, next_timeout(d));
+		saved_errno = errno;
 
 		run_due_tasks(d);
 		if (n < 0 && saved_errno != EINTR)
@@ -260,6 +265,7 @@ static int run(struct daemon *d)
 	/* Drain what the kernel already reported before leaving. */
 	if (!d->unloaded)
 		ring_buffer__consume(d->rb);
+	events_flush(d);
 	return 0;
 }
 
@@ -698,8 +704,7 @@ int main(int argc, char **argv)
 	d.policy_files = json_object_new_array();
 	drift_init(&d.drift);
 	if (o.events) {
-		d.events_out = fopen(o.events, "ae");
-		if (!d.events_out) {
+		if (events_open(&d, o.events) < 0) {
 			bw_log(LOG_ERR, "cannot open %s: %s", o.events, strerror(errno));
 			goto out;
 		}

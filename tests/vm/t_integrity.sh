@@ -155,6 +155,21 @@ check "openat2 race: read-write opens were refused ($denied)" test "${denied:-0}
 kill "$victim" 2>/dev/null
 wait "$victim" 2>/dev/null
 
+# --- one pin removed, then one replaced by another object: the integrity
+# check looks at the pins when their directory changed (decision 109), so
+# each is repaired within a check or two, with the pin named
+rm /sys/fs/bpf/bulwark/link_bw_task_kill
+wait_event "one pin removed is reported" \
+	'.type == "integrity" and .event == "pin-restored" and (.path | endswith("/link_bw_task_kill"))' 6
+check "that pin is back" test -e /sys/fs/bpf/bulwark/link_bw_task_kill
+rm /sys/fs/bpf/bulwark/bw_canary
+bpftool map create /sys/fs/bpf/bulwark/bw_canary type array key 4 value 8 entries 1 name impostor
+wait_event "a pin replaced by another map is reported" \
+	'.type == "integrity" and .event == "pin-restored" and (.path | endswith("/bw_canary"))' 6
+check "the canary's pin is bulwark's map again" \
+	sh -c 'bpftool map show pinned /sys/fs/bpf/bulwark/bw_canary | grep -q bw_canary'
+denied_exec "exec denied after one pin was removed and one replaced"
+
 # --- pins removed while the daemon runs: repaired, reported, enforcement stays
 rm -rf /sys/fs/bpf/bulwark
 wait_event "rm -r of the pin directory is reported" '.type == "integrity" and .event == "pin-restored"'
