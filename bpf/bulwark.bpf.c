@@ -375,6 +375,7 @@ SEC("lsm/bprm_check_security")
 int BPF_PROG(bw_bprm_check, struct linux_binprm *bprm, int ret)
 {
 	struct task_struct *cur = bpf_get_current_task_btf();
+	struct file *file = bprm->file;
 	struct bw_decision d = {};
 
 	if (ret)
@@ -390,8 +391,17 @@ int BPF_PROG(bw_bprm_check, struct linux_binprm *bprm, int ret)
 	if (bw_policy_has(BW_POLICY_STICKY))
 		bw_mark_nochild(bpf_task_storage_get(&bw_task_state, cur, 0,
 						     BPF_LOCAL_STORAGE_GET_F_CREATE), &d);
-	bw_decide_file(&d, BW_OP_EXEC, BW_HOOK_EXEC, bprm->file);
-	ret = bw_conclude(&d, &bprm->file->f_path, NULL);
+	bw_decide_file(&d, BW_OP_EXEC, BW_HOOK_EXEC, file);
+	/*
+	 * The exact-file path found no entry (and counted the exec), so no
+	 * trust rule is in force either (bw_exact_none): with no tracer and
+	 * a named file, nothing below can refuse. Return here: under
+	 * emulation the code below costs its pages and blocks even when it
+	 * decides nothing (decision 109).
+	 */
+	if ((d.rule_flags & BW_DECISION_COUNTED) && !cur->ptrace && !bw_is_nameless(file))
+		return 0;
+	ret = bw_conclude(&d, &file->f_path, NULL);
 	if (!ret)
 		ret = bw_protect_traced_exec(&d, bprm, cur);
 	if (!ret)

@@ -135,29 +135,41 @@ static void backlog_evict(struct daemon *d)
 	b->first++;
 }
 
-/* The events file (--events), appended to; -1 and errno when it cannot be opened. */
+/*
+ * The events file (--events), appended to; -1 and errno when it cannot be
+ * opened. A file that ends inside a line (a writer killed mid-write)
+ * gets its newline first, so the next line is whole.
+ */
 int events_open(struct daemon *d, const char *path)
 {
-	FILE *f = fopen(path, "ae");
+	FILE *f = fopen(path, "a+e");
+	int last = '\n';
 
 	if (!f)
 		return -1;
-	/* Flushed once per batch (events_flush): a burst's lines in few writes. */
-	setvbuf(f, NULL, _IOFBF, 1 << 16);
+	if (fseek(f, -1, SEEK_END) == 0)
+		last = fgetc(f);
+	if (last != '\n' && last != EOF)
+		fputc('\n', f);
+	/* Flushed once per batch (events_flush), and before a line that would not fit. */
+	setvbuf(f, NULL, _IOFBF, EVENTS_BUFFER);
 	d->events_out = f;
+	d->events_buffered = 0;
 	return 0;
 }
 
 /*
  * The events file's lines out of stdio's buffer: once per batch, before
  * the daemon waits again (decision 109), not once per event. A write is
- * a system call, a third of an event's cost; a crash loses at most the
- * batch in hand, which the backlog in memory would lose as well.
+ * a system call, a third of an event's cost natively; a crash loses at
+ * most the lines in the buffer (EVENTS_BUFFER), which the backlog in
+ * memory loses as well.
  */
 void events_flush(struct daemon *d)
 {
 	if (d->events_out)
 		fflush(d->events_out);
+	d->events_buffered = 0;
 }
 
 /* An event to the events file (flushed by events_flush), the backlog and every follower. */
@@ -166,10 +178,16 @@ void publish(struct daemon *d, struct json_object *o)
 	struct backlog *b = &d->backlog;
 	const char *text;
 	char *copy;
+	size_t len;
 
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	len = strlen(text) + 1;
+	/* stdio writes a full buffer as it stands: never with half a line at its end. */
+	if (d->events_buffered + len > EVENTS_BUFFER)
+		events_flush(d);
 	fputs(text, d->events_out);
 	putc('\n', d->events_out);
+	d->events_buffered += len;
 
 	copy = strdup(text);
 	if (!copy)

@@ -1564,7 +1564,8 @@ static bool pins_as_checked(struct bw_kernel *k, struct stat *now)
 		memset(now, 0, sizeof(*now));
 		return false;
 	}
-	if (!was->st_ino || k->quick_checks >= BW_CHECKS_QUICK_MAX)
+	/* A link attached or detached since (programs on demand): count them again. */
+	if (!was->st_ino || k->quick_checks >= BW_CHECKS_QUICK_MAX || k->pins_n_links != k->n_links)
 		return false;
 	return now->st_dev == was->st_dev && now->st_ino == was->st_ino &&
 	       now->st_ctim.tv_sec == was->st_ctim.tv_sec && now->st_ctim.tv_nsec == was->st_ctim.tv_nsec &&
@@ -1636,6 +1637,7 @@ void bw_kernel_check(struct bw_kernel *k, struct bw_integrity *out, bw_integrity
 		}
 	}
 	k->pins_links = out->links;
+	k->pins_n_links = k->n_links;
 	/* Repaired: the directory changed, and the next check looks again. */
 	if (out->repaired)
 		bw_kernel_check_fully(k);

@@ -43,11 +43,12 @@ struct bw_kernel {
 	bool handover;
 	/*
 	 * The integrity check's memory (bw_kernel_check): pin_root as the
-	 * last full check found it, the links it counted, and the quick
-	 * checks since.
+	 * last full check found it, the links it counted of how many held,
+	 * and the quick checks since.
 	 */
 	struct stat pins_dir;
 	unsigned pins_links;
+	size_t pins_n_links; /* n_links then */
 	unsigned quick_checks;
 };
 

@@ -711,6 +711,9 @@ int main(int argc, char **argv)
 		/* The event log is evidence: `protect self` keeps others from rewriting it. */
 		events_abs = realpath(o.events, NULL);
 		set_self_events(events_abs);
+	} else if (!isatty(STDOUT_FILENO)) {
+		/* A pipe or the journal: whole lines in each write, as for a file (events_flush). */
+		setvbuf(stdout, NULL, _IOFBF, EVENTS_BUFFER);
 	}
 	/* The drop-in directory is the default policy when it exists. */
 	policy = o.policy;
@@ -729,6 +732,7 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	if (start(&d, &o, policy) < 0)
 		goto out;
+	events_flush(&d); /* what start-up reported is in the file before anyone is told we are ready */
 	signal_ready(&d);
 	ret = run(&d) < 0 ? 1 : 0;
 out:

@@ -162,8 +162,10 @@ rm /sys/fs/bpf/bulwark/link_bw_task_kill
 wait_event "one pin removed is reported" \
 	'.type == "integrity" and .event == "pin-restored" and (.path | endswith("/link_bw_task_kill"))' 6
 check "that pin is back" test -e /sys/fs/bpf/bulwark/link_bw_task_kill
-rm /sys/fs/bpf/bulwark/bw_canary
-bpftool map create /sys/fs/bpf/bulwark/bw_canary type array key 4 value 8 entries 1 name impostor
+# Pinned beside it, then renamed over it: the path is never empty.
+check "an impostor map pinned" \
+	bpftool map create /sys/fs/bpf/bulwark/impostor type array key 4 value 8 entries 1 name impostor
+check "renamed over the canary's pin" mv -f /sys/fs/bpf/bulwark/impostor /sys/fs/bpf/bulwark/bw_canary
 wait_event "a pin replaced by another map is reported" \
 	'.type == "integrity" and .event == "pin-restored" and (.path | endswith("/bw_canary"))' 6
 check "the canary's pin is bulwark's map again" \
@@ -172,7 +174,8 @@ denied_exec "exec denied after one pin was removed and one replaced"
 
 # --- pins removed while the daemon runs: repaired, reported, enforcement stays
 rm -rf /sys/fs/bpf/bulwark
-wait_event "rm -r of the pin directory is reported" '.type == "integrity" and .event == "pin-restored"'
+wait_event "rm -r of the pin directory is reported" \
+	'.type == "integrity" and .event == "pin-restored" and (.path | endswith("/link_bw_bprm_check"))'
 wait_status "pins restored" '.enforcement.links.attached == .enforcement.links.expected'
 for ((i = 0; i < 50; i++)); do [[ -e /sys/fs/bpf/bulwark/link_bw_bprm_check ]] && break; sleep 0.2; done
 check "exec link pinned again" test -e /sys/fs/bpf/bulwark/link_bw_bprm_check

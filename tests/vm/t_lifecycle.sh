@@ -60,6 +60,10 @@ expect_exec_errno "denied with the daemon dead" EPERM "$T/bad/prog"
 dead_pid=$TRY_PID
 expect_exec_ok "allowed with the daemon dead" "$T/ok"
 
+# A daemon killed as it wrote a line leaves the file without its last
+# newline (decision 109): the next daemon ends that line before its own.
+printf '{"cut":"short"}' >>"$EV"
+
 # --- restart: adopt the pins, same policy, counters keep counting
 start_daemon || { fail "daemon restart"; exit 1; }
 st=$("$BULWARK" status --json)
@@ -71,6 +75,8 @@ check "one set of links, not two" test "$(ls /sys/fs/bpf/bulwark | grep -c '^lin
 wait_event "event from while the daemon was dead" ".process.pid == $dead_pid and .action == \"blocked\" and .rule.line == 2"
 expect_exec_errno "restarted daemon enforces" EPERM "$T/bad/prog"
 wait_event "restarted daemon reports" ".process.pid == $TRY_PID and .rule.file == \"$WORK/good.policy\""
+check "a line cut short is ended before the next daemon's first" grep -qx '{"cut":"short"}' "$EV"
+check "the line after it is a whole event" sh -c "grep -A1 -x '{\"cut\":\"short\"}' '$EV' | tail -n 1 | jq -e .time >/dev/null"
 # The CLI's table view works against the adopted daemon too.
 check "events table lists the denial" grep -q "blocked .*$T/bad/prog" <<<"$("$BULWARK" events)"
 
