@@ -77,7 +77,7 @@ int main(int argc, char **argv)
 	events_flush(&d);
 	printf("%.0f\n", (cpu_ns() - t0) / n);
 	events_free(&d);
-	fclose(d.events_out);
+	close(d.events_fd);
 	unlink(path);
 	return 0;
 }

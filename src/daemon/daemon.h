@@ -103,6 +103,9 @@ struct backlog {
 	uint64_t first, next;
 };
 
+/* The events file's buffer: lines of about 1 KiB, written once per batch (decision 109). */
+#define EVENTS_BUFFER (16 * 1024)
+
 struct daemon {
 	struct bw_kernel kernel;
 	struct bw_rule_table rules;       /* the active policy's */
@@ -126,8 +129,10 @@ struct daemon {
 	char *last_load_error;
 	const char *socket_path;
 	const char *state_dir;
-	FILE *events_out;
-	size_t events_buffered;           /* bytes in its buffer, whole lines (events_flush) */
+	int events_fd;                    /* --events FILE, or stdout */
+	bool events_failing;              /* its last write failed (logged once) */
+	size_t events_len;                /* bytes in events_buf: whole lines (events_flush) */
+	char events_buf[EVENTS_BUFFER];
 	int epfd, sig_fd, lock_fd, ready_fd;
 	struct ring_buffer *rb;
 	struct server server;
@@ -148,8 +153,6 @@ void schedule(struct daemon *d, enum task_id id, int64_t due_ms);
 /* events.c */
 int on_ringbuf_record(void *ctx, void *data, size_t size);
 void publish(struct daemon *d, struct json_object *o);
-/* The events file's stdio buffer: lines of about 1 KiB, flushed once per batch (decision 109). */
-#define EVENTS_BUFFER (16 * 1024)
 int events_open(struct daemon *d, const char *path);
 void events_flush(struct daemon *d);
 /* A trust map event (docs/events.md): takes what. */

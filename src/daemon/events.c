@@ -6,10 +6,14 @@
  */
 #define _GNU_SOURCE
 #include <bpf/libbpf.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -137,39 +141,71 @@ static void backlog_evict(struct daemon *d)
 
 /*
  * The events file (--events), appended to; -1 and errno when it cannot be
- * opened. A file that ends inside a line (a writer killed mid-write)
- * gets its newline first, so the next line is whole.
+ * opened. A file that ends inside a line (a writer killed mid-write) gets
+ * its newline first, so the next line is whole.
  */
 int events_open(struct daemon *d, const char *path)
 {
-	FILE *f = fopen(path, "a+e");
-	int last = '\n';
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666), rfd;
+	struct stat st;
+	char last = '\n';
 
-	if (!f)
+	if (fd < 0)
 		return -1;
-	if (fseek(f, -1, SEEK_END) == 0)
-		last = fgetc(f);
-	if (last != '\n' && last != EOF)
-		fputc('\n', f);
-	/* Flushed once per batch (events_flush), and before a line that would not fit. */
-	setvbuf(f, NULL, _IOFBF, EVENTS_BUFFER);
-	d->events_out = f;
-	d->events_buffered = 0;
+	/* Read apart, and only a regular file: a FIFO read by us too would never see EPIPE. */
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+	    (rfd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		if (pread(rfd, &last, 1, st.st_size - 1) != 1)
+			last = '\n';
+		close(rfd);
+	}
+	d->events_fd = fd;
+	d->events_len = 0;
+	if (last != '\n')
+		d->events_buf[d->events_len++] = '\n';
 	return 0;
 }
 
+/* Write all of iov (short writes resumed); a failure is logged once, until a write succeeds. */
+static void events_write(struct daemon *d, struct iovec *iov, int n)
+{
+	while (n > 0) {
+		ssize_t w = writev(d->events_fd, iov, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (!d->events_failing)
+				bw_log(LOG_ERR, "cannot write events: %s; they are kept in the backlog only",
+				       w < 0 ? strerror(errno) : "nothing written");
+			d->events_failing = true;
+			return;
+		}
+		d->events_failing = false;
+		for (; n > 0 && (size_t)w >= iov->iov_len; iov++, n--)
+			w -= (ssize_t)iov->iov_len;
+		if (n > 0) {
+			iov->iov_base = (char *)iov->iov_base + w;
+			iov->iov_len -= (size_t)w;
+		}
+	}
+}
+
 /*
- * The events file's lines out of stdio's buffer: once per batch, before
- * the daemon waits again (decision 109), not once per event. A write is
- * a system call, a third of an event's cost natively; a crash loses at
- * most the lines in the buffer (EVENTS_BUFFER), which the backlog in
- * memory loses as well.
+ * The events file's lines out of bulwarkd's buffer: once per batch, before
+ * the daemon waits again (decision 109), not once per event. A write is a
+ * system call, a third of an event's cost natively; a crash loses at most
+ * the lines in the buffer (EVENTS_BUFFER), which the backlog in memory
+ * loses as well. The buffer holds whole lines only, so every write ends
+ * with one.
  */
 void events_flush(struct daemon *d)
 {
-	if (d->events_out)
-		fflush(d->events_out);
-	d->events_buffered = 0;
+	struct iovec iov = { d->events_buf, d->events_len };
+
+	if (d->events_len)
+		events_write(d, &iov, 1);
+	d->events_len = 0;
 }
 
 /* An event to the events file (flushed by events_flush), the backlog and every follower. */
@@ -181,13 +217,19 @@ void publish(struct daemon *d, struct json_object *o)
 	size_t len;
 
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	len = strlen(text) + 1;
-	/* stdio writes a full buffer as it stands: never with half a line at its end. */
-	if (d->events_buffered + len > EVENTS_BUFFER)
+	len = strlen(text);
+	if (d->events_len + len + 1 > sizeof(d->events_buf))
 		events_flush(d);
-	fputs(text, d->events_out);
-	putc('\n', d->events_out);
-	d->events_buffered += len;
+	if (len + 1 > sizeof(d->events_buf)) {
+		/* Longer than the buffer (a rejected policy's diagnostics): one write of its own. */
+		struct iovec iov[2] = { { (void *)text, len }, { "\n", 1 } };
+
+		events_write(d, iov, 2);
+	} else {
+		memcpy(d->events_buf + d->events_len, text, len);
+		d->events_buf[d->events_len + len] = '\n';
+		d->events_len += len + 1;
+	}
 
 	copy = strdup(text);
 	if (!copy)

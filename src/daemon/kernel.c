@@ -397,11 +397,13 @@ int bw_kernel_demand(struct bw_kernel *k, uint32_t flags, char *why, size_t why_
 			snprintf(l->path, sizeof(l->path), "%s", path);
 			l->fd = fd;
 			l->id = obj_id(fd);
+			bw_kernel_check_fully(k); /* another set of links: count them (decision 109) */
 		} else if (!want && l) {
 			/* The pin and our fd are the link's only references: it goes with them. */
 			unlink(path);
 			close(l->fd);
 			*l = k->links[--k->n_links];
+			bw_kernel_check_fully(k);
 		}
 	}
 	return 0;

@@ -627,8 +627,8 @@ static void cleanup(struct daemon *d)
 	free(d->policy_path);
 	drift_free(&d->drift);
 	free(d->last_load_error);
-	if (d->events_out && d->events_out != stdout)
-		fclose(d->events_out);
+	if (d->events_fd != STDOUT_FILENO)
+		close(d->events_fd);
 	if (d->sig_fd >= 0)
 		close(d->sig_fd);
 	if (d->epfd >= 0)
@@ -646,7 +646,7 @@ int main(int argc, char **argv)
 	struct daemon d = {
 		.socket_path = BULWARK_SOCKET_PATH,
 		.state_dir = "/run/bulwark",
-		.events_out = stdout,
+		.events_fd = STDOUT_FILENO,
 		.sig_fd = -1,
 		.epfd = -1,
 		.lock_fd = -1,
@@ -711,9 +711,6 @@ int main(int argc, char **argv)
 		/* The event log is evidence: `protect self` keeps others from rewriting it. */
 		events_abs = realpath(o.events, NULL);
 		set_self_events(events_abs);
-	} else if (!isatty(STDOUT_FILENO)) {
-		/* A pipe or the journal: whole lines in each write, as for a file (events_flush). */
-		setvbuf(stdout, NULL, _IOFBF, EVENTS_BUFFER);
 	}
 	/* The drop-in directory is the default policy when it exists. */
 	policy = o.policy;
