@@ -39,7 +39,11 @@ for r in $(seq "$ROUNDS"); do
 	floor_on
 	measure floor "$r" fl_
 	floor_off
-	for nb in $BUILDS; do
+	# Each round starts one build later (ABC, BCA, CAB): the build right
+	# after the floor is not always the same one.
+	read -ra order <<<"$BUILDS"
+	for ((i = 0; i < ${#order[@]}; i++)); do
+		nb=${order[$(((i + r - 1) % ${#order[@]}))]}
 		name=${nb%%:*} dir=$repo/${nb#*:}
 		[[ -x $dir/bulwarkd ]] || { echo "variants: no $dir/bulwarkd" >&2; exit 1; }
 		daemon_on "$dir" "$W/small.policy"

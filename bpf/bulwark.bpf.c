@@ -28,7 +28,8 @@ static __always_inline __u64 bw_raw_arg(unsigned long long *ctx, int n)
 {
 	__u64 v = 0;
 
-	bpf_probe_read_kernel(&v, sizeof(v), &ctx[n]);
+	/* The trampoline's copy, a number to the verifier; no probe read (decision 110). */
+	bpf_get_func_arg(ctx, n, &v);
 	return v;
 }
 
@@ -116,29 +117,15 @@ static __always_inline int bw_protect_untrusted_load(struct bw_decision *d, stru
 }
 
 /*
- * Running a file's code without execve: ld.so given the program as an
- * argument, dlopen, or any executable mapping. `exec` rules cover these
- * too, or `ld.so /denied/prog` would walk around every exec rule. Then the
- * memory controls: writable and executable at once, executable anonymous
- * memory, the code of a nameless file.
+ * Every decision of an executable mapping but the common one
+ * (bw_mmap_file), in a function of its own that the common mapping never
+ * enters. anon: file is NULL (anonymous memory).
  */
-SEC("lsm/mmap_file")
-int BPF_PROG(bw_mmap_file, struct file *file, unsigned long reqprot, unsigned long prot,
-	     unsigned long flags, int ret)
+static __noinline int bw_mmap_decide(struct file *file, unsigned long prot, bool anon)
 {
 	struct bw_decision d = {};
-	bool anon;
 	int rc;
 
-	/*
-	 * Most mappings are not executable (ld.so maps each library readable
-	 * first): they return before the argument's read, a helper call. Not
-	 * a load through the argument: 6.12 takes hook arguments for trusted
-	 * and loads through them unguarded, so a NULL file would oops.
-	 */
-	if (ret || !(prot & PROT_EXEC))
-		return ret;
-	anon = !bw_raw_arg(ctx, 0);
 	if (!anon && !bw_is_own_exe(file)) {
 		bw_decide_file(&d, BW_OP_EXEC, BW_HOOK_MMAP, file);
 		rc = bw_conclude(&d, &file->f_path, NULL);
@@ -164,6 +151,55 @@ int BPF_PROG(bw_mmap_file, struct file *file, unsigned long reqprot, unsigned lo
 	if (bw_is_nameless(file) && !bw_is_own_exe(file))
 		return bw_memory(&d, BW_OP_MEMFD_EXEC, BW_HOOK_MMAP, file, &file->f_path);
 	return 0;
+}
+
+/*
+ * Running a file's code without execve: ld.so given the program as an
+ * argument, dlopen, or any executable mapping. `exec` rules cover these
+ * too, or `ld.so /denied/prog` would walk around every exec rule. Then the
+ * memory controls: writable and executable at once, executable anonymous
+ * memory, the code of a nameless file.
+ */
+SEC("lsm/mmap_file")
+int BPF_PROG(bw_mmap_file, struct file *file, unsigned long reqprot, unsigned long prot,
+	     unsigned long flags, int ret)
+{
+	__u32 key = BW_LIVE_SUPERSET;
+	struct bw_live *live;
+	bool anon;
+
+	/*
+	 * Most mappings are not executable (ld.so maps each library readable
+	 * first): they return before the argument's read, a helper call. Not
+	 * a load through the argument: 6.12 takes hook arguments for trusted
+	 * and loads through them unguarded, so a NULL file would oops.
+	 */
+	if (ret || !(prot & PROT_EXEC))
+		return ret;
+	anon = !bw_raw_arg(ctx, 0);
+	/*
+	 * The common executable mapping is answered here, in a few dozen
+	 * instructions (decision 110): a named file's code, not writable, that
+	 * is the process's own program (judged at its exec), or that the
+	 * exact-file path settles (no entry: counted, and no trust rule in
+	 * force) while no `load` rule is (counted as bw_undecided_memory
+	 * does). bw_mmap_decide would decide nothing more for it.
+	 */
+	if (!anon && !(prot & PROT_WRITE) && !bw_is_nameless(file)) {
+		if (bw_is_own_exe(file))
+			return 0;
+		live = bpf_map_lookup_elem(&bw_live, &key);
+		if (live && live->installed && !(live->ops & (1u << BW_OP_LOAD)) &&
+		    bw_exact_none(file, BW_OP_EXEC) == 2) {
+			key = BW_LIVE_UNDECIDED;
+			live = bpf_map_lookup_elem(&bw_live, &key);
+			if (live) {
+				__sync_fetch_and_add(&live->undecided_memory[(BW_OP_LOAD - BW_OP_WX) & 3], 1);
+				return 0;
+			}
+		}
+	}
+	return bw_mmap_decide(file, prot, anon);
 }
 
 /*
@@ -368,18 +404,14 @@ static __always_inline void bw_protect_committed(struct linux_binprm *bprm, bool
 }
 
 /*
- * Called for the binary and again for every interpreter it names (shebang,
- * binfmt_misc), so a denied interpreter cannot be reached through a script.
+ * The marks an exec keeps, before its decision. A frame of its own beside
+ * bw_bprm_decide's, not inside it: a fork decision below the exec's
+ * would pass the 512-byte stack.
  */
-SEC("lsm/bprm_check_security")
-int BPF_PROG(bw_bprm_check, struct linux_binprm *bprm, int ret)
+static __noinline int bw_bprm_marks(struct task_struct *cur)
 {
-	struct task_struct *cur = bpf_get_current_task_btf();
-	struct file *file = bprm->file;
 	struct bw_decision d = {};
 
-	if (ret)
-		return ret;
 	/*
 	 * A thread that execs becomes its process's group leader, and the
 	 * state on the leader it replaces goes with the old leader: it takes
@@ -391,16 +423,22 @@ int BPF_PROG(bw_bprm_check, struct linux_binprm *bprm, int ret)
 	if (bw_policy_has(BW_POLICY_STICKY))
 		bw_mark_nochild(bpf_task_storage_get(&bw_task_state, cur, 0,
 						     BPF_LOCAL_STORAGE_GET_F_CREATE), &d);
+	return 0;
+}
+
+/*
+ * Everything bprm_check_security decides but the common exec
+ * (bw_bprm_check) and the marks (bw_bprm_marks): the exec rules, the
+ * tracer and trust gates, a nameless file. A function of its own, so
+ * that the common exec never reaches its code.
+ */
+static __noinline int bw_bprm_decide(struct linux_binprm *bprm, struct task_struct *cur)
+{
+	struct file *file = bprm->file;
+	struct bw_decision d = {};
+	int ret;
+
 	bw_decide_file(&d, BW_OP_EXEC, BW_HOOK_EXEC, file);
-	/*
-	 * The exact-file path found no entry (and counted the exec), so no
-	 * trust rule is in force either (bw_exact_none): with no tracer and
-	 * a named file, nothing below can refuse. Return here: under
-	 * emulation the code below costs its pages and blocks even when it
-	 * decides nothing (decision 109).
-	 */
-	if ((d.rule_flags & BW_DECISION_COUNTED) && !cur->ptrace && !bw_is_nameless(file))
-		return 0;
 	ret = bw_conclude(&d, &file->f_path, NULL);
 	if (!ret)
 		ret = bw_protect_traced_exec(&d, bprm, cur);
@@ -410,6 +448,36 @@ int BPF_PROG(bw_bprm_check, struct linux_binprm *bprm, int ret)
 		return ret;
 	/* fexecve of a memfd or a deleted file: code with no name to judge it by */
 	return bw_memory(&d, BW_OP_MEMFD_EXEC, BW_HOOK_EXEC, bprm->file, &bprm->file->f_path);
+}
+
+/*
+ * Called for the binary and again for every interpreter it names (shebang,
+ * binfmt_misc), so a denied interpreter cannot be reached through a script.
+ * The common exec is answered here, in a few dozen instructions: the
+ * process's own leader, no tracer, a named file, no sticky rule, and the
+ * exact-file path finds no entry (and counts the exec), so no trust rule
+ * is in force either (bw_exact_none) and nothing in bw_bprm_decide
+ * could refuse. Under emulation a hook pays for every page of code and
+ * every call it reaches, even code that decides nothing (decision 110).
+ */
+SEC("lsm/bprm_check_security")
+int BPF_PROG(bw_bprm_check, struct linux_binprm *bprm, int ret)
+{
+	struct task_struct *cur;
+	struct bw_live *live;
+	struct file *file;
+	__u32 zero = 0;
+
+	if (ret)
+		return ret;
+	cur = bpf_get_current_task_btf();
+	file = bprm->file;
+	live = bpf_map_lookup_elem(&bw_live, &zero);
+	if (live && !(live->flags & BW_POLICY_STICKY) && cur == cur->group_leader && !cur->ptrace &&
+	    !bw_is_nameless(file) && bw_exact_none(file, BW_OP_EXEC) == 2)
+		return 0;
+	bw_bprm_marks(cur);
+	return bw_bprm_decide(bprm, cur);
 }
 
 #define PR_SET_MM 35
@@ -901,6 +969,7 @@ int BPF_PROG(bw_file_open, struct file *file, int ret)
 
 	if (ret)
 		return ret;
+	bw_real_file_opened(file);
 	/* Plain loads of the BTF pointer: a read-only open calls no helper (decision 106). */
 	f_mode = file->f_mode;
 	if (file->f_inode->i_sb->s_magic != PROC_SUPER_MAGIC && !(f_mode & FMODE_WRITE))

@@ -403,6 +403,108 @@ static __always_inline bool bw_inode_key(__u64 inode, __u64 *dev, __u64 *ino, __
 #define BW_VIEWS_MAX 4
 
 /*
+ * Decision 110: the real file below an overlay, recorded by its own open.
+ * On 6.1 an overlay file's real file (private_data) is a number to the
+ * verifier, reached only by probe reads, and under emulation the first
+ * helper call after a context switch is most of what an exec decision
+ * costs. An overlay opens its real file with the overlay's path (6.1), so
+ * file_open sees that file as a BTF pointer whose path's inode is the
+ * overlay inode: bw_real_file_opened reads its identity there with plain
+ * loads and leaves it, with the file's address and the overlay inode's
+ * identity, in a slot chosen by the overlay inode. A record is taken only
+ * while its address is the overlay file's private_data and it names the
+ * same overlay inode: every such open writes its slot, so a slot holding
+ * that address was written by that file's own open (a file freed before
+ * it at the same address wrote earlier). Writers take the slot with a
+ * compare-and-swap of its sequence (odd while written) and skip it when
+ * another holds it, since that one's record replaces whatever was there;
+ * readers take a record only if the sequence was even and unchanged
+ * around it (x86 keeps stores in order and loads in order). A missing
+ * record, another file's, a nested overlay or btrfs (whose device is its
+ * subvolume's) take the probe reads. 6.12 opens the real file with its
+ * own path (a backing file): no record, the probe reads as before.
+ */
+#define BW_REAL_FILES 4096 /* 224 KiB; a record lives from an open to its exec or mapping */
+struct bw_real_file {
+	__u64 seq;  /* odd while a writer holds the slot */
+	__u64 file; /* the real file's address */
+	__u64 above_dev, above_ino; /* the overlay inode it was opened for */
+	__u64 dev, ino, magic;      /* the real inode */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BW_REAL_FILES);
+	__type(key, __u32);
+	__type(value, struct bw_real_file);
+	/* one map for every load: a program reloaded alone (a repair) writes what the others read */
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} bw_real_files SEC(".maps");
+
+#define BW_ONCE(x) (*(volatile __typeof__(x) *)&(x))
+
+/* The slot of the overlay inode (dev, ino), as the exact-file path's first view keys it. */
+static __always_inline __u32 bw_real_file_slot(__u64 dev, __u64 ino)
+{
+	return (__u32)(((ino ^ (dev << 32)) * 0x9E3779B97F4A7C15ull) >> 52) & (BW_REAL_FILES - 1);
+}
+
+/* file_open: record a real file opened with an overlay's path (6.1). */
+static __always_inline void bw_real_file_opened(struct file *file)
+{
+	struct inode *above = file->f_path.dentry->d_inode, *real = file->f_inode;
+	struct super_block *sb;
+	struct bw_real_file *r;
+	__u64 seq, above_dev;
+	__u32 slot;
+
+	if (above == real || above->i_sb->s_magic != BW_OVERLAYFS_MAGIC)
+		return;
+	above_dev = above->i_sb->s_dev;
+	slot = bw_real_file_slot(above_dev, above->i_ino);
+	r = bpf_map_lookup_elem(&bw_real_files, &slot);
+	if (!r)
+		return;
+	seq = BW_ONCE(r->seq);
+	if ((seq & 1) || __sync_val_compare_and_swap(&r->seq, seq, seq + 1) != seq)
+		return; /* another open holds the slot: its record replaces the one there */
+	sb = real->i_sb;
+	BW_ONCE(r->file) = (__u64)file; /* a number in a map: bulwarkd loads with CAP_PERFMON */
+	BW_ONCE(r->above_dev) = above_dev;
+	BW_ONCE(r->above_ino) = above->i_ino;
+	BW_ONCE(r->dev) = sb->s_dev;
+	BW_ONCE(r->ino) = real->i_ino;
+	BW_ONCE(r->magic) = sb->s_magic;
+	BW_ONCE(r->seq) = seq + 2;
+}
+
+/*
+ * The real file below the overlay inode key names, from its record: into
+ * key, true when found (not an overlay's or btrfs' file again).
+ */
+static __always_inline bool bw_real_file_known(struct bw_rule_key *key, __u64 real)
+{
+	__u32 slot = bw_real_file_slot(key->dev, key->ino);
+	struct bw_real_file *r = bpf_map_lookup_elem(&bw_real_files, &slot);
+	__u64 seq, dev, ino, magic;
+
+	if (!r || !real)
+		return false;
+	seq = BW_ONCE(r->seq);
+	if ((seq & 1) || BW_ONCE(r->file) != real || BW_ONCE(r->above_dev) != key->dev ||
+	    BW_ONCE(r->above_ino) != key->ino)
+		return false;
+	dev = BW_ONCE(r->dev);
+	ino = BW_ONCE(r->ino);
+	magic = BW_ONCE(r->magic);
+	if (BW_ONCE(r->seq) != seq || magic == BW_OVERLAYFS_MAGIC || magic == BW_BTRFS_MAGIC)
+		return false;
+	key->dev = dev;
+	key->ino = ino;
+	return true;
+}
+
+/*
  * The state of one search, shared with bpf_loop callbacks. The BPF stack
  * is 512 bytes for the whole call chain, so a decision owns exactly one of
  * these and every step (the subject's classes, then the object) reuses it.
@@ -1322,6 +1424,12 @@ static __noinline int bw_exact_none(struct file *file, __u32 op)
 		view = 2;
 	} else if (inode->i_sb->s_magic == BW_OVERLAYFS_MAGIC) {
 		below = (__u64)file->private_data;
+		/* Its record, if its open left one: no probe read (decision 110). */
+		if (bw_real_file_known(&key, below)) {
+			if (bw_exact_entry(&key, &policy))
+				return 0;
+			goto none;
+		}
 	} else {
 		goto none; /* one view: the common case */
 	}

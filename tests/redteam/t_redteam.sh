@@ -352,6 +352,9 @@ cmd_result "open bpftool map update bw_guard" ok \
 LIVE_BYTES=$(bpftool map show pinned "$PIN/bw_live" -j | jq .bytes_value)
 cmd_result "open bpftool map update bw_live" ok \
 	bpftool map update pinned "$PIN/bw_live" key 0 0 0 0 value $(printf '0 %.0s' $(seq "$LIVE_BYTES"))
+# bw_real_files holds the real files below overlays (decision 110): a forged record would name another file
+cmd_result "open bpftool map update bw_real_files" ok \
+	bpftool map update pinned "$PIN/bw_real_files" key 0 0 0 0 value $(printf '0 %.0s' $(seq 56))
 cmd_result "open rename over the daemon binary" ok mv -f "$T/bin/evil" "$T/bin/bulwarkd.moved"
 mv -f "$T/bin/bulwarkd.moved" "$T/bin/evil" 2>/dev/null
 PROG_ID=$(bpftool prog show -j | jq '[.[] | select(.name == "bw_bprm_check")][0].id')
@@ -427,6 +430,9 @@ cmd_result "bpftool map update of the uids the rules name (bw_uid_filter)" EPERM
 # ... and the files the rules name (decision 106): cleared, every exact exec rule would be skipped
 cmd_result "bpftool map update of the files the rules name (bw_file_filter)" EPERM \
 	bpftool map update pinned "$PIN/bw_file_filter" key 0 0 0 0 value 0 0 0 0 0 0 0 0
+# ... and the real files below overlays (decision 110): a forged record names another file (t_identity)
+cmd_result "bpftool map update of the real files below overlays (bw_real_files)" EPERM \
+	bpftool map update pinned "$PIN/bw_real_files" key 0 0 0 0 value $(printf '0 %.0s' $(seq 56))
 # a program fd would let root attach freplace over a global function of the decision path
 cmd_result "bpftool prog show of bulwark's program" EPERM bpftool prog show id "$PROG_ID"
 protected_event "program fd" ".via == \"bpf_prog\""

@@ -260,12 +260,83 @@ wait_event "exact path: ld.so through two overlays is a mapping's denial" \
 	".via == \"mmap\" and .target.path == \"$O/nested/exact\" and .action == \"blocked\" and .rule.line == 1"
 explain_agrees "exact path: overlay" "exec $O/files/exact" blocked 1
 explain_agrees "exact path: overlay, the file next to it" "exec $O/files/fine" allowed none
+# Decision 110: on 6.1 an overlay opens its real file with the overlay's
+# path, and file_open records that file's identity for the decisions that
+# follow (no probe read); 6.12 opens a backing file with its own path, and
+# records nothing. The denials above are those records' answers on 6.1.
+allowed "exact path: exec through the overlay once more" exec "$O/files/fine"
+records=$(bpftool map dump name bw_real_files -j 2>/dev/null |
+	jq --argjson ino "$(stat -c %i "$D/files/fine")" \
+		'[.[] | .formatted.value | select(.file != 0 and .ino == $ino and .magic == 16914836)] | length')
+if [[ $(uname -r) == 6.1.* ]]; then
+	check "6.1: the real file's open left its record (${records:-none})" test "${records:-0}" -ge 1
+else
+	expect_eq "$(uname -r): a backing file leaves no record" 0 "${records:-0}"
+fi
+# The decision reads the record: root who may write bulwark's maps (no
+# `protect self`; t_redteam shows it refused under protection) makes the
+# record of the denied file's real file name the file next to it, and a
+# mapping of that very open file is allowed; put back, it is denied again.
+if [[ $(uname -r) == 6.1.* ]]; then
+	# map_exact OPEN-FD: mmap PROT_EXEC of an inherited descriptor, as python sees it
+	map_exact() {
+		python3 -c 'import mmap
+try:
+    mmap.mmap(7, 0, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ | mmap.PROT_EXEC)
+    print("errno=0")
+except OSError as e:
+    print("errno=%d" % e.errno)'
+	}
+	# forge INO-FROM INO-TO [SLOT...]: rewrite the records (of those slots) of the
+	# real inode INO-FROM to name INO-TO; prints the slots rewritten
+	forge() {
+		python3 - "$@" <<'PY'
+import json, struct, subprocess, sys
+pin, old, new = "/sys/fs/bpf/bulwark/bw_real_files", int(sys.argv[1]), int(sys.argv[2])
+only = {int(k) for k in sys.argv[3:]}
+done = []
+for e in json.loads(subprocess.check_output(["bpftool", "map", "dump", "pinned", pin, "-j"])):
+    v = e["formatted"]["value"]
+    if v["file"] == 0 or v["ino"] != old or v["seq"] % 2 or (only and e["formatted"]["key"] not in only):
+        continue
+    raw = bytes(int(x, 16) for x in e["value"])
+    raw = raw[:40] + struct.pack("<Q", new) + raw[48:]  # struct bw_real_file: ino at 40
+    subprocess.check_call(["bpftool", "map", "update", "pinned", pin, "key", "hex"]
+                          + [x[2:] for x in e["key"]] + ["value", "hex"] + ["%02x" % b for b in raw])
+    done.append(str(e["formatted"]["key"]))
+print(" ".join(done))
+PY
+	}
+	exact_ino=$(stat -c %i "$D/files/exact")
+	fine_ino=$(stat -c %i "$D/files/fine")
+	exec 7<"$O/files/exact"
+	expect_eq "record: mapping the denied file through the overlay" errno=1 "$(map_exact)"
+	wait_event "record: mapping the denied file through the overlay" \
+		".via == \"mmap\" and .target.path == \"$O/files/exact\" and .action == \"blocked\" and .rule.line == 1"
+	slots=$(forge "$exact_ino" "$fine_ino")
+	check "record: forged to name the file next to it (slots ${slots:-none})" test -n "$slots"
+	expect_eq "record: a forged record decides the mapping (root without protect self)" errno=0 "$(map_exact)"
+	# shellcheck disable=SC2086 # one slot a word
+	check "record: put back" test -n "$(forge "$fine_ino" "$exact_ino" $slots)"
+	expect_eq "record: put back, the mapping is denied again" errno=1 "$(map_exact)"
+	exec 7<&-
+fi
 for m in up nested files; do umount "$O/$m"; done
 if [[ $BTRFS == yes ]]; then
 	denied "exact path: btrfs exact file" 2 exec "$B/sv1/exact"
 	allowed "exact path: btrfs, same inode, other subvolume" exec "$B/sv2/exact"
 	denied "exact path: btrfs mmap" 2 mmap "$B/sv1/exact"
 	allowed "exact path: btrfs mmap, other subvolume" mmap "$B/sv2/exact"
+	# An overlay over each subvolume: the real files share their inode
+	# number and differ by the subvolume's device, which a record does not
+	# hold (decision 110: btrfs takes the probe reads).
+	ovl bsv1 "$B/sv1"
+	ovl bsv2 "$B/sv2"
+	denied "exact path: overlay over a btrfs subvolume" 2 exec "$O/bsv1/exact"
+	allowed "exact path: overlay over the other subvolume, same inode" exec "$O/bsv2/exact"
+	denied "exact path: overlay over a btrfs subvolume, mmap" 2 mmap "$O/bsv1/exact"
+	allowed "exact path: overlay over the other subvolume, mmap" mmap "$O/bsv2/exact"
+	umount "$O/bsv1" "$O/bsv2"
 fi
 
 teardown
