@@ -450,32 +450,44 @@ static __noinline int bw_bprm_decide(struct linux_binprm *bprm, struct task_stru
 	return bw_memory(&d, BW_OP_MEMFD_EXEC, BW_HOOK_EXEC, bprm->file, &bprm->file->f_path);
 }
 
+/* bprm->unsafe: the task was traced when the exec began (include/linux/security.h) */
+#define BW_LSM_UNSAFE_PTRACE 2
+
 /*
  * Called for the binary and again for every interpreter it names (shebang,
  * binfmt_misc), so a denied interpreter cannot be reached through a script.
- * The common exec is answered here, in a few dozen instructions: the
- * process's own leader, no tracer, a named file, no sticky rule, and the
+ * The common exec is answered here, in a few dozen instructions and no
+ * helper call: no sticky rule, no mark to carry (none may exist, or the
+ * process's own leader execs), no tracer, a named file, and the
  * exact-file path finds no entry (and counts the exec), so no trust rule
- * is in force either (bw_exact_none) and nothing in bw_bprm_decide
- * could refuse. Under emulation a hook pays for every page of code and
- * every call it reaches, even code that decides nothing (decision 110).
+ * is in force either (bw_exact_none) and nothing in bw_bprm_marks or
+ * bw_bprm_decide could refuse or record. Under emulation a hook pays for
+ * every page of code and every call it reaches, even code that decides
+ * nothing (decision 110). The tracer comes from bprm->unsafe, set before
+ * this hook while the exec holds cred_guard_mutex, which every attach
+ * takes: a task not traced then is not traced now (PTRACE_TRACEME is the
+ * task's own call).
  */
 SEC("lsm/bprm_check_security")
 int BPF_PROG(bw_bprm_check, struct linux_binprm *bprm, int ret)
 {
-	struct task_struct *cur;
+	struct task_struct *cur = NULL;
+	struct file *file = bprm->file;
 	struct bw_live *live;
-	struct file *file;
 	__u32 zero = 0;
 
 	if (ret)
 		return ret;
-	cur = bpf_get_current_task_btf();
-	file = bprm->file;
 	live = bpf_map_lookup_elem(&bw_live, &zero);
-	if (live && !(live->flags & BW_POLICY_STICKY) && cur == cur->group_leader && !cur->ptrace &&
-	    !bw_is_nameless(file) && bw_exact_none(file, BW_OP_EXEC) == 2)
-		return 0;
+	if (live && !(live->flags & BW_POLICY_STICKY) && !(bprm->unsafe & BW_LSM_UNSAFE_PTRACE) &&
+	    !bw_is_nameless(file)) {
+		if (live->marks)
+			cur = bpf_get_current_task_btf();
+		if ((!cur || cur == cur->group_leader) && bw_exact_none(file, BW_OP_EXEC) == 2)
+			return 0;
+	}
+	if (!cur)
+		cur = bpf_get_current_task_btf();
 	bw_bprm_marks(cur);
 	return bw_bprm_decide(bprm, cur);
 }
