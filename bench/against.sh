@@ -172,11 +172,11 @@ for h in goal_hooks:
 with open(base + ".goals", "w") as g:
     g.write(f"4x less above the floor than {rev} on the four hooks, 10 and 110k rules\t" + "; ".join(cuts) + "\t"
             + ("met" if not missed else "missed") + "\t" + ("" if not missed else
-            "the exact-file path on the VM's overlay root: on 6.1 the real file below an overlay is reached "
-            "by three probe reads (the overlay file's private_data is a number to its verifier), and under "
-            "emulation each call into the kernel after a context switch pays qemu's translation-block "
-            "lookups; a build that returns right after the exact path costs what the whole hook does "
-            "(performance.md, Tenth round); one-CPU runs spread by up to 40%") + "\n")
+            "under emulation a hook pays for each page of code and each kernel call it reaches after a "
+            "context switch (qemu's translation-block lookups); bulwark's exec and mapping fast paths are "
+            "down to the exact-file path's frame and a few map pages (decision 110), while 9e6aa24's cost "
+            "moves by 2x between boots and one-CPU runs spread by up to +-100% "
+            "(performance.md, Twelfth round)") + "\n")
     g.write(f"a fork within 2x of the floor when no rule names forks\t{t / f:.1f}x the floor ({rev}: {b / f:.1f}x)\t"
             + ("met" if t <= 2 * f else "missed") + "\t" + ("" if t <= 2 * f else
             "task_alloc's fast path reads bw_live, and sched_process_fork is attached only for fork "
