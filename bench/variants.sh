@@ -11,7 +11,8 @@
 # then the same without fork and thread rules (against.sh's small and
 # no-fork policies). Workloads: fork+exit, pthread_create, an exec storm,
 # a dlopen loop. Prints ns per call and above the floor, per round, for
-# the hooks against.sh reports; writes nothing under bench/results (a
+# the hooks against.sh reports and file_open (where the real files below
+# overlays are recorded, decision 110); writes nothing under bench/results (a
 # study's numbers go into the decision that used them, with this command).
 # Variables: BENCH_BUILDS (default: build only), BENCH_ROUNDS (2).
 set -eu
@@ -71,7 +72,7 @@ cfgs = sorted({c for c, _, _ in runs} - {"floor"})
 print(f"# Builds side by side, {sys.argv[2]}: ns per call (median over rounds), above the floor, and each round\n")
 print("| attach point | configuration | ns | above floor | rounds |")
 print("| --- | --- | ---: | ---: | --- |")
-for h in ["task_alloc", "sched_process_fork", "bprm_check_security", "bprm_committed_creds", "mmap_file"]:
+for h in ["task_alloc", "sched_process_fork", "bprm_check_security", "bprm_committed_creds", "mmap_file", "file_open"]:
     f, fr = per_call("floor", h)
     if not f:
         continue
